@@ -1,0 +1,98 @@
+// Package meta holds the cluster metadata the broker core reads: brokers,
+// topics, partitions, leaders and topic configs. It is a deterministic state
+// machine changed only by Ops, so the same state can be replicated by raftmeta.
+package meta
+
+import "context"
+
+// TopicID is a Kafka topic UUID (KIP-516).
+type TopicID [16]byte
+
+// Broker is one registered broker and its advertised listener.
+type Broker struct {
+	NodeID int32  `json:"node_id"`
+	Host   string `json:"host"`
+	Port   int32  `json:"port"`
+	Rack   string `json:"rack,omitempty"`
+}
+
+// Partition is one partition's placement.
+type Partition struct {
+	Leader      int32   `json:"leader"`
+	LeaderEpoch int32   `json:"leader_epoch"`
+	Replicas    []int32 `json:"replicas"`
+	ISR         []int32 `json:"isr"`
+}
+
+// Topic is a topic with its partitions (index = partition number) and the
+// configs set on it explicitly (defaults come from the broker config).
+type Topic struct {
+	Name       string            `json:"name"`
+	ID         TopicID           `json:"id"`
+	Partitions []Partition       `json:"partitions"`
+	Configs    map[string]string `json:"configs,omitempty"`
+	Internal   bool              `json:"internal,omitempty"`
+}
+
+// Snapshot is an immutable view of the metadata at one applied index. Readers
+// never mutate it; every change produces a new Snapshot.
+type Snapshot struct {
+	ClusterID    string            `json:"cluster_id"`
+	ControllerID int32             `json:"controller_id"`
+	Brokers      map[int32]Broker  `json:"brokers"`
+	Topics       map[string]*Topic `json:"topics"`
+	// AppliedIndex is the raft index this view reflects.
+	AppliedIndex uint64 `json:"applied_index"`
+}
+
+// Op kinds.
+const (
+	OpRegisterBroker   = "register_broker"
+	OpCreateTopics     = "create_topics"
+	OpDeleteTopics     = "delete_topics"
+	OpCreatePartitions = "create_partitions"
+	OpAlterTopicConfig = "alter_topic_config"
+)
+
+// Op is one metadata change. A batch of Ops is applied atomically in order.
+type Op struct {
+	Kind string `json:"kind"`
+
+	Broker *Broker `json:"broker,omitempty"` // OpRegisterBroker
+
+	// OpCreateTopics: whole topics, IDs and placements chosen by the proposer.
+	Topics []Topic `json:"topics,omitempty"`
+
+	// OpDeleteTopics, OpCreatePartitions, OpAlterTopicConfig.
+	Names []string `json:"names,omitempty"`
+
+	// OpCreatePartitions: the new partitions appended to Names[0].
+	NewPartitions []Partition `json:"new_partitions,omitempty"`
+
+	// OpAlterTopicConfig: Set replaces the values of these keys; Delete
+	// removes keys (back to the default); Replace=true drops all other keys first
+	// (AlterConfigs semantics) for topic Names[0].
+	Set     map[string]string `json:"set,omitempty"`
+	Delete  []string          `json:"delete,omitempty"`
+	Replace bool              `json:"replace,omitempty"`
+}
+
+// OpResult is the outcome of one Op of a batch: nil or an error a Kafka handler
+// maps to a code (ErrTopicExists, ErrUnknownTopic, ErrInvalidPartitions).
+type OpResult struct {
+	Err error
+}
+
+// Store is the replicated metadata the engine reads and changes. raftmeta
+// implements it over an etcd-raft group.
+type Store interface {
+	// Propose applies the ops atomically once committed and returns one result
+	// per op. It returns an error only when the batch could not be committed.
+	Propose(ctx context.Context, ops []Op) ([]OpResult, error)
+	// Current returns the latest applied snapshot without blocking.
+	Current() *Snapshot
+	// Watch returns a channel that receives every new snapshot after it is
+	// applied (the latest one wins if the receiver is slow) and a cancel func.
+	Watch() (<-chan *Snapshot, func())
+	Close() error
+}

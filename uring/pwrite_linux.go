@@ -1,0 +1,48 @@
+package uring
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+func datasync(f *os.File) error {
+	for {
+		err := unix.Fdatasync(int(f.Fd()))
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// pwritev writes bufs at off with pwritev(2), completing short writes.
+func pwritev(f *os.File, bufs [][]byte, off int64) (int, error) {
+	total := 0
+	fd := int(f.Fd())
+	for len(bufs) > 0 {
+		n, err := unix.Pwritev(fd, bufs, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return total, fmt.Errorf("pwritev %s at %d: %w", f.Name(), off, err)
+		}
+		total += n
+		off += int64(n)
+		for n > 0 && len(bufs) > 0 {
+			if n >= len(bufs[0]) {
+				n -= len(bufs[0])
+				bufs = bufs[1:]
+				continue
+			}
+			bufs = append([][]byte{bufs[0][n:]}, bufs[1:]...)
+			n = 0
+		}
+		// Drop empty buffers so a zero-length tail cannot spin the loop.
+		for len(bufs) > 0 && len(bufs[0]) == 0 {
+			bufs = bufs[1:]
+		}
+	}
+	return total, nil
+}

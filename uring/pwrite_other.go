@@ -1,0 +1,20 @@
+//go:build !linux
+
+package uring
+
+import "os"
+
+func datasync(f *os.File) error { return f.Sync() }
+
+func pwritev(f *os.File, bufs [][]byte, off int64) (int, error) {
+	total := 0
+	for _, b := range bufs {
+		n, err := f.WriteAt(b, off)
+		total += n
+		off += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
