@@ -41,6 +41,8 @@ type Snapshot struct {
 	ControllerID int32             `json:"controller_id"`
 	Brokers      map[int32]Broker  `json:"brokers"`
 	Topics       map[string]*Topic `json:"topics"`
+	// NextProducerID is the first producer id not yet handed out.
+	NextProducerID int64 `json:"next_producer_id"`
 	// AppliedIndex is the raft index this view reflects.
 	AppliedIndex uint64 `json:"applied_index"`
 }
@@ -52,6 +54,9 @@ const (
 	OpDeleteTopics     = "delete_topics"
 	OpCreatePartitions = "create_partitions"
 	OpAlterTopicConfig = "alter_topic_config"
+	// OpAllocateProducerIDs reserves Count producer ids; the result's
+	// FirstProducerID is the first of the block. Ids never repeat across restarts.
+	OpAllocateProducerIDs = "allocate_producer_ids"
 )
 
 // Op is one metadata change. A batch of Ops is applied atomically in order.
@@ -75,12 +80,15 @@ type Op struct {
 	Set     map[string]string `json:"set,omitempty"`
 	Delete  []string          `json:"delete,omitempty"`
 	Replace bool              `json:"replace,omitempty"`
+
+	Count int64 `json:"count,omitempty"` // OpAllocateProducerIDs
 }
 
 // OpResult is the outcome of one Op of a batch: nil or an error a Kafka handler
 // maps to a code (ErrTopicExists, ErrUnknownTopic, ErrInvalidPartitions).
 type OpResult struct {
-	Err error
+	Err             error
+	FirstProducerID int64 // OpAllocateProducerIDs
 }
 
 // Store is the replicated metadata the engine reads and changes. raftmeta
