@@ -1,11 +1,22 @@
 // Package config is Chronik's one key space of broker settings, in Kafka's
 // dotted style, loaded from defaults, a properties file, CHRONIK_* environment
 // variables and repeated --set key=value flags (later sources win).
+//
+// Every key lives in one table (keys.go) that holds its name, type, default,
+// unit, meaning, whether it is dynamic, and the function that parses, checks
+// and writes it into Config. Load, Set, Value, Validate, Keys and WriteHelp
+// all read that table, so a key added there is settable, describable and
+// documented at once.
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Config is the broker's typed configuration. Field comments name the key.
+// Durations are whole milliseconds; a negative duration or size means "no
+// limit" where the key's meaning says so.
 type Config struct {
 	Listeners           []string // listeners, e.g. PLAINTEXT://127.0.0.1:9092
 	AdvertisedListeners []string // advertised.listeners (default: listeners)
@@ -18,23 +29,81 @@ type Config struct {
 	AutoCreateTopics         bool  // auto.create.topics.enable
 
 	LogSegmentBytes            int64         // log.segment.bytes
-	LogSegmentMs               time.Duration // log.roll.ms
-	LogRetention               time.Duration // log.retention.ms (-1: forever)
+	LogSegmentMs               time.Duration // log.roll.ms (also log.roll.hours)
+	LogRetention               time.Duration // log.retention.ms (also .minutes, .hours; -1: forever)
 	LogRetentionBytes          int64         // log.retention.bytes (-1: unlimited)
 	LogRetentionCheckInterval  time.Duration // log.retention.check.interval.ms
 	LogIndexIntervalBytes      int32         // log.index.interval.bytes
 	LogFlushIntervalMessages   int64         // log.flush.interval.messages
-	LogFlushInterval           time.Duration // log.flush.interval.ms
+	LogFlushInterval           time.Duration // log.flush.interval.ms (-1: never on time, rely on the OS)
 	MessageMaxBytes            int32         // message.max.bytes
 	SocketRequestMaxBytes      int32         // socket.request.max.bytes
 	MaxInflightPerConnection   int           // socket.max.inflight.requests
 	GroupInitialRebalanceDelay time.Duration // group.initial.rebalance.delay.ms
 
-	NumShards     int           // num.shards (default: usable CPUs)
+	NumShards     int           // num.shards (0 when set: usable CPUs, resolved on set)
 	ShardMailbox  int           // shard.mailbox.size
 	WALIO         string        // wal.io = auto|uring|pwrite
 	Transport     string        // net.transport = gnet|std
 	IOTimeout     time.Duration // io.timeout.ms: deadline for any one disk or network operation
 	FetchMaxWait  time.Duration // fetch.max.wait.cap.ms: cap on a client's MaxWaitMs
 	ShutdownGrace time.Duration // shutdown.timeout.ms
+}
+
+// Defaults returns a Config holding every key's default, built by parsing the
+// default strings of the key table so that help output and code agree.
+func Defaults() *Config {
+	c := new(Config)
+	for i := range keyTable {
+		k := &keyTable[i]
+		if k.synonymOf != "" {
+			continue // the main key's default covers it
+		}
+		if err := k.set(c, k.def); err != nil {
+			panic(fmt.Sprintf("config: default of %s=%q is invalid: %v", k.name, k.def, err))
+		}
+	}
+	return c
+}
+
+// Set parses and checks value for key and writes it into c. It does not
+// consult Dynamic: deciding whether a key may change at runtime is the
+// caller's business (IncrementalAlterConfigs). The error names the key.
+func (c *Config) Set(key, value string) error {
+	k := lookupKey(key)
+	if k == nil {
+		return fmt.Errorf("config: unknown key %q%s", key, suggestion(key))
+	}
+	if err := k.set(c, value); err != nil {
+		return fmt.Errorf("config: %s=%q: %w", key, value, err)
+	}
+	return nil
+}
+
+// Value returns key's current value in the form Set and the properties file
+// accept (lists comma-joined, durations in the key's unit, -1 for "none").
+// The bool is false for an unknown key.
+func (c *Config) Value(key string) (string, bool) {
+	k := lookupKey(key)
+	if k == nil {
+		return "", false
+	}
+	return k.get(c), true
+}
+
+// Validate checks every field of a Config built or changed in code against
+// the same rules Load applies, and reports the first key that breaks them.
+func (c *Config) Validate() error {
+	for i := range keyTable {
+		k := &keyTable[i]
+		if k.synonymOf != "" {
+			continue
+		}
+		scratch := *c
+		v := k.get(c)
+		if err := k.set(&scratch, v); err != nil {
+			return fmt.Errorf("config: %s=%q: %w", k.name, v, err)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,267 @@
+package config
+
+import (
+	"math"
+	"time"
+)
+
+// Type is a key's value type, numbered as DescribeConfigs v3+ reports it
+// (KIP-569), so the broker can copy it into the response unchanged.
+type Type int8
+
+// Kafka's ConfigType codes; Chronik uses the subset below.
+const (
+	TypeBoolean Type = 1
+	TypeString  Type = 2
+	TypeInt     Type = 3
+	TypeShort   Type = 4
+	TypeLong    Type = 5
+	TypeList    Type = 7
+)
+
+func (t Type) String() string {
+	switch t {
+	case TypeBoolean:
+		return "boolean"
+	case TypeString:
+		return "string"
+	case TypeInt:
+		return "int"
+	case TypeShort:
+		return "short"
+	case TypeLong:
+		return "long"
+	case TypeList:
+		return "list"
+	}
+	return "unknown"
+}
+
+// KeyInfo describes one key for help output and DescribeConfigs.
+type KeyInfo struct {
+	Name    string
+	Type    Type
+	Default string // as written in a properties file
+	Unit    string // "bytes", "ms", "hours", ...; empty for plain counts and names
+	Doc     string // one line
+	Dynamic bool   // may change at runtime through IncrementalAlterConfigs
+	// SynonymOf names the key this one is another unit of (log.retention.hours
+	// is a synonym of log.retention.ms); empty for a main key.
+	SynonymOf string
+}
+
+// key is one row of the registry: what Keys reports plus how to read and
+// write the typed field.
+type key struct {
+	name      string
+	typ       Type
+	def       string
+	unit      string
+	doc       string
+	dynamic   bool
+	synonymOf string
+	// rank orders the synonyms of one setting from finest unit (0) to
+	// coarsest; when several are set, the finest wins, as in Kafka.
+	rank int
+	set  func(c *Config, v string) error
+	get  func(c *Config) string
+}
+
+const maxInt32 = math.MaxInt32
+
+// keyTable is the whole key space, in the order help lists it.
+var keyTable = []key{
+	// Network and identity.
+	{name: "listeners", typ: TypeList, def: "PLAINTEXT://127.0.0.1:9092",
+		doc: "addresses to listen on, comma-separated PLAINTEXT://host:port (empty host: all interfaces; port 0: any free port)",
+		set: listenersField(func(c *Config) *[]string { return &c.Listeners }, false),
+		get: listField(func(c *Config) *[]string { return &c.Listeners })},
+	{name: "advertised.listeners", typ: TypeList, def: "",
+		doc: "addresses clients are told to use (empty: listeners, with a wildcard host replaced by this machine's hostname)",
+		set: listenersField(func(c *Config) *[]string { return &c.AdvertisedListeners }, true),
+		get: listField(func(c *Config) *[]string { return &c.AdvertisedListeners })},
+	{name: "node.id", typ: TypeInt, def: "1",
+		doc: "this broker's id in the cluster",
+		set: intSetter(func(c *Config) *int32 { return &c.NodeID }, 0, maxInt32),
+		get: intGetter(func(c *Config) *int32 { return &c.NodeID })},
+	{name: "cluster.id", typ: TypeString, def: "",
+		doc: "cluster id (empty: generated on first start and persisted in the data directory)",
+		set: clusterIDField, get: func(c *Config) string { return c.ClusterID }},
+	{name: "log.dirs", typ: TypeList, def: "./data",
+		doc: "data directories, comma-separated; the first one holds the data",
+		set: logDirsField, get: listField(func(c *Config) *[]string { return &c.LogDirs })},
+
+	// Topics.
+	{name: "num.partitions", typ: TypeInt, def: "1",
+		doc: "partitions of an auto-created topic, and of CreateTopics asking for the default (-1)",
+		set: intSetter(func(c *Config) *int32 { return &c.NumPartitions }, 1, maxInt32),
+		get: intGetter(func(c *Config) *int32 { return &c.NumPartitions })},
+	{name: "default.replication.factor", typ: TypeShort, def: "1",
+		doc: "replicas of an auto-created topic, and of CreateTopics asking for the default (-1)",
+		set: intSetter(func(c *Config) *int16 { return &c.DefaultReplicationFactor }, 1, math.MaxInt16),
+		get: intGetter(func(c *Config) *int16 { return &c.DefaultReplicationFactor })},
+	{name: "auto.create.topics.enable", typ: TypeBoolean, def: "true",
+		doc: "create an unknown topic when a client's Metadata request allows it",
+		set: boolSetter(func(c *Config) *bool { return &c.AutoCreateTopics }),
+		get: boolGetter(func(c *Config) *bool { return &c.AutoCreateTopics })},
+
+	// Log segments and retention; these are the broker-wide defaults of topic
+	// configs, so they are dynamic as in Kafka.
+	{name: "log.segment.bytes", typ: TypeInt, def: "1073741824", unit: "bytes", dynamic: true,
+		doc: "roll a new segment when the active one reaches this size",
+		set: intSetter(func(c *Config) *int64 { return &c.LogSegmentBytes }, 1024, maxInt32),
+		get: intGetter(func(c *Config) *int64 { return &c.LogSegmentBytes })},
+	{name: "log.roll.ms", typ: TypeLong, def: "604800000", unit: "ms", dynamic: true,
+		doc: "roll a new segment when the active one is this old",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.LogSegmentMs }, time.Millisecond, 1),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.LogSegmentMs }, time.Millisecond)},
+	{name: "log.roll.hours", typ: TypeInt, def: "168", unit: "hours", dynamic: true, synonymOf: "log.roll.ms", rank: 1,
+		doc: "log.roll.ms in hours (log.roll.ms wins when both are set)",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.LogSegmentMs }, time.Hour, 1),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.LogSegmentMs }, time.Hour)},
+	{name: "log.retention.ms", typ: TypeLong, def: "604800000", unit: "ms", dynamic: true,
+		doc: "delete segments whose newest record is older than this (-1: keep forever)",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.LogRetention }, time.Millisecond, -1),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.LogRetention }, time.Millisecond)},
+	{name: "log.retention.minutes", typ: TypeInt, def: "10080", unit: "minutes", dynamic: true, synonymOf: "log.retention.ms", rank: 1,
+		doc: "log.retention.ms in minutes (log.retention.ms wins when both are set)",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.LogRetention }, time.Minute, -1),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.LogRetention }, time.Minute)},
+	{name: "log.retention.hours", typ: TypeInt, def: "168", unit: "hours", dynamic: true, synonymOf: "log.retention.ms", rank: 2,
+		doc: "log.retention.ms in hours (log.retention.ms and .minutes win when set)",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.LogRetention }, time.Hour, -1),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.LogRetention }, time.Hour)},
+	{name: "log.retention.bytes", typ: TypeLong, def: "-1", unit: "bytes", dynamic: true,
+		doc: "delete the oldest segments while a partition is larger than this (-1: no size limit)",
+		set: intSetter(func(c *Config) *int64 { return &c.LogRetentionBytes }, -1, math.MaxInt64),
+		get: intGetter(func(c *Config) *int64 { return &c.LogRetentionBytes })},
+	{name: "log.retention.check.interval.ms", typ: TypeLong, def: "300000", unit: "ms",
+		doc: "how often retention is enforced",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.LogRetentionCheckInterval }, time.Millisecond, 1),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.LogRetentionCheckInterval }, time.Millisecond)},
+	{name: "log.index.interval.bytes", typ: TypeInt, def: "4096", unit: "bytes", dynamic: true,
+		doc: "log bytes between two offset-index entries",
+		set: intSetter(func(c *Config) *int32 { return &c.LogIndexIntervalBytes }, 0, maxInt32),
+		get: intGetter(func(c *Config) *int32 { return &c.LogIndexIntervalBytes })},
+	{name: "log.flush.interval.messages", typ: TypeLong, def: "9223372036854775807", unit: "messages", dynamic: true,
+		doc: "fsync a partition after this many messages (default: never by count)",
+		set: intSetter(func(c *Config) *int64 { return &c.LogFlushIntervalMessages }, 1, math.MaxInt64),
+		get: intGetter(func(c *Config) *int64 { return &c.LogFlushIntervalMessages })},
+	// Kafka's default leaves time-based flushing off and relies on the OS page
+	// cache plus replication for durability; Chronik keeps that default.
+	{name: "log.flush.interval.ms", typ: TypeLong, def: "-1", unit: "ms", dynamic: true,
+		doc: "fsync a partition at least this often (-1: never by time; as Kafka, rely on the OS and replication)",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.LogFlushInterval }, time.Millisecond, -1),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.LogFlushInterval }, time.Millisecond)},
+	{name: "message.max.bytes", typ: TypeInt, def: "1048588", unit: "bytes", dynamic: true,
+		doc: "largest record batch a partition accepts",
+		set: intSetter(func(c *Config) *int32 { return &c.MessageMaxBytes }, 0, maxInt32),
+		get: intGetter(func(c *Config) *int32 { return &c.MessageMaxBytes })},
+
+	// Requests and groups.
+	{name: "socket.request.max.bytes", typ: TypeInt, def: "104857600", unit: "bytes",
+		doc: "largest request a client may send; a bigger size prefix closes the connection",
+		set: intSetter(func(c *Config) *int32 { return &c.SocketRequestMaxBytes }, 1, maxInt32),
+		get: intGetter(func(c *Config) *int32 { return &c.SocketRequestMaxBytes })},
+	{name: "socket.max.inflight.requests", typ: TypeInt, def: "64", unit: "requests",
+		doc: "requests read from one connection but not yet answered; past it the connection stops being read",
+		set: intSetter(func(c *Config) *int { return &c.MaxInflightPerConnection }, 1, 1<<16),
+		get: intGetter(func(c *Config) *int { return &c.MaxInflightPerConnection })},
+	{name: "group.initial.rebalance.delay.ms", typ: TypeInt, def: "3000", unit: "ms",
+		doc: "how long an empty group waits for more members before its first rebalance",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.GroupInitialRebalanceDelay }, time.Millisecond, 0),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.GroupInitialRebalanceDelay }, time.Millisecond)},
+
+	// Chronik's engine.
+	{name: "num.shards", typ: TypeInt, def: "0",
+		doc: "shard goroutines that own partitions (0: usable CPUs, the smaller of the affinity mask and GOMAXPROCS)",
+		set: numShardsField, get: intGetter(func(c *Config) *int { return &c.NumShards })},
+	{name: "shard.mailbox.size", typ: TypeInt, def: "4096", unit: "entries",
+		doc: "bounded mailbox of each shard; a full mailbox pushes back on connections",
+		set: intSetter(func(c *Config) *int { return &c.ShardMailbox }, 1, 1<<24),
+		get: intGetter(func(c *Config) *int { return &c.ShardMailbox })},
+	{name: "wal.io", typ: TypeString, def: "auto",
+		doc: "log write path: auto (io_uring where the kernel allows it, else pwrite), uring or pwrite",
+		set: enumSetter(func(c *Config) *string { return &c.WALIO }, "auto", "uring", "pwrite"),
+		get: func(c *Config) string { return c.WALIO }},
+	{name: "net.transport", typ: TypeString, def: "gnet",
+		doc: "network transport: gnet event loops or the std net package",
+		set: enumSetter(func(c *Config) *string { return &c.Transport }, "gnet", "std"),
+		get: func(c *Config) string { return c.Transport }},
+	{name: "io.timeout.ms", typ: TypeLong, def: "30000", unit: "ms",
+		doc: "deadline for any one disk or network operation; a stall past it is an error, not a hang",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.IOTimeout }, time.Millisecond, 1),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.IOTimeout }, time.Millisecond)},
+	{name: "fetch.max.wait.cap.ms", typ: TypeLong, def: "30000", unit: "ms",
+		doc: "longest a fetch long-polls, whatever MaxWaitMs the client asks for",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.FetchMaxWait }, time.Millisecond, 0),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.FetchMaxWait }, time.Millisecond)},
+	{name: "shutdown.timeout.ms", typ: TypeLong, def: "10000", unit: "ms",
+		doc: "how long a graceful shutdown drains before it closes what is left",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.ShutdownGrace }, time.Millisecond, 0),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.ShutdownGrace }, time.Millisecond)},
+}
+
+// keyIndex maps a key name to its row in keyTable.
+var keyIndex = func() map[string]int {
+	m := make(map[string]int, len(keyTable))
+	for i := range keyTable {
+		m[keyTable[i].name] = i
+	}
+	return m
+}()
+
+func lookupKey(name string) *key {
+	i, ok := keyIndex[name]
+	if !ok {
+		return nil
+	}
+	return &keyTable[i]
+}
+
+// Keys lists every key in help order.
+func Keys() []KeyInfo {
+	out := make([]KeyInfo, len(keyTable))
+	for i := range keyTable {
+		k := &keyTable[i]
+		out[i] = KeyInfo{Name: k.name, Type: k.typ, Default: k.def, Unit: k.unit, Doc: k.doc,
+			Dynamic: k.dynamic, SynonymOf: k.synonymOf}
+	}
+	return out
+}
+
+// suggestion returns `; did you mean "x"?` for the key closest to a mistyped
+// name, or "" when none is close enough to be a likely typo.
+func suggestion(name string) string {
+	best, bestDist := "", 4 // more than 3 edits is not a typo
+	for i := range keyTable {
+		if d := editDistance(name, keyTable[i].name); d < bestDist {
+			best, bestDist = keyTable[i].name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return `; did you mean "` + best + `"?`
+}
+
+// editDistance is the Levenshtein distance between a and b in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,156 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// securityPlaintext is the only listener security protocol Chronik serves;
+// Kafka normalises listener names to upper case, and so do we.
+const securityPlaintext = "PLAINTEXT"
+
+// listener is one parsed NAME://host:port entry.
+type listener struct {
+	name string
+	host string // empty: all interfaces
+	port int
+}
+
+func (l listener) String() string {
+	return l.name + "://" + net.JoinHostPort(l.host, strconv.Itoa(l.port))
+}
+
+// parseListener reads PLAINTEXT://host:port. An IPv6 host is bracketed, as
+// in Kafka ("PLAINTEXT://[::1]:9092").
+func parseListener(s string) (listener, error) {
+	bad := fmt.Errorf("listener %q: want PLAINTEXT://host:port", s)
+	name, hostPort, ok := strings.Cut(s, "://")
+	if !ok || name == "" {
+		return listener{}, bad
+	}
+	name = strings.ToUpper(name)
+	if name != securityPlaintext {
+		return listener{}, fmt.Errorf("listener %q: security protocol %s is not supported (only PLAINTEXT)", s, name)
+	}
+	host, portText, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return listener{}, bad
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return listener{}, bad
+	}
+	if port < 0 || port > 65535 {
+		return listener{}, fmt.Errorf("listener %q: port %d is outside 0-65535", s, port)
+	}
+	return listener{name: name, host: host, port: port}, nil
+}
+
+// parseListeners parses a listener list and applies Kafka's rule that each
+// listener has its own name. Advertised listeners must also be reachable:
+// a concrete host and a non-zero port.
+func parseListeners(entries []string, advertised bool) ([]listener, error) {
+	out := make([]listener, 0, len(entries))
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		l, err := parseListener(e)
+		if err != nil {
+			return nil, err
+		}
+		if seen[l.name] {
+			return nil, fmt.Errorf("listener %q: listener name %s is used twice", e, l.name)
+		}
+		seen[l.name] = true
+		if advertised {
+			if l.host == "" || isWildcard(l.host) {
+				return nil, fmt.Errorf("listener %q: an advertised host must be an address clients can reach, not empty or a wildcard", e)
+			}
+			if l.port == 0 {
+				return nil, fmt.Errorf("listener %q: an advertised port must not be 0", e)
+			}
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func isWildcard(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
+}
+
+func listenersField(field func(*Config) *[]string, advertised bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		entries, err := splitList(v)
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 && !advertised {
+			return errors.New("must name at least one listener")
+		}
+		ls, err := parseListeners(entries, advertised)
+		if err != nil {
+			return err
+		}
+		var norm []string
+		for _, l := range ls {
+			norm = append(norm, l.String())
+		}
+		*field(c) = norm
+		return nil
+	}
+}
+
+// firstPlaintext returns the first PLAINTEXT listener of entries.
+func firstPlaintext(key string, entries []string, advertised bool) (listener, error) {
+	ls, err := parseListeners(entries, advertised)
+	if err != nil {
+		return listener{}, fmt.Errorf("config: %s: %w", key, err)
+	}
+	for _, l := range ls {
+		if l.name == securityPlaintext {
+			return l, nil
+		}
+	}
+	return listener{}, fmt.Errorf("config: %s has no PLAINTEXT listener", key)
+}
+
+// ListenAddr is the host:port to bind: that of the first PLAINTEXT listener
+// (":9092" for an empty host, meaning all interfaces).
+func (c *Config) ListenAddr() (string, error) {
+	l, err := firstPlaintext("listeners", c.Listeners, false)
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(l.host, strconv.Itoa(l.port)), nil
+}
+
+// AdvertisedHostPort is the host and port that Metadata tells clients: the
+// first PLAINTEXT entry of advertised.listeners, or else of listeners, where
+// an empty or wildcard host becomes this machine's hostname as in Kafka. The
+// port is 0 when the broker listens on an ephemeral port; the caller then
+// advertises the port it actually bound.
+func (c *Config) AdvertisedHostPort() (string, int32, error) {
+	if len(c.AdvertisedListeners) > 0 {
+		l, err := firstPlaintext("advertised.listeners", c.AdvertisedListeners, true)
+		if err != nil {
+			return "", 0, err
+		}
+		return l.host, int32(l.port), nil
+	}
+	l, err := firstPlaintext("listeners", c.Listeners, false)
+	if err != nil {
+		return "", 0, err
+	}
+	host := l.host
+	if host == "" || isWildcard(host) {
+		if host, err = os.Hostname(); err != nil {
+			return "", 0, fmt.Errorf("config: advertise listener %s: hostname: %w", l, err)
+		}
+	}
+	return host, int32(l.port), nil
+}
