@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# e2e.sh — runs stock non-Go Kafka clients against Chronik (behind `make e2e`).
+#
+# Clients: kcat (librdkafka), kafka-python and confluent-kafka-python, as
+# Debian packages them; whatever is missing is installed with apt-get. Each
+# check round-trips 1000 compressed, keyed records through its own new topic
+# and compares them exactly (see e2e/clients/).
+#
+# By default it builds bin/chronik, starts it on a free loopback port with a
+# temporary log dir, and stops it on exit. Set CHRONIK_E2E_BROKER=host:port
+# to test a broker that is already running instead, and
+# CHRONIK_E2E_CHECK_TIMEOUT_S to change the per-check limit (default 180).
+#
+# The last line is always "e2e: N passed, M failed"; the exit status is
+# non-zero when anything failed or could not run.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+clients_dir=$repo_root/e2e/clients
+
+# Debian's python3-kafka and python3-confluent-kafka install for the system
+# interpreter, which is not necessarily the python3 first on PATH.
+PY=/usr/bin/python3
+BROKER_START_WAIT_S=20
+BROKER_STOP_WAIT_S=10
+CHECK_TIMEOUT_S=${CHRONIK_E2E_CHECK_TIMEOUT_S:-180}
+# Unique per run, so topics never collide on a long-lived broker.
+run_id=$(date +%s)-$$
+
+passed=0
+failed=0
+work=$(mktemp -d "${TMPDIR:-/tmp}/chronik-e2e.XXXXXX")
+broker_pid=
+check_pid=
+
+summary() {
+	echo "e2e: $passed passed, $failed failed"
+}
+
+stop_broker() {
+	[[ -n $broker_pid ]] || return 0
+	kill -TERM "$broker_pid" 2>/dev/null || true
+	local waited=0
+	while kill -0 "$broker_pid" 2>/dev/null && ((waited < BROKER_STOP_WAIT_S * 10)); do
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+	if kill -0 "$broker_pid" 2>/dev/null; then
+		echo "note: bin/chronik did not exit ${BROKER_STOP_WAIT_S}s after SIGTERM; killing it"
+		kill -KILL "$broker_pid" 2>/dev/null || true
+	fi
+	wait "$broker_pid" 2>/dev/null || true
+	broker_pid=
+}
+
+cleanup() {
+	if [[ -n $check_pid ]]; then
+		kill -TERM "$check_pid" 2>/dev/null || true
+		wait "$check_pid" 2>/dev/null || true
+	fi
+	stop_broker
+	rm -rf "$work"
+}
+trap cleanup EXIT
+interrupted() {
+	echo "FAIL e2e: interrupted by $1"
+	failed=$((failed + 1))
+	summary
+	exit "$2"
+}
+trap 'interrupted SIGINT 130' INT
+trap 'interrupted SIGTERM 143' TERM
+
+# A failure that keeps the suite from running at all: report, summarise, stop.
+abort() {
+	echo "FAIL $1: $2"
+	failed=$((failed + 1))
+	summary
+	exit 1
+}
+
+# --- 1. clients -------------------------------------------------------------
+
+install_missing_clients() {
+	local missing=()
+	command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+	[[ -x $PY ]] && "$PY" -c 'import kafka' 2>/dev/null || missing+=(python3-kafka)
+	[[ -x $PY ]] && "$PY" -c 'import confluent_kafka' 2>/dev/null || missing+=(python3-confluent-kafka)
+	((${#missing[@]} > 0)) || return 0
+
+	echo "installing ${missing[*]} with apt-get"
+	local sudo=()
+	if ((EUID != 0)); then
+		command -v sudo >/dev/null 2>&1 || {
+			echo "FAIL install: not root and no sudo to install ${missing[*]}"
+			failed=$((failed + 1))
+			return 0
+		}
+		sudo=(sudo -n)
+	fi
+	if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$work/apt.log" 2>&1 ||
+		! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			"${missing[@]}" >>"$work/apt.log" 2>&1; then
+		tail -n 20 "$work/apt.log"
+		echo "FAIL install: apt-get could not install ${missing[*]}"
+		failed=$((failed + 1))
+	fi
+}
+
+print_client_versions() {
+	echo "clients:"
+	if command -v kcat >/dev/null 2>&1; then
+		echo "  kcat $(kcat -V 2>&1 | grep -m1 -o "Version .*" || echo "version unknown")"
+	else
+		echo "  kcat: not installed"
+	fi
+	"$PY" -c 'import kafka; print("  kafka-python", kafka.__version__)' 2>/dev/null ||
+		echo "  kafka-python: not importable by $PY"
+	"$PY" -c 'import confluent_kafka as ck; print("  confluent-kafka", ck.version()[0], "librdkafka", ck.libversion()[0])' \
+		2>/dev/null || echo "  confluent-kafka: not importable by $PY"
+	if command -v dpkg-query >/dev/null 2>&1; then
+		dpkg-query -W -f '  deb ${Package} ${Version}\n' kcat python3-kafka python3-confluent-kafka librdkafka1 \
+			2>/dev/null || true
+	fi
+}
+
+install_missing_clients
+print_client_versions
+
+# --- 2. broker --------------------------------------------------------------
+
+# Polls until host:port accepts a TCP connection, for at most $2 seconds.
+# Returns non-zero if the deadline passes or the started broker exits.
+wait_for_listener() {
+	local addr=$1 limit_s=$2 host port deadline
+	host=${addr%:*} port=${addr##*:}
+	deadline=$((SECONDS + limit_s))
+	while ((SECONDS < deadline)); do
+		if timeout 1 bash -c "exec 3<>/dev/tcp/$host/$port" 2>/dev/null; then
+			return 0
+		fi
+		if [[ -n $broker_pid ]] && ! kill -0 "$broker_pid" 2>/dev/null; then
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+if [[ -n ${CHRONIK_E2E_BROKER:-} ]]; then
+	broker=$CHRONIK_E2E_BROKER
+	echo "broker: using running broker at $broker (CHRONIK_E2E_BROKER)"
+	wait_for_listener "$broker" "$BROKER_START_WAIT_S" ||
+		abort broker "nothing accepts connections at $broker (CHRONIK_E2E_BROKER) within ${BROKER_START_WAIT_S}s"
+else
+	go=$(command -v go || echo /usr/local/go/bin/go)
+	echo "broker: building bin/chronik"
+	if ! "$go" build -o bin/chronik ./cmd/chronik >"$work/build.log" 2>&1; then
+		cat "$work/build.log"
+		abort broker "'go build -o bin/chronik ./cmd/chronik' failed (see above); the suite needs the broker binary"
+	fi
+	port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	broker=127.0.0.1:$port
+	mkdir -p "$work/data"
+	echo "broker: starting bin/chronik on $broker, log dir $work/data"
+	bin/chronik --set "listeners=PLAINTEXT://$broker" --set "log.dirs=$work/data" >"$work/broker.log" 2>&1 &
+	broker_pid=$!
+	if ! wait_for_listener "$broker" "$BROKER_START_WAIT_S"; then
+		echo "--- last 40 lines of the bin/chronik log"
+		tail -n 40 "$work/broker.log"
+		if kill -0 "$broker_pid" 2>/dev/null; then
+			abort broker "bin/chronik did not accept connections on $broker within ${BROKER_START_WAIT_S}s (log above)"
+		fi
+		abort broker "bin/chronik exited before accepting connections on $broker (log above)"
+	fi
+fi
+
+# --- 3. checks --------------------------------------------------------------
+
+# Runs one check under a time limit. The check prints its own PASS/FAIL line;
+# the exit status decides, and a check that died without a FAIL line (crash,
+# timeout, missing client) gets one here. The check runs in the background so
+# that an interrupt reaches this script's trap at once, not after the check.
+run_check() {
+	local name=$1 status=0
+	shift
+	echo "--- $name"
+	timeout -k 5 "$CHECK_TIMEOUT_S" "$@" >"$work/check.out" 2>&1 </dev/null &
+	check_pid=$!
+	wait "$check_pid" || status=$?
+	check_pid=
+	cat "$work/check.out"
+	if ((status == 0)); then
+		passed=$((passed + 1))
+		return 0
+	fi
+	failed=$((failed + 1))
+	if ((status == 124 || status == 137)); then
+		echo "FAIL $name: timed out after ${CHECK_TIMEOUT_S}s"
+	elif ! grep -q '^FAIL ' "$work/check.out"; then
+		echo "FAIL $name: exited with status $status"
+	fi
+}
+
+topic() { echo "e2e-$1-$run_id"; }
+
+run_check "kcat snappy" "$clients_dir/kcat_roundtrip.sh" "$broker" "$(topic kcat-snappy)" snappy
+run_check "kcat lz4" "$clients_dir/kcat_roundtrip.sh" "$broker" "$(topic kcat-lz4)" lz4
+run_check "kafka-python gzip" "$PY" "$clients_dir/kafka_python_roundtrip.py" \
+	--broker "$broker" --topic "$(topic kafka-python-gzip)" --compression gzip
+run_check "confluent-kafka zstd" "$PY" "$clients_dir/confluent_kafka_roundtrip.py" \
+	--broker "$broker" --topic "$(topic confluent-zstd)" --compression zstd
+run_check "confluent-kafka lz4" "$PY" "$clients_dir/confluent_kafka_roundtrip.py" \
+	--broker "$broker" --topic "$(topic confluent-lz4)" --compression lz4
+run_check "confluent-kafka zstd idempotent" "$PY" "$clients_dir/confluent_kafka_roundtrip.py" \
+	--broker "$broker" --topic "$(topic confluent-zstd-idempotent)" --compression zstd --idempotent
+
+if ((failed > 0)) && [[ -n $broker_pid ]]; then
+	echo "--- last 40 lines of the bin/chronik log"
+	tail -n 40 "$work/broker.log"
+fi
+stop_broker
+summary
+((failed == 0))
