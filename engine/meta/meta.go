@@ -59,7 +59,9 @@ const (
 	OpAllocateProducerIDs = "allocate_producer_ids"
 )
 
-// Op is one metadata change. A batch of Ops is applied atomically in order.
+// Op is one metadata change. A batch of Ops is one log entry, applied in order
+// and made visible at once; each Op is all-or-nothing on its own, and a failed
+// Op does not stop the ones after it (see State.Apply).
 type Op struct {
 	Kind string `json:"kind"`
 
@@ -85,7 +87,8 @@ type Op struct {
 }
 
 // OpResult is the outcome of one Op of a batch: nil or an error a Kafka handler
-// maps to a code (ErrTopicExists, ErrUnknownTopic, ErrInvalidPartitions).
+// maps to a code (ErrTopicExists, ErrUnknownTopic, ErrInvalidPartitions,
+// ErrUnknownBroker, ErrInvalidOp; test with errors.Is).
 type OpResult struct {
 	Err             error
 	FirstProducerID int64 // OpAllocateProducerIDs
