@@ -1,10 +1,27 @@
 // Package netpoll accepts Kafka client connections, cuts the byte stream into
 // request frames (4-byte big-endian size + body), hands each frame to the
 // engine, and writes responses back in request order.
+//
+// Two transports sit behind one Server: "gnet" (event loops, the default) and
+// "std" (net.Listener, a reader and a writer goroutine per connection). Both
+// share the per-connection state in conn.go:
+//
+//	read frame ─► seq n ─► Handler.Serve ─► Responder (any goroutine, any order)
+//	                                              │
+//	             ring of MaxInflight slots ◄──────┘
+//	                 │ head run complete
+//	                 ▼
+//	             pending (size prefix + bufs) ─► one flusher ─► writev
+//
+// Backpressure: a connection stops being read while MaxInflight requests are
+// unanswered or MaxQueuedBytes of responses are unwritten, and is closed if
+// its client takes no response bytes for WriteTimeout.
 package netpoll
 
 import (
+	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 )
 
@@ -21,7 +38,8 @@ type Responder interface {
 	// netpoll). Buffers are owned by netpoll from then on. Respond(nil) sends
 	// nothing but frees the request's in-order slot (acks=0 produce).
 	Respond(bufs [][]byte)
-	// Close logs reason and closes the connection (unparseable framing).
+	// Close logs reason and closes the connection (unparseable framing); no
+	// further request is read from it and unwritten responses are dropped.
 	Close(reason error)
 }
 
@@ -38,11 +56,59 @@ type Handler interface {
 type Options struct {
 	Addr          string // host:port; port 0 picks a free one
 	Transport     string // "gnet" (default) or "std"
-	NumLoops      int    // event loops; 0 = one per usable CPU
+	NumLoops      int    // gnet event loops; 0 = one per usable CPU (GOMAXPROCS)
 	MaxFrameBytes int32  // socket.request.max.bytes: larger frames close the connection
 	// MaxInflight caps requests read but not yet answered on one connection; past
 	// it netpoll stops reading that connection until responses drain.
-	MaxInflight  int
-	WriteTimeout time.Duration // a client that does not drain its responses within this is closed
-	Logger       *slog.Logger
+	MaxInflight int
+	// MaxQueuedBytes caps response bytes queued but not yet taken by the socket
+	// on one connection; past it netpoll stops reading that connection. gnet
+	// keeps draining a paused socket into its inbound buffer, so a paused
+	// connection holding more than MaxFrameBytes+MaxQueuedBytes of unread input
+	// is closed.
+	MaxQueuedBytes int
+	WriteTimeout   time.Duration // a client that does not drain its responses within this is closed
+	Logger         *slog.Logger
+}
+
+// Defaults used for zero Options fields.
+const (
+	DefaultAddr           = ":9092"
+	DefaultMaxFrameBytes  = 100 << 20 // Kafka's socket.request.max.bytes default
+	DefaultMaxInflight    = 64
+	DefaultMaxQueuedBytes = 64 << 20
+	DefaultWriteTimeout   = 30 * time.Second
+)
+
+// withDefaults fills zero fields and rejects values netpoll cannot serve.
+func (o Options) withDefaults() (Options, error) {
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	switch o.Transport {
+	case "":
+		o.Transport = "gnet"
+	case "gnet", "std":
+	default:
+		return o, fmt.Errorf("netpoll transport %q: want gnet or std", o.Transport)
+	}
+	if o.NumLoops <= 0 {
+		o.NumLoops = runtime.GOMAXPROCS(0)
+	}
+	if o.MaxFrameBytes <= 0 {
+		o.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if o.MaxInflight <= 0 {
+		o.MaxInflight = DefaultMaxInflight
+	}
+	if o.MaxQueuedBytes <= 0 {
+		o.MaxQueuedBytes = DefaultMaxQueuedBytes
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o, nil
 }

@@ -1,0 +1,278 @@
+package netpoll
+
+import (
+	"encoding/binary"
+	"math"
+	"sync"
+)
+
+// maxIovecs caps one writev: Linux rejects more than IOV_MAX (1024) iovecs
+// with EINVAL, which gnet would treat as a dead connection.
+const maxIovecs = 1024
+
+// connIO is what a transport does for the transport-independent state of one
+// connection. None of it is called with conn.mu held.
+type connIO interface {
+	// startFlush hands the write side to the transport: it must call
+	// conn.nextBatch until that returns nil.
+	startFlush()
+	// resumeReading restarts request parsing after backpressure paused it.
+	resumeReading()
+	// closeConn closes the connection from any goroutine.
+	closeConn()
+}
+
+// responseSlot holds one request's response until every earlier request has
+// been answered.
+type responseSlot struct {
+	done bool
+	bufs [][]byte
+}
+
+// conn is one client connection's in-order response queue and backpressure
+// state, shared by both transports. Requests get consecutive sequence numbers;
+// responses complete in any order into a ring of MaxInflight slots and move,
+// framed, to pending once every earlier one has. One flusher at a time takes
+// pending batches and writes them, so the socket sees responses in request
+// order while mu is held only for bookkeeping.
+type conn struct {
+	srv  *Server
+	info ConnInfo
+	io   connIO
+
+	mu           sync.Mutex
+	slots        []responseSlot // ring indexed by seq % len; len = MaxInflight
+	nextSeq      uint64         // sequence number of the next request read
+	headSeq      uint64         // oldest request whose response is not in pending yet
+	pending      [][]byte       // framed responses ready to write, in order
+	pendingBytes int64          // bytes in pending
+	writing      int64          // bytes of the batch the flusher is writing
+	backlog      int64          // bytes the transport buffered that the socket has not taken
+	sizeArena    []byte         // carved into size prefixes, never rewritten, so batches in flight keep theirs
+	inFlight     [][]byte       // the batch the flusher holds
+	inFlightAll  bool           // inFlight was all of pending, so it may be reused once written
+	spare        [][]byte       // a written batch's array, reused for pending
+	flushing     bool           // a flusher owns the write side
+	paused       bool           // the reader stopped and waits for resumeReading
+	closing      bool           // a close was requested; read no more requests
+	closed       bool
+	busy         bool // counted in srv.busyConns
+}
+
+func newConn(srv *Server, info ConnInfo) *conn {
+	return &conn{srv: srv, info: info, slots: make([]responseSlot, srv.opts.MaxInflight)}
+}
+
+// canReadLocked says whether another request may be read: fewer than
+// MaxInflight are unanswered and the unwritten response bytes are under
+// MaxQueuedBytes.
+func (c *conn) canReadLocked() bool {
+	return !c.closed && !c.closing && !c.srv.draining.Load() &&
+		c.nextSeq-c.headSeq < uint64(len(c.slots)) &&
+		c.pendingBytes+c.writing+c.backlog <= int64(c.srv.opts.MaxQueuedBytes)
+}
+
+// admit gives the next request its sequence number, or marks the connection
+// paused and returns false when backpressure (or shutdown) says stop reading.
+func (c *conn) admit() (uint64, bool) {
+	c.mu.Lock()
+	if !c.canReadLocked() {
+		c.paused = true
+		c.mu.Unlock()
+		return 0, false
+	}
+	seq := c.nextSeq
+	c.nextSeq++
+	c.updateBusyLocked()
+	c.mu.Unlock()
+	return seq, true
+}
+
+// serve hands one admitted request to the handler.
+func (c *conn) serve(seq uint64, body []byte) {
+	c.srv.h.Serve(c.info, body, &responder{c: c, seq: seq})
+}
+
+// complete records the response of request seq (nil: nothing to write) and
+// moves every response that is now in order to pending.
+func (c *conn) complete(seq uint64, bufs [][]byte) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	s := &c.slots[seq%uint64(len(c.slots))]
+	s.done, s.bufs = true, bufs
+	if seq != c.headSeq {
+		c.mu.Unlock()
+		return
+	}
+	if !c.dequeueReadyLocked() {
+		c.mu.Unlock()
+		c.srv.opts.Logger.Error("closing connection: response larger than a Kafka frame allows",
+			"remote", c.info.Remote, "conn", c.info.ID)
+		c.close()
+		return
+	}
+	flush := len(c.pending) > 0 && !c.flushing
+	if flush {
+		c.flushing = true
+	}
+	resume := c.resumableLocked()
+	c.updateBusyLocked()
+	c.mu.Unlock()
+	if flush {
+		c.io.startFlush()
+	}
+	if resume {
+		c.io.resumeReading()
+	}
+}
+
+// dequeueReadyLocked frames the run of completed responses at the head of the
+// ring into pending. It reports false if a response exceeds the int32 size.
+func (c *conn) dequeueReadyLocked() bool {
+	ring := uint64(len(c.slots))
+	for c.headSeq < c.nextSeq {
+		s := &c.slots[c.headSeq%ring]
+		if !s.done {
+			break
+		}
+		if s.bufs != nil {
+			var n int
+			for _, b := range s.bufs {
+				n += len(b)
+			}
+			if n > math.MaxInt32 {
+				return false
+			}
+			if len(c.sizeArena) < frameHeaderBytes {
+				c.sizeArena = make([]byte, frameHeaderBytes*len(c.slots))
+			}
+			size := c.sizeArena[:frameHeaderBytes:frameHeaderBytes]
+			c.sizeArena = c.sizeArena[frameHeaderBytes:]
+			binary.BigEndian.PutUint32(size, uint32(n))
+			c.pending = append(c.pending, size)
+			c.pending = append(c.pending, s.bufs...)
+			c.pendingBytes += int64(frameHeaderBytes + n)
+		}
+		*s = responseSlot{}
+		c.headSeq++
+	}
+	return true
+}
+
+// claimFlush makes the caller the flusher if nobody is; the caller must then
+// drain with nextBatch.
+func (c *conn) claimFlush() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.flushing || c.closed {
+		return false
+	}
+	c.flushing = true
+	return true
+}
+
+// nextBatch is called by the flusher: it settles the batch it wrote last and
+// returns the next one (at most maxIovecs buffers) with its byte count. It
+// returns nil, and gives up the flusher role, when nothing is pending.
+func (c *conn) nextBatch() ([][]byte, int64) {
+	c.mu.Lock()
+	c.writing = 0
+	if c.inFlightAll {
+		clear(c.inFlight)
+		c.spare = c.inFlight[:0]
+	}
+	c.inFlight, c.inFlightAll = nil, false
+	if c.closed || len(c.pending) == 0 {
+		c.flushing = false
+		resume := c.resumableLocked()
+		c.updateBusyLocked()
+		c.mu.Unlock()
+		if resume {
+			c.io.resumeReading()
+		}
+		return nil, 0
+	}
+	var batch [][]byte
+	if len(c.pending) <= maxIovecs {
+		batch, c.pending, c.spare = c.pending, c.spare, nil
+		c.writing = c.pendingBytes
+		c.inFlightAll = true
+	} else {
+		batch, c.pending = c.pending[:maxIovecs:maxIovecs], c.pending[maxIovecs:]
+		for _, b := range batch {
+			c.writing += int64(len(b))
+		}
+	}
+	c.pendingBytes -= c.writing
+	c.inFlight = batch
+	n := c.writing
+	resume := c.resumableLocked()
+	c.mu.Unlock()
+	if resume {
+		c.io.resumeReading()
+	}
+	return batch, n
+}
+
+// setBacklog records how many written bytes the transport still buffers.
+func (c *conn) setBacklog(n int64) {
+	c.mu.Lock()
+	c.backlog = n
+	resume := c.resumableLocked()
+	c.updateBusyLocked()
+	c.mu.Unlock()
+	if resume {
+		c.io.resumeReading()
+	}
+}
+
+// resumableLocked clears paused when reading may go on again.
+func (c *conn) resumableLocked() bool {
+	if c.paused && c.canReadLocked() {
+		c.paused = false
+		return true
+	}
+	return false
+}
+
+// close stops reading requests at once and has the transport close the
+// connection, which may happen a little later on another goroutine.
+func (c *conn) close() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	c.io.closeConn()
+}
+
+// markClosed drops everything queued; it reports whether this call closed it.
+func (c *conn) markClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.closed = true
+	clear(c.slots)
+	c.pending, c.spare, c.inFlight, c.sizeArena = nil, nil, nil, nil
+	c.pendingBytes, c.writing, c.backlog = 0, 0, 0
+	c.updateBusyLocked()
+	return true
+}
+
+// updateBusyLocked keeps srv.busyConns counting connections that owe a client
+// a response, which is what a graceful Shutdown waits for.
+func (c *conn) updateBusyLocked() {
+	busy := !c.closed && (c.nextSeq != c.headSeq || len(c.pending) > 0 || c.writing > 0 || c.backlog > 0)
+	if busy == c.busy {
+		return
+	}
+	c.busy = busy
+	if busy {
+		c.srv.busyConns.Add(1)
+		return
+	}
+	c.srv.connIdle()
+}

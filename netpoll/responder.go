@@ -1,0 +1,27 @@
+package netpoll
+
+import "sync/atomic"
+
+// responder is the Responder for one request. Only its first call counts, so
+// a handler bug cannot free a slot twice; once the connection is closed its
+// calls do nothing.
+type responder struct {
+	c    *conn
+	seq  uint64
+	used atomic.Bool
+}
+
+func (r *responder) Respond(bufs [][]byte) {
+	if r.used.Swap(true) {
+		return
+	}
+	r.c.complete(r.seq, bufs)
+}
+
+func (r *responder) Close(reason error) {
+	if r.used.Swap(true) {
+		return
+	}
+	r.c.srv.opts.Logger.Warn("closing connection", "remote", r.c.info.Remote, "conn", r.c.info.ID, "reason", reason)
+	r.c.close()
+}

@@ -1,0 +1,320 @@
+package netpoll
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+// gnetTransport serves connections on gnet event loops: the loop reads and
+// frames requests and calls Serve; responses completed elsewhere reach the
+// loop through AsyncWritev.
+type gnetTransport struct {
+	gnet.BuiltinEventEngine
+	srv *Server
+	eng gnet.Engine
+
+	booted  chan gnetBoot
+	runDone chan struct{}
+	runErr  error
+	serving atomic.Bool // Listen succeeded; a later Run error is logged
+
+	// loopsMu guards every call that queues work on an event loop: after
+	// the engine stops, gnet has closed the loops' eventfds, and queueing
+	// would write to a closed (possibly reused) descriptor.
+	loopsMu      sync.RWMutex
+	loopsStopped bool
+}
+
+type gnetBoot struct {
+	addr net.Addr
+	err  error
+}
+
+func listenGnet(s *Server) (transport, net.Addr, error) {
+	t := &gnetTransport{srv: s, booted: make(chan gnetBoot, 1), runDone: make(chan struct{})}
+	protoAddr := "tcp://" + s.opts.Addr
+	// gnet.Run binds, calls OnBoot, then blocks until the engine stops.
+	go func() {
+		defer close(t.runDone)
+		t.runErr = gnet.Run(t, protoAddr,
+			gnet.WithMulticore(true),
+			gnet.WithNumEventLoop(s.opts.NumLoops),
+			gnet.WithReusePort(false),
+			gnet.WithLogger(gnetLogger{s.opts.Logger}),
+		)
+		if t.runErr != nil && t.serving.Load() {
+			s.opts.Logger.Error("gnet engine stopped", "addr", s.opts.Addr, "err", t.runErr)
+		}
+	}()
+	select {
+	case b := <-t.booted:
+		if b.err != nil {
+			<-t.runDone
+			return nil, nil, fmt.Errorf("listen %s: %w", s.opts.Addr, b.err)
+		}
+		t.serving.Store(true)
+		return t, b.addr, nil
+	case <-t.runDone:
+		err := t.runErr
+		select {
+		case b := <-t.booted:
+			err = b.err
+		default:
+		}
+		return nil, nil, fmt.Errorf("listen %s: %w", s.opts.Addr, err)
+	}
+}
+
+// OnBoot runs once the listener is bound, before the loops start.
+func (t *gnetTransport) OnBoot(eng gnet.Engine) gnet.Action {
+	t.eng = eng
+	addr, err := gnetBoundAddr(eng)
+	t.booted <- gnetBoot{addr: addr, err: err}
+	if err != nil {
+		return gnet.Shutdown
+	}
+	return gnet.None
+}
+
+// enterLoops reports whether work may be queued on the event loops; a true
+// result must be paired with exitLoops.
+func (t *gnetTransport) enterLoops() bool {
+	t.loopsMu.RLock()
+	if t.loopsStopped {
+		t.loopsMu.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (t *gnetTransport) exitLoops() { t.loopsMu.RUnlock() }
+
+// stopAccepting has nothing to close: gnet cannot stop its listener without
+// stopping the engine, so OnOpen refuses connections while draining.
+func (t *gnetTransport) stopAccepting() {}
+
+func (t *gnetTransport) stop(ctx context.Context) error {
+	t.loopsMu.Lock()
+	t.loopsStopped = true
+	t.loopsMu.Unlock()
+	// Engine.Stop polls for completion every 500ms; with a finished context
+	// it only triggers the shutdown, and runDone says when it is over.
+	triggered, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = t.eng.Stop(triggered)
+	select {
+	case <-t.runDone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (t *gnetTransport) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	if t.srv.draining.Load() {
+		return nil, gnet.Close
+	}
+	g := &gnetConn{t: t, gc: gc}
+	g.c = newConn(t.srv, nextConnInfo(gc.RemoteAddr()))
+	g.c.io = g
+	gc.SetContext(g)
+	return nil, gnet.None
+}
+
+func (t *gnetTransport) OnClose(gc gnet.Conn, err error) gnet.Action {
+	g, _ := gc.Context().(*gnetConn)
+	if g == nil {
+		return gnet.None
+	}
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	if err != nil {
+		t.srv.opts.Logger.Debug("connection closed", "remote", g.c.info.Remote, "conn", g.c.info.ID, "err", err)
+	}
+	if g.c.markClosed() {
+		t.srv.h.ConnClosed(g.c.info)
+	}
+	return gnet.None
+}
+
+func (t *gnetTransport) OnTraffic(gc gnet.Conn) gnet.Action {
+	g, _ := gc.Context().(*gnetConn)
+	if g == nil || g.watchOutbound() {
+		return gnet.Close
+	}
+	claimed := g.c.claimFlush()
+	action := g.parse()
+	// Responses completed while parsing, on this loop or elsewhere, go out
+	// in one writev.
+	if claimed && g.flushOnLoop() {
+		return gnet.Close
+	}
+	return action
+}
+
+// gnetConn is one connection of the gnet transport. Fields marked loop-only
+// are touched only on the connection's event loop.
+type gnetConn struct {
+	t  *gnetTransport
+	gc gnet.Conn
+	c  *conn
+
+	asyncBytes int64 // bytes of the batch queued with AsyncWritev; set by the flusher
+
+	timer      *time.Timer // wakes the loop while written bytes wait in gnet's buffer
+	timerArmed atomic.Bool
+
+	handed       int64     // loop-only: bytes passed to gnet for writing
+	lastSent     int64     // loop-only: handed - buffered at the last check
+	lastBuffered int64     // loop-only: gnet's outbound buffer at the last check
+	lastProgress time.Time // loop-only: when the socket last took bytes
+}
+
+// parse admits and serves every complete frame in the inbound buffer. A frame
+// backpressure does not admit stays in gnet's buffer until resumeReading.
+func (g *gnetConn) parse() gnet.Action {
+	gc, opts := g.gc, &g.t.srv.opts
+	for {
+		hdr, err := gc.Peek(frameHeaderBytes)
+		if err != nil {
+			return gnet.None
+		}
+		size, err := frameSize(hdr, opts.MaxFrameBytes)
+		if err != nil {
+			g.c.logBadFrame(size, err)
+			return gnet.Close
+		}
+		if gc.InboundBuffered() < frameHeaderBytes+int(size) {
+			return gnet.None
+		}
+		seq, ok := g.c.admit()
+		if !ok {
+			// gnet keeps reading a paused socket, so bound what it holds.
+			if held := gc.InboundBuffered(); held > int(opts.MaxFrameBytes)+opts.MaxQueuedBytes {
+				opts.Logger.Warn("closing connection: too much input while paused for backpressure",
+					"remote", g.c.info.Remote, "conn", g.c.info.ID, "held_bytes", held)
+				return gnet.Close
+			}
+			return gnet.None
+		}
+		_, _ = gc.Discard(frameHeaderBytes)
+		body := make([]byte, size)
+		_, _ = gc.Read(body)
+		g.c.serve(seq, body)
+	}
+}
+
+// startFlush runs off the loop for a response completed elsewhere: the first
+// batch goes to the loop by AsyncWritev and the loop writes the rest.
+func (g *gnetConn) startFlush() {
+	batch, n := g.c.nextBatch()
+	if batch == nil {
+		return
+	}
+	if !g.t.enterLoops() {
+		return // the engine is stopping and closes the connection
+	}
+	defer g.t.exitLoops()
+	g.asyncBytes = n
+	if err := g.gc.AsyncWritev(batch, g.asyncWritten); err != nil {
+		g.t.srv.opts.Logger.Debug("queue response write", "remote", g.c.info.Remote, "conn", g.c.info.ID, "err", err)
+	}
+}
+
+// asyncWritten runs on the loop after the AsyncWritev batch was written.
+func (g *gnetConn) asyncWritten(_ gnet.Conn, err error) error {
+	if err != nil {
+		return nil // connection closed; markClosed dropped the queue
+	}
+	g.handed += g.asyncBytes
+	if g.flushOnLoop() {
+		_ = g.gc.EventLoop().Close(g.gc)
+	}
+	return nil
+}
+
+// flushOnLoop writes pending batches directly; the caller holds the flusher
+// role and runs on the loop. It reports true when the connection should be
+// closed because the client stopped reading.
+func (g *gnetConn) flushOnLoop() bool {
+	for {
+		batch, n := g.c.nextBatch()
+		if batch == nil {
+			break
+		}
+		g.handed += n
+		if _, err := g.gc.Writev(batch); err != nil {
+			// gnet closed the connection; nextBatch now returns nil.
+			continue
+		}
+	}
+	return g.watchOutbound()
+}
+
+// watchOutbound runs on the loop. gnet reports no event when its outbound
+// buffer drains, so while bytes wait there a timer wakes the loop to notice
+// progress, lift backpressure, and close a client that has not taken a byte
+// for WriteTimeout. It reports true when the connection should be closed.
+func (g *gnetConn) watchOutbound() bool {
+	buffered := int64(g.gc.OutboundBuffered())
+	if buffered != g.lastBuffered {
+		g.c.setBacklog(buffered)
+	}
+	now := time.Time{}
+	if buffered > 0 {
+		now = time.Now()
+		sent := g.handed - buffered
+		if g.lastBuffered == 0 || sent != g.lastSent {
+			g.lastProgress = now
+		}
+		g.lastSent = sent
+	}
+	g.lastBuffered = buffered
+	if buffered == 0 {
+		return false
+	}
+	timeout := g.t.srv.opts.WriteTimeout
+	if now.Sub(g.lastProgress) > timeout {
+		g.t.srv.opts.Logger.Warn("closing connection: client is not reading its responses",
+			"remote", g.c.info.Remote, "conn", g.c.info.ID, "timeout", timeout, "buffered_bytes", buffered)
+		return true
+	}
+	if g.timerArmed.CompareAndSwap(false, true) {
+		interval := min(max(timeout/8, time.Millisecond), 20*time.Millisecond)
+		if g.timer == nil {
+			g.timer = time.AfterFunc(interval, g.onOutboundTimer)
+		} else {
+			g.timer.Reset(interval)
+		}
+	}
+	return false
+}
+
+func (g *gnetConn) onOutboundTimer() {
+	g.timerArmed.Store(false)
+	g.resumeReading()
+}
+
+// resumeReading re-triggers OnTraffic, which parses what gnet holds.
+func (g *gnetConn) resumeReading() {
+	if !g.t.enterLoops() {
+		return
+	}
+	defer g.t.exitLoops()
+	_ = g.gc.Wake(nil)
+}
+
+func (g *gnetConn) closeConn() {
+	if !g.t.enterLoops() {
+		return
+	}
+	defer g.t.exitLoops()
+	_ = g.gc.Close()
+}

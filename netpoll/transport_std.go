@@ -1,0 +1,233 @@
+package netpoll
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// stdTransport serves connections with the net package: one reader and one
+// writer goroutine per connection. It is the A/B baseline for gnet and the
+// transport TLS will use.
+type stdTransport struct {
+	srv *Server
+	ln  net.Listener
+	wg  sync.WaitGroup // accept loop and every connection goroutine
+
+	mu      sync.Mutex
+	conns   map[*stdConn]struct{}
+	stopped bool
+}
+
+func listenStd(s *Server) (transport, net.Addr, error) {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen %s: %w", s.opts.Addr, err)
+	}
+	t := &stdTransport{srv: s, ln: ln, conns: make(map[*stdConn]struct{})}
+	t.wg.Add(1)
+	go t.acceptLoop()
+	return t, ln.Addr(), nil
+}
+
+func (t *stdTransport) acceptLoop() {
+	defer t.wg.Done()
+	var backoff time.Duration
+	for {
+		nc, err := t.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off instead of
+			// spinning, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			t.srv.opts.Logger.Error("accept connection", "addr", t.ln.Addr().String(), "err", err, "retry_in", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		t.startConn(nc)
+	}
+}
+
+func (t *stdTransport) startConn(nc net.Conn) {
+	sc := &stdConn{
+		t:      t,
+		nc:     nc,
+		kick:   make(chan struct{}, 1),
+		resume: make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}
+	sc.c = newConn(t.srv, nextConnInfo(nc.RemoteAddr()))
+	sc.c.io = sc
+	t.mu.Lock()
+	if t.stopped || t.srv.draining.Load() {
+		t.mu.Unlock()
+		_ = nc.Close()
+		return
+	}
+	t.conns[sc] = struct{}{}
+	t.wg.Add(2)
+	t.mu.Unlock()
+	go sc.readLoop()
+	go sc.writeLoop()
+}
+
+func (t *stdTransport) stopAccepting() {
+	_ = t.ln.Close()
+}
+
+func (t *stdTransport) stop(ctx context.Context) error {
+	_ = t.ln.Close()
+	t.mu.Lock()
+	t.stopped = true
+	for sc := range t.conns {
+		sc.close()
+	}
+	t.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		t.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stdConn is one connection of the std transport.
+type stdConn struct {
+	t      *stdTransport
+	c      *conn
+	nc     net.Conn
+	kick   chan struct{} // the writer has a flush to do
+	resume chan struct{} // the reader may admit requests again
+	done   chan struct{} // closed with the connection
+
+	closeOnce sync.Once
+}
+
+func (sc *stdConn) close() {
+	sc.closeOnce.Do(func() {
+		close(sc.done)
+		_ = sc.nc.Close()
+	})
+}
+
+func (sc *stdConn) startFlush() {
+	select {
+	case sc.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (sc *stdConn) resumeReading() {
+	select {
+	case sc.resume <- struct{}{}:
+	default:
+	}
+}
+
+func (sc *stdConn) closeConn() { sc.close() }
+
+// readLoop cuts frames off the socket and serves them. A frame that
+// backpressure does not admit is held until resumeReading; the socket is not
+// read meanwhile, so TCP pushes back on the client.
+func (sc *stdConn) readLoop() {
+	defer sc.t.wg.Done()
+	defer sc.finish()
+	opts := &sc.t.srv.opts
+	br := bufio.NewReaderSize(sc.nc, 64<<10)
+	hdr := make([]byte, frameHeaderBytes)
+	for {
+		if _, err := io.ReadFull(br, hdr); err != nil {
+			sc.logReadErr(err)
+			return
+		}
+		size, err := frameSize(hdr, opts.MaxFrameBytes)
+		if err != nil {
+			sc.c.logBadFrame(size, err)
+			return
+		}
+		body := make([]byte, size)
+		if _, err := io.ReadFull(br, body); err != nil {
+			sc.logReadErr(err)
+			return
+		}
+		seq, ok := sc.c.admit()
+		for !ok {
+			select {
+			case <-sc.resume:
+			case <-sc.done:
+				return
+			}
+			seq, ok = sc.c.admit()
+		}
+		sc.c.serve(seq, body)
+	}
+}
+
+func (sc *stdConn) logReadErr(err error) {
+	select {
+	case <-sc.done: // we closed it
+		return
+	default:
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return
+	}
+	sc.t.srv.opts.Logger.Debug("read request", "remote", sc.c.info.Remote, "conn", sc.c.info.ID, "err", err)
+}
+
+// finish closes the connection and tells the handler, once, after the reader
+// has stopped so no Serve can follow ConnClosed.
+func (sc *stdConn) finish() {
+	sc.close()
+	sc.t.mu.Lock()
+	delete(sc.t.conns, sc)
+	sc.t.mu.Unlock()
+	if sc.c.markClosed() {
+		sc.t.srv.h.ConnClosed(sc.c.info)
+	}
+}
+
+// writeLoop writes pending responses when kicked. Each writev has
+// WriteTimeout to complete; a client that does not read is closed.
+func (sc *stdConn) writeLoop() {
+	defer sc.t.wg.Done()
+	timeout := sc.t.srv.opts.WriteTimeout
+	for {
+		select {
+		case <-sc.kick:
+		case <-sc.done:
+			return
+		}
+		for {
+			batch, _ := sc.c.nextBatch()
+			if batch == nil {
+				break
+			}
+			_ = sc.nc.SetWriteDeadline(time.Now().Add(timeout))
+			bufs := net.Buffers(batch)
+			if _, err := bufs.WriteTo(sc.nc); err != nil {
+				select {
+				case <-sc.done:
+				default:
+					sc.t.srv.opts.Logger.Warn("closing connection: write responses",
+						"remote", sc.c.info.Remote, "conn", sc.c.info.ID, "timeout", timeout, "err", err)
+				}
+				sc.close()
+				return
+			}
+		}
+	}
+}
