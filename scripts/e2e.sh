@@ -7,9 +7,9 @@
 # and compares them exactly (see e2e/clients/).
 #
 # By default it builds bin/chronik, starts it on a free loopback port with a
-# temporary log dir, and stops it on exit. Set CHRONIK_E2E_BROKER=host:port
+# temporary log dir, and stops it on exit. Set E2E_BROKER=host:port
 # to test a broker that is already running instead, and
-# CHRONIK_E2E_CHECK_TIMEOUT_S to change the per-check limit (default 180).
+# E2E_CHECK_TIMEOUT_S to change the per-check limit (default 180).
 #
 # The last line is always "e2e: N passed, M failed"; the exit status is
 # non-zero when anything failed or could not run.
@@ -24,7 +24,7 @@ clients_dir=$repo_root/e2e/clients
 PY=/usr/bin/python3
 BROKER_START_WAIT_S=20
 BROKER_STOP_WAIT_S=10
-CHECK_TIMEOUT_S=${CHRONIK_E2E_CHECK_TIMEOUT_S:-180}
+CHECK_TIMEOUT_S=${E2E_CHECK_TIMEOUT_S:-180}
 # Unique per run, so topics never collide on a long-lived broker.
 run_id=$(date +%s)-$$
 
@@ -148,11 +148,11 @@ wait_for_listener() {
 	return 1
 }
 
-if [[ -n ${CHRONIK_E2E_BROKER:-} ]]; then
-	broker=$CHRONIK_E2E_BROKER
-	echo "broker: using running broker at $broker (CHRONIK_E2E_BROKER)"
+if [[ -n ${E2E_BROKER:-} ]]; then
+	broker=$E2E_BROKER
+	echo "broker: using running broker at $broker (E2E_BROKER)"
 	wait_for_listener "$broker" "$BROKER_START_WAIT_S" ||
-		abort broker "nothing accepts connections at $broker (CHRONIK_E2E_BROKER) within ${BROKER_START_WAIT_S}s"
+		abort broker "nothing accepts connections at $broker (E2E_BROKER) within ${BROKER_START_WAIT_S}s"
 else
 	go=$(command -v go || echo /usr/local/go/bin/go)
 	echo "broker: building bin/chronik"

@@ -1,0 +1,31 @@
+# Chronik — see README.md. Every target works on a fresh clone with Go installed.
+GO ?= go
+BIN := bin/chronik
+
+.PHONY: build run test e2e fuzz vet clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/chronik
+
+# A broker on 127.0.0.1:9092 with its data in ./data; Ctrl-C stops it cleanly.
+run: build
+	./$(BIN) --set listeners=PLAINTEXT://127.0.0.1:9092 --set log.dirs=./data
+
+vet:
+	$(GO) vet ./...
+
+# Unit, integration and Go-client end-to-end tests (starts real brokers on
+# random loopback ports), including the fuzz targets' seed corpora.
+test: vet
+	$(GO) test -race -timeout 20m ./...
+
+# Non-Go clients (kcat, kafka-python, confluent-kafka-python) against the binary.
+e2e:
+	./scripts/e2e.sh
+
+# Fuzz the request decoder for a while (not part of make test).
+fuzz:
+	$(GO) test ./engine -run '^$$' -fuzz FuzzServeRequest -fuzztime 60s
+
+clean:
+	rm -rf bin

@@ -1,0 +1,144 @@
+// Command chronik runs a Kafka-compatible broker.
+//
+//	chronik [--config FILE] [--set key=value]... [--help-config]
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/chronik-go/chronik/engine"
+	"github.com/chronik-go/chronik/engine/config"
+	"github.com/chronik-go/chronik/netpoll"
+	"github.com/chronik-go/chronik/raftmeta"
+	"github.com/chronik-go/chronik/uring"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "chronik: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cfg, err := config.Load(args, os.Environ())
+	if errors.Is(err, config.ErrHelpRequested) {
+		config.WriteHelp(os.Stdout)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	dataDir := cfg.LogDirs[0]
+	if err := checkWritable(dataDir); err != nil {
+		return err
+	}
+	listenAddr, err := cfg.ListenAddr()
+	if err != nil {
+		return err
+	}
+	clusterID := cfg.ClusterID
+	if clusterID == "" {
+		clusterID = newClusterID() // used only if the metadata log is new
+	}
+	store, err := raftmeta.Open(filepath.Join(dataDir, "__raft_metadata"), raftmeta.Options{
+		NodeID:    uint64(cfg.NodeID),
+		ClusterID: clusterID,
+		Logger:    logger,
+	})
+	if err != nil {
+		return fmt.Errorf("metadata: %w", err)
+	}
+	b, err := engine.New(engine.Options{Config: cfg, Store: store, Opener: uring.PwriteOpener{}, Logger: logger, DataDir: dataDir})
+	if err != nil {
+		store.Close()
+		return err
+	}
+	srv, err := netpoll.Listen(netpoll.Options{
+		Addr:          listenAddr,
+		Transport:     cfg.Transport,
+		MaxFrameBytes: cfg.SocketRequestMaxBytes,
+		MaxInflight:   cfg.MaxInflightPerConnection,
+		WriteTimeout:  cfg.IOTimeout,
+		Logger:        logger,
+	}, b)
+	if err != nil {
+		b.Close()
+		store.Close()
+		return fmt.Errorf("listen on %s: %w", listenAddr, err)
+	}
+	host, port, err := advertised(cfg, srv.Addr())
+	if err == nil {
+		err = b.Start(host, port)
+	}
+	if err != nil {
+		shutdown(logger, cfg, srv, b, store)
+		return err
+	}
+	logger.Info("chronik started", "listen", srv.Addr().String(), "advertised", net.JoinHostPort(host, fmt.Sprint(port)), "data", dataDir, "shards", cfg.NumShards)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	got := <-sig
+	logger.Info("shutting down", "signal", got.String())
+	return shutdown(logger, cfg, srv, b, store)
+}
+
+// shutdown stops accepting, lets in-flight requests finish, then closes the
+// logs cleanly so the next start skips recovery.
+func shutdown(logger *slog.Logger, cfg *config.Config, srv *netpoll.Server, b *engine.Broker, store *raftmeta.Store) error {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		logger.Warn("listener shutdown", "err", err)
+	}
+	errB := b.Close()
+	errS := store.Close()
+	return errors.Join(errB, errS)
+}
+
+// advertised resolves the host:port Metadata names: advertised.listeners if
+// set, else the bound address (which resolves port 0).
+func advertised(cfg *config.Config, bound net.Addr) (string, int32, error) {
+	host, port, err := cfg.AdvertisedHostPort()
+	if err != nil {
+		return "", 0, err
+	}
+	if len(cfg.AdvertisedListeners) == 0 || port == 0 {
+		if tcp, ok := bound.(*net.TCPAddr); ok {
+			port = int32(tcp.Port)
+		}
+	}
+	return host, port, nil
+}
+
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("data dir %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("data dir %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+func newClusterID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,203 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// sentRecord is what a producer was told was written where.
+type sentRecord struct {
+	key, value []byte
+	headerVal  string
+	ts         time.Time
+}
+
+// ledger records every acknowledged record by partition and offset, so a
+// consumer can be checked for exactly those records, in order.
+type ledger struct {
+	mu    sync.Mutex
+	parts map[int32]map[int64]sentRecord
+}
+
+func newLedger() *ledger { return &ledger{parts: make(map[int32]map[int64]sentRecord)} }
+
+func (l *ledger) add(p int32, off int64, r sentRecord) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := l.parts[p]
+	if m == nil {
+		m = make(map[int64]sentRecord)
+		l.parts[p] = m
+	}
+	if _, dup := m[off]; dup {
+		return fmt.Errorf("partition %d offset %d acknowledged twice", p, off)
+	}
+	m[off] = r
+	return nil
+}
+
+func (l *ledger) total() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, m := range l.parts {
+		n += len(m)
+	}
+	return n
+}
+
+// checkContiguous requires each partition's offsets to run 0..n-1.
+func (l *ledger) checkContiguous(t *testing.T) {
+	t.Helper()
+	for p, m := range l.parts {
+		offs := make([]int64, 0, len(m))
+		for o := range m {
+			offs = append(offs, o)
+		}
+		sort.Slice(offs, func(i, j int) bool { return offs[i] < offs[j] })
+		for i, o := range offs {
+			if o != int64(i) {
+				t.Fatalf("partition %d: acknowledged offsets not contiguous at index %d: offset %d", p, i, o)
+			}
+		}
+	}
+}
+
+func makeRecord(i int, base time.Time) sentRecord {
+	return sentRecord{
+		key:       []byte("key-" + strconv.Itoa(i)),
+		value:     bytes.Repeat([]byte{byte('a' + i%26)}, 50+i%200),
+		headerVal: "h" + strconv.Itoa(i),
+		ts:        base.Add(time.Duration(i) * time.Millisecond),
+	}
+}
+
+func createTopic(t *testing.T, addr, topic string, partitions int32) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, 1, nil, topic)
+	if err != nil {
+		t.Fatalf("create topic %s: %v", topic, err)
+	}
+	if r := resp[topic]; r.Err != nil {
+		t.Fatalf("create topic %s: %v", topic, r.Err)
+	}
+}
+
+// produceFranz produces n records idempotently (franz-go's default) and
+// records where each landed.
+func produceFranz(t *testing.T, addr, topic string, n int, opts ...kgo.Opt) *ledger {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	led := newLedger()
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	var errMu sync.Mutex
+	var firstErr error
+	for i := 0; i < n; i++ {
+		sr := makeRecord(i, base)
+		rec := &kgo.Record{Key: sr.key, Value: sr.value, Timestamp: sr.ts, Headers: []kgo.RecordHeader{{Key: "idx", Value: []byte(sr.headerVal)}}}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		cl.Produce(ctx, rec, func(r *kgo.Record, err error) {
+			cancel()
+			if err == nil {
+				err = led.add(r.Partition, r.Offset, sr)
+			}
+			if err != nil {
+				errMu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				errMu.Unlock()
+			}
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	if firstErr != nil {
+		t.Fatalf("produce: %v", firstErr)
+	}
+	if got := led.total(); got != n {
+		t.Fatalf("acknowledged %d records, want %d", got, n)
+	}
+	led.checkContiguous(t)
+	return led
+}
+
+// consumeFranzAndVerify reads every partition from the start and requires
+// exactly the ledger's records in offset order.
+func consumeFranzAndVerify(t *testing.T, addr, topic string, partitions int32, led *ledger) {
+	t.Helper()
+	offsets := map[int32]kgo.Offset{}
+	for p := int32(0); p < partitions; p++ {
+		offsets[p] = kgo.NewOffset().AtStart()
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	want := led.total()
+	next := map[int32]int64{}
+	got := 0
+	deadline := time.Now().Add(120 * time.Second)
+	for got < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("consumed %d of %d records before the deadline", got, want)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		for _, e := range fs.Errors() {
+			if e.Err != context.DeadlineExceeded {
+				t.Fatalf("fetch %s/%d: %v", e.Topic, e.Partition, e.Err)
+			}
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset != next[r.Partition] {
+				t.Fatalf("partition %d: got offset %d, want %d", r.Partition, r.Offset, next[r.Partition])
+			}
+			next[r.Partition]++
+			exp, ok := led.parts[r.Partition][r.Offset]
+			if !ok {
+				t.Fatalf("partition %d offset %d was never acknowledged", r.Partition, r.Offset)
+			}
+			if !bytes.Equal(r.Key, exp.key) || !bytes.Equal(r.Value, exp.value) {
+				t.Fatalf("partition %d offset %d: key/value differ (got key %q)", r.Partition, r.Offset, r.Key)
+			}
+			if len(r.Headers) != 1 || r.Headers[0].Key != "idx" || string(r.Headers[0].Value) != exp.headerVal {
+				t.Fatalf("partition %d offset %d: headers %v, want idx=%s", r.Partition, r.Offset, r.Headers, exp.headerVal)
+			}
+			if !r.Timestamp.Equal(exp.ts) {
+				t.Fatalf("partition %d offset %d: timestamp %v, want %v", r.Partition, r.Offset, r.Timestamp, exp.ts)
+			}
+			got++
+		})
+	}
+	for p, m := range led.parts {
+		if next[p] != int64(len(m)) {
+			t.Fatalf("partition %d: consumed up to %d, want %d", p, next[p], len(m))
+		}
+	}
+}

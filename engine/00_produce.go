@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/engine/batch"
+)
+
+// Produce: v0-11 advertised, v3-11 served
+//
+// Behaviour:
+// * v0-2 (message sets) are advertised because librdkafka turns compression
+//   off when Produce v0 is missing; such requests get UNSUPPORTED_VERSION per
+//   partition, as Kafka 4 answers them.
+// * Exactly one magic-2 batch per partition, CRC-32C checked, stored as sent
+//   (compressed batches are never recompressed), base offset and leader
+//   epoch stamped in place.
+// * Idempotent producers: sequence checked per (producer id, epoch,
+//   partition); a duplicate of one of the last 5 batches gets its original
+//   offset.
+// * Appends of one shard turn share one commit; acks=1 and acks=-1 answer
+//   after it (single node: the leader is the whole ISR). acks=0 gets no response.
+//
+// Version notes:
+// * v3: record batches, transactional id
+// * v5: LogStartOffset in response
+// * v8: per-record errors and ErrorMessage (KIP-467)
+// * v9: flexible
+// * v10-11: CurrentLeader / NodeEndpoints tags for NOT_LEADER (KIP-951)
+
+func init() { registerAPI(0, 0, 11, (*Broker).handleProduce) }
+
+// produceJob is one partition's batch on its way to a shard.
+type produceJob struct {
+	out *kmsg.ProduceResponseTopicPartition
+	key partKey
+	raw []byte
+	hdr batch.Header
+	st  *topicSettings
+}
+
+func (b *Broker) handleProduce(r *request) {
+	req := r.kreq.(*kmsg.ProduceRequest)
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	v := b.currentView()
+
+	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	jobs := make(map[*shard][]produceJob)
+	for i, rt := range req.Topics {
+		st := &resp.Topics[i]
+		*st = kmsg.NewProduceResponseTopic()
+		st.Topic = rt.Topic
+		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		for j, rp := range rt.Partitions {
+			sp := &st.Partitions[j]
+			*sp = kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.BaseOffset = -1
+			sp.LogAppendTime = -1
+			sp.LogStartOffset = -1
+			code, job := b.prepareProduce(r, req, v, rt.Topic, rp)
+			if code != 0 {
+				sp.ErrorCode = code
+				continue
+			}
+			job.out = sp
+			s := b.shardFor(job.key)
+			jobs[s] = append(jobs[s], job)
+		}
+	}
+	if req.Acks == 0 {
+		r.respondNone()
+	}
+	if len(jobs) == 0 {
+		if req.Acks != 0 {
+			r.respond(resp)
+		}
+		return
+	}
+	var pending atomic.Int32
+	pending.Store(int32(len(jobs)))
+	for s, js := range jobs {
+		s.submit(func(s *shard) {
+			for i := range js {
+				s.appendProduce(&js[i])
+			}
+			if req.Acks == 0 {
+				return
+			}
+			// Answer after the turn's commit so a shared sync covers it.
+			s.afterTurn = append(s.afterTurn, func() {
+				if pending.Add(-1) == 0 {
+					r.respond(resp)
+				}
+			})
+		})
+	}
+}
+
+// prepareProduce validates one partition's batch on the event loop, before it
+// costs a shard any time.
+func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *clusterView, topic string, rp kmsg.ProduceRequestTopicPartition) (int16, produceJob) {
+	if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
+		return kerr.InvalidRequiredAcks.Code, produceJob{}
+	}
+	if _, _, ok := v.partition(topic, rp.Partition); !ok {
+		return kerr.UnknownTopicOrPartition.Code, produceJob{}
+	}
+	if req.Version < 3 {
+		return kerr.UnsupportedVersion.Code, produceJob{}
+	}
+	st := v.settings[topic]
+	if len(rp.Records) > int(st.maxMessageBytes) {
+		return kerr.MessageTooLarge.Code, produceJob{}
+	}
+	h, err := batch.Validate(rp.Records)
+	switch {
+	case errors.Is(err, batch.ErrCRC):
+		return kerr.CorruptMessage.Code, produceJob{}
+	case errors.Is(err, batch.ErrCodec):
+		return kerr.UnsupportedCompressionType.Code, produceJob{}
+	case err != nil:
+		return kerr.InvalidRecord.Code, produceJob{}
+	}
+	if h.Control() {
+		return kerr.InvalidRecord.Code, produceJob{}
+	}
+	if h.Transactional() || req.TransactionID != nil {
+		// Transactions are not served yet; Kafka answers a partition that
+		// is not part of an ongoing transaction this way.
+		return kerr.InvalidTxnState.Code, produceJob{}
+	}
+	return 0, produceJob{key: partKey{topic, rp.Partition}, raw: rp.Records, hdr: h, st: st}
+}
+
+// appendProduce runs on the shard that owns the partition.
+func (s *shard) appendProduce(j *produceJob) {
+	p, ok := s.parts[j.key]
+	if !ok || p.log == nil {
+		j.out.ErrorCode = kerr.UnknownTopicOrPartition.Code
+		return
+	}
+	res := p.append(j.raw, &j.hdr, j.st)
+	switch {
+	case res.err != nil:
+		s.b.log.Error("append", "topic", j.key.topic, "partition", j.key.partition, "err", res.err)
+		j.out.ErrorCode = kerr.KafkaStorageError.Code
+	case res.errCode != 0:
+		j.out.ErrorCode = res.errCode
+	default:
+		j.out.BaseOffset = res.baseOffset
+		j.out.LogAppendTime = res.logAppendTime
+	}
+	j.out.LogStartOffset = p.log.StartOffset()
+}

@@ -1,0 +1,343 @@
+package engine
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/engine/batch"
+	"github.com/chronik-go/chronik/engine/partlog"
+)
+
+// Fetch: v4-16
+//
+// Behaviour:
+// * Whole batches from the fetch offset, at most PartitionMaxBytes per
+//   partition and MaxBytes per response, except that the first batch is
+//   always returned whole (KIP-74) so a big batch cannot stall a consumer.
+// * Long poll: answers when MinBytes is reached or MaxWaitMs passes; a
+//   waiting fetch is woken by appends to its partitions, never by polling.
+//   Any partition error answers at once.
+// * Fetch sessions (KIP-227), see fetch_session.go.
+// * No transactions yet: the last stable offset is the high watermark and
+//   read_committed consumers get an empty aborted-transactions list.
+//
+// Version notes:
+// * v4: LastStableOffset, AbortedTransactions, IsolationLevel
+// * v5: LogStartOffset (KIP-107)
+// * v7: fetch sessions (KIP-227)
+// * v9: CurrentLeaderEpoch fencing (KIP-320)
+// * v11: rack, PreferredReadReplica (KIP-392)
+// * v12: flexible, DivergingEpoch
+// * v13: topic IDs instead of names (KIP-516)
+// * v15: ReplicaState (KIP-903)
+// * v16: NodeEndpoints for NOT_LEADER (KIP-951)
+
+func init() { registerAPI(1, 4, 16, (*Broker).handleFetch) }
+
+// fetchPart is one partition a fetch serves, with its result.
+type fetchPart struct {
+	key          partKey
+	topicID      [16]byte
+	offset       int64
+	maxBytes     int32
+	currentEpoch int32
+	unknownID    bool // v13+ topic id that names no topic
+
+	errCode       int16
+	highWatermark int64
+	logStart      int64
+	data          []byte
+}
+
+// fetchOp is one Fetch request through its read rounds. Its mutex guards the
+// round bookkeeping only; reads run on the partitions' shards.
+type fetchOp struct {
+	b           *Broker
+	r           *request
+	req         *kmsg.FetchRequest
+	session     *fetchSession
+	incremental bool
+	parts       []fetchPart
+	byShard     map[*shard][]int
+	deadline    time.Time
+
+	pending atomic.Int32
+	done    atomic.Bool
+
+	mu      sync.Mutex
+	reading bool
+	woken   bool
+	expired bool
+	timer   *time.Timer
+}
+
+func (b *Broker) handleFetch(r *request) {
+	req := r.kreq.(*kmsg.FetchRequest)
+	v := b.currentView()
+	op := &fetchOp{b: b, r: r, req: req}
+
+	var isNew bool
+	if req.Version >= 7 {
+		s, created, code := b.sessions.acquire(req.SessionID, req.SessionEpoch)
+		if code != 0 {
+			resp := req.ResponseKind().(*kmsg.FetchResponse)
+			resp.ErrorCode = code
+			r.respond(resp)
+			return
+		}
+		op.session, isNew = s, created
+		op.incremental = s != nil && !created
+	}
+
+	var requested []fetchPart
+	for _, rt := range req.Topics {
+		name := rt.Topic
+		unknownID := false
+		if req.Version >= 13 {
+			n, ok := v.topicByID(rt.TopicID)
+			name, unknownID = n, !ok
+		}
+		for _, rp := range rt.Partitions {
+			requested = append(requested, fetchPart{
+				key: partKey{name, rp.Partition}, topicID: rt.TopicID, offset: rp.FetchOffset,
+				maxBytes: rp.PartitionMaxBytes, currentEpoch: rp.CurrentLeaderEpoch, unknownID: unknownID,
+			})
+		}
+	}
+	var forgotten []partKey
+	for _, ft := range req.ForgottenTopics {
+		name := ft.Topic
+		if req.Version >= 13 {
+			name, _ = v.topicByID(ft.TopicID)
+		}
+		for _, p := range ft.Partitions {
+			forgotten = append(forgotten, partKey{name, p})
+		}
+	}
+	op.parts = b.sessions.merge(op.session, isNew, requested, forgotten)
+
+	op.byShard = make(map[*shard][]int)
+	immediate := false
+	for i := range op.parts {
+		fp := &op.parts[i]
+		fp.highWatermark, fp.logStart = -1, -1
+		t, p, ok := v.partition(fp.key.topic, fp.key.partition)
+		switch {
+		case fp.unknownID:
+			fp.errCode = kerr.UnknownTopicID.Code
+		case !ok:
+			fp.errCode = kerr.UnknownTopicOrPartition.Code
+		case req.Version >= 13 && t.ID != fp.topicID:
+			fp.errCode = kerr.InconsistentTopicID.Code
+		case fp.currentEpoch >= 0 && fp.currentEpoch < p.LeaderEpoch:
+			fp.errCode = kerr.FencedLeaderEpoch.Code
+		case fp.currentEpoch > p.LeaderEpoch:
+			fp.errCode = kerr.UnknownLeaderEpoch.Code
+		default:
+			s := b.shardFor(fp.key)
+			op.byShard[s] = append(op.byShard[s], i)
+			continue
+		}
+		immediate = true
+	}
+	wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, b.cfg.FetchMaxWait)
+	op.deadline = r.received.Add(wait)
+	if immediate || wait <= 0 || req.MinBytes <= 0 {
+		op.expired = true
+	}
+	op.mu.Lock()
+	op.reading = true
+	op.mu.Unlock()
+	op.read()
+}
+
+// read runs one round: every shard reads its partitions, the last one to
+// finish evaluates the round.
+func (op *fetchOp) read() {
+	if len(op.byShard) == 0 {
+		op.evaluate()
+		return
+	}
+	op.pending.Store(int32(len(op.byShard)))
+	op.mu.Lock()
+	register := !op.expired
+	op.mu.Unlock()
+	for s, idxs := range op.byShard {
+		s.submit(func(s *shard) {
+			for _, i := range idxs {
+				s.readFetchPart(op, &op.parts[i], register)
+			}
+			if op.pending.Add(-1) == 0 {
+				op.evaluate()
+			}
+		})
+	}
+}
+
+// readFetchPart runs on the shard owning the partition.
+func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool) {
+	p, ok := s.parts[fp.key]
+	if !ok || p.log == nil {
+		fp.errCode = kerr.UnknownTopicOrPartition.Code
+		fp.data = nil
+		return
+	}
+	fp.highWatermark = p.log.NextOffset()
+	fp.logStart = p.log.StartOffset()
+	limit := min(fp.maxBytes, op.req.MaxBytes)
+	if limit <= 0 {
+		limit = 1
+	}
+	data, err := p.log.Read(fp.offset, limit)
+	switch {
+	case errors.Is(err, partlog.ErrOffsetOutOfRange):
+		fp.errCode = kerr.OffsetOutOfRange.Code
+		fp.data = nil
+		return
+	case err != nil:
+		s.b.log.Error("fetch read", "topic", fp.key.topic, "partition", fp.key.partition, "err", err)
+		fp.errCode = kerr.KafkaStorageError.Code
+		fp.data = nil
+		return
+	}
+	fp.errCode = 0
+	fp.data = data
+	if register {
+		p.addWaiter(op)
+	}
+}
+
+// evaluate answers the fetch or waits for the next wake-up.
+func (op *fetchOp) evaluate() {
+	total := 0
+	anyErr := false
+	for i := range op.parts {
+		total += len(op.parts[i].data)
+		anyErr = anyErr || op.parts[i].errCode != 0
+	}
+	op.mu.Lock()
+	if op.expired || anyErr || total >= int(op.req.MinBytes) || !time.Now().Before(op.deadline) {
+		op.done.Store(true)
+		if op.timer != nil {
+			op.timer.Stop()
+		}
+		op.mu.Unlock()
+		op.finish()
+		return
+	}
+	if op.woken {
+		op.woken = false
+		op.mu.Unlock()
+		op.read()
+		return
+	}
+	op.reading = false
+	if op.timer == nil {
+		op.timer = time.AfterFunc(time.Until(op.deadline), func() {
+			op.mu.Lock()
+			op.expired = true
+			op.mu.Unlock()
+			op.wake()
+		})
+	}
+	op.mu.Unlock()
+}
+
+// wake implements fetchWaiter: an append (or the deadline) starts a new round.
+func (op *fetchOp) wake() {
+	op.mu.Lock()
+	if op.done.Load() {
+		op.mu.Unlock()
+		return
+	}
+	if op.reading {
+		op.woken = true
+		op.mu.Unlock()
+		return
+	}
+	op.reading = true
+	op.mu.Unlock()
+	op.read()
+}
+
+func (op *fetchOp) finished() bool { return op.done.Load() }
+
+// finish assembles the response in partition order within MaxBytes.
+func (op *fetchOp) finish() {
+	req := op.req
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	if op.session != nil {
+		resp.SessionID = op.session.id
+	}
+	room := int(req.MaxBytes)
+	added := false
+	topicAt := make(map[partKey]int) // topic name (partition -1) -> index
+	for i := range op.parts {
+		fp := &op.parts[i]
+		tk := partKey{topic: fp.key.topic, partition: -1}
+		if fp.unknownID {
+			tk.topic = string(fp.topicID[:])
+		}
+		ti, ok := topicAt[tk]
+		if !ok {
+			ti = len(resp.Topics)
+			topicAt[tk] = ti
+			rt := kmsg.NewFetchResponseTopic()
+			if !fp.unknownID {
+				rt.Topic = fp.key.topic
+			}
+			rt.TopicID = fp.topicID
+			resp.Topics = append(resp.Topics, rt)
+		}
+		sp := kmsg.NewFetchResponseTopicPartition()
+		sp.Partition = fp.key.partition
+		sp.ErrorCode = fp.errCode
+		sp.HighWatermark = fp.highWatermark
+		sp.LastStableOffset = fp.highWatermark
+		sp.LogStartOffset = fp.logStart
+		// librdkafka reads a null record set as an invalid size; send empty.
+		sp.RecordBatches = []byte{}
+		if req.IsolationLevel == 1 {
+			sp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+		}
+		if fp.errCode == 0 && len(fp.data) > 0 {
+			data := fp.data
+			if len(data) > room {
+				if added {
+					data = wholeBatchesWithin(data, room)
+				}
+			}
+			if len(data) > 0 {
+				sp.RecordBatches = data
+				room -= len(data)
+				added = true
+			}
+		}
+		resp.Topics[ti].Partitions = append(resp.Topics[ti].Partitions, sp)
+	}
+	op.b.sessions.filter(op.session, op.incremental, resp)
+	op.r.respond(resp)
+}
+
+// wholeBatchesWithin returns the longest prefix of whole batches within n bytes.
+func wholeBatchesWithin(data []byte, n int) []byte {
+	if n <= 0 {
+		return nil
+	}
+	used := 0
+	batch.Split(data, func(h batch.Header, raw []byte) error {
+		if used+len(raw) > n {
+			return errStopSplit
+		}
+		used += len(raw)
+		return nil
+	})
+	return data[:used]
+}
+
+var errStopSplit = errors.New("stop")

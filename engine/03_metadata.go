@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/engine/meta"
+)
+
+// Metadata: v0-12
+//
+// Behaviour:
+// * Names every broker with its advertised listener and the real leader of
+//   every partition.
+// * Null topics (v1+) or an empty list (v0) means all topics.
+// * Unknown topics are created with num.partitions when
+//   auto.create.topics.enable is on and the request allows it (v4+
+//   AllowAutoTopicCreation); the response then already carries the topic.
+//
+// Version notes:
+// * v1: ControllerID, IsInternal, Rack; null topics = all
+// * v2: ClusterID
+// * v4: AllowAutoTopicCreation
+// * v5: OfflineReplicas
+// * v7: LeaderEpoch (KIP-320)
+// * v8-10: authorized operations (KIP-430)
+// * v9: flexible
+// * v10: TopicID (KIP-516); v12: topics may be named by ID alone
+
+func init() { registerAPI(3, 0, 12, (*Broker).handleMetadata) }
+
+func (b *Broker) handleMetadata(r *request) {
+	req := r.kreq.(*kmsg.MetadataRequest)
+	v := b.currentView()
+	var missing []string
+	allowAuto := b.cfg.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
+	if allowAuto {
+		for _, t := range req.Topics {
+			if t.Topic == nil {
+				continue
+			}
+			if _, ok := v.topic(*t.Topic); !ok && validTopicName(*t.Topic) == nil && !isInternalTopic(*t.Topic) {
+				missing = append(missing, *t.Topic)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		r.respond(b.metadataResponse(req, v))
+		return
+	}
+	// Creating topics waits on the metadata log: off the event loop.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.IOTimeout)
+		defer cancel()
+		if err := b.autoCreate(ctx, missing); err != nil {
+			b.log.Warn("auto-create topics", "topics", missing, "err", err)
+		}
+		r.respond(b.metadataResponse(req, b.currentView()))
+	}()
+}
+
+// autoCreate creates topics with the broker defaults; a topic created
+// meanwhile by someone else is not an error.
+func (b *Broker) autoCreate(ctx context.Context, names []string) error {
+	specs := make([]meta.Topic, 0, len(names))
+	for _, n := range names {
+		specs = append(specs, b.newTopicSpec(n, b.cfg.NumPartitions, nil))
+	}
+	res, err := b.propose(ctx, []meta.Op{{Kind: meta.OpCreateTopics, Topics: specs}})
+	if err != nil {
+		return err
+	}
+	if res[0].Err != nil && !errors.Is(res[0].Err, meta.ErrTopicExists) {
+		return res[0].Err
+	}
+	return nil
+}
+
+func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, v *clusterView) *kmsg.MetadataResponse {
+	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	snap := v.snap
+	for _, br := range snap.Brokers {
+		sb := kmsg.NewMetadataResponseBroker()
+		sb.NodeID, sb.Host, sb.Port = br.NodeID, br.Host, br.Port
+		if br.Rack != "" {
+			rack := br.Rack
+			sb.Rack = &rack
+		}
+		resp.Brokers = append(resp.Brokers, sb)
+	}
+	clusterID := snap.ClusterID
+	resp.ClusterID = &clusterID
+	resp.ControllerID = b.nodeID
+
+	addTopic := func(name string, t *meta.Topic) {
+		st := kmsg.NewMetadataResponseTopic()
+		n := name
+		st.Topic = &n
+		st.TopicID = t.ID
+		st.IsInternal = t.Internal
+		for i, p := range t.Partitions {
+			sp := kmsg.NewMetadataResponseTopicPartition()
+			sp.Partition = int32(i)
+			sp.Leader = p.Leader
+			sp.LeaderEpoch = p.LeaderEpoch
+			sp.Replicas = append([]int32(nil), p.Replicas...)
+			sp.ISR = append([]int32(nil), p.ISR...)
+			sp.OfflineReplicas = []int32{}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	addError := func(name *string, id [16]byte, code int16) {
+		st := kmsg.NewMetadataResponseTopic()
+		st.Topic = name
+		st.TopicID = id
+		st.ErrorCode = code
+		resp.Topics = append(resp.Topics, st)
+	}
+
+	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
+	if all {
+		for name, t := range snap.Topics {
+			addTopic(name, t)
+		}
+		return resp
+	}
+	for _, rt := range req.Topics {
+		if rt.Topic == nil {
+			name, ok := v.topicByID(rt.TopicID)
+			if !ok {
+				addError(nil, rt.TopicID, kerr.UnknownTopicID.Code)
+				continue
+			}
+			addTopic(name, snap.Topics[name])
+			continue
+		}
+		name := *rt.Topic
+		if err := validTopicName(name); err != nil {
+			addError(rt.Topic, [16]byte{}, kerr.InvalidTopicException.Code)
+			continue
+		}
+		t, ok := snap.Topics[name]
+		if !ok {
+			addError(rt.Topic, [16]byte{}, kerr.UnknownTopicOrPartition.Code)
+			continue
+		}
+		addTopic(name, t)
+	}
+	return resp
+}

@@ -1,0 +1,403 @@
+// Package engine is the broker core: request handlers (one file per API key),
+// shards that own partitions, and the metadata view clients are served from.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/engine/config"
+	"github.com/chronik-go/chronik/engine/meta"
+	"github.com/chronik-go/chronik/netpoll"
+	"github.com/chronik-go/chronik/uring"
+)
+
+// cleanShutdownMarker is written last on a graceful shutdown; its presence at
+// start lets partitions trust their persisted indexes and skip recovery scans.
+const cleanShutdownMarker = ".chronik_clean_shutdown"
+
+// Options wires a Broker.
+type Options struct {
+	Config  *config.Config
+	Store   meta.Store
+	Opener  uring.Opener
+	Logger  *slog.Logger
+	DataDir string
+}
+
+// Broker is one Chronik node's engine. It implements netpoll.Handler.
+type Broker struct {
+	cfg     *config.Config
+	store   meta.Store
+	opener  uring.Opener
+	log     *slog.Logger
+	dataDir string
+	nodeID  int32
+
+	shards []*shard
+	view   atomic.Pointer[clusterView]
+	ready  atomic.Bool // set by Start once the listener is registered
+
+	// viewMu guards viewChanged, a channel closed and replaced whenever a
+	// new view is published, so waiters block on an event rather than poll.
+	viewMu      sync.Mutex
+	viewChanged chan struct{}
+	reconcileCh chan struct{}
+	stopWatch   func()
+	wg          sync.WaitGroup
+	closed      chan struct{}
+
+	// open tracks which partitions shards hold; owned by the reconciler goroutine.
+	open map[partKey]meta.TopicID
+
+	sessions *fetchSessions
+	pids     producerIDs
+}
+
+// New opens every partition the metadata names and starts the shards.
+func New(opts Options) (*Broker, error) {
+	cfg := opts.Config
+	b := &Broker{
+		cfg:         cfg,
+		store:       opts.Store,
+		opener:      opts.Opener,
+		log:         opts.Logger,
+		dataDir:     opts.DataDir,
+		nodeID:      cfg.NodeID,
+		viewChanged: make(chan struct{}),
+		reconcileCh: make(chan struct{}, 1),
+		closed:      make(chan struct{}),
+		open:        make(map[partKey]meta.TopicID),
+		sessions:    newFetchSessions(1000),
+	}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	if b.opener == nil {
+		b.opener = uring.PwriteOpener{}
+	}
+	b.pids.b = b
+	if err := os.MkdirAll(b.dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", b.dataDir, err)
+	}
+	n := cfg.NumShards
+	if n <= 0 {
+		n = 1
+	}
+	for i := 0; i < n; i++ {
+		s := newShard(b, i, max(cfg.ShardMailbox, 16))
+		b.shards = append(b.shards, s)
+		go s.run()
+	}
+
+	markerPath := filepath.Join(b.dataDir, cleanShutdownMarker)
+	_, err := os.Stat(markerPath)
+	clean := err == nil
+	start := time.Now()
+	if err := b.reconcile(b.store.Current(), clean); err != nil {
+		b.stopShards()
+		return nil, err
+	}
+	if clean {
+		// From here on a crash must trigger recovery again.
+		if err := os.Remove(markerPath); err != nil {
+			b.stopShards()
+			return nil, fmt.Errorf("remove clean-shutdown marker: %w", err)
+		}
+		syncDir(b.dataDir)
+	}
+	b.log.Info("partitions opened", "partitions", len(b.open), "clean", clean, "took", time.Since(start))
+
+	watch, stop := b.store.Watch()
+	b.stopWatch = stop
+	b.wg.Add(1)
+	go b.reconcileLoop(watch)
+	return b, nil
+}
+
+// Start records the broker's advertised endpoint (known once the listener is
+// bound) and begins serving requests.
+func (b *Broker) Start(host string, port int32) error {
+	if err := b.registerSelf(host, port); err != nil {
+		return err
+	}
+	b.ready.Store(true)
+	return nil
+}
+
+func (b *Broker) registerSelf(host string, port int32) error {
+	cur := b.store.Current()
+	if br, ok := cur.Brokers[b.nodeID]; ok && br.Host == host && br.Port == port {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.IOTimeout)
+	defer cancel()
+	res, err := b.store.Propose(ctx, []meta.Op{{Kind: meta.OpRegisterBroker, Broker: &meta.Broker{NodeID: b.nodeID, Host: host, Port: port}}})
+	if err != nil {
+		return fmt.Errorf("register broker %d: %w", b.nodeID, err)
+	}
+	if res[0].Err != nil {
+		return fmt.Errorf("register broker %d: %w", b.nodeID, res[0].Err)
+	}
+	return nil
+}
+
+func (b *Broker) shardFor(k partKey) *shard {
+	h := fnv.New32a()
+	h.Write([]byte(k.topic))
+	return b.shards[(h.Sum32()+uint32(k.partition))%uint32(len(b.shards))]
+}
+
+func (b *Broker) currentView() *clusterView { return b.view.Load() }
+
+// settingsFor returns a topic's effective settings from the current view.
+func (b *Broker) settingsFor(topic string) *topicSettings {
+	if v := b.view.Load(); v != nil {
+		if st, ok := v.settings[topic]; ok {
+			return st
+		}
+	}
+	if snap := b.store.Current(); snap != nil {
+		if t, ok := snap.Topics[topic]; ok {
+			return resolveTopicSettings(b.cfg, t.Configs)
+		}
+	}
+	return resolveTopicSettings(b.cfg, nil)
+}
+
+// reconcileLoop follows metadata changes made elsewhere (cluster mode) and
+// kicks from local handlers.
+func (b *Broker) reconcileLoop(watch <-chan *meta.Snapshot) {
+	defer b.wg.Done()
+	for {
+		select {
+		case <-b.closed:
+			return
+		case <-watch:
+		case <-b.reconcileCh:
+		}
+		if err := b.reconcile(b.store.Current(), true); err != nil {
+			b.log.Error("apply metadata", "err", err)
+		}
+	}
+}
+
+// reconcile opens and removes partitions so shards match snap, then publishes
+// snap as the served view. Only New and the reconcile loop call it.
+func (b *Broker) reconcile(snap *meta.Snapshot, clean bool) error {
+	if v := b.view.Load(); v != nil && v.snap.AppliedIndex >= snap.AppliedIndex {
+		return nil
+	}
+	want := make(map[partKey]meta.TopicID)
+	epochs := make(map[partKey]int32)
+	for name, t := range snap.Topics {
+		for i, p := range t.Partitions {
+			if p.Leader != b.nodeID && !containsInt32(p.Replicas, b.nodeID) {
+				continue
+			}
+			k := partKey{name, int32(i)}
+			want[k] = t.ID
+			epochs[k] = p.LeaderEpoch
+		}
+	}
+	type change struct {
+		k      partKey
+		id     meta.TopicID
+		remove bool
+		open   bool
+	}
+	byShard := make(map[*shard][]change)
+	for k, id := range b.open {
+		if wid, ok := want[k]; !ok || wid != id {
+			byShard[b.shardFor(k)] = append(byShard[b.shardFor(k)], change{k: k, id: id, remove: true})
+		}
+	}
+	for k, id := range want {
+		if oid, ok := b.open[k]; !ok || oid != id {
+			byShard[b.shardFor(k)] = append(byShard[b.shardFor(k)], change{k: k, id: id, open: true})
+		}
+	}
+	var wg sync.WaitGroup
+	var errMu sync.Mutex
+	var firstErr error
+	for s, changes := range byShard {
+		wg.Add(1)
+		s.submit(func(s *shard) {
+			defer wg.Done()
+			for _, c := range changes {
+				if c.remove {
+					if p, ok := s.parts[c.k]; ok {
+						p.remove()
+						delete(s.parts, c.k)
+					}
+					continue
+				}
+				p, err := s.openPartition(c.k, c.id, epochs[c.k], clean)
+				if err != nil {
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					errMu.Unlock()
+					continue
+				}
+				s.parts[c.k] = p
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	for _, changes := range byShard {
+		for _, c := range changes {
+			if c.remove {
+				delete(b.open, c.k)
+			} else {
+				b.open[c.k] = c.id
+			}
+		}
+	}
+	b.publish(newClusterView(snap, b.cfg))
+	return nil
+}
+
+func (b *Broker) publish(v *clusterView) {
+	b.view.Store(v)
+	b.viewMu.Lock()
+	close(b.viewChanged)
+	b.viewChanged = make(chan struct{})
+	b.viewMu.Unlock()
+}
+
+// waitApplied blocks until the served view reflects raft index idx.
+func (b *Broker) waitApplied(ctx context.Context, idx uint64) error {
+	for {
+		b.viewMu.Lock()
+		ch := b.viewChanged
+		b.viewMu.Unlock()
+		if v := b.view.Load(); v != nil && v.snap.AppliedIndex >= idx {
+			return nil
+		}
+		select {
+		case b.reconcileCh <- struct{}{}:
+		default:
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-b.closed:
+			return errors.New("broker closed")
+		}
+	}
+}
+
+// propose commits metadata ops and waits until the view serves the result.
+func (b *Broker) propose(ctx context.Context, ops []meta.Op) ([]meta.OpResult, error) {
+	res, err := b.store.Propose(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.waitApplied(ctx, b.store.Current().AppliedIndex); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Serve implements netpoll.Handler: decode the header, pick the handler.
+func (b *Broker) Serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
+	if !b.ready.Load() {
+		out.Close(errors.New("broker is starting"))
+		return
+	}
+	h, err := parseRequestHeader(body)
+	if err != nil {
+		out.Close(err)
+		return
+	}
+	r := &request{b: b, conn: c, key: h.key, version: h.version, corr: h.corr, clientID: h.clientID, out: out, received: time.Now()}
+	e, ok := apis[h.key]
+	if !ok {
+		r.closeConn(fmt.Errorf("unknown api key %d", h.key))
+		return
+	}
+	if h.version < e.min || h.version > e.max {
+		if h.key == 18 {
+			// KIP-511: answer in v0 with the supported ranges.
+			r.version = 0
+			r.kreq = &kmsg.ApiVersionsRequest{Version: 0}
+			b.handleApiVersionsUnsupported(r)
+			return
+		}
+		r.closeConn(fmt.Errorf("api key %d version %d not in %d-%d", h.key, h.version, e.min, e.max))
+		return
+	}
+	kreq := kmsg.RequestForKey(h.key)
+	kreq.SetVersion(h.version)
+	at := h.bodyAt
+	if kreq.IsFlexible() {
+		if at, err = skipTaggedFields(body, at); err != nil {
+			r.closeConn(err)
+			return
+		}
+	}
+	if err := kreq.ReadFrom(body[at:]); err != nil {
+		r.closeConn(fmt.Errorf("decode api key %d v%d: %w", h.key, h.version, err))
+		return
+	}
+	r.kreq = kreq
+	e.handle(b, r)
+}
+
+// ConnClosed implements netpoll.Handler.
+func (b *Broker) ConnClosed(netpoll.ConnInfo) {}
+
+// Close stops the shards, closes every partition cleanly and writes the
+// clean-shutdown marker. The listener must be shut down first.
+func (b *Broker) Close() error {
+	close(b.closed)
+	if b.stopWatch != nil {
+		b.stopWatch()
+	}
+	b.wg.Wait()
+	b.stopShards()
+	marker := filepath.Join(b.dataDir, cleanShutdownMarker)
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		return fmt.Errorf("write clean-shutdown marker: %w", err)
+	}
+	syncDir(b.dataDir)
+	return nil
+}
+
+func (b *Broker) stopShards() {
+	for _, s := range b.shards {
+		s.stop()
+	}
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+func containsInt32(xs []int32, x int32) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,261 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chronik-go/chronik/engine/batch"
+	"github.com/chronik-go/chronik/engine/meta"
+	"github.com/chronik-go/chronik/engine/partlog"
+)
+
+// partKey names a partition.
+type partKey struct {
+	topic     string
+	partition int32
+}
+
+// producerStateFile holds the idempotent producers' state at a log offset, so
+// a restart replays only the batches appended after it.
+const producerStateFile = "producer_state.json"
+
+// partition is one partition's state, owned by its shard goroutine.
+type partition struct {
+	key         partKey
+	topicID     meta.TopicID
+	dir         string
+	shard       *shard
+	log         *partlog.Log
+	leaderEpoch int32
+
+	producers map[int64]*producerState
+	waiters   []fetchWaiter
+
+	// Flush policy bookkeeping.
+	unflushed     int64
+	queuedForSync bool
+	flushArmed    bool
+}
+
+// fetchWaiter is a long-poll fetch waiting for data on this partition.
+type fetchWaiter interface {
+	wake()
+	finished() bool
+}
+
+func partitionDir(dataDir string, k partKey) string {
+	return filepath.Join(dataDir, fmt.Sprintf("%s-%d", k.topic, k.partition))
+}
+
+// openPartition opens the partition's log and restores producer state.
+func (s *shard) openPartition(k partKey, id meta.TopicID, epoch int32, clean bool) (*partition, error) {
+	b := s.b
+	dir := partitionDir(b.dataDir, k)
+	st := b.settingsFor(k.topic)
+	l, err := partlog.Open(dir, partlog.Options{
+		Opener:             b.opener,
+		SegmentBytes:       st.segmentBytes,
+		SegmentMs:          time.Duration(st.segmentMs) * time.Millisecond,
+		IndexIntervalBytes: b.cfg.LogIndexIntervalBytes,
+		Logger:             b.log,
+	}, clean)
+	if err != nil {
+		return nil, fmt.Errorf("open partition %s-%d: %w", k.topic, k.partition, err)
+	}
+	p := &partition{key: k, topicID: id, dir: dir, shard: s, log: l, leaderEpoch: epoch}
+	if err := p.restoreProducers(); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("restore producer state of %s-%d: %w", k.topic, k.partition, err)
+	}
+	return p, nil
+}
+
+type producerSnapshot struct {
+	Offset    int64                    `json:"offset"`
+	Producers map[int64]*producerState `json:"producers"`
+}
+
+// restoreProducers loads the last producer-state snapshot and replays batch
+// headers written after it.
+func (p *partition) restoreProducers() error {
+	p.producers = make(map[int64]*producerState)
+	from := p.log.StartOffset()
+	raw, err := os.ReadFile(filepath.Join(p.dir, producerStateFile))
+	switch {
+	case err == nil:
+		var snap producerSnapshot
+		if err := json.Unmarshal(raw, &snap); err != nil {
+			return fmt.Errorf("%s: %w", producerStateFile, err)
+		}
+		if snap.Producers != nil {
+			p.producers = snap.Producers
+		}
+		from = max(from, snap.Offset)
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	if from >= p.log.NextOffset() {
+		return nil
+	}
+	return p.log.ScanBatches(from, func(h batch.Header) error {
+		if h.ProducerID >= 0 {
+			p.producers[h.ProducerID] = recordIdempotent(p.producers[h.ProducerID], &h, h.BaseOffset)
+		}
+		return nil
+	})
+}
+
+// saveProducers writes the producer-state snapshot at the log end.
+func (p *partition) saveProducers() error {
+	raw, err := json.Marshal(producerSnapshot{Offset: p.log.NextOffset(), Producers: p.producers})
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(p.dir, producerStateFile+".tmp")
+	if err := os.WriteFile(tmp, raw, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(p.dir, producerStateFile))
+}
+
+// appendResult is what a produce partition answer needs.
+type appendResult struct {
+	baseOffset    int64
+	logAppendTime int64
+	errCode       int16
+	err           error
+}
+
+// append validates idempotence, stamps and writes one validated batch.
+func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appendResult {
+	var ps *producerState
+	if h.ProducerID >= 0 {
+		ps = p.producers[h.ProducerID]
+		v := checkIdempotent(ps, h)
+		if v.duplicate != nil {
+			return appendResult{baseOffset: v.duplicate.BaseOffset, logAppendTime: -1}
+		}
+		if v.errCode != 0 {
+			return appendResult{errCode: v.errCode, baseOffset: -1, logAppendTime: -1}
+		}
+	}
+	appendTime := int64(-1)
+	if st.logAppendTime {
+		appendTime = time.Now().UnixMilli()
+		batch.SetLogAppendTime(raw, appendTime)
+		h.MaxTimestamp = appendTime
+	}
+	base, err := p.log.Append(raw, p.leaderEpoch)
+	if err != nil {
+		return appendResult{err: err, baseOffset: -1, logAppendTime: -1}
+	}
+	if h.ProducerID >= 0 {
+		p.producers[h.ProducerID] = recordIdempotent(ps, h, base)
+	}
+	p.afterAppend(int64(h.NumRecords), st)
+	return appendResult{baseOffset: base, logAppendTime: appendTime}
+}
+
+// afterAppend applies the flush policy and wakes long-poll fetches.
+func (p *partition) afterAppend(records int64, st *topicSettings) {
+	p.unflushed += records
+	if p.unflushed >= st.flushMessages {
+		p.queueSync()
+	} else if st.flushMs >= 0 && !p.flushArmed {
+		p.flushArmed = true
+		time.AfterFunc(time.Duration(st.flushMs)*time.Millisecond, func() {
+			p.shard.submit(func(*shard) {
+				p.flushArmed = false
+				if p.unflushed > 0 {
+					p.queueSync()
+				}
+			})
+		})
+	}
+	p.wakeWaiters()
+}
+
+func (p *partition) queueSync() {
+	if !p.queuedForSync {
+		p.queuedForSync = true
+		p.shard.toSync = append(p.shard.toSync, p)
+	}
+}
+
+func (p *partition) syncNow() {
+	p.queuedForSync = false
+	if p.log == nil {
+		return
+	}
+	if err := p.log.Sync(); err != nil {
+		p.shard.b.log.Error("sync partition", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+		return
+	}
+	p.unflushed = 0
+}
+
+func (p *partition) wakeWaiters() {
+	if len(p.waiters) == 0 {
+		return
+	}
+	ws := p.waiters
+	p.waiters = nil
+	for _, w := range ws {
+		w.wake()
+	}
+}
+
+// addWaiter registers a long-poll fetch, dropping waiters that already
+// finished so an idle partition's list cannot grow without bound.
+func (p *partition) addWaiter(w fetchWaiter) {
+	live := p.waiters[:0]
+	for _, old := range p.waiters {
+		if !old.finished() {
+			live = append(live, old)
+		}
+	}
+	clear(p.waiters[len(live):])
+	p.waiters = append(live, w)
+}
+
+func (p *partition) enforceRetention(now time.Time) {
+	st := p.shard.b.settingsFor(p.key.topic)
+	retention := time.Duration(st.retentionMs) * time.Millisecond
+	if st.retentionMs < 0 {
+		retention = -1
+	}
+	if _, err := p.log.EnforceRetention(now, retention, st.retentionBytes); err != nil {
+		p.shard.b.log.Error("retention", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+	}
+}
+
+// close persists producer state and closes the log cleanly.
+func (p *partition) close() {
+	if p.log == nil {
+		return
+	}
+	if err := p.saveProducers(); err != nil {
+		p.shard.b.log.Error("save producer state", "dir", p.dir, "err", err)
+	}
+	if err := p.log.Close(); err != nil {
+		p.shard.b.log.Error("close partition", "dir", p.dir, "err", err)
+	}
+	p.log = nil
+	p.wakeWaiters()
+}
+
+// remove deletes the partition's data (DeleteTopics).
+func (p *partition) remove() {
+	if p.log == nil {
+		return
+	}
+	if err := p.log.Remove(); err != nil {
+		p.shard.b.log.Error("remove partition", "dir", p.dir, "err", err)
+	}
+	p.log = nil
+	p.wakeWaiters()
+}

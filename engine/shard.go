@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"runtime"
+	"time"
+)
+
+// shardTurnMax bounds how many mailbox messages one turn runs before it
+// commits, so a busy shard still acknowledges promptly.
+const shardTurnMax = 256
+
+// shard owns a set of partitions: their logs, producer state and fetch
+// waiters. Everything it owns is touched only by its goroutine, so the hot
+// path needs no lock; other goroutines talk to it through its mailbox.
+type shard struct {
+	id      int
+	b       *Broker
+	mailbox chan func(*shard)
+	quit    chan struct{}
+	done    chan struct{}
+
+	parts map[partKey]*partition
+
+	// Group commit state of the current turn.
+	toSync    []*partition
+	afterTurn []func()
+}
+
+func newShard(b *Broker, id, mailbox int) *shard {
+	return &shard{
+		id:      id,
+		b:       b,
+		mailbox: make(chan func(*shard), mailbox),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		parts:   make(map[partKey]*partition),
+	}
+}
+
+// submit queues fn for the shard without blocking the caller. When the
+// mailbox is full the send waits on its own goroutine: the number of such
+// waiters is bounded by the per-connection in-flight cap times connections,
+// and the client sees the delay as backpressure.
+func (s *shard) submit(fn func(*shard)) {
+	select {
+	case s.mailbox <- fn:
+	default:
+		go func() {
+			select {
+			case s.mailbox <- fn:
+			case <-s.quit:
+			}
+		}()
+	}
+}
+
+func (s *shard) run() {
+	runtime.LockOSThread()
+	defer close(s.done)
+	retention := time.NewTicker(s.b.cfg.LogRetentionCheckInterval)
+	defer retention.Stop()
+	for {
+		select {
+		case fn := <-s.mailbox:
+			fn(s)
+			s.drain()
+			s.commit()
+		case <-retention.C:
+			s.enforceRetention()
+		case <-s.quit:
+			s.drain()
+			s.commit()
+			s.closeAll()
+			return
+		}
+	}
+}
+
+func (s *shard) drain() {
+	for i := 0; i < shardTurnMax; i++ {
+		select {
+		case fn := <-s.mailbox:
+			fn(s)
+		default:
+			return
+		}
+	}
+}
+
+// commit ends a turn: one sync per partition whose flush policy asks for it,
+// then the acknowledgements that waited for the turn's writes.
+func (s *shard) commit() {
+	for _, p := range s.toSync {
+		p.syncNow()
+	}
+	s.toSync = s.toSync[:0]
+	for _, fn := range s.afterTurn {
+		fn()
+	}
+	clear(s.afterTurn)
+	s.afterTurn = s.afterTurn[:0]
+}
+
+func (s *shard) enforceRetention() {
+	now := time.Now()
+	for _, p := range s.parts {
+		p.enforceRetention(now)
+	}
+}
+
+func (s *shard) closeAll() {
+	for k, p := range s.parts {
+		p.close()
+		delete(s.parts, k)
+	}
+}
+
+func (s *shard) stop() {
+	close(s.quit)
+	<-s.done
+}

@@ -1,0 +1,134 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/chronik-go/chronik/engine/config"
+	"github.com/chronik-go/chronik/netpoll"
+	"github.com/chronik-go/chronik/raftmeta"
+	"github.com/chronik-go/chronik/uring"
+)
+
+// testBroker is a whole in-process broker (raft metadata, engine, listener)
+// on a random loopback port, for tests that talk to it with real clients.
+type testBroker struct {
+	t     testing.TB
+	dir   string
+	sets  []string
+	cfg   *config.Config
+	store *raftmeta.Store
+	b     *Broker
+	srv   *netpoll.Server
+	addr  string
+}
+
+// startBroker starts a broker with its data in a fresh temp dir; sets are
+// extra key=value settings.
+func startBroker(t testing.TB, sets ...string) *testBroker {
+	t.Helper()
+	tb := &testBroker{t: t, dir: t.TempDir(), sets: sets}
+	tb.open()
+	t.Cleanup(func() { tb.stop() })
+	return tb
+}
+
+func (tb *testBroker) open() {
+	t := tb.t
+	t.Helper()
+	args := []string{"--set", "log.dirs=" + tb.dir, "--set", "listeners=PLAINTEXT://127.0.0.1:0", "--set", "num.shards=2"}
+	for _, s := range tb.sets {
+		args = append(args, "--set", s)
+	}
+	cfg, err := config.Load(args, nil)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	tb.cfg = cfg
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	store, err := raftmeta.Open(filepath.Join(tb.dir, "__raft_metadata"), raftmeta.Options{NodeID: 1, ClusterID: "test-cluster", Logger: logger})
+	if err != nil {
+		t.Fatalf("raftmeta: %v", err)
+	}
+	b, err := New(Options{Config: cfg, Store: store, Opener: uring.PwriteOpener{}, Logger: logger, DataDir: tb.dir})
+	if err != nil {
+		store.Close()
+		t.Fatalf("engine: %v", err)
+	}
+	addr, _ := cfg.ListenAddr()
+	srv, err := netpoll.Listen(netpoll.Options{Addr: addr, Transport: cfg.Transport, MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxInflight: cfg.MaxInflightPerConnection, WriteTimeout: cfg.IOTimeout, Logger: logger}, b)
+	if err != nil {
+		b.Close()
+		store.Close()
+		t.Fatalf("listen: %v", err)
+	}
+	port := srv.Addr().(*net.TCPAddr).Port
+	if err := b.Start("127.0.0.1", int32(port)); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	tb.store, tb.b, tb.srv = store, b, srv
+	tb.addr = fmt.Sprintf("127.0.0.1:%d", port)
+}
+
+// stop shuts the broker down gracefully (idempotent).
+func (tb *testBroker) stop() {
+	if tb.b == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tb.srv.Shutdown(ctx)
+	if err := tb.b.Close(); err != nil {
+		tb.t.Errorf("broker close: %v", err)
+	}
+	if err := tb.store.Close(); err != nil {
+		tb.t.Errorf("store close: %v", err)
+	}
+	tb.b = nil
+}
+
+// restart stops the broker cleanly and opens it again on the same data.
+func (tb *testBroker) restart() {
+	tb.t.Helper()
+	tb.stop()
+	tb.open()
+}
+
+func (tb *testBroker) client(opts ...kgo.Opt) *kgo.Client {
+	tb.t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(tb.addr)}, opts...)...)
+	if err != nil {
+		tb.t.Fatalf("client: %v", err)
+	}
+	tb.t.Cleanup(cl.Close)
+	return cl
+}
+
+func (tb *testBroker) admin() *kadm.Client {
+	return kadm.NewClient(tb.client())
+}
+
+// checkFor polls cond every step until it holds or wait passes.
+func checkFor(t *testing.T, wait, step time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v: %v", wait, err)
+		}
+		time.Sleep(step)
+	}
+}

@@ -1,0 +1,167 @@
+package engine
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/engine/config"
+)
+
+// topicConfigKey is one topic-level config: its default comes from a broker
+// key (Kafka's "synonym"), so changing the broker default changes every topic
+// that does not override it.
+type topicConfigKey struct {
+	name      string
+	brokerKey string // synonym in the broker config; "" when Kafka has none
+	kind      kmsg.ConfigType
+	doc       string
+	// brokerDefault reads the current broker-level default.
+	brokerDefault func(c *config.Config) string
+	validate      func(v string) error
+}
+
+func intValidator(min int64) func(string) error {
+	return func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", v)
+		}
+		if n < min {
+			return fmt.Errorf("%d is below the minimum %d", n, min)
+		}
+		return nil
+	}
+}
+
+func oneOf(vals ...string) func(string) error {
+	return func(v string) error {
+		for _, ok := range vals {
+			if v == ok {
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is not one of %s", v, strings.Join(vals, ", "))
+	}
+}
+
+func cleanupPolicyValidator(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if err := oneOf("delete", "compact")(strings.TrimSpace(p)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ms(d interface{ Milliseconds() int64 }) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+// topicConfigKeys are the topic configs Chronik understands; others are
+// rejected with INVALID_CONFIG rather than silently stored.
+var topicConfigKeys = []topicConfigKey{
+	{"cleanup.policy", "log.cleanup.policy", kmsg.ConfigTypeList, "delete and/or compact",
+		func(*config.Config) string { return "delete" }, cleanupPolicyValidator},
+	{"compression.type", "compression.type", kmsg.ConfigTypeString, "codec batches are stored with; producer keeps the producer's",
+		func(*config.Config) string { return "producer" }, oneOf("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd")},
+	{"delete.retention.ms", "log.cleaner.delete.retention.ms", kmsg.ConfigTypeLong, "how long tombstones stay in compacted topics",
+		func(*config.Config) string { return "86400000" }, intValidator(0)},
+	{"flush.messages", "log.flush.interval.messages", kmsg.ConfigTypeLong, "fsync after this many messages",
+		func(c *config.Config) string { return strconv.FormatInt(c.LogFlushIntervalMessages, 10) }, intValidator(1)},
+	{"flush.ms", "log.flush.interval.ms", kmsg.ConfigTypeLong, "fsync data older than this (-1: never by time)",
+		func(c *config.Config) string { return msOrNever(c.LogFlushInterval) }, intValidator(-1)},
+	{"index.interval.bytes", "log.index.interval.bytes", kmsg.ConfigTypeInt, "bytes between offset index entries",
+		func(c *config.Config) string { return strconv.Itoa(int(c.LogIndexIntervalBytes)) }, intValidator(0)},
+	{"max.message.bytes", "message.max.bytes", kmsg.ConfigTypeInt, "largest record batch accepted",
+		func(c *config.Config) string { return strconv.Itoa(int(c.MessageMaxBytes)) }, intValidator(0)},
+	{"message.timestamp.type", "log.message.timestamp.type", kmsg.ConfigTypeString, "CreateTime or LogAppendTime",
+		func(*config.Config) string { return "CreateTime" }, oneOf("CreateTime", "LogAppendTime")},
+	{"min.insync.replicas", "min.insync.replicas", kmsg.ConfigTypeInt, "replicas that must ack an acks=all write",
+		func(*config.Config) string { return "1" }, intValidator(1)},
+	{"retention.bytes", "log.retention.bytes", kmsg.ConfigTypeLong, "size a partition is trimmed to (-1: unlimited)",
+		func(c *config.Config) string { return strconv.FormatInt(c.LogRetentionBytes, 10) }, intValidator(-1)},
+	{"retention.ms", "log.retention.ms", kmsg.ConfigTypeLong, "age after which segments are deleted (-1: forever)",
+		func(c *config.Config) string { return msOrNever(c.LogRetention) }, intValidator(-1)},
+	{"segment.bytes", "log.segment.bytes", kmsg.ConfigTypeInt, "segment file size before a roll",
+		func(c *config.Config) string { return strconv.FormatInt(c.LogSegmentBytes, 10) }, intValidator(1024)},
+	{"segment.ms", "log.roll.ms", kmsg.ConfigTypeLong, "segment age before a roll",
+		func(c *config.Config) string { return rollMs(c) }, intValidator(1)},
+	{"unclean.leader.election.enable", "unclean.leader.election.enable", kmsg.ConfigTypeBoolean, "allow out-of-sync leaders",
+		func(*config.Config) string { return "false" }, oneOf("true", "false")},
+}
+
+func msOrNever(d interface{ Milliseconds() int64 }) string {
+	if d.Milliseconds() < 0 {
+		return "-1"
+	}
+	return ms(d)
+}
+
+func rollMs(c *config.Config) string {
+	if c.LogSegmentMs <= 0 {
+		return "604800000"
+	}
+	return ms(c.LogSegmentMs)
+}
+
+func lookupTopicConfigKey(name string) (*topicConfigKey, bool) {
+	for i := range topicConfigKeys {
+		if topicConfigKeys[i].name == name {
+			return &topicConfigKeys[i], true
+		}
+	}
+	return nil, false
+}
+
+// validateTopicConfig checks one key=value for CreateTopics and AlterConfigs.
+func validateTopicConfig(name string, value *string) error {
+	k, ok := lookupTopicConfigKey(name)
+	if !ok {
+		return fmt.Errorf("unknown topic config %q", name)
+	}
+	if value == nil {
+		return fmt.Errorf("topic config %q: null value", name)
+	}
+	if err := k.validate(*value); err != nil {
+		return fmt.Errorf("topic config %s: %w", name, err)
+	}
+	return nil
+}
+
+// topicSettings is a topic's effective configuration, resolved once per
+// metadata view so the produce path reads plain fields.
+type topicSettings struct {
+	retentionMs     int64
+	retentionBytes  int64
+	maxMessageBytes int32
+	logAppendTime   bool
+	flushMessages   int64
+	flushMs         int64
+	segmentBytes    int64
+	segmentMs       int64
+}
+
+func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicSettings {
+	get := func(name string) string {
+		if v, ok := overrides[name]; ok {
+			return v
+		}
+		k, _ := lookupTopicConfigKey(name)
+		return k.brokerDefault(c)
+	}
+	num := func(name string) int64 {
+		n, _ := strconv.ParseInt(get(name), 10, 64)
+		return n
+	}
+	return &topicSettings{
+		retentionMs:     num("retention.ms"),
+		retentionBytes:  num("retention.bytes"),
+		maxMessageBytes: int32(num("max.message.bytes")),
+		logAppendTime:   get("message.timestamp.type") == "LogAppendTime",
+		flushMessages:   num("flush.messages"),
+		flushMs:         num("flush.ms"),
+		segmentBytes:    num("segment.bytes"),
+		segmentMs:       num("segment.ms"),
+	}
+}
