@@ -189,6 +189,9 @@ func (s *Store) Propose(ctx context.Context, ops []meta.Op) ([]meta.OpResult, er
 	if len(ops) == 0 {
 		return nil, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("raftmeta: propose: %w", err)
+	}
 	if err := s.stalled(); err != nil {
 		return nil, err
 	}

@@ -237,6 +237,19 @@ func TestProposeFailsFastWhileSyncStalled(t *testing.T) {
 	}
 }
 
+func TestProposeWithEndedContext(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	defer closeStore(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Propose(ctx, []meta.Op{registerBroker(1)}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Propose with a cancelled ctx: err = %v", err)
+	}
+	if len(s.Current().Brokers) != 0 {
+		t.Fatalf("a cancelled proposal was applied")
+	}
+}
+
 func TestOpenRejectsZeroNodeID(t *testing.T) {
 	if _, err := Open(t.TempDir(), Options{Logger: quietLogger()}); err == nil {
 		t.Fatal("Open with NodeID 0 succeeded")
