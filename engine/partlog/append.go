@@ -1,0 +1,179 @@
+package partlog
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/chronik-go/chronik/engine/batch"
+)
+
+// maxWritevBuffers keeps one WritevAt under the kernel's IOV_MAX (1024).
+const maxWritevBuffers = 1024
+
+// checkAppendable parses b's header and checks that b is exactly one batch.
+// The produce path has validated the batch; this guards the log's framing.
+func checkAppendable(b []byte) (batch.Header, error) {
+	h, err := batch.ParseHeader(b)
+	if err != nil {
+		return h, fmt.Errorf("append: %w", err)
+	}
+	if h.Size() != len(b) {
+		return h, fmt.Errorf("append: %w: header says %d bytes, got %d", batch.ErrLength, h.Size(), len(b))
+	}
+	if h.LastOffsetDelta < 0 {
+		return h, fmt.Errorf("append: %w: last offset delta %d", batch.ErrNumRecords, h.LastOffsetDelta)
+	}
+	return h, nil
+}
+
+// Append writes one validated v2 batch at the end of the log. It stamps b in
+// place with its base offset and leaderEpoch, indexes it and returns the base
+// offset. The data is not durable until Sync.
+func (l *Log) Append(b []byte, leaderEpoch int32) (int64, error) {
+	if err := l.writable(); err != nil {
+		return -1, err
+	}
+	h, err := checkAppendable(b)
+	if err != nil {
+		return -1, err
+	}
+	s, err := l.activeFor(int64(len(b)), l.next+int64(h.LastOffsetDelta))
+	if err != nil {
+		return -1, err
+	}
+	base := l.next
+	batch.SetBaseOffset(b, base)
+	batch.SetLeaderEpoch(b, leaderEpoch)
+	h.BaseOffset, h.PartitionLeaderEpoch = base, leaderEpoch
+	pos := s.size
+	if _, err := s.f.WriteAt(b, pos); err != nil {
+		return -1, l.writeFailed(s, err)
+	}
+	l.appended(s, &h, pos)
+	return base, nil
+}
+
+// AppendMany appends several batches with one WritevAt per segment they land
+// in (the group-commit path); otherwise as Append. It returns each batch's
+// base offset.
+func (l *Log) AppendMany(bs [][]byte, leaderEpoch int32) ([]int64, error) {
+	if err := l.writable(); err != nil {
+		return nil, err
+	}
+	for i, b := range bs {
+		if _, err := checkAppendable(b); err != nil {
+			return nil, fmt.Errorf("batch %d: %w", i, err)
+		}
+	}
+	bases := make([]int64, len(bs))
+	for i := 0; i < len(bs); {
+		s, err := l.activeFor(int64(len(bs[i])), l.next+int64(lastOffsetDelta(bs[i])))
+		if err != nil {
+			return bases[:i], err
+		}
+		// Stamp as many batches as the segment takes.
+		next, end, j := l.next, s.size, i
+		for j < len(bs) && j-i < maxWritevBuffers {
+			n, last := int64(len(bs[j])), next+int64(lastOffsetDelta(bs[j]))
+			if j > i && (end+n > l.opts.SegmentBytes || last-s.base > math.MaxInt32) {
+				break
+			}
+			batch.SetBaseOffset(bs[j], next)
+			batch.SetLeaderEpoch(bs[j], leaderEpoch)
+			bases[j] = next
+			next, end = last+1, end+n
+			j++
+		}
+		pos := s.size
+		if _, err := s.f.WritevAt(bs[i:j], pos); err != nil {
+			return bases[:i], l.writeFailed(s, err)
+		}
+		for k := i; k < j; k++ {
+			h, _ := batch.ParseHeader(bs[k])
+			l.appended(s, &h, pos)
+			pos += int64(len(bs[k]))
+		}
+		i = j
+	}
+	return bases, nil
+}
+
+func lastOffsetDelta(b []byte) int32 {
+	return int32(uint32(b[23])<<24 | uint32(b[24])<<16 | uint32(b[25])<<8 | uint32(b[26]))
+}
+
+// appended records a batch written at pos of the active segment.
+func (l *Log) appended(s *segment, h *batch.Header, pos int64) {
+	if s.size == 0 && l.opts.SegmentMs > 0 {
+		s.firstAppend = l.opts.Now()
+	}
+	s.indexBatch(h, pos, l.opts.IndexIntervalBytes)
+	n := int64(h.Size())
+	s.size += n
+	s.dirty = true
+	l.size += n
+	l.next = h.LastOffset() + 1
+}
+
+// activeFor returns the segment the next batch (n bytes, last offset
+// lastOffset) goes to, rolling the active segment when it is full or old and
+// creating a segment file when there is none.
+func (l *Log) activeFor(n, lastOffset int64) (*segment, error) {
+	s := l.active()
+	if s != nil && s.size > 0 {
+		full := !s.canHold(n, lastOffset, l.opts.SegmentBytes)
+		old := l.opts.SegmentMs > 0 && l.opts.Now().Sub(s.firstAppend) >= l.opts.SegmentMs
+		if full || old {
+			if err := l.roll(); err != nil {
+				return nil, err
+			}
+			s = nil
+		}
+	}
+	if s == nil {
+		if err := l.ensureDir(); err != nil {
+			return nil, err
+		}
+		s = newSegment(l.dir, l.next, l.opts.Opener)
+		if _, err := s.file(); err != nil {
+			return nil, err
+		}
+		l.segs = append(l.segs, s)
+		l.dirDirty = true
+	}
+	if s.f == nil {
+		if _, err := s.file(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// roll seals the active segment (fdatasync, index files, directory sync) so
+// that recovery never has to look at it again; the next append creates the
+// new segment.
+func (l *Log) roll() error {
+	s := l.active()
+	if err := s.seal(); err != nil {
+		l.failed = fmt.Errorf("partlog %s: roll: %w", l.dir, err)
+		return l.failed
+	}
+	// The next segment must not become durable before this one's index
+	// files are: recovery trusts every segment but the last.
+	if err := syncDir(l.dir); err != nil {
+		return err
+	}
+	l.dirDirty = false
+	return nil
+}
+
+// writeFailed cuts a partial write back off the active segment; if even that
+// fails the log's on-disk state is unknown and it stops taking writes.
+func (l *Log) writeFailed(s *segment, err error) error {
+	err = fmt.Errorf("append to %s: %w", s.path(logSuffix), err)
+	if terr := s.f.Truncate(s.size); terr != nil {
+		l.failed = fmt.Errorf("%w (and truncating the partial write failed: %v)", err, terr)
+		return l.failed
+	}
+	return err
+}

@@ -1,0 +1,86 @@
+package partlog
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkAppend appends 1 KiB batches (no fsync) to one partition.
+func BenchmarkAppend(b *testing.B) {
+	l := mustOpen(b, b.TempDir(), Options{}, false)
+	defer l.Close()
+	batch := simpleBatch(b, 1, 1, 1024-61-10) // one record: the batch is exactly 1 KiB
+	if len(batch) != 1024 {
+		b.Fatalf("batch is %d bytes, want 1024", len(batch))
+	}
+	b.SetBytes(int64(len(batch)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Append(batch, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppendManySync is the group-commit path: 16 batches per writev and
+// one fdatasync.
+func BenchmarkAppendManySync(b *testing.B) {
+	l := mustOpen(b, b.TempDir(), Options{}, false)
+	defer l.Close()
+	group := make([][]byte, 16)
+	for i := range group {
+		group[i] = simpleBatch(b, 1, 1, 1024-61-10)
+	}
+	b.SetBytes(int64(16 * len(group[0])))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.AppendMany(group, 1); err != nil {
+			b.Fatal(err)
+		}
+		if err := l.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadTail is a consumer fetching the next 16 KiB it has not seen.
+func BenchmarkReadTail(b *testing.B) {
+	l := mustOpen(b, b.TempDir(), Options{}, false)
+	defer l.Close()
+	batch := simpleBatch(b, 1, 1, 1024-61-10)
+	for range 64 << 10 {
+		if _, err := l.Append(batch, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	buf := make([]byte, 0, 32<<10)
+	off := int64(0)
+	b.SetBytes(16 << 10)
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := l.ReadAppend(buf[:0], off, -1, 16<<10, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		off += int64(len(out) / 1024)
+		if off >= l.NextOffset() {
+			off = 0
+		}
+	}
+}
+
+// BenchmarkOpenNewPartition measures creating an empty partition.
+func BenchmarkOpenNewPartition(b *testing.B) {
+	root := b.TempDir()
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		l, err := Open(filepath.Join(root, fmt.Sprintf("p-%d", i)), Options{}, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = l
+		i++
+	}
+}

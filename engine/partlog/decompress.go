@@ -1,0 +1,111 @@
+package partlog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/snappy"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+)
+
+// maxDecompressedBytes bounds one batch's decompressed records, so a
+// hostile batch cannot exhaust memory when a timestamp search opens it.
+const maxDecompressedBytes = 256 << 20
+
+var errDecompressedTooLarge = fmt.Errorf("decompressed records exceed %d bytes", maxDecompressedBytes)
+
+// xerialMagic starts snappy data framed the way the Java client's
+// snappy-java stream writes it: an 8-byte magic, two int32 versions, then
+// blocks each prefixed by a big-endian int32 length.
+var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
+
+const xerialHeaderSize = 16
+
+// zstdDecoder is shared by all shards; DecodeAll is safe for concurrent use.
+var zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
+	return zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxDecompressedBytes), zstd.WithDecoderConcurrency(0))
+})
+
+// decompress returns the records section of a batch compressed with codec
+// (1 gzip, 2 snappy, 3 lz4 frame, 4 zstd).
+func decompress(codec int8, src []byte) ([]byte, error) {
+	switch codec {
+	case 1:
+		r, err := gzip.NewReader(bytes.NewReader(src))
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return readBounded("gzip", r)
+	case 2:
+		return decompressSnappy(src)
+	case 3:
+		return readBounded("lz4", lz4.NewReader(bytes.NewReader(src)))
+	case 4:
+		d, err := zstdDecoder()
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		out, err := d.DecodeAll(src, nil)
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unknown compression codec %d", codec)
+}
+
+func readBounded(name string, r io.Reader) ([]byte, error) {
+	out, err := io.ReadAll(io.LimitReader(r, maxDecompressedBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(out) > maxDecompressedBytes {
+		return nil, fmt.Errorf("%s: %w", name, errDecompressedTooLarge)
+	}
+	return out, nil
+}
+
+func decompressSnappy(src []byte) ([]byte, error) {
+	if len(src) < xerialHeaderSize || !bytes.HasPrefix(src, xerialMagic) {
+		return snappyBlock(nil, src)
+	}
+	var out []byte
+	for rest := src[xerialHeaderSize:]; len(rest) > 0; {
+		if len(rest) < 4 {
+			return nil, errors.New("snappy: truncated xerial block length")
+		}
+		n := binary.BigEndian.Uint32(rest)
+		rest = rest[4:]
+		if uint64(n) > uint64(len(rest)) {
+			return nil, errors.New("snappy: truncated xerial block")
+		}
+		var err error
+		if out, err = snappyBlock(out, rest[:n]); err != nil {
+			return nil, err
+		}
+		rest = rest[n:]
+	}
+	return out, nil
+}
+
+// snappyBlock appends one decoded raw snappy block to dst.
+func snappyBlock(dst, block []byte) ([]byte, error) {
+	n, err := snappy.DecodedLen(block)
+	if err != nil {
+		return nil, fmt.Errorf("snappy: %w", err)
+	}
+	if len(dst)+n > maxDecompressedBytes {
+		return nil, fmt.Errorf("snappy: %w", errDecompressedTooLarge)
+	}
+	dec, err := snappy.Decode(nil, block)
+	if err != nil {
+		return nil, fmt.Errorf("snappy: %w", err)
+	}
+	return append(dst, dec...), nil
+}

@@ -1,0 +1,87 @@
+// Package partlog is the segmented write-ahead log of one Kafka partition.
+//
+// A *Log is owned by one shard goroutine and takes no locks. Appends write
+// whole record batches (stamped with their base offset and leader epoch) at
+// the end of the active segment through uring.File; Sync makes them durable.
+// A segment is rolled (fdatasynced, its indexes written) when it would grow
+// past Options.SegmentBytes or its first append is older than
+// Options.SegmentMs, so every segment but the last is trusted after a crash
+// and recovery only validates the last one.
+//
+// # Directory layout
+//
+//	<dir>/
+//	  00000000000000000000.log        sealed segment: batches at offsets [0, 4711)
+//	  00000000000000000000.index      its sparse offset index
+//	  00000000000000000000.timeindex  its sparse time index
+//	  00000000000000004711.log        active segment (always the last one)
+//	  00000000000000004711.index      written when the segment is rolled or the log
+//	  00000000000000004711.timeindex  closed; kept in memory while it is active
+//	  partition.checkpoint            log start offset and clean-shutdown state
+//
+// A segment is named by the base offset of its first batch, zero-padded to
+// 20 digits so names sort as offsets do. A new partition has no directory
+// until its first append (or Close), and no segment file until its first
+// append.
+//
+// # Segment (.log)
+//
+// Record batches back to back, each in the magic v2 layout of package batch,
+// as the producer sent them except for the stamped base offset and leader
+// epoch (both outside the CRC-covered range):
+//
+//	+------------------------+------------------------+-----+
+//	| batch (base B0)        | batch (base B0+n0)     | ... |
+//	+------------------------+------------------------+-----+
+//	 ^ position 0             ^ position 12+batchLength(B0)
+//
+// Offsets are contiguous: each batch's base offset is the previous batch's
+// last offset + 1, and the first batch's base offset is the segment's name.
+// Recovery relies on this to reject stale or foreign bytes with a valid CRC.
+//
+// # Offset index (.index)
+//
+// One 8-byte big-endian entry per ~IndexIntervalBytes of log, for the first
+// batch appended after the interval was crossed; the first batch of a segment
+// has no entry (its position is 0):
+//
+//	+---------------------------+---------------------------+
+//	| relative offset  int32    | position         int32    |
+//	+---------------------------+---------------------------+
+//	  batch base offset - segment base   byte offset in .log
+//
+// A lookup takes the last entry whose relative offset is <= the target and
+// walks batch headers forward from its position.
+//
+// # Time index (.timeindex)
+//
+// One 12-byte big-endian entry, written next to an offset index entry when
+// the segment's largest timestamp so far has grown, plus a final entry when
+// the segment is sealed, so the last entry always holds the segment's largest
+// timestamp:
+//
+//	+---------------------------------------+---------------------------+
+//	| timestamp (largest so far)  int64     | relative offset  int32    |
+//	+---------------------------------------+---------------------------+
+//	                                          base of the first batch that
+//	                                          reached that timestamp
+//
+// Every batch before that relative offset has a smaller max timestamp, so a
+// search for the first record at or after time T may start at the last entry
+// whose timestamp is <= T.
+//
+// # Checkpoint (partition.checkpoint)
+//
+// 44 bytes, replaced atomically (write temp file, fdatasync, rename, sync
+// directory) when the log start offset moves by DeleteBefore, when every
+// segment is removed, and on Close:
+//
+//	+-------+---------+-------+-----------+--------+-------------+-------------+--------+
+//	| magic | version | flags | log start | next   | active base | active size | crc32c |
+//	| "CPLG"| u16 = 1 | u16   | i64       | i64    | i64         | i64         | u32    |
+//	+-------+---------+-------+-----------+--------+-------------+-------------+--------+
+//
+// flags bit 0 (clean) says the log was closed cleanly with the given next
+// offset and active segment; Open(clean=true) trusts it only while the active
+// segment's base and size on disk still match, and otherwise recovers.
+package partlog

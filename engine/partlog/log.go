@@ -1,0 +1,252 @@
+package partlog
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chronik-go/chronik/uring"
+)
+
+// Defaults for zero Options fields (Kafka's log.segment.bytes and log.index.interval.bytes).
+const (
+	DefaultSegmentBytes       = 1 << 30
+	DefaultIndexIntervalBytes = 4096
+)
+
+// ErrOffsetOutOfRange is returned for offsets below the log start offset or
+// above the log end offset (Kafka's OFFSET_OUT_OF_RANGE).
+var ErrOffsetOutOfRange = errors.New("partlog: offset out of range")
+
+// ErrClosed is returned by operations on a closed Log.
+var ErrClosed = errors.New("partlog: log is closed")
+
+// Options configure a Log. Zero fields take defaults.
+type Options struct {
+	Opener             uring.Opener  // default uring.PwriteOpener{}
+	SegmentBytes       int64         // roll when the active segment would exceed this (log.segment.bytes)
+	SegmentMs          time.Duration // roll when the active segment's first append is older than this; 0 = never
+	IndexIntervalBytes int32         // sparse index entry every this many bytes
+	Logger             *slog.Logger  // default slog.Default()
+	// Now is the wall clock for SegmentMs rolls; default time.Now. Tests inject one.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.Opener == nil {
+		o.Opener = uring.PwriteOpener{}
+	}
+	if o.SegmentBytes <= 0 {
+		o.SegmentBytes = DefaultSegmentBytes
+	}
+	// Positions in the offset index are int32.
+	o.SegmentBytes = min(o.SegmentBytes, math.MaxInt32)
+	if o.IndexIntervalBytes <= 0 {
+		o.IndexIntervalBytes = DefaultIndexIntervalBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Log is the segmented log of one partition. It is owned by one goroutine.
+type Log struct {
+	dir  string
+	opts Options
+	segs []*segment // ascending base offsets; the last is active
+
+	start int64 // log start offset
+	next  int64 // log end offset
+	size  int64 // sum of segment sizes
+
+	dirMissing  bool // a new partition's directory is created by its first write
+	dirDirty    bool // a file was created in dir since the last directory sync
+	parentDirty bool // dir itself was created and its entry is not yet durable
+	// checkpointClean says the checkpoint on disk still claims a clean
+	// shutdown; mutations that could fool its size check rewrite it first.
+	checkpointClean bool
+
+	hints    [readHintSlots]readHint
+	hintNext int
+
+	failed error // set when a write left the log in an unknown state
+	closed bool
+}
+
+// StartOffset is the log start offset: the first offset that can be read.
+func (l *Log) StartOffset() int64 { return l.start }
+
+// NextOffset is the log end offset: the offset the next append gets.
+func (l *Log) NextOffset() int64 { return l.next }
+
+// Size is the number of bytes of batches on disk over all segments.
+func (l *Log) Size() int64 { return l.size }
+
+// SegmentCount is the number of segments on disk (0 for a log that never
+// received an append or whose segments were all removed).
+func (l *Log) SegmentCount() int { return len(l.segs) }
+
+// Dir is the partition directory.
+func (l *Log) Dir() string { return l.dir }
+
+func (l *Log) active() *segment {
+	if len(l.segs) == 0 {
+		return nil
+	}
+	return l.segs[len(l.segs)-1]
+}
+
+// segmentFor returns the index of the segment holding offset, or -1 when
+// offset lies below the first segment.
+func (l *Log) segmentFor(offset int64) int {
+	lo, hi := 0, len(l.segs)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if l.segs[mid].base <= offset {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo - 1
+}
+
+// segmentEnd is the offset after segment i's last batch.
+func (l *Log) segmentEnd(i int) int64 {
+	if i+1 < len(l.segs) {
+		return l.segs[i+1].base
+	}
+	return l.next
+}
+
+func (l *Log) usable() error {
+	if l.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (l *Log) writable() error {
+	if l.closed {
+		return ErrClosed
+	}
+	return l.failed
+}
+
+// Sync makes everything appended so far durable: the active segment's data
+// and the directory entries of files created since the last Sync. Earlier
+// segments were synced when they were rolled.
+func (l *Log) Sync() error {
+	if err := l.writable(); err != nil {
+		return err
+	}
+	if l.parentDirty {
+		if err := syncDir(filepath.Dir(l.dir)); err != nil {
+			return err
+		}
+		l.parentDirty = false
+	}
+	if s := l.active(); s != nil && s.dirty {
+		if err := s.f.Datasync(); err != nil {
+			// After a failed fdatasync the kernel may have dropped the dirty
+			// pages, so a retry could succeed without the data: stop writing.
+			l.failed = fmt.Errorf("partlog %s: %w", l.dir, err)
+			return l.failed
+		}
+		s.dirty = false
+	}
+	if l.dirDirty {
+		if err := syncDir(l.dir); err != nil {
+			return err
+		}
+		l.dirDirty = false
+	}
+	return nil
+}
+
+// Close flushes the log and persists the active segment's indexes and the
+// clean-shutdown checkpoint, so the next Open(clean=true) reads no segment
+// data. The Log is unusable afterwards.
+func (l *Log) Close() error {
+	if l.closed {
+		return nil
+	}
+	var err error
+	if l.dirMissing {
+		// A partition never written to: leave its (empty) directory behind so
+		// that it is found again, and nothing else.
+		err = l.ensureDir()
+	} else if l.failed == nil {
+		err = l.persistClean()
+	} else {
+		// Leave no claim of a clean shutdown behind a failed log.
+		err = writeCheckpoint(l.opts.Opener, l.dir, checkpoint{logStart: l.start})
+	}
+	l.closed = true
+	for _, s := range l.segs {
+		err = errors.Join(err, s.close())
+	}
+	if err != nil {
+		return fmt.Errorf("close partition log %s: %w", l.dir, err)
+	}
+	return nil
+}
+
+func (l *Log) persistClean() error {
+	if l.parentDirty {
+		if err := syncDir(filepath.Dir(l.dir)); err != nil {
+			return err
+		}
+		l.parentDirty = false
+	}
+	if len(l.segs) == 0 && l.start == 0 && l.next == 0 {
+		return nil // an empty directory says as much
+	}
+	cp := checkpoint{logStart: l.start, clean: true, next: l.next, activeBase: -1}
+	if s := l.active(); s != nil {
+		if err := s.seal(); err != nil {
+			return err
+		}
+		cp.activeBase, cp.activeSize = s.base, s.size
+	}
+	// The checkpoint's directory sync also covers the new index files.
+	return writeCheckpoint(l.opts.Opener, l.dir, cp)
+}
+
+// Remove closes the log without persisting anything and deletes the whole
+// partition directory (DeleteTopics).
+func (l *Log) Remove() error {
+	var err error
+	if !l.closed {
+		l.closed = true
+		for _, s := range l.segs {
+			err = errors.Join(err, s.close())
+		}
+	}
+	l.segs = nil
+	if rerr := os.RemoveAll(l.dir); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	if err != nil {
+		return fmt.Errorf("remove partition log %s: %w", l.dir, err)
+	}
+	return nil
+}
+
+// removeFirstSegment deletes the oldest segment's files.
+func (l *Log) removeFirstSegment() error {
+	s := l.segs[0]
+	l.segs[0] = nil
+	l.segs = l.segs[1:]
+	l.size -= s.size
+	l.clearHints()
+	return s.remove()
+}

@@ -1,0 +1,218 @@
+package partlog
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Open opens the partition directory dir, or prepares a new partition there.
+//
+// clean=true means the broker shut down cleanly: the checkpoint and index
+// files written by Close are trusted and no segment data is read (if the
+// checkpoint does not match the active segment on disk, Open logs it and
+// recovers as for clean=false). clean=false validates the active (last)
+// segment batch by batch, truncates a torn or corrupt tail and rebuilds its
+// indexes; earlier segments are trusted because rolling fdatasyncs a segment
+// and writes its index files before the next one is created.
+//
+// Opening a new partition touches nothing on disk but one failed directory
+// read: the directory is created by the first write (or by Close), the first
+// segment file by the first append.
+func Open(dir string, opts Options, clean bool) (*Log, error) {
+	opts = opts.withDefaults()
+	l := &Log{dir: dir, opts: opts}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		l.dirMissing = true
+		return l, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open partition log: %w", err)
+	}
+	if err := l.load(entries, clean); err != nil {
+		for _, s := range l.segs {
+			s.close()
+		}
+		return nil, fmt.Errorf("open partition log %s: %w", dir, err)
+	}
+	return l, nil
+}
+
+// ensureDir creates the partition directory before the first file in it.
+func (l *Log) ensureDir() error {
+	if !l.dirMissing {
+		return nil
+	}
+	if err := os.MkdirAll(l.dir, 0o755); err != nil {
+		return fmt.Errorf("create partition directory: %w", err)
+	}
+	l.dirMissing, l.parentDirty = false, true
+	return nil
+}
+
+// segmentFiles is what the directory listing says about one base offset.
+type segmentFiles struct {
+	base         int64
+	hasLog       bool
+	logSize      int64
+	hasIndex     bool
+	hasTimeIndex bool
+}
+
+// listSegments reads dir's segment files in offset order, removing leftovers
+// of interrupted writes (a checkpoint temp file, indexes without a .log).
+func (l *Log) listSegments(entries []os.DirEntry) ([]segmentFiles, error) {
+	var files []segmentFiles // os.ReadDir sorts by name, and names sort as offsets
+	for _, e := range entries {
+		name := e.Name()
+		if name == checkpointTmpName {
+			os.Remove(filepath.Join(l.dir, name))
+			continue
+		}
+		base, suffix, ok := parseSegmentFileName(name)
+		if !ok {
+			continue
+		}
+		if len(files) == 0 || files[len(files)-1].base != base {
+			files = append(files, segmentFiles{base: base})
+		}
+		sf := &files[len(files)-1]
+		switch suffix {
+		case logSuffix:
+			info, err := e.Info()
+			if err != nil {
+				return nil, err
+			}
+			sf.hasLog, sf.logSize = true, info.Size()
+		case indexSuffix:
+			sf.hasIndex = true
+		case timeIndexSuffix:
+			sf.hasTimeIndex = true
+		}
+	}
+	kept := files[:0]
+	for _, sf := range files {
+		if sf.hasLog {
+			kept = append(kept, sf)
+			continue
+		}
+		for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+			if err := os.Remove(filepath.Join(l.dir, segmentFileName(sf.base, suffix))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+		}
+	}
+	return kept, nil
+}
+
+func (l *Log) load(entries []os.DirEntry, clean bool) error {
+	files, err := l.listSegments(entries)
+	if err != nil {
+		return err
+	}
+	cp, found, err := readCheckpoint(l.dir)
+	if err != nil {
+		// Without it the start offset falls back to the first segment.
+		l.opts.Logger.Warn("partition checkpoint unreadable, ignoring it", "dir", l.dir, "err", err)
+	}
+	l.checkpointClean = found && cp.clean
+	if found {
+		l.start = cp.logStart
+	}
+	for _, sf := range files {
+		s := newSegment(l.dir, sf.base, l.opts.Opener)
+		s.size = sf.logSize
+		s.sealed, s.statsKnown = true, false
+		l.segs = append(l.segs, s)
+		l.size += s.size
+	}
+	if len(l.segs) == 0 {
+		l.next = l.start
+		return nil
+	}
+
+	last := l.segs[len(l.segs)-1]
+	lastFiles := files[len(files)-1]
+	trusted := clean && found && cp.clean && cp.activeBase == last.base && cp.activeSize == last.size && cp.next >= last.base
+	if clean && !trusted {
+		l.opts.Logger.Warn("clean open but the checkpoint does not match the active segment; recovering it",
+			"dir", l.dir, "segment", last.base, "size", last.size, "checkpointFound", found)
+	}
+	if trusted {
+		if !lastFiles.hasIndex || !lastFiles.hasTimeIndex {
+			trusted = false
+			l.opts.Logger.Warn("active segment indexes missing after clean shutdown; recovering it", "dir", l.dir, "segment", last.base)
+		} else if err := l.loadActive(last); err != nil {
+			trusted = false
+			l.opts.Logger.Warn("active segment indexes unusable; recovering it", "dir", l.dir, "segment", last.base, "err", err)
+		}
+	}
+	if trusted {
+		l.next = cp.next
+	} else {
+		before := last.size
+		next, err := l.recoverSegment(last)
+		if err != nil {
+			return err
+		}
+		l.next = next
+		l.size -= before - last.size
+	}
+
+	// Segments wholly below the start offset are left over from a crash
+	// between persisting the start offset and deleting them.
+	for len(l.segs) > 0 && l.segmentEnd(0) <= l.start {
+		if err := l.removeFirstSegment(); err != nil {
+			return err
+		}
+	}
+	if len(l.segs) == 0 {
+		l.next = max(l.next, l.start)
+	} else {
+		l.start = max(l.start, l.segs[0].base)
+	}
+	return nil
+}
+
+// loadActive makes s the active segment from the index files written by a
+// clean Close, without reading its data.
+func (l *Log) loadActive(s *segment) error {
+	if err := s.resetIndexes(); err != nil {
+		return err
+	}
+	for _, x := range []*indexEntries{&s.offsets.indexEntries, &s.times.indexEntries} {
+		f, err := l.opts.Opener.Open(x.path)
+		if err != nil {
+			return fmt.Errorf("open index: %w", err)
+		}
+		if err := x.attachFile(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := x.loadMem(); err != nil {
+			return err
+		}
+	}
+	ts, rel, ok, err := s.times.last()
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.maxTS, s.maxTSOffset = ts, s.base+rel
+	}
+	_, pos, ok, err := s.offsets.last()
+	if err != nil {
+		return err
+	}
+	if ok && pos >= s.size {
+		return fmt.Errorf("%w: index entry at position %d beyond segment size %d", ErrCorrupt, pos, s.size)
+	}
+	s.bytesSinceIndex = s.size - pos
+	if s.size > 0 {
+		s.firstAppend = l.opts.Now()
+	}
+	return nil
+}

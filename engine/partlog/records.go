@@ -1,0 +1,78 @@
+package partlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/chronik-go/chronik/engine/batch"
+)
+
+var errRecords = errors.New("malformed records")
+
+// forEachRecord walks the records of an uncompressed records section (count
+// of them), calling fn with each record's offset delta and timestamp delta
+// until fn returns false. Only those two fields are decoded; the rest of a
+// record is skipped by its length.
+//
+//	record: length varint | attributes int8 | timestampDelta varlong |
+//	        offsetDelta varint | key | value | headers
+func forEachRecord(recs []byte, count int32, fn func(offsetDelta int32, timestampDelta int64) bool) error {
+	for i := int32(0); i < count; i++ {
+		length, n := binary.Varint(recs)
+		if n <= 0 || length < 0 || length > int64(len(recs)-n) {
+			return fmt.Errorf("%w: record %d length", errRecords, i)
+		}
+		body := recs[n : n+int(length)]
+		recs = recs[n+int(length):]
+		if len(body) < 1 {
+			return fmt.Errorf("%w: record %d is empty", errRecords, i)
+		}
+		body = body[1:] // attributes
+		tsDelta, n := binary.Varint(body)
+		if n <= 0 {
+			return fmt.Errorf("%w: record %d timestamp delta", errRecords, i)
+		}
+		offDelta, n := binary.Varint(body[n:])
+		if n <= 0 {
+			return fmt.Errorf("%w: record %d offset delta", errRecords, i)
+		}
+		if !fn(int32(offDelta), tsDelta) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// batchRecords returns the uncompressed records section of a whole batch.
+func batchRecords(raw []byte, h *batch.Header) ([]byte, error) {
+	recs := raw[batch.HeaderSize:]
+	if h.Codec() == 0 {
+		return recs, nil
+	}
+	return decompress(h.Codec(), recs)
+}
+
+// firstRecordAtOrAfter finds the first record of a whole batch whose
+// timestamp is >= ts and whose offset is >= minOffset. In a LogAppendTime
+// batch every record carries the batch's max timestamp.
+func firstRecordAtOrAfter(raw []byte, h *batch.Header, ts, minOffset int64) (offset, timestamp int64, found bool, err error) {
+	if h.LogAppendTime() {
+		if h.MaxTimestamp < ts || h.LastOffset() < minOffset {
+			return 0, 0, false, nil
+		}
+		return max(h.BaseOffset, minOffset), h.MaxTimestamp, true, nil
+	}
+	recs, err := batchRecords(raw, h)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	err = forEachRecord(recs, h.NumRecords, func(offDelta int32, tsDelta int64) bool {
+		o, t := h.BaseOffset+int64(offDelta), h.BaseTimestamp+tsDelta
+		if t >= ts && o >= minOffset {
+			offset, timestamp, found = o, t, true
+		}
+		return !found
+	})
+	return offset, timestamp, found, err
+}

@@ -1,0 +1,162 @@
+package partlog
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/chronik-go/chronik/engine/batch"
+)
+
+// recoveryChunkSize is how much of the active segment recovery reads at once.
+const recoveryChunkSize = 1 << 20
+
+// recoverSegment validates the active segment after an unclean shutdown:
+// batch by batch it checks the header, offset contiguity and CRC, cuts the
+// file at the first batch that fails (a torn write or corruption), and
+// rebuilds the segment's indexes. It returns the log end offset.
+func (l *Log) recoverSegment(s *segment) (int64, error) {
+	if err := s.resetIndexes(); err != nil {
+		return 0, err
+	}
+	f, err := s.file()
+	if err != nil {
+		return 0, err
+	}
+	fileSize, err := f.Size()
+	if err != nil {
+		return 0, fmt.Errorf("recover segment %s: %w", s.path(logSuffix), err)
+	}
+	buf := make([]byte, min(recoveryChunkSize, fileSize))
+	var bufPos int64
+	bufLen := 0
+	refill := func(pos int64) error {
+		n := int(min(int64(len(buf)), fileSize-pos))
+		if err := s.readAt(buf[:n], pos); err != nil {
+			return err
+		}
+		bufPos, bufLen = pos, n
+		return nil
+	}
+
+	pos, expected := int64(0), s.base
+	reason := ""
+	for pos < fileSize {
+		if fileSize-pos < batch.HeaderSize {
+			reason = "torn batch header"
+			break
+		}
+		if pos+batch.HeaderSize > bufPos+int64(bufLen) {
+			if err := refill(pos); err != nil {
+				return 0, err
+			}
+		}
+		h, err := batch.ParseHeader(buf[pos-bufPos : bufLen])
+		if err != nil {
+			reason = err.Error()
+			break
+		}
+		if h.BaseOffset != expected {
+			reason = fmt.Sprintf("batch base offset %d where %d was expected", h.BaseOffset, expected)
+			break
+		}
+		if h.LastOffsetDelta < 0 {
+			reason = fmt.Sprintf("negative last offset delta %d", h.LastOffsetDelta)
+			break
+		}
+		size := int64(h.Size())
+		if pos+size > fileSize {
+			reason = "torn batch"
+			break
+		}
+		if pos+size > bufPos+int64(bufLen) {
+			if size > int64(len(buf)) {
+				buf = make([]byte, size)
+			}
+			if err := refill(pos); err != nil {
+				return 0, err
+			}
+		}
+		if !batch.CRCValid(buf[pos-bufPos : pos-bufPos+size]) {
+			reason = "CRC mismatch"
+			break
+		}
+		s.indexBatch(&h, pos, l.opts.IndexIntervalBytes)
+		expected = h.LastOffset() + 1
+		pos += size
+	}
+	if pos < fileSize {
+		l.opts.Logger.Warn("truncating partition log tail after unclean shutdown",
+			"segment", s.path(logSuffix), "validBytes", pos, "fileBytes", fileSize, "nextOffset", expected, "reason", reason)
+		if err := f.Truncate(pos); err != nil {
+			return 0, fmt.Errorf("truncate segment %s to %d: %w", s.path(logSuffix), pos, err)
+		}
+		s.dirty = true
+	}
+	s.size = pos
+	if pos > 0 {
+		s.firstAppend = l.opts.Now()
+	}
+	return expected, nil
+}
+
+// prepare readies a segment found at Open for index lookups: it checks and
+// opens a sealed segment's index files (rebuilding them from the data when
+// missing or malformed) and loads its timestamp stats.
+func (l *Log) prepare(s *segment) error {
+	if s.sealed && !s.indexesReady {
+		if err := l.attachIndexFiles(s); err != nil {
+			l.opts.Logger.Warn("rebuilding segment indexes", "segment", s.path(logSuffix), "err", err)
+			if err := l.rebuildSealedIndexes(s); err != nil {
+				return err
+			}
+		}
+		s.indexesReady = true
+	}
+	return s.loadStats()
+}
+
+func (l *Log) attachIndexFiles(s *segment) error {
+	for _, x := range []*indexEntries{&s.offsets.indexEntries, &s.times.indexEntries} {
+		if _, err := os.Stat(x.path); err != nil {
+			return err
+		}
+		f, err := l.opts.Opener.Open(x.path)
+		if err != nil {
+			return err
+		}
+		if err := x.attachFile(f); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	_, pos, ok, err := s.offsets.last()
+	if err != nil {
+		return err
+	}
+	if ok && pos >= s.size {
+		return fmt.Errorf("%w: index entry at %d beyond segment size %d", ErrCorrupt, pos, s.size)
+	}
+	return nil
+}
+
+// rebuildSealedIndexes recreates a sealed segment's index files from its
+// batch headers (it is trusted, so no CRC checks).
+func (l *Log) rebuildSealedIndexes(s *segment) error {
+	if err := s.resetIndexes(); err != nil {
+		return err
+	}
+	sc := newHeaderScanner(s, 0, s.size, scanChunkSize)
+	defer sc.release()
+	for {
+		h, pos, ok, err := sc.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		s.indexBatch(&h, pos, l.opts.IndexIntervalBytes)
+	}
+	l.dirDirty = true
+	return s.seal()
+}

@@ -1,0 +1,100 @@
+package partlog
+
+import (
+	"fmt"
+	"time"
+)
+
+// EnforceRetention removes the oldest segments while they are expired by
+// time (their largest timestamp is older than now-retention) or by size (the
+// log without them is still at least retentionBytes); a negative retention
+// or retentionBytes disables that check. The active segment is removed too
+// when it is wholly expired; the next append then starts a new segment at
+// the same offset. The start offset advances to the first remaining batch.
+func (l *Log) EnforceRetention(now time.Time, retention time.Duration, retentionBytes int64) (removedSegments int, err error) {
+	if err := l.writable(); err != nil {
+		return 0, err
+	}
+	if retention < 0 && retentionBytes < 0 {
+		return 0, nil
+	}
+	cutoff := now.Add(-retention).UnixMilli()
+	for len(l.segs) > 0 {
+		s := l.segs[0]
+		if s.size == 0 {
+			break // an empty active segment holds nothing to expire
+		}
+		expired := false
+		if retention >= 0 {
+			if err := l.prepare(s); err != nil {
+				return removedSegments, err
+			}
+			ts, err := s.largestTimestamp()
+			if err != nil {
+				return removedSegments, err
+			}
+			expired = ts < cutoff
+		}
+		if !expired && retentionBytes >= 0 {
+			expired = l.size-s.size >= retentionBytes
+		}
+		if !expired {
+			break
+		}
+		if len(l.segs) == 1 {
+			// Removing the last segment leaves no file that names the log end
+			// offset: persist it as the new start offset first.
+			if err := l.persistStart(l.next); err != nil {
+				return removedSegments, err
+			}
+		}
+		if err := l.removeFirstSegment(); err != nil {
+			return removedSegments, fmt.Errorf("retention in %s: %w", l.dir, err)
+		}
+		removedSegments++
+	}
+	if removedSegments > 0 && len(l.segs) > 0 {
+		l.start = max(l.start, l.segs[0].base)
+	}
+	return removedSegments, nil
+}
+
+// DeleteBefore makes offset the log start offset (DeleteRecords): records
+// below it are no longer readable, the new start offset is persisted before
+// anything is removed, and segments wholly below it are deleted. An offset
+// above NextOffset is ErrOffsetOutOfRange; one at or below StartOffset is a
+// no-op.
+func (l *Log) DeleteBefore(offset int64) error {
+	if err := l.writable(); err != nil {
+		return err
+	}
+	if offset > l.next || offset < 0 {
+		return fmt.Errorf("%w: delete before %d, log has [%d, %d]", ErrOffsetOutOfRange, offset, l.start, l.next)
+	}
+	if offset <= l.start {
+		return nil
+	}
+	if err := l.persistStart(offset); err != nil {
+		return err
+	}
+	for len(l.segs) > 0 && l.segmentEnd(0) <= offset {
+		if err := l.removeFirstSegment(); err != nil {
+			return fmt.Errorf("delete records in %s: %w", l.dir, err)
+		}
+	}
+	l.clearHints()
+	return nil
+}
+
+// persistStart durably records start as the log start offset, then adopts it.
+// The checkpoint no longer claims a clean shutdown.
+func (l *Log) persistStart(start int64) error {
+	if err := l.ensureDir(); err != nil {
+		return err
+	}
+	if err := writeCheckpoint(l.opts.Opener, l.dir, checkpoint{logStart: start}); err != nil {
+		return err
+	}
+	l.start, l.checkpointClean = start, false
+	return nil
+}

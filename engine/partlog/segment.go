@@ -1,0 +1,237 @@
+package partlog
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/chronik-go/chronik/engine/batch"
+	"github.com/chronik-go/chronik/uring"
+)
+
+const (
+	logSuffix       = ".log"
+	indexSuffix     = ".index"
+	timeIndexSuffix = ".timeindex"
+	baseNameDigits  = 20
+)
+
+// segmentFileName is Kafka's naming: the base offset zero-padded to 20
+// digits, so that names sort as offsets do.
+func segmentFileName(base int64, suffix string) string {
+	return fmt.Sprintf("%020d%s", base, suffix)
+}
+
+// parseSegmentFileName splits "<20 digits><suffix>"; ok is false for any
+// other name.
+func parseSegmentFileName(name string) (base int64, suffix string, ok bool) {
+	if len(name) <= baseNameDigits {
+		return 0, "", false
+	}
+	for _, c := range name[:baseNameDigits] {
+		if c < '0' || c > '9' {
+			return 0, "", false
+		}
+	}
+	base, err := strconv.ParseInt(name[:baseNameDigits], 10, 64)
+	if err != nil {
+		return 0, "", false
+	}
+	switch suffix = name[baseNameDigits:]; suffix {
+	case logSuffix, indexSuffix, timeIndexSuffix:
+		return base, suffix, true
+	}
+	return 0, "", false
+}
+
+// segment is one .log file and its two indexes. Only the last segment of a
+// Log (the active one) is appended to; it keeps its indexes in memory.
+type segment struct {
+	base   int64
+	dir    string
+	opener uring.Opener
+	size   int64      // bytes of whole batches in .log
+	f      uring.File // .log, opened on first use
+
+	offsets offsetIndex
+	times   timeIndex
+	sealed  bool // indexes live in their files, not in memory
+	// indexesReady says a sealed segment's index files were checked and
+	// opened; segments found at Open are checked on first use only.
+	indexesReady bool
+
+	// maxTS is the largest batch max timestamp and maxTSOffset the base
+	// offset of the first batch reaching it (noTimestamp and -1 when no batch
+	// carries a timestamp). A sealed segment found at Open loads them from
+	// its time index on first use (statsKnown).
+	maxTS       int64
+	maxTSOffset int64
+	statsKnown  bool
+
+	// Active segment bookkeeping.
+	bytesSinceIndex int64     // bytes appended since the last offset index entry
+	firstAppend     time.Time // wall clock of the first append seen (SegmentMs rolls)
+	dirty           bool      // .log has writes not yet fdatasynced
+}
+
+func newSegment(dir string, base int64, op uring.Opener) *segment {
+	return &segment{
+		base:        base,
+		dir:         dir,
+		opener:      op,
+		offsets:     newOffsetIndex(filepath.Join(dir, segmentFileName(base, indexSuffix))),
+		times:       newTimeIndex(filepath.Join(dir, segmentFileName(base, timeIndexSuffix))),
+		maxTS:       noTimestamp,
+		maxTSOffset: -1,
+		statsKnown:  true,
+	}
+}
+
+func (s *segment) path(suffix string) string {
+	return filepath.Join(s.dir, segmentFileName(s.base, suffix))
+}
+
+// file returns the open .log, opening it on first use.
+func (s *segment) file() (uring.File, error) {
+	if s.f != nil {
+		return s.f, nil
+	}
+	f, err := s.opener.Open(s.path(logSuffix))
+	if err != nil {
+		return nil, fmt.Errorf("open segment %s: %w", s.path(logSuffix), err)
+	}
+	s.f = f
+	return f, nil
+}
+
+// readAt fills p from position pos of the .log.
+func (s *segment) readAt(p []byte, pos int64) error {
+	f, err := s.file()
+	if err != nil {
+		return err
+	}
+	n, err := f.ReadAt(p, pos)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil {
+		err = fmt.Errorf("short read: %d of %d bytes", n, len(p))
+	}
+	return fmt.Errorf("read segment %s at %d: %w", s.path(logSuffix), pos, err)
+}
+
+// canHold reports whether a batch of n bytes whose last offset is lastOffset
+// still fits: positions and relative offsets are int32 in the indexes.
+func (s *segment) canHold(n int64, lastOffset int64, segmentBytes int64) bool {
+	if s.size == 0 {
+		return lastOffset-s.base <= math.MaxInt32
+	}
+	return s.size+n <= segmentBytes && lastOffset-s.base <= math.MaxInt32
+}
+
+// indexBatch updates the in-memory indexes and timestamp stats for the batch
+// at pos, the same way on append, recovery and index rebuilds.
+func (s *segment) indexBatch(h *batch.Header, pos int64, interval int32) {
+	if h.MaxTimestamp > s.maxTS {
+		s.maxTS, s.maxTSOffset = h.MaxTimestamp, h.BaseOffset
+	}
+	if s.bytesSinceIndex > int64(interval) {
+		s.offsets.append(int32(h.BaseOffset-s.base), int32(pos))
+		s.times.maybeAppend(s.maxTS, int32(s.maxTSOffset-s.base))
+		s.bytesSinceIndex = 0
+	}
+	s.bytesSinceIndex += int64(h.Size())
+}
+
+// resetIndexes drops all index state, before a rebuild from the data.
+func (s *segment) resetIndexes() error {
+	err := errors.Join(s.offsets.reset(), s.times.reset())
+	s.sealed, s.indexesReady = false, false
+	s.maxTS, s.maxTSOffset, s.statsKnown = noTimestamp, -1, true
+	s.bytesSinceIndex = 0
+	return err
+}
+
+// seal makes the segment durable and self-describing: fdatasync the .log,
+// record the final largest timestamp, then write both index files. After it
+// the indexes are read from disk and their memory is released.
+func (s *segment) seal() error {
+	if s.sealed {
+		return nil
+	}
+	if s.dirty {
+		if err := s.f.Datasync(); err != nil {
+			return fmt.Errorf("seal segment %s: %w", s.path(logSuffix), err)
+		}
+		s.dirty = false
+	}
+	if s.maxTSOffset >= 0 {
+		s.times.maybeAppend(s.maxTS, int32(s.maxTSOffset-s.base))
+	}
+	if err := s.offsets.writeFile(s.opener); err != nil {
+		return err
+	}
+	if err := s.times.writeFile(s.opener); err != nil {
+		return err
+	}
+	s.sealed, s.indexesReady = true, true
+	return nil
+}
+
+// loadStats reads a sealed segment's largest timestamp from the last time
+// index entry (sealing always writes one).
+func (s *segment) loadStats() error {
+	if s.statsKnown {
+		return nil
+	}
+	ts, rel, ok, err := s.times.last()
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.maxTS, s.maxTSOffset = ts, s.base+rel
+	}
+	s.statsKnown = true
+	return nil
+}
+
+// largestTimestamp is what time retention compares: the largest batch
+// timestamp, or the file's modification time when no batch carries one.
+func (s *segment) largestTimestamp() (int64, error) {
+	if s.maxTS > noTimestamp {
+		return s.maxTS, nil
+	}
+	st, err := os.Stat(s.path(logSuffix))
+	if err != nil {
+		return 0, fmt.Errorf("stat segment %s: %w", s.path(logSuffix), err)
+	}
+	return st.ModTime().UnixMilli(), nil
+}
+
+func (s *segment) close() error {
+	var err error
+	if s.f != nil {
+		if cerr := s.f.Close(); cerr != nil {
+			err = fmt.Errorf("close segment %s: %w", s.path(logSuffix), cerr)
+		}
+		s.f = nil
+	}
+	return errors.Join(err, s.offsets.close(), s.times.close())
+}
+
+// remove closes the segment and deletes its files, the .log first so that a
+// crash in between leaves only orphan indexes, which Open deletes.
+func (s *segment) remove() error {
+	err := s.close()
+	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		if rerr := os.Remove(s.path(suffix)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, fmt.Errorf("remove segment file: %w", rerr))
+		}
+	}
+	return err
+}
