@@ -111,6 +111,9 @@ func (p *partition) restoreProducers() error {
 
 // saveProducers writes the producer-state snapshot at the log end.
 func (p *partition) saveProducers() error {
+	if len(p.producers) == 0 {
+		return nil
+	}
 	raw, err := json.Marshal(producerSnapshot{Offset: p.log.NextOffset(), Producers: p.producers})
 	if err != nil {
 		return err

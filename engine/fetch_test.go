@@ -1,0 +1,282 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
+)
+
+// fetchClient pins Fetch to v12 so tests can address topics by name.
+func fetchClient(tb *testBroker) *kgo.Client {
+	v := kversion.Stable()
+	v.SetMaxKeyVersion(1, 12)
+	return tb.client(kgo.MaxVersions(v))
+}
+
+func fetchReq(topic string, part int32, offset int64, minBytes, maxWaitMs, partMax int32) *kmsg.FetchRequest {
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = 12
+	req.ReplicaID = -1
+	req.MaxWaitMillis = maxWaitMs
+	req.MinBytes = minBytes
+	req.MaxBytes = 50 << 20
+	req.SessionEpoch = -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition = part
+	rp.FetchOffset = offset
+	rp.PartitionMaxBytes = partMax
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	return req
+}
+
+// A long-poll fetch is answered as soon as an append arrives, well before
+// MaxWaitMs, and an idle one waits out MaxWaitMs.
+func TestFetchLongPollWokenByAppend(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "lp", 1)
+	cl := fetchClient(tb)
+
+	type result struct {
+		resp *kmsg.FetchResponse
+		took time.Duration
+		err  error
+	}
+	done := make(chan result, 1)
+	start := time.Now()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		resp, err := fetchReq("lp", 0, 0, 1, 20_000, 1<<20).RequestWith(ctx, cl)
+		done <- result{resp, time.Since(start), err}
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("fetch answered before any append: %+v", r)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if p := produceRaw(t, cl, "lp", 0, 11, rawBatch(3, -1, -1, -1)); p.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.took > 15*time.Second {
+		t.Fatalf("long poll took %v: it was not woken by the append", r.took)
+	}
+	rp := r.resp.Topics[0].Partitions[0]
+	if rp.ErrorCode != 0 || rp.HighWatermark != 3 || len(rp.RecordBatches) == 0 {
+		t.Fatalf("woken fetch: code %d hwm %d bytes %d", rp.ErrorCode, rp.HighWatermark, len(rp.RecordBatches))
+	}
+
+	// Idle: answered after MaxWaitMs with no records.
+	start = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := fetchReq("lp", 0, 3, 1, 300, 1<<20).RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 250*time.Millisecond {
+		t.Fatalf("idle long poll answered after %v, before MaxWaitMs", took)
+	}
+	if n := len(resp.Topics[0].Partitions[0].RecordBatches); n != 0 {
+		t.Fatalf("idle fetch returned %d bytes", n)
+	}
+}
+
+// KIP-74: a batch larger than the partition byte limit is still returned
+// whole as the first batch, so a consumer never stalls on it.
+func TestFetchFirstBatchWholeAndLimits(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "big", 1)
+	cl := fetchClient(tb)
+	big := rawBatch(200, -1, -1, -1)
+	small := rawBatch(1, -1, -1, -1)
+	for _, b := range [][]byte{big, small, small} {
+		if p := produceRaw(t, cl, "big", 0, 11, b); p.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := fetchReq("big", 0, 0, 1, 0, 10).RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(resp.Topics[0].Partitions[0].RecordBatches); got != len(big) {
+		t.Fatalf("first batch: got %d bytes, want the whole %d-byte batch", got, len(big))
+	}
+	// Fetching from inside the big batch returns it from its start.
+	resp, _ = fetchReq("big", 0, 150, 1, 0, 1<<20).RequestWith(ctx, cl)
+	rb := resp.Topics[0].Partitions[0].RecordBatches
+	if len(rb) != len(big)+2*len(small) || int64(binary.BigEndian.Uint64(rb)) != 0 {
+		t.Fatalf("fetch at 150: %d bytes starting at offset %d", len(rb), binary.BigEndian.Uint64(rb))
+	}
+	// Out of range.
+	resp, _ = fetchReq("big", 0, 500, 1, 0, 1<<20).RequestWith(ctx, cl)
+	if c := resp.Topics[0].Partitions[0].ErrorCode; c != kerr.OffsetOutOfRange.Code {
+		t.Fatalf("fetch past the end: %v", kerr.ErrorForCode(c))
+	}
+}
+
+// KIP-227: an incremental fetch returns only partitions with news, and a
+// wrong epoch or unknown session id makes the client start over.
+func TestFetchSessions(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "sess", 2)
+	cl := fetchClient(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	produceRaw(t, cl, "sess", 0, 11, rawBatch(2, -1, -1, -1))
+
+	full := fetchReq("sess", 0, 0, 0, 0, 1<<20)
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition, rp.PartitionMaxBytes = 1, 1<<20
+	full.Topics[0].Partitions = append(full.Topics[0].Partitions, rp)
+	full.SessionEpoch = 0
+	resp, err := full.RequestWith(ctx, cl)
+	if err != nil || resp.SessionID == 0 {
+		t.Fatalf("session not created: %v id %d", err, resp.SessionID)
+	}
+	if n := len(resp.Topics[0].Partitions); n != 2 {
+		t.Fatalf("full fetch returned %d partitions", n)
+	}
+	id := resp.SessionID
+
+	// Incremental, nothing changed: partition 0 moves its offset to 2, nothing new anywhere.
+	inc := fetchReq("sess", 0, 2, 0, 0, 1<<20)
+	inc.SessionID, inc.SessionEpoch = id, 1
+	resp, _ = inc.RequestWith(ctx, cl)
+	if resp.ErrorCode != 0 {
+		t.Fatalf("incremental: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	if len(resp.Topics) != 0 {
+		t.Fatalf("incremental fetch with no news returned %+v", resp.Topics)
+	}
+	// New data on partition 1 (not named in the request) comes back.
+	produceRaw(t, cl, "sess", 1, 11, rawBatch(1, -1, -1, -1))
+	inc2 := kmsg.NewPtrFetchRequest()
+	inc2.Version, inc2.ReplicaID, inc2.MaxBytes = 12, -1, 1<<20
+	inc2.SessionID, inc2.SessionEpoch = id, 2
+	resp, _ = inc2.RequestWith(ctx, cl)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 || resp.Topics[0].Partitions[0].Partition != 1 {
+		t.Fatalf("incremental fetch should carry only partition 1: %+v", resp.Topics)
+	}
+	// Stale epoch and unknown id.
+	inc2.SessionEpoch = 2
+	if resp, _ = inc2.RequestWith(ctx, cl); resp.ErrorCode != kerr.InvalidFetchSessionEpoch.Code {
+		t.Fatalf("stale epoch: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	inc2.SessionID, inc2.SessionEpoch = id+1000, 1
+	if resp, _ = inc2.RequestWith(ctx, cl); resp.ErrorCode != kerr.FetchSessionIDNotFound.Code {
+		t.Fatalf("unknown session: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+}
+
+// Consumers keep up with a live producer through sessions and long polls.
+func TestFetchConsumerFollowsProducer(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "follow", 3)
+	prod := tb.client(kgo.DefaultProduceTopic("follow"))
+	cons := tb.client(kgo.ConsumeTopics("follow"), kgo.FetchMaxWait(5*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const n = 300
+	go func() {
+		for i := 0; i < n; i++ {
+			prod.Produce(ctx, kgo.StringRecord("r"), nil)
+			if i%50 == 0 {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}()
+	got := 0
+	for got < n {
+		fs := cons.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("consumed %d of %d: %v", got, n, err)
+		}
+		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("fetch: %v", err) })
+		got += fs.NumRecords()
+	}
+}
+
+// rawExchange writes one framed request on a fresh connection and returns the
+// response body, or io.EOF when the broker closed the connection.
+func rawExchange(t *testing.T, addr string, frame []byte) ([]byte, error) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	out := binary.BigEndian.AppendUint32(nil, uint32(len(frame)))
+	if _, err := c.Write(append(out, frame...)); err != nil {
+		return nil, err
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(c, size[:]); err != nil {
+		return nil, err
+	}
+	body := make([]byte, binary.BigEndian.Uint32(size[:]))
+	_, err = io.ReadFull(c, body)
+	return body, err
+}
+
+func TestBadRequestsOnTheWire(t *testing.T) {
+	tb := startBroker(t)
+
+	// KIP-511: ApiVersions above what we serve -> v0 response, UNSUPPORTED_VERSION, ranges filled in.
+	body, err := rawExchange(t, tb.addr, []byte{0, 18, 0, 99, 0, 0, 0, 42, 0xff, 0xff, 1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if corr := binary.BigEndian.Uint32(body); corr != 42 {
+		t.Fatalf("correlation id %d", corr)
+	}
+	av := kmsg.NewPtrApiVersionsResponse()
+	av.Version = 0
+	if err := av.ReadFrom(body[4:]); err != nil {
+		t.Fatalf("v0 ApiVersions response does not parse: %v", err)
+	}
+	if av.ErrorCode != kerr.UnsupportedVersion.Code || len(av.ApiKeys) < 10 {
+		t.Fatalf("ApiVersions v99: code %d, %d keys", av.ErrorCode, len(av.ApiKeys))
+	}
+	for _, k := range av.ApiKeys {
+		if k.ApiKey == 0 && k.MinVersion != 0 {
+			t.Fatalf("Produce must be advertised from v0 (librdkafka compression), got min %d", k.MinVersion)
+		}
+	}
+
+	// Unknown API key, unsupported version of a known key, garbage body: the connection is closed.
+	f := func(name string, frame []byte) {
+		t.Helper()
+		if _, err := rawExchange(t, tb.addr, frame); err == nil {
+			t.Fatalf("%s: got a response, want the connection closed", name)
+		}
+	}
+	f("unknown key", []byte{0x7f, 0x00, 0, 0, 0, 0, 0, 1, 0xff, 0xff})
+	f("metadata v99", []byte{0, 3, 0, 99, 0, 0, 0, 1, 0xff, 0xff})
+	f("truncated header", []byte{0, 3, 0})
+	f("garbage metadata body", []byte{0, 3, 0, 4, 0, 0, 0, 1, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff})
+
+	// The broker still serves a well-formed client afterwards.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := tb.admin().ListTopics(ctx); err != nil {
+		t.Fatalf("broker unhealthy after bad input: %v", err)
+	}
+}
