@@ -17,6 +17,11 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // was acknowledged and it may be dropped.
 var errTornTail = errors.New("torn tail")
 
+// maxFrameBytes bounds one frame (one Ready's entries). A length field above
+// it cannot come from a torn write of a real frame, so it is reported as
+// corruption instead of being truncated away with everything after it.
+const maxFrameBytes = 256 << 20
+
 // appendFrame appends one frame holding payload to dst.
 func appendFrame(dst, payload []byte) []byte {
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
@@ -54,6 +59,8 @@ func scanFrames(data []byte, base int64, fn func(payload []byte) error) (int, er
 		switch {
 		case allZero(rest):
 			return off, fmt.Errorf("zeroed bytes from offset %d: %w", at, errTornTail)
+		case n > maxFrameBytes:
+			return off, fmt.Errorf("frame at offset %d claims %d bytes, more than any frame: %w", at, n, ErrCorrupt)
 		case n > avail:
 			return off, fmt.Errorf("frame at offset %d wants %d bytes, %d left: %w", at, n, avail, errTornTail)
 		case n == 0:

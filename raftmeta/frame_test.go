@@ -33,6 +33,10 @@ func TestScanFramesClassifiesDamage(t *testing.T) {
 
 	zeroLen := append([]byte{0, 0, 0, 0, 9, 9, 9, 9}, good...)
 	f("empty frame with data after", zeroLen, 0, 0, ErrCorrupt)
+
+	hugeLen := append([]byte{}, good...)
+	hugeLen[3] = 0x5a // length field now claims ~1.5 GB
+	f("implausible length with frames after", hugeLen, 0, 0, ErrCorrupt)
 }
 
 func TestDecodeFrameRoundTrip(t *testing.T) {
