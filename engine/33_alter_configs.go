@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/engine/meta"
+)
+
+// AlterConfigs: v0-2
+//
+// Behaviour:
+// * TOPIC resources: the configs given replace the topic's whole override
+//   set (keys not given go back to their defaults), as the legacy API
+//   means. Every key and value is checked with the topic config rules
+//   (INVALID_CONFIG with the reason); a key given twice is INVALID_REQUEST;
+//   an unknown topic UNKNOWN_TOPIC_OR_PARTITION.
+// * BROKER resources: INVALID_REQUEST, dynamic broker configs are not
+//   supported; broker keys are set at start (properties file, CHRONIK_*
+//   environment, --set).
+// * A resource named twice in one request is INVALID_REQUEST for each.
+// * ValidateOnly runs every check and changes nothing.
+// * All valid changes of a request are one metadata proposal, run off the
+//   event loop and bounded by io.timeout.ms; the answer comes once the
+//   served view carries them. The overrides are part of the replicated
+//   metadata, so they survive restarts.
+//
+// Version notes:
+// * v1: ThrottleMillis
+// * v2: flexible
+
+func init() { registerAPI(33, 0, 2, (*Broker).handleAlterConfigs) }
+
+// configChange is one resource's validated change on its way to the
+// proposal, shared by AlterConfigs and IncrementalAlterConfigs.
+type configChange struct {
+	code *int16
+	msg  **string
+	op   meta.Op
+}
+
+// configResourceKey names a config resource, to find duplicates.
+type configResourceKey struct {
+	kind kmsg.ConfigResourceType
+	name string
+}
+
+func (b *Broker) handleAlterConfigs(r *request) {
+	req := r.kreq.(*kmsg.AlterConfigsRequest)
+	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
+	v := b.currentView()
+
+	seen := make(map[configResourceKey]int)
+	for _, rr := range req.Resources {
+		seen[configResourceKey{rr.ResourceType, rr.ResourceName}]++
+	}
+	var changes []configChange
+	resp.Resources = make([]kmsg.AlterConfigsResponseResource, len(req.Resources))
+	for i, rr := range req.Resources {
+		res := &resp.Resources[i]
+		*res = kmsg.NewAlterConfigsResponseResource()
+		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
+		var aerr *apiError
+		var op meta.Op
+		switch {
+		case seen[configResourceKey{rr.ResourceType, rr.ResourceName}] > 1:
+			aerr = newAPIError(kerr.InvalidRequest, "Duplicate resource %s.", rr.ResourceName)
+		case rr.ResourceType == kmsg.ConfigResourceTypeTopic:
+			op, aerr = replaceTopicConfigs(v, rr)
+		case rr.ResourceType == kmsg.ConfigResourceTypeBroker:
+			aerr = b.brokerConfigsReadOnly(rr.ResourceName)
+		default:
+			aerr = newAPIError(kerr.InvalidRequest, "resource type %v is not supported", rr.ResourceType)
+		}
+		if aerr != nil {
+			res.ErrorCode, res.ErrorMessage = aerr.errCode(), aerr.message()
+			continue
+		}
+		if !req.ValidateOnly {
+			changes = append(changes, configChange{code: &res.ErrorCode, msg: &res.ErrorMessage, op: op})
+		}
+	}
+	b.proposeConfigChanges(r, resp, changes)
+}
+
+// replaceTopicConfigs validates a legacy AlterConfigs topic resource and
+// builds its replace-all op.
+func replaceTopicConfigs(v *clusterView, rr kmsg.AlterConfigsRequestResource) (meta.Op, *apiError) {
+	if err := validTopicName(rr.ResourceName); err != nil {
+		return meta.Op{}, newAPIError(kerr.InvalidTopicException, "%v", err)
+	}
+	if _, ok := v.topic(rr.ResourceName); !ok {
+		return meta.Op{}, newAPIError(kerr.UnknownTopicOrPartition, "Topic %s does not exist.", rr.ResourceName)
+	}
+	set := make(map[string]string, len(rr.Configs))
+	for _, c := range rr.Configs {
+		if _, dup := set[c.Name]; dup {
+			return meta.Op{}, newAPIError(kerr.InvalidRequest, "Error due to duplicate config keys: %s", c.Name)
+		}
+		if aerr := checkTopicConfigValue(c.Name, c.Value); aerr != nil {
+			return meta.Op{}, aerr
+		}
+		set[c.Name] = *c.Value
+	}
+	return meta.Op{Kind: meta.OpAlterTopicConfig, Names: []string{rr.ResourceName}, Set: set, Replace: true}, nil
+}
+
+// brokerConfigsReadOnly answers a change to a BROKER resource: Chronik has
+// no dynamic broker configs, so every change is refused with the reason.
+func (b *Broker) brokerConfigsReadOnly(name string) *apiError {
+	if name != "" {
+		if aerr := b.checkBrokerResource(name); aerr != nil {
+			return aerr
+		}
+	}
+	return newAPIError(kerr.InvalidRequest, "dynamic broker configs are not supported: set broker keys in the properties file, CHRONIK_* environment variables or --set, and restart")
+}
+
+// proposeConfigChanges commits all changes of one request as one proposal,
+// off the event loop, fills each resource's answer and responds. Each op
+// succeeds or fails on its own.
+func (b *Broker) proposeConfigChanges(r *request, resp kmsg.Response, changes []configChange) {
+	if len(changes) == 0 {
+		r.respond(resp)
+		return
+	}
+	go func() {
+		ctx, cancel := b.adminContext(0)
+		defer cancel()
+		b.applyConfigChanges(ctx, changes)
+		r.respond(resp)
+	}()
+}
+
+func (b *Broker) applyConfigChanges(ctx context.Context, changes []configChange) {
+	ops := make([]meta.Op, len(changes))
+	for i := range changes {
+		ops[i] = changes[i].op
+	}
+	res, err := b.propose(ctx, ops)
+	for i, c := range changes {
+		aerr := metaOpError(err)
+		if err == nil {
+			aerr = metaOpError(res[i].Err)
+		}
+		if aerr != nil {
+			*c.code, *c.msg = aerr.errCode(), aerr.message()
+		}
+	}
+}

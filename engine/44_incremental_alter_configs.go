@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/engine/config"
+	"github.com/chronik-go/chronik/engine/meta"
+)
+
+// IncrementalAlterConfigs: v0-1
+//
+// Behaviour:
+// * TOPIC resources, per config: SET replaces the topic's override,
+//   DELETE removes it (back to the default), APPEND and SUBTRACT add or
+//   remove items of a list config (cleanup.policy) starting from the
+//   topic's override, else its default, keeping items unique, as Kafka's
+//   KIP-339 does. Other keys are untouched.
+// * An unknown key, a value that breaks the key's rules (also after an
+//   APPEND/SUBTRACT) or a list op on a non-list key is INVALID_CONFIG with
+//   the reason; a key given twice in one resource, an unknown op or a
+//   resource named twice is INVALID_REQUEST; an unknown topic
+//   UNKNOWN_TOPIC_OR_PARTITION.
+// * BROKER resources: INVALID_REQUEST, dynamic broker configs are not
+//   supported (see AlterConfigs).
+// * ValidateOnly runs every check and changes nothing.
+// * All valid changes of a request are one metadata proposal, run off the
+//   event loop and bounded by io.timeout.ms (see AlterConfigs).
+//
+// Version notes:
+// * v1: flexible
+
+func init() { registerAPI(44, 0, 1, (*Broker).handleIncrementalAlterConfigs) }
+
+func (b *Broker) handleIncrementalAlterConfigs(r *request) {
+	req := r.kreq.(*kmsg.IncrementalAlterConfigsRequest)
+	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
+	v := b.currentView()
+
+	seen := make(map[configResourceKey]int)
+	for _, rr := range req.Resources {
+		seen[configResourceKey{rr.ResourceType, rr.ResourceName}]++
+	}
+	var changes []configChange
+	resp.Resources = make([]kmsg.IncrementalAlterConfigsResponseResource, len(req.Resources))
+	for i, rr := range req.Resources {
+		res := &resp.Resources[i]
+		*res = kmsg.NewIncrementalAlterConfigsResponseResource()
+		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
+		var aerr *apiError
+		var op meta.Op
+		switch {
+		case seen[configResourceKey{rr.ResourceType, rr.ResourceName}] > 1:
+			aerr = newAPIError(kerr.InvalidRequest, "Duplicate resource %s.", rr.ResourceName)
+		case rr.ResourceType == kmsg.ConfigResourceTypeTopic:
+			op, aerr = alterTopicConfigs(b.cfg, v, rr)
+		case rr.ResourceType == kmsg.ConfigResourceTypeBroker:
+			aerr = b.brokerConfigsReadOnly(rr.ResourceName)
+		default:
+			aerr = newAPIError(kerr.InvalidRequest, "resource type %v is not supported", rr.ResourceType)
+		}
+		if aerr != nil {
+			res.ErrorCode, res.ErrorMessage = aerr.errCode(), aerr.message()
+			continue
+		}
+		if !req.ValidateOnly && (len(op.Set) > 0 || len(op.Delete) > 0) {
+			changes = append(changes, configChange{code: &res.ErrorCode, msg: &res.ErrorMessage, op: op})
+		}
+	}
+	b.proposeConfigChanges(r, resp, changes)
+}
+
+// alterTopicConfigs validates one topic resource's ops against the topic's
+// current overrides and builds the op that sets and deletes exactly the keys
+// they touch, so concurrent changes to other keys are kept.
+func alterTopicConfigs(cfg *config.Config, v *clusterView, rr kmsg.IncrementalAlterConfigsRequestResource) (meta.Op, *apiError) {
+	if err := validTopicName(rr.ResourceName); err != nil {
+		return meta.Op{}, newAPIError(kerr.InvalidTopicException, "%v", err)
+	}
+	t, ok := v.topic(rr.ResourceName)
+	if !ok {
+		return meta.Op{}, newAPIError(kerr.UnknownTopicOrPartition, "Topic %s does not exist.", rr.ResourceName)
+	}
+	touched := make(map[string]bool, len(rr.Configs))
+	op := meta.Op{Kind: meta.OpAlterTopicConfig, Names: []string{rr.ResourceName}, Set: map[string]string{}}
+	for _, c := range rr.Configs {
+		if touched[c.Name] {
+			return meta.Op{}, newAPIError(kerr.InvalidRequest, "Error due to duplicate config keys: %s", c.Name)
+		}
+		touched[c.Name] = true
+		k, ok := lookupTopicConfigKey(c.Name)
+		if !ok {
+			return meta.Op{}, newAPIError(kerr.InvalidConfig, "Unknown topic config name: %s", c.Name)
+		}
+		switch c.Op {
+		case kmsg.IncrementalAlterConfigOpSet:
+			if aerr := checkTopicConfigValue(c.Name, c.Value); aerr != nil {
+				return meta.Op{}, aerr
+			}
+			op.Set[c.Name] = *c.Value
+		case kmsg.IncrementalAlterConfigOpDelete:
+			op.Delete = append(op.Delete, c.Name)
+		case kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
+			if k.kind != kmsg.ConfigTypeList {
+				return meta.Op{}, newAPIError(kerr.InvalidConfig, "Config value %s is not allowed for config key: %s", listOpName(c.Op), c.Name)
+			}
+			if c.Value == nil {
+				return meta.Op{}, newAPIError(kerr.InvalidConfig, "topic config %s: null value", c.Name)
+			}
+			cur, ok := t.Configs[c.Name]
+			if !ok {
+				cur = k.brokerDefault(cfg)
+			}
+			next := strings.Join(applyListOp(splitConfigList(cur), splitConfigList(*c.Value), c.Op), ",")
+			if aerr := checkTopicConfigValue(c.Name, &next); aerr != nil {
+				return meta.Op{}, aerr
+			}
+			op.Set[c.Name] = next
+		default:
+			return meta.Op{}, newAPIError(kerr.InvalidRequest, "unknown alter config operation %d for config key %s", c.Op, c.Name)
+		}
+	}
+	return op, nil
+}
+
+// applyListOp appends items not yet present, or removes every copy of the
+// given items.
+func applyListOp(cur, items []string, op kmsg.IncrementalAlterConfigOp) []string {
+	if op == kmsg.IncrementalAlterConfigOpSubtract {
+		return slices.DeleteFunc(cur, func(it string) bool { return slices.Contains(items, it) })
+	}
+	for _, it := range items {
+		if !slices.Contains(cur, it) {
+			cur = append(cur, it)
+		}
+	}
+	return cur
+}
+
+func listOpName(op kmsg.IncrementalAlterConfigOp) string {
+	if op == kmsg.IncrementalAlterConfigOpSubtract {
+		return "subtract"
+	}
+	return "append"
+}

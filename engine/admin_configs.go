@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/engine/config"
+)
+
+// Config descriptions shared by DescribeConfigs and CreateTopics v5+.
+//
+// A topic config's value comes from the first level that sets it, as in
+// Kafka: the topic's own override (DYNAMIC_TOPIC_CONFIG), then its broker
+// synonym when the operator set that key (STATIC_BROKER_CONFIG), then the
+// default (DEFAULT_CONFIG). Synonyms list those levels in that order. A
+// broker key counts as set when its value differs from its default, since
+// the config package keeps values, not where they came from.
+
+// brokerDefaults is every broker key at its default.
+var brokerDefaults = sync.OnceValue(config.Defaults)
+
+// brokerKeyLevels returns a broker key's value and whether the operator set
+// it; known is false for synonyms the config package does not have (their
+// default is a constant, as Kafka's is).
+func brokerKeyLevels(cfg *config.Config, key string) (value, def string, set, known bool) {
+	value, known = cfg.Value(key)
+	if !known {
+		return "", "", false, false
+	}
+	def, _ = brokerDefaults().Value(key)
+	return value, def, value != def, true
+}
+
+func configSynonym(name, value string, src kmsg.ConfigSource) kmsg.DescribeConfigsResponseResourceConfigConfigSynonym {
+	s := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+	s.Name, s.Value, s.Source = name, nullIfEmpty(value), src
+	return s
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// describeTopicConfig describes one topic key given the topic's overrides.
+func describeTopicConfig(cfg *config.Config, k *topicConfigKey, overrides map[string]string, synonyms, docs bool) kmsg.DescribeConfigsResponseResourceConfig {
+	var syns []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym
+	if v, ok := overrides[k.name]; ok {
+		syns = append(syns, configSynonym(k.name, v, kmsg.ConfigSourceDynamicTopicConfig))
+	}
+	if k.brokerKey != "" {
+		if v, def, set, known := brokerKeyLevels(cfg, k.brokerKey); known {
+			if set {
+				syns = append(syns, configSynonym(k.brokerKey, v, kmsg.ConfigSourceStaticBrokerConfig))
+			}
+			syns = append(syns, configSynonym(k.brokerKey, def, kmsg.ConfigSourceDefaultConfig))
+		} else {
+			syns = append(syns, configSynonym(k.brokerKey, k.brokerDefault(cfg), kmsg.ConfigSourceDefaultConfig))
+		}
+	}
+	c := kmsg.NewDescribeConfigsResponseResourceConfig()
+	c.Name = k.name
+	c.Source = kmsg.ConfigSourceDefaultConfig
+	if v, ok := overrides[k.name]; ok {
+		c.Value = nullIfEmpty(v)
+	} else {
+		// The topic-level form of the effective broker value (units
+		// and "never" spellings differ from the broker key's).
+		c.Value = nullIfEmpty(k.brokerDefault(cfg))
+	}
+	if len(syns) > 0 {
+		c.Source = syns[0].Source
+	}
+	c.IsDefault = c.Source == kmsg.ConfigSourceDefaultConfig
+	c.ConfigType = k.kind
+	if synonyms {
+		c.ConfigSynonyms = syns
+	}
+	if docs {
+		doc := k.doc
+		c.Documentation = &doc
+	}
+	return c
+}
+
+// describeTopicConfigs describes every topic key Chronik knows.
+func describeTopicConfigs(cfg *config.Config, overrides map[string]string, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
+	out := make([]kmsg.DescribeConfigsResponseResourceConfig, 0, len(topicConfigKeys))
+	for i := range topicConfigKeys {
+		out = append(out, describeTopicConfig(cfg, &topicConfigKeys[i], overrides, synonyms, docs))
+	}
+	return out
+}
+
+// describeBrokerConfigs describes every broker key. Keys that cannot change
+// at runtime are read-only, as Kafka marks its static broker configs.
+func describeBrokerConfigs(cfg *config.Config, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
+	keys := config.Keys()
+	out := make([]kmsg.DescribeConfigsResponseResourceConfig, 0, len(keys))
+	for _, info := range keys {
+		v, def, set, _ := brokerKeyLevels(cfg, info.Name)
+		c := kmsg.NewDescribeConfigsResponseResourceConfig()
+		c.Name = info.Name
+		c.Value = nullIfEmpty(v)
+		c.Source = kmsg.ConfigSourceDefaultConfig
+		if set {
+			c.Source = kmsg.ConfigSourceStaticBrokerConfig
+		}
+		c.IsDefault = !set
+		c.ReadOnly = !info.Dynamic
+		c.ConfigType = kmsg.ConfigType(info.Type)
+		if synonyms {
+			if set {
+				c.ConfigSynonyms = append(c.ConfigSynonyms, configSynonym(info.Name, v, kmsg.ConfigSourceStaticBrokerConfig))
+			}
+			c.ConfigSynonyms = append(c.ConfigSynonyms, configSynonym(info.Name, def, kmsg.ConfigSourceDefaultConfig))
+		}
+		if docs {
+			doc := info.Doc
+			if info.Unit != "" {
+				doc += " (" + info.Unit + ")"
+			}
+			c.Documentation = &doc
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// filterConfigs keeps the configs named in names; nil names keeps all, as
+// DescribeConfigs's null ConfigNames asks.
+func filterConfigs(cs []kmsg.DescribeConfigsResponseResourceConfig, names []string) []kmsg.DescribeConfigsResponseResourceConfig {
+	if names == nil {
+		return cs
+	}
+	return slices.DeleteFunc(cs, func(c kmsg.DescribeConfigsResponseResourceConfig) bool {
+		return !slices.Contains(names, c.Name)
+	})
+}
+
+// createTopicsConfigs turns a topic description into CreateTopics v5+'s
+// config list (KIP-525).
+func createTopicsConfigs(cs []kmsg.DescribeConfigsResponseResourceConfig) []kmsg.CreateTopicsResponseTopicConfig {
+	out := make([]kmsg.CreateTopicsResponseTopicConfig, 0, len(cs))
+	for _, c := range cs {
+		rc := kmsg.NewCreateTopicsResponseTopicConfig()
+		rc.Name, rc.Value, rc.ReadOnly, rc.Source, rc.IsSensitive = c.Name, c.Value, c.ReadOnly, int8(c.Source), c.IsSensitive
+		out = append(out, rc)
+	}
+	return out
+}
+
+// splitConfigList splits a list-typed config value ("delete,compact") into
+// its trimmed, non-empty items.
+func splitConfigList(v string) []string {
+	var items []string
+	for _, it := range strings.Split(v, ",") {
+		if it = strings.TrimSpace(it); it != "" {
+			items = append(items, it)
+		}
+	}
+	return items
+}
+
+// checkTopicConfigValue validates one topic key=value as INVALID_CONFIG
+// with the reason, as CreateTopics and both AlterConfigs answer it.
+func checkTopicConfigValue(name string, value *string) *apiError {
+	if err := validateTopicConfig(name, value); err != nil {
+		return newAPIError(kerr.InvalidConfig, "%v", err)
+	}
+	return nil
+}

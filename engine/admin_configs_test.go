@@ -1,0 +1,242 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// describedConfig returns one config of one described resource.
+func describedConfig(t *testing.T, rcs kadm.ResourceConfigs, resource, key string) kadm.Config {
+	t.Helper()
+	for _, rc := range rcs {
+		if rc.Name != resource {
+			continue
+		}
+		if rc.Err != nil {
+			t.Fatalf("describe %s: %v (%s)", resource, rc.Err, rc.ErrMessage)
+		}
+		for _, c := range rc.Configs {
+			if c.Key == key {
+				return c
+			}
+		}
+		t.Fatalf("describe %s: no config %s", resource, key)
+	}
+	t.Fatalf("describe: no resource %s", resource)
+	return kadm.Config{}
+}
+
+// wantConfig checks a topic config's value and source.
+func wantConfig(t *testing.T, adm *kadm.Client, topic, key, value string, src kmsg.ConfigSource) {
+	t.Helper()
+	rcs, err := adm.DescribeTopicConfigs(adminCtx(t), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := describedConfig(t, rcs, topic, key)
+	if c.Value == nil || *c.Value != value || c.Source != src {
+		t.Fatalf("%s %s = %v (source %v), want %q (source %v)", topic, key, c.MaybeValue(), c.Source, value, src)
+	}
+}
+
+func TestAdminTopicConfigs(t *testing.T) {
+	tb := startBroker(t, "auto.create.topics.enable=false")
+	ctx := adminCtx(t)
+	adm := tb.admin()
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"retention.ms": kadm.StringPtr("3600000")}, "cfg"); err != nil {
+		t.Fatal(err)
+	}
+
+	rcs, err := adm.DescribeTopicConfigs(ctx, "cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ret := describedConfig(t, rcs, "cfg", "retention.ms")
+	if ret.MaybeValue() != "3600000" || ret.Source != kmsg.ConfigSourceDynamicTopicConfig ||
+		len(ret.Synonyms) != 2 || ret.Synonyms[0].Source != kmsg.ConfigSourceDynamicTopicConfig ||
+		ret.Synonyms[1].Key != "log.retention.ms" || ret.Synonyms[1].Source != kmsg.ConfigSourceDefaultConfig {
+		t.Fatalf("retention.ms described as %+v", ret)
+	}
+	wantConfig(t, adm, "cfg", "segment.bytes", "1073741824", kmsg.ConfigSourceDefaultConfig)
+	wantConfig(t, adm, "cfg", "cleanup.policy", "delete", kmsg.ConfigSourceDefaultConfig)
+
+	// Incremental changes touch only the keys named.
+	alter := func(validate bool, configs ...kadm.AlterConfig) error {
+		t.Helper()
+		do := adm.AlterTopicConfigs
+		if validate {
+			do = adm.ValidateAlterTopicConfigs
+		}
+		res, err := do(ctx, configs, "cfg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := res.On("cfg", nil)
+		if r.Err != nil && r.ErrMessage == "" {
+			t.Fatalf("alter %+v: %v without a message", configs, r.Err)
+		}
+		return r.Err
+	}
+	wantErr(t, "incremental alter", alter(false,
+		kadm.AlterConfig{Op: kadm.SetConfig, Name: "segment.bytes", Value: kadm.StringPtr("1048576")},
+		kadm.AlterConfig{Op: kadm.DeleteConfig, Name: "retention.ms"},
+		kadm.AlterConfig{Op: kadm.AppendConfig, Name: "cleanup.policy", Value: kadm.StringPtr("compact")},
+	), nil)
+	wantConfig(t, adm, "cfg", "segment.bytes", "1048576", kmsg.ConfigSourceDynamicTopicConfig)
+	wantConfig(t, adm, "cfg", "retention.ms", "604800000", kmsg.ConfigSourceDefaultConfig)
+	wantConfig(t, adm, "cfg", "cleanup.policy", "delete,compact", kmsg.ConfigSourceDynamicTopicConfig)
+	wantErr(t, "subtract", alter(false, kadm.AlterConfig{Op: kadm.SubtractConfig, Name: "cleanup.policy", Value: kadm.StringPtr("delete")}), nil)
+	wantConfig(t, adm, "cfg", "cleanup.policy", "compact", kmsg.ConfigSourceDynamicTopicConfig)
+
+	wantErr(t, "bad value", alter(false, kadm.AlterConfig{Op: kadm.SetConfig, Name: "retention.ms", Value: kadm.StringPtr("abc")}), kerr.InvalidConfig)
+	wantErr(t, "unknown key", alter(false, kadm.AlterConfig{Op: kadm.SetConfig, Name: "no.such.key", Value: kadm.StringPtr("1")}), kerr.InvalidConfig)
+	wantErr(t, "append to a scalar", alter(false, kadm.AlterConfig{Op: kadm.AppendConfig, Name: "retention.ms", Value: kadm.StringPtr("1")}), kerr.InvalidConfig)
+	wantErr(t, "append a bad item", alter(false, kadm.AlterConfig{Op: kadm.AppendConfig, Name: "cleanup.policy", Value: kadm.StringPtr("shred")}), kerr.InvalidConfig)
+	wantErr(t, "validate only", alter(true, kadm.AlterConfig{Op: kadm.SetConfig, Name: "max.message.bytes", Value: kadm.StringPtr("2048")}), nil)
+	wantConfig(t, adm, "cfg", "max.message.bytes", "1048588", kmsg.ConfigSourceDefaultConfig)
+
+	// Legacy AlterConfigs replaces the whole override set.
+	res, err := adm.AlterTopicConfigsState(ctx, []kadm.AlterConfig{{Name: "max.message.bytes", Value: kadm.StringPtr("2048")}}, "cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := res.On("cfg", nil); r.Err != nil {
+		t.Fatalf("legacy alter: %v %s", r.Err, r.ErrMessage)
+	}
+	wantConfig(t, adm, "cfg", "max.message.bytes", "2048", kmsg.ConfigSourceDynamicTopicConfig)
+	wantConfig(t, adm, "cfg", "segment.bytes", "1073741824", kmsg.ConfigSourceDefaultConfig)
+	wantConfig(t, adm, "cfg", "cleanup.policy", "delete", kmsg.ConfigSourceDefaultConfig)
+	res, err = adm.AlterTopicConfigsState(ctx, []kadm.AlterConfig{{Name: "flush.ms", Value: kadm.StringPtr("-7")}}, "cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := res.On("cfg", nil); !errors.Is(r.Err, kerr.InvalidConfig) || !strings.Contains(r.ErrMessage, "flush.ms") {
+		t.Fatalf("legacy alter with a bad value: %v %q, want INVALID_CONFIG naming flush.ms", r.Err, r.ErrMessage)
+	}
+
+	// The override takes effect: a batch over 2048 bytes is refused.
+	cl := tb.client(kgo.DefaultProduceTopic("cfg"), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	err = cl.ProduceSync(ctx, &kgo.Record{Value: bytes.Repeat([]byte("x"), 4096)}).FirstErr()
+	wantErr(t, "produce over max.message.bytes", err, kerr.MessageTooLarge)
+
+	// Overrides are replicated metadata: they survive a restart.
+	tb.restart()
+	adm = tb.admin()
+	wantConfig(t, adm, "cfg", "max.message.bytes", "2048", kmsg.ConfigSourceDynamicTopicConfig)
+
+	rcs, err = adm.DescribeTopicConfigs(ctx, "missing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rcs) != 1 || !errors.Is(rcs[0].Err, kerr.UnknownTopicOrPartition) {
+		t.Fatalf("describe missing topic: %+v", rcs)
+	}
+}
+
+func TestAdminDescribeConfigsRawRequest(t *testing.T) {
+	tb := startBroker(t, "auto.create.topics.enable=false")
+	ctx := adminCtx(t)
+	createTestTopic(t, tb, "raw", 1)
+
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	req.IncludeDocumentation = true
+	rr := kmsg.NewDescribeConfigsRequestResource()
+	rr.ResourceType, rr.ResourceName, rr.ConfigNames = kmsg.ConfigResourceTypeTopic, "raw", []string{"cleanup.policy", "segment.ms"}
+	req.Resources = append(req.Resources, rr)
+	for _, name := range []string{"", "2", "one"} {
+		rr := kmsg.NewDescribeConfigsRequestResource()
+		rr.ResourceType, rr.ResourceName = kmsg.ConfigResourceTypeBroker, name
+		req.Resources = append(req.Resources, rr)
+	}
+	// Sent to the broker itself: the client would route broker resources
+	// to the brokers they name.
+	kresp, err := tb.client().Broker(1).Request(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := kresp.(*kmsg.DescribeConfigsResponse)
+	if len(resp.Resources) != 4 {
+		t.Fatalf("%d resources answered, want 4", len(resp.Resources))
+	}
+	topic := resp.Resources[0]
+	if topic.ErrorCode != 0 || len(topic.Configs) != 2 {
+		t.Fatalf("filtered topic describe: code %d, %d configs", topic.ErrorCode, len(topic.Configs))
+	}
+	for _, c := range topic.Configs {
+		if c.Documentation == nil || *c.Documentation == "" || c.ConfigType == kmsg.ConfigTypeUnknown || c.ConfigSynonyms != nil {
+			t.Fatalf("%s: documentation %v type %v synonyms %v", c.Name, c.Documentation, c.ConfigType, c.ConfigSynonyms)
+		}
+	}
+	if topic.Configs[0].Name != "cleanup.policy" || topic.Configs[0].ConfigType != kmsg.ConfigTypeList {
+		t.Fatalf("first config %s type %v, want cleanup.policy list", topic.Configs[0].Name, topic.Configs[0].ConfigType)
+	}
+	if all := resp.Resources[1]; all.ErrorCode != 0 || len(all.Configs) != 0 {
+		t.Fatalf("cluster-wide dynamic broker configs: code %d, %d configs, want none", all.ErrorCode, len(all.Configs))
+	}
+	wantCode(t, "another broker", resp.Resources[2].ErrorCode, kerr.InvalidRequest)
+	wantCode(t, "a broker name that is no id", resp.Resources[3].ErrorCode, kerr.InvalidRequest)
+}
+
+func TestAdminBrokerConfigs(t *testing.T) {
+	tb := startBroker(t, "log.retention.ms=7200000", "auto.create.topics.enable=false")
+	ctx := adminCtx(t)
+	adm := tb.admin()
+	createTestTopic(t, tb, "inherit", 1)
+
+	rcs, err := adm.DescribeBrokerConfigs(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ret := describedConfig(t, rcs, "1", "log.retention.ms")
+	if ret.MaybeValue() != "7200000" || ret.Source != kmsg.ConfigSourceStaticBrokerConfig {
+		t.Fatalf("log.retention.ms = %q (source %v), want 7200000 from the static config", ret.MaybeValue(), ret.Source)
+	}
+	np := describedConfig(t, rcs, "1", "num.partitions")
+	if np.MaybeValue() != "1" || np.Source != kmsg.ConfigSourceDefaultConfig {
+		t.Fatalf("num.partitions = %q (source %v), want the default 1", np.MaybeValue(), np.Source)
+	}
+
+	// A topic without its own value inherits the operator's broker value.
+	trcs, err := adm.DescribeTopicConfigs(ctx, "inherit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tret := describedConfig(t, trcs, "inherit", "retention.ms")
+	if tret.MaybeValue() != "7200000" || tret.Source != kmsg.ConfigSourceStaticBrokerConfig ||
+		len(tret.Synonyms) != 2 || tret.Synonyms[0].Key != "log.retention.ms" || tret.Synonyms[0].Source != kmsg.ConfigSourceStaticBrokerConfig {
+		t.Fatalf("inherited retention.ms described as %+v", tret)
+	}
+
+	rcs, err = adm.DescribeBrokerConfigs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rcs) != 1 || rcs[0].Err != nil || len(rcs[0].Configs) != 0 {
+		t.Fatalf("cluster-wide dynamic broker configs: %+v, want none", rcs)
+	}
+
+	for name, do := range map[string]func([]kadm.AlterConfig) (kadm.AlterConfigsResponses, error){
+		"incremental": func(c []kadm.AlterConfig) (kadm.AlterConfigsResponses, error) {
+			return adm.AlterBrokerConfigs(ctx, c, 1)
+		},
+		"legacy": func(c []kadm.AlterConfig) (kadm.AlterConfigsResponses, error) {
+			return adm.AlterBrokerConfigsState(ctx, c, 1)
+		},
+	} {
+		res, err := do([]kadm.AlterConfig{{Name: "log.retention.ms", Value: kadm.StringPtr("1000")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := res.On("1", nil)
+		if !errors.Is(r.Err, kerr.InvalidRequest) || !strings.Contains(r.ErrMessage, "not supported") {
+			t.Fatalf("%s broker alter: %v %q, want INVALID_REQUEST saying it is not supported", name, r.Err, r.ErrMessage)
+		}
+	}
+}

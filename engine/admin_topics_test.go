@@ -1,0 +1,276 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func TestAdminCreateTopics(t *testing.T) {
+	tb := startBroker(t, "num.partitions=3", "auto.create.topics.enable=false")
+	ctx := adminCtx(t)
+	adm := tb.admin()
+
+	res, err := adm.CreateTopic(ctx, -1, -1, nil, "defaults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NumPartitions != 3 || res.ReplicationFactor != 1 || res.ID == (kadm.TopicID{}) {
+		t.Fatalf("defaults: %+v, want 3 partitions, replication 1 and an id", res)
+	}
+	if c := res.Configs["retention.ms"]; c.Value == nil || *c.Value != "604800000" || c.Source != kmsg.ConfigSourceDefaultConfig {
+		t.Fatalf("defaults: retention.ms %+v, want the default", c)
+	}
+
+	res, err = adm.CreateTopic(ctx, 2, 1, map[string]*string{
+		"retention.ms":   kadm.StringPtr("3600000"),
+		"cleanup.policy": kadm.StringPtr("compact"),
+	}, "configured")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Configs["retention.ms"]; c.Value == nil || *c.Value != "3600000" || c.Source != kmsg.ConfigSourceDynamicTopicConfig {
+		t.Fatalf("configured: retention.ms %+v, want the topic's own 3600000", c)
+	}
+	if res.ID != topicIDOf(t, adm, "configured") {
+		t.Fatalf("configured: id %v differs from metadata", res.ID)
+	}
+	md, err := adm.Metadata(ctx, "defaults", "configured")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(md.Topics["defaults"].Partitions); n != 3 {
+		t.Fatalf("defaults has %d partitions in metadata, want 3", n)
+	}
+	for _, p := range md.Topics["configured"].Partitions {
+		if p.Leader != 1 || len(p.Replicas) != 1 {
+			t.Fatalf("configured partition %+v, want leader 1 and one replica", p)
+		}
+	}
+
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "a.b"); err != nil {
+		t.Fatal(err)
+	}
+	f := func(topic string, partitions int32, rf int16, configs map[string]*string, want *kerr.Error) {
+		t.Helper()
+		res, err := adm.CreateTopics(ctx, partitions, rf, configs, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, "create "+topic, res[topic].Err, want)
+		if res[topic].ErrMessage == "" {
+			t.Fatalf("create %s: no error message", topic)
+		}
+	}
+	f("bad/name", 1, 1, nil, kerr.InvalidTopicException)
+	f("configured", 1, 1, nil, kerr.TopicAlreadyExists)
+	f("a_b", 1, 1, nil, kerr.InvalidTopicException) // collides with a.b
+	f("zero", 0, 1, nil, kerr.InvalidPartitions)
+	f("rf0", 1, 0, nil, kerr.InvalidReplicationFactor)
+	f("rf2", 1, 2, nil, kerr.InvalidReplicationFactor)
+	f("badvalue", 1, 1, map[string]*string{"retention.ms": kadm.StringPtr("soon")}, kerr.InvalidConfig)
+	f("badkey", 1, 1, map[string]*string{"no.such.key": kadm.StringPtr("1")}, kerr.InvalidConfig)
+	f("toomany", 20000, 1, nil, kerr.PolicyViolation)
+
+	vres, err := adm.ValidateCreateTopics(ctx, 4, 1, nil, "dry")
+	if err != nil || vres["dry"].Err != nil || vres["dry"].NumPartitions != 4 {
+		t.Fatalf("validate-only: %v %+v", err, vres["dry"])
+	}
+	vres, err = adm.ValidateCreateTopics(ctx, 4, 1, nil, "configured")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "validate-only existing topic", vres["configured"].Err, kerr.TopicAlreadyExists)
+	tds, err := adm.ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tds.Has("dry") || tds.Has("zero") || tds.Has("badvalue") {
+		t.Fatalf("validate-only or failed topics were created: %v", tds.Names())
+	}
+}
+
+func TestAdminCreateTopicsRawRequest(t *testing.T) {
+	tb := startBroker(t, "auto.create.topics.enable=false")
+	ctx := adminCtx(t)
+	cl := tb.client()
+
+	topic := func(name string, assignment ...[]int32) kmsg.CreateTopicsRequestTopic {
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, 1, 1
+		if len(assignment) > 0 {
+			rt.NumPartitions, rt.ReplicationFactor = -1, -1
+		}
+		for i, replicas := range assignment {
+			ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+			ra.Partition, ra.Replicas = int32(i), replicas
+			rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
+		}
+		return rt
+	}
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.TimeoutMillis = 10000
+	req.Topics = []kmsg.CreateTopicsRequestTopic{
+		topic("twice"), topic("manual", []int32{1}, []int32{1}), topic("twice"),
+		topic("unknownbroker", []int32{7}), topic("emptyreplicas", []int32{}),
+		topic("uneven", []int32{1}, []int32{}), topic("plain"),
+	}
+	withCounts := topic("counts", []int32{1})
+	withCounts.NumPartitions = 2
+	req.Topics = append(req.Topics, withCounts)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []*kerr.Error{
+		kerr.InvalidRequest, nil, kerr.InvalidRequest,
+		kerr.InvalidReplicaAssignment, kerr.InvalidReplicaAssignment,
+		kerr.InvalidReplicaAssignment, nil, kerr.InvalidRequest,
+	}
+	if len(resp.Topics) != len(want) {
+		t.Fatalf("%d answers for %d topics", len(resp.Topics), len(want))
+	}
+	for i, st := range resp.Topics {
+		if st.Topic != req.Topics[i].Topic {
+			t.Fatalf("answer %d is for %s, want %s", i, st.Topic, req.Topics[i].Topic)
+		}
+		wantCode(t, "create "+st.Topic, st.ErrorCode, want[i])
+	}
+	manual := resp.Topics[1]
+	if manual.NumPartitions != 2 || manual.ReplicationFactor != 1 || manual.TopicID == [16]byte{} {
+		t.Fatalf("manual: %d partitions, replication %d, id %x", manual.NumPartitions, manual.ReplicationFactor, manual.TopicID)
+	}
+	tds, err := tb.admin().ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tds.Has("manual") || !tds.Has("plain") || tds.Has("twice") || len(tds["manual"].Partitions) != 2 {
+		t.Fatalf("topics after the request: %v", tds.Names())
+	}
+}
+
+func TestAdminDeleteTopics(t *testing.T) {
+	tb := startBroker(t, "auto.create.topics.enable=false")
+	ctx := adminCtx(t)
+	adm := tb.admin()
+	for _, name := range []string{"del-a", "del-b", "keep"} {
+		createTestTopic(t, tb, name, 2)
+	}
+	cl := tb.client(kgo.DefaultProduceTopic("del-a"))
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("gone soon")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := adm.DeleteTopics(ctx, "del-a", "missing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "delete del-a", res["del-a"].Err, nil)
+	wantErr(t, "delete missing", res["missing"].Err, kerr.UnknownTopicOrPartition)
+
+	// v6 names topics by id.
+	idB := topicIDOf(t, adm, "del-b")
+	req := kmsg.NewPtrDeleteTopicsRequest()
+	req.TimeoutMillis = 10000
+	for _, id := range [][16]byte{idB, {1, 2, 3}} {
+		rt := kmsg.NewDeleteTopicsRequestTopic()
+		rt.TopicID = id
+		req.Topics = append(req.Topics, rt)
+	}
+	both := kmsg.NewDeleteTopicsRequestTopic()
+	both.Topic, both.TopicID = kmsg.StringPtr("keep"), topicIDOf(t, adm, "keep")
+	req.Topics = append(req.Topics, both)
+	resp, err := req.RequestWith(ctx, tb.client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Version < 6 || len(resp.Topics) != 3 {
+		t.Fatalf("delete by id: version %d, %d answers", resp.Version, len(resp.Topics))
+	}
+	wantCode(t, "delete by id", resp.Topics[0].ErrorCode, nil)
+	if resp.Topics[0].Topic == nil || *resp.Topics[0].Topic != "del-b" {
+		t.Fatalf("delete by id answered topic %v, want del-b", resp.Topics[0].Topic)
+	}
+	wantCode(t, "delete unknown id", resp.Topics[1].ErrorCode, kerr.UnknownTopicID)
+	wantCode(t, "delete by name and id", resp.Topics[2].ErrorCode, kerr.InvalidRequest)
+
+	tds, err := adm.ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tds.Has("del-a") || tds.Has("del-b") || !tds.Has("keep") {
+		t.Fatalf("topics after delete: %v", tds.Names())
+	}
+
+	// A topic made again under the same name starts empty.
+	createTestTopic(t, tb, "del-a", 2)
+	ends, err := adm.ListEndOffsets(ctx, "del-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil || o.Offset != 0 {
+			t.Fatalf("recreated del-a partition %d: end %d err %v, want 0", o.Partition, o.Offset, o.Err)
+		}
+	})
+}
+
+func TestAdminCreatePartitions(t *testing.T) {
+	tb := startBroker(t, "auto.create.topics.enable=false")
+	ctx := adminCtx(t)
+	adm := tb.admin()
+	createTestTopic(t, tb, "grow", 1)
+
+	res, err := adm.CreatePartitions(ctx, 2, "grow", "missing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "grow by 2", res["grow"].Err, nil)
+	wantErr(t, "grow missing", res["missing"].Err, kerr.UnknownTopicOrPartition)
+
+	// The new partition takes writes at once.
+	cl := tb.client(kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "grow", Partition: 2, Value: []byte("new")}).FirstErr(); err != nil {
+		t.Fatalf("produce to new partition: %v", err)
+	}
+
+	f := func(what string, do func() (kadm.CreatePartitionsResponses, error), want *kerr.Error) {
+		t.Helper()
+		res, err := do()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, what, res["grow"].Err, want)
+		if want != nil && res["grow"].ErrMessage == "" {
+			t.Fatalf("%s: no error message", what)
+		}
+	}
+	f("shrink", func() (kadm.CreatePartitionsResponses, error) { return adm.UpdatePartitions(ctx, 2, "grow") }, kerr.InvalidPartitions)
+	f("same count", func() (kadm.CreatePartitionsResponses, error) { return adm.UpdatePartitions(ctx, 3, "grow") }, kerr.InvalidPartitions)
+	f("validate only", func() (kadm.CreatePartitionsResponses, error) { return adm.ValidateCreatePartitions(ctx, 5, "grow") }, nil)
+
+	req := kmsg.NewPtrCreatePartitionsRequest()
+	req.TimeoutMillis = 10000
+	rt := kmsg.NewCreatePartitionsRequestTopic()
+	rt.Topic, rt.Count = "grow", 4
+	a := kmsg.NewCreatePartitionsRequestTopicAssignment()
+	a.Replicas = []int32{9}
+	rt.Assignment = append(rt.Assignment, a)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, tb.client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "assignment to an unknown broker", resp.Topics[0].ErrorCode, kerr.InvalidReplicaAssignment)
+
+	md, err := adm.Metadata(ctx, "grow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(md.Topics["grow"].Partitions); n != 3 {
+		t.Fatalf("grow has %d partitions, want 3 (failed and validate-only requests change nothing)", n)
+	}
+}
