@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+func startOffset(ctx context.Context, adm *kadm.Client, topic string) (int64, error) {
+	offs, err := adm.ListStartOffsets(ctx, topic)
+	if err != nil {
+		return 0, err
+	}
+	o, ok := offs.Lookup(topic, 0)
+	if !ok || o.Err != nil {
+		return 0, fmt.Errorf("start offset of %s: %v", topic, o.Err)
+	}
+	return o.Offset, nil
+}
+
+// Retention by size and by time deletes whole old segments; the log start
+// offset moves and Fetch below it is out of range.
+func TestRetentionBySizeAndTime(t *testing.T) {
+	tb := startBroker(t, "log.retention.check.interval.ms=50")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	adm := tb.admin()
+	bySize := "1024"
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"segment.bytes": &bySize, "retention.bytes": &bySize}, "ret-size"); err != nil {
+		t.Fatal(err)
+	}
+	segMs, byTime := "1024", "1000"
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"segment.bytes": &segMs, "retention.ms": &byTime}, "ret-time"); err != nil {
+		t.Fatal(err)
+	}
+	cl := fetchClient(tb)
+	for i := 0; i < 40; i++ {
+		for _, topic := range []string{"ret-size", "ret-time"} {
+			// rawBatch stamps timestamps around 1970+1s: long expired for retention.ms.
+			if p := produceRaw(t, cl, topic, 0, 11, rawBatch(5, -1, -1, -1)); p.ErrorCode != 0 {
+				t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+			}
+		}
+	}
+	for _, topic := range []string{"ret-size", "ret-time"} {
+		var start int64
+		checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+			var err error
+			if start, err = startOffset(ctx, adm, topic); err != nil {
+				return err
+			}
+			if start == 0 {
+				return fmt.Errorf("%s: log start offset still 0", topic)
+			}
+			return nil
+		})
+		if start%5 != 0 || start >= 200 {
+			t.Fatalf("%s: start offset %d is not a batch boundary below the end", topic, start)
+		}
+		resp, err := fetchReq(topic, 0, 0, 1, 0, 1<<20).RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := resp.Topics[0].Partitions[0].ErrorCode; c != kerr.OffsetOutOfRange.Code {
+			t.Fatalf("%s: fetch below the start offset: %v", topic, kerr.ErrorForCode(c))
+		}
+		resp, _ = fetchReq(topic, 0, start, 1, 0, 1<<20).RequestWith(ctx, cl)
+		if p := resp.Topics[0].Partitions[0]; p.ErrorCode != 0 || p.LogStartOffset != start || len(p.RecordBatches) == 0 {
+			t.Fatalf("%s: fetch at start %d: %v, log start %d", topic, start, kerr.ErrorForCode(p.ErrorCode), p.LogStartOffset)
+		}
+	}
+}
