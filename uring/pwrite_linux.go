@@ -16,12 +16,20 @@ func datasync(f *os.File) error {
 	}
 }
 
+// iovMax is Linux's limit on iovecs per call (UIO_MAXIOV); past it pwritev
+// fails with EINVAL.
+const iovMax = 1024
+
 // pwritev writes bufs at off with pwritev(2), completing short writes.
 func pwritev(f *os.File, bufs [][]byte, off int64) (int, error) {
 	total := 0
 	fd := int(f.Fd())
 	for len(bufs) > 0 {
-		n, err := unix.Pwritev(fd, bufs, off)
+		chunk := bufs
+		if len(chunk) > iovMax {
+			chunk = chunk[:iovMax]
+		}
+		n, err := unix.Pwritev(fd, chunk, off)
 		if err == unix.EINTR {
 			continue
 		}

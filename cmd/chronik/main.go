@@ -61,7 +61,12 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("metadata: %w", err)
 	}
-	b, err := engine.New(engine.Options{Config: cfg, Store: store, Opener: uring.PwriteOpener{}, Logger: logger, DataDir: dataDir})
+	opener, err := uring.Select(cfg.WALIO, logger)
+	if err != nil {
+		store.Close()
+		return err
+	}
+	b, err := engine.New(engine.Options{Config: cfg, Store: store, Opener: opener, Logger: logger, DataDir: dataDir})
 	if err != nil {
 		store.Close()
 		return err
