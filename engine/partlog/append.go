@@ -104,10 +104,15 @@ func lastOffsetDelta(b []byte) int32 {
 
 // appended records a batch written at pos of the active segment.
 func (l *Log) appended(s *segment, h *batch.Header, pos int64) {
+	l.unchanged = false
 	if s.size == 0 && l.opts.SegmentMs > 0 {
 		s.firstAppend = l.opts.Now()
 	}
-	s.indexBatch(h, pos, l.opts.IndexIntervalBytes)
+	if err := s.indexBatch(h, pos, l.opts.IndexIntervalBytes); err != nil && l.failed == nil {
+		// The batch is written; only its index entry could not be. The
+		// disk is failing: take no more writes.
+		l.failed = fmt.Errorf("partlog %s: %w", l.dir, err)
+	}
 	n := int64(h.Size())
 	s.size += n
 	s.dirty = true

@@ -73,6 +73,9 @@ type Log struct {
 	// checkpointClean says the checkpoint on disk still claims a clean
 	// shutdown; mutations that could fool its size check rewrite it first.
 	checkpointClean bool
+	// unchanged says the log is exactly as a clean checkpoint describes it
+	// (opened cleanly, not modified since), so Close has nothing to write.
+	unchanged bool
 
 	hints    [readHintSlots]readHint
 	hintNext int
@@ -207,8 +210,8 @@ func (l *Log) persistClean() error {
 		}
 		l.parentDirty = false
 	}
-	if len(l.segs) == 0 && l.start == 0 && l.next == 0 {
-		return nil // an empty directory says as much
+	if l.unchanged || (len(l.segs) == 0 && l.start == 0 && l.next == 0) {
+		return nil // the files on disk already say it all
 	}
 	cp := checkpoint{logStart: l.start, clean: true, next: l.next, activeBase: -1}
 	if s := l.active(); s != nil {
@@ -247,6 +250,7 @@ func (l *Log) removeFirstSegment() error {
 	l.segs[0] = nil
 	l.segs = l.segs[1:]
 	l.size -= s.size
+	l.unchanged = false
 	l.clearHints()
 	return s.remove()
 }

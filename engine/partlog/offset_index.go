@@ -1,6 +1,10 @@
 package partlog
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/chronik-go/chronik/uring"
+)
 
 // offsetEntrySize is one .index entry: relative offset int32, position int32.
 const offsetEntrySize = 8
@@ -11,24 +15,30 @@ type offsetIndex struct {
 	indexEntries
 }
 
-func newOffsetIndex(path string) offsetIndex {
-	return offsetIndex{indexEntries{entrySize: offsetEntrySize, path: path}}
+func newOffsetIndex(path string, op uring.Opener) offsetIndex {
+	return offsetIndex{indexEntries{entrySize: offsetEntrySize, path: path, opener: op}}
 }
 
 func decodeOffsetEntry(e []byte) (rel, pos int64) {
 	return int64(int32(binary.BigEndian.Uint32(e))), int64(int32(binary.BigEndian.Uint32(e[4:])))
 }
 
-func (x *offsetIndex) append(rel, pos int32) {
-	x.mem = binary.BigEndian.AppendUint32(x.mem, uint32(rel))
-	x.mem = binary.BigEndian.AppendUint32(x.mem, uint32(pos))
-	x.n++
+func (x *offsetIndex) append(rel, pos int32) error {
+	x.tail = binary.BigEndian.AppendUint32(x.tail, uint32(rel))
+	x.tail = binary.BigEndian.AppendUint32(x.tail, uint32(pos))
+	return x.added()
 }
 
 // search returns the number of entries whose relative offset is <= rel
-// (entries are sorted by relative offset).
+// (entries are sorted by relative offset). Targets at or past the in-memory
+// tail are searched there only.
 func (x *offsetIndex) search(rel int64) (int, error) {
-	lo, hi := 0, x.n
+	lo, hi := 0, x.inFile
+	if x.inFile < x.n {
+		if first, _ := decodeOffsetEntry(x.tail); first <= rel {
+			lo, hi = x.inFile, x.n
+		}
+	}
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
 		e, err := x.at(mid)
@@ -72,12 +82,11 @@ func (x *offsetIndex) last() (rel, pos int64, ok bool, err error) {
 	return rel, pos, true, nil
 }
 
-// truncateAtRel drops the in-memory entries for batches at or above rel.
+// truncateAtRel drops the entries for batches at or above rel.
 func (x *offsetIndex) truncateAtRel(rel int64) error {
 	i, err := x.search(rel - 1)
 	if err != nil {
 		return err
 	}
-	x.truncate(i)
-	return nil
+	return x.truncate(i)
 }

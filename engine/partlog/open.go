@@ -55,11 +55,9 @@ func (l *Log) ensureDir() error {
 
 // segmentFiles is what the directory listing says about one base offset.
 type segmentFiles struct {
-	base         int64
-	hasLog       bool
-	logSize      int64
-	hasIndex     bool
-	hasTimeIndex bool
+	base    int64
+	hasLog  bool
+	logSize int64
 }
 
 // listSegments reads dir's segment files in offset order, removing leftovers
@@ -80,17 +78,12 @@ func (l *Log) listSegments(entries []os.DirEntry) ([]segmentFiles, error) {
 			files = append(files, segmentFiles{base: base})
 		}
 		sf := &files[len(files)-1]
-		switch suffix {
-		case logSuffix:
+		if suffix == logSuffix {
 			info, err := e.Info()
 			if err != nil {
 				return nil, err
 			}
 			sf.hasLog, sf.logSize = true, info.Size()
-		case indexSuffix:
-			sf.hasIndex = true
-		case timeIndexSuffix:
-			sf.hasTimeIndex = true
 		}
 	}
 	kept := files[:0]
@@ -125,7 +118,7 @@ func (l *Log) load(entries []os.DirEntry, clean bool) error {
 	for _, sf := range files {
 		s := newSegment(l.dir, sf.base, l.opts.Opener)
 		s.size = sf.logSize
-		s.sealed, s.statsKnown = true, false
+		s.sealed, s.statsKnown, s.indexesReady = true, false, false
 		l.segs = append(l.segs, s)
 		l.size += s.size
 	}
@@ -135,23 +128,20 @@ func (l *Log) load(entries []os.DirEntry, clean bool) error {
 	}
 
 	last := l.segs[len(l.segs)-1]
-	lastFiles := files[len(files)-1]
 	trusted := clean && found && cp.clean && cp.activeBase == last.base && cp.activeSize == last.size && cp.next >= last.base
 	if clean && !trusted {
 		l.opts.Logger.Warn("clean open but the checkpoint does not match the active segment; recovering it",
 			"dir", l.dir, "segment", last.base, "size", last.size, "checkpointFound", found)
 	}
 	if trusted {
-		if !lastFiles.hasIndex || !lastFiles.hasTimeIndex {
-			trusted = false
-			l.opts.Logger.Warn("active segment indexes missing after clean shutdown; recovering it", "dir", l.dir, "segment", last.base)
-		} else if err := l.loadActive(last); err != nil {
+		if err := l.loadActive(last); err != nil {
 			trusted = false
 			l.opts.Logger.Warn("active segment indexes unusable; recovering it", "dir", l.dir, "segment", last.base, "err", err)
 		}
 	}
 	if trusted {
 		l.next = cp.next
+		l.unchanged = true
 	} else {
 		before := last.size
 		next, err := l.recoverSegment(last)
@@ -178,24 +168,12 @@ func (l *Log) load(entries []os.DirEntry, clean bool) error {
 }
 
 // loadActive makes s the active segment from the index files written by a
-// clean Close, without reading its data.
+// clean Close, reading only their last entries and no segment data.
 func (l *Log) loadActive(s *segment) error {
-	if err := s.resetIndexes(); err != nil {
+	if err := l.attachIndexFiles(s); err != nil {
 		return err
 	}
-	for _, x := range []*indexEntries{&s.offsets.indexEntries, &s.times.indexEntries} {
-		f, err := l.opts.Opener.Open(x.path)
-		if err != nil {
-			return fmt.Errorf("open index: %w", err)
-		}
-		if err := x.attachFile(f); err != nil {
-			f.Close()
-			return err
-		}
-		if err := x.loadMem(); err != nil {
-			return err
-		}
-	}
+	s.sealed, s.indexesReady = false, true
 	ts, rel, ok, err := s.times.last()
 	if err != nil {
 		return err
@@ -203,12 +181,10 @@ func (l *Log) loadActive(s *segment) error {
 	if ok {
 		s.maxTS, s.maxTSOffset = ts, s.base+rel
 	}
-	_, pos, ok, err := s.offsets.last()
+	s.statsKnown = true
+	_, pos, _, err := s.offsets.last()
 	if err != nil {
 		return err
-	}
-	if ok && pos >= s.size {
-		return fmt.Errorf("%w: index entry at position %d beyond segment size %d", ErrCorrupt, pos, s.size)
 	}
 	s.bytesSinceIndex = s.size - pos
 	if s.size > 0 {

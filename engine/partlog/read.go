@@ -105,7 +105,7 @@ func (l *Log) ReadAppend(dst []byte, offset, end int64, maxBytes int32, minOneBa
 	if end < 0 || end > l.next {
 		end = l.next
 	}
-	if offset >= end {
+	if offset >= end || len(l.segs) == 0 {
 		return dst, nil
 	}
 	si, pos, ok := l.hinted(offset)
@@ -218,7 +218,7 @@ func (l *Log) ScanBatches(from int64, fn func(h batch.Header) error) error {
 		return err
 	}
 	from = max(from, l.start)
-	if from >= l.next {
+	if from >= l.next || len(l.segs) == 0 {
 		return nil
 	}
 	si := l.segmentFor(from)

@@ -2,7 +2,6 @@ package partlog
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/chronik-go/chronik/engine/batch"
 )
@@ -80,7 +79,9 @@ func (l *Log) recoverSegment(s *segment) (int64, error) {
 			reason = "CRC mismatch"
 			break
 		}
-		s.indexBatch(&h, pos, l.opts.IndexIntervalBytes)
+		if err := s.indexBatch(&h, pos, l.opts.IndexIntervalBytes); err != nil {
+			return 0, err
+		}
 		expected = h.LastOffset() + 1
 		pos += size
 	}
@@ -100,10 +101,10 @@ func (l *Log) recoverSegment(s *segment) (int64, error) {
 }
 
 // prepare readies a segment found at Open for index lookups: it checks and
-// opens a sealed segment's index files (rebuilding them from the data when
+// attaches its index files (rebuilding them from the data when
 // missing or malformed) and loads its timestamp stats.
 func (l *Log) prepare(s *segment) error {
-	if s.sealed && !s.indexesReady {
+	if !s.indexesReady {
 		if err := l.attachIndexFiles(s); err != nil {
 			l.opts.Logger.Warn("rebuilding segment indexes", "segment", s.path(logSuffix), "err", err)
 			if err := l.rebuildSealedIndexes(s); err != nil {
@@ -116,18 +117,11 @@ func (l *Log) prepare(s *segment) error {
 }
 
 func (l *Log) attachIndexFiles(s *segment) error {
-	for _, x := range []*indexEntries{&s.offsets.indexEntries, &s.times.indexEntries} {
-		if _, err := os.Stat(x.path); err != nil {
-			return err
-		}
-		f, err := l.opts.Opener.Open(x.path)
-		if err != nil {
-			return err
-		}
-		if err := x.attachFile(f); err != nil {
-			f.Close()
-			return err
-		}
+	if err := s.offsets.attach(); err != nil {
+		return err
+	}
+	if err := s.times.attach(); err != nil {
+		return err
 	}
 	_, pos, ok, err := s.offsets.last()
 	if err != nil {
@@ -155,7 +149,9 @@ func (l *Log) rebuildSealedIndexes(s *segment) error {
 		if !ok {
 			break
 		}
-		s.indexBatch(&h, pos, l.opts.IndexIntervalBytes)
+		if err := s.indexBatch(&h, pos, l.opts.IndexIntervalBytes); err != nil {
+			return err
+		}
 	}
 	l.dirDirty = true
 	return s.seal()

@@ -263,3 +263,62 @@ func TestIndexFilesMatchData(t *testing.T) {
 		}
 	}
 }
+
+// An active segment with many index entries keeps only a short tail of them
+// in memory; lookups, truncation and both reopen paths work across the part
+// written to the index file.
+func TestActiveIndexSpillsToFile(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentBytes: 64 << 20, IndexIntervalBytes: 1} // an entry for nearly every batch
+	l := mustOpen(t, dir, opts, false)
+	batches := fillLog(t, l, 3000, 1_000)
+	s := l.active()
+	if l.SegmentCount() != 1 || s.offsets.inFile == 0 || s.times.inFile == 0 {
+		t.Fatalf("want one segment whose indexes spilled to their files: %d segments, %d/%d offset entries in file",
+			l.SegmentCount(), s.offsets.inFile, s.offsets.n)
+	}
+	if len(s.offsets.tail) > indexTailFlushBytes || len(s.times.tail) > indexTailFlushBytes+timeEntrySize {
+		t.Fatalf("index tails hold %d and %d bytes, want at most %d", len(s.offsets.tail), len(s.times.tail), indexTailFlushBytes)
+	}
+	checkReads := func(l *Log, keep int) {
+		t.Helper()
+		for i := 0; i < keep; i += 37 {
+			got, err := l.Read(batches[i].last, 1)
+			if err != nil || !bytes.Equal(got, batches[i].raw) {
+				t.Fatalf("Read(%d): %v", batches[i].last, err)
+			}
+			off, ts, found, err := l.OffsetForTimestamp(1_000 + int64(i))
+			if err != nil || !found || off != batches[i].base || ts != 1_000+int64(i) {
+				t.Fatalf("OffsetForTimestamp(%d) = (%d, %d, %v, %v), want batch %d at %d", 1_000+i, off, ts, found, err, i, batches[i].base)
+			}
+		}
+		if l.NextOffset() != batches[keep-1].last+1 {
+			t.Fatalf("NextOffset %d, want %d", l.NextOffset(), batches[keep-1].last+1)
+		}
+	}
+	checkReads(l, 3000)
+	// Cut into the part of the index already in the file.
+	if err := l.TruncateTo(batches[700].base); err != nil {
+		t.Fatal(err)
+	}
+	if s.offsets.n >= 700 || s.offsets.n < 600 {
+		t.Fatalf("after truncating to batch 700 the index has %d entries", s.offsets.n)
+	}
+	checkReads(l, 700)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fileSize(t, filepath.Join(dir, segmentFileName(0, indexSuffix))); got != int64(s.offsets.n*offsetEntrySize) {
+		t.Fatalf("index file holds %d bytes, want %d", got, s.offsets.n*offsetEntrySize)
+	}
+	op := &testOpener{}
+	l = mustOpen(t, dir, Options{Opener: op, SegmentBytes: 64 << 20, IndexIntervalBytes: 1}, true)
+	if op.logReads.Load() != 0 {
+		t.Fatal("clean open read segment data")
+	}
+	checkReads(l, 700)
+	crash(l)
+	l = mustOpen(t, dir, opts, false)
+	defer l.Close()
+	checkReads(l, 700)
+}

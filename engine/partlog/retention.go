@@ -95,6 +95,6 @@ func (l *Log) persistStart(start int64) error {
 	if err := writeCheckpoint(l.opts.Opener, l.dir, checkpoint{logStart: start}); err != nil {
 		return err
 	}
-	l.start, l.checkpointClean = start, false
+	l.start, l.checkpointClean, l.unchanged = start, false, false
 	return nil
 }

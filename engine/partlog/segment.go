@@ -50,7 +50,7 @@ func parseSegmentFileName(name string) (base int64, suffix string, ok bool) {
 }
 
 // segment is one .log file and its two indexes. Only the last segment of a
-// Log (the active one) is appended to; it keeps its indexes in memory.
+// Log (the active one) is appended to.
 type segment struct {
 	base   int64
 	dir    string
@@ -60,9 +60,9 @@ type segment struct {
 
 	offsets offsetIndex
 	times   timeIndex
-	sealed  bool // indexes live in their files, not in memory
-	// indexesReady says a sealed segment's index files were checked and
-	// opened; segments found at Open are checked on first use only.
+	sealed  bool // no longer appended to; its index files are complete and durable
+	// indexesReady says the index files of a segment found at Open were
+	// checked and attached; that happens on first use.
 	indexesReady bool
 
 	// maxTS is the largest batch max timestamp and maxTSOffset the base
@@ -84,11 +84,13 @@ func newSegment(dir string, base int64, op uring.Opener) *segment {
 		base:        base,
 		dir:         dir,
 		opener:      op,
-		offsets:     newOffsetIndex(filepath.Join(dir, segmentFileName(base, indexSuffix))),
-		times:       newTimeIndex(filepath.Join(dir, segmentFileName(base, timeIndexSuffix))),
+		offsets:     newOffsetIndex(filepath.Join(dir, segmentFileName(base, indexSuffix)), op),
+		times:       newTimeIndex(filepath.Join(dir, segmentFileName(base, timeIndexSuffix)), op),
 		maxTS:       noTimestamp,
 		maxTSOffset: -1,
 		statsKnown:  true,
+		// A new segment has no index files to check.
+		indexesReady: true,
 	}
 }
 
@@ -134,32 +136,37 @@ func (s *segment) canHold(n int64, lastOffset int64, segmentBytes int64) bool {
 	return s.size+n <= segmentBytes && lastOffset-s.base <= math.MaxInt32
 }
 
-// indexBatch updates the in-memory indexes and timestamp stats for the batch
-// at pos, the same way on append, recovery and index rebuilds.
-func (s *segment) indexBatch(h *batch.Header, pos int64, interval int32) {
+// indexBatch updates the indexes and timestamp stats for the batch at pos,
+// the same way on append, recovery and index rebuilds.
+func (s *segment) indexBatch(h *batch.Header, pos int64, interval int32) error {
 	if h.MaxTimestamp > s.maxTS {
 		s.maxTS, s.maxTSOffset = h.MaxTimestamp, h.BaseOffset
 	}
 	if s.bytesSinceIndex > int64(interval) {
-		s.offsets.append(int32(h.BaseOffset-s.base), int32(pos))
-		s.times.maybeAppend(s.maxTS, int32(s.maxTSOffset-s.base))
 		s.bytesSinceIndex = 0
+		if err := s.offsets.append(int32(h.BaseOffset-s.base), int32(pos)); err != nil {
+			return err
+		}
+		if err := s.times.maybeAppend(s.maxTS, int32(s.maxTSOffset-s.base)); err != nil {
+			return err
+		}
 	}
 	s.bytesSinceIndex += int64(h.Size())
+	return nil
 }
 
-// resetIndexes drops all index state, before a rebuild from the data.
+// resetIndexes drops all index state and files, before a rebuild from the data.
 func (s *segment) resetIndexes() error {
 	err := errors.Join(s.offsets.reset(), s.times.reset())
-	s.sealed, s.indexesReady = false, false
+	s.sealed, s.indexesReady = false, true
 	s.maxTS, s.maxTSOffset, s.statsKnown = noTimestamp, -1, true
 	s.bytesSinceIndex = 0
 	return err
 }
 
 // seal makes the segment durable and self-describing: fdatasync the .log,
-// record the final largest timestamp, then write both index files. After it
-// the indexes are read from disk and their memory is released.
+// record the final largest timestamp, then write out and fdatasync both
+// index files.
 func (s *segment) seal() error {
 	if s.sealed {
 		return nil
@@ -171,12 +178,14 @@ func (s *segment) seal() error {
 		s.dirty = false
 	}
 	if s.maxTSOffset >= 0 {
-		s.times.maybeAppend(s.maxTS, int32(s.maxTSOffset-s.base))
+		if err := s.times.maybeAppend(s.maxTS, int32(s.maxTSOffset-s.base)); err != nil {
+			return err
+		}
 	}
-	if err := s.offsets.writeFile(s.opener); err != nil {
+	if err := s.offsets.persist(); err != nil {
 		return err
 	}
-	if err := s.times.writeFile(s.opener); err != nil {
+	if err := s.times.persist(); err != nil {
 		return err
 	}
 	s.sealed, s.indexesReady = true, true

@@ -22,6 +22,7 @@ func (l *Log) TruncateTo(offset int64) error {
 		return fmt.Errorf("%w: truncate to %d", ErrOffsetOutOfRange, offset)
 	}
 	l.clearHints()
+	l.unchanged = false
 	if len(l.segs) == 0 || offset <= l.segs[0].base {
 		return l.truncateFully(offset)
 	}
@@ -81,9 +82,9 @@ func (l *Log) truncateFailed(err error) error {
 }
 
 // reactivate cuts s at cutPos (the batch with base offset cutOffset) and
-// makes it the active segment again: its indexes move back into memory,
-// losing entries at or past the cut, and its timestamp stats are rebuilt
-// from the last surviving index entry onwards.
+// makes it the active segment again: its indexes lose the entries at or past
+// the cut, and its timestamp stats are rebuilt from the last surviving index
+// entry onwards.
 func (l *Log) reactivate(s *segment, cutPos, cutOffset int64) error {
 	f, err := s.file()
 	if err != nil {
@@ -95,18 +96,14 @@ func (l *Log) reactivate(s *segment, cutPos, cutOffset int64) error {
 	l.size -= s.size - cutPos
 	s.size = cutPos
 	s.dirty = true
-	if err := s.offsets.loadMem(); err != nil {
-		return err
-	}
-	if err := s.times.loadMem(); err != nil {
-		return err
-	}
 	s.sealed = false
 	rel := cutOffset - s.base
 	if err := s.offsets.truncateAtRel(rel); err != nil {
 		return err
 	}
-	s.times.truncateAtRel(rel)
+	if err := s.times.truncateAtRel(rel); err != nil {
+		return err
+	}
 
 	// Every batch before the last offset index entry has a max timestamp at
 	// most the last surviving time entry's (an index point always records
