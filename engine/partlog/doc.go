@@ -15,8 +15,8 @@
 //	  00000000000000000000.index      its sparse offset index
 //	  00000000000000000000.timeindex  its sparse time index
 //	  00000000000000004711.log        active segment (always the last one)
-//	  00000000000000004711.index      written when the segment is rolled or the log
-//	  00000000000000004711.timeindex  closed; kept in memory while it is active
+//	  00000000000000004711.index      written 4 KiB at a time as they grow, made
+//	  00000000000000004711.timeindex  durable when the segment is rolled or closed
 //	  partition.checkpoint            log start offset and clean-shutdown state
 //
 // A segment is named by the base offset of its first batch, zero-padded to
@@ -51,7 +51,10 @@
 //	  batch base offset - segment base   byte offset in .log
 //
 // A lookup takes the last entry whose relative offset is <= the target and
-// walks batch headers forward from its position.
+// walks batch headers forward from its position. Only the newest entries
+// (under 4 KiB per index) are held in memory; older ones are read from the
+// file, so an idle partition holds almost no index memory. Recovery ignores
+// the active segment's index files and rebuilds them from its batches.
 //
 // # Time index (.timeindex)
 //

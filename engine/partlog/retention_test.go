@@ -290,3 +290,29 @@ func TestSegmentMsRollsByAge(t *testing.T) {
 		t.Fatalf("no roll after an hour: %d segments, active base %d, offset %d", l.SegmentCount(), l.active().base, off)
 	}
 }
+
+// Truncating below the start offset but inside the first segment pulls the
+// start offset down to the new end, as Kafka does (min(start, target)).
+func TestTruncateBelowStartOffset(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, testOptions(nil), false)
+	batches := fillLog(t, l, 10, 0) // all in the first segment
+	if err := l.DeleteBefore(batches[6].base); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.TruncateTo(batches[3].base + 1); err != nil {
+		t.Fatal(err)
+	}
+	if l.NextOffset() != batches[3].base || l.StartOffset() != batches[3].base {
+		t.Fatalf("start %d next %d, want both %d", l.StartOffset(), l.NextOffset(), batches[3].base)
+	}
+	crash(l)
+	l = mustOpen(t, dir, testOptions(nil), false)
+	defer l.Close()
+	if l.NextOffset() != batches[3].base || l.StartOffset() != batches[3].base {
+		t.Fatalf("after reopen: start %d next %d, want both %d", l.StartOffset(), l.NextOffset(), batches[3].base)
+	}
+	if off := mustAppend(t, l, simpleBatch(t, 1, 1, 1)); off != batches[3].base {
+		t.Fatalf("append got %d, want %d", off, batches[3].base)
+	}
+}
