@@ -46,13 +46,18 @@ func WriteCompareText(w io.Writer, rep CompareReport) {
 	fmt.Fprintf(w, "workload: %s\n\n", rep.Workload.Describe())
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "run\ttarget\trecords/s\tMB/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\telapsed s")
+	fmt.Fprintln(tw, "run\ttarget\trecords/s\tMB/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\telapsed s\tbroker CPU s\tbench CPU s")
 	for _, r := range rep.Runs {
 		l := r.Result.Latency
-		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", r.Run, r.Target, r.Result.RecordsPerSec, r.Result.MBPerSec,
-			l.P50Ms, l.P99Ms, l.P999Ms, l.MaxMs, r.Result.ElapsedSec)
+		brokerCPU := "in-process"
+		if r.BrokerCPUSec > 0 {
+			brokerCPU = fmt.Sprintf("%.2f", r.BrokerCPUSec)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%.2f\n", r.Run, r.Target, r.Result.RecordsPerSec, r.Result.MBPerSec,
+			l.P50Ms, l.P99Ms, l.P999Ms, l.MaxMs, r.Result.ElapsedSec, brokerCPU, r.BenchCPUSec)
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "(bench CPU is this process: the client, plus kfake when it runs in-process)")
 
 	if len(rep.Targets) > 0 {
 		fmt.Fprintf(w, "\nmedian (min-max) over %d run(s) per target:\n", rep.Targets[0].RecordsPerSec.N)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // CompareConfig runs one produce workload against several targets.
@@ -21,6 +22,12 @@ type CompareRun struct {
 	Target string        `json:"target"`
 	Run    int           `json:"run"` // 1-based
 	Result ProduceResult `json:"result"`
+	// BrokerCPUSec is the broker process's CPU time during the run (topic
+	// creation and warm-up included); 0 for an in-process broker.
+	BrokerCPUSec float64 `json:"broker_cpu_s"`
+	// BenchCPUSec is this process's CPU time during the run: the client,
+	// plus the broker when it runs in-process (kfake).
+	BenchCPUSec float64 `json:"bench_cpu_s"`
 }
 
 // TargetSummary is the spread of a target's runs.
@@ -65,15 +72,17 @@ func RunCompare(ctx context.Context, cfg CompareConfig, info RunInfo) (CompareRe
 runs:
 	for run := 1; run <= cfg.Runs; run++ {
 		for _, t := range cfg.Targets {
-			var res ProduceResult
-			res, err = produceOnFreshBroker(ctx, t, cfg.Produce, cfg.Progress)
+			var r CompareRun
+			r, err = produceOnFreshBroker(ctx, t, cfg.Produce, cfg.Progress)
 			if err != nil {
 				err = fmt.Errorf("run %d against %s: %w", run, t.Name(), err)
 				break runs
 			}
-			rep.Runs = append(rep.Runs, CompareRun{Target: t.Name(), Run: run, Result: res})
+			r.Target, r.Run = t.Name(), run
+			rep.Runs = append(rep.Runs, r)
 			if cfg.Log != nil {
-				fmt.Fprintf(cfg.Log, "run %d/%d %-8s %s\n", run, cfg.Runs, t.Name(), res.Line())
+				fmt.Fprintf(cfg.Log, "run %d/%d %-8s %s; CPU s broker %.2f, bench %.2f\n",
+					run, cfg.Runs, t.Name(), r.Result.Line(), r.BrokerCPUSec, r.BenchCPUSec)
 			}
 		}
 	}
@@ -87,17 +96,51 @@ runs:
 // produceOnFreshBroker starts a broker, runs the workload, stops the broker.
 // A broker that fails to stop cleanly fails the run: its figures may hide a
 // problem (a hung flush, a crash on shutdown).
-func produceOnFreshBroker(ctx context.Context, t Target, cfg ProduceConfig, progress io.Writer) (ProduceResult, error) {
+func produceOnFreshBroker(ctx context.Context, t Target, cfg ProduceConfig, progress io.Writer) (CompareRun, error) {
 	b, err := t.Start(ctx)
 	if err != nil {
-		return ProduceResult{}, err
+		return CompareRun{}, err
 	}
 	cfg.Brokers = []string{b.Addr()}
+	cpu := startCPUClock(b)
 	res, err := RunProduce(ctx, cfg, progress)
+	r := CompareRun{Result: res}
+	r.BrokerCPUSec, r.BenchCPUSec = cpu.read()
 	if stopErr := b.Stop(); stopErr != nil {
 		err = errors.Join(err, fmt.Errorf("stop %s: %w", t.Name(), stopErr))
 	}
-	return res, err
+	return r, err
+}
+
+// cpuClock measures CPU time used by the broker process (if it is one) and
+// by this process since it was started. CPU time shows where a run's cycles
+// went when client and broker share a few cores.
+type cpuClock struct {
+	pid             int // 0: in-process broker
+	broker0, bench0 time.Duration
+}
+
+func startCPUClock(b Broker) cpuClock {
+	var c cpuClock
+	if p, ok := b.(interface{ PID() int }); ok {
+		c.pid = p.PID()
+		c.broker0, _ = ProcessCPUTime(c.pid)
+	}
+	c.bench0, _ = selfCPUTime()
+	return c
+}
+
+// read returns seconds used since start; a figure that cannot be read is 0.
+func (c cpuClock) read() (broker, bench float64) {
+	if c.pid != 0 {
+		if t, err := ProcessCPUTime(c.pid); err == nil {
+			broker = (t - c.broker0).Seconds()
+		}
+	}
+	if t, err := selfCPUTime(); err == nil {
+		bench = (t - c.bench0).Seconds()
+	}
+	return broker, bench
 }
 
 func summarizeCompare(targets []Target, runs []CompareRun) ([]TargetSummary, *CompareRatio) {

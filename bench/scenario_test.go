@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,9 @@ func TestRunCompareAlternatesTargets(t *testing.T) {
 	var order []string
 	for _, r := range rep.Runs {
 		order = append(order, r.Target)
+		if runtime.GOOS == "linux" && (r.BenchCPUSec <= 0 || r.BrokerCPUSec != 0) {
+			t.Errorf("run %d on %s: bench CPU %v s, broker CPU %v s; want bench CPU counted and no broker process", r.Run, r.Target, r.BenchCPUSec, r.BrokerCPUSec)
+		}
 		if r.Result.Records != 1000 {
 			t.Errorf("run %d on %s: %d records, want 1000", r.Run, r.Target, r.Result.Records)
 		}
@@ -110,6 +114,11 @@ func TestChronikTargetLifecycle(t *testing.T) {
 	}
 	if res.Records != 500 {
 		t.Errorf("produced %d records, want 500", res.Records)
+	}
+	if runtime.GOOS == "linux" {
+		if cpu, err := ProcessCPUTime(b.PID()); err != nil || cpu <= 0 {
+			t.Errorf("broker CPU time %v, %v: want a positive figure after serving a produce run", cpu, err)
+		}
 	}
 	dir := filepath.Dir(b.DataDir())
 	if err := b.Stop(); err != nil {
