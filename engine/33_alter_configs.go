@@ -36,9 +36,8 @@ func init() { registerAPI(33, 0, 2, (*Broker).handleAlterConfigs) }
 // configChange is one resource's validated change on its way to the
 // proposal, shared by AlterConfigs and IncrementalAlterConfigs.
 type configChange struct {
-	code *int16
-	msg  **string
 	op   meta.Op
+	fail func(*apiError) // records the op's error in its resource's answer
 }
 
 // configResourceKey names a config resource, to find duplicates.
@@ -79,7 +78,9 @@ func (b *Broker) handleAlterConfigs(r *request) {
 			continue
 		}
 		if !req.ValidateOnly {
-			changes = append(changes, configChange{code: &res.ErrorCode, msg: &res.ErrorMessage, op: op})
+			changes = append(changes, configChange{op: op, fail: func(e *apiError) {
+				res.ErrorCode, res.ErrorMessage = e.errCode(), e.message()
+			}})
 		}
 	}
 	b.proposeConfigChanges(r, resp, changes)
@@ -146,7 +147,7 @@ func (b *Broker) applyConfigChanges(ctx context.Context, changes []configChange)
 			aerr = metaOpError(res[i].Err)
 		}
 		if aerr != nil {
-			*c.code, *c.msg = aerr.errCode(), aerr.message()
+			c.fail(aerr)
 		}
 	}
 }

@@ -67,7 +67,9 @@ func (b *Broker) handleIncrementalAlterConfigs(r *request) {
 			continue
 		}
 		if !req.ValidateOnly && (len(op.Set) > 0 || len(op.Delete) > 0) {
-			changes = append(changes, configChange{code: &res.ErrorCode, msg: &res.ErrorMessage, op: op})
+			changes = append(changes, configChange{op: op, fail: func(e *apiError) {
+				res.ErrorCode, res.ErrorMessage = e.errCode(), e.message()
+			}})
 		}
 	}
 	b.proposeConfigChanges(r, resp, changes)
