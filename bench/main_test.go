@@ -1,14 +1,12 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // fakeBrokerEnv makes the test binary act as a stand-in chronik binary, so
@@ -31,42 +29,14 @@ func TestMain(m *testing.M) {
 	}
 }
 
-// serveFakeBroker reads chronik's --set listeners/log.dirs flags, serves a
-// persisted kfake cluster there until SIGTERM, and exits 0.
+// serveFakeBroker serves kfake with chronik's flags until SIGTERM, exit 0.
 func serveFakeBroker(args []string) int {
-	var port int
-	var dataDir string
-	for i := 0; i+1 < len(args); i += 2 {
-		if args[i] != "--set" {
-			fmt.Fprintf(os.Stderr, "fake broker: unexpected argument %q\n", args[i])
-			return 2
-		}
-		key, value, _ := strings.Cut(args[i+1], "=")
-		switch key {
-		case "listeners":
-			if _, err := fmt.Sscanf(value, "PLAINTEXT://127.0.0.1:%d", &port); err != nil {
-				fmt.Fprintf(os.Stderr, "fake broker: listeners %q: %v\n", value, err)
-				return 2
-			}
-		case "log.dirs":
-			dataDir = value
-		}
-	}
-	if _, err := os.Stat(dataDir); err != nil {
-		fmt.Fprintf(os.Stderr, "fake broker: log.dirs: %v\n", err)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	if err := ServeKfake(ctx, append(args, "--set", "kfake.persist=true"), os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(dataDir))
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "fake broker: %v\n", err)
-		return 1
-	}
-	fmt.Fprintln(os.Stderr, "fake broker: serving", c.ListenAddrs()[0])
-	<-sig
-	c.Close()
-	fmt.Fprintln(os.Stderr, "fake broker: stopped")
 	return 0
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -198,4 +199,41 @@ func TestRunIdleRSSOnProcess(t *testing.T) {
 	if !strings.Contains(text.String(), "4 topics x 3 partitions") || !strings.Contains(text.String(), "VmRSS MiB") {
 		t.Errorf("text report:\n%s", text.String())
 	}
+}
+
+func TestKfakeTargetPersists(t *testing.T) {
+	parent := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pb, err := KfakeTarget{PersistParent: parent}.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunProduce(ctx, ProduceConfig{Brokers: []string{pb.Addr()}, Records: 300, Partitions: 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	files, bytes, err := directoryUsage(parent)
+	if err != nil || files == 0 || bytes < 300*DefaultRecordSize {
+		t.Errorf("persisted kfake holds %d files, %d bytes (%v); want the records on disk", files, bytes, err)
+	}
+	if err := pb.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Errorf("kfake data directory left behind: %v", entries)
+	}
+}
+
+func TestServeKfakeRejectsUnknownSettings(t *testing.T) {
+	f := func(args []string, want string) {
+		t.Helper()
+		err := ServeKfake(context.Background(), args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ServeKfake(%q) = %v, want an error mentioning %q", args, err, want)
+		}
+	}
+	f([]string{"--set", "num.shards=4"}, `unknown setting "num.shards"`)
+	f([]string{"--set", "listeners=PLAINTEXT://0.0.0.0:9092"}, "want PLAINTEXT://127.0.0.1:PORT")
+	f([]string{"--set", "listeners=PLAINTEXT://127.0.0.1:1", "--set", "kfake.persist=true"}, "needs log.dirs")
+	f([]string{"listeners=x"}, "want --set key=value")
 }

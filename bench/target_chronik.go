@@ -19,6 +19,12 @@ import (
 type ChronikTarget struct {
 	// Binary is the path of the chronik executable.
 	Binary string
+	// Label names the target in reports; default "chronik". Set with
+	// Subcommand to run another broker through the same process handling.
+	Label string
+	// Subcommand, if set, is passed before the flags (chronik-bench's
+	// hidden kfake-serve runs kfake as a process this way).
+	Subcommand string
 	// DataParent is where each run's temporary directory is made; "" means
 	// os.TempDir(). Its filesystem decides what the figures mean.
 	DataParent string
@@ -36,7 +42,12 @@ type ChronikTarget struct {
 }
 
 // Name implements Target.
-func (ChronikTarget) Name() string { return "chronik" }
+func (t ChronikTarget) Name() string {
+	if t.Label != "" {
+		return t.Label
+	}
+	return "chronik"
+}
 
 // Start implements Target.
 func (t ChronikTarget) Start(ctx context.Context) (Broker, error) {
@@ -74,7 +85,11 @@ func (t ChronikTarget) StartProcess(ctx context.Context) (*ChronikBroker, error)
 		return nil, fmt.Errorf("create broker log: %w", err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	args := []string{"--set", "listeners=PLAINTEXT://" + addr, "--set", "log.dirs=" + dataDir}
+	var args []string
+	if t.Subcommand != "" {
+		args = append(args, t.Subcommand)
+	}
+	args = append(args, "--set", "listeners=PLAINTEXT://"+addr, "--set", "log.dirs="+dataDir)
 	for _, s := range t.Sets {
 		args = append(args, "--set", s)
 	}
@@ -106,8 +121,8 @@ func (t ChronikTarget) StartProcess(ctx context.Context) (*ChronikBroker, error)
 	defer cancel()
 	if err := waitForKafka(startCtx, addr, b.exited); err != nil {
 		stopErr := b.Stop()
-		return nil, fmt.Errorf("chronik did not start: %w; stop: %v; broker log %s ends:\n%s",
-			err, stopErr, logPath, logTail(logPath, 20))
+		return nil, fmt.Errorf("%s did not start: %w; stop: %v; broker log %s ends:\n%s",
+			t.Name(), err, stopErr, logPath, logTail(logPath, 20))
 	}
 	return b, nil
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime/debug"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -15,6 +16,9 @@ import (
 type KfakeTarget struct {
 	// Opts are extra kfake options (tests inject faults through them).
 	Opts []kfake.Opt
+	// PersistParent, if set, makes kfake store records on disk (its
+	// DataDir option) in a fresh directory made here, like a real broker.
+	PersistParent string
 }
 
 // Name implements Target.
@@ -27,13 +31,20 @@ func (t KfakeTarget) Start(ctx context.Context) (Broker, error) {
 		return nil, err
 	}
 	opts := append([]kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port)}, t.Opts...)
+	var dir string
+	if t.PersistParent != "" {
+		if dir, err = os.MkdirTemp(t.PersistParent, "kfake-bench-"); err != nil {
+			return nil, fmt.Errorf("make kfake data directory: %w", err)
+		}
+		opts = append(opts, kfake.DataDir(dir))
+	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("start kfake on port %d: %w", port, err)
 	}
-	b := &kfakeBroker{cluster: c, addr: c.ListenAddrs()[0]}
+	b := &kfakeBroker{cluster: c, addr: c.ListenAddrs()[0], dir: dir}
 	if err := waitForKafka(ctx, b.addr, nil); err != nil {
-		c.Close()
+		_ = b.Stop()
 		return nil, err
 	}
 	return b, nil
@@ -42,6 +53,7 @@ func (t KfakeTarget) Start(ctx context.Context) (Broker, error) {
 type kfakeBroker struct {
 	cluster *kfake.Cluster
 	addr    string
+	dir     string // "" when in memory
 }
 
 func (b *kfakeBroker) Addr() string { return b.addr }
@@ -51,5 +63,10 @@ func (b *kfakeBroker) Addr() string { return b.addr }
 func (b *kfakeBroker) Stop() error {
 	b.cluster.Close()
 	debug.FreeOSMemory()
+	if b.dir != "" {
+		if err := os.RemoveAll(b.dir); err != nil {
+			return fmt.Errorf("remove kfake data directory: %w", err)
+		}
+	}
 	return nil
 }

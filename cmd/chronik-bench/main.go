@@ -54,6 +54,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"compare":  cmdCompare,
 		"topics":   cmdTopics,
 		"idle-rss": cmdIdleRSS,
+		// Hidden: compare --kfake process runs kfake through this.
+		"kfake-serve": func(ctx context.Context, _, args []string, _, stderr io.Writer) error {
+			return bench.ServeKfake(ctx, args, stderr)
+		},
 	}
 	cmd, ok := commands[args[1]]
 	if !ok {
@@ -156,6 +160,8 @@ func cmdCompare(ctx context.Context, argv, args []string, stdout, stderr io.Writ
 	fs.SetOutput(stderr)
 	target := chronikFlags(fs)
 	runs := fs.Int("runs", 3, "runs per target")
+	kfakeMode := fs.String("kfake", "inprocess", "how kfake runs: inprocess (shares this process with the client) or process (its own process, like chronik)")
+	kfakePersist := fs.Bool("kfake-persist", false, "kfake stores records on disk in the data dir (its DataDir option) instead of memory")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	cfg := workloadFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -164,6 +170,27 @@ func cmdCompare(ctx context.Context, argv, args []string, stdout, stderr io.Writ
 	if *runs < 1 {
 		return usageError{fmt.Errorf("--runs %d: need at least 1", *runs)}
 	}
+	var kfake bench.Target
+	switch *kfakeMode {
+	case "inprocess":
+		k := bench.KfakeTarget{}
+		if *kfakePersist {
+			k.PersistParent = dataParent(target)
+		}
+		kfake = k
+	case "process":
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find chronik-bench executable for kfake-serve: %w", err)
+		}
+		k := bench.ChronikTarget{Binary: self, Label: "kfake", Subcommand: "kfake-serve", DataParent: target.DataParent, StopTimeout: target.StopTimeout}
+		if *kfakePersist {
+			k.Sets = []string{"kfake.persist=true"}
+		}
+		kfake = k
+	default:
+		return usageError{fmt.Errorf("--kfake %q: want inprocess or process", *kfakeMode)}
+	}
 	cfg.Brokers = []string{"(per run)"} // validated here, replaced for each run
 	if err := cfg.WithDefaults().Validate(); err != nil {
 		return usageError{err}
@@ -171,7 +198,7 @@ func cmdCompare(ctx context.Context, argv, args []string, stdout, stderr io.Writ
 	cfg.Brokers = nil
 	info := bench.NewRunInfo(argv, dataParent(target))
 	rep, err := bench.RunCompare(ctx, bench.CompareConfig{
-		Targets:  []bench.Target{*target, bench.KfakeTarget{}},
+		Targets:  []bench.Target{*target, kfake},
 		Runs:     *runs,
 		Produce:  *cfg,
 		Progress: progressWriter(stderr),
