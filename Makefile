@@ -1,8 +1,9 @@
 # Chronik — see README.md. Every target works on a fresh clone with Go installed.
 GO ?= go
 BIN := bin/chronik
+BENCH := bin/chronik-bench
 
-.PHONY: build run test e2e fuzz vet clean
+.PHONY: build run test e2e fuzz vet clean bench
 
 build:
 	$(GO) build -o $(BIN) ./cmd/chronik
@@ -26,6 +27,14 @@ e2e:
 # Fuzz the request decoder for a while (not part of make test).
 fuzz:
 	$(GO) test ./engine -run '^$$' -fuzz FuzzServeRequest -fuzztime 60s
+
+# The figures in BENCHMARKS.md (a few minutes; run on a quiet machine).
+bench: build
+	$(GO) build -o $(BENCH) ./cmd/chronik-bench
+	./$(BENCH) compare --chronik $(BIN) --runs 3 --records 1000000 --record-size 1024 --acks 1 --partitions 6
+	./$(BENCH) compare --chronik $(BIN) --runs 3 --records 1000000 --record-size 1024 --acks 1 --partitions 6 --kfake process
+	./$(BENCH) topics --chronik $(BIN) --runs 5
+	./$(BENCH) idle-rss --chronik $(BIN) --topics 100 --partitions 6
 
 clean:
 	rm -rf bin
