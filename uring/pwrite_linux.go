@@ -7,13 +7,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// datasync runs fdatasync through the file's RawConn so the descriptor stays
+// referenced for the call: a Close on the owner goroutine meanwhile waits for
+// it instead of freeing (and letting the kernel reuse) the fd.
 func datasync(f *os.File) error {
-	for {
-		err := unix.Fdatasync(int(f.Fd()))
-		if err != unix.EINTR {
-			return err
-		}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
 	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = unix.Fdatasync(int(fd))
+			if serr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 // iovMax is Linux's limit on iovecs per call (UIO_MAXIOV); past it pwritev

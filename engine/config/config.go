@@ -36,6 +36,7 @@ type Config struct {
 	LogIndexIntervalBytes      int32         // log.index.interval.bytes
 	LogFlushIntervalMessages   int64         // log.flush.interval.messages
 	LogFlushInterval           time.Duration // log.flush.interval.ms (-1: never on time, rely on the OS)
+	LogFlushPolicy             string        // log.flush.policy = always|interval|never
 	MessageMaxBytes            int32         // message.max.bytes
 	SocketRequestMaxBytes      int32         // socket.request.max.bytes
 	MaxInflightPerConnection   int           // socket.max.inflight.requests

@@ -153,6 +153,14 @@ var keyTable = []key{
 		doc: "fsync a partition at least this often (-1: never by time; as Kafka, rely on the OS and replication)",
 		set: durationSetter(func(c *Config) *time.Duration { return &c.LogFlushInterval }, time.Millisecond, -1),
 		get: durationGetter(func(c *Config) *time.Duration { return &c.LogFlushInterval }, time.Millisecond)},
+	// "interval" is the default because it is Kafka's behaviour (flush.messages /
+	// flush.ms decide, and by default the OS does); "always" makes every
+	// acknowledged produce durable on disk at the cost of one fdatasync per
+	// partition per shard turn; "never" syncs only on segment roll and shutdown.
+	{name: "log.flush.policy", typ: TypeString, def: "interval",
+		doc: "when partition logs are fsynced: always (before every produce is acknowledged), interval (log.flush.interval.* / flush.* decide, as Kafka) or never",
+		set: enumSetter(func(c *Config) *string { return &c.LogFlushPolicy }, "always", "interval", "never"),
+		get: func(c *Config) string { return c.LogFlushPolicy }},
 	{name: "message.max.bytes", typ: TypeInt, def: "1048588", unit: "bytes", dynamic: true,
 		doc: "largest record batch a partition accepts",
 		set: intSetter(func(c *Config) *int32 { return &c.MessageMaxBytes }, 0, maxInt32),

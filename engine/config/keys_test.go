@@ -36,6 +36,7 @@ var nonDefault = map[string]string{
 	"num.shards":                       "3",
 	"shard.mailbox.size":               "1",
 	"wal.io":                           "pwrite",
+	"log.flush.policy":                 "always",
 	"net.transport":                    "std",
 	"io.timeout.ms":                    "1",
 	"fetch.max.wait.cap.ms":            "500",

@@ -54,6 +54,7 @@ func TestLoadDefaults(t *testing.T) {
 		LogIndexIntervalBytes:      4096,
 		LogFlushIntervalMessages:   9223372036854775807,
 		LogFlushInterval:           -time.Millisecond,
+		LogFlushPolicy:             "interval",
 		MessageMaxBytes:            1048588,
 		SocketRequestMaxBytes:      104857600,
 		MaxInflightPerConnection:   64,

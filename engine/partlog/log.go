@@ -148,29 +148,14 @@ func (l *Log) writable() error {
 // and the directory entries of files created since the last Sync. Earlier
 // segments were synced when they were rolled.
 func (l *Log) Sync() error {
-	if err := l.writable(); err != nil {
+	t, err := l.PrepareSync()
+	if err != nil || t == nil {
 		return err
 	}
-	if l.parentDirty {
-		if err := syncDir(filepath.Dir(l.dir)); err != nil {
-			return err
-		}
-		l.parentDirty = false
-	}
-	if s := l.active(); s != nil && s.dirty {
-		if err := s.f.Datasync(); err != nil {
-			// After a failed fdatasync the kernel may have dropped the dirty
-			// pages, so a retry could succeed without the data: stop writing.
-			l.failed = fmt.Errorf("partlog %s: %w", l.dir, err)
-			return l.failed
-		}
-		s.dirty = false
-	}
-	if l.dirDirty {
-		if err := syncDir(l.dir); err != nil {
-			return err
-		}
-		l.dirDirty = false
+	err = t.Run()
+	l.SyncDone(t, err)
+	if err != nil {
+		return l.failed
 	}
 	return nil
 }

@@ -1,0 +1,75 @@
+package partlog
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/chronik-go/chronik/uring"
+)
+
+// SyncTask is what one Sync would make durable, captured on the owner
+// goroutine so the fdatasync itself can run elsewhere: a slow disk then
+// stalls only the sync, not the shard that owns the log.
+//
+// The owner must not remove or truncate the log while a task of it runs; it
+// reports the outcome with SyncDone.
+type SyncTask struct {
+	parent string     // parent directory whose entry for dir is not yet durable
+	file   uring.File // the active segment, when it has unsynced writes
+	dir    string     // dir, when files were created in it since the last sync
+}
+
+// PrepareSync captures the pending sync and marks it as taken; writes made
+// after it are left for the next task. It returns nil when nothing is pending.
+func (l *Log) PrepareSync() (*SyncTask, error) {
+	if err := l.writable(); err != nil {
+		return nil, err
+	}
+	var t SyncTask
+	if l.parentDirty {
+		t.parent, l.parentDirty = filepath.Dir(l.dir), false
+	}
+	if s := l.active(); s != nil && s.dirty {
+		t.file, s.dirty = s.f, false
+	}
+	if l.dirDirty {
+		t.dir, l.dirDirty = l.dir, false
+	}
+	if t == (SyncTask{}) {
+		return nil, nil
+	}
+	return &t, nil
+}
+
+// Run performs the captured syncs. It is safe on any goroutine.
+func (t *SyncTask) Run() error {
+	if t.parent != "" {
+		if err := syncDir(t.parent); err != nil {
+			return err
+		}
+	}
+	if t.file != nil {
+		if err := t.file.Datasync(); err != nil {
+			return err
+		}
+	}
+	if t.dir != "" {
+		return syncDir(t.dir)
+	}
+	return nil
+}
+
+// SyncDone records a task's outcome on the owner. After a failed fdatasync
+// the kernel may have dropped the dirty pages, so a retry could succeed
+// without the data: the log stops taking writes until it is reopened.
+func (l *Log) SyncDone(t *SyncTask, err error) {
+	if err == nil || l.closed {
+		return
+	}
+	if l.failed == nil {
+		l.failed = fmt.Errorf("partlog %s: %w", l.dir, err)
+	}
+}
+
+// Failed reports the error that stopped the log taking writes, if any.
+func (l *Log) Failed() error { return l.failed }
