@@ -36,8 +36,9 @@ func init() { registerAPI(0, 0, 11, (*Broker).handleProduce) }
 
 // produceJob is one partition's batch on its way to a shard.
 type produceJob struct {
-	out *kmsg.ProduceResponseTopicPartition
-	key partKey
+	out  *kmsg.ProduceResponseTopicPartition
+	part *partition // set once appended, to match sync failures
+	key  partKey
 	raw []byte
 	hdr batch.Header
 	st  *topicSettings
@@ -92,7 +93,16 @@ func (b *Broker) handleProduce(r *request) {
 				return
 			}
 			// Answer after the turn's commit so a shared sync covers it.
-			s.afterTurn = append(s.afterTurn, func() {
+			s.afterTurn = append(s.afterTurn, func(syncErrs map[*partition]error) {
+				for i := range js {
+					j := &js[i]
+					if err := syncErrs[j.part]; err != nil && j.part != nil && j.out.ErrorCode == 0 {
+						// Not durable under the configured policy: not acknowledged.
+						j.out.ErrorCode = kerr.KafkaStorageError.Code
+						j.out.BaseOffset = -1
+						s.b.metrics.storageErrors.Add(1)
+					}
+				}
 				if pending.Add(-1) == 0 {
 					r.respond(resp)
 				}
@@ -140,18 +150,25 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 // appendProduce runs on the shard that owns the partition.
 func (s *shard) appendProduce(j *produceJob) {
 	p, ok := s.parts[j.key]
-	if !ok || p.log == nil {
+	if !ok {
 		j.out.ErrorCode = kerr.UnknownTopicOrPartition.Code
+		return
+	}
+	p.reopenIfFailed()
+	if p.log == nil {
+		j.out.ErrorCode = kerr.KafkaStorageError.Code
 		return
 	}
 	res := p.append(j.raw, &j.hdr, j.st)
 	switch {
 	case res.err != nil:
 		s.b.log.Error("append", "topic", j.key.topic, "partition", j.key.partition, "err", res.err)
+		s.b.metrics.storageErrors.Add(1)
 		j.out.ErrorCode = kerr.KafkaStorageError.Code
 	case res.errCode != 0:
 		j.out.ErrorCode = res.errCode
 	default:
+		j.part = p
 		j.out.BaseOffset = res.baseOffset
 		j.out.LogAppendTime = res.logAppendTime
 	}

@@ -60,8 +60,10 @@ type Broker struct {
 	// open tracks which partitions shards hold; owned by the reconciler goroutine.
 	open map[partKey]meta.TopicID
 
-	sessions *fetchSessions
-	pids     producerIDs
+	sessions    *fetchSessions
+	pids        producerIDs
+	metrics     brokerMetrics
+	flushPolicy flushPolicy
 }
 
 // New opens every partition the metadata names and starts the shards.
@@ -87,6 +89,7 @@ func New(opts Options) (*Broker, error) {
 		b.opener = uring.PwriteOpener{}
 	}
 	b.pids.b = b
+	b.flushPolicy = parseFlushPolicy(cfg.LogFlushPolicy)
 	if err := os.MkdirAll(b.dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", b.dataDir, err)
 	}

@@ -35,6 +35,11 @@ type partition struct {
 	producers map[int64]*producerState
 	waiters   []fetchWaiter
 
+	// lastReopen rate-limits reopening a log that stopped taking writes;
+	// closed is set once the partition is closed or removed for good.
+	lastReopen time.Time
+	closed     bool
+
 	// Flush policy bookkeeping.
 	unflushed     int64
 	queuedForSync bool
@@ -53,8 +58,21 @@ func partitionDir(dataDir string, k partKey) string {
 
 // openPartition opens the partition's log and restores producer state.
 func (s *shard) openPartition(k partKey, id meta.TopicID, epoch int32, clean bool) (*partition, error) {
+	dir := partitionDir(s.b.dataDir, k)
+	l, err := s.openLog(k, dir, clean)
+	if err != nil {
+		return nil, err
+	}
+	p := &partition{key: k, topicID: id, dir: dir, shard: s, log: l, leaderEpoch: epoch}
+	if err := p.restoreProducers(); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("restore producer state of %s-%d: %w", k.topic, k.partition, err)
+	}
+	return p, nil
+}
+
+func (s *shard) openLog(k partKey, dir string, clean bool) (*partlog.Log, error) {
 	b := s.b
-	dir := partitionDir(b.dataDir, k)
 	st := b.settingsFor(k.topic)
 	l, err := partlog.Open(dir, partlog.Options{
 		Opener:             b.opener,
@@ -66,12 +84,38 @@ func (s *shard) openPartition(k partKey, id meta.TopicID, epoch int32, clean boo
 	if err != nil {
 		return nil, fmt.Errorf("open partition %s-%d: %w", k.topic, k.partition, err)
 	}
-	p := &partition{key: k, topicID: id, dir: dir, shard: s, log: l, leaderEpoch: epoch}
-	if err := p.restoreProducers(); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("restore producer state of %s-%d: %w", k.topic, k.partition, err)
+	return l, nil
+}
+
+// reopenInterval bounds how often a failed log is retried while its fault lasts.
+const reopenInterval = time.Second
+
+// reopenIfFailed replaces a log that stopped taking writes (a failed write or
+// fdatasync) with one recovered from disk, so the partition resumes once the
+// fault clears. Recovery re-validates the tail by CRC, so bytes whose
+// durability is unknown are kept only if they are whole; none of them were
+// acknowledged.
+func (p *partition) reopenIfFailed() {
+	lost := p.log == nil && !p.closed // an earlier reopen failed
+	if !lost && (p.log == nil || p.log.Failed() == nil) || time.Since(p.lastReopen) < reopenInterval {
+		return
 	}
-	return p, nil
+	p.lastReopen = time.Now()
+	if p.log != nil {
+		p.log.Close()
+	}
+	l, err := p.shard.openLog(p.key, p.dir, false)
+	if err != nil {
+		p.shard.b.log.Error("reopen failed partition", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+		p.log = nil
+		return
+	}
+	p.log = l
+	if err := p.restoreProducers(); err != nil {
+		p.shard.b.log.Error("restore producers after reopen", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+	}
+	p.shard.b.metrics.reopens.Add(1)
+	p.shard.b.log.Info("partition log reopened after a storage fault", "topic", p.key.topic, "partition", p.key.partition, "next_offset", l.NextOffset())
 }
 
 type producerSnapshot struct {
@@ -166,6 +210,19 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 // afterAppend applies the flush policy and wakes long-poll fetches.
 func (p *partition) afterAppend(records int64, st *topicSettings) {
 	p.unflushed += records
+	switch p.shard.b.flushPolicy {
+	case flushAlways:
+		p.queueSync()
+	case flushNever:
+	default:
+		p.applyFlushInterval(st)
+	}
+	p.wakeWaiters()
+}
+
+// applyFlushInterval is Kafka's policy: sync after flush.messages records or
+// once the oldest unsynced record is flush.ms old.
+func (p *partition) applyFlushInterval(st *topicSettings) {
 	if p.unflushed >= st.flushMessages {
 		p.queueSync()
 	} else if st.flushMs >= 0 && !p.flushArmed {
@@ -179,7 +236,6 @@ func (p *partition) afterAppend(records int64, st *topicSettings) {
 			})
 		})
 	}
-	p.wakeWaiters()
 }
 
 func (p *partition) queueSync() {
@@ -189,16 +245,25 @@ func (p *partition) queueSync() {
 	}
 }
 
-func (p *partition) syncNow() {
+// prepareSync captures the partition's pending sync for the syncer.
+func (p *partition) prepareSync() (*partlog.SyncTask, error) {
 	p.queuedForSync = false
+	if p.log == nil {
+		return nil, nil
+	}
+	p.unflushed = 0
+	return p.log.PrepareSync()
+}
+
+// syncDone records the outcome of a sync the syncer ran.
+func (p *partition) syncDone(t *partlog.SyncTask, err error) {
 	if p.log == nil {
 		return
 	}
-	if err := p.log.Sync(); err != nil {
+	p.log.SyncDone(t, err)
+	if err != nil {
 		p.shard.b.log.Error("sync partition", "topic", p.key.topic, "partition", p.key.partition, "err", err)
-		return
 	}
-	p.unflushed = 0
 }
 
 func (p *partition) wakeWaiters() {
@@ -238,6 +303,7 @@ func (p *partition) enforceRetention(now time.Time) {
 
 // close persists producer state and closes the log cleanly.
 func (p *partition) close() {
+	p.closed = true
 	if p.log == nil {
 		return
 	}
@@ -253,6 +319,7 @@ func (p *partition) close() {
 
 // remove deletes the partition's data (DeleteTopics).
 func (p *partition) remove() {
+	p.closed = true
 	if p.log == nil {
 		return
 	}

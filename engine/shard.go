@@ -23,7 +23,11 @@ type shard struct {
 
 	// Group commit state of the current turn.
 	toSync    []*partition
-	afterTurn []func()
+	afterTurn []turnWaiter
+
+	// The syncer goroutine's queue and its finished jobs, in turn order.
+	syncQ       chan *syncJob
+	syncResults chan *syncJob
 }
 
 func newShard(b *Broker, id, mailbox int) *shard {
@@ -34,6 +38,9 @@ func newShard(b *Broker, id, mailbox int) *shard {
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 		parts:   make(map[partKey]*partition),
+
+		syncQ:       make(chan *syncJob, syncQueueDepth),
+		syncResults: make(chan *syncJob, syncQueueDepth),
 	}
 }
 
@@ -57,6 +64,7 @@ func (s *shard) submit(fn func(*shard)) {
 func (s *shard) run() {
 	runtime.LockOSThread()
 	defer close(s.done)
+	go s.runSyncer()
 	retention := time.NewTicker(s.b.cfg.LogRetentionCheckInterval)
 	defer retention.Stop()
 	for {
@@ -65,11 +73,18 @@ func (s *shard) run() {
 			fn(s)
 			s.drain()
 			s.commit()
+		case job := <-s.syncResults:
+			s.finishSync(job)
 		case <-retention.C:
 			s.enforceRetention()
 		case <-s.quit:
 			s.drain()
 			s.commit()
+			// Let the syncer finish every queued job before logs close.
+			close(s.syncQ)
+			for job := range s.syncResults {
+				s.finishSync(job)
+			}
 			s.closeAll()
 			return
 		}
@@ -87,18 +102,29 @@ func (s *shard) drain() {
 	}
 }
 
-// commit ends a turn: one sync per partition whose flush policy asks for it,
-// then the acknowledgements that waited for the turn's writes.
+// commit ends a turn. Without syncs the turn's acknowledgements go out at
+// once; otherwise one job carries every partition's sync and the
+// acknowledgements to the syncer, so one fdatasync per partition covers all
+// of the turn's appends to it.
 func (s *shard) commit() {
-	for _, p := range s.toSync {
-		p.syncNow()
+	if len(s.toSync) == 0 {
+		for _, w := range s.afterTurn {
+			w(nil)
+		}
+		clear(s.afterTurn)
+		s.afterTurn = s.afterTurn[:0]
+		return
 	}
-	s.toSync = s.toSync[:0]
-	for _, fn := range s.afterTurn {
-		fn()
-	}
+	job := &syncJob{waiters: append([]turnWaiter(nil), s.afterTurn...)}
 	clear(s.afterTurn)
 	s.afterTurn = s.afterTurn[:0]
+	for _, p := range s.toSync {
+		task, err := p.prepareSync()
+		job.parts = append(job.parts, partSync{p: p, task: task, err: err})
+	}
+	clear(s.toSync)
+	s.toSync = s.toSync[:0]
+	s.syncQ <- job
 }
 
 func (s *shard) enforceRetention() {

@@ -22,9 +22,10 @@ import (
 // testBroker is a whole in-process broker (raft metadata, engine, listener)
 // on a random loopback port, for tests that talk to it with real clients.
 type testBroker struct {
-	t     testing.TB
-	dir   string
-	sets  []string
+	t      testing.TB
+	dir    string
+	sets   []string
+	opener uring.Opener // nil: plain pwrite
 	cfg   *config.Config
 	store *raftmeta.Store
 	b     *Broker
@@ -36,7 +37,13 @@ type testBroker struct {
 // extra key=value settings.
 func startBroker(t testing.TB, sets ...string) *testBroker {
 	t.Helper()
-	tb := &testBroker{t: t, dir: t.TempDir(), sets: sets}
+	return startBrokerWith(t, nil, sets...)
+}
+
+// startBrokerWith starts a broker whose logs are written through opener.
+func startBrokerWith(t testing.TB, opener uring.Opener, sets ...string) *testBroker {
+	t.Helper()
+	tb := &testBroker{t: t, dir: t.TempDir(), sets: sets, opener: opener}
 	tb.open()
 	t.Cleanup(func() { tb.stop() })
 	return tb
@@ -59,7 +66,11 @@ func (tb *testBroker) open() {
 	if err != nil {
 		t.Fatalf("raftmeta: %v", err)
 	}
-	b, err := New(Options{Config: cfg, Store: store, Opener: uring.PwriteOpener{}, Logger: logger, DataDir: tb.dir})
+	opener := tb.opener
+	if opener == nil {
+		opener = uring.PwriteOpener{}
+	}
+	b, err := New(Options{Config: cfg, Store: store, Opener: opener, Logger: logger, DataDir: tb.dir})
 	if err != nil {
 		store.Close()
 		t.Fatalf("engine: %v", err)

@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/chronik-go/chronik/uring"
+)
+
+// faultOpener wraps the real file writer and injects faults into files whose
+// path contains a chosen substring, in the spirit of Pebble's errorfs: EIO or
+// ENOSPC on write, EIO on fdatasync, or an fdatasync that hangs until released.
+type faultOpener struct {
+	inner uring.Opener
+	mu    sync.Mutex
+	write map[string]error
+	sync  map[string]error
+	block map[string]chan struct{}
+}
+
+func newFaultOpener() *faultOpener {
+	return &faultOpener{inner: uring.PwriteOpener{}, write: map[string]error{}, sync: map[string]error{}, block: map[string]chan struct{}{}}
+}
+
+func (o *faultOpener) Kind() string { return "fault(" + o.inner.Kind() + ")" }
+
+func (o *faultOpener) Open(path string) (uring.File, error) {
+	f, err := o.inner.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return &faultFile{File: f, o: o, path: path}, nil
+}
+
+func (o *faultOpener) setWrite(match string, err error) { o.set(o.write, match, err) }
+func (o *faultOpener) setSync(match string, err error)  { o.set(o.sync, match, err) }
+
+func (o *faultOpener) set(m map[string]error, match string, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err == nil {
+		delete(m, match)
+	} else {
+		m[match] = err
+	}
+}
+
+// blockSync makes fdatasync on matching files wait until the returned func is called.
+func (o *faultOpener) blockSync(match string) (release func()) {
+	ch := make(chan struct{})
+	o.mu.Lock()
+	o.block[match] = ch
+	o.mu.Unlock()
+	return func() {
+		o.mu.Lock()
+		delete(o.block, match)
+		o.mu.Unlock()
+		close(ch)
+	}
+}
+
+func (o *faultOpener) lookup(m map[string]error, path string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for match, err := range m {
+		if strings.Contains(path, match) {
+			return err
+		}
+	}
+	return nil
+}
+
+type faultFile struct {
+	uring.File
+	o    *faultOpener
+	path string
+}
+
+func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
+	if err := f.o.lookup(f.o.write, f.path); err != nil {
+		// A partial write, as a failing disk leaves behind.
+		n, _ := f.File.WriteAt(p[:len(p)/2], off)
+		return n, err
+	}
+	return f.File.WriteAt(p, off)
+}
+
+func (f *faultFile) WritevAt(bufs [][]byte, off int64) (int, error) {
+	if err := f.o.lookup(f.o.write, f.path); err != nil {
+		return 0, err
+	}
+	return f.File.WritevAt(bufs, off)
+}
+
+func (f *faultFile) Datasync() error {
+	f.o.mu.Lock()
+	var ch chan struct{}
+	for match, c := range f.o.block {
+		if strings.Contains(f.path, match) {
+			ch = c
+		}
+	}
+	f.o.mu.Unlock()
+	if ch != nil {
+		<-ch
+	}
+	if err := f.o.lookup(f.o.sync, f.path); err != nil {
+		return err
+	}
+	return f.File.Datasync()
+}

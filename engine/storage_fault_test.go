@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// produceCode sends one small batch and returns its error code and offset.
+func produceCode(t *testing.T, cl *kgo.Client, topic string) (int16, int64) {
+	t.Helper()
+	p := produceRaw(t, cl, topic, 0, 11, rawBatch(2, -1, -1, -1))
+	return p.ErrorCode, p.BaseOffset
+}
+
+// readOffsets returns the base offsets of the batches stored in a partition.
+func readBatchOffsets(t *testing.T, cl *kgo.Client, topic string) []int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := fetchReq(topic, 0, 0, 1, 0, 1<<20).RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []int64
+	raw := resp.Topics[0].Partitions[0].RecordBatches
+	for len(raw) >= 61 {
+		offs = append(offs, int64(uint64(raw[0])<<56|uint64(raw[1])<<48|uint64(raw[2])<<40|uint64(raw[3])<<32|uint64(raw[4])<<24|uint64(raw[5])<<16|uint64(raw[6])<<8|uint64(raw[7])))
+		n := 12 + int(uint32(raw[8])<<24|uint32(raw[9])<<16|uint32(raw[10])<<8|uint32(raw[11]))
+		raw = raw[n:]
+	}
+	return offs
+}
+
+func TestStorageFaultOnWrite(t *testing.T) {
+	for _, fault := range []error{syscall.EIO, syscall.ENOSPC} {
+		t.Run(fault.Error(), func(t *testing.T) {
+			fo := newFaultOpener()
+			tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always")
+			createTestTopic(t, tb, "wa", 1)
+			createTestTopic(t, tb, "wb", 1)
+			cl := fetchClient(tb)
+			if code, off := produceCode(t, cl, "wa"); code != 0 || off != 0 {
+				t.Fatalf("first produce: %v at %d", kerr.ErrorForCode(code), off)
+			}
+			fo.setWrite("wa-0", fault)
+			if code, _ := produceCode(t, cl, "wa"); code != kerr.KafkaStorageError.Code {
+				t.Fatalf("produce during %v: %v, want KAFKA_STORAGE_ERROR", fault, kerr.ErrorForCode(code))
+			}
+			if code, _ := produceCode(t, cl, "wb"); code != 0 {
+				t.Fatalf("other partition on the same shard during the fault: %v", kerr.ErrorForCode(code))
+			}
+			fo.setWrite("wa-0", nil)
+			// The partition resumes (after a reopen if the failed write left it unusable).
+			var off int64
+			checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+				code, o := produceCode(t, cl, "wa")
+				if code != 0 {
+					return fmt.Errorf("produce after the fault cleared: %v", kerr.ErrorForCode(code))
+				}
+				off = o
+				return nil
+			})
+			if off != 2 {
+				t.Fatalf("offset after recovery %d, want 2 (the failed write must leave no trace)", off)
+			}
+			if got := readBatchOffsets(t, cl, "wa"); fmt.Sprint(got) != "[0 2]" {
+				t.Fatalf("stored batches at %v, want [0 2]", got)
+			}
+		})
+	}
+}
+
+func TestStorageFaultOnFsync(t *testing.T) {
+	fo := newFaultOpener()
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always")
+	createTestTopic(t, tb, "fa", 1)
+	createTestTopic(t, tb, "fb", 1)
+	cl := fetchClient(tb)
+	if code, _ := produceCode(t, cl, "fa"); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	fo.setSync("fa-0", syscall.EIO)
+	if code, _ := produceCode(t, cl, "fa"); code != kerr.KafkaStorageError.Code {
+		t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+	}
+	if code, _ := produceCode(t, cl, "fb"); code != 0 {
+		t.Fatalf("other partition during the fault: %v", kerr.ErrorForCode(code))
+	}
+	if code, _ := produceCode(t, cl, "fa"); code != kerr.KafkaStorageError.Code {
+		t.Fatalf("a log whose fdatasync failed must refuse writes until reopened: %v", kerr.ErrorForCode(code))
+	}
+	fo.setSync("fa-0", nil)
+	var acked []int64
+	checkFor(t, 5*time.Second, 100*time.Millisecond, func() error {
+		code, off := produceCode(t, cl, "fa")
+		if code != 0 {
+			return fmt.Errorf("produce after the fault cleared: %v", kerr.ErrorForCode(code))
+		}
+		acked = append(acked, off)
+		return nil
+	})
+	stored := map[int64]bool{}
+	for _, o := range readBatchOffsets(t, cl, "fa") {
+		stored[o] = true
+	}
+	for _, o := range append([]int64{0}, acked...) {
+		if !stored[o] {
+			t.Fatalf("acknowledged batch at %d missing after recovery; stored %v", o, stored)
+		}
+	}
+	if m := tb.b.Metrics(); m.Reopens == 0 || m.StorageErrors == 0 {
+		t.Fatalf("metrics do not show the fault: %+v", m)
+	}
+}
+
+// A stalled fdatasync answers its produce with an error within io.timeout.ms
+// and does not freeze the shard: fetches keep being served.
+func TestStorageStalledFsync(t *testing.T) {
+	fo := newFaultOpener()
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "io.timeout.ms=300")
+	createTestTopic(t, tb, "sa", 1)
+	createTestTopic(t, tb, "sb", 1)
+	cl := fetchClient(tb)
+	if code, _ := produceCode(t, cl, "sb"); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	release := fo.blockSync("sa-0")
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	start := time.Now()
+	code, _ := produceCode(t, cl, "sa")
+	took := time.Since(start)
+	if code != kerr.KafkaStorageError.Code {
+		t.Fatalf("produce behind a stalled fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+	}
+	if took > 5*time.Second {
+		t.Fatalf("stalled fdatasync surfaced after %v, want about io.timeout.ms", took)
+	}
+	// The shard still serves: a fetch on the other partition answers at once.
+	if offs := readBatchOffsets(t, cl, "sb"); len(offs) != 1 {
+		t.Fatalf("fetch during the stall returned %v", offs)
+	}
+	if m := tb.b.Metrics(); m.SyncStalls == 0 {
+		t.Fatalf("stall not counted: %+v", m)
+	}
+	release()
+	release = nil
+	checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+		if code, _ := produceCode(t, cl, "sa"); code != 0 {
+			return fmt.Errorf("after the stall: %v", kerr.ErrorForCode(code))
+		}
+		return nil
+	})
+}
