@@ -39,9 +39,9 @@ type produceJob struct {
 	out  *kmsg.ProduceResponseTopicPartition
 	part *partition // set once appended, to match sync failures
 	key  partKey
-	raw []byte
-	hdr batch.Header
-	st  *topicSettings
+	raw  []byte
+	hdr  batch.Header
+	st   *topicSettings
 }
 
 func (b *Broker) handleProduce(r *request) {

@@ -26,11 +26,11 @@ type testBroker struct {
 	dir    string
 	sets   []string
 	opener uring.Opener // nil: plain pwrite
-	cfg   *config.Config
-	store *raftmeta.Store
-	b     *Broker
-	srv   *netpoll.Server
-	addr  string
+	cfg    *config.Config
+	store  *raftmeta.Store
+	b      *Broker
+	srv    *netpoll.Server
+	addr   string
 }
 
 // startBroker starts a broker with its data in a fresh temp dir; sets are
