@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin/chronik
 BENCH := bin/chronik-bench
 
-.PHONY: build run test e2e fuzz vet clean bench
+.PHONY: build run test e2e fuzz vet clean bench soak
 
 build:
 	$(GO) build -o $(BIN) ./cmd/chronik
@@ -23,6 +23,10 @@ test: vet
 # Non-Go clients (kcat, kafka-python, confluent-kafka-python) against the binary.
 e2e:
 	./scripts/e2e.sh
+
+# 1,000 kill -9 cycles of the crash test (make test runs 20).
+soak:
+	CRASH_CYCLES=1000 $(GO) test -count=1 -timeout 3h -run TestCrashKillNineLosesNothingAcknowledged -v ./e2e
 
 # Fuzz the request decoder for a while (not part of make test).
 fuzz:

@@ -42,6 +42,7 @@ type brokerProc struct {
 	args    []string
 	cmd     *exec.Cmd
 	stderr  *bytes.Buffer
+	exited  chan error // receives the process's exit once
 }
 
 // startBinary starts chronik on a free loopback port with a fresh data dir.
@@ -56,7 +57,7 @@ func startBinary(t *testing.T, sets ...string) *brokerProc {
 	t.Cleanup(func() {
 		if bp.cmd != nil {
 			bp.cmd.Process.Kill()
-			bp.cmd.Wait()
+			<-bp.exited
 		}
 	})
 	return bp
@@ -70,12 +71,19 @@ func (bp *brokerProc) start() {
 	if err := bp.cmd.Start(); err != nil {
 		bp.t.Fatalf("start chronik: %v", err)
 	}
+	bp.exited = make(chan error, 1)
+	go func(cmd *exec.Cmd, exited chan error) { exited <- cmd.Wait() }(bp.cmd, bp.exited)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", bp.addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
 			return
+		}
+		select {
+		case err := <-bp.exited:
+			bp.t.Fatalf("chronik exited during start-up (%v); stderr:\n%s", err, bp.stderr)
+		default:
 		}
 		if time.Now().After(deadline) {
 			bp.t.Fatalf("chronik did not listen on %s within 20s; stderr:\n%s", bp.addr, bp.stderr)
@@ -90,10 +98,8 @@ func (bp *brokerProc) stop() {
 	if err := bp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		bp.t.Fatalf("signal: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- bp.cmd.Wait() }()
 	select {
-	case err := <-done:
+	case err := <-bp.exited:
 		if err != nil {
 			bp.t.Fatalf("chronik exited with %v; stderr:\n%s", err, bp.stderr)
 		}
@@ -101,6 +107,14 @@ func (bp *brokerProc) stop() {
 		bp.cmd.Process.Kill()
 		bp.t.Fatalf("chronik did not exit within 20s of SIGTERM; stderr:\n%s", bp.stderr)
 	}
+	bp.cmd = nil
+}
+
+// kill stops the broker with SIGKILL, as a crash would.
+func (bp *brokerProc) kill() {
+	bp.t.Helper()
+	bp.cmd.Process.Kill()
+	<-bp.exited
 	bp.cmd = nil
 }
 

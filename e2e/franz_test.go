@@ -28,8 +28,7 @@ func TestFranzKillNineRecovery(t *testing.T) {
 	const topic, partitions, n = "franz-kill", 3, 5_000
 	createTopic(t, bp.addr, topic, partitions)
 	led := produceFranz(t, bp.addr, topic, n, kgo.ProducerBatchCompression(kgo.ZstdCompression()))
-	bp.cmd.Process.Kill()
-	bp.cmd.Wait()
+	bp.kill()
 	bp.start()
 	consumeFranzAndVerify(t, bp.addr, topic, partitions, led)
 }

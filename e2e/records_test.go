@@ -201,3 +201,28 @@ func consumeFranzAndVerify(t *testing.T, addr, topic string, partitions int32, l
 		}
 	}
 }
+
+// endOffsets lists each partition's log end offset.
+func endOffsets(t *testing.T, addr, topic string, partitions int32) map[int32]int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("list end offsets: %v", err)
+	}
+	ends := map[int32]int64{}
+	for p := int32(0); p < partitions; p++ {
+		o, ok := listed.Lookup(topic, p)
+		if !ok || o.Err != nil {
+			t.Fatalf("end offset %s/%d: %v", topic, p, o.Err)
+		}
+		ends[p] = o.Offset
+	}
+	return ends
+}

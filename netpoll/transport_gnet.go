@@ -46,6 +46,9 @@ func listenGnet(s *Server) (transport, net.Addr, error) {
 			gnet.WithMulticore(true),
 			gnet.WithNumEventLoop(s.opts.NumLoops),
 			gnet.WithReusePort(false),
+			// As net.Listen does: a restart must not wait out the TIME_WAIT
+			// of the previous process's connections.
+			gnet.WithReuseAddr(true),
 			gnet.WithLogger(gnetLogger{s.opts.Logger}),
 		)
 		if t.runErr != nil && t.serving.Load() {

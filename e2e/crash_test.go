@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// crashCycles is how many kill -9 cycles TestCrashKillNineLosesNothingAcknowledged
+// runs: 20 in make test, CRASH_CYCLES=1000 in make soak.
+func crashCycles(t *testing.T) int {
+	if s := os.Getenv("CRASH_CYCLES"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("CRASH_CYCLES=%q", s)
+		}
+		return n
+	}
+	return 20
+}
+
+// The broker is killed with SIGKILL at random moments while an idempotent
+// producer writes with acks=all and log.flush.policy=always. After every
+// restart, each acknowledged record must be at its acknowledged offset,
+// exactly once, with contiguous offsets and nothing duplicated.
+func TestCrashKillNineLosesNothingAcknowledged(t *testing.T) {
+	cycles := crashCycles(t)
+	bp := startBinary(t, "log.flush.policy=always", "num.shards=2", "log.segment.bytes=65536")
+	const topic, partitions = "crash", 3
+	createTopic(t, bp.addr, topic, partitions)
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewSource(seed))
+	t.Logf("%d cycles, kill points from seed %d", cycles, seed)
+
+	var mu sync.Mutex
+	acked := map[string][2]int64{} // value -> (partition, offset)
+	for c := 0; c < cycles; c++ {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(bp.addr), kgo.DefaultProduceTopic(topic),
+			kgo.RecordRetries(3), kgo.RequestRetries(3), kgo.ProduceRequestTimeout(5*time.Second),
+			kgo.RetryTimeout(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func(cycle int) {
+			defer close(done)
+			for i := 0; i < 200_000 && ctx.Err() == nil; i++ {
+				val := fmt.Sprintf("c%d-r%d", cycle, i)
+				cl.Produce(ctx, &kgo.Record{Key: []byte(strconv.Itoa(i % 7)), Value: []byte(val)}, func(r *kgo.Record, err error) {
+					if err == nil {
+						mu.Lock()
+						acked[string(r.Value)] = [2]int64{int64(r.Partition), r.Offset}
+						mu.Unlock()
+					}
+				})
+			}
+		}(c)
+		time.Sleep(time.Duration(20+rng.Intn(250)) * time.Millisecond)
+		bp.kill()
+		cancel()
+		<-done
+		closed := make(chan struct{})
+		go func() { cl.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(30 * time.Second):
+			t.Fatal("producer did not close after the broker was killed")
+		}
+		bp.start()
+	}
+
+	// Read everything back.
+	offsets := map[int32]kgo.Offset{}
+	for p := int32(0); p < partitions; p++ {
+		offsets[p] = kgo.NewOffset().AtStart()
+	}
+	cons, err := kgo.NewClient(kgo.SeedBrokers(bp.addr), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	ends := endOffsets(t, bp.addr, topic, partitions)
+	seen := map[string]bool{}
+	next := map[int32]int64{}
+	total := int64(0)
+	for _, e := range ends {
+		total += e
+	}
+	deadline := time.Now().Add(120 * time.Second)
+	for read := int64(0); read < total; {
+		if time.Now().After(deadline) {
+			t.Fatalf("read %d of %d records", read, total)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		fs := cons.PollFetches(ctx)
+		cancel()
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset != next[r.Partition] {
+				t.Fatalf("partition %d: offset %d after %d: offsets not contiguous", r.Partition, r.Offset, next[r.Partition]-1)
+			}
+			next[r.Partition]++
+			v := string(r.Value)
+			if seen[v] {
+				t.Fatalf("record %s stored twice", v)
+			}
+			seen[v] = true
+			if want, ok := acked[v]; ok && (want[0] != int64(r.Partition) || want[1] != r.Offset) {
+				t.Fatalf("record %s acknowledged at %d/%d, found at %d/%d", v, want[0], want[1], r.Partition, r.Offset)
+			}
+			read++
+		})
+	}
+	for v, at := range acked {
+		if !seen[v] {
+			t.Fatalf("acknowledged record %s (partition %d offset %d) lost", v, at[0], at[1])
+		}
+	}
+	if len(acked) == 0 {
+		t.Fatal("no record was acknowledged in any cycle: the test proved nothing")
+	}
+	t.Logf("%d cycles, %d records acknowledged, %d stored", cycles, len(acked), total)
+}
