@@ -16,9 +16,14 @@ type ProduceConfig struct {
 	Brokers       []string      `json:"-"` // bootstrap addresses (filled per run by scenarios)
 	Topic         string        `json:"topic"`
 	Partitions    int32         `json:"partitions"`      // used when the topic is created
-	RecordSize    int           `json:"record_size"`     // value bytes per record, no key
+	RecordSize    int           `json:"record_size"`     // value bytes per record (keys come on top)
 	Records       int64         `json:"records"`         // measured records, all producers together
-	Warmup        int64         `json:"warmup"`          // records acked before measuring; 0 for none
+	Duration      time.Duration `json:"duration_ns"`     // measured phase length; when set, Records is ignored
+	Rate          float64       `json:"rate"`            // open loop: records/s, all producers together; 0: closed loop
+	Warmup        int64         `json:"warmup"`          // records acked before measuring (closed loop); 0 for none
+	Keys          string        `json:"keys"`            // key distribution: none, uniform or hot
+	KeyCount      int           `json:"key_count"`       // distinct keys for uniform and hot
+	HotKeyShare   float64       `json:"hot_key_share"`   // hot: share of records on the hottest 1% of keys
 	Acks          string        `json:"acks"`            // "0", "1" or "all"
 	Idempotent    bool          `json:"idempotent"`      // requires acks=all
 	Linger        time.Duration `json:"linger_ns"`       // kgo ProducerLinger
@@ -51,6 +56,15 @@ func (c ProduceConfig) WithDefaults() ProduceConfig {
 	}
 	if c.RecordSize == 0 {
 		c.RecordSize = DefaultRecordSize
+	}
+	if c.Keys == "" {
+		c.Keys = KeysNone
+	}
+	if c.KeyCount == 0 {
+		c.KeyCount = DefaultKeyCount
+	}
+	if c.HotKeyShare == 0 {
+		c.HotKeyShare = DefaultHotKeyShare
 	}
 	if c.Acks == "" {
 		c.Acks = "1"
@@ -90,14 +104,26 @@ func (c ProduceConfig) Validate() error {
 		return fmt.Errorf("partitions %d: need at least 1", c.Partitions)
 	case c.RecordSize < 0:
 		return fmt.Errorf("record size %d: must not be negative", c.RecordSize)
-	case c.Records < 1:
-		return fmt.Errorf("records %d: need at least 1", c.Records)
+	case c.Duration < 0:
+		return fmt.Errorf("duration %s: must not be negative", c.Duration)
+	case c.Duration == 0 && c.Records < 1:
+		return fmt.Errorf("records %d: need at least 1 (or a duration)", c.Records)
+	case c.Rate < 0:
+		return fmt.Errorf("rate %g: must not be negative (0 is closed loop)", c.Rate)
 	case c.Warmup < 0:
 		return fmt.Errorf("warm-up %d: must not be negative", c.Warmup)
 	case c.Producers < 1:
 		return fmt.Errorf("producers %d: need at least 1", c.Producers)
-	case int64(c.Producers) > c.Records:
+	case c.Producers > maxStampProducer:
+		return fmt.Errorf("producers %d: at most %d", c.Producers, maxStampProducer)
+	case c.Duration == 0 && int64(c.Producers) > c.Records:
 		return fmt.Errorf("producers %d: more than the %d records to produce", c.Producers, c.Records)
+	case c.Linger < 0:
+		return fmt.Errorf("linger %s: must not be negative", c.Linger)
+	case c.KeyCount < 1:
+		return fmt.Errorf("key count %d: need at least 1", c.KeyCount)
+	case c.HotKeyShare < 0 || c.HotKeyShare > 1:
+		return fmt.Errorf("hot key share %g: want 0 to 1", c.HotKeyShare)
 	case c.MaxInflight < 1:
 		return fmt.Errorf("max in-flight %d: need at least 1", c.MaxInflight)
 	case c.MaxBuffered < 1:
@@ -115,8 +141,12 @@ func (c ProduceConfig) Validate() error {
 	if _, err := parseCompression(c.Compression); err != nil {
 		return err
 	}
-	return nil
+	return validKeyDistribution(c.Keys)
 }
+
+// openLoop reports whether records are sent on a schedule (Rate) rather
+// than as fast as the client takes them.
+func (c ProduceConfig) openLoop() bool { return c.Rate > 0 }
 
 // clientOpts translates the config into franz-go producer options.
 func (c ProduceConfig) clientOpts() ([]kgo.Opt, error) {

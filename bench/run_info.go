@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"os/exec"
 	"strings"
 	"time"
 )
@@ -8,8 +9,11 @@ import (
 // RunInfo heads every report: the machine, when, and the exact command, which
 // a published figure must carry.
 type RunInfo struct {
-	Date    string  `json:"date"` // RFC 3339, UTC
-	Command string  `json:"command"`
+	Date    string `json:"date"` // RFC 3339, UTC
+	Command string `json:"command"`
+	// Commit is the git commit of the working tree the run was started
+	// in, with "+dirty" when broker sources differed from it.
+	Commit  string  `json:"commit,omitempty"`
 	Machine Machine `json:"machine"`
 }
 
@@ -19,6 +23,7 @@ func NewRunInfo(args []string, dataDir string) RunInfo {
 	return RunInfo{
 		Date:    time.Now().UTC().Format(time.RFC3339),
 		Command: ShellQuote(args),
+		Commit:  gitCommit(),
 		Machine: DescribeMachine(dataDir),
 	}
 }
@@ -48,4 +53,20 @@ func shellQuoteOne(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// gitCommit names the checked-out commit, marked +dirty when the broker's
+// sources have uncommitted changes (the binary measured was built from
+// them). Outside a git work tree it is "".
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	commit := strings.TrimSpace(string(out))
+	status, err := exec.Command("git", "status", "--porcelain", "--", "cmd/chronik", "engine", "netpoll", "uring", "numa", "raftmeta").Output()
+	if err == nil && len(strings.TrimSpace(string(status))) > 0 {
+		commit += "+dirty"
+	}
+	return commit
 }

@@ -19,36 +19,36 @@ import (
 // ProduceResult is what one produce run measured. Throughput counts record
 // value bytes only (no keys, headers or batch framing); MB is 10^6 bytes.
 type ProduceResult struct {
-	Records       int64          `json:"records"`
-	Bytes         int64          `json:"bytes"`
-	ElapsedSec    float64        `json:"elapsed_s"`
-	RecordsPerSec float64        `json:"records_per_s"`
-	MBPerSec      float64        `json:"mb_per_s"`
+	Mode          string         `json:"mode"`          // "closed" (as fast as it goes) or "open" (fixed rate)
+	TargetRate    float64        `json:"target_rate"`   // open loop: records/s asked for
+	Records       int64          `json:"records"`       // measured records acked
+	Bytes         int64          `json:"bytes"`         // their value bytes
+	ElapsedSec    float64        `json:"elapsed_s"`     // first send to last ack
+	RecordsPerSec float64        `json:"records_per_s"` // achieved
+	MBPerSec      float64        `json:"mb_per_s"`      // achieved
 	Latency       LatencySummary `json:"ack_latency"`
-	Partitions    int32          `json:"partitions"` // as the broker reports the topic
-	Errors        int64          `json:"errors"`
+	// SendLag is how late the generator itself sent records against their
+	// schedule (open loop only). It is part of Latency; when it is not far
+	// below Latency, the figures measure the client machine, not the broker.
+	SendLag    LatencySummary `json:"send_lag,omitzero"`
+	Partitions int32          `json:"partitions"` // as the broker reports the topic
+	Errors     int64          `json:"errors"`
+	// Stream is every record written, warm-up included, for a consumer to
+	// verify. Empty when values are too small to carry a stamp.
+	Stream StreamSummary `json:"stream"`
 }
 
-// LatencySummary gives per-record ack latency, from the Produce call to the
-// record's promise, in milliseconds. In a closed loop it includes time the
-// record waited in the client's buffer, as an application's record would.
-type LatencySummary struct {
-	P50Ms  float64 `json:"p50_ms"`
-	P99Ms  float64 `json:"p99_ms"`
-	P999Ms float64 `json:"p999_ms"`
-	MaxMs  float64 `json:"max_ms"`
-	MeanMs float64 `json:"mean_ms"`
-}
-
-// maxLatencyMicros is the histogram's ceiling; slower acks are recorded at it
-// (and the run's max says so). A minute is far beyond any sane ack.
-const maxLatencyMicros = int64(60 * time.Second / time.Microsecond)
-
-// RunProduce runs the closed-loop produce workload: it creates the topic if it
-// is missing, produces cfg.Warmup records uncounted, then cfg.Records records
-// across cfg.Producers clients, each keeping at most cfg.MaxBuffered records
-// outstanding. Any failed record fails the run. progress, if not nil, gets a
-// live status line rewritten with \r.
+// RunProduce runs the produce workload: it creates the topic if it is
+// missing, produces cfg.Warmup records uncounted (closed loop), then the
+// measured phase: cfg.Records records, or for cfg.Duration, across
+// cfg.Producers clients. Closed loop (Rate 0) keeps up to cfg.MaxBuffered
+// records outstanding per client and measures ack latency from the Produce
+// call. Open loop sends each record at its scheduled time and measures
+// latency from that intended time, so time a record spent waiting for a
+// slow broker (or a full client buffer) counts, as it would for an
+// application with its own schedule; coordinated omission is avoided. Any
+// failed record fails the run. progress, if not nil, gets a live status line
+// rewritten with \r.
 func RunProduce(ctx context.Context, cfg ProduceConfig, progress io.Writer) (ProduceResult, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -61,63 +61,134 @@ func RunProduce(ctx context.Context, cfg ProduceConfig, progress io.Writer) (Pro
 	if err != nil {
 		return ProduceResult{}, err
 	}
-	opts, err := cfg.clientOpts()
+	w, err := newProduceWriter(cfg, progress)
 	if err != nil {
 		return ProduceResult{}, err
 	}
-	clients := make([]*kgo.Client, cfg.Producers)
-	for i := range clients {
+	defer w.close()
+	res, err := w.run(ctx)
+	res.Partitions = partitions
+	return res, timeoutContext(ctx, cfg.Timeout, err)
+}
+
+// produceWriter holds a produce run's clients and the state that continues
+// from the warm-up into the measured phase: each producer's next sequence
+// number and what it has had acknowledged.
+type produceWriter struct {
+	cfg       ProduceConfig
+	clients   []*kgo.Client
+	producers []*producerState
+	tag       uint32
+	payload   []byte // RecordSize bytes of filler; the stamp overwrites the head
+	stamped   bool
+	records   sync.Pool // *kgo.Record with a RecordSize value, reused after its promise
+	progress  io.Writer
+}
+
+// producerState is one producer's counters. Its client runs promises one
+// at a time, but the progress line reads acked concurrently.
+type producerState struct {
+	nextSeq  uint64 // producer goroutine only
+	acked    atomic.Int64
+	checksum atomic.Uint64
+}
+
+func newProduceWriter(cfg ProduceConfig, progress io.Writer) (*produceWriter, error) {
+	opts, err := cfg.clientOpts()
+	if err != nil {
+		return nil, err
+	}
+	w := &produceWriter{
+		cfg:      cfg,
+		tag:      rand.Uint32(),
+		payload:  recordValue(cfg.RecordSize),
+		stamped:  cfg.RecordSize >= StampSize,
+		progress: progress,
+	}
+	w.records.New = func() any { return &kgo.Record{} }
+	for i := range cfg.Producers {
 		cl, err := kgo.NewClient(opts...)
 		if err != nil {
-			closeAll(clients)
-			return ProduceResult{}, fmt.Errorf("producer client %d: %w", i, err)
+			w.close()
+			return nil, fmt.Errorf("producer client %d: %w", i, err)
 		}
-		clients[i] = cl
+		w.clients = append(w.clients, cl)
+		w.producers = append(w.producers, &producerState{})
 	}
-	defer closeAll(clients)
-	value := recordValue(cfg.RecordSize)
+	return w, nil
+}
 
+func (w *produceWriter) close() { closeAll(w.clients) }
+
+func (w *produceWriter) run(ctx context.Context) (ProduceResult, error) {
+	cfg := w.cfg
+	res := ProduceResult{Mode: "closed", TargetRate: cfg.Rate}
+	if cfg.openLoop() {
+		res.Mode = "open"
+	}
 	if cfg.Warmup > 0 {
-		if _, err := producePhase(ctx, clients, cfg.Warmup, value, "warm-up", progress, cfg.ProgressEvery); err != nil {
-			return ProduceResult{}, timeoutContext(ctx, cfg.Timeout, fmt.Errorf("warm-up: %w", err))
+		if _, err := w.phase(ctx, phaseSpec{label: "warm-up", warmup: true, records: cfg.Warmup}); err != nil {
+			return res, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	ph, err := producePhase(ctx, clients, cfg.Records, value, "produce", progress, cfg.ProgressEvery)
-	res := ProduceResult{
-		Records:    ph.acked,
-		Bytes:      ph.acked * int64(cfg.RecordSize),
-		ElapsedSec: ph.elapsed.Seconds(),
-		Partitions: partitions,
-		Errors:     ph.failed,
-	}
+	ph, err := w.phase(ctx, phaseSpec{label: "produce", records: cfg.Records, duration: cfg.Duration, rate: cfg.Rate})
+	res.Records, res.Errors = ph.acked, ph.failed
+	res.Bytes = ph.acked * int64(cfg.RecordSize)
+	res.ElapsedSec = ph.elapsed.Seconds()
+	res.Stream = w.stream()
 	if err != nil {
-		return res, timeoutContext(ctx, cfg.Timeout, err)
+		return res, err
 	}
 	if secs := ph.elapsed.Seconds(); secs > 0 {
 		res.RecordsPerSec = float64(res.Records) / secs
 		res.MBPerSec = float64(res.Bytes) / secs / 1e6
 	}
-	res.Latency = summarizeLatency(ph.hist)
+	res.Latency = summarizeLatency(ph.latency)
+	if cfg.openLoop() {
+		res.SendLag = summarizeLatency(ph.lag)
+	}
 	return res, nil
 }
 
-// phaseOutcome is what one phase of produce calls measured.
+// stream summarises every record acknowledged so far.
+func (w *produceWriter) stream() StreamSummary {
+	if !w.stamped {
+		return StreamSummary{}
+	}
+	s := StreamSummary{Tag: w.tag, Sent: make([]int64, len(w.producers))}
+	for i, p := range w.producers {
+		s.Sent[i] = p.acked.Load()
+		s.Checksum += p.checksum.Load()
+	}
+	return s
+}
+
+// phaseSpec is one phase of sending: a record count, or a duration when
+// duration is set; at a fixed rate when rate is set.
+type phaseSpec struct {
+	label    string
+	warmup   bool
+	records  int64
+	duration time.Duration
+	rate     float64
+}
+
+// phaseOutcome is what one phase measured.
 type phaseOutcome struct {
 	acked, failed int64
 	elapsed       time.Duration
-	hist          *hdrhistogram.Histogram
+	latency, lag  *hdrhistogram.Histogram
 }
 
-// producePhase produces total records split over clients and waits for every
-// ack. The first failure cancels the phase and is returned.
-func producePhase(ctx context.Context, clients []*kgo.Client, total int64, value []byte,
-	label string, progress io.Writer, every time.Duration) (phaseOutcome, error) {
+// phase sends records over all clients and waits for every ack. The first
+// failure cancels the phase and is returned.
+func (w *produceWriter) phase(ctx context.Context, spec phaseSpec) (phaseOutcome, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		acked, failed atomic.Int64
-		errOnce       sync.Once
-		firstErr      error
+		failed   atomic.Int64
+		errOnce  sync.Once
+		firstErr error
 	)
 	fail := func(err error) {
 		failed.Add(1)
@@ -126,39 +197,43 @@ func producePhase(ctx context.Context, clients []*kgo.Client, total int64, value
 			cancel()
 		})
 	}
+	n := len(w.clients)
+	ackedBefore := make([]int64, n)
+	for i, p := range w.producers {
+		ackedBefore[i] = p.acked.Load()
+	}
+	acked := func() int64 {
+		var sum int64
+		for i, p := range w.producers {
+			sum += p.acked.Load() - ackedBefore[i]
+		}
+		return sum
+	}
+	latency := make([]*latencyRecorder, n)
+	lag := make([]*latencyRecorder, n)
+	for i := range latency {
+		latency[i], lag[i] = newLatencyRecorder(), newLatencyRecorder()
+	}
+	stopProgress := progressLine{
+		w: w.progress, label: spec.label, verb: "acked", total: spec.records, duration: spec.duration,
+		recordSize: w.cfg.RecordSize, count: acked, latency: latency,
+	}.start(w.cfg.ProgressEvery)
 
-	stopProgress := startProgress(progress, label, total, &acked, every)
-	hists := make([]*hdrhistogram.Histogram, len(clients))
 	var wg sync.WaitGroup
 	start := time.Now()
-	for i, cl := range clients {
-		share := total / int64(len(clients))
-		if int64(i) < total%int64(len(clients)) {
+	for i := range w.clients {
+		share := spec.records / int64(n)
+		if int64(i) < spec.records%int64(n) {
 			share++
 		}
-		hist := hdrhistogram.New(1, maxLatencyMicros, 3)
-		hists[i] = hist
+		if spec.duration > 0 {
+			share = -1 // until the duration ends
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range share {
-				if ctx.Err() != nil {
-					break
-				}
-				sent := time.Now()
-				cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
-					if err != nil {
-						fail(fmt.Errorf("produce record: %w", err))
-						return
-					}
-					micros := min(max(time.Since(sent).Microseconds(), 1), maxLatencyMicros)
-					// kgo runs one client's promises serially, and Flush
-					// returns only after the last one, so hist needs no lock.
-					_ = hist.RecordValue(micros) // in range by construction
-					acked.Add(1)
-				})
-			}
-			if err := cl.Flush(ctx); err != nil {
+			w.sendLoop(ctx, i, spec, share, start, latency[i], lag[i], fail)
+			if err := w.clients[i].Flush(ctx); err != nil {
 				fail(fmt.Errorf("flush: %w", err))
 			}
 		}()
@@ -167,66 +242,104 @@ func producePhase(ctx context.Context, clients []*kgo.Client, total int64, value
 	elapsed := time.Since(start)
 	stopProgress()
 
-	out := phaseOutcome{acked: acked.Load(), failed: failed.Load(), elapsed: elapsed}
+	out := phaseOutcome{acked: acked(), failed: failed.Load(), elapsed: elapsed}
 	if firstErr != nil {
 		// Promises of a cancelled phase may still be running: leave the
 		// histograms alone.
-		return out, fmt.Errorf("%w (%d of %d records acked, %d failed)", firstErr, out.acked, total, out.failed)
+		of := ""
+		if spec.duration == 0 {
+			of = fmt.Sprintf(" of %d", spec.records)
+		}
+		return out, fmt.Errorf("%w (%d%s records acked, %d failed)", firstErr, out.acked, of, out.failed)
 	}
-	if out.acked != total {
-		return out, fmt.Errorf("only %d of %d records acked", out.acked, total)
+	if spec.duration == 0 && out.acked != spec.records {
+		return out, fmt.Errorf("only %d of %d records acked", out.acked, spec.records)
 	}
-	out.hist = hdrhistogram.New(1, maxLatencyMicros, 3)
-	for _, h := range hists {
-		out.hist.Merge(h)
-	}
+	out.latency, out.lag = mergeRecorders(latency), mergeRecorders(lag)
 	return out, nil
 }
 
-// startProgress prints "label: acked/total, rate" every period until the
-// returned func is called, which clears the line. A nil w prints nothing.
-func startProgress(w io.Writer, label string, total int64, acked *atomic.Int64, every time.Duration) func() {
-	if w == nil {
-		return func() {}
+// sendLoop is one producer's goroutine: share records (or, when share is
+// negative, until the phase's duration ends), on schedule when spec.rate is
+// set. Each record's Timestamp is its intended send time; the promise
+// measures latency from it and returns the record to the pool.
+func (w *produceWriter) sendLoop(ctx context.Context, idx int, spec phaseSpec, share int64, start time.Time,
+	latency, lag *latencyRecorder, fail func(error)) {
+	cl, state := w.clients[idx], w.producers[idx]
+	keys := newKeyChooser(w.cfg.Keys, w.cfg.KeyCount, w.cfg.HotKeyShare, uint64(idx)+1)
+	end := start.Add(spec.duration)
+	var pace pacer
+	var interval float64 // nanoseconds between this producer's records
+	if spec.rate > 0 {
+		pace = newPacer()
+		defer pace.close()
+		interval = float64(time.Second) * float64(len(w.clients)) / spec.rate
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		ticker := time.NewTicker(every)
-		defer ticker.Stop()
-		last, lastAt := int64(0), time.Now()
-		for {
-			select {
-			case <-done:
-				fmt.Fprint(w, "\r\033[K")
+	promise := func(r *kgo.Record, err error) {
+		if err != nil {
+			fail(fmt.Errorf("produce record: %w", err))
+		} else {
+			latency.record(time.Since(r.Timestamp))
+			if w.stamped {
+				state.checksum.Add(uint64(crcOfStamped(r.Value)))
+			}
+			state.acked.Add(1)
+		}
+		w.putRecord(r)
+	}
+	for i := int64(0); share < 0 || i < share; i++ {
+		var intended time.Time
+		if spec.rate > 0 {
+			intended = start.Add(time.Duration(float64(i) * interval))
+			if spec.duration > 0 && !intended.Before(end) {
 				return
-			case now := <-ticker.C:
-				n := acked.Load()
-				rate := float64(n-last) / now.Sub(lastAt).Seconds()
-				last, lastAt = n, now
-				fmt.Fprintf(w, "\r\033[K%s: %d/%d acked (%.1f%%), %.0f records/s", label, n, total, 100*float64(n)/float64(total), rate)
+			}
+			pace.sleepUntil(intended)
+			lag.record(time.Since(intended))
+		} else {
+			intended = time.Now()
+			if spec.duration > 0 && !intended.Before(end) {
+				return
 			}
 		}
-	}()
-	return func() {
-		close(done)
-		<-finished
+		if ctx.Err() != nil {
+			return
+		}
+		r := w.getRecord()
+		r.Key = keys.next()
+		r.Timestamp = intended
+		if w.stamped {
+			writeStamp(r.Value, w.tag, stampID(idx, state.nextSeq, spec.warmup), intended.UnixNano())
+		}
+		state.nextSeq++
+		cl.Produce(ctx, r, promise)
 	}
 }
 
-func summarizeLatency(h *hdrhistogram.Histogram) LatencySummary {
-	if h.TotalCount() == 0 {
-		return LatencySummary{}
+// getRecord returns a record whose Value holds the filler payload.
+func (w *produceWriter) getRecord() *kgo.Record {
+	r := w.records.Get().(*kgo.Record)
+	if r.Value == nil {
+		if w.stamped {
+			r.Value = append([]byte(nil), w.payload...)
+		} else {
+			// Unstamped values are never written to: share one.
+			r.Value = w.payload
+		}
 	}
-	ms := func(micros int64) float64 { return float64(micros) / 1000 }
-	return LatencySummary{
-		P50Ms:  ms(h.ValueAtQuantile(50)),
-		P99Ms:  ms(h.ValueAtQuantile(99)),
-		P999Ms: ms(h.ValueAtQuantile(99.9)),
-		MaxMs:  ms(h.Max()),
-		MeanMs: h.Mean() / 1000,
-	}
+	return r
+}
+
+// putRecord clears what kgo set on a record and keeps its value for reuse:
+// kgo does not touch a record after its promise.
+func (w *produceWriter) putRecord(r *kgo.Record) {
+	*r = kgo.Record{Value: r.Value}
+	w.records.Put(r)
+}
+
+// crcOfStamped reads the CRC a stamped value carries.
+func crcOfStamped(v []byte) uint32 {
+	return uint32(v[24]) | uint32(v[25])<<8 | uint32(v[26])<<16 | uint32(v[27])<<24
 }
 
 // timeoutContext rewords a failure caused by the run's deadline so the user

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -260,4 +261,95 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+func TestRunProduceOpenLoopKeepsItsSchedule(t *testing.T) {
+	b := startKfake(t)
+	res, err := RunProduce(context.Background(), ProduceConfig{
+		Brokers: []string{b.Addr()}, Topic: "paced", Partitions: 2, RecordSize: 64,
+		Duration: 500 * time.Millisecond, Rate: 2000, Producers: 2, Warmup: 0,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2000 records/s for half a second is 1000 records, by schedule.
+	if res.Mode != "open" || res.TargetRate != 2000 || res.Records != 1000 {
+		t.Errorf("mode %s rate %v records %d: want an open loop of exactly 1000 records", res.Mode, res.TargetRate, res.Records)
+	}
+	checkLatencySane(t, res.Latency)
+	if res.SendLag.Samples != 1000 || res.Latency.P9999Ms < res.Latency.P999Ms {
+		t.Errorf("send lag samples %d, latency %+v: want one lag per record and ordered quantiles", res.SendLag.Samples, res.Latency)
+	}
+	if got := endOffsetSum(t, b.Addr(), "paced"); got != 1000 {
+		t.Errorf("broker holds %d records, want 1000", got)
+	}
+}
+
+func TestRunProduceDurationClosedLoop(t *testing.T) {
+	b := startKfake(t)
+	res, err := RunProduce(context.Background(), ProduceConfig{
+		Brokers: []string{b.Addr()}, Topic: "timed", Duration: 300 * time.Millisecond, RecordSize: 100, Warmup: 10,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Mode != "closed" || res.Records < 1 || res.SendLag.Samples != 0 {
+		t.Errorf("mode %s, %d records, %d lag samples: want a closed loop that sent records and no schedule", res.Mode, res.Records, res.SendLag.Samples)
+	}
+	if got := endOffsetSum(t, b.Addr(), "timed"); got != res.Records+10 || res.Stream.Records() != got {
+		t.Errorf("broker holds %d records, stream says %d, want measured %d + 10 warm-up", got, res.Stream.Records(), res.Records)
+	}
+}
+
+func TestRunProduceKeyDistributions(t *testing.T) {
+	b := startKfake(t)
+	perPartition := func(topic string) map[int32]int64 {
+		t.Helper()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		offsets, err := kadm.NewClient(cl).ListEndOffsets(context.Background(), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int32]int64{}
+		offsets.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+		return out
+	}
+	f := func(keys string, keyCount int, check func(map[int32]int64) string) {
+		t.Helper()
+		topic := "keys-" + keys
+		if _, err := RunProduce(context.Background(), ProduceConfig{
+			Brokers: []string{b.Addr()}, Topic: topic, Partitions: 8, RecordSize: 32,
+			Records: 4000, Warmup: 0, Keys: keys, KeyCount: keyCount,
+		}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if msg := check(perPartition(topic)); msg != "" {
+			t.Errorf("keys=%s: %s", keys, msg)
+		}
+	}
+	// Uniform keys over many keys reach every partition, none with most.
+	f(KeysUniform, 1000, func(p map[int32]int64) string {
+		for part, n := range p {
+			if n == 0 || n > 1000 {
+				return fmt.Sprintf("partition %d got %d of 4000 records: %v", part, n, p)
+			}
+		}
+		return ""
+	})
+	// Hot keys: the hottest 1% of 100 keys is one key, carrying 90% of
+	// the records to one partition.
+	f(KeysHot, 100, func(p map[int32]int64) string {
+		var top int64
+		for _, n := range p {
+			top = max(top, n)
+		}
+		if top < 3400 {
+			return fmt.Sprintf("busiest partition got %d of 4000 records, want about 90%%+: %v", top, p)
+		}
+		return ""
+	})
 }

@@ -1,6 +1,8 @@
 // Command chronik-bench is Chronik's load generator and benchmark runner.
 //
 //	chronik-bench produce  --brokers host:port [workload flags]
+//	chronik-bench consume  --brokers host:port --topic T [--consumers N]
+//	chronik-bench e2e      --brokers host:port --rate R --duration D [workload flags]
 //	chronik-bench compare  --chronik bin/chronik --runs 3 [workload flags]
 //	chronik-bench topics   --chronik bin/chronik --runs 5
 //	chronik-bench idle-rss --chronik bin/chronik --topics 100 --partitions 6
@@ -28,7 +30,10 @@ import (
 const usage = `usage: chronik-bench <command> [flags]
 
 commands:
-  produce   closed-loop producer against running brokers
+  produce   producer against running brokers: closed loop (throughput) or
+            open loop at --rate (latency from intended send time)
+  consume   read a topic from the start, verifying every record
+  e2e       produce and consume at once: per-record end-to-end latency
   compare   produce workload alternately against the chronik binary and kfake
   topics    CreateTopics latency (1 and 100 partitions) on the chronik binary
   idle-rss  resident memory of an idle chronik with many open partitions
@@ -51,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	commands := map[string]func(context.Context, []string, []string, io.Writer, io.Writer) error{
 		"produce":  cmdProduce,
+		"consume":  cmdConsume,
+		"e2e":      cmdEndToEnd,
 		"compare":  cmdCompare,
 		"topics":   cmdTopics,
 		"idle-rss": cmdIdleRSS,
