@@ -42,6 +42,18 @@ type Config struct {
 	MaxInflightPerConnection   int           // socket.max.inflight.requests
 	GroupInitialRebalanceDelay time.Duration // group.initial.rebalance.delay.ms
 
+	GroupMinSessionTimeout         time.Duration // group.min.session.timeout.ms
+	GroupMaxSessionTimeout         time.Duration // group.max.session.timeout.ms
+	GroupMaxSize                   int32         // group.max.size
+	GroupConsumerSessionTimeout    time.Duration // group.consumer.session.timeout.ms
+	GroupConsumerHeartbeatInterval time.Duration // group.consumer.heartbeat.interval.ms
+	GroupConsumerAssignors         []string      // group.consumer.assignors
+	OffsetsTopicNumPartitions      int32         // offsets.topic.num.partitions
+	OffsetsTopicSegmentBytes       int64         // offsets.topic.segment.bytes
+	OffsetsRetention               time.Duration // offsets.retention.minutes
+	OffsetsRetentionCheckInterval  time.Duration // offsets.retention.check.interval.ms
+	OffsetMetadataMaxBytes         int32         // offset.metadata.max.bytes
+
 	NumShards     int           // num.shards (0 when set: usable CPUs, resolved on set)
 	ShardMailbox  int           // shard.mailbox.size
 	WALIO         string        // wal.io = auto|uring|pwrite
