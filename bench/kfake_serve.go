@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -17,37 +15,21 @@ import (
 // chronik binary, instead of sharing the client's process and garbage
 // collector.
 func ServeKfake(ctx context.Context, args []string, log io.Writer) error {
-	var port int
-	var dataDir string
-	var persist bool
-	for i := 0; i < len(args); i++ {
-		if args[i] != "--set" || i+1 == len(args) {
-			return fmt.Errorf("kfake-serve: want --set key=value pairs, got %q", args[i])
-		}
-		i++
-		key, value, _ := strings.Cut(args[i], "=")
-		switch key {
-		case "listeners":
-			hostPort, ok := strings.CutPrefix(value, "PLAINTEXT://127.0.0.1:")
-			n, err := strconv.Atoi(hostPort)
-			if !ok || err != nil {
-				return fmt.Errorf("kfake-serve: listeners %q: want PLAINTEXT://127.0.0.1:PORT", value)
-			}
-			port = n
-		case "log.dirs":
-			dataDir = value
-		case "kfake.persist":
-			persist = value == "true"
-		default:
-			return fmt.Errorf("kfake-serve: unknown setting %q", key)
-		}
+	settings, err := parseServeSettings("kfake-serve", args, "listeners", "log.dirs", "kfake.persist")
+	if err != nil {
+		return err
 	}
+	port, err := listenerPort("kfake-serve", settings["listeners"])
+	if err != nil {
+		return err
+	}
+	persist := settings["kfake.persist"] == "true"
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port)}
 	if persist {
-		if dataDir == "" {
+		if settings["log.dirs"] == "" {
 			return fmt.Errorf("kfake-serve: kfake.persist needs log.dirs")
 		}
-		opts = append(opts, kfake.DataDir(dataDir))
+		opts = append(opts, kfake.DataDir(settings["log.dirs"]))
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // fakeBrokerEnv makes the test binary act as a stand-in chronik binary, so
@@ -47,5 +48,22 @@ func fakeChronik(t *testing.T, mode string) ChronikTarget {
 		Binary:     os.Args[0],
 		DataParent: t.TempDir(),
 		Env:        []string{fakeBrokerEnv + "=" + mode},
+	}
+}
+
+// checkFor polls f until it returns nil, failing the test with f's last
+// error once wait has passed.
+func checkFor(t *testing.T, wait time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
