@@ -3,7 +3,6 @@ package uring
 import (
 	"bytes"
 	"io"
-	"log/slog"
 	"path/filepath"
 	"testing"
 )
@@ -49,18 +48,5 @@ func TestPwriteFileRoundTrip(t *testing.T) {
 	}
 	if size, _ := f.Size(); size != 3 {
 		t.Fatalf("size after truncate %d", size)
-	}
-}
-
-func TestSelect(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for _, mode := range []string{"auto", "pwrite"} {
-		o, err := Select(mode, log)
-		if err != nil || o.Kind() != "pwrite" {
-			t.Fatalf("%s: %v %v", mode, o, err)
-		}
-	}
-	if _, err := Select("uring", log); err == nil {
-		t.Fatal("wal.io=uring must fail while no io_uring writer exists")
 	}
 }
