@@ -62,6 +62,7 @@ type Broker struct {
 
 	sessions    *fetchSessions
 	pids        producerIDs
+	groups      *groupCoordinators
 	metrics     brokerMetrics
 	flushPolicy flushPolicy
 }
@@ -102,6 +103,7 @@ func New(opts Options) (*Broker, error) {
 		b.shards = append(b.shards, s)
 		go s.run()
 	}
+	b.groups = newGroupCoordinators(b)
 
 	markerPath := filepath.Join(b.dataDir, cleanShutdownMarker)
 	_, err := os.Stat(markerPath)
@@ -120,6 +122,7 @@ func New(opts Options) (*Broker, error) {
 		syncDir(b.dataDir)
 	}
 	b.log.Info("partitions opened", "partitions", len(b.open), "clean", clean, "took", time.Since(start))
+	b.groups.loadAll()
 
 	watch, stop := b.store.Watch()
 	b.stopWatch = stop
@@ -374,6 +377,7 @@ func (b *Broker) Close() error {
 		b.stopWatch()
 	}
 	b.wg.Wait()
+	b.groups.closeAll()
 	b.stopShards()
 	marker := filepath.Join(b.dataDir, cleanShutdownMarker)
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {

@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// FindCoordinator: v0-6
+//
+// Behaviour:
+// * Group keys (type 0) are placed as Kafka places them: partition
+//   abs(javaHash(group)) % partitions of __consumer_offsets, whose leader
+//   is the coordinator.
+// * The first lookup creates __consumer_offsets (internal, compacted,
+//   offsets.topic.num.partitions partitions) and is answered once it
+//   exists; COORDINATOR_NOT_AVAILABLE if it cannot be created in time.
+// * Transaction keys (type 1) get COORDINATOR_NOT_AVAILABLE until
+//   transactions are served; other types INVALID_REQUEST.
+//
+// Version notes:
+// * v1: CoordinatorType, ThrottleMillis, ErrorMessage
+// * v3: flexible
+// * v4: several keys per request (KIP-699)
+// * v6: share coordinator type 2 (KIP-932, not served)
+
+func init() { registerAPI(10, 0, 6, (*Broker).handleFindCoordinator) }
+
+func (b *Broker) handleFindCoordinator(r *request) {
+	req := r.kreq.(*kmsg.FindCoordinatorRequest)
+	if _, ok := b.currentView().topic(offsetsTopic); ok || req.CoordinatorType != 0 {
+		r.respond(b.findCoordinatorResponse(req))
+		return
+	}
+	// Creating the topic waits on the metadata log: off the event loop.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.IOTimeout)
+		defer cancel()
+		if err := b.ensureOffsetsTopic(ctx); err != nil {
+			b.log.Warn("find coordinator", "err", err)
+		}
+		r.respond(b.findCoordinatorResponse(req))
+	}()
+}
+
+func (b *Broker) findCoordinatorResponse(req *kmsg.FindCoordinatorRequest) *kmsg.FindCoordinatorResponse {
+	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	keys := req.CoordinatorKeys
+	if req.Version < 4 {
+		keys = []string{req.CoordinatorKey}
+	}
+	v := b.currentView()
+	for _, key := range keys {
+		sc := kmsg.NewFindCoordinatorResponseCoordinator()
+		sc.Key = key
+		sc.NodeID, sc.Port = -1, -1
+		fail := func(code *kerr.Error, msg string) {
+			sc.ErrorCode = code.Code
+			sc.ErrorMessage = &msg
+		}
+		switch req.CoordinatorType {
+		case 0:
+			t, ok := v.topic(offsetsTopic)
+			if !ok {
+				fail(kerr.CoordinatorNotAvailable, "The coordinator is not available.")
+				break
+			}
+			leader := t.Partitions[offsetsPartitionFor(key, len(t.Partitions))].Leader
+			br, ok := v.snap.Brokers[leader]
+			if !ok {
+				fail(kerr.CoordinatorNotAvailable, "The coordinator is not available.")
+				break
+			}
+			sc.NodeID, sc.Host, sc.Port = br.NodeID, br.Host, br.Port
+		case 1:
+			fail(kerr.CoordinatorNotAvailable, "Transactions are not served by this broker yet.")
+		default:
+			fail(kerr.InvalidRequest, "Unsupported coordinator type.")
+		}
+		resp.Coordinators = append(resp.Coordinators, sc)
+	}
+	if req.Version < 4 {
+		c := resp.Coordinators[0]
+		resp.ErrorCode, resp.ErrorMessage = c.ErrorCode, c.ErrorMessage
+		resp.NodeID, resp.Host, resp.Port = c.NodeID, c.Host, c.Port
+		resp.Coordinators = nil
+	}
+	return resp
+}

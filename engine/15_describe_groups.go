@@ -1,0 +1,42 @@
+package engine
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/engine/group"
+)
+
+// DescribeGroups: v0-6
+//
+// Behaviour:
+// * State, protocol type and members of each group; the chosen protocol,
+//   member metadata and assignments only while the group is Stable, as in
+//   Kafka.
+// * A KIP-848 group is described in the classic shape (protocol type
+//   "consumer", subscriptions and assignments in the consumer protocol's
+//   encoding) so classic tools and kadm's lag report read it.
+// * An unknown group is Dead; from v6 it also gets GROUP_ID_NOT_FOUND.
+//
+// Version notes:
+// * v1: ThrottleMillis
+// * v3: IncludeAuthorizedOperations (KIP-430; no ACLs, so left unset)
+// * v4: InstanceID (KIP-345)
+// * v5: flexible
+// * v6: ErrorMessage, GROUP_ID_NOT_FOUND (KIP-1043)
+
+func init() { registerAPI(15, 0, 6, (*Broker).handleDescribeGroups) }
+
+func (b *Broker) handleDescribeGroups(r *request) {
+	req := r.kreq.(*kmsg.DescribeGroupsRequest)
+	out := make([]kmsg.DescribeGroupsResponseGroup, len(req.Groups))
+	b.forGroups(req.Groups, func(i int, c *group.Coordinator) {
+		out[i] = c.DescribeGroup(req.Version, req.Groups[i])
+	}, func(i int, code int16) {
+		out[i] = kmsg.NewDescribeGroupsResponseGroup()
+		out[i].Group, out[i].ErrorCode = req.Groups[i], code
+	}, func() {
+		resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
+		resp.Groups = out
+		r.respond(resp)
+	})
+}

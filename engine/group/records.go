@@ -1,0 +1,156 @@
+package group
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Record is one key/value of __consumer_offsets; a nil Value is a tombstone.
+type Record struct {
+	Key, Value []byte
+}
+
+// Key versions name the record type, as in Kafka.
+const (
+	keyOffsetCommitV0         = 0
+	keyOffsetCommit           = 1
+	keyGroupMetadata          = 2
+	keyConsumerGroupMetadata  = 3
+	offsetCommitValueVersion  = 3
+	groupMetadataValueVersion = 3
+)
+
+// Commit is one committed offset.
+type Commit struct {
+	Offset      int64
+	LeaderEpoch int32
+	Metadata    string
+	CommitTime  time.Time
+}
+
+func offsetCommitRecord(group, topic string, partition int32, c Commit) Record {
+	k := kmsg.OffsetCommitKey{Version: keyOffsetCommit, Group: group, Topic: topic, Partition: partition}
+	v := kmsg.OffsetCommitValue{
+		Version:         offsetCommitValueVersion,
+		Offset:          c.Offset,
+		LeaderEpoch:     c.LeaderEpoch,
+		Metadata:        c.Metadata,
+		CommitTimestamp: c.CommitTime.UnixMilli(),
+	}
+	return Record{Key: k.AppendTo(nil), Value: v.AppendTo(nil)}
+}
+
+func offsetTombstone(group, topic string, partition int32) Record {
+	k := kmsg.OffsetCommitKey{Version: keyOffsetCommit, Group: group, Topic: topic, Partition: partition}
+	return Record{Key: k.AppendTo(nil)}
+}
+
+func groupMetadataRecord(group string, v *kmsg.GroupMetadataValue) Record {
+	k := kmsg.GroupMetadataKey{Version: keyGroupMetadata, Group: group}
+	v.Version = groupMetadataValueVersion
+	return Record{Key: k.AppendTo(nil), Value: v.AppendTo(nil)}
+}
+
+func groupTombstone(group string) Record {
+	k := kmsg.GroupMetadataKey{Version: keyGroupMetadata, Group: group}
+	return Record{Key: k.AppendTo(nil)}
+}
+
+// consumerGroupRecord is Kafka's ConsumerGroupMetadata record: the group
+// epoch of a KIP-848 group. Its key has the GroupMetadataKey layout; its
+// value is flexible: version, epoch, empty tagged fields.
+func consumerGroupRecord(group string, epoch int32) Record {
+	k := kmsg.GroupMetadataKey{Version: keyConsumerGroupMetadata, Group: group}
+	v := binary.BigEndian.AppendUint16(nil, 0)
+	v = binary.BigEndian.AppendUint32(v, uint32(epoch))
+	v = binary.AppendUvarint(v, 0)
+	return Record{Key: k.AppendTo(nil), Value: v}
+}
+
+func consumerGroupTombstone(group string) Record {
+	k := kmsg.GroupMetadataKey{Version: keyConsumerGroupMetadata, Group: group}
+	return Record{Key: k.AppendTo(nil)}
+}
+
+// recordKind is what a decoded record describes.
+type recordKind int8
+
+const (
+	recordIgnored recordKind = iota // a Kafka record type Chronik does not keep
+	recordOffset
+	recordGroup
+	recordConsumerGroup
+)
+
+// decodedRecord is one replayed record.
+type decodedRecord struct {
+	kind      recordKind
+	group     string
+	topic     string
+	partition int32
+	tombstone bool
+	commit    Commit
+	meta      *kmsg.GroupMetadataValue
+	epoch     int32
+}
+
+var errShortRecord = errors.New("record shorter than its version")
+
+func decodeRecord(key, value []byte) (decodedRecord, error) {
+	var d decodedRecord
+	if len(key) < 2 {
+		return d, fmt.Errorf("key: %w", errShortRecord)
+	}
+	d.tombstone = value == nil
+	switch version := int16(binary.BigEndian.Uint16(key)); version {
+	case keyOffsetCommitV0, keyOffsetCommit:
+		var k kmsg.OffsetCommitKey
+		if err := k.ReadFrom(key); err != nil {
+			return d, fmt.Errorf("offset commit key: %w", err)
+		}
+		d.kind, d.group, d.topic, d.partition = recordOffset, k.Group, k.Topic, k.Partition
+		if d.tombstone {
+			return d, nil
+		}
+		var v kmsg.OffsetCommitValue
+		if err := v.ReadFrom(value); err != nil {
+			return d, fmt.Errorf("offset commit value of %s/%s/%d: %w", k.Group, k.Topic, k.Partition, err)
+		}
+		d.commit = Commit{Offset: v.Offset, LeaderEpoch: v.LeaderEpoch, Metadata: v.Metadata, CommitTime: time.UnixMilli(v.CommitTimestamp)}
+		if v.Version < 3 {
+			d.commit.LeaderEpoch = -1
+		}
+	case keyGroupMetadata:
+		var k kmsg.GroupMetadataKey
+		if err := k.ReadFrom(key); err != nil {
+			return d, fmt.Errorf("group metadata key: %w", err)
+		}
+		d.kind, d.group = recordGroup, k.Group
+		if d.tombstone {
+			return d, nil
+		}
+		v := new(kmsg.GroupMetadataValue)
+		if err := v.ReadFrom(value); err != nil {
+			return d, fmt.Errorf("group metadata value of %s: %w", k.Group, err)
+		}
+		d.meta = v
+	case keyConsumerGroupMetadata:
+		var k kmsg.GroupMetadataKey
+		if err := k.ReadFrom(key); err != nil {
+			return d, fmt.Errorf("consumer group metadata key: %w", err)
+		}
+		d.kind, d.group = recordConsumerGroup, k.Group
+		if d.tombstone {
+			return d, nil
+		}
+		if len(value) < 6 {
+			return d, fmt.Errorf("consumer group metadata value of %s: %w", k.Group, errShortRecord)
+		}
+		d.epoch = int32(binary.BigEndian.Uint32(value[2:]))
+	}
+	return d, nil
+}
