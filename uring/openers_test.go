@@ -39,7 +39,7 @@ func forEachOpener(t *testing.T, f func(t *testing.T, o ShardOpener)) {
 // requireURing stops a ring test where the probe found io_uring unusable,
 // naming the probe's reason. CHRONIK_REQUIRE_URING=1 (CI on a host known to
 // have io_uring) turns that into a failure.
-func requireURing(t *testing.T) {
+func requireURing(t testing.TB) {
 	t.Helper()
 	p := Probe()
 	if p.Usable {

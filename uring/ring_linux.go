@@ -11,6 +11,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// How a batch travels through the ring:
+//
+//	Batch.Submit*  ──► ops grouped per file into chains (call order kept)
+//	place          ──► each ready chain's ops as linked SQEs (IOSQE_IO_LINK),
+//	                   while room = min(free SQ entries, CQ entries − outstanding)
+//	                   slot[user_data] pins the buffers and the iovec array
+//	io_uring_enter ──► submit all placed SQEs, wait for all outstanding CQEs
+//	reap           ──► CQE → slot → op: done, short (resubmit the rest of the
+//	                   chain once it drains), or failed (rest of chain not run)
+//
+// Memory ordering: SQEs are written with plain stores, then published by an
+// atomic store of the SQ tail; CQEs are read after an atomic load of the CQ
+// tail and released by an atomic store of the CQ head. Go's atomics are
+// sequentially consistent, which covers the kernel's acquire/release pairs.
+
 // Ring is one io_uring instance: a submission queue the kernel reads and a
 // completion queue it fills, both mapped into this process.
 //
@@ -54,7 +69,7 @@ type Ring struct {
 	freeSlots   []uint32
 
 	enter enterFunc
-	busy  atomic.Bool
+	state atomic.Int32 // ringFree, ringBusy or ringBusyCloseAsked
 	// broken is set when io_uring_enter fails for a reason the ring cannot
 	// recover from; the ring is then never entered again.
 	broken error
@@ -247,31 +262,57 @@ func (r *Ring) unmap() {
 	}
 	r.sqMem, r.cqMem, r.sqeMem = nil, nil, nil
 	r.sqes, r.cqes = nil, nil
+	r.sqHead, r.sqTail, r.cqHead, r.cqTail, r.cqOverflow = nil, nil, nil, nil, nil
 }
+
+// Ring states: who drives it, and whether Close arrived while it was busy.
+const (
+	ringFree int32 = iota
+	ringBusy
+	ringBusyCloseAsked
+)
 
 // tryAcquire claims the ring for the calling goroutine; false means another
 // goroutine is driving it right now.
 func (r *Ring) tryAcquire() bool {
-	if r.busy.CompareAndSwap(false, true) {
+	if r.state.CompareAndSwap(ringFree, ringBusy) {
 		return true
 	}
 	r.contended.Add(1)
 	return false
 }
 
-func (r *Ring) release() { r.busy.Store(false) }
+// release gives the ring up, closing it if Close was called meanwhile.
+func (r *Ring) release() {
+	if r.state.CompareAndSwap(ringBusy, ringFree) {
+		return
+	}
+	r.closeAcquired()
+	r.state.Store(ringFree)
+}
 
 // usable reports whether the ring may be entered; call with the ring acquired.
 func (r *Ring) usable() bool { return !r.closed && r.broken == nil }
 
-// Close releases the ring. Files opened on it must not be used afterwards.
-// A ring whose enter failed irrecoverably may still have operations in the
-// kernel; its memory is then kept for the life of the process.
+// Close releases the ring; files opened on it fall back to plain syscalls.
+// If another goroutine is driving the ring (a Datasync run off the shard),
+// that goroutine closes it when its call ends. A ring whose enter failed
+// irrecoverably may still have operations in the kernel; its memory is then
+// kept for the life of the process.
 func (r *Ring) Close() error {
-	if !r.tryAcquire() {
-		return errors.New("close io_uring: ring is in use by another goroutine")
+	for {
+		if r.state.CompareAndSwap(ringFree, ringBusy) {
+			err := r.closeAcquired()
+			r.state.Store(ringFree)
+			return err
+		}
+		if r.state.CompareAndSwap(ringBusy, ringBusyCloseAsked) || r.state.Load() == ringBusyCloseAsked {
+			return nil
+		}
 	}
-	defer r.release()
+}
+
+func (r *Ring) closeAcquired() error {
 	if r.closed {
 		return nil
 	}

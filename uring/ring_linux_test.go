@@ -417,3 +417,36 @@ func TestFillIovecs(t *testing.T) {
 }
 
 func unsafeBytes(v unix.Iovec) []byte { return unsafe.Slice(v.Base, int(v.Len)) }
+
+// Close while another goroutine drives the ring (a Datasync run off the
+// shard) does not wait: that goroutine closes the ring as its call ends.
+func TestRingCloseWhileBusy(t *testing.T) {
+	r := newTestRing(t, 8)
+	f := openRingFile(t, r, "late.log")
+	if !r.tryAcquire() {
+		t.Fatal("fresh ring is busy")
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r.closed {
+		t.Fatal("ring closed under its driver")
+	}
+	r.release()
+	if !r.closed || r.sqMem != nil {
+		t.Fatal("ring still open after its driver let go")
+	}
+	enters := r.Stats().Enters
+	if _, err := f.WriteAt([]byte("after"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Datasync(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Stats().Enters != enters {
+		t.Fatal("closed ring entered")
+	}
+	if got := readBack(t, f); string(got) != "after" {
+		t.Fatalf("file holds %q", got)
+	}
+}
