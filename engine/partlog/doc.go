@@ -18,6 +18,7 @@
 //	  00000000000000004711.index      written 4 KiB at a time as they grow, made
 //	  00000000000000004711.timeindex  durable when the segment is rolled or closed
 //	  partition.checkpoint            log start offset and clean-shutdown state
+//	  cleaner.checkpoint              compaction progress (compacted topics only)
 //
 // A segment is named by the base offset of its first batch, zero-padded to
 // 20 digits so names sort as offsets do. A new partition has no directory
@@ -35,9 +36,12 @@
 //	+------------------------+------------------------+-----+
 //	 ^ position 0             ^ position 12+batchLength(B0)
 //
-// Offsets are contiguous: each batch's base offset is the previous batch's
-// last offset + 1, and the first batch's base offset is the segment's name.
-// Recovery relies on this to reject stale or foreign bytes with a valid CRC.
+// Offsets are contiguous as appended: each batch's base offset is the
+// previous batch's last offset + 1, and the first batch's base offset is the
+// segment's name. Recovery relies on this to reject stale or foreign bytes
+// with a valid CRC in the active segment. Only compaction (below) leaves gaps,
+// and only in sealed segments: readers then start at the first batch after
+// an offset that no batch holds.
 //
 // # Offset index (.index)
 //
@@ -87,4 +91,36 @@
 // flags bit 0 (clean) says the log was closed cleanly with the given next
 // offset and active segment; Open(clean=true) trusts it only while the active
 // segment's base and size on disk still match, and otherwise recovers.
+//
+// # Compaction (cleanup.policy=compact)
+//
+// Log.Clean runs Kafka's cleaner in small steps on the owner goroutine. A
+// pass maps the latest offset of every key in the dirty sealed segments
+// (from the cleaner checkpoint's first dirty offset up to the active segment,
+// less those younger than min.compaction.lag.ms, bounded by a key budget),
+// then rewrites every sealed segment below the mapped range, in groups that
+// fit one segment, into one cleaned segment per group named by the group's
+// first base offset:
+//
+//	before:  [0: a1 b1 c1] [40: a2 b2] [75: a3 c-tombstone] [90: active ...]
+//	after:   [0: b2 a3 c-tombstone]                         [90: active ...]
+//	         (b2 at 41, a3 at 75, the tombstone at 76: offsets never change)
+//
+// A batch keeps its base offset, last offset delta, producer fields and
+// codec; it loses the records a later record of the same key supersedes
+// (and records without a key) and is recompressed with its codec; a batch
+// losing every record disappears, except an idempotent producer's last batch,
+// which stays empty so the producer's sequence survives. Control and
+// transactional batches are kept whole. A tombstone's batch gets a delete
+// horizon (KIP-534: attributes bit 6, base timestamp = cleaning time +
+// delete.retention.ms, record deltas rebased) when first cleaned; a pass after
+// the horizon drops the tombstone.
+//
+// The swap of a group is crash-safe through the cleaner.swap manifest (see
+// segment_swap.go): the cleaned segment is written under .cleaned names and
+// fdatasynced, the manifest commits it, then the old files go and the new
+// ones are renamed into place; Open finishes a committed swap and deletes
+// uncommitted .cleaned files. cleaner.checkpoint (first dirty offset, next
+// delete horizon; a hint written by rename) lets a restart resume without
+// recleaning.
 package partlog

@@ -80,6 +80,8 @@ type Log struct {
 	hints    [readHintSlots]readHint
 	hintNext int
 
+	cleaner *cleanerState // compaction bookkeeping, nil until first used
+
 	failed error // set when a write left the log in an unknown state
 	closed bool
 }
@@ -167,6 +169,7 @@ func (l *Log) Close() error {
 	if l.closed {
 		return nil
 	}
+	l.abortClean()
 	var err error
 	if l.dirMissing {
 		// A partition never written to: leave its (empty) directory behind so
@@ -214,6 +217,7 @@ func (l *Log) persistClean() error {
 func (l *Log) Remove() error {
 	var err error
 	if !l.closed {
+		l.abortClean()
 		l.closed = true
 		for _, s := range l.segs {
 			err = errors.Join(err, s.close())

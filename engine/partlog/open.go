@@ -32,6 +32,13 @@ func Open(dir string, opts Options, clean bool) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open partition log: %w", err)
 	}
+	if changed, err := finishInterruptedSwap(dir, entries, opts.Logger); err != nil {
+		return nil, fmt.Errorf("open partition log %s: %w", dir, err)
+	} else if changed {
+		if entries, err = os.ReadDir(dir); err != nil {
+			return nil, fmt.Errorf("open partition log: %w", err)
+		}
+	}
 	if err := l.load(entries, clean); err != nil {
 		for _, s := range l.segs {
 			s.close()

@@ -55,8 +55,15 @@ func (l *Log) hinted(offset int64) (si int, pos int64, ok bool) {
 	return si, 0, false
 }
 
-// locate returns the position and header of the batch in s holding offset:
-// the offset index gives a nearby earlier batch, then headers are walked.
+// errPastSegment reports that every batch of a segment lies below the offset
+// looked for: compaction removed the batches at the segment's end (or all of
+// them), so the offset lies in a gap before the next segment.
+var errPastSegment = errors.New("offset past the segment's last batch")
+
+// locate returns the position and header of the first batch in s whose last
+// offset is at or above offset (the batch holding offset, or in a compacted
+// log the first batch after a gap): the offset index gives a nearby earlier
+// batch, then headers are walked.
 func (l *Log) locate(s *segment, offset int64) (int64, batch.Header, error) {
 	if err := l.prepare(s); err != nil {
 		return 0, batch.Header{}, err
@@ -73,7 +80,7 @@ func (l *Log) locate(s *segment, offset int64) (int64, batch.Header, error) {
 			return 0, h, err
 		}
 		if !ok {
-			return 0, h, fmt.Errorf("%w: offset %d not found in %s", ErrCorrupt, offset, s.path(logSuffix))
+			return 0, h, fmt.Errorf("%w: offset %d in %s", errPastSegment, offset, s.path(logSuffix))
 		}
 		if h.LastOffset() >= offset {
 			return p, h, nil
@@ -110,17 +117,26 @@ func (l *Log) ReadAppend(dst []byte, offset, end int64, maxBytes int32, minOneBa
 	}
 	si, pos, ok := l.hinted(offset)
 	if ok {
-		out, err := l.readBatches(dst, si, pos, offset, end, int64(maxBytes), minOneBatch)
+		out, err := l.readBatches(dst, si, pos, offset, end, int64(maxBytes), minOneBatch, false)
 		if !errors.Is(err, errStaleHint) {
 			return out, err
 		}
 		l.clearHints()
 	}
 	pos, _, err := l.locate(l.segs[si], offset)
+	for errors.Is(err, errPastSegment) && si+1 < len(l.segs) {
+		// A compacted segment ends below offset: the next batch is the
+		// first of a later segment.
+		si++
+		pos, _, err = l.locate(l.segs[si], offset)
+	}
+	if errors.Is(err, errPastSegment) {
+		return dst, nil
+	}
 	if err != nil {
 		return dst, err
 	}
-	out, err := l.readBatches(dst, si, pos, offset, end, int64(maxBytes), minOneBatch)
+	out, err := l.readBatches(dst, si, pos, offset, end, int64(maxBytes), minOneBatch, true)
 	if errors.Is(err, errStaleHint) {
 		err = fmt.Errorf("%w: batch at %s:%d does not hold offset %d", ErrCorrupt, l.segs[si].path(logSuffix), pos, offset)
 	}
@@ -128,8 +144,9 @@ func (l *Log) ReadAppend(dst []byte, offset, end int64, maxBytes int32, minOneBa
 }
 
 // readBatches appends whole batches starting at (segment si, pos), which must
-// hold offset, moving on to later segments while the budget lasts.
-func (l *Log) readBatches(dst []byte, si int, pos, offset, end, budget int64, minOneBatch bool) ([]byte, error) {
+// hold offset (or, when afterGap, be the first batch after offset in a
+// compacted log), moving on to later segments while the budget lasts.
+func (l *Log) readBatches(dst []byte, si int, pos, offset, end, budget int64, minOneBatch, afterGap bool) ([]byte, error) {
 	start := len(dst)
 	first := true // no batch appended yet
 	next, lastSi, lastPos := offset, -1, int64(0)
@@ -159,8 +176,11 @@ func (l *Log) readBatches(dst []byte, si int, pos, offset, end, budget int64, mi
 			if err != nil {
 				return dst[:start], fmt.Errorf("%w: %s at %d: %w", ErrCorrupt, s.path(logSuffix), pos, err)
 			}
-			if h.BaseOffset > offset || h.LastOffset() < offset {
+			if h.BaseOffset > offset && !afterGap || h.LastOffset() < offset {
 				return dst[:start], errStaleHint
+			}
+			if h.BaseOffset >= end {
+				return dst[:start], nil // the gap reaches the end of what may be read
 			}
 			if size := int64(h.Size()); minOneBatch && size > want {
 				if size > avail {
@@ -223,6 +243,9 @@ func (l *Log) ScanBatches(from int64, fn func(h batch.Header) error) error {
 	}
 	si := l.segmentFor(from)
 	pos, _, err := l.locate(l.segs[si], from)
+	if errors.Is(err, errPastSegment) {
+		si, pos, err = si+1, 0, nil
+	}
 	if err != nil {
 		return err
 	}

@@ -21,11 +21,12 @@ func (l *Log) EnforceRetention(now time.Time, retention time.Duration, retention
 	cutoff := now.Add(-retention).UnixMilli()
 	for len(l.segs) > 0 {
 		s := l.segs[0]
-		if s.size == 0 {
+		if s.size == 0 && len(l.segs) == 1 {
 			break // an empty active segment holds nothing to expire
 		}
-		expired := false
-		if retention >= 0 {
+		// A sealed segment compaction emptied holds no record to keep.
+		expired := s.size == 0
+		if !expired && retention >= 0 {
 			if err := l.prepare(s); err != nil {
 				return removedSegments, err
 			}

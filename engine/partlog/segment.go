@@ -57,6 +57,9 @@ type segment struct {
 	opener uring.Opener
 	size   int64      // bytes of whole batches in .log
 	f      uring.File // .log, opened on first use
+	// pathSuffix follows every file name of a segment being written by the
+	// cleaner (".cleaned") until it is swapped in.
+	pathSuffix string
 
 	offsets offsetIndex
 	times   timeIndex
@@ -95,7 +98,7 @@ func newSegment(dir string, base int64, op uring.Opener) *segment {
 }
 
 func (s *segment) path(suffix string) string {
-	return filepath.Join(s.dir, segmentFileName(s.base, suffix))
+	return filepath.Join(s.dir, segmentFileName(s.base, suffix)) + s.pathSuffix
 }
 
 // file returns the open .log, opening it on first use.

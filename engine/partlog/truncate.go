@@ -21,6 +21,7 @@ func (l *Log) TruncateTo(offset int64) error {
 	if offset < 0 {
 		return fmt.Errorf("%w: truncate to %d", ErrOffsetOutOfRange, offset)
 	}
+	l.cleanerTruncated(offset)
 	l.clearHints()
 	l.unchanged = false
 	if len(l.segs) == 0 || offset <= l.segs[0].base {
@@ -44,6 +45,10 @@ func (l *Log) TruncateTo(offset int64) error {
 	}
 	s := l.segs[si]
 	cutPos, h, err := l.locate(s, offset)
+	if errors.Is(err, errPastSegment) {
+		// Compaction left nothing in s at or above offset.
+		cutPos, h.BaseOffset, err = s.size, offset, nil
+	}
 	if err != nil {
 		return err
 	}

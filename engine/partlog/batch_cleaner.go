@@ -1,0 +1,179 @@
+package partlog
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+
+	"github.com/chronik-go/chronik/engine/batch"
+)
+
+// deleteHorizonFlag is batch attributes bit 6 (KIP-534): the batch's base
+// timestamp holds its delete horizon, the time from which the cleaner may
+// drop its tombstones. Record timestamps stay base timestamp + delta, so
+// consumers read the same timestamps as before.
+const deleteHorizonFlag = 0x40
+
+// noHorizon is "no tombstone waits for a delete horizon".
+const noHorizon = math.MaxInt64
+
+// batchCleaner decides, record by record, what survives one cleaning pass,
+// and rewrites batches as Kafka's cleaner does: a batch keeps its base
+// offset, last offset delta, producer fields and codec; kept records keep
+// their offset deltas; a batch whose records all survive is copied as it is.
+type batchCleaner struct {
+	keys            *keyMap
+	now             int64 // wall clock, Unix ms
+	deleteRetention int64 // delete.retention.ms
+	// keepEmpty says whether an idempotent batch whose records were all
+	// removed must stay as an empty batch, because it is its producer's
+	// last and carries the producer's sequence state.
+	keepEmpty func(h *batch.Header) bool
+
+	plain []byte // scratch: the rewritten records, before compression
+	kept  []recordView
+
+	// minHorizon is the earliest delete horizon of a written batch that
+	// still holds tombstones: a pass after it can remove them.
+	minHorizon     int64
+	removedRecords int64
+}
+
+// clean appends the cleaned form of the whole batch raw (header h) to dst:
+// raw itself, a rewritten batch, an empty batch, or nothing.
+func (c *batchCleaner) clean(dst, raw []byte, h *batch.Header) ([]byte, error) {
+	if h.Control() || h.Transactional() {
+		// Transactions are not served yet; their batches are kept whole.
+		return append(dst, raw...), nil
+	}
+	recs, err := batchRecords(raw, h)
+	if err != nil {
+		return dst, err
+	}
+	hadHorizon := h.Attributes&deleteHorizonFlag != 0
+	// Tombstones of a batch stay until its delete horizon, which the first
+	// pass that keeps them sets.
+	retainDeletes := !hadHorizon || c.now < h.BaseTimestamp
+	c.kept = c.kept[:0]
+	tombstones := false
+	err = forEachRecordView(recs, h.NumRecords, func(r *recordView) error {
+		if r.key == nil {
+			return nil // Kafka's cleaner drops records it cannot compact
+		}
+		if latest, ok := c.keys.latest(r.key); ok && h.BaseOffset+int64(r.offsetDelta) < latest {
+			return nil
+		}
+		if r.nullValue {
+			if !retainDeletes {
+				return nil
+			}
+			tombstones = true
+		}
+		c.kept = append(c.kept, *r)
+		return nil
+	})
+	if err != nil {
+		return dst, err
+	}
+	c.removedRecords += int64(h.NumRecords) - int64(len(c.kept))
+	setHorizon := tombstones && !hadHorizon
+	horizon := h.BaseTimestamp
+	if setHorizon {
+		horizon = c.now + c.deleteRetention
+	}
+	if tombstones {
+		c.minHorizon = min(c.minHorizon, horizon)
+	}
+	if len(c.kept) == int(h.NumRecords) && !setHorizon {
+		return append(dst, raw...), nil
+	}
+	if !batch.CRCValid(raw) {
+		// A rewritten batch gets a fresh CRC: never launder a corrupt one.
+		return dst, fmt.Errorf("%w: batch %d fails its CRC", ErrCorrupt, h.BaseOffset)
+	}
+	if len(c.kept) == 0 {
+		if h.Idempotent() && c.keepEmpty(h) {
+			return appendEmptyBatch(dst, h), nil
+		}
+		return dst, nil
+	}
+	return c.rewrite(dst, raw, h, setHorizon, horizon)
+}
+
+// rewrite appends a batch holding only the kept records. A new delete
+// horizon becomes the base timestamp and the records' timestamp deltas are
+// rebased on it; otherwise records are copied unchanged.
+func (c *batchCleaner) rewrite(dst, raw []byte, h *batch.Header, setHorizon bool, horizon int64) ([]byte, error) {
+	out := *h
+	out.NumRecords = int32(len(c.kept))
+	if setHorizon {
+		out.Attributes |= deleteHorizonFlag
+		out.BaseTimestamp = horizon
+	}
+	if !h.LogAppendTime() {
+		out.MaxTimestamp = noTimestamp
+		for i := range c.kept {
+			out.MaxTimestamp = max(out.MaxTimestamp, h.BaseTimestamp+c.kept[i].timestampDelta)
+		}
+	}
+	c.plain = c.plain[:0]
+	for i := range c.kept {
+		r := &c.kept[i]
+		if setHorizon {
+			c.plain = appendRecordRebased(c.plain, r, h.BaseTimestamp+r.timestampDelta-horizon)
+		} else {
+			c.plain = append(c.plain, r.raw...)
+		}
+	}
+	start := len(dst)
+	dst = appendBatchHeader(dst, &out)
+	if h.Codec() == 0 {
+		dst = append(dst, c.plain...)
+	} else {
+		var err error
+		if dst, err = compressLike(dst, h.Codec(), c.plain, raw[batch.HeaderSize:]); err != nil {
+			return dst[:start], err
+		}
+	}
+	finishBatch(dst[start:])
+	return dst, nil
+}
+
+// appendEmptyBatch appends Kafka's empty batch for h: its offsets, producer
+// fields and attributes (codec none) without records, so the producer's last
+// sequence survives compaction. It carries no timestamp.
+func appendEmptyBatch(dst []byte, h *batch.Header) []byte {
+	out := *h
+	out.Attributes &^= 0x07 | deleteHorizonFlag
+	out.BaseTimestamp, out.MaxTimestamp = noTimestamp, noTimestamp
+	out.NumRecords = 0
+	start := len(dst)
+	dst = appendBatchHeader(dst, &out)
+	finishBatch(dst[start:])
+	return dst
+}
+
+// appendBatchHeader appends h's 61 header bytes with the length and CRC left
+// for finishBatch.
+func appendBatchHeader(dst []byte, h *batch.Header) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(h.BaseOffset))
+	dst = binary.BigEndian.AppendUint32(dst, 0)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(h.PartitionLeaderEpoch))
+	dst = append(dst, 2)
+	dst = binary.BigEndian.AppendUint32(dst, 0)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(h.Attributes))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(h.LastOffsetDelta))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(h.BaseTimestamp))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(h.MaxTimestamp))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(h.ProducerID))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(h.ProducerEpoch))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(h.BaseSequence))
+	return binary.BigEndian.AppendUint32(dst, uint32(h.NumRecords))
+}
+
+// finishBatch fills in the length and CRC-32C of the whole batch b.
+func finishBatch(b []byte) {
+	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-batch.LengthFieldEnd))
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32c))
+}

@@ -1,0 +1,506 @@
+package partlog
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/chronik-go/chronik/engine/batch"
+)
+
+// Defaults for zero CleanOptions fields.
+const (
+	DefaultCleanStepBytes = 1 << 20
+	DefaultCleanKeyBytes  = 64 << 20
+)
+
+// CleanOptions configure log compaction (Kafka's cleaner and the topic's
+// cleanup settings). Zero fields take defaults.
+type CleanOptions struct {
+	Now              time.Time     // wall clock; default Options.Now()
+	DeleteRetention  time.Duration // delete.retention.ms: how long a cleaned tombstone stays
+	MinCompactionLag time.Duration // min.compaction.lag.ms: records younger than this stay uncompacted
+	// MinDirtyRatio is min.cleanable.dirty.ratio: a pass starts when the
+	// dirty share of the cleanable bytes reaches it, or when kept tombstones
+	// have passed their delete horizon.
+	MinDirtyRatio float64
+	// MaxKeyBytes bounds the memory of a pass's key map; a pass maps at
+	// least one segment and stops mapping at the segment that crosses it.
+	MaxKeyBytes int64
+	// StepBytes bounds the bytes one Clean call reads and writes (it always
+	// handles at least one batch), so a step takes the owner a short time.
+	StepBytes int64
+	// LastProducerBatch reports whether the batch at baseOffset is the last
+	// one producerID wrote. Such a batch is kept, empty, when all its records
+	// are removed, so the producer's sequence state survives compaction as
+	// in Kafka. Nil keeps every emptied idempotent batch.
+	LastProducerBatch func(producerID, baseOffset int64) bool
+}
+
+func (o CleanOptions) withDefaults(l *Log) CleanOptions {
+	if o.Now.IsZero() {
+		o.Now = l.opts.Now()
+	}
+	if o.MaxKeyBytes <= 0 {
+		o.MaxKeyBytes = DefaultCleanKeyBytes
+	}
+	if o.StepBytes <= 0 {
+		o.StepBytes = DefaultCleanStepBytes
+	}
+	return o
+}
+
+// CleanResult reports one Clean call.
+type CleanResult struct {
+	Bytes   int64 // bytes read and written by this call
+	Running bool  // a pass is in progress: call Clean again
+	Done    bool  // a pass finished in this call
+}
+
+// CleanerStats count the compaction work done on this Log since it was opened.
+type CleanerStats struct {
+	Passes          int64
+	SegmentsCleaned int64 // sealed segments rewritten
+	BytesRead       int64
+	BytesWritten    int64
+	RecordsRemoved  int64
+	// FirstDirtyOffset is where the next pass starts mapping keys: every
+	// record below it was compacted against all keys below it.
+	FirstDirtyOffset int64
+}
+
+// cleanerState is a Log's compaction bookkeeping, loaded on first use.
+type cleanerState struct {
+	firstDirty int64
+	minHorizon int64
+	pass       *cleanPass
+	stats      CleanerStats
+}
+
+// cleanPass is one compaction pass in progress. It first maps the latest
+// offset of every key in the dirty segments [first dirty, mapEnd), then
+// rewrites the segments below mapEnd group by group, each group into one
+// cleaned segment swapped in for it.
+type cleanPass struct {
+	keys *keyMap
+	bc   batchCleaner
+	in   []byte // a chunk of whole batches read from a segment
+	out  []byte // cleaned batches not yet written
+
+	mapping bool
+	mapSeg  *segment // the segment being mapped; mapping stops at limit
+	mapPos  int64
+	limit   *segment // the first segment the pass may not compact
+	mapEnd  int64
+
+	groups  [][]*segment
+	gi, si  int // current group, and source segment within it
+	srcPos  int64
+	cleaned *segment // the current group's output
+}
+
+func (l *Log) cleanerState() *cleanerState {
+	if l.cleaner != nil {
+		return l.cleaner
+	}
+	cs := &cleanerState{firstDirty: l.start, minHorizon: noHorizon}
+	if !l.dirMissing {
+		cp, found, err := readCleanerCheckpoint(l.dir)
+		if err != nil {
+			l.opts.Logger.Warn("cleaner checkpoint unusable; the next pass recompacts the whole log", "dir", l.dir, "err", err)
+		}
+		if found {
+			cs.firstDirty, cs.minHorizon = cp.firstDirty, cp.minHorizon
+		}
+	}
+	l.cleaner = cs
+	return cs
+}
+
+// CleanerStats returns the compaction counters.
+func (l *Log) CleanerStats() CleanerStats {
+	cs := l.cleanerState()
+	st := cs.stats
+	st.FirstDirtyOffset = cs.firstDirty
+	return st
+}
+
+// cleanPlan is what a pass would cover now.
+type cleanPlan struct {
+	first, limit   int   // map segs[first:limit]; segs[limit] and later are not cleanable
+	dirty, total   int64 // bytes of segs[first:limit] and of segs[:limit]
+	tombstonesDue  bool  // a kept tombstone passed its delete horizon
+	firstDirtyFrom int64
+}
+
+func (l *Log) planClean(o *CleanOptions) (cleanPlan, error) {
+	cs := l.cleanerState()
+	var p cleanPlan
+	p.limit = len(l.segs) - 1 // the active segment is never cleaned
+	if p.limit <= 0 {
+		return p, nil
+	}
+	p.firstDirtyFrom = min(max(cs.firstDirty, l.start), l.next)
+	p.first = max(l.segmentFor(p.firstDirtyFrom), 0)
+	if p.firstDirtyFrom >= l.segmentEnd(p.limit-1) {
+		p.first = p.limit
+	}
+	if o.MinCompactionLag > 0 {
+		cutoff := o.Now.Add(-o.MinCompactionLag).UnixMilli()
+		for i := p.first; i < p.limit; i++ {
+			if err := l.prepare(l.segs[i]); err != nil {
+				return p, err
+			}
+			if l.segs[i].maxTS > cutoff {
+				p.limit = i
+				break
+			}
+		}
+	}
+	for i := 0; i < p.limit; i++ {
+		p.total += l.segs[i].size
+		if i >= p.first {
+			p.dirty += l.segs[i].size
+		}
+	}
+	p.tombstonesDue = cs.minHorizon <= o.Now.UnixMilli()
+	return p, nil
+}
+
+// worthIt reports whether the plan justifies a pass.
+func (p *cleanPlan) worthIt(minRatio float64) bool {
+	if p.total == 0 {
+		return false
+	}
+	return p.dirty > 0 && float64(p.dirty)/float64(p.total) >= minRatio || p.tombstonesDue
+}
+
+// CleanPriority is the dirty share of the log's cleanable bytes and whether
+// a pass would start now, for choosing which log to clean first.
+func (l *Log) CleanPriority(o CleanOptions) (ratio float64, due bool, err error) {
+	if err := l.writable(); err != nil {
+		return 0, false, err
+	}
+	o = o.withDefaults(l)
+	p, err := l.planClean(&o)
+	if err != nil || p.total == 0 {
+		return 0, false, err
+	}
+	return float64(p.dirty) / float64(p.total), p.worthIt(o.MinDirtyRatio), nil
+}
+
+// Clean advances compaction (cleanup.policy=compact) by one step of about
+// o.StepBytes: it starts a pass when one is due, maps keys, or rewrites
+// sealed segments, swapping each cleaned group in. For each key only the
+// record with the highest offset stays; tombstones stay until their delete
+// horizon; the active segment is never touched; kept records keep their
+// offsets. A pass survives appends and rolls between steps; one whose
+// segments were removed or truncated meanwhile is abandoned.
+func (l *Log) Clean(o CleanOptions) (CleanResult, error) {
+	if err := l.writable(); err != nil {
+		return CleanResult{}, err
+	}
+	o = o.withDefaults(l)
+	cs := l.cleanerState()
+	if cs.pass == nil {
+		plan, err := l.planClean(&o)
+		if err != nil || !plan.worthIt(o.MinDirtyRatio) {
+			return CleanResult{}, err
+		}
+		cs.pass = &cleanPass{
+			keys:    newKeyMap(),
+			bc:      batchCleaner{minHorizon: noHorizon},
+			mapping: true,
+			mapSeg:  l.segs[plan.first],
+			limit:   l.segs[plan.limit],
+			mapEnd:  l.segs[plan.first].base,
+		}
+	}
+	p := cs.pass
+	p.bc.keys, p.bc.now, p.bc.deleteRetention = p.keys, o.Now.UnixMilli(), o.DeleteRetention.Milliseconds()
+	p.bc.keepEmpty = func(h *batch.Header) bool {
+		return o.LastProducerBatch == nil || o.LastProducerBatch(h.ProducerID, h.BaseOffset)
+	}
+	if !l.passIntact(p) {
+		l.abortClean()
+		return CleanResult{}, nil
+	}
+	var res CleanResult
+	err := l.cleanStep(p, &o, &res)
+	if err != nil {
+		l.abortClean()
+		return res, fmt.Errorf("compact %s: %w", l.dir, err)
+	}
+	if p.gi == len(p.groups) && !p.mapping {
+		l.finishPass(p)
+		res.Done = true
+	}
+	res.Running = cs.pass != nil
+	return res, nil
+}
+
+func (l *Log) cleanStep(p *cleanPass, o *CleanOptions, res *CleanResult) error {
+	for res.Bytes == 0 || res.Bytes < o.StepBytes {
+		if p.mapping {
+			if err := l.mapStep(p, o, res); err != nil {
+				return err
+			}
+			continue
+		}
+		if p.gi == len(p.groups) {
+			return nil
+		}
+		if err := l.cleanGroupStep(p, o, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mapStep maps the keys of one chunk of the segment being mapped, or moves
+// on to the next segment, or ends the mapping.
+func (l *Log) mapStep(p *cleanPass, o *CleanOptions, res *CleanResult) error {
+	if p.mapSeg == p.limit {
+		return l.endMapping(p)
+	}
+	if p.mapPos >= p.mapSeg.size {
+		i, _ := l.indexOf(p.mapSeg)
+		p.mapSeg, p.mapPos, p.mapEnd = l.segs[i+1], 0, l.segs[i+1].base
+		if p.keys.bytes >= o.MaxKeyBytes {
+			return l.endMapping(p)
+		}
+		return nil
+	}
+	chunk, err := p.readChunk(p.mapSeg, p.mapPos, o.StepBytes-res.Bytes)
+	if err != nil {
+		return err
+	}
+	p.mapPos += int64(len(chunk))
+	res.Bytes += int64(len(chunk))
+	l.cleaner.stats.BytesRead += int64(len(chunk))
+	_, err = batch.Split(chunk, func(h batch.Header, raw []byte) error {
+		if h.Control() {
+			return nil
+		}
+		recs, err := batchRecords(raw, &h)
+		if err != nil {
+			return fmt.Errorf("map keys of batch %d in %s: %w", h.BaseOffset, p.mapSeg.path(logSuffix), err)
+		}
+		return forEachRecordView(recs, h.NumRecords, func(r *recordView) error {
+			if r.key != nil {
+				p.keys.put(r.key, h.BaseOffset+int64(r.offsetDelta))
+			}
+			return nil
+		})
+	})
+	return err
+}
+
+// endMapping groups the segments below the mapped range for rewriting:
+// consecutive segments whose sizes add up to at most a segment, whose
+// offsets fit the index's int32 relative offsets.
+func (l *Log) endMapping(p *cleanPass) error {
+	p.mapping = false
+	end, _ := l.indexOf(p.mapSeg)
+	for i := 0; i < end; {
+		j, size := i+1, l.segs[i].size
+		for j < end && size+l.segs[j].size <= l.opts.SegmentBytes && l.segmentEnd(j)-1-l.segs[i].base <= math.MaxInt32 {
+			size += l.segs[j].size
+			j++
+		}
+		p.groups = append(p.groups, slices.Clone(l.segs[i:j]))
+		i = j
+	}
+	return nil
+}
+
+// cleanGroupStep rewrites one chunk of the current group's current segment
+// into the group's cleaned segment, and swaps the cleaned segment in once
+// the group is done.
+func (l *Log) cleanGroupStep(p *cleanPass, o *CleanOptions, res *CleanResult) error {
+	g := p.groups[p.gi]
+	if p.cleaned == nil {
+		out := newCleanedSegment(l.dir, g[0].base, l)
+		for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+			if err := os.Remove(out.path(suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("remove stale cleaned file: %w", err)
+			}
+		}
+		if _, err := out.file(); err != nil {
+			return err
+		}
+		p.cleaned = out
+	}
+	src := g[p.si]
+	if p.srcPos < src.size {
+		return l.cleanChunk(p, src, o, res)
+	}
+	p.si, p.srcPos = p.si+1, 0
+	if p.si < len(g) {
+		return nil
+	}
+	out := p.cleaned
+	if err := out.seal(); err != nil {
+		return err
+	}
+	i, _ := l.indexOf(g[0])
+	j, _ := l.indexOf(g[len(g)-1])
+	p.cleaned = nil
+	p.gi, p.si = p.gi+1, 0
+	l.cleaner.stats.SegmentsCleaned += int64(len(g))
+	if err := l.swapIn(i, j+1, out); err != nil {
+		return err
+	}
+	l.opts.Logger.Debug("swapped in cleaned segment", "dir", l.dir, "base", out.base, "segments", len(g), "bytes", out.size)
+	return nil
+}
+
+// cleanChunk cleans the whole batches of one chunk of src and appends them
+// to the group's cleaned segment, indexing them as appends do.
+func (l *Log) cleanChunk(p *cleanPass, src *segment, o *CleanOptions, res *CleanResult) error {
+	chunk, err := p.readChunk(src, p.srcPos, o.StepBytes-res.Bytes)
+	if err != nil {
+		return err
+	}
+	p.srcPos += int64(len(chunk))
+	out := p.cleaned
+	p.out = p.out[:0]
+	_, err = batch.Split(chunk, func(h batch.Header, raw []byte) error {
+		at := len(p.out)
+		var err error
+		if p.out, err = p.bc.clean(p.out, raw, &h); err != nil {
+			return fmt.Errorf("clean batch %d in %s: %w", h.BaseOffset, src.path(logSuffix), err)
+		}
+		if len(p.out) == at {
+			return nil
+		}
+		nh, err := batch.ParseHeader(p.out[at:])
+		if err != nil {
+			return err
+		}
+		pos := out.size + int64(at)
+		if pos+int64(nh.Size()) > math.MaxInt32 {
+			return fmt.Errorf("cleaned segment %s would outgrow its index", out.path(logSuffix))
+		}
+		return out.indexBatch(&nh, pos, l.opts.IndexIntervalBytes)
+	})
+	if err != nil {
+		return err
+	}
+	if len(p.out) > 0 {
+		if _, err := out.f.WriteAt(p.out, out.size); err != nil {
+			return fmt.Errorf("write %s: %w", out.path(logSuffix), err)
+		}
+		out.size += int64(len(p.out))
+		out.dirty = true
+	}
+	res.Bytes += int64(len(chunk) + len(p.out))
+	l.cleaner.stats.BytesRead += int64(len(chunk))
+	l.cleaner.stats.BytesWritten += int64(len(p.out))
+	return nil
+}
+
+// readChunk reads about want bytes of whole batches of s from pos (at least
+// one whole batch) into the pass's input buffer.
+func (p *cleanPass) readChunk(s *segment, pos, want int64) ([]byte, error) {
+	n := max(min(want, s.size-pos), min(batch.HeaderSize, s.size-pos))
+	p.in = slices.Grow(p.in[:0], int(n))[:n]
+	if err := s.readAt(p.in, pos); err != nil {
+		return nil, err
+	}
+	h, err := batch.ParseHeader(p.in)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s at %d: %w", ErrCorrupt, s.path(logSuffix), pos, err)
+	}
+	if size := int64(h.Size()); size > n {
+		if pos+size > s.size {
+			return nil, fmt.Errorf("%w: %s: batch at %d runs past the end", ErrCorrupt, s.path(logSuffix), pos)
+		}
+		p.in = slices.Grow(p.in, int(size-n))[:size]
+		if err := s.readAt(p.in[n:], pos+n); err != nil {
+			return nil, err
+		}
+	}
+	whole, _, err := wholeBatches(p.in, math.MaxInt64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s after %d: %w", ErrCorrupt, s.path(logSuffix), pos, err)
+	}
+	return p.in[:whole], nil
+}
+
+// finishPass records how far the pass compacted.
+func (l *Log) finishPass(p *cleanPass) {
+	cs := l.cleaner
+	cs.pass = nil
+	cs.firstDirty = p.mapEnd
+	cs.minHorizon = p.bc.minHorizon
+	cs.stats.Passes++
+	cs.stats.RecordsRemoved += p.bc.removedRecords
+	if err := writeCleanerCheckpoint(l.dir, cleanerCheckpoint{firstDirty: cs.firstDirty, minHorizon: cs.minHorizon}); err != nil {
+		l.opts.Logger.Warn("cleaner checkpoint not written; the next pass redoes work", "dir", l.dir, "err", err)
+	}
+}
+
+// abortClean abandons the pass in progress, deleting its unfinished output;
+// segments already swapped in stay (they are correct on their own).
+func (l *Log) abortClean() {
+	if l.cleaner == nil || l.cleaner.pass == nil {
+		return
+	}
+	p := l.cleaner.pass
+	l.cleaner.pass = nil
+	l.cleaner.stats.RecordsRemoved += p.bc.removedRecords
+	if p.cleaned != nil {
+		if err := p.cleaned.remove(); err != nil {
+			l.opts.Logger.Warn("remove abandoned cleaned segment", "dir", l.dir, "err", err)
+		}
+	}
+}
+
+// indexOf finds s among the log's segments.
+func (l *Log) indexOf(s *segment) (int, bool) {
+	i := l.segmentFor(s.base)
+	return i, i >= 0 && l.segs[i] == s
+}
+
+// passIntact reports whether every segment the pass has yet to read is still
+// a sealed segment of the log: retention, DeleteRecords or truncation
+// between steps abandon the pass.
+func (l *Log) passIntact(p *cleanPass) bool {
+	sealed := func(s *segment) bool {
+		i, ok := l.indexOf(s)
+		return ok && i < len(l.segs)-1 && s.sealed
+	}
+	if _, ok := l.indexOf(p.limit); !ok {
+		return false
+	}
+	if p.mapping && p.mapSeg != p.limit && !sealed(p.mapSeg) {
+		return false
+	}
+	for _, g := range p.groups[p.gi:] {
+		for _, s := range g {
+			if !sealed(s) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// cleanerTruncated keeps the cleaner's bookkeeping below a truncation point:
+// offsets written again after it are dirty.
+func (l *Log) cleanerTruncated(offset int64) {
+	if l.cleaner == nil {
+		return
+	}
+	l.abortClean()
+	if l.cleaner.firstDirty > offset {
+		l.cleaner.firstDirty = offset
+		if err := writeCleanerCheckpoint(l.dir, cleanerCheckpoint{firstDirty: offset, minHorizon: l.cleaner.minHorizon}); err != nil {
+			l.opts.Logger.Warn("cleaner checkpoint not written", "dir", l.dir, "err", err)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package partlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/chronik-go/chronik/engine/batch"
+)
+
+// recordView is one record of an uncompressed records section, decoded as far
+// as compaction needs: its key, whether its value is null, and its deltas.
+// The slices point into the records section.
+//
+//	record: length varint | attributes int8 | timestampDelta varlong |
+//	        offsetDelta varint | keyLength varint | key | valueLength varint |
+//	        value | headerCount varint | headers
+type recordView struct {
+	raw            []byte // the whole record, length prefix included
+	attributes     byte
+	timestampDelta int64
+	offsetDelta    int32
+	key            []byte // nil for a null key
+	nullValue      bool   // a tombstone
+	// fromOffsetDelta is the record body from the offset delta to the end,
+	// copied unchanged when the record is re-encoded with a new timestamp
+	// delta.
+	fromOffsetDelta []byte
+}
+
+// forEachRecordView walks count records of an uncompressed records section,
+// stopping at fn's first error.
+func forEachRecordView(recs []byte, count int32, fn func(r *recordView) error) error {
+	var r recordView
+	for i := int32(0); i < count; i++ {
+		n, err := parseRecordView(recs, &r)
+		if err != nil {
+			return fmt.Errorf("%w: record %d: %w", errRecords, i, err)
+		}
+		recs = recs[n:]
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseRecordView decodes the record at the start of b into r and returns
+// its size.
+func parseRecordView(b []byte, r *recordView) (int, error) {
+	length, n := binary.Varint(b)
+	if n <= 0 || length < 1 || length > int64(len(b)-n) {
+		return 0, errors.New("bad length")
+	}
+	size := n + int(length)
+	r.raw = b[:size]
+	body := b[n:size]
+	r.attributes = body[0]
+	body = body[1:]
+	if r.timestampDelta, n = binary.Varint(body); n <= 0 {
+		return 0, errors.New("bad timestamp delta")
+	}
+	body = body[n:]
+	r.fromOffsetDelta = body
+	offDelta, n := binary.Varint(body)
+	if n <= 0 {
+		return 0, errors.New("bad offset delta")
+	}
+	r.offsetDelta = int32(offDelta)
+	body = body[n:]
+	var ok bool
+	if r.key, body, ok = varBytes(body); !ok {
+		return 0, errors.New("bad key")
+	}
+	var value []byte
+	if value, body, ok = varBytes(body); !ok {
+		return 0, errors.New("bad value")
+	}
+	r.nullValue = value == nil
+	if _, n = binary.Varint(body); n <= 0 {
+		return 0, errors.New("bad header count")
+	}
+	return size, nil
+}
+
+// varBytes splits a varint-length-prefixed byte string off b; length -1 is
+// null (nil), so an empty non-null string is returned as a non-nil slice.
+func varBytes(b []byte) (v, rest []byte, ok bool) {
+	l, n := binary.Varint(b)
+	if n <= 0 || l < -1 || l > int64(len(b)-n) {
+		return nil, nil, false
+	}
+	b = b[n:]
+	if l == -1 {
+		return nil, b, true
+	}
+	return b[:l:l], b[l:], true
+}
+
+// appendRecordRebased appends r re-encoded with a new timestamp delta; the
+// rest of the record is copied as it was.
+func appendRecordRebased(dst []byte, r *recordView, timestampDelta int64) []byte {
+	var tmp [binary.MaxVarintLen64]byte
+	tsLen := binary.PutVarint(tmp[:], timestampDelta)
+	dst = binary.AppendVarint(dst, int64(1+tsLen+len(r.fromOffsetDelta)))
+	dst = append(dst, r.attributes)
+	dst = append(dst, tmp[:tsLen]...)
+	return append(dst, r.fromOffsetDelta...)
+}
+
+// ErrRecordWithoutKey reports a record with a null key bound for a compacted
+// topic, which Kafka rejects with INVALID_RECORD: compaction could never
+// remove or replace it.
+var ErrRecordWithoutKey = errors.New("compacted topic cannot accept a record without a key")
+
+// RequireKeys checks that every record of a whole, valid batch has a key,
+// decompressing it when needed. Control batches carry no user keys and pass.
+func RequireKeys(raw []byte, h *batch.Header) error {
+	if h.Control() {
+		return nil
+	}
+	recs, err := batchRecords(raw, h)
+	if err != nil {
+		return err
+	}
+	return forEachRecordView(recs, h.NumRecords, func(r *recordView) error {
+		if r.key == nil {
+			return ErrRecordWithoutKey
+		}
+		return nil
+	})
+}

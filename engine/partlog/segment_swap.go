@@ -1,0 +1,245 @@
+package partlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Swapping cleaned segments in is crash-safe through one manifest file, the
+// commit point: a crash at any moment leaves either the old segments or the
+// cleaned one, never both, never neither.
+//
+//  1. The cleaned segment is written and fdatasynced under .cleaned names
+//     (<base>.log.cleaned, .index.cleaned, .timeindex.cleaned).
+//  2. cleaner.swap is written (temp file, fdatasync, rename, directory sync):
+//     "segments with base offsets in [base, end) are replaced by <base>.*.cleaned
+//     whose .log has size bytes".
+//  3. The old segments' files are deleted, the .cleaned files renamed to
+//     their final names (indexes first, .log last), the directory synced.
+//  4. cleaner.swap is deleted and the directory synced.
+//
+// Open finishes a swap whose manifest it finds (redoing steps 3 and 4) and
+// deletes any other .cleaned file: without a manifest they belong to a pass
+// that never committed, and the old segments are intact.
+const (
+	cleanedSuffix       = ".cleaned"
+	swapManifestName    = "cleaner.swap"
+	swapManifestTmpName = swapManifestName + ".tmp"
+	swapManifestMagic   = "CSWP"
+	swapManifestSize    = 34
+)
+
+// swapManifest describes one committed swap.
+type swapManifest struct {
+	base int64 // the cleaned segment's base offset
+	end  int64 // replaced segments have base offsets in [base, end)
+	size int64 // bytes of the cleaned .log
+}
+
+func (m swapManifest) encode() []byte {
+	b := make([]byte, swapManifestSize)
+	copy(b, swapManifestMagic)
+	binary.BigEndian.PutUint16(b[4:], 1)
+	binary.BigEndian.PutUint64(b[6:], uint64(m.base))
+	binary.BigEndian.PutUint64(b[14:], uint64(m.end))
+	binary.BigEndian.PutUint64(b[22:], uint64(m.size))
+	binary.BigEndian.PutUint32(b[30:], crc32.Checksum(b[:30], crc32c))
+	return b
+}
+
+func decodeSwapManifest(b []byte) (swapManifest, error) {
+	var m swapManifest
+	if len(b) != swapManifestSize || string(b[:4]) != swapManifestMagic || binary.BigEndian.Uint16(b[4:]) != 1 {
+		return m, errors.New("not a cleaner swap manifest")
+	}
+	if crc32.Checksum(b[:30], crc32c) != binary.BigEndian.Uint32(b[30:]) {
+		return m, errors.New("cleaner swap manifest CRC mismatch")
+	}
+	m.base = int64(binary.BigEndian.Uint64(b[6:]))
+	m.end = int64(binary.BigEndian.Uint64(b[14:]))
+	m.size = int64(binary.BigEndian.Uint64(b[22:]))
+	return m, nil
+}
+
+// writeSwapManifest durably commits a swap.
+func writeSwapManifest(dir string, m swapManifest) error {
+	tmp := filepath.Join(dir, swapManifestTmpName)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write swap manifest: %w", err)
+	}
+	_, err = f.Write(m.encode())
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write swap manifest %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, swapManifestName)); err != nil {
+		return fmt.Errorf("write swap manifest: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// removeSwapManifest ends a finished swap durably, so that a later pass's
+// uncommitted .cleaned files can never be mistaken for this swap's.
+func removeSwapManifest(dir string) error {
+	if err := os.Remove(filepath.Join(dir, swapManifestName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove swap manifest: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// newCleanedSegment is a segment written under .cleaned names until it is
+// swapped in.
+func newCleanedSegment(dir string, base int64, l *Log) *segment {
+	s := newSegment(dir, base, l.opts.Opener)
+	s.pathSuffix = cleanedSuffix
+	s.offsets.path += cleanedSuffix
+	s.times.path += cleanedSuffix
+	return s
+}
+
+// promoteCleaned renames a cleaned segment's files to their final names,
+// the .log last: its .cleaned name is what tells recovery the swap is not
+// finished. Open descriptors stay valid across the renames.
+func (s *segment) promoteCleaned() error {
+	for _, suffix := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
+		final := filepath.Join(s.dir, segmentFileName(s.base, suffix))
+		if err := os.Rename(final+cleanedSuffix, final); err != nil {
+			return fmt.Errorf("swap in cleaned segment: %w", err)
+		}
+	}
+	s.pathSuffix = ""
+	s.offsets.path = strings.TrimSuffix(s.offsets.path, cleanedSuffix)
+	s.times.path = strings.TrimSuffix(s.times.path, cleanedSuffix)
+	return nil
+}
+
+// swapIn replaces the sealed segments l.segs[i:j] with out, their cleaned
+// form, sealed under .cleaned names. After the manifest is committed the
+// in-memory log follows the new layout whatever fails; a failure then stops
+// the log taking writes, and the reopen's recovery finishes the swap.
+func (l *Log) swapIn(i, j int, out *segment) error {
+	m := swapManifest{base: out.base, end: l.segs[j].base, size: out.size}
+	if err := writeSwapManifest(l.dir, m); err != nil {
+		return err
+	}
+	var err error
+	var removed int64
+	for _, s := range l.segs[i:j] {
+		removed += s.size
+		err = errors.Join(err, s.remove())
+	}
+	l.segs = append(l.segs[:i+1], l.segs[j:]...)
+	l.segs[i] = out
+	l.size += out.size - removed
+	l.unchanged = false
+	l.clearHints()
+	if err == nil {
+		err = out.promoteCleaned()
+	}
+	if err == nil {
+		err = syncDir(l.dir)
+	}
+	if err == nil {
+		err = removeSwapManifest(l.dir)
+	}
+	if err != nil && l.failed == nil {
+		l.failed = fmt.Errorf("partlog %s: swap in cleaned segment %d: %w", l.dir, out.base, err)
+	}
+	return err
+}
+
+// finishInterruptedSwap completes a swap committed before a crash and
+// deletes the files of passes that never committed. It reports whether it
+// changed the directory.
+func finishInterruptedSwap(dir string, entries []os.DirEntry, logger *slog.Logger) (changed bool, err error) {
+	var cleaned []string
+	manifestFound := false
+	for _, e := range entries {
+		switch name := e.Name(); {
+		case name == swapManifestTmpName || name == cleanerCheckpointTmpName:
+			os.Remove(filepath.Join(dir, name))
+			changed = true
+		case name == swapManifestName:
+			manifestFound = true
+		case strings.HasSuffix(name, cleanedSuffix):
+			cleaned = append(cleaned, name)
+		}
+	}
+	if manifestFound {
+		changed = true
+		if err := redoSwap(dir, entries, logger); err != nil {
+			return changed, err
+		}
+	}
+	for _, name := range cleaned {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return changed, fmt.Errorf("remove uncommitted cleaned file: %w", err)
+		}
+		changed = true
+	}
+	return changed, nil
+}
+
+// redoSwap finishes the swap cleaner.swap describes.
+func redoSwap(dir string, entries []os.DirEntry, logger *slog.Logger) error {
+	raw, err := os.ReadFile(filepath.Join(dir, swapManifestName))
+	if err != nil {
+		return fmt.Errorf("read swap manifest: %w", err)
+	}
+	m, err := decodeSwapManifest(raw)
+	if err != nil {
+		// Written through a rename, so never torn: this is foreign.
+		logger.Warn("ignoring unreadable cleaner swap manifest", "dir", dir, "err", err)
+		return removeSwapManifest(dir)
+	}
+	cleanedLog := filepath.Join(dir, segmentFileName(m.base, logSuffix)+cleanedSuffix)
+	st, err := os.Stat(cleanedLog)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// The .log was renamed last: the swap finished before the crash.
+		return removeSwapManifest(dir)
+	case err != nil:
+		return fmt.Errorf("finish swap: %w", err)
+	case st.Size() != m.size:
+		return fmt.Errorf("finish swap: %s has %d bytes, the manifest says %d", cleanedLog, st.Size(), m.size)
+	}
+	logger.Warn("finishing a cleaned-segment swap interrupted by a crash", "dir", dir, "base", m.base, "end", m.end)
+	for _, e := range entries {
+		base, suffix, ok := parseSegmentFileName(e.Name())
+		if !ok || base < m.base || base >= m.end {
+			continue
+		}
+		if base == m.base && suffix != logSuffix {
+			// An index already renamed into place is the new one.
+			if _, err := os.Stat(filepath.Join(dir, e.Name()+cleanedSuffix)); err != nil {
+				continue
+			}
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("finish swap: %w", err)
+		}
+	}
+	for _, suffix := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
+		final := filepath.Join(dir, segmentFileName(m.base, suffix))
+		if err := os.Rename(final+cleanedSuffix, final); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("finish swap: %w", err)
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	return removeSwapManifest(dir)
+}
