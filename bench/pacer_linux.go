@@ -37,7 +37,12 @@ func (threadPacer) sleepUntil(t time.Time) {
 	}
 }
 
+// close restores the default slack and unlocks the thread. Letting the
+// goroutine end while locked would make Go destroy the thread, and a broker
+// child process started from that thread would get its Pdeathsig (SIGTERM)
+// in the middle of a run: the death signal follows the creating thread,
+// not the process.
 func (threadPacer) close() {
-	// The slack change dies with the thread: Go exits a thread that is
-	// still locked when its goroutine ends, so no other goroutine inherits it.
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0) // 0: back to the thread's default
+	runtime.UnlockOSThread()
 }

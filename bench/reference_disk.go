@@ -20,13 +20,13 @@ type DiskConfig struct {
 	SyncFor time.Duration `json:"sync_for_ns"`
 }
 
-// WithDefaults fills in 256 MiB, 4 KiB / 64 KiB / 1 MiB and 2 s.
+// WithDefaults fills in 256 MiB, 4 KiB / 64 KiB / 256 KiB / 1 MiB and 2 s.
 func (c DiskConfig) WithDefaults() DiskConfig {
 	if c.SeqBytes == 0 {
 		c.SeqBytes = 256 << 20
 	}
 	if len(c.SyncSizes) == 0 {
-		c.SyncSizes = []int{4 << 10, 64 << 10, 1 << 20}
+		c.SyncSizes = []int{4 << 10, 64 << 10, 256 << 10, 1 << 20}
 	}
 	if c.SyncFor == 0 {
 		c.SyncFor = 2 * time.Second

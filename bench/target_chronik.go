@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -98,10 +99,6 @@ func (t ChronikTarget) StartProcess(ctx context.Context) (*ChronikBroker, error)
 	cmd.Stderr = logFile
 	cmd.Env = append(os.Environ(), t.Env...)
 	cmd.SysProcAttr = childProcAttr()
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
 	b := &ChronikBroker{
 		cmd:         cmd,
 		addr:        addr,
@@ -113,10 +110,26 @@ func (t ChronikTarget) StartProcess(ctx context.Context) (*ChronikBroker, error)
 		stopTimeout: orDefault(t.StopTimeout, 60*time.Second),
 		keepData:    t.KeepData,
 	}
+	// The kernel sends the parent-death signal when the *thread* that
+	// started the child exits, and Go destroys a thread whose goroutine
+	// ends while locked to it. Starting and waiting on one locked thread
+	// keeps that thread alive exactly as long as the broker.
+	started := make(chan error, 1)
 	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		b.waitErr = cmd.Wait()
 		close(b.exited)
 	}()
+	if err := <-started; err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
 	startCtx, cancel := context.WithTimeout(ctx, orDefault(t.StartTimeout, 30*time.Second))
 	defer cancel()
 	if err := waitForKafka(startCtx, addr, b.exited); err != nil {

@@ -35,6 +35,9 @@ commands:
   consume   read a topic from the start, verifying every record
   e2e       produce and consume at once: per-record end-to-end latency
   compare   produce workload alternately against the chronik binary and kfake
+  suite     every scenario against chronik and the references (kfake, the
+            null broker, raw loopback TCP and disk), alternating, with
+            medians, ratios and the issue's goals: --suite quick|full
   topics    CreateTopics latency (1 and 100 partitions) on the chronik binary
   idle-rss  resident memory of an idle chronik with many open partitions
 
@@ -61,9 +64,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"compare":  cmdCompare,
 		"topics":   cmdTopics,
 		"idle-rss": cmdIdleRSS,
-		// Hidden: compare --kfake process runs kfake through this.
+		"suite":    cmdSuite,
+		// Hidden: the suite and compare --kfake process run the reference
+		// brokers as their own processes through these.
 		"kfake-serve": func(ctx context.Context, _, args []string, _, stderr io.Writer) error {
 			return bench.ServeKfake(ctx, args, stderr)
+		},
+		"null-serve": func(ctx context.Context, _, args []string, _, stderr io.Writer) error {
+			return bench.ServeNull(ctx, args, stderr)
 		},
 	}
 	cmd, ok := commands[args[1]]
