@@ -28,16 +28,25 @@ type Config struct {
 	DefaultReplicationFactor int16 // default.replication.factor
 	AutoCreateTopics         bool  // auto.create.topics.enable
 
-	LogSegmentBytes            int64         // log.segment.bytes
-	LogSegmentMs               time.Duration // log.roll.ms (also log.roll.hours)
-	LogRetention               time.Duration // log.retention.ms (also .minutes, .hours; -1: forever)
-	LogRetentionBytes          int64         // log.retention.bytes (-1: unlimited)
-	LogRetentionCheckInterval  time.Duration // log.retention.check.interval.ms
-	LogIndexIntervalBytes      int32         // log.index.interval.bytes
-	LogFlushIntervalMessages   int64         // log.flush.interval.messages
-	LogFlushInterval           time.Duration // log.flush.interval.ms (-1: never on time, rely on the OS)
-	LogFlushPolicy             string        // log.flush.policy = always|interval|never
-	MessageMaxBytes            int32         // message.max.bytes
+	LogSegmentBytes           int64         // log.segment.bytes
+	LogSegmentMs              time.Duration // log.roll.ms (also log.roll.hours)
+	LogRetention              time.Duration // log.retention.ms (also .minutes, .hours; -1: forever)
+	LogRetentionBytes         int64         // log.retention.bytes (-1: unlimited)
+	LogRetentionCheckInterval time.Duration // log.retention.check.interval.ms
+	LogIndexIntervalBytes     int32         // log.index.interval.bytes
+	LogFlushIntervalMessages  int64         // log.flush.interval.messages
+	LogFlushInterval          time.Duration // log.flush.interval.ms (-1: never on time, rely on the OS)
+	LogFlushPolicy            string        // log.flush.policy = always|interval|never
+	MessageMaxBytes           int32         // message.max.bytes
+
+	LogCleanerEnable              bool          // log.cleaner.enable
+	LogCleanerIOMaxBytesPerSecond int64         // log.cleaner.io.max.bytes.per.second (per shard)
+	LogCleanerDedupeBufferSize    int64         // log.cleaner.dedupe.buffer.size (all shards)
+	LogCleanerBackoff             time.Duration // log.cleaner.backoff.ms
+	LogCleanerDeleteRetention     time.Duration // log.cleaner.delete.retention.ms
+	LogCleanerMinCleanableRatio   float64       // log.cleaner.min.cleanable.ratio
+	LogCleanerMinCompactionLag    time.Duration // log.cleaner.min.compaction.lag.ms
+
 	SocketRequestMaxBytes      int32         // socket.request.max.bytes
 	MaxInflightPerConnection   int           // socket.max.inflight.requests
 	GroupInitialRebalanceDelay time.Duration // group.initial.rebalance.delay.ms

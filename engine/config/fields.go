@@ -55,6 +55,25 @@ func intGetter[T integer](field func(*Config) *T) func(*Config) string {
 	return func(c *Config) string { return strconv.FormatInt(int64(*field(c)), 10) }
 }
 
+// ratioSetter reads a number between 0 and 1.
+func ratioSetter(field func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || math.IsNaN(f) {
+			return errors.New("not a number")
+		}
+		if f < 0 || f > 1 {
+			return errors.New("must be between 0 and 1")
+		}
+		*field(c) = f
+		return nil
+	}
+}
+
+func floatGetter(field func(*Config) *float64) func(*Config) string {
+	return func(c *Config) string { return strconv.FormatFloat(*field(c), 'g', -1, 64) }
+}
+
 // durationSetter reads a whole number of unit. A negative value (allowed only
 // when lo is -1) is stored as -1 unit and means "none"; a value past what a
 // time.Duration holds (about 292 years) is stored as the largest Duration,

@@ -16,6 +16,7 @@ const (
 	TypeInt     Type = 3
 	TypeShort   Type = 4
 	TypeLong    Type = 5
+	TypeDouble  Type = 6
 	TypeList    Type = 7
 )
 
@@ -31,6 +32,8 @@ func (t Type) String() string {
 		return "short"
 	case TypeLong:
 		return "long"
+	case TypeDouble:
+		return "double"
 	case TypeList:
 		return "list"
 	}
@@ -165,6 +168,38 @@ var keyTable = []key{
 		doc: "largest record batch a partition accepts",
 		set: intSetter(func(c *Config) *int32 { return &c.MessageMaxBytes }, 0, maxInt32),
 		get: intGetter(func(c *Config) *int32 { return &c.MessageMaxBytes })},
+
+	// Log compaction (cleanup.policy=compact). Each shard cleans its own
+	// partitions in small steps between its requests; the rate cap keeps the
+	// cleaner from raising produce latency.
+	{name: "log.cleaner.enable", typ: TypeBoolean, def: "true",
+		doc: "run the log cleaner for topics with cleanup.policy=compact",
+		set: boolSetter(func(c *Config) *bool { return &c.LogCleanerEnable }),
+		get: boolGetter(func(c *Config) *bool { return &c.LogCleanerEnable })},
+	{name: "log.cleaner.io.max.bytes.per.second", typ: TypeLong, def: "33554432", unit: "bytes/s",
+		doc: "bytes each shard's cleaner reads and writes per second at most",
+		set: intSetter(func(c *Config) *int64 { return &c.LogCleanerIOMaxBytesPerSecond }, 1, math.MaxInt64),
+		get: intGetter(func(c *Config) *int64 { return &c.LogCleanerIOMaxBytesPerSecond })},
+	{name: "log.cleaner.dedupe.buffer.size", typ: TypeLong, def: "134217728", unit: "bytes",
+		doc: "memory for the key maps of cleaning passes, shared by the shards",
+		set: intSetter(func(c *Config) *int64 { return &c.LogCleanerDedupeBufferSize }, 1<<20, math.MaxInt64),
+		get: intGetter(func(c *Config) *int64 { return &c.LogCleanerDedupeBufferSize })},
+	{name: "log.cleaner.backoff.ms", typ: TypeLong, def: "15000", unit: "ms",
+		doc: "how long a shard's cleaner waits before looking again when no partition needs cleaning",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.LogCleanerBackoff }, time.Millisecond, 1),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.LogCleanerBackoff }, time.Millisecond)},
+	{name: "log.cleaner.delete.retention.ms", typ: TypeLong, def: "86400000", unit: "ms", dynamic: true,
+		doc: "how long a tombstone stays after its first cleaning, so that consumers see it",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.LogCleanerDeleteRetention }, time.Millisecond, 0),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.LogCleanerDeleteRetention }, time.Millisecond)},
+	{name: "log.cleaner.min.cleanable.ratio", typ: TypeDouble, def: "0.5", dynamic: true,
+		doc: "dirty share of a partition's cleanable bytes that starts a cleaning pass",
+		set: ratioSetter(func(c *Config) *float64 { return &c.LogCleanerMinCleanableRatio }),
+		get: floatGetter(func(c *Config) *float64 { return &c.LogCleanerMinCleanableRatio })},
+	{name: "log.cleaner.min.compaction.lag.ms", typ: TypeLong, def: "0", unit: "ms", dynamic: true,
+		doc: "records younger than this are not compacted",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.LogCleanerMinCompactionLag }, time.Millisecond, 0),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.LogCleanerMinCompactionLag }, time.Millisecond)},
 
 	// Requests and groups.
 	{name: "socket.request.max.bytes", typ: TypeInt, def: "104857600", unit: "bytes",
