@@ -65,6 +65,8 @@ type Broker struct {
 	groups      *groupCoordinators
 	metrics     brokerMetrics
 	flushPolicy flushPolicy
+	// dataDirFile is held open for syncfs of the data directory's filesystem.
+	dataDirFile *os.File
 }
 
 // New opens every partition the metadata names and starts the shards.
@@ -91,7 +93,11 @@ func New(opts Options) (*Broker, error) {
 	}
 	b.pids.b = b
 	b.flushPolicy = parseFlushPolicy(cfg.LogFlushPolicy)
-	if err := os.MkdirAll(b.dataDir, 0o755); err != nil {
+	var err error
+	if err = os.MkdirAll(b.dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", b.dataDir, err)
+	}
+	if b.dataDirFile, err = os.Open(b.dataDir); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", b.dataDir, err)
 	}
 	n := cfg.NumShards
@@ -106,7 +112,7 @@ func New(opts Options) (*Broker, error) {
 	b.groups = newGroupCoordinators(b)
 
 	markerPath := filepath.Join(b.dataDir, cleanShutdownMarker)
-	_, err := os.Stat(markerPath)
+	_, err = os.Stat(markerPath)
 	clean := err == nil
 	start := time.Now()
 	if err := b.reconcile(b.store.Current(), clean); err != nil {
@@ -379,6 +385,7 @@ func (b *Broker) Close() error {
 	b.wg.Wait()
 	b.groups.closeAll()
 	b.stopShards()
+	b.dataDirFile.Close()
 	marker := filepath.Join(b.dataDir, cleanShutdownMarker)
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {
 		return fmt.Errorf("write clean-shutdown marker: %w", err)

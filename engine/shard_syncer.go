@@ -58,21 +58,9 @@ func (s *shard) runSyncer() {
 			}
 			job.answer(errs)
 		})
+		s.runSyncTasks(job)
 		var errs map[*partition]error
-		for i := range job.parts {
-			ps := &job.parts[i]
-			if ps.task == nil {
-				if ps.err != nil { // the log had already stopped taking writes
-					if errs == nil {
-						errs = make(map[*partition]error)
-					}
-					errs[ps.p] = ps.err
-				}
-				continue
-			}
-			start := time.Now()
-			ps.err = ps.task.Run()
-			s.b.metrics.observeSync(time.Since(start))
+		for _, ps := range job.parts {
 			if ps.err != nil {
 				if errs == nil {
 					errs = make(map[*partition]error)
@@ -83,6 +71,58 @@ func (s *shard) runSyncer() {
 		deadline.Stop()
 		job.answer(errs)
 		s.syncResults <- job
+	}
+}
+
+// syncParallelism bounds the fdatasyncs one job runs at once. Concurrent
+// fdatasyncs on one filesystem share journal commits, so a turn that touched
+// many partitions costs little more than one that touched a few.
+const syncParallelism = 64
+
+// runSyncTasks runs the job's syncs, in parallel when there are several.
+func (s *shard) runSyncTasks(job *syncJob) {
+	run := func(ps *partSync) {
+		if ps.task == nil {
+			return // nothing pending, or ps.err says the log already failed
+		}
+		start := time.Now()
+		ps.err = ps.task.Run()
+		s.b.metrics.observeSync(time.Since(start))
+	}
+	if len(job.parts) == 1 {
+		run(&job.parts[0])
+		return
+	}
+	if min := s.b.cfg.SyncfsMinPartitions; min > 0 && len(job.parts) >= min && s.b.dataDirFile != nil {
+		s.syncWholeFilesystem(job)
+		return
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, syncParallelism)
+	for i := range job.parts {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(ps *partSync) {
+			defer func() { <-sem; wg.Done() }()
+			run(ps)
+		}(&job.parts[i])
+	}
+	wg.Wait()
+}
+
+// syncWholeFilesystem replaces a job's many fdatasyncs with one syncfs of the
+// data directory's filesystem: one journal commit covers every partition the
+// turn touched, so fsync cost stops growing with the partition count. Any
+// failure fails every partition of the job, since syncfs cannot say which.
+func (s *shard) syncWholeFilesystem(job *syncJob) {
+	start := time.Now()
+	err := syncFilesystem(s.b.dataDirFile)
+	s.b.metrics.observeSync(time.Since(start))
+	s.b.metrics.syncfs.Add(1)
+	for i := range job.parts {
+		if job.parts[i].task != nil {
+			job.parts[i].err = err
+		}
 	}
 }
 

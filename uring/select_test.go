@@ -13,10 +13,7 @@ func TestSelect(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p := Probe()
 	t.Logf("probe: usable=%v reason=%q", p.Usable, p.Reason)
-	wantAuto := "pwrite"
-	if p.Usable {
-		wantAuto = "uring"
-	}
+	wantAuto := "pwrite" // see Select: auto prefers pwrite until writes are batched
 	o, err := Select("auto", log)
 	if err != nil || o.Kind() != wantAuto {
 		t.Fatalf("auto: %v %v, want %s", o, err, wantAuto)

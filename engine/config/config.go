@@ -37,6 +37,7 @@ type Config struct {
 	LogFlushIntervalMessages  int64         // log.flush.interval.messages
 	LogFlushInterval          time.Duration // log.flush.interval.ms (-1: never on time, rely on the OS)
 	LogFlushPolicy            string        // log.flush.policy = always|interval|never
+	SyncfsMinPartitions       int           // log.flush.syncfs.min.partitions
 	MessageMaxBytes           int32         // message.max.bytes
 
 	LogCleanerEnable              bool          // log.cleaner.enable

@@ -55,6 +55,7 @@ var nonDefault = map[string]string{
 	"shard.mailbox.size":                   "1",
 	"wal.io":                               "pwrite",
 	"log.flush.policy":                     "always",
+	"log.flush.syncfs.min.partitions":      "4",
 	"net.transport":                        "std",
 	"io.timeout.ms":                        "1",
 	"fetch.max.wait.cap.ms":                "500",

@@ -55,6 +55,7 @@ func TestLoadDefaults(t *testing.T) {
 		LogFlushIntervalMessages:       9223372036854775807,
 		LogFlushInterval:               -time.Millisecond,
 		LogFlushPolicy:                 "interval",
+		SyncfsMinPartitions:            16,
 		MessageMaxBytes:                1048588,
 		LogCleanerEnable:               true,
 		LogCleanerIOMaxBytesPerSecond:  32 << 20,
