@@ -146,6 +146,9 @@ func (p *partition) restoreProducers() error {
 		return nil
 	}
 	return p.log.ScanBatches(from, func(h batch.Header) error {
+		// Compaction keeps a batch's last offset delta but may drop records:
+		// the sequence range follows the offsets, as in Kafka.
+		h.NumRecords = h.LastOffsetDelta + 1
 		if h.ProducerID >= 0 {
 			p.producers[h.ProducerID] = recordIdempotent(p.producers[h.ProducerID], &h, h.BaseOffset)
 		}

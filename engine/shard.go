@@ -28,6 +28,8 @@ type shard struct {
 	// The syncer goroutine's queue and its finished jobs, in turn order.
 	syncQ       chan *syncJob
 	syncResults chan *syncJob
+
+	cleaner shardCleaner // log compaction (compaction.go)
 }
 
 func newShard(b *Broker, id, mailbox int) *shard {
@@ -67,6 +69,8 @@ func (s *shard) run() {
 	go s.runSyncer()
 	retention := time.NewTicker(s.b.cfg.LogRetentionCheckInterval)
 	defer retention.Stop()
+	s.startCleaner()
+	defer s.stopCleaner()
 	for {
 		select {
 		case fn := <-s.mailbox:
@@ -77,6 +81,8 @@ func (s *shard) run() {
 			s.finishSync(job)
 		case <-retention.C:
 			s.enforceRetention()
+		case <-s.cleanerC():
+			s.runCleaner()
 		case <-s.quit:
 			s.drain()
 			s.commit()

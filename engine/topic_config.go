@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,6 +57,14 @@ func cleanupPolicyValidator(v string) error {
 	return nil
 }
 
+func ratioValidator(v string) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 {
+		return fmt.Errorf("%q is not a ratio between 0 and 1", v)
+	}
+	return nil
+}
+
 func ms(d interface{ Milliseconds() int64 }) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
 // topicConfigKeys are the topic configs Chronik understands; others are
@@ -66,7 +75,7 @@ var topicConfigKeys = []topicConfigKey{
 	{"compression.type", "compression.type", kmsg.ConfigTypeString, "codec batches are stored with; producer keeps the producer's",
 		func(*config.Config) string { return "producer" }, oneOf("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd")},
 	{"delete.retention.ms", "log.cleaner.delete.retention.ms", kmsg.ConfigTypeLong, "how long tombstones stay in compacted topics",
-		func(*config.Config) string { return "86400000" }, intValidator(0)},
+		func(c *config.Config) string { return ms(c.LogCleanerDeleteRetention) }, intValidator(0)},
 	{"flush.messages", "log.flush.interval.messages", kmsg.ConfigTypeLong, "fsync after this many messages",
 		func(c *config.Config) string { return strconv.FormatInt(c.LogFlushIntervalMessages, 10) }, intValidator(1)},
 	{"flush.ms", "log.flush.interval.ms", kmsg.ConfigTypeLong, "fsync data older than this (-1: never by time)",
@@ -77,6 +86,10 @@ var topicConfigKeys = []topicConfigKey{
 		func(c *config.Config) string { return strconv.Itoa(int(c.MessageMaxBytes)) }, intValidator(0)},
 	{"message.timestamp.type", "log.message.timestamp.type", kmsg.ConfigTypeString, "CreateTime or LogAppendTime",
 		func(*config.Config) string { return "CreateTime" }, oneOf("CreateTime", "LogAppendTime")},
+	{"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", kmsg.ConfigTypeDouble, "dirty share of the log that starts a compaction pass",
+		func(c *config.Config) string { return strconv.FormatFloat(c.LogCleanerMinCleanableRatio, 'g', -1, 64) }, ratioValidator},
+	{"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", kmsg.ConfigTypeLong, "records younger than this are not compacted",
+		func(c *config.Config) string { return ms(c.LogCleanerMinCompactionLag) }, intValidator(0)},
 	{"min.insync.replicas", "min.insync.replicas", kmsg.ConfigTypeInt, "replicas that must ack an acks=all write",
 		func(*config.Config) string { return "1" }, intValidator(1)},
 	{"retention.bytes", "log.retention.bytes", kmsg.ConfigTypeLong, "size a partition is trimmed to (-1: unlimited)",
@@ -140,6 +153,13 @@ type topicSettings struct {
 	flushMs         int64
 	segmentBytes    int64
 	segmentMs       int64
+
+	// Compaction (compaction.go); compact-only topics keep no time or size
+	// retention, as in Kafka.
+	compact            bool
+	deleteRetentionMs  int64
+	minCleanableRatio  float64
+	minCompactionLagMs int64
 }
 
 func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicSettings {
@@ -154,7 +174,12 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 		n, _ := strconv.ParseInt(get(name), 10, 64)
 		return n
 	}
-	return &topicSettings{
+	policy := strings.Split(get("cleanup.policy"), ",")
+	for i := range policy {
+		policy[i] = strings.TrimSpace(policy[i])
+	}
+	ratio, _ := strconv.ParseFloat(get("min.cleanable.dirty.ratio"), 64)
+	st := &topicSettings{
 		retentionMs:     num("retention.ms"),
 		retentionBytes:  num("retention.bytes"),
 		maxMessageBytes: int32(num("max.message.bytes")),
@@ -163,5 +188,14 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 		flushMs:         num("flush.ms"),
 		segmentBytes:    num("segment.bytes"),
 		segmentMs:       num("segment.ms"),
+
+		compact:            slices.Contains(policy, "compact"),
+		deleteRetentionMs:  num("delete.retention.ms"),
+		minCleanableRatio:  ratio,
+		minCompactionLagMs: num("min.compaction.lag.ms"),
 	}
+	if st.compact && !slices.Contains(policy, "delete") {
+		st.retentionMs, st.retentionBytes = -1, -1
+	}
+	return st
 }

@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/chronik-go/chronik/engine/partlog"
+)
+
+// Log compaction (cleanup.policy=compact and compact,delete) runs on the
+// shard that owns the partition, so it needs no lock against appends and
+// fetches: the shard's cleaner takes one partition at a time, the dirtiest
+// one past its min.cleanable.dirty.ratio, and advances its pass one small
+// step per timer tick. The steps interleave with mailbox messages in the
+// shard's select, and a token bucket (log.cleaner.io.max.bytes.per.second)
+// spaces them, so a produce waits at most one step for the cleaner.
+const (
+	// cleanerStepBytes bounds one step: reading, filtering and writing this
+	// much takes well under a millisecond for uncompressed batches.
+	cleanerStepBytes = 64 << 10
+	// cleanerBurst is how many steps' worth of tokens an idle cleaner saves.
+	cleanerBurst = 4 * cleanerStepBytes
+)
+
+// shardCleaner is one shard's compaction state, touched only by the shard.
+type shardCleaner struct {
+	timer   *time.Timer // nil when log.cleaner.enable is false
+	current *partition  // the partition whose pass is running
+	tokens  float64     // bytes the cleaner may still read and write
+	refill  time.Time   // when tokens were last refilled
+
+	passes atomic.Int64 // passes finished, for tests and metrics
+	bytes  atomic.Int64 // bytes read and written by steps
+}
+
+func (s *shard) startCleaner() {
+	if !s.b.cfg.LogCleanerEnable {
+		return
+	}
+	s.cleaner.timer = time.NewTimer(s.b.cfg.LogCleanerBackoff)
+	s.cleaner.refill = time.Now()
+}
+
+func (s *shard) stopCleaner() {
+	if s.cleaner.timer != nil {
+		s.cleaner.timer.Stop()
+	}
+}
+
+// cleanerC fires when the cleaner's next step (or look for work) is due;
+// nil, never ready, when the cleaner is off.
+func (s *shard) cleanerC() <-chan time.Time {
+	if s.cleaner.timer == nil {
+		return nil
+	}
+	return s.cleaner.timer.C
+}
+
+// runCleaner takes one cleaner step and arms the timer for the next.
+func (s *shard) runCleaner() {
+	c := &s.cleaner
+	now := time.Now()
+	rate := float64(s.b.cfg.LogCleanerIOMaxBytesPerSecond)
+	c.tokens = min(c.tokens+rate*now.Sub(c.refill).Seconds(), max(cleanerBurst, rate/100))
+	c.refill = now
+	if c.current != nil && !c.current.compactable() {
+		c.current = nil
+	}
+	if c.current == nil {
+		if c.current = s.dirtiestPartition(now); c.current == nil {
+			c.timer.Reset(s.b.cfg.LogCleanerBackoff)
+			return
+		}
+	}
+	step := min(cleanerStepBytes, int64(rate))
+	if c.tokens < float64(step) {
+		c.timer.Reset(time.Duration((float64(step) - c.tokens) / rate * float64(time.Second)))
+		return
+	}
+	p := c.current
+	res, err := p.log.Clean(p.cleanOptions(now, step))
+	c.tokens -= float64(res.Bytes)
+	c.bytes.Add(res.Bytes)
+	if res.Done {
+		c.passes.Add(1)
+		st := p.log.CleanerStats()
+		s.b.log.Debug("compaction pass finished", "topic", p.key.topic, "partition", p.key.partition,
+			"first_dirty_offset", st.FirstDirtyOffset, "records_removed", st.RecordsRemoved)
+	}
+	if err != nil {
+		s.b.log.Error("log compaction", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+		c.current = nil
+		c.timer.Reset(s.b.cfg.LogCleanerBackoff)
+		return
+	}
+	if !res.Running {
+		c.current = nil // look for the next dirty partition at once
+	}
+	c.timer.Reset(0)
+}
+
+// dirtiestPartition picks the compacted partition whose cleanable bytes are
+// the dirtiest share, among those due for a pass.
+func (s *shard) dirtiestPartition(now time.Time) *partition {
+	var best *partition
+	bestRatio := -1.0
+	for _, p := range s.parts {
+		if !p.compactable() {
+			continue
+		}
+		ratio, due, err := p.log.CleanPriority(p.cleanOptions(now, cleanerStepBytes))
+		if err != nil {
+			s.b.log.Error("log compaction", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+			continue
+		}
+		if due && ratio > bestRatio {
+			best, bestRatio = p, ratio
+		}
+	}
+	return best
+}
+
+// compactable reports whether the partition is open, healthy and of a
+// compacted topic.
+func (p *partition) compactable() bool {
+	return !p.closed && p.log != nil && p.log.Failed() == nil && p.shard.b.settingsFor(p.key.topic).compact
+}
+
+func (p *partition) cleanOptions(now time.Time, stepBytes int64) partlog.CleanOptions {
+	st := p.shard.b.settingsFor(p.key.topic)
+	return partlog.CleanOptions{
+		Now:               now,
+		DeleteRetention:   time.Duration(st.deleteRetentionMs) * time.Millisecond,
+		MinCompactionLag:  time.Duration(st.minCompactionLagMs) * time.Millisecond,
+		MinDirtyRatio:     st.minCleanableRatio,
+		MaxKeyBytes:       p.shard.b.cfg.LogCleanerDedupeBufferSize / int64(len(p.shard.b.shards)),
+		StepBytes:         stepBytes,
+		LastProducerBatch: p.isLastProducerBatch,
+	}
+}
+
+// isLastProducerBatch reports whether the batch at base is the newest batch
+// of producer pid: compaction keeps it, empty if need be, so the producer's
+// sequence state survives a restart (Kafka does the same).
+func (p *partition) isLastProducerBatch(pid, base int64) bool {
+	ps := p.producers[pid]
+	return ps != nil && len(ps.Batches) > 0 && ps.Batches[len(ps.Batches)-1].BaseOffset == base
+}
+
+// cleanerPasses sums the compaction passes finished on every shard.
+func (b *Broker) cleanerPasses() int64 {
+	var n int64
+	for _, s := range b.shards {
+		n += s.cleaner.passes.Load()
+	}
+	return n
+}
