@@ -4,6 +4,9 @@
 //	chronik-bench consume  --brokers host:port --topic T [--consumers N]
 //	chronik-bench e2e      --brokers host:port --rate R --duration D [workload flags]
 //	chronik-bench compare  --chronik bin/chronik --runs 3 [workload flags]
+//	chronik-bench suite    --chronik bin/chronik --suite quick|full --out bench/results/last.json
+//	chronik-bench report   --in bench/results/last.json --markdown BENCHMARKS.md --plots bench/results
+//	chronik-bench check    --last bench/results/last.json --fresh new.json
 //	chronik-bench topics   --chronik bin/chronik --runs 5
 //	chronik-bench idle-rss --chronik bin/chronik --topics 100 --partitions 6
 //
@@ -38,6 +41,8 @@ commands:
   suite     every scenario against chronik and the references (kfake, the
             null broker, raw loopback TCP and disk), alternating, with
             medians, ratios and the issue's goals: --suite quick|full
+  report    regenerate BENCHMARKS.md's suite section and plots from a suite's JSON
+  check     compare a fresh suite run with the last recorded one; names regressions
   topics    CreateTopics latency (1 and 100 partitions) on the chronik binary
   idle-rss  resident memory of an idle chronik with many open partitions
 
@@ -65,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"topics":   cmdTopics,
 		"idle-rss": cmdIdleRSS,
 		"suite":    cmdSuite,
+		"report":   cmdReport,
+		"check":    cmdCheck,
 		// Hidden: the suite and compare --kfake process run the reference
 		// brokers as their own processes through these.
 		"kfake-serve": func(ctx context.Context, _, args []string, _, stderr io.Writer) error {

@@ -116,3 +116,63 @@ func readSuiteReport(path string) (bench.SuiteReport, error) {
 	}
 	return rep, nil
 }
+
+func cmdReport(_ context.Context, argv, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	in := fs.String("in", "bench/results/last.json", "suite report (JSON) written by chronik-bench suite --out")
+	markdown := fs.String("markdown", "BENCHMARKS.md", "Markdown file whose generated section is rewritten (the rest is kept)")
+	plots := fs.String("plots", "bench/results", "directory for the latency-vs-throughput PNG plots")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rep, err := readSuiteReport(*in)
+	if err != nil {
+		return err
+	}
+	// Judge the goals with this binary's rules, so a report regenerated
+	// from an older run states them as the document describes them.
+	rep.Goals = bench.EvaluateGoals(rep.Summaries)
+	if err := os.MkdirAll(*plots, 0o755); err != nil {
+		return fmt.Errorf("plot directory: %w", err)
+	}
+	if err := bench.UpdateBenchmarksFile(*markdown, rep, *plots, *in, bench.ShellQuote(argv)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: suite section regenerated from %s (%s, commit %s); plots in %s\n", *markdown, *in, rep.Date, rep.Commit, *plots)
+	return nil
+}
+
+func cmdCheck(_ context.Context, _, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	last := fs.String("last", "bench/results/last.json", "the last recorded suite report")
+	fresh := fs.String("fresh", "", "a fresh suite report to compare with it (required; make bench-check runs the quick suite for it)")
+	asJSON := fs.Bool("json", false, "print the comparison as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *fresh == "" {
+		return usageError{errors.New("--fresh is required")}
+	}
+	l, err := readSuiteReport(*last)
+	if err != nil {
+		return err
+	}
+	f, err := readSuiteReport(*fresh)
+	if err != nil {
+		return err
+	}
+	rep := bench.CompareSuites(l, f)
+	if *asJSON {
+		if err := writeJSON(stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		bench.WriteCheckText(stdout, rep)
+	}
+	if len(rep.Regressions) > 0 {
+		return fmt.Errorf("%d figure(s) regressed: %s", len(rep.Regressions), strings.Join(rep.Regressions, "; "))
+	}
+	return nil
+}
