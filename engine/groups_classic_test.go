@@ -68,3 +68,78 @@ func TestGroupEagerMembersJoinAndLeave(t *testing.T) {
 func TestGroupCooperativeStickyMembersJoinAndLeave(t *testing.T) {
 	testMembersJoinAndLeave(t, kgo.CooperativeStickyBalancer())
 }
+
+// A member that dies without LeaveGroup keeps its partitions only until its
+// session timeout; then the others take them and consume what it missed.
+func TestGroupKilledMemberLosesPartitionsAfterSessionTimeout(t *testing.T) {
+	tb := startGroupBroker(t)
+	const topic = "killed"
+	createTestTopic(t, tb, topic, 4)
+	led := newConsumedLedger()
+	const session = 2 * time.Second
+	opts := []kgo.Opt{kgo.SessionTimeout(session), kgo.HeartbeatInterval(100 * time.Millisecond)}
+	a := startMember(t, tb, "a", "g", topic, led, opts...)
+	b := startMember(t, tb, "b", "g", topic, led, opts...)
+	waitOwned(t, topic, 10*time.Second, []*groupMember{a, b}, []int{2, 2})
+
+	killed := time.Now()
+	b.kill()
+	produceValues(t, tb, topic, 0, 400)
+	waitOwned(t, topic, session+5*time.Second, []*groupMember{a}, []int{4})
+	took := time.Since(killed)
+	t.Logf("partitions moved %v after the kill (session timeout %v)", took, session)
+	if took < session/2 {
+		t.Fatalf("partitions moved after %v, before the %v session timeout could have passed", took, session)
+	}
+	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if missing, _ := led.check(400); len(missing) > 0 {
+			return fmt.Errorf("%d records not consumed", len(missing))
+		}
+		return nil
+	})
+}
+
+// A static member (KIP-345) that restarts within its session timeout gets
+// its partitions back without a rebalance: the other member never revokes.
+func TestGroupStaticMemberRejoinsWithoutRebalance(t *testing.T) {
+	tb := startGroupBroker(t)
+	const topic = "static"
+	createTestTopic(t, tb, topic, 4)
+	led := newConsumedLedger()
+	opts := []kgo.Opt{kgo.SessionTimeout(5 * time.Second), kgo.HeartbeatInterval(100 * time.Millisecond)}
+	a := startMember(t, tb, "a", "g", topic, led, append(opts, kgo.InstanceID("instance-a"))...)
+	b := startMember(t, tb, "b", "g", topic, led, append(opts, kgo.InstanceID("instance-b"))...)
+	waitOwned(t, topic, 10*time.Second, []*groupMember{a, b}, []int{2, 2})
+	aParts := a.partitions(topic)
+	bAssigns, bRevokes := b.counts()
+
+	a.leave() // a static member's Close sends no LeaveGroup
+	a2 := startMember(t, tb, "a2", "g", topic, led, append(opts, kgo.InstanceID("instance-a"))...)
+	waitOwned(t, topic, 10*time.Second, []*groupMember{a2, b}, []int{2, 2})
+	if got := a2.partitions(topic); fmt.Sprint(got) != fmt.Sprint(aParts) {
+		t.Fatalf("restarted static member got %v, had %v", got, aParts)
+	}
+	produceValues(t, tb, topic, 0, 200)
+	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if missing, _ := led.check(200); len(missing) > 0 {
+			return fmt.Errorf("%d records not consumed", len(missing))
+		}
+		return nil
+	})
+	if assigns, revokes := b.counts(); assigns != bAssigns || revokes != bRevokes {
+		t.Fatalf("the other member saw a rebalance: assigns %d->%d, revokes %d->%d", bAssigns, assigns, bRevokes, revokes)
+	}
+
+	// The same for a follower: a was the leader.
+	bParts := b.partitions(topic)
+	aAssigns, aRevokes := a2.counts()
+	b.leave()
+	b2 := startMember(t, tb, "b2", "g", topic, led, append(opts, kgo.InstanceID("instance-b"))...)
+	waitOwned(t, topic, 10*time.Second, []*groupMember{a2, b2}, []int{2, 2})
+	if got := b2.partitions(topic); fmt.Sprint(got) != fmt.Sprint(bParts) {
+		t.Fatalf("restarted static follower got %v, had %v", got, bParts)
+	}
+	if assigns, revokes := a2.counts(); assigns != aAssigns || revokes != aRevokes {
+		t.Fatalf("the leader saw a rebalance: assigns %d->%d, revokes %d->%d", aAssigns, assigns, aRevokes, revokes)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -173,6 +175,13 @@ func (m *groupMember) owned(topic string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.assigned[topic])
+}
+
+// partitions lists the partitions of topic the member holds, sorted.
+func (m *groupMember) partitions(topic string) []int32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Sorted(maps.Keys(m.assigned[topic]))
 }
 
 func (m *groupMember) counts() (assigns, revokes int) {

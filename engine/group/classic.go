@@ -340,11 +340,12 @@ func (cg *classicGroup) replaceStatic(oldID string, cl Client, req *kmsg.JoinGro
 		cg.awaitingSync[newID] = true
 	}
 	m.clientID, m.clientHost = cl.ID, cl.Host
-	before, _ := m.metadataFor(cg.protocol)
 	cg.setProtocols(m, req)
-	after, ok := m.metadataFor(cg.protocol)
 
-	if cg.state == stateStable && ok && string(before) == string(after) && cg.selectProtocol() == cg.protocol {
+	// As Kafka, only a change of the group's protocol makes a returning
+	// static member rebalance the group; its metadata may differ (consumer
+	// metadata carries the member's generation, which a restart resets).
+	if cg.state == stateStable && cg.selectProtocol() == cg.protocol {
 		if err := cg.store(nil); err != nil {
 			cg.g.c.log.Error("store static member", "group", cg.g.name, "err", err)
 			resp := req.ResponseKind().(*kmsg.JoinGroupResponse)

@@ -81,7 +81,8 @@ func (c *Coordinator) ConsumerGroupHeartbeat(cl Client, req *kmsg.ConsumerGroupH
 		return fail(code, "%s", msg)
 	}
 	g := c.groups[req.Group]
-	if g == nil {
+	created := g == nil
+	if created {
 		if req.MemberEpoch != 0 {
 			return fail(kerr.UnknownMemberID.Code, "")
 		}
@@ -107,8 +108,8 @@ func (c *Coordinator) ConsumerGroupHeartbeat(cl Client, req *kmsg.ConsumerGroupH
 		cg.beat(req, resp)
 	}
 	cg.flushEpoch()
-	if resp.ErrorCode != 0 && len(cg.members) == 0 && len(g.offsets) == 0 {
-		delete(c.groups, req.Group)
+	if created && resp.ErrorCode != 0 {
+		delete(c.groups, req.Group) // the first request was refused
 	}
 	return resp
 }
@@ -123,8 +124,6 @@ func (c *Coordinator) checkHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest) (i
 		return kerr.InvalidRequest.Code, "MemberId can't be empty."
 	case req.MemberEpoch < -2:
 		return kerr.InvalidRequest.Code, fmt.Sprintf("MemberEpoch %d is invalid.", req.MemberEpoch)
-	case req.MemberEpoch == -2 && req.InstanceID == nil:
-		return kerr.InvalidRequest.Code, "InstanceId can't be null."
 	case req.ServerAssignor != nil && !slices.Contains(c.cfg.ConsumerAssignors, *req.ServerAssignor):
 		return kerr.UnsupportedAssignor.Code, fmt.Sprintf("ServerAssignor %s is not supported. Supported assignors: %v.", *req.ServerAssignor, c.cfg.ConsumerAssignors)
 	}
@@ -273,7 +272,9 @@ func (cg *consumerGroup) leave(req *kmsg.ConsumerGroupHeartbeatRequest, resp *km
 }
 
 // staticLeave parks a static member (epoch -2): it keeps its partitions,
-// and the group its epoch, until it rejoins or its session runs out.
+// and the group its epoch, until it rejoins or its session runs out. The
+// request need not repeat the instance id (franz-go leaves without it);
+// the member's own is used, and a dynamic member simply leaves.
 func (cg *consumerGroup) staticLeave(req *kmsg.ConsumerGroupHeartbeatRequest, resp *kmsg.ConsumerGroupHeartbeatResponse) {
 	m := cg.members[req.MemberID]
 	if m == nil {
@@ -455,11 +456,10 @@ func (cg *consumerGroup) updateTarget() {
 	topics := cg.g.c.topics
 	if v := topics.Version(); v != cg.metaVersion {
 		cg.metaVersion = v
-		if h := cg.metadataHash(); h != cg.metaHash {
-			cg.metaHash = h
-			if cg.assignmentEpoch != 0 || cg.epoch != 0 {
-				cg.bumpEpoch()
-			}
+		// Only a target that is otherwise current can go stale this way;
+		// one about to be recomputed takes the new metadata anyway.
+		if cg.assignmentEpoch == cg.epoch && len(cg.members) > 0 && cg.metadataHash() != cg.metaHash {
+			cg.bumpEpoch()
 		}
 	}
 	if cg.assignmentEpoch == cg.epoch {

@@ -107,14 +107,16 @@ func (c *Coordinator) Replay(key, value []byte) error {
 }
 
 // Loaded ends the replay: restored members get their session timers, and
-// groups that hold nothing any more are dropped.
+// classic groups whose records were all deleted are dropped. An empty
+// consumer-protocol group stays until the expiry sweep, so its epoch keeps
+// counting up if members come back first.
 func (c *Coordinator) Loaded() {
 	for name, g := range c.groups {
 		if g.classic != nil {
 			g.classic.loaded()
-		}
-		if g.removable() {
-			delete(c.groups, name)
+			if g.removable() {
+				delete(c.groups, name)
+			}
 		}
 	}
 	c.armExpiry()
