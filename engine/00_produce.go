@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-go/chronik/engine/batch"
+	"github.com/chronik-go/chronik/engine/partlog"
 )
 
 // Produce: v0-11 advertised, v3-11 served
@@ -19,6 +20,8 @@ import (
 // * Exactly one magic-2 batch per partition, CRC-32C checked, stored as sent
 //   (compressed batches are never recompressed), base offset and leader
 //   epoch stamped in place.
+// * Compacted topics (cleanup.policy has compact) reject records without a
+//   key with INVALID_RECORD, as Kafka does.
 // * Idempotent producers: sequence checked per (producer id, epoch,
 //   partition); a duplicate of one of the last 5 batches gets its original
 //   offset.
@@ -143,6 +146,10 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 		// Transactions are not served yet; Kafka answers a partition that
 		// is not part of an ongoing transaction this way.
 		return kerr.InvalidTxnState.Code, produceJob{}
+	}
+	if st.compact && partlog.RequireKeys(rp.Records, &h) != nil {
+		// Compaction could never replace or remove a record without a key.
+		return kerr.InvalidRecord.Code, produceJob{}
 	}
 	return 0, produceJob{key: partKey{topic, rp.Partition}, raw: rp.Records, hdr: h, st: st}
 }
