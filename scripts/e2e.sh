@@ -3,8 +3,10 @@
 #
 # Clients: kcat (librdkafka), kafka-python and confluent-kafka-python, as
 # Debian packages them; whatever is missing is installed with apt-get. Each
-# check round-trips 1000 compressed, keyed records through its own new topic
-# and compares them exactly (see e2e/clients/).
+# round-trip check sends 1000 compressed, keyed records through its own new
+# topic and compares them exactly; each group check runs two group
+# consumers sharing a topic, their commits, and a member that resumes from
+# them (see e2e/clients/).
 #
 # By default it builds bin/chronik, starts it on a free loopback port with a
 # temporary log dir, and stops it on exit. Set E2E_BROKER=host:port
@@ -215,6 +217,12 @@ run_check "confluent-kafka lz4" "$PY" "$clients_dir/confluent_kafka_roundtrip.py
 	--broker "$broker" --topic "$(topic confluent-lz4)" --compression lz4
 run_check "confluent-kafka zstd idempotent" "$PY" "$clients_dir/confluent_kafka_roundtrip.py" \
 	--broker "$broker" --topic "$(topic confluent-zstd-idempotent)" --compression zstd --idempotent
+# Consumer groups: two members share a topic, commit, and a new member resumes.
+run_check "kcat -G group" "$clients_dir/kcat_group.sh" "$broker" "$(topic kcat-group)"
+run_check "kafka-python group" "$PY" "$clients_dir/group_consumers.py" \
+	--client kafka-python --broker "$broker" --topic "$(topic kafka-python-group)"
+run_check "confluent-kafka group" "$PY" "$clients_dir/group_consumers.py" \
+	--client confluent-kafka --broker "$broker" --topic "$(topic confluent-group)"
 
 if ((failed > 0)) && [[ -n $broker_pid ]]; then
 	echo "--- last 40 lines of the bin/chronik log"
