@@ -12,11 +12,12 @@ import (
 type progressLine struct {
 	w          io.Writer
 	label      string
-	verb       string        // "acked", "read"
-	total      int64         // records to do; 0 when the phase runs for a duration
-	duration   time.Duration // the phase's length when total is 0
-	recordSize int
-	count      func() int64
+	verb       string             // "acked", "read"
+	total      int64              // records to do; 0 when the phase runs for a duration
+	duration   time.Duration      // the phase's length when total is 0
+	recordSize int                // bytes per record for MB/s, when bytes is nil
+	count      func() int64       // records done
+	bytes      func() int64       // bytes done; nil: count × recordSize
 	latency    []*latencyRecorder // nil: no latency column
 }
 
@@ -33,17 +34,18 @@ func (p progressLine) start(every time.Duration) func() {
 		ticker := time.NewTicker(every)
 		defer ticker.Stop()
 		begin := time.Now()
-		last, lastAt := int64(0), begin
+		last, lastBytes, lastAt := int64(0), int64(0), begin
 		for {
 			select {
 			case <-stop:
 				fmt.Fprint(p.w, "\r\033[K")
 				return
 			case now := <-ticker.C:
-				n := p.count()
-				rate := float64(n-last) / now.Sub(lastAt).Seconds()
-				last, lastAt = n, now
-				fmt.Fprintf(p.w, "\r\033[K%s", p.render(n, rate, now.Sub(begin)))
+				n, b := p.count(), p.byteCount()
+				secs := now.Sub(lastAt).Seconds()
+				rate, byteRate := float64(n-last)/secs, float64(b-lastBytes)/secs
+				last, lastBytes, lastAt = n, b, now
+				fmt.Fprintf(p.w, "\r\033[K%s", p.render(n, rate, byteRate, now.Sub(begin)))
 			}
 		}
 	}()
@@ -53,8 +55,15 @@ func (p progressLine) start(every time.Duration) func() {
 	}
 }
 
-func (p progressLine) render(n int64, rate float64, elapsed time.Duration) string {
-	s := fmt.Sprintf("%s: %d %s, %.0f records/s, %.1f MB/s", p.label, n, p.verb, rate, rate*float64(p.recordSize)/1e6)
+func (p progressLine) byteCount() int64 {
+	if p.bytes != nil {
+		return p.bytes()
+	}
+	return p.count() * int64(p.recordSize)
+}
+
+func (p progressLine) render(n int64, rate, byteRate float64, elapsed time.Duration) string {
+	s := fmt.Sprintf("%s: %d %s, %.0f records/s, %.1f MB/s", p.label, n, p.verb, rate, byteRate/1e6)
 	if p.latency != nil {
 		if l := summarizeLatency(mergeRecorders(p.latency)); l.Samples > 0 {
 			s += fmt.Sprintf(", p99 so far %.2f ms", l.P99Ms)

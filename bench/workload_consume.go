@@ -121,7 +121,7 @@ func RunConsume(ctx context.Context, cfg ConsumeConfig, progress io.Writer) (Con
 	var records, bytes atomic.Int64
 	stopProgress := progressLine{
 		w: progress, label: "consume", verb: "read", total: want,
-		recordSize: 0, count: records.Load,
+		count: records.Load, bytes: bytes.Load,
 	}.start(cfg.ProgressEvery)
 	start := time.Now()
 	verifiers, err := runReaders(ctx, cfg, readers, func(r *kgo.Record, _ recordStamp) {

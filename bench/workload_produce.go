@@ -214,8 +214,12 @@ func (w *produceWriter) phase(ctx context.Context, spec phaseSpec) (phaseOutcome
 	for i := range latency {
 		latency[i], lag[i] = newLatencyRecorder(), newLatencyRecorder()
 	}
+	total := spec.records
+	if spec.duration > 0 {
+		total = 0 // the duration, not a count, ends the phase
+	}
 	stopProgress := progressLine{
-		w: w.progress, label: spec.label, verb: "acked", total: spec.records, duration: spec.duration,
+		w: w.progress, label: spec.label, verb: "acked", total: total, duration: spec.duration,
 		recordSize: w.cfg.RecordSize, count: acked, latency: latency,
 	}.start(w.cfg.ProgressEvery)
 
@@ -345,7 +349,7 @@ func crcOfStamped(v []byte) uint32 {
 // timeoutContext rewords a failure caused by the run's deadline so the user
 // sees "timed out", not a bare context error from deep in the client.
 func timeoutContext(ctx context.Context, limit time.Duration, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("run timed out after %s (raise --timeout): %w", limit, err)
 	}
 	return err
