@@ -51,6 +51,9 @@ func (b *Broker) findCoordinatorResponse(req *kmsg.FindCoordinatorRequest) *kmsg
 		keys = []string{req.CoordinatorKey}
 	}
 	v := b.currentView()
+	// Broker endpoints come from the newest snapshot: right after a restart
+	// on a new port the served view may still hold this broker's old one.
+	brokers := b.store.Current().Brokers
 	for _, key := range keys {
 		sc := kmsg.NewFindCoordinatorResponseCoordinator()
 		sc.Key = key
@@ -67,7 +70,7 @@ func (b *Broker) findCoordinatorResponse(req *kmsg.FindCoordinatorRequest) *kmsg
 				break
 			}
 			leader := t.Partitions[offsetsPartitionFor(key, len(t.Partitions))].Leader
-			br, ok := v.snap.Brokers[leader]
+			br, ok := brokers[leader]
 			if !ok {
 				fail(kerr.CoordinatorNotAvailable, "The coordinator is not available.")
 				break

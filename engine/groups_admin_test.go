@@ -261,3 +261,23 @@ func TestGroupOffsetsByTopicID(t *testing.T) {
 		t.Fatalf("fetch by id: %+v", fresp.Groups[0])
 	}
 }
+
+// Deleting a topic takes its committed offsets with it: a topic created
+// again under the name starts without them.
+func TestGroupOffsetsOfDeletedTopic(t *testing.T) {
+	tb := startGroupBroker(t)
+	createTestTopic(t, tb, "doomed", 1)
+	adm := tb.admin()
+	commitOffsets(t, adm, "g", "doomed", map[int32]int64{0: 4})
+	if _, err := adm.DeleteTopics(adminCtx(t), "doomed"); err != nil {
+		t.Fatal(err)
+	}
+	createTestTopic(t, tb, "doomed", 1)
+	fetched, err := adm.FetchOffsets(adminCtx(t), "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := fetched.Lookup("doomed", 0); ok && o.At >= 0 {
+		t.Fatalf("re-created topic inherited committed offset %d", o.At)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-go/chronik/engine/batch"
@@ -58,8 +59,13 @@ func encodeGroupBatch(recs []group.Record, now time.Time) []byte {
 	return raw
 }
 
+// groupLogDecompressor reads batches of __consumer_offsets that were not
+// written by the coordinator itself uncompressed (a log cleaner may
+// recompress them).
+var groupLogDecompressor = kgo.DefaultDecompressor()
+
 // replayGroupLog feeds every record of a __consumer_offsets partition to fn
-// in log order. Chronik writes these batches itself, uncompressed.
+// in log order.
 func replayGroupLog(l *partlog.Log, fn func(key, value []byte) error) error {
 	for off := l.StartOffset(); off < l.NextOffset(); {
 		data, err := l.Read(off, offsetsReplayChunk)
@@ -72,16 +78,18 @@ func replayGroupLog(l *partlog.Log, fn func(key, value []byte) error) error {
 		from := off
 		_, err = batch.Split(data, func(h batch.Header, raw []byte) error {
 			off = h.LastOffset() + 1
-			if h.Control() || h.Codec() != 0 {
+			if h.Control() {
 				return nil
 			}
 			var rb kmsg.RecordBatch
 			if err := rb.ReadFrom(raw); err != nil {
 				return fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
 			}
-			return eachRecord(rb.Records, rb.NumRecords, func(key, value []byte) error {
-				return fn(key, value)
-			})
+			recs, err := groupLogDecompressor.Decompress(rb.Records, kgo.CompressionCodecType(h.Codec()))
+			if err != nil {
+				return fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
+			}
+			return eachRecord(recs, rb.NumRecords, fn)
 		})
 		if err != nil {
 			return err

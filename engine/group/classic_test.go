@@ -423,3 +423,37 @@ func TestOffsetExpiryCountsFromEmpty(t *testing.T) {
 		t.Fatal("empty group without offsets not removed")
 	}
 }
+
+// Offsets of a deleted topic are not served, not even to a topic created
+// again under its name, and the next sweep deletes them.
+func TestOffsetsOfDeletedTopic(t *testing.T) {
+	e := newEnv(t)
+	e.topics.add("t", 1)
+	req := kmsg.NewPtrOffsetCommitRequest()
+	req.Version = 9
+	req.Group = "g"
+	req.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: 9}}}}
+	if code := e.c.OffsetCommit(req).Topics[0].Partitions[0].ErrorCode; code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	fetch := func() int64 {
+		rg := kmsg.NewOffsetFetchRequestGroup()
+		rg.Group = "g"
+		rg.Topics = []kmsg.OffsetFetchRequestGroupTopic{{Topic: "t", Partitions: []int32{0}}}
+		return e.c.OffsetFetch(9, &rg).Topics[0].Partitions[0].Offset
+	}
+	e.reload() // the topic id survives in the record
+	if got := fetch(); got != 9 {
+		t.Fatalf("offset %d before the deletion", got)
+	}
+	delete(e.topics.topics, "t")
+	e.topics.version++
+	e.topics.topics["t"] = fakeTopic{id: [16]byte{0xee}, partitions: 1} // re-created
+	if got := fetch(); got != -1 {
+		t.Fatalf("re-created topic inherited offset %d", got)
+	}
+	e.clock.advance(time.Minute)
+	if e.c.groups["g"] != nil {
+		t.Fatal("the sweep kept a group whose only offset belonged to a deleted topic")
+	}
+}

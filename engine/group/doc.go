@@ -23,7 +23,7 @@
 // the record type:
 //
 //	key version 0/1  OffsetCommitKey   {group, topic, partition}
-//	                 OffsetCommitValue v3 {offset, leader epoch, metadata, commit time}
+//	                 OffsetCommitValue v4 {offset, leader epoch, metadata, commit time, topic id}
 //	key version 2    GroupMetadataKey  {group}
 //	                 GroupMetadataValue v3 {protocol type, generation, protocol,
 //	                                        leader, state time, members[...]}

@@ -108,7 +108,7 @@ func (c *Coordinator) OffsetCommit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCo
 		if req.Version >= 10 {
 			name, known = c.topics.Name(rt.TopicID)
 		}
-		_, nparts, exists := c.topics.Lookup(name)
+		topicID, nparts, exists := c.topics.Lookup(name)
 		for j := range rt.Partitions {
 			rp := &rt.Partitions[j]
 			out := &resp.Topics[i].Partitions[j]
@@ -135,7 +135,7 @@ func (c *Coordinator) OffsetCommit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCo
 				}
 				pending = append(pending, pendingCommit{
 					topic: name, partition: rp.Partition, out: out,
-					commit: Commit{Offset: rp.Offset, LeaderEpoch: leaderEpoch, Metadata: md, CommitTime: now},
+					commit: Commit{Offset: rp.Offset, LeaderEpoch: leaderEpoch, Metadata: md, CommitTime: now, TopicID: topicID},
 				})
 			}
 		}
@@ -199,12 +199,17 @@ func (c *Coordinator) OffsetFetch(version int16, rg *kmsg.OffsetFetchRequestGrou
 			}
 			ps := g.offsets[topic]
 			for _, p := range slices.Sorted(maps.Keys(ps)) {
+				if !c.current(topic, ps[p]) {
+					continue
+				}
 				sp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 				sp.Partition = p
 				fillFetched(&sp, ps[p])
 				st.Partitions = append(st.Partitions, sp)
 			}
-			out.Topics = append(out.Topics, st)
+			if len(st.Partitions) > 0 {
+				out.Topics = append(out.Topics, st)
+			}
 		}
 		return out
 	}
@@ -223,7 +228,7 @@ func (c *Coordinator) OffsetFetch(version int16, rg *kmsg.OffsetFetchRequestGrou
 			case !known:
 				sp.ErrorCode = kerr.UnknownTopicID.Code
 			case g != nil:
-				if cm, ok := g.offset(name, p); ok {
+				if cm, ok := g.offset(name, p); ok && c.current(name, cm) {
 					fillFetched(&sp, cm)
 				}
 			}
@@ -232,6 +237,14 @@ func (c *Coordinator) OffsetFetch(version int16, rg *kmsg.OffsetFetchRequestGrou
 		out.Topics = append(out.Topics, st)
 	}
 	return out
+}
+
+// current reports whether a commit belongs to the topic that now has its
+// name: not one deleted (and perhaps re-created) since, as Kafka drops a
+// deleted topic's offsets.
+func (c *Coordinator) current(topic string, cm Commit) bool {
+	id, _, ok := c.topics.Lookup(topic)
+	return ok && (cm.TopicID == [16]byte{} || cm.TopicID == id)
 }
 
 func fillFetched(sp *kmsg.OffsetFetchResponseGroupTopicPartition, c Commit) {
@@ -315,8 +328,8 @@ func (c *Coordinator) armExpiry() {
 }
 
 // ExpireOffsets removes offsets older than offsets.retention.minutes under
-// Kafka's rules (KIP-211), then groups left with neither members nor
-// offsets. The coordinator runs it every offsets.retention.check.interval.ms;
+// Kafka's rules (KIP-211) and those of deleted topics, then groups left with
+// neither members nor offsets. The coordinator runs it every offsets.retention.check.interval.ms;
 // it is exported for tests.
 func (c *Coordinator) ExpireOffsets() {
 	c.expiry.stop()
@@ -381,6 +394,9 @@ func offsetCount(o map[string]map[int32]Commit) int {
 // empty; a group-less (simple) group's after the commit; a live consumer
 // group's only for topics it no longer subscribes to.
 func (g *group) offsetExpired(topic string, cm Commit, now time.Time) bool {
+	if !g.c.current(topic, cm) {
+		return true // the topic was deleted
+	}
 	retention := g.c.cfg.OffsetsRetention
 	base := cm.CommitTime
 	switch {

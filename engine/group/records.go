@@ -20,16 +20,19 @@ const (
 	keyOffsetCommit           = 1
 	keyGroupMetadata          = 2
 	keyConsumerGroupMetadata  = 3
-	offsetCommitValueVersion  = 3
+	offsetCommitValueVersion  = 4
 	groupMetadataValueVersion = 3
 )
 
-// Commit is one committed offset.
+// Commit is one committed offset. TopicID is the id the topic had when the
+// offset was committed, so a deleted and re-created topic does not inherit
+// it; zero for records from before Kafka 4.1's value v4.
 type Commit struct {
 	Offset      int64
 	LeaderEpoch int32
 	Metadata    string
 	CommitTime  time.Time
+	TopicID     [16]byte
 }
 
 func offsetCommitRecord(group, topic string, partition int32, c Commit) Record {
@@ -40,6 +43,7 @@ func offsetCommitRecord(group, topic string, partition int32, c Commit) Record {
 		LeaderEpoch:     c.LeaderEpoch,
 		Metadata:        c.Metadata,
 		CommitTimestamp: c.CommitTime.UnixMilli(),
+		TopicID:         c.TopicID,
 	}
 	return Record{Key: k.AppendTo(nil), Value: v.AppendTo(nil)}
 }
@@ -120,7 +124,7 @@ func decodeRecord(key, value []byte) (decodedRecord, error) {
 		if err := v.ReadFrom(value); err != nil {
 			return d, fmt.Errorf("offset commit value of %s/%s/%d: %w", k.Group, k.Topic, k.Partition, err)
 		}
-		d.commit = Commit{Offset: v.Offset, LeaderEpoch: v.LeaderEpoch, Metadata: v.Metadata, CommitTime: time.UnixMilli(v.CommitTimestamp)}
+		d.commit = Commit{Offset: v.Offset, LeaderEpoch: v.LeaderEpoch, Metadata: v.Metadata, CommitTime: time.UnixMilli(v.CommitTimestamp), TopicID: v.TopicID}
 		if v.Version < 3 {
 			d.commit.LeaderEpoch = -1
 		}
