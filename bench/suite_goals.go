@@ -64,6 +64,12 @@ func EvaluateGoals(sums []ScenarioSummary) []GoalStanding {
 				lat.Value = p.P99Ms.Median
 				lat.Measured = fmt.Sprintf("open loop at %.0f records/s (50%% of %.0f): p99 %.3f ms (median of %d; range %.3f–%.3f), p50 %.3f ms; generator send lag p99 %.3f ms",
 					p.TargetRate.Median, s.MaxRate, p.P99Ms.Median, p.P99Ms.N, p.P99Ms.Min, p.P99Ms.Max, p.P50Ms.Median, p.SendLagP99Ms.Median)
+				if n, ok := s.Figures(TargetNull); ok {
+					if np, ok := n.Point(0.5); ok {
+						// The floor this client and machine allow at that rate.
+						lat.Measured += fmt.Sprintf("; the null broker at the same rate: p99 %.3f ms, send lag p99 %.3f ms", np.P99Ms.Median, np.SendLagP99Ms.Median)
+					}
+				}
 				lat.Status = metIf(lat.Value < 1)
 			}
 		}

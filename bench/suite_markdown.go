@@ -37,7 +37,11 @@ func WriteSuiteMarkdown(w io.Writer, rep SuiteReport, opt MarkdownOptions) {
 	if commit == "" {
 		commit = "unknown (not run in a git work tree)"
 	}
-	fmt.Fprintf(w, "- **Chronik measured:** commit `%s` (`+dirty`: the broker's sources had uncommitted changes, built into the binary measured).\n", commit)
+	fmt.Fprintf(w, "- **Chronik measured:** commit `%s`", commit)
+	if strings.HasSuffix(commit, "+dirty") {
+		fmt.Fprint(w, " (`+dirty`: the broker's sources had uncommitted changes, built into the binary measured)")
+	}
+	fmt.Fprintln(w, ".")
 	fmt.Fprintf(w, "- **Machine:** %s; %d cores; %.1f GiB RAM; %s; data directory on %s; %s; load average %s at the start.\n",
 		orUnknown(m.CPUModel), m.Cores, float64(m.MemTotalMiB)/1024, orUnknown(m.Kernel), orUnknown(m.DataDirFS), m.GoVersion, orUnknown(m.LoadAvg))
 	fmt.Fprintf(w, "- **Commands:** `%s`, then `%s`.", rep.Command, opt.ReportCommand)
@@ -50,8 +54,10 @@ func WriteSuiteMarkdown(w io.Writer, rep SuiteReport, opt MarkdownOptions) {
   process. Cells are median (min–max). Ratios divide Chronik's medians by the other target's. MB = 10^6 bytes of
   record values. Closed-loop ack latency (produce tables) includes time queued in the client, so it measures the
   window, not the broker; open-loop latency (sweep and e2e) is measured from each record's intended send time
-  (no coordinated omission). "send lag" is how late the load generator itself was against its schedule: it is
-  part of every open-loop latency, and where it is not far below the latency, the figure measures this machine.
+  (no coordinated omission). "send lag" is how late records entered the client against their schedule (the
+  generator not getting a CPU in time, or waiting for room in a full client buffer): it is part of every open-loop
+  latency, and where it is not far below the latency, the figure measures this machine and client, not the broker;
+  the null broker's row at the same rate shows that floor.
 - **Targets:** chronik = the broker binary, default settings; chronik-fsync = the same with
   `+"`%s`"+` (fsync every write); kfake = franz-go's in-memory reference broker, its own
   process; null = a broker in bench/ that decodes Produce and acknowledges without storing (the ceiling this client

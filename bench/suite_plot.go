@@ -48,7 +48,8 @@ func hasPoints(sum ScenarioSummary) bool {
 func plotSweep(rep SuiteReport, s Scenario, sum ScenarioSummary, path string) error {
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("%s (medians of %d runs; %s)", s.Name, rep.Reps, rep.Date)
-	p.X.Label.Text = "achieved throughput, records/s (1 KiB records)"
+	p.X.Label.Text = fmt.Sprintf("achieved throughput, records/s (%d B records)", s.Produce.WithDefaults().RecordSize)
+	p.X.Tick.Marker = thousandsTicks{}
 	p.Y.Label.Text = "ack latency from intended send time, ms (log scale)"
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -88,25 +89,62 @@ func plotSweep(rep SuiteReport, s Scenario, sum ScenarioSummary, path string) er
 			p.Legend.Add(t.Target+" "+q.name, line, points)
 		}
 	}
-	if s.Kind == KindSweep && s.MaxFrom == goalFsync {
+	// Raw floors on the same axes: fdatasync for the fsync sweep, a loopback
+	// round trip for the others.
+	var floor float64
+	var floorName string
+	if s.MaxFrom == goalFsync {
 		if fs, ok := findSummary(rep.Summaries, goalFsync); ok {
 			if d, ok := fs.Figures(TargetDisk); ok {
-				if q, ok := d.Disk.quickestSync(); ok && maxX > 0 {
-					ref, err := plotter.NewLine(plotter.XYs{{X: 0, Y: q.FdatasyncP99.Median}, {X: maxX, Y: q.FdatasyncP99.Median}})
-					if err != nil {
-						return err
-					}
-					ref.Color = color.Gray{Y: 80}
-					ref.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
-					p.Add(ref)
-					p.Legend.Add(fmt.Sprintf("raw %s fdatasync p99", formatBytes(q.WriteSize)), ref)
+				if q, ok := d.Disk.quickestSync(); ok {
+					floor, floorName = q.FdatasyncP99.Median, fmt.Sprintf("raw %s fdatasync p99", formatBytes(q.WriteSize))
 				}
 			}
 		}
+	} else {
+		for _, sum := range rep.Summaries {
+			if l, ok := sum.Figures(TargetLoopback); ok && l.Runs > 0 {
+				floor, floorName = l.P99Ms.Median, "loopback TCP 100 B round trip p99"
+			}
+		}
+	}
+	if floor > 0 && maxX > 0 {
+		ref, err := plotter.NewLine(plotter.XYs{{X: 0, Y: floor}, {X: maxX * 1.05, Y: floor}})
+		if err != nil {
+			return err
+		}
+		ref.Color = color.Gray{Y: 80}
+		ref.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(ref)
+		p.Legend.Add(floorName, ref)
 	}
 	// Throughput from zero; head room above the highest latency for the
 	// legend.
 	p.X.Min, p.X.Max = 0, maxX*1.05
-	p.Y.Max = maxY * 8
+	p.Y.Max = maxY * 6
 	return p.Save(9*vg.Inch, 5.5*vg.Inch, path)
+}
+
+// thousandsTicks labels a records/s axis "100k" rather than "100000.00".
+type thousandsTicks struct{}
+
+func (thousandsTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label == "" {
+			continue
+		}
+		v := ticks[i].Value
+		switch {
+		case v == 0:
+			ticks[i].Label = "0"
+		case v >= 1e6:
+			ticks[i].Label = fmt.Sprintf("%gM", v/1e6)
+		case v >= 1e3:
+			ticks[i].Label = fmt.Sprintf("%gk", v/1e3)
+		default:
+			ticks[i].Label = fmt.Sprintf("%g", v)
+		}
+	}
+	return ticks
 }

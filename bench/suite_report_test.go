@@ -79,6 +79,9 @@ func TestEvaluateGoals(t *testing.T) {
 	if g := short.Goals[3]; !strings.Contains(g.Measured, "raw 1 MiB write+fdatasync 150.0 MB/s (the fastest size)") || !strings.Contains(g.Measured, "raw 4 KiB: 8.0 MB/s") {
 		t.Errorf("fsync goal measured %q: want the fastest raw size named and the others beside it", g.Measured)
 	}
+	if g := rep.Goals[2]; !strings.Contains(g.Measured, "the null broker at the same rate: p99 0.400 ms") {
+		t.Errorf("latency goal measured %q: want the null broker's floor beside it", g.Measured)
+	}
 	if g := EvaluateGoals(nil); len(g) != 5 || g[0].Status != GoalNotMeasured || g[4].Status != GoalNotMeasured {
 		t.Errorf("goals of an empty suite %+v: want all not measured", g)
 	}
