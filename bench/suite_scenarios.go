@@ -135,9 +135,12 @@ func SuiteScenarios(name string) ([]Scenario, error) {
 		{Name: "consume-1gib-p6", Title: "Consume a 1 GiB topic (1 KiB records, 6 partitions) from the start, every record verified", Kind: KindConsume,
 			Targets: []string{TargetChronik, TargetKfake}, Produce: with(func(c *ProduceConfig) { c.Warmup = 0 }), Consumers: 1, FillBytes: 1 << 30},
 		sweep,
-		{Name: "e2e-1k-p6-acks1", Title: "End to end (produce → consume) at 50% of chronik's maximum, 1 KiB, 6 partitions, acks=1", Kind: KindEndToEnd,
+		// 20%, not 50%: the consumer shares the client's process and CPUs,
+		// and at half the produce-only maximum the pair saturates the 2-core
+		// VM (measured: send lag over a second), which measures the queue.
+		{Name: "e2e-1k-p6-acks1", Title: "End to end (produce → consume) at 20% of chronik's produce maximum, 1 KiB, 6 partitions, acks=1", Kind: KindEndToEnd,
 			Targets: []string{TargetChronik, TargetKfake}, Produce: base, Consumers: 1,
-			Fractions: []float64{0.5}, MaxFrom: headline.Name, PointFor: suitePointFor},
+			Fractions: []float64{0.2}, MaxFrom: headline.Name, PointFor: suitePointFor},
 		{Name: "sweep-1k-p6-acksall-fsync", Title: "Latency vs throughput with fsync every write: open loop at fractions of chronik-fsync's maximum, 1 KiB, 6 partitions, acks=all",
 			Kind: KindSweep, Targets: []string{TargetChronikFsync}, Produce: fsync.Produce,
 			Fractions: []float64{0.1, 0.3, 0.5, 0.7, 0.9}, MaxFrom: fsync.Name, PointFor: suitePointFor},
