@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 
 // brokerProc is one running chronik process.
 type brokerProc struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	addr    string
 	args    []string
@@ -46,7 +46,10 @@ type brokerProc struct {
 }
 
 // startBinary starts chronik on a free loopback port with a fresh data dir.
-func startBinary(t *testing.T, sets ...string) *brokerProc {
+func startBinary(t *testing.T, sets ...string) *brokerProc { return startBinaryB(t, sets...) }
+
+// startBinaryB is startBinary for tests and benchmarks alike.
+func startBinaryB(t testing.TB, sets ...string) *brokerProc {
 	t.Helper()
 	bp := &brokerProc{t: t, dataDir: t.TempDir(), addr: freeAddr(t)}
 	bp.args = []string{"--set", "listeners=PLAINTEXT://" + bp.addr, "--set", "log.dirs=" + bp.dataDir}
@@ -125,7 +128,7 @@ func (bp *brokerProc) restart() {
 	bp.start()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

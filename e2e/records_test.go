@@ -82,6 +82,10 @@ func makeRecord(i int, base time.Time) sentRecord {
 }
 
 func createTopic(t *testing.T, addr, topic string, partitions int32) {
+	createTopicB(t, addr, topic, partitions)
+}
+
+func createTopicB(t testing.TB, addr, topic string, partitions int32) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {

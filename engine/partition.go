@@ -133,7 +133,9 @@ func (p *partition) restoreProducers() error {
 	case err == nil:
 		var snap producerSnapshot
 		if err := json.Unmarshal(raw, &snap); err != nil {
-			return fmt.Errorf("%s: %w", producerStateFile, err)
+			// The snapshot is an optimisation: rebuild from the whole log.
+			p.shard.b.log.Warn("unreadable producer state, rebuilding it from the log", "dir", p.dir, "err", err)
+			break
 		}
 		if snap.Producers != nil {
 			p.producers = snap.Producers

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -140,11 +141,26 @@ func (s *shard) enforceRetention() {
 	}
 }
 
+// closeParallelism bounds the partitions a shard closes at once on shutdown.
+// Each close syncs a few files; running them together lets the filesystem
+// share journal commits, so 10,000 partitions close in seconds, not minutes.
+const closeParallelism = 64
+
+// closeAll closes every partition. Logs are independent, so closing distinct
+// partitions on helper goroutines is safe while the shard waits for them.
 func (s *shard) closeAll() {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, closeParallelism)
 	for k, p := range s.parts {
-		p.close()
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(p *partition) {
+			defer func() { <-sem; wg.Done() }()
+			p.close()
+		}(p)
 		delete(s.parts, k)
 	}
+	wg.Wait()
 }
 
 func (s *shard) stop() {
