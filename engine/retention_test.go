@@ -29,8 +29,9 @@ func TestRetentionBySizeAndTime(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	adm := tb.admin()
-	bySize := "1024"
-	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"segment.bytes": &bySize, "retention.bytes": &bySize}, "ret-size"); err != nil {
+	// rawBatch stamps 1970 timestamps, so the size topic must not expire by time.
+	bySize, forever := "1024", "-1"
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"segment.bytes": &bySize, "retention.bytes": &bySize, "retention.ms": &forever}, "ret-size"); err != nil {
 		t.Fatal(err)
 	}
 	segMs, byTime := "1024", "1000"
