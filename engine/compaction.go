@@ -13,13 +13,21 @@ import (
 // one past its min.cleanable.dirty.ratio, and advances its pass one small
 // step per timer tick. The steps interleave with mailbox messages in the
 // shard's select, and a token bucket (log.cleaner.io.max.bytes.per.second)
-// spaces them, so a produce waits at most one step for the cleaner.
+// spaces them, so a produce waits at most one step for the cleaner. Swapping
+// a cleaned group in takes several fdatasyncs (the cleaned files, a manifest,
+// the directory); they run on a goroutine of their own, like the syncer's,
+// and the shard applies the result when it comes back.
 const (
 	// cleanerStepBytes bounds one step: reading, filtering and writing this
 	// much takes well under a millisecond for uncompressed batches.
 	cleanerStepBytes = 64 << 10
 	// cleanerBurst is how many steps' worth of tokens an idle cleaner saves.
 	cleanerBurst = 4 * cleanerStepBytes
+	// cleanerYields is how many ticks in a row a step gives way to mailbox
+	// messages already waiting, cleanerYieldDelay apart; then it runs anyway,
+	// so a busy shard still compacts.
+	cleanerYields     = 8
+	cleanerYieldDelay = 500 * time.Microsecond
 )
 
 // shardCleaner is one shard's compaction state, touched only by the shard.
@@ -28,6 +36,13 @@ type shardCleaner struct {
 	current *partition  // the partition whose pass is running
 	tokens  float64     // bytes the cleaner may still read and write
 	refill  time.Time   // when tokens were last refilled
+	// swapping is set while a swap task runs; its completion re-arms the
+	// timer.
+	swapping bool
+	yielded  int // ticks in a row the step gave way to the mailbox
+	// paused stops the cleaner between steps, so a benchmark can compare
+	// the same load with and without compaction in one run.
+	paused bool
 
 	passes atomic.Int64 // passes finished, for tests and metrics
 	bytes  atomic.Int64 // bytes read and written by steps
@@ -59,11 +74,21 @@ func (s *shard) cleanerC() <-chan time.Time {
 // runCleaner takes one cleaner step and arms the timer for the next.
 func (s *shard) runCleaner() {
 	c := &s.cleaner
+	if c.swapping {
+		return // the swap's completion re-arms the timer
+	}
+	if c.paused {
+		c.timer.Reset(s.b.cfg.LogCleanerBackoff)
+		return
+	}
 	now := time.Now()
 	rate := float64(s.b.cfg.LogCleanerIOMaxBytesPerSecond)
 	c.tokens = min(c.tokens+rate*now.Sub(c.refill).Seconds(), max(cleanerBurst, rate/100))
 	c.refill = now
 	if c.current != nil && !c.current.compactable() {
+		if p := c.current; !p.closed && p.log != nil {
+			p.log.StopCleaning() // e.g. cleanup.policy no longer has compact
+		}
 		c.current = nil
 	}
 	if c.current == nil {
@@ -77,10 +102,21 @@ func (s *shard) runCleaner() {
 		c.timer.Reset(time.Duration((float64(step) - c.tokens) / rate * float64(time.Second)))
 		return
 	}
+	if len(s.mailbox) > 0 && c.yielded < cleanerYields {
+		// Requests are waiting: they go first.
+		c.yielded++
+		c.timer.Reset(cleanerYieldDelay)
+		return
+	}
+	c.yielded = 0
 	p := c.current
 	res, err := p.log.Clean(p.cleanOptions(now, step))
 	c.tokens -= float64(res.Bytes)
 	c.bytes.Add(res.Bytes)
+	if res.Task != nil {
+		s.runSwap(p, p.log, res.Task)
+		return
+	}
 	if res.Done {
 		c.passes.Add(1)
 		st := p.log.CleanerStats()
@@ -97,6 +133,25 @@ func (s *shard) runCleaner() {
 		c.current = nil // look for the next dirty partition at once
 	}
 	c.timer.Reset(0)
+}
+
+// runSwap runs a cleaned group's swap off the shard and applies it on the
+// shard when done. The log may have been closed or replaced meanwhile: Close
+// then waited for the task and applied it itself.
+func (s *shard) runSwap(p *partition, l *partlog.Log, t *partlog.CleanTask) {
+	s.cleaner.swapping = true
+	go func() {
+		t.Run()
+		s.submit(func(s *shard) {
+			s.cleaner.swapping = false
+			if p.log == l {
+				if err := l.CleanTaskDone(t); err != nil {
+					s.b.log.Error("log compaction swap", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+				}
+			}
+			s.cleaner.timer.Reset(0)
+		})
+	}()
 }
 
 // dirtiestPartition picks the compacted partition whose cleanable bytes are

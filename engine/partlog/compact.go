@@ -58,6 +58,10 @@ type CleanResult struct {
 	Bytes   int64 // bytes read and written by this call
 	Running bool  // a pass is in progress: call Clean again
 	Done    bool  // a pass finished in this call
+	// Task, when set, is a cleaned group ready to be swapped in: run it
+	// (off the owner if its fsyncs must not block it), then CleanTaskDone.
+	// Until then Clean does no work.
+	Task *CleanTask
 }
 
 // CleanerStats count the compaction work done on this Log since it was opened.
@@ -99,7 +103,8 @@ type cleanPass struct {
 	groups  [][]*segment
 	gi, si  int // current group, and source segment within it
 	srcPos  int64
-	cleaned *segment // the current group's output
+	cleaned *segment   // the current group's output
+	task    *CleanTask // the current group's swap, while it runs
 }
 
 func (l *Log) cleanerState() *cleanerState {
@@ -220,6 +225,9 @@ func (l *Log) Clean(o CleanOptions) (CleanResult, error) {
 		}
 	}
 	p := cs.pass
+	if p.task != nil {
+		return CleanResult{Running: true}, nil
+	}
 	p.bc.keys, p.bc.now, p.bc.deleteRetention = p.keys, o.Now.UnixMilli(), o.DeleteRetention.Milliseconds()
 	p.bc.keepEmpty = func(h *batch.Header) bool {
 		return o.LastProducerBatch == nil || o.LastProducerBatch(h.ProducerID, h.BaseOffset)
@@ -234,16 +242,19 @@ func (l *Log) Clean(o CleanOptions) (CleanResult, error) {
 		l.abortClean()
 		return res, fmt.Errorf("compact %s: %w", l.dir, err)
 	}
-	if p.gi == len(p.groups) && !p.mapping {
+	if p.gi == len(p.groups) && !p.mapping && p.task == nil {
 		l.finishPass(p)
 		res.Done = true
 	}
 	res.Running = cs.pass != nil
+	if res.Running {
+		res.Task = p.task
+	}
 	return res, nil
 }
 
 func (l *Log) cleanStep(p *cleanPass, o *CleanOptions, res *CleanResult) error {
-	for res.Bytes == 0 || res.Bytes < o.StepBytes {
+	for (res.Bytes == 0 || res.Bytes < o.StepBytes) && p.task == nil {
 		if p.mapping {
 			if err := l.mapStep(p, o, res); err != nil {
 				return err
@@ -342,19 +353,29 @@ func (l *Log) cleanGroupStep(p *cleanPass, o *CleanOptions, res *CleanResult) er
 	if p.si < len(g) {
 		return nil
 	}
+	// Seal the cleaned segment without its fdatasyncs, which the swap task
+	// runs, and keep the group readable while the task deletes its files.
 	out := p.cleaned
-	if err := out.seal(); err != nil {
+	if out.maxTSOffset >= 0 {
+		if err := out.times.maybeAppend(out.maxTS, int32(out.maxTSOffset-out.base)); err != nil {
+			return err
+		}
+	}
+	if err := errors.Join(out.offsets.writeOut(), out.times.writeOut()); err != nil {
 		return err
+	}
+	for _, s := range g {
+		if err := l.prepare(s); err != nil {
+			return err
+		}
+		if _, err := s.file(); err != nil {
+			return err
+		}
 	}
 	i, _ := l.indexOf(g[0])
-	j, _ := l.indexOf(g[len(g)-1])
+	p.task = l.newCleanTask(i, i+len(g), out)
 	p.cleaned = nil
 	p.gi, p.si = p.gi+1, 0
-	l.cleaner.stats.SegmentsCleaned += int64(len(g))
-	if err := l.swapIn(i, j+1, out); err != nil {
-		return err
-	}
-	l.opts.Logger.Debug("swapped in cleaned segment", "dir", l.dir, "base", out.base, "segments", len(g), "bytes", out.size)
 	return nil
 }
 
@@ -444,13 +465,22 @@ func (l *Log) finishPass(p *cleanPass) {
 	}
 }
 
+// StopCleaning abandons the pass in progress, if any, releasing its key map
+// (the topic stopped being compacted): a swap already handed out is waited
+// for and applied first.
+func (l *Log) StopCleaning() { l.abortClean() }
+
 // abortClean abandons the pass in progress, deleting its unfinished output;
 // segments already swapped in stay (they are correct on their own).
 func (l *Log) abortClean() {
 	if l.cleaner == nil || l.cleaner.pass == nil {
 		return
 	}
+	l.settleCleanTask()
 	p := l.cleaner.pass
+	if p == nil {
+		return
+	}
 	l.cleaner.pass = nil
 	l.cleaner.stats.RecordsRemoved += p.bc.removedRecords
 	if p.cleaned != nil {
@@ -496,6 +526,7 @@ func (l *Log) cleanerTruncated(offset int64) {
 	if l.cleaner == nil {
 		return
 	}
+	l.settleCleanTask()
 	l.abortClean()
 	if l.cleaner.firstDirty > offset {
 		l.cleaner.firstDirty = offset

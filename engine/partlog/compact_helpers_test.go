@@ -206,14 +206,27 @@ func consumeRecords(t testing.TB, l *Log) []readRecord {
 	return out
 }
 
+// cleanStep runs one Clean call and, inline, the swap task it hands out.
+func cleanStep(t testing.TB, l *Log, o CleanOptions) CleanResult {
+	t.Helper()
+	res, err := l.Clean(o)
+	if err != nil {
+		t.Fatalf("Clean: %v", err)
+	}
+	if res.Task != nil {
+		res.Task.Run()
+		if err := l.CleanTaskDone(res.Task); err != nil {
+			t.Fatalf("CleanTaskDone: %v", err)
+		}
+	}
+	return res
+}
+
 // cleanAll runs Clean until the pass in progress (if one starts) is done.
 func cleanAll(t testing.TB, l *Log, o CleanOptions) (passes int) {
 	t.Helper()
 	for i := 0; i < 100000; i++ {
-		res, err := l.Clean(o)
-		if err != nil {
-			t.Fatalf("Clean: %v", err)
-		}
+		res := cleanStep(t, l, o)
 		if res.Done {
 			passes++
 		}

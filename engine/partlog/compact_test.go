@@ -604,9 +604,8 @@ func TestCompactAbandonsPassWhenSegmentsGo(t *testing.T) {
 	o := CleanOptions{MinDirtyRatio: 0.5, StepBytes: 1024}
 	// Step until the pass is writing a cleaned segment.
 	for i := 0; ; i++ {
-		res, err := l.Clean(o)
-		if err != nil || !res.Running {
-			t.Fatalf("step %d: %+v, %v", i, res, err)
+		if res := cleanStep(t, l, o); !res.Running || i == 10000 {
+			t.Fatalf("no cleaned segment in the works after %d steps: %+v", i, res)
 		}
 		if p := l.cleaner.pass; p.cleaned != nil && p.srcPos > 0 {
 			break
@@ -653,15 +652,11 @@ func TestCleanStepsAreBounded(t *testing.T) {
 	maxBatch := int64(0)
 	l.ScanBatches(0, func(h batch.Header) error { maxBatch = max(maxBatch, int64(h.Size())); return nil })
 	steps := 0
-	for {
-		res, err := l.Clean(CleanOptions{MinDirtyRatio: 0.5, StepBytes: step})
-		if err != nil {
-			t.Fatal(err)
-		}
+	for ; steps < 100000; steps++ {
+		res := cleanStep(t, l, CleanOptions{MinDirtyRatio: 0.5, StepBytes: step})
 		if res.Bytes > 2*(step+maxBatch) {
 			t.Fatalf("step %d did %d bytes, bound %d", steps, res.Bytes, 2*(step+maxBatch))
 		}
-		steps++
 		if !res.Running {
 			break
 		}
@@ -731,6 +726,151 @@ func TestRequireKeys(t *testing.T) {
 		h, _ = batch.ParseHeader(bad)
 		if err := RequireKeys(bad, &h); !errors.Is(err, ErrRecordWithoutKey) {
 			t.Fatalf("codec %d: keyless record: %v", codec, err)
+		}
+	}
+}
+
+// taskPending steps a pass until it hands out a swap task, which it returns
+// unrun.
+func taskPending(t *testing.T, l *Log, o CleanOptions) *CleanTask {
+	t.Helper()
+	for i := 0; i < 10000; i++ {
+		res, err := l.Clean(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Task != nil {
+			return res.Task
+		}
+		if !res.Running && i > 0 {
+			break
+		}
+	}
+	t.Fatal("no swap task handed out")
+	return nil
+}
+
+// While its swap task runs elsewhere a group stays readable as it was, and
+// retention and DeleteRecords leave its segments alone; the segments below
+// a moved start offset go once the task is done.
+func TestCleanTaskPinsItsGroup(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, testOptions(nil), false)
+	defer l.Close()
+	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
+	for r := 0; r < 30; r++ {
+		w.round(r)
+	}
+	before := consumeRecords(t, l)
+	o := CleanOptions{MinDirtyRatio: 0.5}
+	task := taskPending(t, l, o)
+	if res, err := l.Clean(o); err != nil || !res.Running || res.Bytes != 0 || res.Task != nil {
+		t.Fatalf("Clean with a task pending: %+v, %v; want a no-op", res, err)
+	}
+	segs := l.SegmentCount()
+	if n, err := l.EnforceRetention(t0.Add(time.Hour), 0, 0); err != nil || n != 0 {
+		t.Fatalf("retention removed %d pinned segments (%v)", n, err)
+	}
+	groupEnd := l.segs[len(task.group)].base
+	if err := l.DeleteBefore(groupEnd); err != nil {
+		t.Fatal(err)
+	}
+	if l.SegmentCount() != segs {
+		t.Fatal("DeleteRecords removed a pinned segment")
+	}
+	var want []readRecord
+	for _, r := range before {
+		if r.offset >= groupEnd {
+			want = append(want, r)
+		}
+	}
+	sameRecords(t, consumeRecords(t, l), want)
+
+	errc := make(chan error, 1)
+	go func() { errc <- task.Run() }()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if err := l.CleanTaskDone(task); err != nil {
+		t.Fatal(err)
+	}
+	if l.segs[0].base != groupEnd {
+		t.Fatalf("first segment at %d after the swap, want the group below %d gone", l.segs[0].base, groupEnd)
+	}
+	sameRecords(t, consumeRecords(t, l), want)
+	cleanAll(t, l, o)
+}
+
+// A task whose fdatasync fails before the commit leaves the old segments and
+// no cleaned files; the next pass starts over.
+func TestCleanTaskFailingBeforeCommit(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, testOptions(nil), false)
+	defer l.Close()
+	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
+	for r := 0; r < 30; r++ {
+		w.round(r)
+	}
+	before := consumeRecords(t, l)
+	o := CleanOptions{MinDirtyRatio: 0.5}
+	task := taskPending(t, l, o)
+	task.files[0].Close() // its fdatasync now fails
+	if err := task.Run(); err == nil {
+		t.Fatal("Run with a closed file succeeded")
+	}
+	if err := l.CleanTaskDone(task); err == nil {
+		t.Fatal("CleanTaskDone reported no error")
+	}
+	if l.Failed() != nil {
+		t.Fatalf("a failure before the commit failed the log: %v", l.Failed())
+	}
+	for _, n := range dirNames(t, dir) {
+		if strings.HasSuffix(n, cleanedSuffix) || strings.HasPrefix(n, swapManifestName) {
+			t.Fatalf("%s left behind", n)
+		}
+	}
+	sameRecords(t, consumeRecords(t, l), before)
+	if cleanAll(t, l, o) != 1 {
+		t.Fatal("no pass after the failed one")
+	}
+	sameRecords(t, consumeRecords(t, l), expectCompacted(w.written, l.active().base))
+}
+
+// Close with a task no one ran yet runs it: the reopened log is the cleaned
+// one, with nothing left over.
+func TestCloseRunsPendingCleanTask(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, testOptions(nil), false)
+	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
+	for r := 0; r < 30; r++ {
+		w.round(r)
+	}
+	activeBase := l.active().base
+	task := taskPending(t, l, CleanOptions{MinDirtyRatio: 0.5})
+	groupEnd := task.manifest.end
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, testOptions(nil), true)
+	defer l.Close()
+	// The first group is cleaned.
+	cleanedPart := expectCompacted(w.written, activeBase)
+	var got []readRecord
+	for _, r := range consumeRecords(t, l) {
+		if r.offset < groupEnd {
+			got = append(got, r)
+		}
+	}
+	var wantCleaned []readRecord
+	for _, r := range cleanedPart {
+		if r.offset < groupEnd {
+			wantCleaned = append(wantCleaned, r)
+		}
+	}
+	sameRecords(t, got, wantCleaned)
+	for _, n := range dirNames(t, dir) {
+		if strings.HasSuffix(n, cleanedSuffix) || strings.HasPrefix(n, swapManifestName) {
+			t.Fatalf("%s left behind", n)
 		}
 	}
 }

@@ -85,6 +85,18 @@ func (x *indexEntries) flush() error {
 // file durable, creating it even when empty: a sealed segment always has
 // both index files.
 func (x *indexEntries) persist() error {
+	if err := x.writeOut(); err != nil {
+		return err
+	}
+	if err := x.f.Datasync(); err != nil {
+		return fmt.Errorf("sync index %s: %w", x.path, err)
+	}
+	return nil
+}
+
+// writeOut is persist without the fdatasync, for a caller that syncs the
+// file elsewhere (the cleaner's swap task).
+func (x *indexEntries) writeOut() error {
 	if err := x.flush(); err != nil {
 		return err
 	}
@@ -93,9 +105,6 @@ func (x *indexEntries) persist() error {
 	}
 	if err := x.f.Truncate(int64(x.n * x.entrySize)); err != nil {
 		return fmt.Errorf("truncate index %s: %w", x.path, err)
-	}
-	if err := x.f.Datasync(); err != nil {
-		return fmt.Errorf("sync index %s: %w", x.path, err)
 	}
 	x.tail = nil // release the tail's memory: sealed segments do not append
 	return nil

@@ -169,6 +169,7 @@ func (l *Log) Close() error {
 	if l.closed {
 		return nil
 	}
+	l.settleCleanTask()
 	l.abortClean()
 	var err error
 	if l.dirMissing {
@@ -217,6 +218,7 @@ func (l *Log) persistClean() error {
 func (l *Log) Remove() error {
 	var err error
 	if !l.closed {
+		l.settleCleanTask()
 		l.abortClean()
 		l.closed = true
 		for _, s := range l.segs {

@@ -21,8 +21,8 @@ func (l *Log) EnforceRetention(now time.Time, retention time.Duration, retention
 	cutoff := now.Add(-retention).UnixMilli()
 	for len(l.segs) > 0 {
 		s := l.segs[0]
-		if s.size == 0 && len(l.segs) == 1 {
-			break // an empty active segment holds nothing to expire
+		if s.size == 0 && len(l.segs) == 1 || s.pinned {
+			break // an empty active segment holds nothing to expire; a pinned one is being swapped
 		}
 		// A sealed segment compaction emptied holds no record to keep.
 		expired := s.size == 0
@@ -78,7 +78,7 @@ func (l *Log) DeleteBefore(offset int64) error {
 	if err := l.persistStart(offset); err != nil {
 		return err
 	}
-	for len(l.segs) > 0 && l.segmentEnd(0) <= offset {
+	for len(l.segs) > 0 && l.segmentEnd(0) <= offset && !l.segs[0].pinned {
 		if err := l.removeFirstSegment(); err != nil {
 			return fmt.Errorf("delete records in %s: %w", l.dir, err)
 		}

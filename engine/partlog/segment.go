@@ -60,6 +60,9 @@ type segment struct {
 	// pathSuffix follows every file name of a segment being written by the
 	// cleaner (".cleaned") until it is swapped in.
 	pathSuffix string
+	// pinned marks a sealed segment whose files a cleaner swap task is
+	// replacing: retention and DeleteRecords leave it in place meanwhile.
+	pinned bool
 
 	offsets offsetIndex
 	times   timeIndex

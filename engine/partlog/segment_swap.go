@@ -110,55 +110,33 @@ func newCleanedSegment(dir string, base int64, l *Log) *segment {
 	return s
 }
 
-// promoteCleaned renames a cleaned segment's files to their final names,
-// the .log last: its .cleaned name is what tells recovery the swap is not
-// finished. Open descriptors stay valid across the renames.
-func (s *segment) promoteCleaned() error {
+// cleanedPaths are a segment's final file paths, indexes first and the
+// .log last: the .log's .cleaned name is what tells recovery a swap is
+// unfinished, so it is renamed last.
+func cleanedPaths(dir string, base int64) []string {
+	var paths []string
 	for _, suffix := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
-		final := filepath.Join(s.dir, segmentFileName(s.base, suffix))
+		paths = append(paths, filepath.Join(dir, segmentFileName(base, suffix)))
+	}
+	return paths
+}
+
+// promoteCleaned renames a cleaned segment's files to their final names.
+func promoteCleaned(dir string, base int64) error {
+	for _, final := range cleanedPaths(dir, base) {
 		if err := os.Rename(final+cleanedSuffix, final); err != nil {
 			return fmt.Errorf("swap in cleaned segment: %w", err)
 		}
 	}
-	s.pathSuffix = ""
-	s.offsets.path = strings.TrimSuffix(s.offsets.path, cleanedSuffix)
-	s.times.path = strings.TrimSuffix(s.times.path, cleanedSuffix)
 	return nil
 }
 
-// swapIn replaces the sealed segments l.segs[i:j] with out, their cleaned
-// form, sealed under .cleaned names. After the manifest is committed the
-// in-memory log follows the new layout whatever fails; a failure then stops
-// the log taking writes, and the reopen's recovery finishes the swap.
-func (l *Log) swapIn(i, j int, out *segment) error {
-	m := swapManifest{base: out.base, end: l.segs[j].base, size: out.size}
-	if err := writeSwapManifest(l.dir, m); err != nil {
-		return err
-	}
-	var err error
-	var removed int64
-	for _, s := range l.segs[i:j] {
-		removed += s.size
-		err = errors.Join(err, s.remove())
-	}
-	l.segs = append(l.segs[:i+1], l.segs[j:]...)
-	l.segs[i] = out
-	l.size += out.size - removed
-	l.unchanged = false
-	l.clearHints()
-	if err == nil {
-		err = out.promoteCleaned()
-	}
-	if err == nil {
-		err = syncDir(l.dir)
-	}
-	if err == nil {
-		err = removeSwapManifest(l.dir)
-	}
-	if err != nil && l.failed == nil {
-		l.failed = fmt.Errorf("partlog %s: swap in cleaned segment %d: %w", l.dir, out.base, err)
-	}
-	return err
+// cleanedPromoted points a swapped-in segment at its final file names; its
+// open descriptors stayed valid across the renames.
+func (s *segment) cleanedPromoted() {
+	s.pathSuffix = ""
+	s.offsets.path = strings.TrimSuffix(s.offsets.path, cleanedSuffix)
+	s.times.path = strings.TrimSuffix(s.times.path, cleanedSuffix)
 }
 
 // finishInterruptedSwap completes a swap committed before a crash and
