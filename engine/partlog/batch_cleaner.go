@@ -85,18 +85,24 @@ func (c *batchCleaner) clean(dst, raw []byte, h *batch.Header) ([]byte, error) {
 	if tombstones {
 		c.minHorizon = min(c.minHorizon, horizon)
 	}
-	if len(c.kept) == int(h.NumRecords) && !setHorizon {
+	if len(c.kept) == int(h.NumRecords) && !setHorizon && h.NumRecords > 0 {
 		return append(dst, raw...), nil
 	}
 	if !batch.CRCValid(raw) {
-		// A rewritten batch gets a fresh CRC: never launder a corrupt one.
+		// Decisions on corrupt bytes are wrong, and a rewritten batch gets a
+		// fresh CRC: never launder a corrupt one.
 		return dst, fmt.Errorf("%w: batch %d fails its CRC", ErrCorrupt, h.BaseOffset)
 	}
 	if len(c.kept) == 0 {
-		if h.Idempotent() && c.keepEmpty(h) {
-			return appendEmptyBatch(dst, h), nil
+		// An empty batch stays only while it is its producer's last
+		// (including one emptied by an earlier pass).
+		switch {
+		case !h.Idempotent() || !c.keepEmpty(h):
+			return dst, nil
+		case h.NumRecords == 0:
+			return append(dst, raw...), nil
 		}
-		return dst, nil
+		return appendEmptyBatch(dst, h), nil
 	}
 	return c.rewrite(dst, raw, h, setHorizon, horizon)
 }

@@ -516,6 +516,22 @@ func TestCompactKeepsProducersLastBatchEmpty(t *testing.T) {
 				}
 			}
 			sameRecords(t, consumeRecords(t, l), expectCompacted(w.written, l.active().base))
+			if !keep {
+				return
+			}
+			// Once the producer wrote a later batch, the empty one goes.
+			newer := mustAppend(t, l, keyedBatch(t, keyedSpec{recs: []kv{rec("c", "1")}, ts: t0.UnixMilli(), producerID: 42, baseSequence: 9}))
+			w.written = append(w.written, readRecord{offset: newer, key: "c", value: "1", timestamp: t0.UnixMilli()})
+			for r := 30; r < 60; r++ {
+				w.round(r)
+			}
+			cleanAll(t, l, CleanOptions{MinDirtyRatio: 0.1, LastProducerBatch: func(pid, base int64) bool { return base == newer }})
+			for _, b := range consume(t, l) {
+				if b.hdr.BaseOffset == pbBase {
+					t.Fatal("the producer's old empty batch survived its newer batch")
+				}
+			}
+			sameRecords(t, consumeRecords(t, l), expectCompacted(w.written, l.active().base))
 		})
 	}
 }

@@ -120,7 +120,9 @@
 // segment_swap.go): the cleaned segment is written under .cleaned names and
 // fdatasynced, the manifest commits it, then the old files go and the new
 // ones are renamed into place; Open finishes a committed swap and deletes
-// uncommitted .cleaned files. cleaner.checkpoint (first dirty offset, next
+// uncommitted .cleaned files. Those fsyncs run as a CleanTask off the owner
+// (like SyncTask); the group stays readable through its open files and is
+// pinned against retention until CleanTaskDone swaps it in memory. cleaner.checkpoint (first dirty offset, next
 // delete horizon; a hint written by rename) lets a restart resume without
 // recleaning.
 package partlog

@@ -25,7 +25,8 @@ import (
 //     their final names (indexes first, .log last), the directory synced.
 //  4. cleaner.swap is deleted and the directory synced.
 //
-// Open finishes a swap whose manifest it finds (redoing steps 3 and 4) and
+// Steps 1 (its fdatasyncs) to 4 are a CleanTask (clean_task.go). Open
+// finishes a swap whose manifest it finds (redoing steps 3 and 4) and
 // deletes any other .cleaned file: without a manifest they belong to a pass
 // that never committed, and the old segments are intact.
 const (
