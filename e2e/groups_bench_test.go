@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,33 +18,35 @@ import (
 // BenchmarkGroupRebalance measures, on the real binary, the time from a new
 // member joining a stable group of N consumers to every member (the new one
 // included) consuming again, that is, each has received a record produced
-// after the join began. The plain variants run clients with their defaults
+// after the join began; each join comes at a random point of the members'
+// heartbeat cycle. The plain variants run clients with their defaults
 // (franz-go: 3s classic heartbeats; KIP-848: the broker's 5s heartbeat
 // interval), as a user would see it; the -hb500ms ones heartbeat every
 // 500ms, which shows the protocol's own cost. Run it with
 //
-//	go test ./e2e -run '^$' -bench BenchmarkGroupRebalance -benchtime 5x -timeout 30m
+//	go test ./e2e -run '^$' -bench BenchmarkGroupRebalance -benchtime 10x -timeout 60m
 //
 // and read the median in ms/join; min and max show the spread.
 func BenchmarkGroupRebalance(b *testing.B) {
 	fast := kgo.HeartbeatInterval(500 * time.Millisecond)
 	protocols := []struct {
 		name string
-		sets []string // broker settings
+		hb   time.Duration // the members' heartbeat interval
+		sets []string      // broker settings
 		opts []kgo.Opt
 	}{
-		{"eager-range", nil, []kgo.Opt{kgo.Balancers(kgo.RangeBalancer())}},
-		{"cooperative-sticky", nil, []kgo.Opt{kgo.Balancers(kgo.CooperativeStickyBalancer())}},
-		{"kip848-uniform", nil, []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}},
-		{"eager-range-hb500ms", nil, []kgo.Opt{kgo.Balancers(kgo.RangeBalancer()), fast}},
-		{"cooperative-sticky-hb500ms", nil, []kgo.Opt{kgo.Balancers(kgo.CooperativeStickyBalancer()), fast}},
-		{"kip848-uniform-hb500ms", []string{"group.consumer.heartbeat.interval.ms=500"},
+		{"eager-range", 3 * time.Second, nil, []kgo.Opt{kgo.Balancers(kgo.RangeBalancer())}},
+		{"cooperative-sticky", 3 * time.Second, nil, []kgo.Opt{kgo.Balancers(kgo.CooperativeStickyBalancer())}},
+		{"kip848-uniform", 5 * time.Second, nil, []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}},
+		{"eager-range-hb500ms", 500 * time.Millisecond, nil, []kgo.Opt{kgo.Balancers(kgo.RangeBalancer()), fast}},
+		{"cooperative-sticky-hb500ms", 500 * time.Millisecond, nil, []kgo.Opt{kgo.Balancers(kgo.CooperativeStickyBalancer()), fast}},
+		{"kip848-uniform-hb500ms", 500 * time.Millisecond, []string{"group.consumer.heartbeat.interval.ms=500"},
 			[]kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}},
 	}
 	for _, n := range []int{10, 100} {
 		for _, p := range protocols {
 			b.Run(fmt.Sprintf("members=%d/%s", n, p.name), func(b *testing.B) {
-				benchRebalance(b, n, p.sets, p.opts)
+				benchRebalance(b, n, p.hb, p.sets, p.opts)
 			})
 		}
 	}
@@ -52,7 +55,7 @@ func BenchmarkGroupRebalance(b *testing.B) {
 // freshTracker is a member's newest produce time seen, in unix nanos.
 type freshTracker struct{ newest atomic.Int64 }
 
-func benchRebalance(b *testing.B, n int, sets []string, opts []kgo.Opt) {
+func benchRebalance(b *testing.B, n int, hb time.Duration, sets []string, opts []kgo.Opt) {
 	bp := startBinaryB(b, append([]string{"group.initial.rebalance.delay.ms=0"}, sets...)...)
 	topic := "rebalance"
 	partitions := int32(n + n/5 + 2) // every member, the newcomer too, gets one
@@ -185,6 +188,11 @@ func benchRebalance(b *testing.B, n int, sets []string, opts []kgo.Opt) {
 	var took []time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
+		// After a rebalance every member's heartbeat timer restarts at
+		// once; a newcomer arrives at a random point of that cycle.
+		b.StopTimer()
+		time.Sleep(rand.N(hb))
+		b.StartTimer()
 		start := time.Now()
 		joiner := startOne(n + i)
 		took = append(took, allFresh(append(members, joiner), start, 3*time.Minute))
