@@ -33,6 +33,9 @@ type batchCleaner struct {
 
 	plain []byte // scratch: the rewritten records, before compression
 	kept  []recordView
+	// decompressed is the size of the last batch's records section when it
+	// was compressed, for the cleaner's work budget.
+	decompressed int64
 
 	// minHorizon is the earliest delete horizon of a written batch that
 	// still holds tombstones: a pass after it can remove them.
@@ -50,6 +53,9 @@ func (c *batchCleaner) clean(dst, raw []byte, h *batch.Header) ([]byte, error) {
 	recs, err := batchRecords(raw, h)
 	if err != nil {
 		return dst, err
+	}
+	if h.Codec() != 0 {
+		c.decompressed = int64(len(recs))
 	}
 	hadHorizon := h.Attributes&deleteHorizonFlag != 0
 	// Tombstones of a batch stay until its delete horizon, which the first

@@ -86,6 +86,12 @@ func readCheckpoint(dir string) (c checkpoint, found bool, err error) {
 // writeCheckpoint replaces dir's checkpoint atomically and durably: write a
 // temporary file, fdatasync it, rename it over the old one, sync the directory.
 func writeCheckpoint(op uring.Opener, dir string, c checkpoint) error {
+	return writeCheckpointDurable(op, dir, c, true)
+}
+
+// writeCheckpointDurable is writeCheckpoint; without durable it skips the
+// fdatasync and the directory sync (the caller syncs the filesystem).
+func writeCheckpointDurable(op uring.Opener, dir string, c checkpoint, durable bool) error {
 	tmp := filepath.Join(dir, checkpointTmpName)
 	f, err := op.Open(tmp)
 	if err != nil {
@@ -99,6 +105,9 @@ func writeCheckpoint(op uring.Opener, dir string, c checkpoint) error {
 		if err := f.Truncate(int64(len(b))); err != nil {
 			return err
 		}
+		if !durable {
+			return nil
+		}
 		return f.Datasync()
 	}()
 	err = errors.Join(err, f.Close())
@@ -107,6 +116,9 @@ func writeCheckpoint(op uring.Opener, dir string, c checkpoint) error {
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, checkpointName)); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }

@@ -89,10 +89,12 @@ type cleanerState struct {
 // rewrites the segments below mapEnd group by group, each group into one
 // cleaned segment swapped in for it.
 type cleanPass struct {
-	keys *keyMap
-	bc   batchCleaner
-	in   []byte // a chunk of whole batches read from a segment
-	out  []byte // cleaned batches not yet written
+	keys  *keyMap
+	bc    batchCleaner
+	in    []byte   // a chunk of whole batches read from a segment
+	inSeg *segment // the segment in holds batches of, from position inPos
+	inPos int64
+	out   []byte // cleaned batches not yet written
 
 	mapping bool
 	mapSeg  *segment // the segment being mapped; mapping stops at limit
@@ -253,6 +255,9 @@ func (l *Log) Clean(o CleanOptions) (CleanResult, error) {
 	return res, nil
 }
 
+// cleanStep works batch by batch until the step's budget is spent. Bytes
+// count what is read, written and (for compressed batches) decompressed, so
+// a step's time follows its work even for highly compressible batches.
 func (l *Log) cleanStep(p *cleanPass, o *CleanOptions, res *CleanResult) error {
 	for (res.Bytes == 0 || res.Bytes < o.StepBytes) && p.task == nil {
 		if p.mapping {
@@ -267,6 +272,11 @@ func (l *Log) cleanStep(p *cleanPass, o *CleanOptions, res *CleanResult) error {
 		if err := l.cleanGroupStep(p, o, res); err != nil {
 			return err
 		}
+	}
+	if p.cleaned != nil {
+		// Written at the end of every step: no output waits in memory
+		// between steps.
+		return p.flushCleaned(l)
 	}
 	return nil
 }
@@ -285,29 +295,29 @@ func (l *Log) mapStep(p *cleanPass, o *CleanOptions, res *CleanResult) error {
 		}
 		return nil
 	}
-	chunk, err := p.readChunk(p.mapSeg, p.mapPos, o.StepBytes-res.Bytes)
+	h, raw, err := p.nextBatch(p.mapSeg, p.mapPos, o.StepBytes)
 	if err != nil {
 		return err
 	}
-	p.mapPos += int64(len(chunk))
-	res.Bytes += int64(len(chunk))
-	l.cleaner.stats.BytesRead += int64(len(chunk))
-	_, err = batch.Split(chunk, func(h batch.Header, raw []byte) error {
-		if h.Control() {
-			return nil
+	p.mapPos += int64(len(raw))
+	l.cleaner.stats.BytesRead += int64(len(raw))
+	res.Bytes += int64(len(raw))
+	if h.Control() {
+		return nil
+	}
+	recs, err := batchRecords(raw, &h)
+	if err != nil {
+		return fmt.Errorf("map keys of batch %d in %s: %w", h.BaseOffset, p.mapSeg.path(logSuffix), err)
+	}
+	if h.Codec() != 0 {
+		res.Bytes += int64(len(recs))
+	}
+	return forEachRecordView(recs, h.NumRecords, func(r *recordView) error {
+		if r.key != nil {
+			p.keys.put(r.key, h.BaseOffset+int64(r.offsetDelta))
 		}
-		recs, err := batchRecords(raw, &h)
-		if err != nil {
-			return fmt.Errorf("map keys of batch %d in %s: %w", h.BaseOffset, p.mapSeg.path(logSuffix), err)
-		}
-		return forEachRecordView(recs, h.NumRecords, func(r *recordView) error {
-			if r.key != nil {
-				p.keys.put(r.key, h.BaseOffset+int64(r.offsetDelta))
-			}
-			return nil
-		})
+		return nil
 	})
-	return err
 }
 
 // endMapping groups the segments below the mapped range for rewriting:
@@ -347,11 +357,14 @@ func (l *Log) cleanGroupStep(p *cleanPass, o *CleanOptions, res *CleanResult) er
 	}
 	src := g[p.si]
 	if p.srcPos < src.size {
-		return l.cleanChunk(p, src, o, res)
+		return l.cleanBatch(p, src, o, res)
 	}
 	p.si, p.srcPos = p.si+1, 0
 	if p.si < len(g) {
 		return nil
+	}
+	if err := p.flushCleaned(l); err != nil {
+		return err
 	}
 	// Seal the cleaned segment without its fdatasyncs, which the swap task
 	// runs, and keep the group readable while the task deletes its files.
@@ -379,77 +392,105 @@ func (l *Log) cleanGroupStep(p *cleanPass, o *CleanOptions, res *CleanResult) er
 	return nil
 }
 
-// cleanChunk cleans the whole batches of one chunk of src and appends them
-// to the group's cleaned segment, indexing them as appends do.
-func (l *Log) cleanChunk(p *cleanPass, src *segment, o *CleanOptions, res *CleanResult) error {
-	chunk, err := p.readChunk(src, p.srcPos, o.StepBytes-res.Bytes)
+// cleanBatch cleans the next batch of src into the group's cleaned segment,
+// indexing it as appends do. Output is written once it reaches a step's
+// worth, or at the end of the step or of the group.
+func (l *Log) cleanBatch(p *cleanPass, src *segment, o *CleanOptions, res *CleanResult) error {
+	h, raw, err := p.nextBatch(src, p.srcPos, o.StepBytes)
 	if err != nil {
 		return err
 	}
-	p.srcPos += int64(len(chunk))
+	p.srcPos += int64(len(raw))
+	l.cleaner.stats.BytesRead += int64(len(raw))
 	out := p.cleaned
-	p.out = p.out[:0]
-	_, err = batch.Split(chunk, func(h batch.Header, raw []byte) error {
-		at := len(p.out)
-		var err error
-		if p.out, err = p.bc.clean(p.out, raw, &h); err != nil {
-			return fmt.Errorf("clean batch %d in %s: %w", h.BaseOffset, src.path(logSuffix), err)
-		}
-		if len(p.out) == at {
-			return nil
-		}
-		nh, err := batch.ParseHeader(p.out[at:])
-		if err != nil {
-			return err
-		}
-		pos := out.size + int64(at)
-		if pos+int64(nh.Size()) > math.MaxInt32 {
-			return fmt.Errorf("cleaned segment %s would outgrow its index", out.path(logSuffix))
-		}
-		return out.indexBatch(&nh, pos, l.opts.IndexIntervalBytes)
-	})
+	at := len(p.out)
+	p.bc.decompressed = 0
+	if p.out, err = p.bc.clean(p.out, raw, &h); err != nil {
+		return fmt.Errorf("clean batch %d in %s: %w", h.BaseOffset, src.path(logSuffix), err)
+	}
+	res.Bytes += int64(len(raw)+len(p.out)-at) + p.bc.decompressed
+	if len(p.out) == at {
+		return nil
+	}
+	nh, err := batch.ParseHeader(p.out[at:])
 	if err != nil {
 		return err
 	}
-	if len(p.out) > 0 {
-		if _, err := out.f.WriteAt(p.out, out.size); err != nil {
-			return fmt.Errorf("write %s: %w", out.path(logSuffix), err)
-		}
-		out.size += int64(len(p.out))
-		out.dirty = true
+	pos := out.size + int64(at)
+	if pos+int64(nh.Size()) > math.MaxInt32 {
+		return fmt.Errorf("cleaned segment %s would outgrow its index", out.path(logSuffix))
 	}
-	res.Bytes += int64(len(chunk) + len(p.out))
-	l.cleaner.stats.BytesRead += int64(len(chunk))
-	l.cleaner.stats.BytesWritten += int64(len(p.out))
+	if err := out.indexBatch(&nh, pos, l.opts.IndexIntervalBytes); err != nil {
+		return err
+	}
+	if int64(len(p.out)) >= o.StepBytes {
+		return p.flushCleaned(l)
+	}
 	return nil
+}
+
+// flushCleaned writes the cleaned batches held in memory.
+func (p *cleanPass) flushCleaned(l *Log) error {
+	if len(p.out) == 0 {
+		return nil
+	}
+	out := p.cleaned
+	if _, err := out.f.WriteAt(p.out, out.size); err != nil {
+		return fmt.Errorf("write %s: %w", out.path(logSuffix), err)
+	}
+	out.size += int64(len(p.out))
+	out.dirty = true
+	l.cleaner.stats.BytesWritten += int64(len(p.out))
+	p.out = p.out[:0]
+	return nil
+}
+
+// nextBatch returns the whole batch of s at pos, from the chunk of whole
+// batches last read when it holds it, else reading a new chunk of about
+// chunk bytes.
+func (p *cleanPass) nextBatch(s *segment, pos, chunk int64) (batch.Header, []byte, error) {
+	if s != p.inSeg || pos < p.inPos || pos >= p.inPos+int64(len(p.in)) {
+		p.inSeg = nil
+		if err := p.readChunk(s, pos, chunk); err != nil {
+			return batch.Header{}, nil, err
+		}
+		p.inSeg, p.inPos = s, pos
+	}
+	b := p.in[pos-p.inPos:]
+	h, err := batch.ParseHeader(b)
+	if err != nil {
+		return h, nil, fmt.Errorf("%w: %s at %d: %w", ErrCorrupt, s.path(logSuffix), pos, err)
+	}
+	return h, b[:h.Size()], nil
 }
 
 // readChunk reads about want bytes of whole batches of s from pos (at least
 // one whole batch) into the pass's input buffer.
-func (p *cleanPass) readChunk(s *segment, pos, want int64) ([]byte, error) {
+func (p *cleanPass) readChunk(s *segment, pos, want int64) error {
 	n := max(min(want, s.size-pos), min(batch.HeaderSize, s.size-pos))
 	p.in = slices.Grow(p.in[:0], int(n))[:n]
 	if err := s.readAt(p.in, pos); err != nil {
-		return nil, err
+		return err
 	}
 	h, err := batch.ParseHeader(p.in)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s at %d: %w", ErrCorrupt, s.path(logSuffix), pos, err)
+		return fmt.Errorf("%w: %s at %d: %w", ErrCorrupt, s.path(logSuffix), pos, err)
 	}
 	if size := int64(h.Size()); size > n {
 		if pos+size > s.size {
-			return nil, fmt.Errorf("%w: %s: batch at %d runs past the end", ErrCorrupt, s.path(logSuffix), pos)
+			return fmt.Errorf("%w: %s: batch at %d runs past the end", ErrCorrupt, s.path(logSuffix), pos)
 		}
 		p.in = slices.Grow(p.in, int(size-n))[:size]
 		if err := s.readAt(p.in[n:], pos+n); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	whole, _, err := wholeBatches(p.in, math.MaxInt64)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s after %d: %w", ErrCorrupt, s.path(logSuffix), pos, err)
+		return fmt.Errorf("%w: %s after %d: %w", ErrCorrupt, s.path(logSuffix), pos, err)
 	}
-	return p.in[:whole], nil
+	p.in = p.in[:whole]
+	return nil
 }
 
 // finishPass records how far the pass compacted.

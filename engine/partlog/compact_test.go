@@ -2,8 +2,10 @@ package partlog
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,11 +28,23 @@ type updateWriter struct {
 	codec  int
 	ts     int64
 	valPad string
+	// rnd, when set, replaces valPad by as many random hex digits per
+	// record, so values compress about as real ones do (2:1).
+	rnd *rand.Rand
 	// written[i] is the i-th record appended, in offset order.
 	written []readRecord
 }
 
 func (w *updateWriter) key(i int) string { return fmt.Sprintf("key-%03d", i) }
+
+func (w *updateWriter) pad() string {
+	if w.rnd == nil {
+		return w.valPad
+	}
+	b := make([]byte, len(w.valPad)/2)
+	w.rnd.Read(b)
+	return hex.EncodeToString(b)
+}
 
 // round updates every key once, perB keys per batch, starting the batches at
 // a rotating key so that batches mix keys differently from round to round.
@@ -42,7 +56,7 @@ func (w *updateWriter) round(r int) {
 		var recs []kv
 		for j := b; j < min(b+w.perB, n); j++ {
 			k := w.key(w.first + (start+j)%n)
-			recs = append(recs, rec(k, fmt.Sprintf("%s@%d%s", k, r, w.valPad)))
+			recs = append(recs, rec(k, fmt.Sprintf("%s@%d%s", k, r, w.pad())))
 		}
 		w.batch(recs)
 	}
@@ -57,7 +71,7 @@ func (w *updateWriter) cycle(n int) {
 		for j := 0; j < w.perB; j++ {
 			seq := len(w.written) + j
 			k := w.key(seq % w.keys)
-			recs = append(recs, rec(k, fmt.Sprintf("%s@%d%s", k, seq, w.valPad)))
+			recs = append(recs, rec(k, fmt.Sprintf("%s@%d%s", k, seq, w.pad())))
 		}
 		w.batch(recs)
 	}

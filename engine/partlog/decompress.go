@@ -32,20 +32,37 @@ var zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 	return zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxDecompressedBytes), zstd.WithDecoderConcurrency(0))
 })
 
+// Readers are pooled: the compactor decompresses batch after batch, and a
+// fresh gzip or lz4 reader allocates its whole window each time.
+var (
+	gzipReaders sync.Pool
+	lz4Readers  = sync.Pool{New: func() any { return lz4.NewReader(nil) }}
+)
+
 // decompress returns the records section of a batch compressed with codec
 // (1 gzip, 2 snappy, 3 lz4 frame, 4 zstd).
 func decompress(codec int8, src []byte) ([]byte, error) {
 	switch codec {
 	case 1:
-		r, err := gzip.NewReader(bytes.NewReader(src))
+		r, _ := gzipReaders.Get().(*gzip.Reader)
+		var err error
+		if r == nil {
+			r, err = gzip.NewReader(bytes.NewReader(src))
+		} else {
+			err = r.Reset(bytes.NewReader(src))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
+		defer gzipReaders.Put(r)
 		return readBounded("gzip", r)
 	case 2:
 		return decompressSnappy(src)
 	case 3:
-		return readBounded("lz4", lz4.NewReader(bytes.NewReader(src)))
+		r := lz4Readers.Get().(*lz4.Reader)
+		defer lz4Readers.Put(r)
+		r.Reset(bytes.NewReader(src))
+		return readBounded("lz4", r)
 	case 4:
 		d, err := zstdDecoder()
 		if err != nil {

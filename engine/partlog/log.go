@@ -83,7 +83,9 @@ type Log struct {
 	cleaner *cleanerState // compaction bookkeeping, nil until first used
 
 	failed error // set when a write left the log in an unknown state
-	closed bool
+	// unsynced makes Close skip its fdatasyncs and directory syncs; see CloseUnsynced.
+	unsynced bool
+	closed   bool
 }
 
 // StartOffset is the log start offset: the first offset that can be read.
@@ -162,6 +164,16 @@ func (l *Log) Sync() error {
 	return nil
 }
 
+// CloseUnsynced is Close without any fdatasync or directory sync. A broker
+// closing thousands of partitions uses it and then makes the whole
+// filesystem durable with one syncfs before it records a clean shutdown: a
+// crash before that leaves no clean-shutdown claim at broker level, so the
+// next start recovers every partition by CRC as after kill -9.
+func (l *Log) CloseUnsynced() error {
+	l.unsynced = true
+	return l.Close()
+}
+
 // Close flushes the log and persists the active segment's indexes and the
 // clean-shutdown checkpoint, so the next Open(clean=true) reads no segment
 // data. The Log is unusable afterwards.
@@ -180,7 +192,7 @@ func (l *Log) Close() error {
 		err = l.persistClean()
 	} else {
 		// Leave no claim of a clean shutdown behind a failed log.
-		err = writeCheckpoint(l.opts.Opener, l.dir, checkpoint{logStart: l.start})
+		err = writeCheckpointDurable(l.opts.Opener, l.dir, checkpoint{logStart: l.start}, !l.unsynced)
 	}
 	l.closed = true
 	for _, s := range l.segs {
@@ -193,7 +205,7 @@ func (l *Log) Close() error {
 }
 
 func (l *Log) persistClean() error {
-	if l.parentDirty {
+	if l.parentDirty && !l.unsynced {
 		if err := syncDir(filepath.Dir(l.dir)); err != nil {
 			return err
 		}
@@ -204,13 +216,13 @@ func (l *Log) persistClean() error {
 	}
 	cp := checkpoint{logStart: l.start, clean: true, next: l.next, activeBase: -1}
 	if s := l.active(); s != nil {
-		if err := s.seal(); err != nil {
+		if err := s.sealWith(!l.unsynced); err != nil {
 			return err
 		}
 		cp.activeBase, cp.activeSize = s.base, s.size
 	}
 	// The checkpoint's directory sync also covers the new index files.
-	return writeCheckpoint(l.opts.Opener, l.dir, cp)
+	return writeCheckpointDurable(l.opts.Opener, l.dir, cp, !l.unsynced)
 }
 
 // Remove closes the log without persisting anything and deletes the whole

@@ -173,11 +173,14 @@ func (s *segment) resetIndexes() error {
 // seal makes the segment durable and self-describing: fdatasync the .log,
 // record the final largest timestamp, then write out and fdatasync both
 // index files.
-func (s *segment) seal() error {
+func (s *segment) seal() error { return s.sealWith(true) }
+
+// sealWith seals the segment, fdatasyncing it first only when sync is set.
+func (s *segment) sealWith(sync bool) error {
 	if s.sealed {
 		return nil
 	}
-	if s.dirty {
+	if s.dirty && sync {
 		if err := s.f.Datasync(); err != nil {
 			return fmt.Errorf("seal segment %s: %w", s.path(logSuffix), err)
 		}
