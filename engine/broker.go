@@ -385,6 +385,13 @@ func (b *Broker) Close() error {
 	b.wg.Wait()
 	b.groups.closeAll()
 	b.stopShards()
+	if syncfsAvailable {
+		// Partitions closed without their own syncs; one syncfs covers them.
+		if err := syncFilesystem(b.dataDirFile); err != nil {
+			b.dataDirFile.Close()
+			return fmt.Errorf("sync data filesystem at shutdown (no clean-shutdown marker written): %w", err)
+		}
+	}
 	b.dataDirFile.Close()
 	marker := filepath.Join(b.dataDir, cleanShutdownMarker)
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {

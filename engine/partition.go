@@ -315,7 +315,13 @@ func (p *partition) close() {
 	if err := p.saveProducers(); err != nil {
 		p.shard.b.log.Error("save producer state", "dir", p.dir, "err", err)
 	}
-	if err := p.log.Close(); err != nil {
+	closeLog := p.log.Close
+	if syncfsAvailable {
+		// Broker.Close makes everything durable with one syncfs before it
+		// writes the clean-shutdown marker.
+		closeLog = p.log.CloseUnsynced
+	}
+	if err := closeLog(); err != nil {
 		p.shard.b.log.Error("close partition", "dir", p.dir, "err", err)
 	}
 	p.log = nil

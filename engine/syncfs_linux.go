@@ -6,6 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// syncfsAvailable says syncFilesystem works on this platform.
+const syncfsAvailable = true
+
 // syncFilesystem flushes every dirty page and the journal of f's filesystem.
 // Since Linux 5.8 it also reports writeback errors that hit the filesystem.
 func syncFilesystem(f *os.File) error {

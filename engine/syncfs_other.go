@@ -7,6 +7,9 @@ import (
 	"os"
 )
 
+// syncfsAvailable says syncFilesystem works on this platform.
+const syncfsAvailable = false
+
 // syncFilesystem has no portable form; the syncer falls back to fdatasyncs
 // when it fails, so report that plainly.
 func syncFilesystem(*os.File) error {

@@ -40,6 +40,7 @@ func run(args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	raiseFileLimit(logger)
 
 	dataDir := cfg.LogDirs[0]
 	if err := checkWritable(dataDir); err != nil {

@@ -36,6 +36,9 @@ func (x *indexEntries) at(i int) ([]byte, error) {
 		j := (i - x.inFile) * x.entrySize
 		return x.tail[j : j+x.entrySize], nil
 	}
+	if err := x.open(); err != nil {
+		return nil, err
+	}
 	b := x.scratch[:x.entrySize]
 	if _, err := x.f.ReadAt(b, int64(i*x.entrySize)); err != nil {
 		return nil, fmt.Errorf("read index %s entry %d: %w", x.path, i, err)

@@ -197,5 +197,7 @@ func (l *Log) loadActive(s *segment) error {
 	if s.size > 0 {
 		s.firstAppend = l.opts.Now()
 	}
-	return nil
+	// Index files reopen on demand: holding two descriptors per idle
+	// partition would exhaust RLIMIT_NOFILE at ~10,000 partitions.
+	return errors.Join(s.offsets.close(), s.times.close())
 }

@@ -191,10 +191,14 @@ func (s *segment) sealWith(sync bool) error {
 			return err
 		}
 	}
-	if err := s.offsets.persist(); err != nil {
+	persist := (*indexEntries).persist
+	if !sync {
+		persist = (*indexEntries).writeOut
+	}
+	if err := persist(&s.offsets.indexEntries); err != nil {
 		return err
 	}
-	if err := s.times.persist(); err != nil {
+	if err := persist(&s.times.indexEntries); err != nil {
 		return err
 	}
 	s.sealed, s.indexesReady = true, true
