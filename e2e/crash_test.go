@@ -31,8 +31,15 @@ func crashCycles(t *testing.T) int {
 // restart, each acknowledged record must be at its acknowledged offset,
 // exactly once, with contiguous offsets and nothing duplicated.
 func TestCrashKillNineLosesNothingAcknowledged(t *testing.T) {
+	// Both write paths: plain pwrite and the io_uring ring.
+	for _, io := range []string{"pwrite", "uring"} {
+		t.Run("wal.io="+io, func(t *testing.T) { crashCyclesOn(t, io) })
+	}
+}
+
+func crashCyclesOn(t *testing.T, walIO string) {
 	cycles := crashCycles(t)
-	bp := startBinary(t, "log.flush.policy=always", "num.shards=2", "log.segment.bytes=65536")
+	bp := startBinary(t, "log.flush.policy=always", "num.shards=2", "log.segment.bytes=65536", "wal.io="+walIO)
 	const topic, partitions = "crash", 3
 	createTopic(t, bp.addr, topic, partitions)
 	seed := time.Now().UnixNano()

@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"io"
+	"log/slog"
+	"os"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/chronik-go/chronik/uring"
 )
@@ -18,8 +22,29 @@ type faultOpener struct {
 	block map[string]chan struct{}
 }
 
-func newFaultOpener() *faultOpener {
-	return &faultOpener{inner: uring.PwriteOpener{}, write: map[string]error{}, sync: map[string]error{}, block: map[string]chan struct{}{}}
+func newFaultOpener(inner uring.Opener) *faultOpener {
+	return &faultOpener{inner: inner, write: map[string]error{}, sync: map[string]error{}, block: map[string]chan struct{}{}}
+}
+
+// forEachWritePath runs a storage test over pwrite and, where the kernel
+// allows it, the io_uring writer; both sit under the fault layer.
+func forEachWritePath(t *testing.T, test func(t *testing.T, inner uring.Opener)) {
+	t.Run("pwrite", func(t *testing.T) { test(t, uring.PwriteOpener{}) })
+	t.Run("uring", func(t *testing.T) {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		o, err := uring.Select("uring", log)
+		if err != nil {
+			if os.Getenv("CHRONIK_REQUIRE_URING") != "" {
+				t.Fatalf("io_uring required: %v", err)
+			}
+			t.Logf("io_uring not usable on this host, the pwrite run covers the test: %v", err)
+			return
+		}
+		if c, ok := o.(interface{ Close() error }); ok {
+			t.Cleanup(func() { c.Close() })
+		}
+		test(t, o)
+	})
 }
 
 func (o *faultOpener) Kind() string { return "fault(" + o.inner.Kind() + ")" }

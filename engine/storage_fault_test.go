@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/chronik-go/chronik/uring"
 )
 
 // produceCode sends one small batch and returns its error code and offset.
@@ -37,10 +39,12 @@ func readBatchOffsets(t *testing.T, cl *kgo.Client, topic string) []int64 {
 	return offs
 }
 
-func TestStorageFaultOnWrite(t *testing.T) {
+func TestStorageFaultOnWrite(t *testing.T) { forEachWritePath(t, testStorageFaultOnWrite) }
+
+func testStorageFaultOnWrite(t *testing.T, inner uring.Opener) {
 	for _, fault := range []error{syscall.EIO, syscall.ENOSPC} {
 		t.Run(fault.Error(), func(t *testing.T) {
-			fo := newFaultOpener()
+			fo := newFaultOpener(inner)
 			tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always")
 			createTestTopic(t, tb, "wa", 1)
 			createTestTopic(t, tb, "wb", 1)
@@ -76,8 +80,10 @@ func TestStorageFaultOnWrite(t *testing.T) {
 	}
 }
 
-func TestStorageFaultOnFsync(t *testing.T) {
-	fo := newFaultOpener()
+func TestStorageFaultOnFsync(t *testing.T) { forEachWritePath(t, testStorageFaultOnFsync) }
+
+func testStorageFaultOnFsync(t *testing.T, inner uring.Opener) {
+	fo := newFaultOpener(inner)
 	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always")
 	createTestTopic(t, tb, "fa", 1)
 	createTestTopic(t, tb, "fb", 1)
@@ -121,8 +127,10 @@ func TestStorageFaultOnFsync(t *testing.T) {
 
 // A stalled fdatasync answers its produce with an error within io.timeout.ms
 // and does not freeze the shard: fetches keep being served.
-func TestStorageStalledFsync(t *testing.T) {
-	fo := newFaultOpener()
+func TestStorageStalledFsync(t *testing.T) { forEachWritePath(t, testStorageStalledFsync) }
+
+func testStorageStalledFsync(t *testing.T, inner uring.Opener) {
+	fo := newFaultOpener(inner)
 	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "io.timeout.ms=300")
 	createTestTopic(t, tb, "sa", 1)
 	createTestTopic(t, tb, "sb", 1)
