@@ -34,7 +34,7 @@ func forEachWritePath(t *testing.T, test func(t *testing.T, inner uring.Opener))
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		o, err := uring.Select("uring", log)
 		if err != nil {
-			if os.Getenv("CHRONIK_REQUIRE_URING") != "" {
+			if os.Getenv("REQUIRE_URING") != "" {
 				t.Fatalf("io_uring required: %v", err)
 			}
 			t.Logf("io_uring not usable on this host, the pwrite run covers the test: %v", err)

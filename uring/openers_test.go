@@ -37,7 +37,7 @@ func forEachOpener(t *testing.T, f func(t *testing.T, o ShardOpener)) {
 }
 
 // requireURing stops a ring test where the probe found io_uring unusable,
-// naming the probe's reason. CHRONIK_REQUIRE_URING=1 (CI on a host known to
+// naming the probe's reason. REQUIRE_URING=1 (CI on a host known to
 // have io_uring) turns that into a failure.
 func requireURing(t testing.TB) {
 	t.Helper()
@@ -45,7 +45,7 @@ func requireURing(t testing.TB) {
 	if p.Usable {
 		return
 	}
-	if os.Getenv("CHRONIK_REQUIRE_URING") == "1" {
+	if os.Getenv("REQUIRE_URING") == "1" {
 		t.Fatalf("io_uring required but unusable: %s", p.Reason)
 	}
 	t.Skipf("io_uring unusable on this host: %s", p.Reason)
