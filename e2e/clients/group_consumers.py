@@ -37,6 +37,11 @@ class Member(threading.Thread):
         self.client = client
         self.consumer = client.new_member(name)
         self.stop = threading.Event()
+        # Both members commit while both are still in the group: a member
+        # that left first would start a rebalance that strips the other's
+        # assignment, and a commit without an assignment commits nothing.
+        self.commit_now = threading.Event()
+        self.committed = threading.Event()
         self.lock = threading.Lock()
         self.assigned = set()
         self.ever_assigned = set()
@@ -46,6 +51,9 @@ class Member(threading.Thread):
     def run(self):
         try:
             while not self.stop.is_set():
+                if self.commit_now.is_set() and not self.committed.is_set():
+                    self.client.commit(self.consumer)
+                    self.committed.set()
                 for partition, offset, value in self.client.poll(self.consumer):
                     with self.lock:
                         self.records.append((partition, offset, value))
@@ -53,7 +61,6 @@ class Member(threading.Thread):
                 with self.lock:
                     self.assigned = assigned
                     self.ever_assigned |= assigned
-            self.client.commit(self.consumer)
         except Exception as err:  # noqa: BLE001 - reported by the main thread
             self.error = err
         finally:
@@ -230,6 +237,16 @@ def check_group(client):
                 raise m.error
         return len(a.snapshot()[1]) + len(b.snapshot()[1]) >= RECORDS
     wait_until(f"{RECORDS} records read by the two members", CONSUME_WAIT_S, all_read)
+
+    for m in (a, b):
+        m.commit_now.set()
+
+    def both_committed():
+        for m in (a, b):
+            if m.error is not None:
+                raise m.error
+        return a.committed.is_set() and b.committed.is_set()
+    wait_until("both members committed", CONSUME_WAIT_S, both_committed)
 
     for m in (a, b):
         owned, records = m.snapshot()
