@@ -143,6 +143,13 @@ func (b *Broker) Start(host string, port int32) error {
 	if err := b.registerSelf(host, port); err != nil {
 		return err
 	}
+	// Serve only once the view names this broker's new address, so a restart
+	// on another port never advertises the old one.
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.IOTimeout)
+	defer cancel()
+	if err := b.waitApplied(ctx, b.store.Current().AppliedIndex); err != nil {
+		return fmt.Errorf("publish broker registration: %w", err)
+	}
 	b.ready.Store(true)
 	return nil
 }
