@@ -17,8 +17,13 @@ import (
 // rawBatch builds a magic-2 batch of n small records the way a producer
 // does, with a correct CRC.
 func rawBatch(n int, pid int64, epoch int16, seq int32) []byte {
+	return rawBatchAt(n, pid, epoch, seq, 1000)
+}
+
+// rawBatchAt is rawBatch with its first record at timestamp ts (ms).
+func rawBatchAt(n int, pid int64, epoch int16, seq int32, ts int64) []byte {
 	rb := kmsg.RecordBatch{
-		Magic: 2, LastOffsetDelta: int32(n - 1), FirstTimestamp: 1000, MaxTimestamp: 1000 + int64(n),
+		Magic: 2, LastOffsetDelta: int32(n - 1), FirstTimestamp: ts, MaxTimestamp: ts + int64(n),
 		ProducerID: pid, ProducerEpoch: epoch, FirstSequence: seq, NumRecords: int32(n),
 	}
 	var recs []byte
