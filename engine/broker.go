@@ -44,9 +44,10 @@ type Broker struct {
 	dataDir string
 	nodeID  int32
 
-	shards []*shard
-	view   atomic.Pointer[clusterView]
-	ready  atomic.Bool // set by Start once the listener is registered
+	shards  []*shard
+	view    atomic.Pointer[clusterView]
+	ready   atomic.Bool   // set by Start once the listener is registered
+	readyCh chan struct{} // closed by Start; requests that arrive earlier wait on it
 
 	// viewMu guards viewChanged, a channel closed and replaced whenever a
 	// new view is published, so waiters block on an event rather than poll.
@@ -82,6 +83,7 @@ func New(opts Options) (*Broker, error) {
 		viewChanged: make(chan struct{}),
 		reconcileCh: make(chan struct{}, 1),
 		closed:      make(chan struct{}),
+		readyCh:     make(chan struct{}),
 		open:        make(map[partKey]meta.TopicID),
 		sessions:    newFetchSessions(1000),
 	}
@@ -151,6 +153,7 @@ func (b *Broker) Start(host string, port int32) error {
 		return fmt.Errorf("publish broker registration: %w", err)
 	}
 	b.ready.Store(true)
+	close(b.readyCh)
 	return nil
 }
 
@@ -337,7 +340,17 @@ func (b *Broker) propose(ctx context.Context, ops []meta.Op) ([]meta.OpResult, e
 // Serve implements netpoll.Handler: decode the header, pick the handler.
 func (b *Broker) Serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 	if !b.ready.Load() {
-		out.Close(errors.New("broker is starting"))
+		// The listener binds before the broker has registered its address;
+		// a request that arrives in between waits (bounded by the
+		// connection's in-flight cap) instead of losing its connection.
+		go func() {
+			select {
+			case <-b.readyCh:
+				b.Serve(c, body, out)
+			case <-b.closed:
+				out.Close(errors.New("broker shut down before it started serving"))
+			}
+		}()
 		return
 	}
 	h, err := parseRequestHeader(body)

@@ -54,14 +54,17 @@ func TestRetentionBySizeAndTime(t *testing.T) {
 	}
 	ends := map[string]int64{"ret-size": 200, "ret-time": 205}
 	for _, topic := range []string{"ret-size", "ret-time"} {
-		var start int64
-		checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		// Retention works a tick at a time: wait until the start offset has
+		// moved and then holds still across a few ticks.
+		var start, last int64 = 0, -1
+		checkFor(t, 10*time.Second, 200*time.Millisecond, func() error {
 			var err error
 			if start, err = startOffset(ctx, adm, topic); err != nil {
 				return err
 			}
-			if start == 0 {
-				return fmt.Errorf("%s: log start offset still 0", topic)
+			if start == 0 || start != last {
+				last = start
+				return fmt.Errorf("%s: log start offset %d not settled", topic, start)
 			}
 			return nil
 		})
