@@ -40,6 +40,21 @@ type configChange struct {
 	fail func(*apiError) // records the op's error in its resource's answer
 }
 
+// configResourceOp is the per-resource dispatch AlterConfigs and
+// IncrementalAlterConfigs share: duplicates and unsupported types are
+// refused, broker resources are read-only, topics build their op.
+func (b *Broker) configResourceOp(kind kmsg.ConfigResourceType, name string, seen map[configResourceKey]int, topicOp func() (meta.Op, *apiError)) (meta.Op, *apiError) {
+	switch {
+	case seen[configResourceKey{kind, name}] > 1:
+		return meta.Op{}, newAPIError(kerr.InvalidRequest, "Duplicate resource %s.", name)
+	case kind == kmsg.ConfigResourceTypeTopic:
+		return topicOp()
+	case kind == kmsg.ConfigResourceTypeBroker:
+		return meta.Op{}, b.brokerConfigsReadOnly(name)
+	}
+	return meta.Op{}, newAPIError(kerr.InvalidRequest, "resource type %v is not supported", kind)
+}
+
 // configResourceKey names a config resource, to find duplicates.
 type configResourceKey struct {
 	kind kmsg.ConfigResourceType
@@ -61,18 +76,9 @@ func (b *Broker) handleAlterConfigs(r *request) {
 		res := &resp.Resources[i]
 		*res = kmsg.NewAlterConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
-		var aerr *apiError
-		var op meta.Op
-		switch {
-		case seen[configResourceKey{rr.ResourceType, rr.ResourceName}] > 1:
-			aerr = newAPIError(kerr.InvalidRequest, "Duplicate resource %s.", rr.ResourceName)
-		case rr.ResourceType == kmsg.ConfigResourceTypeTopic:
-			op, aerr = replaceTopicConfigs(v, rr)
-		case rr.ResourceType == kmsg.ConfigResourceTypeBroker:
-			aerr = b.brokerConfigsReadOnly(rr.ResourceName)
-		default:
-			aerr = newAPIError(kerr.InvalidRequest, "resource type %v is not supported", rr.ResourceType)
-		}
+		op, aerr := b.configResourceOp(rr.ResourceType, rr.ResourceName, seen, func() (meta.Op, *apiError) {
+			return replaceTopicConfigs(v, rr)
+		})
 		if aerr != nil {
 			res.ErrorCode, res.ErrorMessage = aerr.errCode(), aerr.message()
 			continue

@@ -50,18 +50,9 @@ func (b *Broker) handleIncrementalAlterConfigs(r *request) {
 		res := &resp.Resources[i]
 		*res = kmsg.NewIncrementalAlterConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
-		var aerr *apiError
-		var op meta.Op
-		switch {
-		case seen[configResourceKey{rr.ResourceType, rr.ResourceName}] > 1:
-			aerr = newAPIError(kerr.InvalidRequest, "Duplicate resource %s.", rr.ResourceName)
-		case rr.ResourceType == kmsg.ConfigResourceTypeTopic:
-			op, aerr = alterTopicConfigs(b.cfg, v, rr)
-		case rr.ResourceType == kmsg.ConfigResourceTypeBroker:
-			aerr = b.brokerConfigsReadOnly(rr.ResourceName)
-		default:
-			aerr = newAPIError(kerr.InvalidRequest, "resource type %v is not supported", rr.ResourceType)
-		}
+		op, aerr := b.configResourceOp(rr.ResourceType, rr.ResourceName, seen, func() (meta.Op, *apiError) {
+			return alterTopicConfigs(b.cfg, v, rr)
+		})
 		if aerr != nil {
 			res.ErrorCode, res.ErrorMessage = aerr.errCode(), aerr.message()
 			continue
