@@ -37,8 +37,9 @@ func forEachWritePath(t *testing.T, test func(t *testing.T, inner uring.Opener))
 			if os.Getenv("REQUIRE_URING") != "" {
 				t.Fatalf("io_uring required: %v", err)
 			}
-			t.Logf("io_uring not usable on this host, the pwrite run covers the test: %v", err)
-			return
+			// Hosts without io_uring run only the pwrite half; CI sets
+			// REQUIRE_URING=1 so this half always runs there.
+			t.Skipf("io_uring not usable on this host: %v", err)
 		}
 		if c, ok := o.(interface{ Close() error }); ok {
 			t.Cleanup(func() { c.Close() })
