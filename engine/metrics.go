@@ -10,9 +10,17 @@ type brokerMetrics struct {
 	syncs         atomic.Int64 // fdatasync tasks run
 	syncNanos     atomic.Int64 // total time in them
 	syncfs        atomic.Int64 // turns synced with one syncfs instead of per-partition fdatasyncs
+	syncGroups    atomic.Int64 // groups of queued turns synced together
 	syncStalls    atomic.Int64 // turns whose sync outlived io.timeout.ms
 	storageErrors atomic.Int64 // produce partitions answered KAFKA_STORAGE_ERROR
 	reopens       atomic.Int64 // failed partition logs reopened after recovery
+	turnWrites    atomic.Int64 // shard turns whose appends went to the kernel as one batch
+	turnWriteNano atomic.Int64 // total time waiting for those batches
+}
+
+func (m *brokerMetrics) observeTurnWrite(d time.Duration) {
+	m.turnWrites.Add(1)
+	m.turnWriteNano.Add(int64(d))
 }
 
 func (m *brokerMetrics) observeSync(d time.Duration) {
@@ -25,9 +33,12 @@ type Metrics struct {
 	Syncs         int64
 	SyncTime      time.Duration
 	Syncfs        int64
+	SyncGroups    int64
 	SyncStalls    int64
 	StorageErrors int64
 	Reopens       int64
+	TurnWrites    int64
+	TurnWriteTime time.Duration
 }
 
 // Metrics returns the engine's counters.
@@ -37,8 +48,11 @@ func (b *Broker) Metrics() Metrics {
 		Syncs:         m.syncs.Load(),
 		SyncTime:      time.Duration(m.syncNanos.Load()),
 		Syncfs:        m.syncfs.Load(),
+		SyncGroups:    m.syncGroups.Load(),
 		SyncStalls:    m.syncStalls.Load(),
 		StorageErrors: m.storageErrors.Load(),
 		Reopens:       m.reopens.Load(),
+		TurnWrites:    m.turnWrites.Load(),
+		TurnWriteTime: time.Duration(m.turnWriteNano.Load()),
 	}
 }

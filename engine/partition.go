@@ -40,10 +40,11 @@ type partition struct {
 	lastReopen time.Time
 	closed     bool
 
-	// Flush policy bookkeeping.
-	unflushed     int64
-	queuedForSync bool
-	flushArmed    bool
+	// Turn and flush policy bookkeeping.
+	queuedForWrite bool
+	unflushed      int64
+	queuedForSync  bool
+	flushArmed     bool
 }
 
 // fetchWaiter is a long-poll fetch waiting for data on this partition.
@@ -96,6 +97,9 @@ const reopenInterval = time.Second
 // durability is unknown are kept only if they are whole; none of them were
 // acknowledged.
 func (p *partition) reopenIfFailed() {
+	if p.queuedForWrite {
+		return // the turn's commit still answers for the staged appends of this log
+	}
 	lost := p.log == nil && !p.closed // an earlier reopen failed
 	if !lost && (p.log == nil || p.log.Failed() == nil) || time.Since(p.lastReopen) < reopenInterval {
 		return
@@ -201,10 +205,13 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 		batch.SetLogAppendTime(raw, appendTime)
 		h.MaxTimestamp = appendTime
 	}
-	base, err := p.log.Append(raw, p.leaderEpoch)
+	// The bytes go to the kernel with the rest of the turn's appends
+	// (shard.writeTurn); the acknowledgement waits for the turn's commit.
+	base, err := p.log.StageAppend(raw, p.leaderEpoch)
 	if err != nil {
 		return appendResult{err: err, baseOffset: -1, logAppendTime: -1}
 	}
+	p.queueWrite()
 	if h.ProducerID >= 0 {
 		p.producers[h.ProducerID] = recordIdempotent(ps, h, base)
 	}

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/chronik-go/chronik/uring"
 )
 
 // shardTurnMax bounds how many mailbox messages one turn runs before it
@@ -22,9 +24,17 @@ type shard struct {
 
 	parts map[partKey]*partition
 
-	// Group commit state of the current turn.
+	// Group commit state of the current turn: partitions with staged
+	// appends, partitions to sync, and the acknowledgements that wait.
+	toWrite   []*partition
 	toSync    []*partition
 	afterTurn []turnWaiter
+
+	// The turn's write batch (shard_writes.go); io is the shard's own ring
+	// when the write path is io_uring.
+	io     uring.ShardOpener
+	batch  *uring.Batch
+	writes []stagedPart
 
 	// The syncer goroutine's queue and its finished jobs, in turn order.
 	syncQ       chan *syncJob
@@ -67,6 +77,8 @@ func (s *shard) submit(fn func(*shard)) {
 func (s *shard) run() {
 	runtime.LockOSThread()
 	defer close(s.done)
+	s.openShardIO()
+	defer s.closeShardIO()
 	go s.runSyncer()
 	retention := time.NewTicker(s.b.cfg.LogRetentionCheckInterval)
 	defer retention.Stop()
@@ -109,20 +121,22 @@ func (s *shard) drain() {
 	}
 }
 
-// commit ends a turn. Without syncs the turn's acknowledgements go out at
-// once; otherwise one job carries every partition's sync and the
+// commit ends a turn. First the turn's staged appends go to the kernel in
+// one batch. Without syncs the turn's acknowledgements then go out at once;
+// otherwise one job carries every partition's sync and the
 // acknowledgements to the syncer, so one fdatasync per partition covers all
 // of the turn's appends to it.
 func (s *shard) commit() {
+	writeErrs := s.writeTurn()
 	if len(s.toSync) == 0 {
 		for _, w := range s.afterTurn {
-			w(nil)
+			w(writeErrs)
 		}
 		clear(s.afterTurn)
 		s.afterTurn = s.afterTurn[:0]
 		return
 	}
-	job := &syncJob{waiters: append([]turnWaiter(nil), s.afterTurn...)}
+	job := &syncJob{waiters: append([]turnWaiter(nil), s.afterTurn...), writeErrs: writeErrs}
 	clear(s.afterTurn)
 	s.afterTurn = s.afterTurn[:0]
 	for _, p := range s.toSync {

@@ -29,13 +29,23 @@ type partSync struct {
 
 // syncJob is one shard turn's syncs and the acknowledgements that wait for them.
 type syncJob struct {
-	parts   []partSync
-	waiters []turnWaiter
-	once    sync.Once
+	parts     []partSync
+	waiters   []turnWaiter
+	writeErrs map[*partition]error // partitions whose turn writes failed
+	once      sync.Once
 }
 
-// answer runs the waiters once, with the given failures.
+// answer runs the waiters once, with the given failures and the turn's
+// write failures.
 func (j *syncJob) answer(errs map[*partition]error) {
+	if len(j.writeErrs) > 0 {
+		if errs == nil {
+			errs = make(map[*partition]error, len(j.writeErrs))
+		}
+		for p, err := range j.writeErrs {
+			errs[p] = err
+		}
+	}
 	j.once.Do(func() {
 		for _, w := range j.waiters {
 			w(errs)
@@ -45,32 +55,93 @@ func (j *syncJob) answer(errs map[*partition]error) {
 
 // runSyncer performs the shard's fdatasyncs in turn order on its own
 // goroutine, so a slow or stalled disk delays acknowledgements but never the
-// shard's other work (fetches, appends to other partitions).
+// shard's other work (fetches, appends to other partitions). Jobs that queued
+// up while a sync ran are synced together: one fdatasync per partition (or
+// one syncfs) answers every turn in the group.
 func (s *shard) runSyncer() {
 	defer close(s.syncResults)
 	for job := range s.syncQ {
+		group := s.gatherSyncJobs(job)
 		deadline := time.AfterFunc(s.b.cfg.IOTimeout, func() {
 			s.b.metrics.syncStalls.Add(1)
-			s.b.log.Error("fdatasync stalled", "shard", s.id, "partitions", len(job.parts), "deadline", s.b.cfg.IOTimeout)
-			errs := make(map[*partition]error, len(job.parts))
-			for _, ps := range job.parts {
-				errs[ps.p] = errSyncStalled
-			}
-			job.answer(errs)
-		})
-		s.runSyncTasks(job)
-		var errs map[*partition]error
-		for _, ps := range job.parts {
-			if ps.err != nil {
-				if errs == nil {
-					errs = make(map[*partition]error)
+			s.b.log.Error("fdatasync stalled", "shard", s.id, "turns", len(group), "deadline", s.b.cfg.IOTimeout)
+			for _, j := range group {
+				errs := make(map[*partition]error, len(j.parts))
+				for _, ps := range j.parts {
+					errs[ps.p] = errSyncStalled
 				}
-				errs[ps.p] = ps.err
+				j.answer(errs)
+			}
+		})
+		s.runSyncGroup(group)
+		deadline.Stop()
+		for _, j := range group {
+			var errs map[*partition]error
+			for _, ps := range j.parts {
+				if ps.err != nil {
+					if errs == nil {
+						errs = make(map[*partition]error)
+					}
+					errs[ps.p] = ps.err
+				}
+			}
+			j.answer(errs)
+		}
+		for _, j := range group {
+			s.syncResults <- j
+		}
+	}
+}
+
+// gatherSyncJobs returns first and the jobs already queued behind it.
+func (s *shard) gatherSyncJobs(first *syncJob) []*syncJob {
+	group := []*syncJob{first}
+	for len(group) < syncQueueDepth {
+		select {
+		case j, ok := <-s.syncQ:
+			if !ok {
+				return group
+			}
+			group = append(group, j)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// runSyncGroup syncs each partition of the group's jobs once, with a task
+// combining all of its pending tasks, and gives every job that partition's
+// outcome. A single job runs as it is.
+func (s *shard) runSyncGroup(group []*syncJob) {
+	if len(group) == 1 {
+		s.runSyncTasks(group[0])
+		return
+	}
+	s.b.metrics.syncGroups.Add(1)
+	merged := &syncJob{}
+	at := make(map[*partition]int)
+	for _, j := range group {
+		for _, ps := range j.parts {
+			if ps.task == nil {
+				continue // nothing to sync, or ps.err already says why not
+			}
+			if i, ok := at[ps.p]; ok {
+				merged.parts[i].task.Absorb(ps.task)
+				continue
+			}
+			task := *ps.task // the job keeps its own task for syncDone
+			at[ps.p] = len(merged.parts)
+			merged.parts = append(merged.parts, partSync{p: ps.p, task: &task})
+		}
+	}
+	s.runSyncTasks(merged)
+	for _, j := range group {
+		for i := range j.parts {
+			if ps := &j.parts[i]; ps.task != nil {
+				ps.err = merged.parts[at[ps.p]].err
 			}
 		}
-		deadline.Stop()
-		job.answer(errs)
-		s.syncResults <- job
 	}
 }
 

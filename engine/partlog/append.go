@@ -33,6 +33,9 @@ func (l *Log) Append(b []byte, leaderEpoch int32) (int64, error) {
 	if err := l.writable(); err != nil {
 		return -1, err
 	}
+	if err := l.writeStaged(); err != nil {
+		return -1, err
+	}
 	h, err := checkAppendable(b)
 	if err != nil {
 		return -1, err
@@ -58,6 +61,9 @@ func (l *Log) Append(b []byte, leaderEpoch int32) (int64, error) {
 // base offset.
 func (l *Log) AppendMany(bs [][]byte, leaderEpoch int32) ([]int64, error) {
 	if err := l.writable(); err != nil {
+		return nil, err
+	}
+	if err := l.writeStaged(); err != nil {
 		return nil, err
 	}
 	for i, b := range bs {

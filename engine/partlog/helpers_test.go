@@ -159,6 +159,8 @@ type testOpener struct {
 	// failWrites makes the next N WriteAt/WritevAt calls on .log files fail
 	// after writing half their bytes.
 	failWrites atomic.Int64
+	// logSyncs counts Datasync calls on .log files.
+	logSyncs atomic.Int64
 }
 
 func (o *testOpener) Kind() string { return "test" }
@@ -208,6 +210,13 @@ func (f *testFile) WriteAt(p []byte, off int64) (int, error) {
 		return n, errInjected
 	}
 	return f.File.WriteAt(p, off)
+}
+
+func (f *testFile) Datasync() error {
+	if f.isLog {
+		f.o.logSyncs.Add(1)
+	}
+	return f.File.Datasync()
 }
 
 func (f *testFile) WritevAt(bufs [][]byte, off int64) (int, error) {

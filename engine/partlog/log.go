@@ -183,6 +183,7 @@ func (l *Log) Close() error {
 	}
 	l.settleCleanTask()
 	l.abortClean()
+	l.writeStaged() // a failure marks the log failed, which the next lines honour
 	var err error
 	if l.dirMissing {
 		// A partition never written to: leave its (empty) directory behind so

@@ -83,6 +83,10 @@ type segment struct {
 	bytesSinceIndex int64     // bytes appended since the last offset index entry
 	firstAppend     time.Time // wall clock of the first append seen (SegmentMs rolls)
 	dirty           bool      // .log has writes not yet fdatasynced
+	// staged are appended batches not yet written, from file position
+	// stagedAt on; size counts them (staged.go).
+	staged   [][]byte
+	stagedAt int64
 }
 
 func newSegment(dir string, base int64, op uring.Opener) *segment {
@@ -117,8 +121,16 @@ func (s *segment) file() (uring.File, error) {
 	return f, nil
 }
 
-// readAt fills p from position pos of the .log.
+// readAt fills p from position pos of the .log, staged bytes included.
 func (s *segment) readAt(p []byte, pos int64) error {
+	if len(s.staged) > 0 && pos+int64(len(p)) > s.stagedAt {
+		return s.readStaged(p, pos)
+	}
+	return s.readFile(p, pos)
+}
+
+// readFile fills p from position pos of the file itself.
+func (s *segment) readFile(p []byte, pos int64) error {
 	f, err := s.file()
 	if err != nil {
 		return err
@@ -180,6 +192,9 @@ func (s *segment) sealWith(sync bool) error {
 	if s.sealed {
 		return nil
 	}
+	if err := s.writeStaged(); err != nil {
+		return fmt.Errorf("seal segment %s: %w", s.path(logSuffix), err)
+	}
 	if s.dirty && sync {
 		if err := s.f.Datasync(); err != nil {
 			return fmt.Errorf("seal segment %s: %w", s.path(logSuffix), err)
@@ -237,6 +252,11 @@ func (s *segment) largestTimestamp() (int64, error) {
 
 func (s *segment) close() error {
 	var err error
+	if len(s.staged) > 0 {
+		if werr := s.writeStaged(); werr != nil {
+			err = fmt.Errorf("write staged batches of %s: %w", s.path(logSuffix), werr)
+		}
+	}
 	if s.f != nil {
 		if cerr := s.f.Close(); cerr != nil {
 			err = fmt.Errorf("close segment %s: %w", s.path(logSuffix), cerr)
@@ -249,6 +269,7 @@ func (s *segment) close() error {
 // remove closes the segment and deletes its files, the .log first so that a
 // crash in between leaves only orphan indexes, which Open deletes.
 func (s *segment) remove() error {
+	s.staged = nil // the data goes with the file
 	err := s.close()
 	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
 		if rerr := os.Remove(s.path(suffix)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {

@@ -3,6 +3,7 @@ package partlog
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/chronik-go/chronik/uring"
 )
@@ -17,12 +18,40 @@ type SyncTask struct {
 	parent string     // parent directory whose entry for dir is not yet durable
 	file   uring.File // the active segment, when it has unsynced writes
 	dir    string     // dir, when files were created in it since the last sync
+	// older are further segment files of tasks this one absorbed.
+	older []uring.File
+}
+
+// Absorb makes t also do the work of u, another pending task of the same
+// log. An fdatasync covers every write made before it starts, so when syncs
+// queue up behind a slow disk, one run of the combined task answers for all
+// of them: one fdatasync per file instead of one per queued task.
+func (t *SyncTask) Absorb(u *SyncTask) {
+	if t.parent == "" {
+		t.parent = u.parent
+	}
+	if t.dir == "" {
+		t.dir = u.dir
+	}
+	for _, f := range append([]uring.File{u.file}, u.older...) {
+		if f == nil || f == t.file || slices.Contains(t.older, f) {
+			continue
+		}
+		if t.file == nil {
+			t.file = f
+		} else {
+			t.older = append(t.older, f)
+		}
+	}
 }
 
 // PrepareSync captures the pending sync and marks it as taken; writes made
 // after it are left for the next task. It returns nil when nothing is pending.
 func (l *Log) PrepareSync() (*SyncTask, error) {
 	if err := l.writable(); err != nil {
+		return nil, err
+	}
+	if err := l.writeStaged(); err != nil {
 		return nil, err
 	}
 	var t SyncTask
@@ -35,7 +64,7 @@ func (l *Log) PrepareSync() (*SyncTask, error) {
 	if l.dirDirty {
 		t.dir, l.dirDirty = l.dir, false
 	}
-	if t == (SyncTask{}) {
+	if t.parent == "" && t.file == nil && t.dir == "" {
 		return nil, nil
 	}
 	return &t, nil
@@ -45,6 +74,11 @@ func (l *Log) PrepareSync() (*SyncTask, error) {
 func (t *SyncTask) Run() error {
 	if t.parent != "" {
 		if err := syncDir(t.parent); err != nil {
+			return err
+		}
+	}
+	for _, f := range t.older {
+		if err := f.Datasync(); err != nil {
 			return err
 		}
 	}

@@ -15,6 +15,9 @@ func (l *Log) TruncateTo(offset int64) error {
 	if err := l.writable(); err != nil {
 		return err
 	}
+	if err := l.writeStaged(); err != nil {
+		return err
+	}
 	if offset >= l.next {
 		return nil
 	}

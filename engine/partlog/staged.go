@@ -1,0 +1,183 @@
+package partlog
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/chronik-go/chronik/engine/batch"
+	"github.com/chronik-go/chronik/uring"
+)
+
+// Staged appends are how a shard turn reaches the disk in one submission:
+// StageAppend assigns offsets, indexes the batch and keeps its bytes in
+// memory; the turn's owner then hands every log's staged bytes to one
+// uring.Batch (SubmitStaged), waits once, and reports each log's outcome
+// (StagedDone). Reads see staged bytes from memory, and anything that must
+// see them in the file (sealing, syncing, truncating, closing) writes them
+// first, so a log with staged bytes behaves exactly like one without.
+
+// StageAppend appends one validated v2 batch like Append, but leaves the
+// write to the next SubmitStaged (or to the next operation that needs the
+// bytes in the file). b must stay unchanged until then.
+func (l *Log) StageAppend(b []byte, leaderEpoch int32) (int64, error) {
+	if err := l.writable(); err != nil {
+		return -1, err
+	}
+	h, err := checkAppendable(b)
+	if err != nil {
+		return -1, err
+	}
+	s, err := l.activeFor(int64(len(b)), l.next+int64(h.LastOffsetDelta))
+	if err != nil {
+		return -1, err
+	}
+	base := l.next
+	batch.SetBaseOffset(b, base)
+	batch.SetLeaderEpoch(b, leaderEpoch)
+	h.BaseOffset, h.PartitionLeaderEpoch = base, leaderEpoch
+	pos := s.size
+	if len(s.staged) == 0 {
+		s.stagedAt = pos
+	}
+	s.staged = append(s.staged, b)
+	l.appended(s, &h, pos)
+	return base, nil
+}
+
+// Staged reports whether the log holds bytes not yet handed to the kernel.
+func (l *Log) Staged() bool {
+	s := l.active()
+	return s != nil && len(s.staged) > 0
+}
+
+// StagedWrite is one log's share of a batch: the operations SubmitStaged
+// added, to be settled by StagedDone after the batch's Wait.
+type StagedWrite struct {
+	seg   *segment
+	first int // index of the first operation in the batch
+	ops   int
+	n     int // staged buffers covered
+}
+
+// SubmitStaged adds the staged bytes of the log to bt as writes at their file
+// positions, at most maxWritevBuffers buffers per write. It returns nil when
+// nothing is staged. Until StagedDone the log must not be used.
+func (l *Log) SubmitStaged(bt *uring.Batch) *StagedWrite {
+	s := l.active()
+	if s == nil || len(s.staged) == 0 {
+		return nil
+	}
+	w := &StagedWrite{seg: s, first: -1, n: len(s.staged)}
+	pos := s.stagedAt
+	for bufs := s.staged; len(bufs) > 0; {
+		chunk := bufs[:min(len(bufs), maxWritevBuffers)]
+		bufs = bufs[len(chunk):]
+		i := bt.SubmitWritevAt(s.f, chunk, pos)
+		if w.first < 0 {
+			w.first = i
+		}
+		w.ops++
+		for _, b := range chunk {
+			pos += int64(len(b))
+		}
+	}
+	return w
+}
+
+// StagedDone settles w with the results of the batch's Wait. The staged
+// bytes leave memory either way; after a failed write the file holds an
+// unknown prefix of them, so the log stops taking writes (its owner reopens
+// it, and recovery keeps only whole batches) and the error is returned.
+func (l *Log) StagedDone(w *StagedWrite, results []uring.Result) error {
+	if w == nil {
+		return nil
+	}
+	s := w.seg
+	var err error
+	for i := w.first; i < w.first+w.ops; i++ {
+		if results[i].Err != nil {
+			err = results[i].Err
+			break
+		}
+	}
+	clear(s.staged[:w.n])
+	s.staged = s.staged[w.n:]
+	if len(s.staged) == 0 {
+		s.staged = nil
+	}
+	if err != nil {
+		return l.stagedFailed(s, err)
+	}
+	return nil
+}
+
+// writeStaged writes the active segment's staged bytes now, for operations
+// that need them in the file.
+func (l *Log) writeStaged() error {
+	s := l.active()
+	if s == nil || len(s.staged) == 0 {
+		return nil
+	}
+	if err := s.writeStaged(); err != nil {
+		return l.stagedFailed(s, err)
+	}
+	return nil
+}
+
+func (l *Log) stagedFailed(s *segment, err error) error {
+	err = fmt.Errorf("append to %s: %w", s.path(logSuffix), err)
+	if l.failed == nil {
+		l.failed = fmt.Errorf("partlog %s: %w", l.dir, err)
+	}
+	return err
+}
+
+// writeStaged writes the segment's staged bytes with plain File calls.
+func (s *segment) writeStaged() error {
+	pos := s.stagedAt
+	for len(s.staged) > 0 {
+		chunk := s.staged[:min(len(s.staged), maxWritevBuffers)]
+		if _, err := s.f.WritevAt(chunk, pos); err != nil {
+			s.staged = nil
+			return err
+		}
+		for _, b := range chunk {
+			pos += int64(len(b))
+		}
+		clear(chunk)
+		s.staged = s.staged[len(chunk):]
+		s.stagedAt = pos
+	}
+	s.staged = nil
+	return nil
+}
+
+// readStaged fills p from pos when part of the range is still staged: the
+// file supplies what lies before stagedAt, memory the rest.
+func (s *segment) readStaged(p []byte, pos int64) error {
+	if pos < s.stagedAt {
+		n := s.stagedAt - pos
+		if err := s.readFile(p[:n], pos); err != nil {
+			return err
+		}
+		p, pos = p[n:], s.stagedAt
+	}
+	skip := pos - s.stagedAt
+	for _, b := range s.staged {
+		if len(p) == 0 {
+			return nil
+		}
+		if skip >= int64(len(b)) {
+			skip -= int64(len(b))
+			continue
+		}
+		n := copy(p, b[skip:])
+		p, skip = p[n:], 0
+	}
+	if len(p) > 0 {
+		return fmt.Errorf("read segment %s at %d: %w", s.path(logSuffix), pos, errReadPastStaged)
+	}
+	return nil
+}
+
+var errReadPastStaged = errors.New("read past the end of the staged bytes")

@@ -1,0 +1,225 @@
+package partlog
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+
+	"github.com/chronik-go/chronik/uring"
+)
+
+// stagedOpener is a shard's opener for the staged-append tests: pwrite, and
+// a shard ring where the kernel offers io_uring.
+type stagedOpener struct {
+	name string
+	new  func(t *testing.T) uring.ShardOpener
+}
+
+func stagedOpeners(t *testing.T) []stagedOpener {
+	list := []stagedOpener{{"pwrite", func(*testing.T) uring.ShardOpener {
+		o, _ := uring.NewShardOpener(uring.PwriteOpener{})
+		return o
+	}}}
+	if p := uring.Probe(); !p.Usable {
+		if os.Getenv("REQUIRE_URING") == "1" {
+			t.Fatalf("REQUIRE_URING=1 but io_uring is unusable: %s", p.Reason)
+		}
+		t.Logf("io_uring half left out: %s", p.Reason)
+		return list
+	}
+	return append(list, stagedOpener{"uring", func(t *testing.T) uring.ShardOpener {
+		o, err := uring.Select("uring", slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { o.(io.Closer).Close() })
+		so, err := uring.NewShardOpener(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { so.Close() })
+		return so
+	}})
+}
+
+// commitStaged writes the staged bytes of logs as one batch, as a shard turn does.
+func commitStaged(t *testing.T, bt *uring.Batch, logs ...*Log) []error {
+	t.Helper()
+	ws := make([]*StagedWrite, len(logs))
+	for i, l := range logs {
+		ws[i] = l.SubmitStaged(bt)
+	}
+	res, _ := bt.Wait()
+	errs := make([]error, len(logs))
+	for i, l := range logs {
+		errs[i] = l.StagedDone(ws[i], res)
+	}
+	return errs
+}
+
+// Staged appends read back the same from memory, across the staged/file
+// boundary, and from the file after the batch; they survive rolls, clean
+// and unclean reopening.
+func TestStagedAppendsReadLikeWrittenOnes(t *testing.T) {
+	for _, so := range stagedOpeners(t) {
+		t.Run(so.name, func(t *testing.T) {
+			op := so.new(t)
+			bt := op.NewBatch()
+			opts := testOptions(op)
+			dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+			logs := make([]*Log, len(dirs))
+			want := make([][]byte, len(dirs))
+			for i, d := range dirs {
+				logs[i] = mustOpen(t, d, opts, false)
+			}
+			for round := range 30 {
+				for i, l := range logs {
+					for k := range 1 + (round+i)%5 {
+						b := simpleBatch(t, 1+k%3, int64(round), 100+(round*31+k*17)%400)
+						if _, err := l.StageAppend(b, 4); err != nil {
+							t.Fatalf("StageAppend: %v", err)
+						}
+						want[i] = append(want[i], b...)
+					}
+					if !l.Staged() {
+						t.Fatal("Staged() = false after StageAppend")
+					}
+					// Before the batch: whole log, and from a staged offset on.
+					if got := readAll(t, l); !bytes.Equal(got, want[i]) {
+						t.Fatalf("round %d log %d: read before the write differs (%d vs %d bytes)", round, i, len(got), len(want[i]))
+					}
+				}
+				if round%7 == 6 {
+					continue // leave some rounds staged: the next StageAppend or roll keeps order
+				}
+				for i, err := range commitStaged(t, bt, logs...) {
+					if err != nil {
+						t.Fatalf("log %d: StagedDone: %v", i, err)
+					}
+				}
+				for i, l := range logs {
+					if l.Staged() {
+						t.Fatalf("log %d still staged after its batch", i)
+					}
+					if got := readAll(t, l); !bytes.Equal(got, want[i]) {
+						t.Fatalf("round %d log %d: read after the write differs", round, i)
+					}
+				}
+			}
+			if logs[0].SegmentCount() < 3 {
+				t.Fatalf("only %d segments: the test should roll while staged", logs[0].SegmentCount())
+			}
+			// Log 0 closes cleanly with bytes still staged; log 1 crashes
+			// after its batch; log 2 closes cleanly.
+			if _, err := logs[0].StageAppend(simpleBatch(t, 2, 99, 50), 4); err != nil {
+				t.Fatal(err)
+			}
+			want[0] = append(want[0], readTail(t, logs[0])...)
+			commitStaged(t, bt, logs[1])
+			if err := logs[0].Close(); err != nil {
+				t.Fatal(err)
+			}
+			crash(logs[1])
+			if err := logs[2].Close(); err != nil {
+				t.Fatal(err)
+			}
+			for i, d := range dirs {
+				l := mustOpen(t, d, opts, i != 1)
+				if got := readAll(t, l); !bytes.Equal(got, want[i]) {
+					t.Fatalf("log %d after reopen: %d bytes, want %d", i, len(got), len(want[i]))
+				}
+				l.Close()
+			}
+		})
+	}
+}
+
+// readTail reads the last batch of l.
+func readTail(t *testing.T, l *Log) []byte {
+	t.Helper()
+	hs := splitBatches(t, readAll(t, l))
+	last := hs[len(hs)-1]
+	b, err := l.Read(last.BaseOffset, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A failed batch write stops the log taking writes and answers the error;
+// the log reopened from disk holds exactly the batches written before.
+func TestStagedWriteFailureFailsOnlyThatLog(t *testing.T) {
+	op := &testOpener{}
+	so, _ := uring.NewShardOpener(op)
+	bt := so.NewBatch()
+	badDir, goodDir := t.TempDir(), t.TempDir()
+	bad := mustOpen(t, badDir, testOptions(op), false)
+	good := mustOpen(t, goodDir, testOptions(uring.PwriteOpener{}), false)
+	defer good.Close()
+	fillLog(t, bad, 3, 0)
+	before := readAll(t, bad)
+	next := bad.NextOffset()
+
+	for _, l := range []*Log{bad, good} {
+		if _, err := l.StageAppend(simpleBatch(t, 2, 5, 300), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	op.failWrites.Store(1)
+	errs := commitStaged(t, bt, bad, good)
+	if !errors.Is(errs[0], errInjected) || errs[1] != nil {
+		t.Fatalf("StagedDone errors = %v, want the injected failure for the first log only", errs)
+	}
+	if bad.Failed() == nil {
+		t.Fatal("log still takes writes after a failed batch write")
+	}
+	if _, err := bad.StageAppend(simpleBatch(t, 1, 5, 10), 0); err == nil {
+		t.Fatal("StageAppend on a failed log succeeded")
+	}
+	if _, err := good.StageAppend(simpleBatch(t, 1, 5, 10), 0); err != nil {
+		t.Fatalf("the other log stopped working: %v", err)
+	}
+	bad.Close()
+	l := mustOpen(t, badDir, testOptions(op), false)
+	defer l.Close()
+	if l.NextOffset() != next || !bytes.Equal(readAll(t, l), before) {
+		t.Fatalf("reopened log: next %d, want %d; content equal %v", l.NextOffset(), next, bytes.Equal(readAll(t, l), before))
+	}
+}
+
+// A task that absorbed earlier ones syncs every segment file they named
+// once: the segment rolled in between and the new active one.
+func TestSyncTaskAbsorbSyncsEachFileOnce(t *testing.T) {
+	op := &testOpener{}
+	l := mustOpen(t, t.TempDir(), testOptions(op), false)
+	defer l.Close()
+	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	first, err := l.PrepareSync()
+	if err != nil || first == nil {
+		t.Fatalf("PrepareSync: %v, %v", first, err)
+	}
+	second, _ := l.PrepareSync()
+	if second != nil {
+		t.Fatal("a second PrepareSync without writes found work")
+	}
+	for l.SegmentCount() < 2 {
+		mustAppend(t, l, simpleBatch(t, 4, 1, 1000))
+	}
+	last, err := l.PrepareSync()
+	if err != nil || last == nil {
+		t.Fatalf("PrepareSync after the roll: %v, %v", last, err)
+	}
+	before := op.logSyncs.Load()
+	merged := *last
+	merged.Absorb(first)
+	merged.Absorb(first) // absorbing twice adds nothing
+	if err := merged.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if n := op.logSyncs.Load() - before; n != 2 {
+		t.Fatalf("merged task ran %d fdatasyncs of .log files, want 2 (sealed and active segment)", n)
+	}
+}

@@ -1,0 +1,96 @@
+package engine
+
+import (
+	"errors"
+	"time"
+
+	"github.com/chronik-go/chronik/engine/partlog"
+	"github.com/chronik-go/chronik/uring"
+)
+
+// errPartitionClosed answers appends whose partition was closed or deleted
+// in the same turn, before their bytes were written.
+var errPartitionClosed = errors.New("partition closed before its appends were written")
+
+// stagedPart is one partition's share of a turn's write batch.
+type stagedPart struct {
+	p *partition
+	w *partlog.StagedWrite
+}
+
+// openShardIO gives the shard its write batch: on io_uring a ring of its own
+// (driven only from this OS-locked goroutine), so that a turn's appends to
+// every partition reach the kernel in one io_uring_enter; on pwrite a batch
+// that writes each partition's appends with one pwritev.
+func (s *shard) openShardIO() {
+	so, err := uring.NewShardOpener(s.b.opener)
+	if err != nil {
+		s.b.log.Warn("shard io_uring ring unavailable; its turns write with plain syscalls", "shard", s.id, "err", err)
+		s.batch = new(uring.Batch)
+		return
+	}
+	s.io, s.batch = so, so.NewBatch()
+}
+
+func (s *shard) closeShardIO() {
+	if s.io != nil {
+		if err := s.io.Close(); err != nil {
+			s.b.log.Warn("close shard io_uring ring", "shard", s.id, "err", err)
+		}
+	}
+}
+
+// queueWrite puts p on the turn's write list once.
+func (p *partition) queueWrite() {
+	if !p.queuedForWrite {
+		p.queuedForWrite = true
+		p.shard.toWrite = append(p.shard.toWrite, p)
+	}
+}
+
+// writeTurn hands every partition's staged appends of this turn to the
+// kernel as one batch and waits for it. It returns the partitions whose
+// appends did not reach the file; their logs stop taking writes until
+// reopened, and those appends are answered KAFKA_STORAGE_ERROR.
+func (s *shard) writeTurn() map[*partition]error {
+	if len(s.toWrite) == 0 {
+		return nil
+	}
+	var errs map[*partition]error
+	fail := func(p *partition, err error) {
+		if errs == nil {
+			errs = make(map[*partition]error)
+		}
+		errs[p] = err
+		s.b.log.Error("write partition", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+	}
+	for _, p := range s.toWrite {
+		p.queuedForWrite = false
+		switch {
+		case p.log == nil:
+			fail(p, errPartitionClosed)
+		case p.log.Failed() != nil:
+			fail(p, p.log.Failed())
+		default:
+			if w := p.log.SubmitStaged(s.batch); w != nil {
+				s.writes = append(s.writes, stagedPart{p: p, w: w})
+			}
+		}
+	}
+	clear(s.toWrite)
+	s.toWrite = s.toWrite[:0]
+	if len(s.writes) == 0 {
+		return errs
+	}
+	start := time.Now()
+	results, _ := s.batch.Wait()
+	s.b.metrics.observeTurnWrite(time.Since(start))
+	for _, sp := range s.writes {
+		if err := sp.p.log.StagedDone(sp.w, results); err != nil {
+			fail(sp.p, err)
+		}
+	}
+	clear(s.writes)
+	s.writes = s.writes[:0]
+	return errs
+}
