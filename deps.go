@@ -5,6 +5,7 @@
 package deps
 
 import (
+	_ "github.com/HdrHistogram/hdrhistogram-go"
 	_ "github.com/IBM/sarama"
 	_ "github.com/klauspost/compress/zstd"
 	_ "github.com/panjf2000/gnet/v2"
@@ -15,5 +16,4 @@ import (
 	_ "github.com/twmb/franz-go/pkg/kgo"
 	_ "github.com/twmb/franz-go/pkg/kmsg"
 	_ "go.etcd.io/raft/v3"
-	_ "github.com/HdrHistogram/hdrhistogram-go"
 )
