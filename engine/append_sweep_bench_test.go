@@ -27,11 +27,19 @@ import (
 // the on-disk layout choice in docs/ARCHITECTURE.md.
 //
 //	go test ./engine -run '^$' -bench AppendPartitionSweep -benchtime 20000x -count 3
+//
+// flush=always runs twice: sync=syncfs is the default (a turn group that
+// syncs 16 or more partitions issues one syncfs), sync=fdatasync forces
+// parallel per-partition fdatasyncs (log.flush.syncfs.min.partitions=0).
 func BenchmarkAppendPartitionSweep(b *testing.B) {
 	for _, parts := range []int32{1, 100, 1000, 10000} {
-		for _, policy := range []string{"always", "never"} {
-			b.Run(fmt.Sprintf("partitions=%d/flush=%s", parts, policy), func(b *testing.B) {
-				benchAppendSweep(b, parts, policy)
+		for _, mode := range []struct{ name, policy, syncfsMin string }{
+			{"flush=always/sync=syncfs", "always", "16"},
+			{"flush=always/sync=fdatasync", "always", "0"},
+			{"flush=never", "never", "16"},
+		} {
+			b.Run(fmt.Sprintf("partitions=%d/%s", parts, mode.name), func(b *testing.B) {
+				benchAppendSweep(b, parts, "log.flush.policy="+mode.policy, "log.flush.syncfs.min.partitions="+mode.syncfsMin)
 			})
 		}
 	}
@@ -43,8 +51,8 @@ const (
 	sweepValueBytes   = 1024
 )
 
-func benchAppendSweep(b *testing.B, parts int32, policy string) {
-	tb := startBroker(b, "log.flush.policy="+policy)
+func benchAppendSweep(b *testing.B, parts int32, settings ...string) {
+	tb := startBroker(b, settings...)
 	topic := fmt.Sprintf("append-sweep-%d", parts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
