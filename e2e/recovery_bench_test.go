@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,20 +37,36 @@ func BenchmarkRecovery10kPartitions(b *testing.B) {
 			}
 			cl.Close()
 			b.ResetTimer()
-			var total time.Duration
+			var total, stopping time.Duration
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
+				stopStart := time.Now()
 				if mode == "clean" {
 					bp.stop()
 				} else {
 					bp.kill()
 				}
+				stopping += time.Since(stopStart)
+				b.Logf("stop %d: %v %s", i, time.Since(stopStart), lastLineWith(bp.stderr.String(), "partitions closed"))
 				b.StartTimer()
 				start := time.Now()
 				bp.start()
 				total += time.Since(start)
 			}
 			b.ReportMetric(total.Seconds()/float64(b.N), "s/reopen")
+			if mode == "clean" {
+				b.ReportMetric(stopping.Seconds()/float64(b.N), "s/graceful-stop")
+			}
 		})
 	}
+}
+
+func lastLineWith(s, sub string) string {
+	out := ""
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = l
+		}
+	}
+	return out
 }

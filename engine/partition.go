@@ -33,7 +33,11 @@ type partition struct {
 	leaderEpoch int32
 
 	producers map[int64]*producerState
-	waiters   []fetchWaiter
+	// producersSavedAt is the log end offset of the snapshot on disk when
+	// it holds exactly producers (else -1): a clean close at that offset
+	// need not write it again, so idle partitions close without file I/O.
+	producersSavedAt int64
+	waiters          []fetchWaiter
 
 	// lastReopen rate-limits reopening a log that stopped taking writes;
 	// closed is set once the partition is closed or removed for good.
@@ -131,6 +135,7 @@ type producerSnapshot struct {
 // headers written after it.
 func (p *partition) restoreProducers() error {
 	p.producers = make(map[int64]*producerState)
+	p.producersSavedAt = -1
 	from := p.log.StartOffset()
 	raw, err := os.ReadFile(filepath.Join(p.dir, producerStateFile))
 	switch {
@@ -149,6 +154,9 @@ func (p *partition) restoreProducers() error {
 		return err
 	}
 	if from >= p.log.NextOffset() {
+		if err == nil {
+			p.producersSavedAt = p.log.NextOffset() // nothing after the snapshot
+		}
 		return nil
 	}
 	return p.log.ScanBatches(from, func(h batch.Header) error {
@@ -164,10 +172,11 @@ func (p *partition) restoreProducers() error {
 
 // saveProducers writes the producer-state snapshot at the log end.
 func (p *partition) saveProducers() error {
-	if len(p.producers) == 0 {
+	next := p.log.NextOffset()
+	if len(p.producers) == 0 || p.producersSavedAt == next {
 		return nil
 	}
-	raw, err := json.Marshal(producerSnapshot{Offset: p.log.NextOffset(), Producers: p.producers})
+	raw, err := json.Marshal(producerSnapshot{Offset: next, Producers: p.producers})
 	if err != nil {
 		return err
 	}
@@ -175,7 +184,11 @@ func (p *partition) saveProducers() error {
 	if err := os.WriteFile(tmp, raw, 0o644); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(p.dir, producerStateFile))
+	if err := os.Rename(tmp, filepath.Join(p.dir, producerStateFile)); err != nil {
+		return err
+	}
+	p.producersSavedAt = next
+	return nil
 }
 
 // appendResult is what a produce partition answer needs.
@@ -214,6 +227,7 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	p.queueWrite()
 	if h.ProducerID >= 0 {
 		p.producers[h.ProducerID] = recordIdempotent(ps, h, base)
+		p.producersSavedAt = -1
 	}
 	p.afterAppend(int64(h.NumRecords), st)
 	return appendResult{baseOffset: base, logAppendTime: appendTime}
