@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"io"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -16,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-go/chronik/netpoll"
+	"github.com/chronik-go/chronik/uring"
 )
 
 // BenchmarkAppendPartitionSweep measures the storage engine's append rate as
@@ -31,6 +34,8 @@ import (
 // flush=always runs twice: sync=syncfs is the default (a turn group that
 // syncs 16 or more partitions issues one syncfs), sync=fdatasync forces
 // parallel per-partition fdatasyncs (log.flush.syncfs.min.partitions=0).
+// Every mode runs on pwrite and on the io_uring path (io=uring), where a
+// turn's writes to all partitions are one ring submission.
 func BenchmarkAppendPartitionSweep(b *testing.B) {
 	for _, parts := range []int32{1, 100, 1000, 10000} {
 		for _, mode := range []struct{ name, policy, syncfsMin string }{
@@ -38,9 +43,11 @@ func BenchmarkAppendPartitionSweep(b *testing.B) {
 			{"flush=always/sync=fdatasync", "always", "0"},
 			{"flush=never", "never", "16"},
 		} {
-			b.Run(fmt.Sprintf("partitions=%d/%s", parts, mode.name), func(b *testing.B) {
-				benchAppendSweep(b, parts, "log.flush.policy="+mode.policy, "log.flush.syncfs.min.partitions="+mode.syncfsMin)
-			})
+			for _, walIO := range []string{"pwrite", "uring"} {
+				b.Run(fmt.Sprintf("partitions=%d/%s/io=%s", parts, mode.name, walIO), func(b *testing.B) {
+					benchAppendSweep(b, parts, walIO, "log.flush.policy="+mode.policy, "log.flush.syncfs.min.partitions="+mode.syncfsMin)
+				})
+			}
 		}
 	}
 }
@@ -51,8 +58,15 @@ const (
 	sweepValueBytes   = 1024
 )
 
-func benchAppendSweep(b *testing.B, parts int32, settings ...string) {
-	tb := startBroker(b, settings...)
+func benchAppendSweep(b *testing.B, parts int32, walIO string, settings ...string) {
+	opener, err := uring.Select(walIO, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatalf("wal.io=%s: %v", walIO, err)
+	}
+	if c, ok := opener.(io.Closer); ok {
+		defer c.Close()
+	}
+	tb := startBrokerWith(b, opener, settings...)
 	topic := fmt.Sprintf("append-sweep-%d", parts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
