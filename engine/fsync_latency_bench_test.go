@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/chronik-go/chronik/netpoll"
+)
+
+// BenchmarkFsyncAckLatency is the fsynced append latency against the disk's
+// own fdatasync latency, in one run: open-loop produce requests (acks=all,
+// log.flush.policy=always, one 16-record batch of 1 KiB values each, one
+// partition) straight into Broker.Serve at fixed rates, each request on its
+// own goroutine so a slow answer never delays the next send; latency is from
+// the Serve call to the answer, and how late the generator itself sent
+// against its schedule is reported apart (send-lag). Then raw 16 KiB
+// write+fdatasync in a loop on the same filesystem. It reports both p99s and
+// their ratio (the goal: at most 2).
+//
+//	go test ./engine -run '^$' -bench FsyncAckLatency -benchtime 10000x -count 3
+func BenchmarkFsyncAckLatency(b *testing.B) {
+	for _, rate := range []int{1000, 5000, 10000} {
+		b.Run(fmt.Sprintf("requests_per_s=%d", rate), func(b *testing.B) {
+			benchFsyncAckLatency(b, rate)
+		})
+	}
+}
+
+func benchFsyncAckLatency(b *testing.B, rate int) {
+	tb := startBroker(b, "log.flush.policy=always")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := tb.admin().CreateTopic(ctx, 1, 1, nil, "fsync-latency"); err != nil {
+		b.Fatal(err)
+	}
+	frame, partAt := sweepProduceFrame("fsync-latency")
+	lag := make([]time.Duration, b.N) // how late each request left against its schedule
+	binary.BigEndian.PutUint32(frame[partAt:], 0)
+	// send returns the time from its call to the answer; lag records how
+	// late the call was against its schedule (the generator's own delay on
+	// this machine, reported apart so it does not count as broker latency).
+	send := func(intended time.Time, id uint64) (time.Duration, error) {
+		start := time.Now()
+		if id > 1 {
+			lag[id-2] = start.Sub(intended)
+		}
+		body := slices.Clone(frame)
+		r := &sweepResponder{done: make(chan struct{})}
+		tb.b.Serve(netpoll.ConnInfo{ID: id, Remote: "bench"}, body, r)
+		<-r.done
+		return time.Since(start), r.err
+	}
+	if _, err := send(time.Now(), 1); err != nil { // creates the segment
+		b.Fatal(err)
+	}
+
+	m0 := tb.b.Metrics()
+	lat := make([]time.Duration, b.N)
+	errs := make([]error, b.N)
+	interval := time.Second / time.Duration(rate)
+	b.SetBytes(sweepBatchRecords * sweepValueBytes)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < b.N; i++ {
+		intended := start.Add(time.Duration(i) * interval)
+		if d := time.Until(intended); d > 0 {
+			time.Sleep(d)
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			lat[i], errs[i] = send(intended, uint64(i)+2)
+		}(i)
+	}
+	wg.Wait()
+	b.StopTimer()
+	m1 := tb.b.Metrics()
+	if syncs := m1.Syncs - m0.Syncs; syncs > 0 {
+		b.ReportMetric(float64((m1.SyncTime-m0.SyncTime).Microseconds())/float64(syncs)/1000, "engine-fdatasync-avg-ms")
+	}
+	for _, err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	slices.Sort(lat)
+	p99 := lat[len(lat)*99/100]
+	raw := rawFdatasyncP99(b, filepath.Join(tb.dir, "raw-fdatasync"), min(b.N, 5000))
+	slices.Sort(lag)
+	b.ReportMetric(float64(lag[len(lag)*99/100].Microseconds())/1000, "send-lag-p99-ms")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(raw.Microseconds())/1000, "raw-fdatasync-p99-ms")
+	b.ReportMetric(float64(p99)/float64(raw), "p99/raw")
+}
+
+// rawFdatasyncP99 appends 16 KiB and fdatasyncs, n times, on path's
+// filesystem, and returns the p99 of the write+fdatasync time.
+func rawFdatasyncP99(b *testing.B, path string, n int) time.Duration {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, sweepBatchRecords*sweepValueBytes)
+	lat := make([]time.Duration, n)
+	for i := range lat {
+		t := time.Now()
+		if _, err := f.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+			b.Fatal(err)
+		}
+		lat[i] = time.Since(t)
+	}
+	slices.Sort(lat)
+	return lat[len(lat)*99/100]
+}
