@@ -167,6 +167,8 @@ func (l *Log) roll() error {
 	s := l.active()
 	if err := s.seal(); err != nil {
 		l.failed = fmt.Errorf("partlog %s: roll: %w", l.dir, err)
+		// Sync tasks already handed out cover this segment's bytes too.
+		l.syncFailure.err.CompareAndSwap(nil, &l.failed)
 		return l.failed
 	}
 	// The next segment must not become durable before this one's index

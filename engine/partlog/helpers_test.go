@@ -159,8 +159,10 @@ type testOpener struct {
 	// failWrites makes the next N WriteAt/WritevAt calls on .log files fail
 	// after writing half their bytes.
 	failWrites atomic.Int64
-	// logSyncs counts Datasync calls on .log files.
-	logSyncs atomic.Int64
+	// logSyncs counts Datasync calls on .log files; failSyncs makes the
+	// next N of them fail.
+	logSyncs  atomic.Int64
+	failSyncs atomic.Int64
 }
 
 func (o *testOpener) Kind() string { return "test" }
@@ -215,6 +217,10 @@ func (f *testFile) WriteAt(p []byte, off int64) (int, error) {
 func (f *testFile) Datasync() error {
 	if f.isLog {
 		f.o.logSyncs.Add(1)
+		if f.o.failSyncs.Add(-1) >= 0 {
+			return errInjected
+		}
+		f.o.failSyncs.Store(0)
 	}
 	return f.File.Datasync()
 }

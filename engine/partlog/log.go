@@ -86,6 +86,9 @@ type Log struct {
 	// unsynced makes Close skip its fdatasyncs and directory syncs; see CloseUnsynced.
 	unsynced bool
 	closed   bool
+	// syncFailure makes the log's sync tasks fail for good once one has
+	// failed (sync_task.go); a reopened log starts without it.
+	syncFailure syncFailure
 }
 
 // StartOffset is the log start offset: the first offset that can be read.

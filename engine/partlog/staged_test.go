@@ -223,3 +223,34 @@ func TestSyncTaskAbsorbSyncsEachFileOnce(t *testing.T) {
 		t.Fatalf("merged task ran %d fdatasyncs of .log files, want 2 (sealed and active segment)", n)
 	}
 }
+
+// After one sync of a log fails, a task prepared before the owner heard of it
+// fails too, even though the disk would now sync: the failed fdatasync may
+// have dropped earlier bytes, so later bytes must not be called durable.
+func TestSyncFailureIsStickyForTasksAlreadyPrepared(t *testing.T) {
+	op := &testOpener{}
+	l := mustOpen(t, t.TempDir(), testOptions(op), false)
+	defer l.Close()
+	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	first, _ := l.PrepareSync()
+	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	second, _ := l.PrepareSync()
+	if first == nil || second == nil {
+		t.Fatal("PrepareSync found nothing to sync")
+	}
+	op.failSyncs.Store(1)
+	if err := first.Run(); !errors.Is(err, errInjected) {
+		t.Fatalf("first task: %v, want the injected failure", err)
+	}
+	syncs := op.logSyncs.Load()
+	if err := second.Run(); !errors.Is(err, errInjected) {
+		t.Fatalf("second task after a failed sync: %v, want the same failure", err)
+	}
+	if op.logSyncs.Load() != syncs {
+		t.Fatal("the second task ran an fdatasync after the log's sync had failed")
+	}
+	l.SyncDone(first, errInjected)
+	if l.Failed() == nil {
+		t.Fatal("log still takes writes after a failed sync")
+	}
+}

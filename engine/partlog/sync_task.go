@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 
 	"github.com/chronik-go/chronik/uring"
 )
@@ -15,9 +16,10 @@ import (
 // The owner must not remove or truncate the log while a task of it runs; it
 // reports the outcome with SyncDone.
 type SyncTask struct {
-	parent string     // parent directory whose entry for dir is not yet durable
-	file   uring.File // the active segment, when it has unsynced writes
-	dir    string     // dir, when files were created in it since the last sync
+	failure *syncFailure // shared by every task of the log
+	parent  string       // parent directory whose entry for dir is not yet durable
+	file    uring.File   // the active segment, when it has unsynced writes
+	dir     string       // dir, when files were created in it since the last sync
 	// older are further segment files of tasks this one absorbed.
 	older []uring.File
 }
@@ -54,7 +56,7 @@ func (l *Log) PrepareSync() (*SyncTask, error) {
 	if err := l.writeStaged(); err != nil {
 		return nil, err
 	}
-	var t SyncTask
+	t := SyncTask{failure: &l.syncFailure}
 	if l.parentDirty {
 		t.parent, l.parentDirty = filepath.Dir(l.dir), false
 	}
@@ -64,14 +66,33 @@ func (l *Log) PrepareSync() (*SyncTask, error) {
 	if l.dirDirty {
 		t.dir, l.dirDirty = l.dir, false
 	}
-	if t.parent == "" && t.file == nil && t.dir == "" {
+	if t.parent == "" && t.file == nil && t.dir == "" && len(t.older) == 0 {
 		return nil, nil
 	}
 	return &t, nil
 }
 
-// Run performs the captured syncs. It is safe on any goroutine.
+// syncFailure is a log's first failed sync, set on whichever goroutine ran
+// it. After a failed fdatasync the kernel may have dropped those pages, and
+// a later fdatasync of the same file can succeed without them; a task
+// prepared before the owner learned of the failure must not then claim its
+// (later) bytes durable, since recovery cuts the log at the lost bytes.
+type syncFailure struct{ err atomic.Pointer[error] }
+
+// Run performs the captured syncs. It is safe on any goroutine. Once a task
+// of the log has failed, every later task fails with the same error.
 func (t *SyncTask) Run() error {
+	if p := t.failure.err.Load(); p != nil {
+		return *p
+	}
+	err := t.run()
+	if err != nil {
+		t.failure.err.CompareAndSwap(nil, &err)
+	}
+	return err
+}
+
+func (t *SyncTask) run() error {
 	if t.parent != "" {
 		if err := syncDir(t.parent); err != nil {
 			return err
