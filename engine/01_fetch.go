@@ -187,13 +187,15 @@ func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool) {
 		fp.data = nil
 		return
 	}
-	fp.highWatermark = p.log.NextOffset()
+	// Batches staged in this shard turn are not yet written and could still
+	// be taken back: the high watermark stops before them.
+	fp.highWatermark = p.log.WrittenOffset()
 	fp.logStart = p.log.StartOffset()
 	limit := min(fp.maxBytes, op.req.MaxBytes)
 	if limit <= 0 {
 		limit = 1
 	}
-	data, err := p.log.Read(fp.offset, limit)
+	data, err := p.log.ReadAppend(nil, fp.offset, fp.highWatermark, limit, true)
 	switch {
 	case errors.Is(err, partlog.ErrOffsetOutOfRange):
 		fp.errCode = kerr.OffsetOutOfRange.Code

@@ -145,7 +145,7 @@ func (s *shard) listOffsets(k partKey, j *listOffsetsJob, version int16) {
 		return
 	}
 	l := p.log
-	start, end := l.StartOffset(), l.NextOffset()
+	start, end := l.StartOffset(), l.WrittenOffset()
 	if version == 0 {
 		out.OldStyleOffsets = oldStyleOffsets(j.timestamp, j.maxNum, start, end, p)
 		return

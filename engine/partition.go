@@ -41,8 +41,9 @@ type partition struct {
 
 	// lastReopen rate-limits reopening a log that stopped taking writes;
 	// closed is set once the partition is closed or removed for good.
-	lastReopen time.Time
-	closed     bool
+	lastReopen  time.Time
+	reopenArmed bool
+	closed      bool
 
 	// Turn and flush policy bookkeeping.
 	queuedForWrite bool
@@ -95,6 +96,28 @@ func (s *shard) openLog(k partKey, dir string, clean bool) (*partlog.Log, error)
 // reopenInterval bounds how often a failed log is retried while its fault lasts.
 const reopenInterval = time.Second
 
+// reopenSoon reopens a failed log now, or once reopenInterval has passed
+// since the last attempt, without waiting for another produce to ask.
+func (p *partition) reopenSoon() {
+	if p.log == nil || p.log.Failed() == nil {
+		return
+	}
+	wait := reopenInterval - time.Since(p.lastReopen)
+	if wait <= 0 {
+		p.reopenIfFailed()
+		return
+	}
+	if !p.reopenArmed {
+		p.reopenArmed = true
+		time.AfterFunc(wait, func() {
+			p.shard.submit(func(*shard) {
+				p.reopenArmed = false
+				p.reopenIfFailed()
+			})
+		})
+	}
+}
+
 // reopenIfFailed replaces a log that stopped taking writes (a failed write or
 // fdatasync) with one recovered from disk, so the partition resumes once the
 // fault clears. Recovery re-validates the tail by CRC, so bytes whose
@@ -138,6 +161,7 @@ func (p *partition) restoreProducers() error {
 	p.producersSavedAt = -1
 	from := p.log.StartOffset()
 	raw, err := os.ReadFile(filepath.Join(p.dir, producerStateFile))
+	snapAt := int64(-1)
 	switch {
 	case err == nil:
 		var snap producerSnapshot
@@ -150,12 +174,13 @@ func (p *partition) restoreProducers() error {
 			p.producers = snap.Producers
 		}
 		from = max(from, snap.Offset)
+		snapAt = snap.Offset
 	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
 	if from >= p.log.NextOffset() {
-		if err == nil {
-			p.producersSavedAt = p.log.NextOffset() // nothing after the snapshot
+		if snapAt == p.log.NextOffset() {
+			p.producersSavedAt = snapAt // the snapshot is exactly the log's end
 		}
 		return nil
 	}
@@ -201,11 +226,21 @@ type appendResult struct {
 
 // append validates idempotence, stamps and writes one validated batch.
 func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appendResult {
+	// A failed log's producer state may name batches that never reached the
+	// disk: no duplicate may be answered from it until the log is reopened.
+	if err := p.log.Failed(); err != nil {
+		return appendResult{err: err, baseOffset: -1, logAppendTime: -1}
+	}
 	var ps *producerState
 	if h.ProducerID >= 0 {
 		ps = p.producers[h.ProducerID]
 		v := checkIdempotent(ps, h)
 		if v.duplicate != nil {
+			if p.shard.b.flushPolicy == flushAlways {
+				// The original's sync may still be pending: answer the
+				// duplicate after this log's queued syncs, not before.
+				p.queueSync()
+			}
 			return appendResult{baseOffset: v.duplicate.BaseOffset, logAppendTime: -1}
 		}
 		if v.errCode != 0 {
@@ -233,7 +268,7 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	return appendResult{baseOffset: base, logAppendTime: appendTime}
 }
 
-// afterAppend applies the flush policy and wakes long-poll fetches.
+// afterAppend applies the flush policy.
 func (p *partition) afterAppend(records int64, st *topicSettings) {
 	p.unflushed += records
 	switch p.shard.b.flushPolicy {
@@ -243,7 +278,7 @@ func (p *partition) afterAppend(records int64, st *topicSettings) {
 	default:
 		p.applyFlushInterval(st)
 	}
-	p.wakeWaiters()
+	// Long-poll fetches are woken by shard.writeTurn once the bytes are written.
 }
 
 // applyFlushInterval is Kafka's policy: sync after flush.messages records or

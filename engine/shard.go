@@ -145,7 +145,16 @@ func (s *shard) commit() {
 	}
 	clear(s.toSync)
 	s.toSync = s.toSync[:0]
-	s.syncQ <- job
+	// With 64 turns queued the syncer may itself be waiting to hand back
+	// finished jobs: take those while waiting for room, or both would wait.
+	for {
+		select {
+		case s.syncQ <- job:
+			return
+		case done := <-s.syncResults:
+			s.finishSync(done)
+		}
+	}
 }
 
 func (s *shard) enforceRetention() {

@@ -120,18 +120,20 @@ func (s *shard) runSyncGroup(group []*syncJob) {
 	}
 	s.b.metrics.syncGroups.Add(1)
 	merged := &syncJob{}
-	at := make(map[*partition]int)
+	// Keyed by log, not partition: a partition reopened between two turns
+	// has tasks of two logs, and the old one's files are closed.
+	at := make(map[*partlog.Log]int)
 	for _, j := range group {
 		for _, ps := range j.parts {
 			if ps.task == nil {
 				continue // nothing to sync, or ps.err already says why not
 			}
-			if i, ok := at[ps.p]; ok {
+			if i, ok := at[ps.task.Log()]; ok {
 				merged.parts[i].task.Absorb(ps.task)
 				continue
 			}
 			task := *ps.task // the job keeps its own task for syncDone
-			at[ps.p] = len(merged.parts)
+			at[ps.task.Log()] = len(merged.parts)
 			merged.parts = append(merged.parts, partSync{p: ps.p, task: &task})
 		}
 	}
@@ -139,7 +141,7 @@ func (s *shard) runSyncGroup(group []*syncJob) {
 	for _, j := range group {
 		for i := range j.parts {
 			if ps := &j.parts[i]; ps.task != nil {
-				ps.err = merged.parts[at[ps.p]].err
+				ps.err = merged.parts[at[ps.task.Log()]].err
 			}
 		}
 	}

@@ -49,9 +49,10 @@ func (p *partition) queueWrite() {
 }
 
 // writeTurn hands every partition's staged appends of this turn to the
-// kernel as one batch and waits for it. It returns the partitions whose
-// appends did not reach the file; their logs stop taking writes until
-// reopened, and those appends are answered KAFKA_STORAGE_ERROR.
+// kernel as one batch and waits for it, then wakes the long-poll fetches of
+// the partitions written. It returns the partitions whose appends did not
+// reach the file: those appends are answered KAFKA_STORAGE_ERROR and taken
+// back from the log (or, if that fails too, the log is reopened from disk).
 func (s *shard) writeTurn() map[*partition]error {
 	if len(s.toWrite) == 0 {
 		return nil
@@ -70,6 +71,7 @@ func (s *shard) writeTurn() map[*partition]error {
 		case p.log == nil:
 			fail(p, errPartitionClosed)
 		case p.log.Failed() != nil:
+			p.log.DiscardStaged() // never acknowledged; the reopened log will not have them
 			fail(p, p.log.Failed())
 		default:
 			if w := p.log.SubmitStaged(s.batch); w != nil {
@@ -86,11 +88,27 @@ func (s *shard) writeTurn() map[*partition]error {
 	results, _ := s.batch.Wait()
 	s.b.metrics.observeTurnWrite(time.Since(start))
 	for _, sp := range s.writes {
-		if err := sp.p.log.StagedDone(sp.w, results); err != nil {
-			fail(sp.p, err)
+		p := sp.p
+		if err := p.log.StagedDone(sp.w, results); err != nil {
+			fail(p, err)
+			if p.log.Failed() == nil {
+				// The log took the batches back; so must the producer
+				// state, or a retry would be answered as a duplicate.
+				if rerr := p.restoreProducers(); rerr != nil {
+					p.shard.b.log.Error("restore producers after a failed write", "topic", p.key.topic, "partition", p.key.partition, "err", rerr)
+				}
+			}
+			continue
 		}
+		p.wakeWaiters()
 	}
 	clear(s.writes)
 	s.writes = s.writes[:0]
+	// A failed log counts offsets whose bytes are not in its file: reads
+	// would fail and ListOffsets would name offsets that get reused. Reopen
+	// it from disk soon rather than waiting for the next produce.
+	for p := range errs {
+		p.reopenSoon()
+	}
 	return errs
 }

@@ -169,3 +169,40 @@ func testStorageStalledFsync(t *testing.T, inner uring.Opener) {
 		return nil
 	})
 }
+
+// An idempotent batch whose write failed is never acknowledged by a retry
+// while the fault lasts (the producer state that named it is taken back with
+// it), the partition's data stays readable throughout, and once the fault
+// clears the retry is stored exactly once.
+func TestStorageFaultRetryIsNotADuplicate(t *testing.T) {
+	forEachWritePath(t, testStorageFaultRetryIsNotADuplicate)
+}
+
+func testStorageFaultRetryIsNotADuplicate(t *testing.T, inner uring.Opener) {
+	fo := newFaultOpener(inner)
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always")
+	createTestTopic(t, tb, "ia", 1)
+	cl := fetchClient(tb)
+	if p := produceRaw(t, cl, "ia", 0, 11, rawBatch(1, 7, 0, 0)); p.ErrorCode != 0 || p.BaseOffset != 0 {
+		t.Fatalf("first produce: %v at %d", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
+	}
+	fo.setWrite("ia-0", syscall.ENOSPC)
+	for i := range 3 {
+		if p := produceRaw(t, cl, "ia", 0, 11, rawBatch(1, 7, 0, 1)); p.ErrorCode == 0 {
+			t.Fatalf("retry %d of a batch whose write failed was acknowledged at %d during the fault", i, p.BaseOffset)
+		}
+		if got := readBatchOffsets(t, cl, "ia"); fmt.Sprint(got) != "[0]" {
+			t.Fatalf("during the fault the partition reads batches %v, want [0]", got)
+		}
+	}
+	fo.setWrite("ia-0", nil)
+	if p := produceRaw(t, cl, "ia", 0, 11, rawBatch(1, 7, 0, 1)); p.ErrorCode != 0 || p.BaseOffset != 1 {
+		t.Fatalf("retry after the fault cleared: %v at %d, want success at 1", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
+	}
+	if p := produceRaw(t, cl, "ia", 0, 11, rawBatch(1, 7, 0, 1)); p.ErrorCode != 0 || p.BaseOffset != 1 {
+		t.Fatalf("a true duplicate: %v at %d, want its original offset 1", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
+	}
+	if got := readBatchOffsets(t, cl, "ia"); fmt.Sprint(got) != "[0 1]" {
+		t.Fatalf("stored batches %v, want [0 1]", got)
+	}
+}

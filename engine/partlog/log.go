@@ -186,6 +186,9 @@ func (l *Log) Close() error {
 	}
 	l.settleCleanTask()
 	l.abortClean()
+	if l.failed != nil {
+		l.DiscardStaged()
+	}
 	l.writeStaged() // a failure marks the log failed, which the next lines honour
 	var err error
 	if l.dirMissing {

@@ -1,6 +1,7 @@
 package partlog
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -85,14 +86,16 @@ func (l *Log) SubmitStaged(bt *uring.Batch) *StagedWrite {
 }
 
 // StagedDone settles w with the results of the batch's Wait. The staged
-// bytes leave memory either way; after a failed write the file holds an
-// unknown prefix of them, so the log stops taking writes (its owner reopens
-// it, and recovery keeps only whole batches) and the error is returned.
+// bytes leave memory either way. After a failed write they are taken back:
+// the file is cut where they began and the log's offsets and indexes return
+// to before them, so the log keeps working as after a failed Append (if
+// even the cut fails, the log stops taking writes). The error is returned.
 func (l *Log) StagedDone(w *StagedWrite, results []uring.Result) error {
 	if w == nil {
 		return nil
 	}
 	s := w.seg
+	base := stagedBase(s.staged[0])
 	var err error
 	for i := w.first; i < w.first+w.ops; i++ {
 		if results[i].Err != nil {
@@ -106,9 +109,37 @@ func (l *Log) StagedDone(w *StagedWrite, results []uring.Result) error {
 		s.staged = nil
 	}
 	if err != nil {
-		return l.stagedFailed(s, err)
+		return l.unstage(s, base, err)
 	}
 	return nil
+}
+
+// stagedBase is the base offset stamped into a staged batch.
+func stagedBase(b []byte) int64 { return int64(binary.BigEndian.Uint64(b)) }
+
+// WrittenOffset is the offset below which every batch is in the log's files:
+// NextOffset less the staged batches. Readers that must not see bytes a
+// failed write would take back (fetch, ListOffsets) stop there.
+func (l *Log) WrittenOffset() int64 {
+	if s := l.active(); s != nil && len(s.staged) > 0 {
+		return stagedBase(s.staged[0])
+	}
+	return l.next
+}
+
+// unstage takes back the batches from base on, whose write failed, by
+// cutting the active segment s where they began.
+func (l *Log) unstage(s *segment, base int64, err error) error {
+	err = fmt.Errorf("append to %s: %w", s.path(logSuffix), err)
+	l.clearHints()
+	if cerr := l.reactivate(s, s.stagedAt, base); cerr != nil {
+		if l.failed == nil {
+			l.failed = fmt.Errorf("partlog %s: %w (and cutting the failed write off failed: %v)", l.dir, err, cerr)
+		}
+		return err
+	}
+	l.next = base
+	return err
 }
 
 // writeStaged writes the active segment's staged bytes now, for operations
@@ -181,3 +212,12 @@ func (s *segment) readStaged(p []byte, pos int64) error {
 }
 
 var errReadPastStaged = errors.New("read past the end of the staged bytes")
+
+// DiscardStaged drops the staged bytes of a log that failed before they
+// were written: they were never acknowledged, and writing them to a failed
+// log (on Close) would only add bytes of unknown standing.
+func (l *Log) DiscardStaged() {
+	if s := l.active(); s != nil {
+		s.staged = nil
+	}
+}

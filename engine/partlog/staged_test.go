@@ -149,9 +149,10 @@ func readTail(t *testing.T, l *Log) []byte {
 	return b
 }
 
-// A failed batch write stops the log taking writes and answers the error;
-// the log reopened from disk holds exactly the batches written before.
-func TestStagedWriteFailureFailsOnlyThatLog(t *testing.T) {
+// A failed batch write answers the error and takes the batches back: the
+// file is cut where they began, offsets and reads return to before them, the
+// log keeps taking writes, and the other log in the batch is unaffected.
+func TestStagedWriteFailureTakesTheBatchesBack(t *testing.T) {
 	op := &testOpener{}
 	so, _ := uring.NewShardOpener(op)
 	bt := so.NewBatch()
@@ -161,32 +162,44 @@ func TestStagedWriteFailureFailsOnlyThatLog(t *testing.T) {
 	defer good.Close()
 	fillLog(t, bad, 3, 0)
 	before := readAll(t, bad)
-	next := bad.NextOffset()
+	next, size := bad.NextOffset(), bad.Size()
 
 	for _, l := range []*Log{bad, good} {
-		if _, err := l.StageAppend(simpleBatch(t, 2, 5, 300), 0); err != nil {
-			t.Fatal(err)
+		for range 2 {
+			if _, err := l.StageAppend(simpleBatch(t, 2, 5, 300), 0); err != nil {
+				t.Fatal(err)
+			}
 		}
+	}
+	if bad.WrittenOffset() != next || bad.NextOffset() == next {
+		t.Fatalf("staged: written %d next %d, want written %d and next beyond it", bad.WrittenOffset(), bad.NextOffset(), next)
 	}
 	op.failWrites.Store(1)
 	errs := commitStaged(t, bt, bad, good)
 	if !errors.Is(errs[0], errInjected) || errs[1] != nil {
 		t.Fatalf("StagedDone errors = %v, want the injected failure for the first log only", errs)
 	}
-	if bad.Failed() == nil {
-		t.Fatal("log still takes writes after a failed batch write")
+	if bad.Failed() != nil {
+		t.Fatalf("log stopped taking writes after a failed batch write it could cut off: %v", bad.Failed())
 	}
-	if _, err := bad.StageAppend(simpleBatch(t, 1, 5, 10), 0); err == nil {
-		t.Fatal("StageAppend on a failed log succeeded")
+	if bad.NextOffset() != next || bad.WrittenOffset() != next || bad.Size() != size || !bytes.Equal(readAll(t, bad), before) {
+		t.Fatalf("after the failed write: next %d written %d size %d, want %d %d %d and the old content", bad.NextOffset(), bad.WrittenOffset(), bad.Size(), next, next, size)
 	}
-	if _, err := good.StageAppend(simpleBatch(t, 1, 5, 10), 0); err != nil {
-		t.Fatalf("the other log stopped working: %v", err)
+	if got := fileSize(t, segmentLogFiles(t, badDir)[0]); got != size {
+		t.Fatalf("segment file is %d bytes after the failed write, want %d", got, size)
+	}
+	b := simpleBatch(t, 1, 6, 10)
+	if off, err := bad.StageAppend(b, 0); err != nil || off != next {
+		t.Fatalf("StageAppend after the failure: offset %d, %v; want %d", off, err, next)
+	}
+	if errs := commitStaged(t, bt, bad); errs[0] != nil {
+		t.Fatal(errs[0])
 	}
 	bad.Close()
-	l := mustOpen(t, badDir, testOptions(op), false)
+	l := mustOpen(t, badDir, testOptions(op), true)
 	defer l.Close()
-	if l.NextOffset() != next || !bytes.Equal(readAll(t, l), before) {
-		t.Fatalf("reopened log: next %d, want %d; content equal %v", l.NextOffset(), next, bytes.Equal(readAll(t, l), before))
+	if want := append(before, b...); l.NextOffset() != next+1 || !bytes.Equal(readAll(t, l), want) {
+		t.Fatalf("reopened log: next %d, want %d; content equal %v", l.NextOffset(), next+1, bytes.Equal(readAll(t, l), want))
 	}
 }
 

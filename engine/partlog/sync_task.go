@@ -16,13 +16,17 @@ import (
 // The owner must not remove or truncate the log while a task of it runs; it
 // reports the outcome with SyncDone.
 type SyncTask struct {
-	failure *syncFailure // shared by every task of the log
-	parent  string       // parent directory whose entry for dir is not yet durable
-	file    uring.File   // the active segment, when it has unsynced writes
-	dir     string       // dir, when files were created in it since the last sync
+	log    *Log       // only its syncFailure is touched off the owner goroutine
+	parent string     // parent directory whose entry for dir is not yet durable
+	file   uring.File // the active segment, when it has unsynced writes
+	dir    string     // dir, when files were created in it since the last sync
 	// older are further segment files of tasks this one absorbed.
 	older []uring.File
 }
+
+// Log is the log the task belongs to; tasks of different logs (a partition
+// reopened in between) must not be absorbed into one another.
+func (t *SyncTask) Log() *Log { return t.log }
 
 // Absorb makes t also do the work of u, another pending task of the same
 // log. An fdatasync covers every write made before it starts, so when syncs
@@ -56,7 +60,7 @@ func (l *Log) PrepareSync() (*SyncTask, error) {
 	if err := l.writeStaged(); err != nil {
 		return nil, err
 	}
-	t := SyncTask{failure: &l.syncFailure}
+	t := SyncTask{log: l}
 	if l.parentDirty {
 		t.parent, l.parentDirty = filepath.Dir(l.dir), false
 	}
@@ -82,12 +86,12 @@ type syncFailure struct{ err atomic.Pointer[error] }
 // Run performs the captured syncs. It is safe on any goroutine. Once a task
 // of the log has failed, every later task fails with the same error.
 func (t *SyncTask) Run() error {
-	if p := t.failure.err.Load(); p != nil {
+	if p := t.log.syncFailure.err.Load(); p != nil {
 		return *p
 	}
 	err := t.run()
 	if err != nil {
-		t.failure.err.CompareAndSwap(nil, &err)
+		t.log.syncFailure.err.CompareAndSwap(nil, &err)
 	}
 	return err
 }
@@ -118,8 +122,8 @@ func (t *SyncTask) run() error {
 // the kernel may have dropped the dirty pages, so a retry could succeed
 // without the data: the log stops taking writes until it is reopened.
 func (l *Log) SyncDone(t *SyncTask, err error) {
-	if err == nil || l.closed {
-		return
+	if err == nil || l.closed || t.log != l {
+		return // a task of a log since replaced (reopened) says nothing about l
 	}
 	if l.failed == nil {
 		l.failed = fmt.Errorf("partlog %s: %w", l.dir, err)
