@@ -73,16 +73,7 @@ func BenchmarkGroupCommit(b *testing.B) {
 		b.Run(no.name, func(b *testing.B) {
 			o := no.new(b)
 			defer o.Close()
-			dir := b.TempDir()
-			var fs []File
-			for i := range files {
-				f, err := o.Open(filepath.Join(dir, fmt.Sprintf("p%d.log", i)))
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer f.Close()
-				fs = append(fs, f)
-			}
+			fs := openBenchFiles(b, o, files)
 			hdr, rec := randomBytes(5, 61), randomBytes(6, size-61)
 			bufs := [][]byte{hdr, rec}
 			batch := o.NewBatch()
@@ -90,16 +81,7 @@ func BenchmarkGroupCommit(b *testing.B) {
 			b.ReportAllocs()
 			off := int64(0)
 			for b.Loop() {
-				if off+size > benchWrap {
-					b.StopTimer()
-					for _, f := range fs {
-						if err := f.Truncate(0); err != nil {
-							b.Fatal(err)
-						}
-					}
-					off = 0
-					b.StartTimer()
-				}
+				off = wrapBenchFiles(b, fs, off, size, benchWrap)
 				for _, f := range fs {
 					batch.SubmitWritevAt(f, bufs, off)
 				}
@@ -128,16 +110,7 @@ func BenchmarkBatchWrites(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/files=%d", no.name, files), func(b *testing.B) {
 				o := no.new(b)
 				defer o.Close()
-				dir := b.TempDir()
-				var fs []File
-				for i := range files {
-					f, err := o.Open(filepath.Join(dir, fmt.Sprintf("p%d.log", i)))
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer f.Close()
-					fs = append(fs, f)
-				}
+				fs := openBenchFiles(b, o, files)
 				rec := randomBytes(7, size)
 				batch := o.NewBatch()
 				b.SetBytes(int64(files * size))
@@ -145,16 +118,7 @@ func BenchmarkBatchWrites(b *testing.B) {
 				off := int64(0)
 				wrap := int64(benchWrap / files)
 				for b.Loop() {
-					if off+size > wrap {
-						b.StopTimer()
-						for _, f := range fs {
-							if err := f.Truncate(0); err != nil {
-								b.Fatal(err)
-							}
-						}
-						off = 0
-						b.StartTimer()
-					}
+					off = wrapBenchFiles(b, fs, off, size, wrap)
 					for _, f := range fs {
 						batch.SubmitWriteAt(f, rec, off)
 					}
@@ -166,4 +130,36 @@ func BenchmarkBatchWrites(b *testing.B) {
 			})
 		}
 	}
+}
+
+// openBenchFiles opens n files in a fresh directory through o; they close
+// when the benchmark ends.
+func openBenchFiles(b *testing.B, o Opener, n int) []File {
+	dir := b.TempDir()
+	fs := make([]File, 0, n)
+	for i := range n {
+		f, err := o.Open(filepath.Join(dir, fmt.Sprintf("p%d.log", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { f.Close() })
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+// wrapBenchFiles returns the offset for the next size bytes: off, or 0 after
+// truncating every file (outside the timed region) once off+size passes wrap.
+func wrapBenchFiles(b *testing.B, fs []File, off, size, wrap int64) int64 {
+	if off+size <= wrap {
+		return off
+	}
+	b.StopTimer()
+	for _, f := range fs {
+		if err := f.Truncate(0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StartTimer()
+	return 0
 }
