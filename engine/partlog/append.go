@@ -36,24 +36,34 @@ func (l *Log) Append(b []byte, leaderEpoch int32) (int64, error) {
 	if err := l.writeStaged(); err != nil {
 		return -1, err
 	}
-	h, err := checkAppendable(b)
+	s, h, err := l.place(b, leaderEpoch)
 	if err != nil {
 		return -1, err
 	}
-	s, err := l.activeFor(int64(len(b)), l.next+int64(h.LastOffsetDelta))
-	if err != nil {
-		return -1, err
-	}
-	base := l.next
-	batch.SetBaseOffset(b, base)
-	batch.SetLeaderEpoch(b, leaderEpoch)
-	h.BaseOffset, h.PartitionLeaderEpoch = base, leaderEpoch
 	pos := s.size
 	if _, err := s.f.WriteAt(b, pos); err != nil {
 		return -1, l.writeFailed(s, err)
 	}
 	l.appended(s, &h, pos)
-	return base, nil
+	return h.BaseOffset, nil
+}
+
+// place checks that b is one appendable batch, finds the segment it goes to
+// (rolling if needed) and stamps b with the next offset and leaderEpoch. The
+// caller then writes or stages b at the segment's end and calls appended.
+func (l *Log) place(b []byte, leaderEpoch int32) (*segment, batch.Header, error) {
+	h, err := checkAppendable(b)
+	if err != nil {
+		return nil, h, err
+	}
+	s, err := l.activeFor(int64(len(b)), l.next+int64(h.LastOffsetDelta))
+	if err != nil {
+		return nil, h, err
+	}
+	batch.SetBaseOffset(b, l.next)
+	batch.SetLeaderEpoch(b, leaderEpoch)
+	h.BaseOffset, h.PartitionLeaderEpoch = l.next, leaderEpoch
+	return s, h, nil
 }
 
 // AppendMany appends several batches with one WritevAt per segment they land

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/chronik-go/chronik/engine/batch"
 	"github.com/chronik-go/chronik/uring"
 )
 
@@ -24,31 +23,17 @@ func (l *Log) StageAppend(b []byte, leaderEpoch int32) (int64, error) {
 	if err := l.writable(); err != nil {
 		return -1, err
 	}
-	h, err := checkAppendable(b)
+	s, h, err := l.place(b, leaderEpoch)
 	if err != nil {
 		return -1, err
 	}
-	s, err := l.activeFor(int64(len(b)), l.next+int64(h.LastOffsetDelta))
-	if err != nil {
-		return -1, err
-	}
-	base := l.next
-	batch.SetBaseOffset(b, base)
-	batch.SetLeaderEpoch(b, leaderEpoch)
-	h.BaseOffset, h.PartitionLeaderEpoch = base, leaderEpoch
 	pos := s.size
 	if len(s.staged) == 0 {
 		s.stagedAt = pos
 	}
 	s.staged = append(s.staged, b)
 	l.appended(s, &h, pos)
-	return base, nil
-}
-
-// Staged reports whether the log holds bytes not yet handed to the kernel.
-func (l *Log) Staged() bool {
-	s := l.active()
-	return s != nil && len(s.staged) > 0
+	return h.BaseOffset, nil
 }
 
 // StagedWrite is one log's share of a batch: the operations SubmitStaged
