@@ -45,35 +45,75 @@ func BenchmarkAppendPartitionSweep(b *testing.B) {
 		} {
 			for _, walIO := range []string{"pwrite", "uring"} {
 				b.Run(fmt.Sprintf("partitions=%d/%s/io=%s", parts, mode.name, walIO), func(b *testing.B) {
-					benchAppendSweep(b, parts, walIO, "log.flush.policy="+mode.policy, "log.flush.syncfs.min.partitions="+mode.syncfsMin)
+					tb := startSweepBroker(b, walIO, "log.flush.policy="+mode.policy, "log.flush.syncfs.min.partitions="+mode.syncfsMin)
+					res := runSweepLoad(b, tb, parts, sweepSmallBatches)
+					b.ReportMetric(res.recordsPerSec(), "records/s")
+					b.ReportMetric(res.p99ms(), "p99-ms")
+					b.ReportMetric(res.syncsPerOp(), "syncs/op")
 				})
 			}
 		}
 	}
 }
 
-const (
-	sweepProducers    = 64
-	sweepBatchRecords = 16
-	sweepValueBytes   = 1024
-)
+// sweepProducers is how many requests the sweep keeps in flight.
+const sweepProducers = 64
 
-func benchAppendSweep(b *testing.B, parts int32, walIO string, settings ...string) {
+// sweepShape is the one record batch each produce request carries.
+type sweepShape struct{ records, valueBytes int }
+
+// sweepSmallBatches is the partition sweep's shape: 16 records of 1 KiB.
+var sweepSmallBatches = sweepShape{records: 16, valueBytes: 1024}
+
+func (sh sweepShape) bytes() int { return sh.records * sh.valueBytes }
+
+// startSweepBroker starts an in-process broker writing through walIO.
+func startSweepBroker(b *testing.B, walIO string, settings ...string) *testBroker {
 	opener, err := uring.Select(walIO, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatalf("wal.io=%s: %v", walIO, err)
 	}
 	if c, ok := opener.(io.Closer); ok {
-		defer c.Close()
+		b.Cleanup(func() { c.Close() })
 	}
-	tb := startBrokerWith(b, opener, settings...)
+	return startBrokerWith(b, opener, settings...)
+}
+
+// sweepResult is one timed run of runSweepLoad.
+type sweepResult struct {
+	n       int
+	shape   sweepShape
+	elapsed time.Duration
+	p99     time.Duration
+	syncs   int64 // sync calls (fdatasync or syncfs) the broker made meanwhile
+}
+
+func (r sweepResult) recordsPerSec() float64 {
+	return float64(r.n*r.shape.records) / r.elapsed.Seconds()
+}
+
+// megabytesPerSec counts record values only, as the raw disk figures count
+// the bytes they write.
+func (r sweepResult) megabytesPerSec() float64 {
+	return float64(r.n*r.shape.bytes()) / r.elapsed.Seconds() / 1e6
+}
+
+func (r sweepResult) p99ms() float64 { return float64(r.p99.Microseconds()) / 1000 }
+
+func (r sweepResult) syncsPerOp() float64 { return float64(r.syncs) / float64(r.n) }
+
+// runSweepLoad creates a topic of parts partitions and times b.N produce
+// requests (acks=all, one batch of the given shape each) from
+// sweepProducers concurrent senders, each to the next partition in turn,
+// straight into Broker.Serve. Every partition is written once before timing.
+func runSweepLoad(b *testing.B, tb *testBroker, parts int32, shape sweepShape) sweepResult {
 	topic := fmt.Sprintf("append-sweep-%d", parts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	if _, err := tb.admin().CreateTopic(ctx, parts, 1, nil, topic); err != nil {
 		b.Fatal(err)
 	}
-	frame, partAt := sweepProduceFrame(topic)
+	frame, partAt := sweepProduceFrame(topic, shape)
 	send := func(p int32) (time.Duration, error) {
 		body := slices.Clone(frame) // the broker stamps offsets into the request body
 		binary.BigEndian.PutUint32(body[partAt:], uint32(p))
@@ -107,7 +147,8 @@ func benchAppendSweep(b *testing.B, parts int32, walIO string, settings ...strin
 	lat := make([]time.Duration, b.N)
 	var failures atomic.Int64
 	next.Store(0)
-	b.SetBytes(sweepBatchRecords * sweepValueBytes)
+	b.SetBytes(int64(shape.bytes()))
+	before := tb.b.Metrics()
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -131,14 +172,13 @@ func benchAppendSweep(b *testing.B, parts int32, walIO string, settings ...strin
 		b.Fatalf("%d of %d produce requests failed", n, b.N)
 	}
 	slices.Sort(lat)
-	b.ReportMetric(float64(b.N*sweepBatchRecords)/elapsed.Seconds(), "records/s")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	return sweepResult{n: b.N, shape: shape, elapsed: elapsed, p99: lat[len(lat)*99/100], syncs: tb.b.Metrics().Syncs - before.Syncs}
 }
 
 // sweepProduceFrame encodes a produce request (v7, acks=all) of one batch to
 // partition 0 of topic and returns it with the position of the partition
 // number, which each send overwrites.
-func sweepProduceFrame(topic string) ([]byte, int) {
+func sweepProduceFrame(topic string, shape sweepShape) ([]byte, int) {
 	const marker = 0x7ab1e5ed
 	req := kmsg.NewPtrProduceRequest()
 	req.Acks = -1
@@ -147,7 +187,7 @@ func sweepProduceFrame(topic string) ([]byte, int) {
 	rt.Topic = topic
 	rp := kmsg.NewProduceRequestTopicPartition()
 	rp.Partition = marker
-	rp.Records = sweepBatch()
+	rp.Records = sweepBatch(shape)
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
 	frame := encodeRequest(req, 7)
@@ -159,16 +199,16 @@ func sweepProduceFrame(topic string) ([]byte, int) {
 	return frame, at
 }
 
-// sweepBatch is a producer-style batch of sweepBatchRecords 1 KiB values.
-func sweepBatch() []byte {
+// sweepBatch is a producer-style batch of the shape's records.
+func sweepBatch(shape sweepShape) []byte {
 	now := time.Now().UnixMilli()
 	rb := kmsg.RecordBatch{
-		Magic: 2, LastOffsetDelta: sweepBatchRecords - 1, FirstTimestamp: now, MaxTimestamp: now,
-		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: sweepBatchRecords,
+		Magic: 2, LastOffsetDelta: int32(shape.records - 1), FirstTimestamp: now, MaxTimestamp: now,
+		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(shape.records),
 	}
-	value := bytes.Repeat([]byte("chronik!"), sweepValueBytes/8)
+	value := bytes.Repeat([]byte("chronik!"), shape.valueBytes/8)
 	var recs []byte
-	for i := range sweepBatchRecords {
+	for i := range shape.records {
 		r := kmsg.Record{OffsetDelta: int32(i), Value: value}
 		r.Length = int32(len(r.AppendTo(nil)) - 1)
 		recs = r.AppendTo(recs)

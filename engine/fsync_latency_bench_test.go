@@ -42,7 +42,7 @@ func benchFsyncAckLatency(b *testing.B, rate int) {
 	if _, err := tb.admin().CreateTopic(ctx, 1, 1, nil, "fsync-latency"); err != nil {
 		b.Fatal(err)
 	}
-	frame, partAt := sweepProduceFrame("fsync-latency")
+	frame, partAt := sweepProduceFrame("fsync-latency", sweepSmallBatches)
 	lag := make([]time.Duration, b.N) // how late each request left against its schedule
 	binary.BigEndian.PutUint32(frame[partAt:], 0)
 	// send returns the time from its call to the answer; lag records how
@@ -67,7 +67,7 @@ func benchFsyncAckLatency(b *testing.B, rate int) {
 	lat := make([]time.Duration, b.N)
 	errs := make([]error, b.N)
 	interval := time.Second / time.Duration(rate)
-	b.SetBytes(sweepBatchRecords * sweepValueBytes)
+	b.SetBytes(int64(sweepSmallBatches.bytes()))
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -112,7 +112,7 @@ func rawFdatasyncP99(b *testing.B, path string, n int) time.Duration {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	buf := make([]byte, sweepBatchRecords*sweepValueBytes)
+	buf := make([]byte, sweepSmallBatches.bytes())
 	lat := make([]time.Duration, n)
 	for i := range lat {
 		t := time.Now()
