@@ -193,8 +193,13 @@ func (s *shard) syncWholeFilesystem(job *syncJob) {
 	s.b.metrics.observeSync(time.Since(start))
 	s.b.metrics.syncfs.Add(1)
 	for i := range job.parts {
-		if job.parts[i].task != nil {
+		if t := job.parts[i].task; t != nil {
 			job.parts[i].err = err
+			if err != nil {
+				// The syncfs may have cost pages of any of these logs: their
+				// tasks already handed to the syncer must fail too.
+				t.Fail(err)
+			}
 		}
 	}
 }

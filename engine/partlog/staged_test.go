@@ -267,3 +267,26 @@ func TestSyncFailureIsStickyForTasksAlreadyPrepared(t *testing.T) {
 		t.Fatal("log still takes writes after a failed sync")
 	}
 }
+
+// A sync that covered a task some other way (a syncfs) and failed makes the
+// log's tasks prepared before the owner learned of it fail too.
+func TestSyncTaskFailFailsTheLogsOtherTasks(t *testing.T) {
+	op := &testOpener{}
+	l := mustOpen(t, t.TempDir(), testOptions(op), false)
+	defer l.Close()
+	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	first, _ := l.PrepareSync()
+	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	second, _ := l.PrepareSync()
+	if first == nil || second == nil {
+		t.Fatal("PrepareSync found nothing to sync")
+	}
+	first.Fail(errInjected)
+	syncs := op.logSyncs.Load()
+	if err := second.Run(); !errors.Is(err, errInjected) {
+		t.Fatalf("a task prepared before the failure ran: %v, want the recorded failure", err)
+	}
+	if op.logSyncs.Load() != syncs {
+		t.Fatal("the task ran an fdatasync after the log's sync had failed")
+	}
+}

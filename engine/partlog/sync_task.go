@@ -96,6 +96,11 @@ func (t *SyncTask) Run() error {
 	return err
 }
 
+// Fail records err as the log's sync failure, for a sync that covered the
+// task some other way and failed (a syncfs of the whole filesystem): the
+// log's later tasks then fail as after a failed Run.
+func (t *SyncTask) Fail(err error) { t.log.syncFailure.err.CompareAndSwap(nil, &err) }
+
 func (t *SyncTask) run() error {
 	if t.parent != "" {
 		if err := syncDir(t.parent); err != nil {
