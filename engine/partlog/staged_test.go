@@ -5,10 +5,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 
 	"github.com/chronik-go/chronik/uring"
+	"github.com/chronik-go/chronik/uring/uringtest"
 )
 
 // stagedOpener is a shard's opener for the staged-append tests: pwrite, and
@@ -23,11 +23,8 @@ func stagedOpeners(t *testing.T) []stagedOpener {
 		o, _ := uring.NewShardOpener(uring.PwriteOpener{})
 		return o
 	}}}
-	if p := uring.Probe(); !p.Usable {
-		if os.Getenv("REQUIRE_URING") == "1" {
-			t.Fatalf("REQUIRE_URING=1 but io_uring is unusable: %s", p.Reason)
-		}
-		t.Logf("io_uring half left out: %s", p.Reason)
+	if reason := uringtest.Unusable(t); reason != "" {
+		t.Logf("io_uring half left out: %s", reason)
 		return list
 	}
 	return append(list, stagedOpener{"uring", func(t *testing.T) uring.ShardOpener {
