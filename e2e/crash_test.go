@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -35,16 +36,28 @@ func crashCycles(t *testing.T) int {
 // would leave it (see tearUnacknowledgedTails). After every restart, each
 // acknowledged record must be at its acknowledged offset, exactly once, with
 // contiguous offsets and nothing duplicated.
+//
+// With the shard write-ahead log (the default under always), batches live
+// only in memory and the WAL until written behind, so SIGKILL loses them
+// from the partition files and every restart must replay them; the WAL is
+// checkpointed every MiB so that its files also rotate. The test requires
+// that some restart did replay batches. wal=off runs the direct-sync path.
 func TestCrashKillNineLosesNothingAcknowledged(t *testing.T) {
 	// Both write paths: plain pwrite and the io_uring ring.
 	for _, io := range []string{"pwrite", "uring"} {
-		t.Run("wal.io="+io, func(t *testing.T) { crashCyclesOn(t, io) })
+		t.Run("wal.io="+io, func(t *testing.T) { crashCyclesOn(t, io, true) })
 	}
+	t.Run("wal.io=pwrite/wal=off", func(t *testing.T) { crashCyclesOn(t, "pwrite", false) })
 }
 
-func crashCyclesOn(t *testing.T, walIO string) {
+// walApplied finds how many batches a start replayed from the WAL.
+var walApplied = regexp.MustCompile(`write-ahead log replayed.* applied=(\d+)`)
+
+func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 	cycles := crashCycles(t)
-	bp := startBinary(t, "log.flush.policy=always", "num.shards=2", "log.segment.bytes=65536", "wal.io="+walIO)
+	bp := startBinary(t, "log.flush.policy=always", "num.shards=2", "log.segment.bytes=65536", "wal.io="+walIO,
+		"log.flush.wal.enable="+strconv.FormatBool(wal), "log.flush.wal.checkpoint.bytes=1048576")
+	replayed := 0
 	const topic, partitions = "crash", 3
 	createTopic(t, bp.addr, topic, partitions)
 	seed := time.Now().UnixNano()
@@ -110,6 +123,12 @@ func crashCyclesOn(t *testing.T, walIO string) {
 		mu.Unlock()
 		tearUnacknowledgedTails(t, rng, bp.dataDir, topic, partitions, lastAcked)
 		bp.start()
+		if m := walApplied.FindStringSubmatch(bp.stderr.String()); m != nil && m[1] != "0" {
+			replayed++
+		}
+	}
+	if wal && replayed == 0 {
+		t.Fatalf("no restart replayed a batch from the write-ahead log; last start's log:\n%s", bp.stderr)
 	}
 
 	// Read everything back.
@@ -161,7 +180,7 @@ func crashCyclesOn(t *testing.T, walIO string) {
 	if len(acked) == 0 {
 		t.Fatal("no record was acknowledged in any cycle: the test proved nothing")
 	}
-	t.Logf("%d cycles, %d records acknowledged, %d stored", cycles, len(acked), total)
+	t.Logf("%d cycles, %d records acknowledged, %d stored, %d restarts replayed batches from the WAL", cycles, len(acked), total, replayed)
 }
 
 // tearUnacknowledgedTails does to each partition's active segment what a

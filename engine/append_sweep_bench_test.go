@@ -31,21 +31,25 @@ import (
 //
 //	go test ./engine -run '^$' -bench AppendPartitionSweep -benchtime 20000x -count 3
 //
-// flush=always runs twice: sync=syncfs is the default (a turn group that
-// syncs 16 or more partitions issues one syncfs), sync=fdatasync forces
-// parallel per-partition fdatasyncs (log.flush.syncfs.min.partitions=0).
+// flush=always runs three ways: sync=wal is the default (each group of turns
+// made durable by one fdatasync of the shard's write-ahead log, partition
+// files written behind); with log.flush.wal.enable=false, sync=syncfs (a
+// group that syncs 16 or more partitions issues one syncfs) and
+// sync=fdatasync (parallel per-partition fdatasyncs).
 // Every mode runs on pwrite and on the io_uring path (io=uring), where a
 // turn's writes to all partitions are one ring submission.
 func BenchmarkAppendPartitionSweep(b *testing.B) {
 	for _, parts := range []int32{1, 100, 1000, 10000} {
-		for _, mode := range []struct{ name, policy, syncfsMin string }{
-			{"flush=always/sync=syncfs", "always", "16"},
-			{"flush=always/sync=fdatasync", "always", "0"},
-			{"flush=never", "never", "16"},
+		for _, mode := range []struct{ name, policy, syncfsMin, wal string }{
+			{"flush=always/sync=wal", "always", "16", "true"},
+			{"flush=always/sync=syncfs", "always", "16", "false"},
+			{"flush=always/sync=fdatasync", "always", "0", "false"},
+			{"flush=never", "never", "16", "true"},
 		} {
 			for _, walIO := range []string{"pwrite", "uring"} {
 				b.Run(fmt.Sprintf("partitions=%d/%s/io=%s", parts, mode.name, walIO), func(b *testing.B) {
-					tb := startSweepBroker(b, walIO, "log.flush.policy="+mode.policy, "log.flush.syncfs.min.partitions="+mode.syncfsMin)
+					tb := startSweepBroker(b, walIO, "log.flush.policy="+mode.policy,
+						"log.flush.syncfs.min.partitions="+mode.syncfsMin, "log.flush.wal.enable="+mode.wal)
 					res := runSweepLoad(b, tb, parts, sweepSmallBatches)
 					b.ReportMetric(res.recordsPerSec(), "records/s")
 					b.ReportMetric(res.p99ms(), "p99-ms")

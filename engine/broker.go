@@ -68,6 +68,15 @@ type Broker struct {
 	flushPolicy flushPolicy
 	// dataDirFile is held open for syncfs of the data directory's filesystem.
 	dataDirFile *os.File
+
+	// The shards' write-ahead logs (wal.go): the generation counter that
+	// names their files, files waiting for a checkpoint to cover them, and
+	// whether every file must stay for the next start (a failed syncfs, or
+	// a partition that could not write its staged batches at shutdown).
+	walGen            atomic.Uint64
+	walMu             sync.Mutex
+	walAbandonedFiles []string
+	walKeepAll        atomic.Bool
 }
 
 // New opens every partition the metadata names and starts the shards.
@@ -130,6 +139,10 @@ func New(opts Options) (*Broker, error) {
 		syncDir(b.dataDir)
 	}
 	b.log.Info("partitions opened", "partitions", len(b.open), "clean", clean, "took", time.Since(start))
+	if err := b.replayWAL(clean); err != nil {
+		b.stopShards()
+		return nil, err
+	}
 	b.groups.loadAll()
 
 	watch, stop := b.store.Watch()
@@ -416,6 +429,12 @@ func (b *Broker) Close() error {
 	}
 	b.log.Info("partitions closed", "partitions", len(b.open), "close_took", closed, "sync_took", time.Since(start)-closed)
 	b.dataDirFile.Close()
+	if syncfsAvailable {
+		// Every partition is durable: the shards' WALs are no longer needed.
+		if err := b.removeAllWALFiles(); err != nil {
+			return err
+		}
+	}
 	marker := filepath.Join(b.dataDir, cleanShutdownMarker)
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {
 		return fmt.Errorf("write clean-shutdown marker: %w", err)

@@ -7,15 +7,18 @@ import (
 
 // brokerMetrics are the engine's counters, updated lock-free on hot paths.
 type brokerMetrics struct {
-	syncs         atomic.Int64 // fdatasync tasks run
-	syncNanos     atomic.Int64 // total time in them
-	syncfs        atomic.Int64 // turns synced with one syncfs instead of per-partition fdatasyncs
-	syncGroups    atomic.Int64 // groups of queued turns synced together
-	syncStalls    atomic.Int64 // turns whose sync outlived io.timeout.ms
-	storageErrors atomic.Int64 // produce partitions answered KAFKA_STORAGE_ERROR
-	reopens       atomic.Int64 // failed partition logs reopened after recovery
-	turnWrites    atomic.Int64 // shard turns whose appends went to the kernel as one batch
-	turnWriteNano atomic.Int64 // total time waiting for those batches
+	syncs          atomic.Int64 // fdatasync tasks run
+	syncNanos      atomic.Int64 // total time in them
+	syncfs         atomic.Int64 // turns synced with one syncfs instead of per-partition fdatasyncs
+	syncGroups     atomic.Int64 // groups of queued turns synced together
+	syncStalls     atomic.Int64 // turns whose sync outlived io.timeout.ms
+	storageErrors  atomic.Int64 // produce partitions answered KAFKA_STORAGE_ERROR
+	reopens        atomic.Int64 // failed partition logs reopened after recovery
+	turnWrites     atomic.Int64 // shard turns whose appends went to the kernel as one batch
+	turnWriteNano  atomic.Int64 // total time waiting for those batches
+	walSyncs       atomic.Int64 // groups of turns made durable by one write-ahead log fdatasync
+	walBytes       atomic.Int64 // bytes appended to write-ahead logs
+	walCheckpoints atomic.Int64 // write-ahead log checkpoints (syncfs) run
 }
 
 func (m *brokerMetrics) observeTurnWrite(d time.Duration) {
@@ -30,29 +33,35 @@ func (m *brokerMetrics) observeSync(d time.Duration) {
 
 // Metrics is a point-in-time copy of the engine's counters.
 type Metrics struct {
-	Syncs         int64
-	SyncTime      time.Duration
-	Syncfs        int64
-	SyncGroups    int64
-	SyncStalls    int64
-	StorageErrors int64
-	Reopens       int64
-	TurnWrites    int64
-	TurnWriteTime time.Duration
+	Syncs          int64
+	SyncTime       time.Duration
+	Syncfs         int64
+	SyncGroups     int64
+	SyncStalls     int64
+	StorageErrors  int64
+	Reopens        int64
+	TurnWrites     int64
+	TurnWriteTime  time.Duration
+	WALSyncs       int64
+	WALBytes       int64
+	WALCheckpoints int64
 }
 
 // Metrics returns the engine's counters.
 func (b *Broker) Metrics() Metrics {
 	m := &b.metrics
 	return Metrics{
-		Syncs:         m.syncs.Load(),
-		SyncTime:      time.Duration(m.syncNanos.Load()),
-		Syncfs:        m.syncfs.Load(),
-		SyncGroups:    m.syncGroups.Load(),
-		SyncStalls:    m.syncStalls.Load(),
-		StorageErrors: m.storageErrors.Load(),
-		Reopens:       m.reopens.Load(),
-		TurnWrites:    m.turnWrites.Load(),
-		TurnWriteTime: time.Duration(m.turnWriteNano.Load()),
+		Syncs:          m.syncs.Load(),
+		SyncTime:       time.Duration(m.syncNanos.Load()),
+		Syncfs:         m.syncfs.Load(),
+		SyncGroups:     m.syncGroups.Load(),
+		SyncStalls:     m.syncStalls.Load(),
+		StorageErrors:  m.storageErrors.Load(),
+		Reopens:        m.reopens.Load(),
+		TurnWrites:     m.turnWrites.Load(),
+		TurnWriteTime:  time.Duration(m.turnWriteNano.Load()),
+		WALSyncs:       m.walSyncs.Load(),
+		WALBytes:       m.walBytes.Load(),
+		WALCheckpoints: m.walCheckpoints.Load(),
 	}
 }

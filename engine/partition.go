@@ -45,7 +45,12 @@ type partition struct {
 	reopenArmed bool
 	closed      bool
 
-	// Turn and flush policy bookkeeping.
+	// Turn and flush policy bookkeeping. turnBatches are the batches the
+	// turn hands to the shard's WAL; walUnsafe is set when the log was
+	// reopened from files holding bytes that were never synced: its next
+	// sync must be its own fdatasync, not a WAL entry built on them.
+	turnBatches    [][]byte
+	walUnsafe      bool
 	queuedForWrite bool
 	unflushed      int64
 	queuedForSync  bool
@@ -90,7 +95,18 @@ func (s *shard) openLog(k partKey, dir string, clean bool) (*partlog.Log, error)
 	if err != nil {
 		return nil, fmt.Errorf("open partition %s-%d: %w", k.topic, k.partition, err)
 	}
+	if b.writeBehindOn() {
+		l.SetWriteBehind()
+	}
 	return l, nil
+}
+
+// logEnd is the log's end offset, or 0 without a log.
+func (p *partition) logEnd() int64 {
+	if p.log == nil {
+		return 0
+	}
+	return p.log.NextOffset()
 }
 
 // reopenInterval bounds how often a failed log is retried while its fault lasts.
@@ -132,6 +148,15 @@ func (p *partition) reopenIfFailed() {
 		return
 	}
 	p.lastReopen = time.Now()
+	if p.log != nil && p.log.StagedBytes() > 0 {
+		// Write-behind batches live only in memory and the WAL: they must
+		// reach the file before the log is reopened from it.
+		if err := p.log.FlushStaged(); err != nil {
+			p.shard.b.log.Error("write staged batches before reopening", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+			p.reopenSoon()
+			return
+		}
+	}
 	if p.log != nil {
 		p.log.Close()
 	}
@@ -142,6 +167,7 @@ func (p *partition) reopenIfFailed() {
 		return
 	}
 	p.log = l
+	p.walUnsafe = true
 	if err := p.restoreProducers(); err != nil {
 		p.shard.b.log.Error("restore producers after reopen", "topic", p.key.topic, "partition", p.key.partition, "err", err)
 	}
@@ -379,6 +405,8 @@ func (p *partition) close() {
 	}
 	if err := closeLog(); err != nil {
 		p.shard.b.log.Error("close partition", "dir", p.dir, "err", err)
+		// Its staged batches may not have reached the file: keep the WAL.
+		p.shard.b.walKeepAll.Store(true)
 	}
 	p.log = nil
 	p.wakeWaiters()

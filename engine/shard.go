@@ -3,6 +3,7 @@ package engine
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chronik-go/chronik/uring"
@@ -39,6 +40,22 @@ type shard struct {
 	// The syncer goroutine's queue and its finished jobs, in turn order.
 	syncQ       chan *syncJob
 	syncResults chan *syncJob
+	jobSeq      uint64
+
+	// The shard's write-ahead log (wal.go), appended to by the syncer.
+	// written are this turn's partitions with batches for it (in their
+	// turnBatches). walResume asks the next commit for a resume job, after
+	// a failed WAL append; lastResume is that job's seq. walCheckpointDue
+	// is set by the syncer; checkpointQueued while the owner's checkpoint
+	// job is on its way.
+	wal               *shardWAL
+	written           []*partition
+	walResume         bool
+	lastResume        uint64
+	walRetryAt        time.Time
+	checkpointRetryAt time.Time
+	walCheckpointDue  atomic.Bool
+	checkpointQueued  bool
 
 	cleaner shardCleaner // log compaction (compaction.go)
 }
@@ -54,6 +71,7 @@ func newShard(b *Broker, id, mailbox int) *shard {
 
 		syncQ:       make(chan *syncJob, syncQueueDepth),
 		syncResults: make(chan *syncJob, syncQueueDepth),
+		wal:         newShardWAL(b, id),
 	}
 }
 
@@ -90,6 +108,7 @@ func (s *shard) run() {
 			fn(s)
 			s.drain()
 			s.commit()
+			s.maybeCheckpoint()
 		case job := <-s.syncResults:
 			s.finishSync(job)
 		case <-retention.C:
@@ -122,13 +141,16 @@ func (s *shard) drain() {
 }
 
 // commit ends a turn. First the turn's staged appends go to the kernel in
-// one batch. Without syncs the turn's acknowledgements then go out at once;
-// otherwise one job carries every partition's sync and the
-// acknowledgements to the syncer, so one fdatasync per partition covers all
-// of the turn's appends to it.
+// one batch (under write-behind, only the partitions that have gathered
+// enough; the rest stay staged and go to the WAL alone). Without syncs the
+// turn's acknowledgements then go out at once; otherwise one job carries
+// every partition's sync or WAL batches and the acknowledgements to the
+// syncer, so one fdatasync per partition, or one of the WAL, covers all of
+// the turn's appends.
 func (s *shard) commit() {
 	writeErrs := s.writeTurn()
-	if len(s.toSync) == 0 {
+	defer s.clearWritten()
+	if len(s.toSync) == 0 && !s.walResume {
 		for _, w := range s.afterTurn {
 			w(writeErrs)
 		}
@@ -139,14 +161,37 @@ func (s *shard) commit() {
 	job := &syncJob{waiters: append([]turnWaiter(nil), s.afterTurn...), writeErrs: writeErrs}
 	clear(s.afterTurn)
 	s.afterTurn = s.afterTurn[:0]
+	if s.walResume {
+		s.prepareResume(job)
+	}
 	for _, p := range s.toSync {
+		if !p.queuedForSync {
+			continue // already in the job (a resume job syncs every partition)
+		}
+		if p.turnBatches != nil {
+			// Durable through the WAL; the partition file gets the
+			// batches later (write-behind).
+			p.queuedForSync = false
+			job.parts = append(job.parts, partSync{p: p, batches: p.turnBatches, upTo: p.log.NextOffset()})
+			continue
+		}
 		task, err := p.prepareSync()
-		job.parts = append(job.parts, partSync{p: p, task: task, err: err})
+		job.parts = append(job.parts, partSync{p: p, task: task, err: err, upTo: p.logEnd()})
 	}
 	clear(s.toSync)
 	s.toSync = s.toSync[:0]
-	// With 64 turns queued the syncer may itself be waiting to hand back
-	// finished jobs: take those while waiting for room, or both would wait.
+	s.queueJob(job)
+}
+
+// queueJob hands a job to the syncer. With 64 turns queued the syncer may
+// itself be waiting to hand back finished jobs: take those while waiting for
+// room, or both would wait.
+func (s *shard) queueJob(job *syncJob) {
+	s.jobSeq++
+	job.seq = s.jobSeq
+	if job.resume {
+		s.lastResume = job.seq
+	}
 	for {
 		select {
 		case s.syncQ <- job:
@@ -155,6 +200,15 @@ func (s *shard) commit() {
 			s.finishSync(done)
 		}
 	}
+}
+
+// clearWritten forgets the turn's WAL batches.
+func (s *shard) clearWritten() {
+	for _, p := range s.written {
+		p.turnBatches = nil
+	}
+	clear(s.written)
+	s.written = s.written[:0]
 }
 
 func (s *shard) enforceRetention() {

@@ -20,11 +20,15 @@ var errSyncStalled = errors.New("fdatasync did not finish within io.timeout.ms")
 // syncErrs names the partitions whose sync failed (nil when all succeeded).
 type turnWaiter func(syncErrs map[*partition]error)
 
-// partSync is one partition's pending sync in a syncJob.
+// partSync is one partition's pending sync in a syncJob: a direct sync
+// (task), or batches for the shard's WAL. upTo is the log's end when the
+// job was made: what a success makes durable.
 type partSync struct {
-	p    *partition
-	task *partlog.SyncTask
-	err  error
+	p       *partition
+	task    *partlog.SyncTask
+	err     error
+	batches [][]byte
+	upTo    int64
 }
 
 // syncJob is one shard turn's syncs and the acknowledgements that wait for them.
@@ -33,7 +37,20 @@ type syncJob struct {
 	waiters   []turnWaiter
 	writeErrs map[*partition]error // partitions whose turn writes failed
 	once      sync.Once
+
+	// seq numbers the shard's jobs. A resume job follows a WAL failure:
+	// the owner wrote every staged batch and syncs those partitions
+	// directly, and WAL items after it may be appended again. A checkpoint
+	// job follows the owner writing every staged batch: the WAL moves to a
+	// new file there. walFailed says the job's WAL items failed.
+	seq        uint64
+	resume     bool
+	checkpoint bool
+	walFailed  bool
 }
+
+// barrier says no later job may share the job's sync group.
+func (j *syncJob) barrier() bool { return j.resume || j.checkpoint }
 
 // answer runs the waiters once, with the given failures and the turn's
 // write failures.
@@ -60,6 +77,7 @@ func (j *syncJob) answer(errs map[*partition]error) {
 // one syncfs) answers every turn in the group.
 func (s *shard) runSyncer() {
 	defer close(s.syncResults)
+	defer s.wal.close()
 	for job := range s.syncQ {
 		group := s.gatherSyncJobs(job)
 		deadline := time.AfterFunc(s.b.cfg.IOTimeout, func() {
@@ -73,8 +91,10 @@ func (s *shard) runSyncer() {
 				j.answer(errs)
 			}
 		})
+		s.appendGroupToWAL(group)
 		s.runSyncGroup(group)
 		deadline.Stop()
+		s.afterSyncGroup(group)
 		for _, j := range group {
 			var errs map[*partition]error
 			for _, ps := range j.parts {
@@ -96,7 +116,7 @@ func (s *shard) runSyncer() {
 // gatherSyncJobs returns first and the jobs already queued behind it.
 func (s *shard) gatherSyncJobs(first *syncJob) []*syncJob {
 	group := []*syncJob{first}
-	for len(group) < syncQueueDepth {
+	for len(group) < syncQueueDepth && !group[len(group)-1].barrier() {
 		select {
 		case j, ok := <-s.syncQ:
 			if !ok {
@@ -108,6 +128,66 @@ func (s *shard) gatherSyncJobs(first *syncJob) []*syncJob {
 		}
 	}
 	return group
+}
+
+// appendGroupToWAL appends the WAL items of the group's jobs as one entry
+// per job and makes them durable with one fdatasync. After a failed append
+// every item fails until a resume job has gone through (afterSyncGroup).
+func (s *shard) appendGroupToWAL(group []*syncJob) {
+	var items [][]walItem
+	for _, j := range group {
+		var its []walItem
+		for _, ps := range j.parts {
+			if ps.batches != nil {
+				its = append(its, walItem{p: ps.p, key: ps.p.key, topicID: ps.p.topicID, batches: ps.batches})
+			}
+		}
+		if len(its) > 0 {
+			items = append(items, its)
+		}
+	}
+	if len(items) == 0 {
+		return
+	}
+	err := s.wal.failed
+	if err == nil {
+		if err = s.wal.appendItems(items); err != nil {
+			s.b.log.Error("write-ahead log append failed; the shard syncs partitions directly until it has resumed", "shard", s.id, "err", err)
+			s.wal.failed = err
+		}
+	}
+	if err == nil {
+		return
+	}
+	for _, j := range group {
+		for i := range j.parts {
+			if ps := &j.parts[i]; ps.batches != nil {
+				ps.err = err
+				j.walFailed = true
+			}
+		}
+	}
+}
+
+// afterSyncGroup applies a group's barrier job: a resume job whose direct
+// syncs all succeeded lets WAL appends start again (in a new file); a
+// checkpoint job moves the WAL to a new file and starts the checkpoint.
+func (s *shard) afterSyncGroup(group []*syncJob) {
+	last := group[len(group)-1]
+	switch {
+	case last.resume:
+		for _, ps := range last.parts {
+			if ps.err != nil {
+				return
+			}
+		}
+		s.wal.failed = nil
+	case last.checkpoint:
+		s.wal.startCheckpoint()
+	}
+	if s.wal.checkpointDue() {
+		s.walCheckpointDue.Store(true)
+	}
 }
 
 // runSyncGroup syncs each partition of the group's jobs once, with a task
@@ -162,11 +242,19 @@ func (s *shard) runSyncTasks(job *syncJob) {
 		ps.err = ps.task.Run()
 		s.b.metrics.observeSync(time.Since(start))
 	}
-	if len(job.parts) == 1 {
-		run(&job.parts[0])
+	tasks := 0
+	for i := range job.parts {
+		if job.parts[i].task != nil {
+			tasks++
+		}
+	}
+	if tasks <= 1 {
+		for i := range job.parts {
+			run(&job.parts[i])
+		}
 		return
 	}
-	if min := s.b.cfg.SyncfsMinPartitions; min > 0 && len(job.parts) >= min && s.b.dataDirFile != nil {
+	if min := s.b.cfg.SyncfsMinPartitions; min > 0 && tasks >= min && s.b.dataDirFile != nil {
 		s.syncWholeFilesystem(job)
 		return
 	}
@@ -211,4 +299,5 @@ func (s *shard) finishSync(job *syncJob) {
 			ps.p.syncDone(ps.task, ps.err)
 		}
 	}
+	s.finishWAL(job)
 }

@@ -74,6 +74,15 @@ func (s *shard) writeTurn() map[*partition]error {
 			p.log.DiscardStaged() // never acknowledged; the reopened log will not have them
 			fail(p, p.log.Failed())
 		default:
+			if b := s.walBatches(p); b != nil {
+				// Write-behind: the WAL makes them durable; the file gets
+				// them once enough have gathered.
+				p.turnBatches = b
+				s.written = append(s.written, p)
+				if p.log.StagedBytes() < writeBehindBytes {
+					continue
+				}
+			}
 			if w := p.log.SubmitStaged(s.batch); w != nil {
 				s.writes = append(s.writes, stagedPart{p: p, w: w})
 			}
@@ -90,6 +99,17 @@ func (s *shard) writeTurn() map[*partition]error {
 	for _, sp := range s.writes {
 		p := sp.p
 		if err := p.log.StagedDone(sp.w, results); err != nil {
+			if p.log.WriteBehind() {
+				// The batches stay staged and the log stops taking appends
+				// until they are written (reopenIfFailed). Those the WAL
+				// covers this turn are still acknowledged by it.
+				s.b.log.Error("write partition", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+				if p.turnBatches == nil {
+					fail(p, err)
+				}
+				p.reopenSoon()
+				continue
+			}
 			fail(p, err)
 			if p.log.Failed() == nil {
 				// The log took the batches back; so must the producer

@@ -45,7 +45,7 @@ func testStorageFaultOnWrite(t *testing.T, inner uring.Opener) {
 	for _, fault := range []error{syscall.EIO, syscall.ENOSPC} {
 		t.Run(fault.Error(), func(t *testing.T) {
 			fo := newFaultOpener(inner)
-			tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always")
+			tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false")
 			createTestTopic(t, tb, "wa", 1)
 			createTestTopic(t, tb, "wb", 1)
 			cl := fetchClient(tb)
@@ -84,7 +84,7 @@ func TestStorageFaultOnFsync(t *testing.T) { forEachWritePath(t, testStorageFaul
 
 func testStorageFaultOnFsync(t *testing.T, inner uring.Opener) {
 	fo := newFaultOpener(inner)
-	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always")
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false")
 	createTestTopic(t, tb, "fa", 1)
 	createTestTopic(t, tb, "fb", 1)
 	cl := fetchClient(tb)
@@ -131,7 +131,7 @@ func TestStorageStalledFsync(t *testing.T) { forEachWritePath(t, testStorageStal
 
 func testStorageStalledFsync(t *testing.T, inner uring.Opener) {
 	fo := newFaultOpener(inner)
-	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "io.timeout.ms=300")
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false", "io.timeout.ms=300")
 	createTestTopic(t, tb, "sa", 1)
 	createTestTopic(t, tb, "sb", 1)
 	cl := fetchClient(tb)
@@ -180,7 +180,7 @@ func TestStorageFaultRetryIsNotADuplicate(t *testing.T) {
 
 func testStorageFaultRetryIsNotADuplicate(t *testing.T, inner uring.Opener) {
 	fo := newFaultOpener(inner)
-	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always")
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false")
 	createTestTopic(t, tb, "ia", 1)
 	cl := fetchClient(tb)
 	if p := produceRaw(t, cl, "ia", 0, 11, rawBatch(1, 7, 0, 0)); p.ErrorCode != 0 || p.BaseOffset != 0 {

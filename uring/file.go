@@ -25,6 +25,14 @@ type File interface {
 	Close() error
 }
 
+// WritebackStarter is implemented by files that can start writing back a
+// range of their dirty pages without waiting (Linux sync_file_range): a log
+// that writes its files behind a write-ahead log uses it so that the
+// kernel's writeback runs steadily instead of all at the next sync.
+type WritebackStarter interface {
+	StartWriteback(off, n int64) error
+}
+
 // Opener opens (creating if needed) a log file for reading and writing.
 type Opener interface {
 	Open(path string) (File, error)

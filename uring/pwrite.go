@@ -32,6 +32,13 @@ func (p *pwriteFile) Datasync() error {
 	return nil
 }
 
+func (p *pwriteFile) StartWriteback(off, n int64) error {
+	if err := startWriteback(p.f, off, n); err != nil {
+		return fmt.Errorf("sync_file_range %s: %w", p.f.Name(), err)
+	}
+	return nil
+}
+
 func (p *pwriteFile) Truncate(size int64) error { return p.f.Truncate(size) }
 
 func (p *pwriteFile) Size() (int64, error) {

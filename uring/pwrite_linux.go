@@ -67,3 +67,20 @@ func pwritev(f *os.File, bufs [][]byte, off int64) (int, error) {
 	}
 	return total, nil
 }
+
+// startWriteback asks the kernel to begin writing back a range of f's dirty
+// pages without waiting for it (sync_file_range with WRITE only), through
+// the RawConn for the same reason as datasync.
+func startWriteback(f *os.File, off, n int64) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE)
+	}); err != nil {
+		return err
+	}
+	return serr
+}

@@ -116,6 +116,8 @@ func (u *uringFile) Datasync() error {
 	return u.plain.Datasync()
 }
 
+func (u *uringFile) StartWriteback(off, n int64) error { return u.plain.StartWriteback(off, n) }
+
 func (u *uringFile) Truncate(size int64) error { return u.f.Truncate(size) }
 
 func (u *uringFile) Size() (int64, error) { return u.plain.Size() }

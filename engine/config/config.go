@@ -38,6 +38,8 @@ type Config struct {
 	LogFlushInterval          time.Duration // log.flush.interval.ms (-1: never on time, rely on the OS)
 	LogFlushPolicy            string        // log.flush.policy = always|interval|never
 	SyncfsMinPartitions       int           // log.flush.syncfs.min.partitions
+	WALEnable                 bool          // log.flush.wal.enable
+	WALCheckpointBytes        int64         // log.flush.wal.checkpoint.bytes
 	MessageMaxBytes           int32         // message.max.bytes
 
 	LogCleanerEnable              bool          // log.cleaner.enable

@@ -168,6 +168,17 @@ var keyTable = []key{
 		doc: "a shard turn that must sync at least this many partitions issues one syncfs of the data filesystem instead of one fdatasync each (0: never)",
 		set: intSetter(func(c *Config) *int { return &c.SyncfsMinPartitions }, 0, maxInt32),
 		get: intGetter(func(c *Config) *int { return &c.SyncfsMinPartitions })},
+	// Under log.flush.policy=always each shard makes its turns durable with
+	// one fdatasync of its write-ahead log, however many partitions they
+	// touched, and writes partition files behind (docs/ARCHITECTURE.md).
+	{name: "log.flush.wal.enable", typ: TypeBoolean, def: "true",
+		doc: "with log.flush.policy=always, make each shard turn durable through the shard's write-ahead log (one fdatasync) and write partition files behind it; false syncs every partition file instead",
+		set: boolSetter(func(c *Config) *bool { return &c.WALEnable }),
+		get: boolGetter(func(c *Config) *bool { return &c.WALEnable })},
+	{name: "log.flush.wal.checkpoint.bytes", typ: TypeLong, def: "67108864", unit: "bytes",
+		doc: "a shard's write-ahead log is checkpointed once it holds this much: staged batches are written, the filesystem synced once, and a new WAL file started",
+		set: intSetter(func(c *Config) *int64 { return &c.WALCheckpointBytes }, 1<<16, math.MaxInt64),
+		get: intGetter(func(c *Config) *int64 { return &c.WALCheckpointBytes })},
 	{name: "message.max.bytes", typ: TypeInt, def: "1048588", unit: "bytes", dynamic: true,
 		doc: "largest record batch a partition accepts",
 		set: intSetter(func(c *Config) *int32 { return &c.MessageMaxBytes }, 0, maxInt32),

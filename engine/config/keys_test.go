@@ -56,6 +56,8 @@ var nonDefault = map[string]string{
 	"wal.io":                               "pwrite",
 	"log.flush.policy":                     "always",
 	"log.flush.syncfs.min.partitions":      "4",
+	"log.flush.wal.enable":                 "false",
+	"log.flush.wal.checkpoint.bytes":       "1048576",
 	"net.transport":                        "std",
 	"io.timeout.ms":                        "1",
 	"fetch.max.wait.cap.ms":                "500",

@@ -56,6 +56,8 @@ func TestLoadDefaults(t *testing.T) {
 		LogFlushInterval:               -time.Millisecond,
 		LogFlushPolicy:                 "interval",
 		SyncfsMinPartitions:            16,
+		WALEnable:                      true,
+		WALCheckpointBytes:             64 << 20,
 		MessageMaxBytes:                1048588,
 		LogCleanerEnable:               true,
 		LogCleanerIOMaxBytesPerSecond:  32 << 20,

@@ -175,6 +175,9 @@ func (l *Log) activeFor(n, lastOffset int64) (*segment, error) {
 // new segment.
 func (l *Log) roll() error {
 	s := l.active()
+	if err := l.writeStaged(); err != nil {
+		return err // kept staged under write-behind; the log stops taking writes
+	}
 	if err := s.seal(); err != nil {
 		l.failed = fmt.Errorf("partlog %s: roll: %w", l.dir, err)
 		// Sync tasks already handed out cover this segment's bytes too.

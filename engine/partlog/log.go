@@ -89,6 +89,14 @@ type Log struct {
 	// syncFailure makes the log's sync tasks fail for good once one has
 	// failed (sync_task.go); a reopened log starts without it.
 	syncFailure syncFailure
+
+	// Write-behind (write_behind.go): staged batches a write-ahead log makes
+	// durable stay staged across turns. walLogged is the offset up to which
+	// batches were handed to the WAL, durable the offset up to which the
+	// WAL (or a direct sync) has made them durable.
+	writeBehind bool
+	walLogged   int64
+	durable     int64
 }
 
 // StartOffset is the log start offset: the first offset that can be read.

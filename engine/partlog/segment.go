@@ -192,7 +192,7 @@ func (s *segment) sealWith(sync bool) error {
 	if s.sealed {
 		return nil
 	}
-	if err := s.writeStaged(); err != nil {
+	if err := s.writeStaged(false); err != nil {
 		return fmt.Errorf("seal segment %s: %w", s.path(logSuffix), err)
 	}
 	if s.dirty && sync {
@@ -253,7 +253,7 @@ func (s *segment) largestTimestamp() (int64, error) {
 func (s *segment) close() error {
 	var err error
 	if len(s.staged) > 0 {
-		if werr := s.writeStaged(); werr != nil {
+		if werr := s.writeStaged(false); werr != nil {
 			err = fmt.Errorf("write staged batches of %s: %w", s.path(logSuffix), werr)
 		}
 	}

@@ -88,6 +88,14 @@ func (l *Log) StagedDone(w *StagedWrite, results []uring.Result) error {
 			break
 		}
 	}
+	if err != nil && l.writeBehind {
+		// Acknowledged through the WAL: keep them staged, to be written
+		// again at the same positions; no appends until then.
+		return l.stagedFailed(s, err)
+	}
+	if err == nil && l.writeBehind {
+		l.startWriteback(s, w)
+	}
 	clear(s.staged[:w.n])
 	s.staged = s.staged[w.n:]
 	if len(s.staged) == 0 {
@@ -99,6 +107,24 @@ func (l *Log) StagedDone(w *StagedWrite, results []uring.Result) error {
 	return nil
 }
 
+// startWriteback starts the kernel writing back what w just wrote, where
+// the file supports it: written behind a WAL, these bytes are next synced
+// by a checkpoint's syncfs, which then finds little left to write instead
+// of stalling the WAL's own fdatasyncs behind all of it. It is advisory.
+func (l *Log) startWriteback(s *segment, w *StagedWrite) {
+	ws, ok := s.f.(uring.WritebackStarter)
+	if !ok {
+		return
+	}
+	var n int64
+	for _, b := range s.staged[:w.n] {
+		n += int64(len(b))
+	}
+	if err := ws.StartWriteback(s.stagedAt, n); err != nil {
+		l.opts.Logger.Warn("start writeback", "segment", s.path(logSuffix), "err", err)
+	}
+}
+
 // stagedBase is the base offset stamped into a staged batch.
 func stagedBase(b []byte) int64 { return int64(binary.BigEndian.Uint64(b)) }
 
@@ -107,7 +133,7 @@ func stagedBase(b []byte) int64 { return int64(binary.BigEndian.Uint64(b)) }
 // failed write would take back (fetch, ListOffsets) stop there.
 func (l *Log) WrittenOffset() int64 {
 	if s := l.active(); s != nil && len(s.staged) > 0 {
-		return stagedBase(s.staged[0])
+		return max(stagedBase(s.staged[0]), min(l.durable, l.next))
 	}
 	return l.next
 }
@@ -134,7 +160,7 @@ func (l *Log) writeStaged() error {
 	if s == nil || len(s.staged) == 0 {
 		return nil
 	}
-	if err := s.writeStaged(); err != nil {
+	if err := s.writeStaged(l.writeBehind); err != nil {
 		return l.stagedFailed(s, err)
 	}
 	return nil
@@ -148,13 +174,17 @@ func (l *Log) stagedFailed(s *segment, err error) error {
 	return err
 }
 
-// writeStaged writes the segment's staged bytes with plain File calls.
-func (s *segment) writeStaged() error {
+// writeStaged writes the segment's staged bytes with plain File calls. On
+// failure the unwritten ones are dropped, unless keep says they must stay
+// (write-behind: a WAL made them durable and they were acknowledged).
+func (s *segment) writeStaged(keep bool) error {
 	pos := s.stagedAt
 	for len(s.staged) > 0 {
 		chunk := s.staged[:min(len(s.staged), maxWritevBuffers)]
 		if _, err := s.f.WritevAt(chunk, pos); err != nil {
-			s.staged = nil
+			if !keep {
+				s.staged = nil
+			}
 			return err
 		}
 		for _, b := range chunk {
@@ -202,6 +232,9 @@ var errReadPastStaged = errors.New("read past the end of the staged bytes")
 // were written: they were never acknowledged, and writing them to a failed
 // log (on Close) would only add bytes of unknown standing.
 func (l *Log) DiscardStaged() {
+	if l.writeBehind {
+		return // acknowledged through the WAL: they must reach the file
+	}
 	if s := l.active(); s != nil {
 		s.staged = nil
 	}

@@ -1,0 +1,62 @@
+package partlog
+
+import "slices"
+
+// Write-behind is how a log takes part in its shard's write-ahead log (the
+// engine's wal.go): each turn hands the WAL the batches staged since the
+// last turn (UnloggedStaged), and the staged bytes need not reach the
+// partition file at the end of the turn — they are written in larger pieces
+// later (when enough have gathered, at a WAL checkpoint, a roll or Close),
+// and reads serve them from memory meanwhile. Once the WAL has made them
+// durable they were acknowledged, so a failed write never takes them back:
+// they stay staged, the log stops taking appends, and the owner writes them
+// again later.
+
+// SetWriteBehind switches write-behind on for an open log (its owner's
+// choice: log.flush.policy=always with the WAL enabled).
+func (l *Log) SetWriteBehind() {
+	l.writeBehind = true
+	l.walLogged = l.next
+	l.durable = l.next
+}
+
+// WriteBehind reports whether the log keeps WAL-covered batches staged.
+func (l *Log) WriteBehind() bool { return l.writeBehind }
+
+// UnloggedStaged returns the staged batches not yet handed to the WAL, in
+// log order, and counts them as handed over. The slices stay valid after
+// the batches are written.
+func (l *Log) UnloggedStaged() [][]byte {
+	s := l.active()
+	if s == nil || len(s.staged) == 0 || l.walLogged >= l.next {
+		return nil
+	}
+	i := len(s.staged)
+	for i > 0 && stagedBase(s.staged[i-1]) >= l.walLogged {
+		i--
+	}
+	l.walLogged = l.next
+	if i == len(s.staged) {
+		return nil
+	}
+	return slices.Clone(s.staged[i:])
+}
+
+// StagedBytes is how many bytes wait in memory for the partition file.
+func (l *Log) StagedBytes() int64 {
+	s := l.active()
+	if s == nil || len(s.staged) == 0 {
+		return 0
+	}
+	return s.size - s.stagedAt
+}
+
+// MarkDurable records that every batch below offset is durable (in the WAL
+// or by a direct sync), so readers may see it even while it is staged.
+func (l *Log) MarkDurable(offset int64) {
+	l.durable = max(l.durable, offset)
+}
+
+// FlushStaged writes the staged batches to the file now. Under
+// write-behind a failure keeps them staged.
+func (l *Log) FlushStaged() error { return l.writeStaged() }

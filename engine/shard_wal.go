@@ -1,0 +1,124 @@
+package engine
+
+import "time"
+
+// The owner's side of the shard's write-ahead log (wal.go): which turns'
+// batches go to it, what a WAL failure makes the shard do, and when it
+// checkpoints. The syncer's side is in shard_syncer.go.
+
+// writeBehindBytes is how many staged bytes a partition gathers before the
+// turn writes them to its file; until then the WAL alone holds them durably
+// and reads are served from memory.
+const writeBehindBytes = 256 << 10
+
+// writeBehindOn says partition logs run with write-behind: every produce is
+// synced before its answer, and the WAL is enabled.
+func (b *Broker) writeBehindOn() bool {
+	return b.flushPolicy == flushAlways && b.cfg.WALEnable
+}
+
+// walBatches decides, at the end of a turn, whether p's new batches go to
+// the WAL; it returns them, or nil when p is synced directly this turn (a
+// log reopened from files holding unsynced bytes, or a resume pending
+// after a WAL failure).
+func (s *shard) walBatches(p *partition) [][]byte {
+	if !p.log.WriteBehind() || p.walUnsafe || s.walResume || time.Now().Before(s.walRetryAt) {
+		return nil
+	}
+	return p.log.UnloggedStaged()
+}
+
+// walRetryInterval is how long a shard syncs partitions directly after a
+// failed WAL append before it tries its WAL again, so that a lasting WAL
+// fault fails one turn a second rather than every other one.
+const walRetryInterval = time.Second
+
+// prepareResume makes job the resume job after a failed WAL append: every
+// write-behind partition writes its staged batches and is synced directly,
+// so that what the lost WAL entries held is durable in the partition files
+// before new entries build on it.
+func (s *shard) prepareResume(job *syncJob) {
+	job.resume = true
+	s.walResume = false
+	for _, p := range s.parts {
+		if p.log == nil || !p.log.WriteBehind() || p.log.Failed() != nil {
+			// A failed log takes no appends; it is reopened (after writing
+			// its staged batches) and then synced directly first.
+			continue
+		}
+		// prepareSync clears queuedForSync: commit's loop then skips p.
+		task, err := p.prepareSync()
+		job.parts = append(job.parts, partSync{p: p, task: task, err: err, upTo: p.logEnd()})
+	}
+}
+
+// maybeCheckpoint runs after a turn: once the syncer says the WAL has
+// outgrown log.flush.wal.checkpoint.bytes, every staged batch is written to
+// its partition file and a checkpoint job is queued behind the turns whose
+// WAL entries they were; the syncer then syncs the filesystem and retires
+// the WAL file. If a write fails the checkpoint waits for a later turn.
+func (s *shard) maybeCheckpoint() {
+	if s.checkpointQueued || !s.walCheckpointDue.Load() || time.Now().Before(s.checkpointRetryAt) {
+		return
+	}
+	var flushing []stagedPart
+	for _, p := range s.parts {
+		if p.log == nil || !p.log.WriteBehind() || p.log.StagedBytes() == 0 {
+			continue
+		}
+		if w := p.log.SubmitStaged(s.batch); w != nil {
+			flushing = append(flushing, stagedPart{p: p, w: w})
+		}
+	}
+	ok := true
+	if len(flushing) > 0 {
+		results, _ := s.batch.Wait()
+		for _, sp := range flushing {
+			if err := sp.p.log.StagedDone(sp.w, results); err != nil {
+				s.b.log.Error("write staged batches for a checkpoint", "topic", sp.p.key.topic, "partition", sp.p.key.partition, "err", err)
+				sp.p.reopenSoon()
+				ok = false
+			}
+		}
+	}
+	if !ok {
+		s.checkpointRetryAt = time.Now().Add(walRetryInterval)
+		return
+	}
+	s.walCheckpointDue.Store(false)
+	s.checkpointQueued = true
+	s.queueJob(&syncJob{checkpoint: true})
+}
+
+// finishWAL applies a finished job's WAL outcome on the owner: batches now
+// durable become visible to readers; a failed WAL append (by a job
+// committed after the last resume) or a failed resume asks for a resume.
+func (s *shard) finishWAL(job *syncJob) {
+	for _, ps := range job.parts {
+		if ps.err != nil || ps.p.log == nil {
+			continue
+		}
+		if ps.batches != nil {
+			ps.p.log.MarkDurable(ps.upTo)
+			ps.p.wakeWaiters()
+		} else if ps.task != nil && ps.task.Log() == ps.p.log {
+			ps.p.log.MarkDurable(ps.upTo)
+			ps.p.walUnsafe = false // its file is durable up to at least the reopen
+		}
+	}
+	if job.walFailed && job.seq > s.lastResume {
+		s.walResume = true
+		s.walRetryAt = time.Now().Add(walRetryInterval)
+	}
+	if job.resume {
+		for _, ps := range job.parts {
+			if ps.err != nil {
+				s.walResume = true
+				break
+			}
+		}
+	}
+	if job.checkpoint {
+		s.checkpointQueued = false
+	}
+}

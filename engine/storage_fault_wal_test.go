@@ -1,0 +1,183 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/chronik-go/chronik/uring"
+)
+
+// The storage fault tests of storage_fault_test.go run with the WAL off;
+// these cover log.flush.policy=always with the shard's write-ahead log on.
+
+// A failing WAL (EIO or ENOSPC on its write, EIO on its fdatasync) answers
+// the turn it hit with KAFKA_STORAGE_ERROR; the shard then syncs partitions
+// directly, so produces succeed while the fault lasts, and it goes back to
+// its WAL once the fault has cleared. Nothing acknowledged is lost.
+func TestWALFaults(t *testing.T) { forEachWritePath(t, testWALFaults) }
+
+func testWALFaults(t *testing.T, inner uring.Opener) {
+	for _, fault := range []struct {
+		name string
+		set  func(fo *faultOpener, match string, err error)
+		err  error
+	}{
+		{"write-EIO", (*faultOpener).setWrite, syscall.EIO},
+		{"write-ENOSPC", (*faultOpener).setWrite, syscall.ENOSPC},
+		{"fdatasync-EIO", (*faultOpener).setSync, syscall.EIO},
+	} {
+		t.Run(fault.name, func(t *testing.T) {
+			fo := newFaultOpener(inner)
+			tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always")
+			createTestTopic(t, tb, "la", 1)
+			cl := fetchClient(tb)
+			var acked []int64
+			produce := func() int16 {
+				code, off := produceCode(t, cl, "la")
+				if code == 0 {
+					acked = append(acked, off)
+				}
+				return code
+			}
+			if code := produce(); code != 0 {
+				t.Fatal(kerr.ErrorForCode(code))
+			}
+			if tb.b.Metrics().WALSyncs == 0 {
+				t.Fatal("the produce did not go through the WAL")
+			}
+			fault.set(fo, walDirName, fault.err)
+			if code := produce(); code != kerr.KafkaStorageError.Code {
+				t.Fatalf("produce with a failing WAL: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+			}
+			// The shard syncs directly now: produces succeed during the fault.
+			checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+				if code := produce(); code != 0 {
+					return fmt.Errorf("produce while the WAL fails: %v", kerr.ErrorForCode(code))
+				}
+				return nil
+			})
+			fault.set(fo, walDirName, nil)
+			walSyncs := tb.b.Metrics().WALSyncs
+			checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+				if code := produce(); code != 0 {
+					return fmt.Errorf("produce after the fault cleared: %v", kerr.ErrorForCode(code))
+				}
+				if tb.b.Metrics().WALSyncs == walSyncs {
+					return fmt.Errorf("the shard has not gone back to its WAL")
+				}
+				return nil
+			})
+			tb.restart()
+			stored := readBatchOffsets(t, fetchClient(tb), "la")
+			for _, off := range acked {
+				if !slices.Contains(stored, off) {
+					t.Fatalf("acknowledged batch at %d missing after restart; stored %v", off, stored)
+				}
+			}
+		})
+	}
+}
+
+// A stalled WAL fdatasync answers its produce with an error within
+// io.timeout.ms, and the shard keeps serving fetches.
+func TestWALStalledFsync(t *testing.T) { forEachWritePath(t, testWALStalledFsync) }
+
+func testWALStalledFsync(t *testing.T, inner uring.Opener) {
+	fo := newFaultOpener(inner)
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "io.timeout.ms=300")
+	createTestTopic(t, tb, "sa", 1)
+	createTestTopic(t, tb, "sb", 1)
+	cl := fetchClient(tb)
+	if code, _ := produceCode(t, cl, "sb"); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	release := fo.blockSync(walDirName)
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	start := time.Now()
+	if code, _ := produceCode(t, cl, "sa"); code != kerr.KafkaStorageError.Code {
+		t.Fatalf("produce behind a stalled WAL fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("stalled fdatasync surfaced after %v, want about io.timeout.ms", took)
+	}
+	if offs := readBatchOffsets(t, cl, "sb"); len(offs) != 1 {
+		t.Fatalf("fetch during the stall returned %v", offs)
+	}
+	if m := tb.b.Metrics(); m.SyncStalls == 0 {
+		t.Fatalf("stall not counted: %+v", m)
+	}
+	release()
+	release = nil
+	checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+		if code, _ := produceCode(t, cl, "sa"); code != 0 {
+			return fmt.Errorf("after the stall: %v", kerr.ErrorForCode(code))
+		}
+		return nil
+	})
+}
+
+// Batches acknowledged through the WAL are written to the partition file
+// later (at the latest at a WAL checkpoint). If that write fails they are
+// kept, still readable, the partition refuses new appends, and once the
+// fault clears they reach the file: nothing acknowledged is lost.
+func TestWriteBehindFaultKeepsAcknowledgedBatches(t *testing.T) {
+	forEachWritePath(t, testWriteBehindFaultKeepsAcknowledgedBatches)
+}
+
+func testWriteBehindFaultKeepsAcknowledgedBatches(t *testing.T, inner uring.Opener) {
+	fo := newFaultOpener(inner)
+	// A 64 KiB WAL checkpoint: a few 16 KiB batches make every staged
+	// batch go to its file.
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.checkpoint.bytes=65536")
+	createTestTopic(t, tb, "wb", 1)
+	cl := fetchClient(tb)
+	batch := sweepBatch(sweepSmallBatches)
+	var acked []int64
+	p := produceRaw(t, cl, "wb", 0, 7, slices.Clone(batch))
+	if p.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+	}
+	acked = append(acked, p.BaseOffset)
+	fo.setWrite("wb-0", syscall.EIO)
+	// Acknowledged through the WAL until the checkpoint's write fails and
+	// the partition stops taking appends.
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		p := produceRaw(t, cl, "wb", 0, 7, slices.Clone(batch))
+		if p.ErrorCode == 0 {
+			acked = append(acked, p.BaseOffset)
+			return fmt.Errorf("still taking appends")
+		}
+		if p.ErrorCode != kerr.KafkaStorageError.Code {
+			t.Fatalf("produce after the deferred write failed: %v", kerr.ErrorForCode(p.ErrorCode))
+		}
+		return nil
+	})
+	if len(acked) < 2 {
+		t.Fatalf("only %d batches acknowledged before the partition refused appends", len(acked))
+	}
+	if got := readBatchOffsets(t, cl, "wb"); !slices.Equal(got, acked) {
+		t.Fatalf("during the fault the partition reads %v, want the acknowledged %v", got, acked)
+	}
+	fo.setWrite("wb-0", nil)
+	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		p := produceRaw(t, cl, "wb", 0, 7, slices.Clone(batch))
+		if p.ErrorCode != 0 {
+			return fmt.Errorf("produce after the fault cleared: %v", kerr.ErrorForCode(p.ErrorCode))
+		}
+		acked = append(acked, p.BaseOffset)
+		return nil
+	})
+	tb.restart()
+	if got := readBatchOffsets(t, fetchClient(tb), "wb"); !slices.Equal(got, acked) {
+		t.Fatalf("after restart the partition holds %v, want the acknowledged %v", got, acked)
+	}
+}

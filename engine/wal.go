@@ -1,0 +1,380 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/chronik-go/chronik/engine/meta"
+	"github.com/chronik-go/chronik/uring"
+)
+
+// The shard write-ahead log makes a turn's appends durable with one
+// fdatasync of one file, however many partitions the turn touched, under
+// log.flush.policy=always. The partition logs keep those batches staged in
+// memory (partlog's write-behind) and write them to their files in larger
+// pieces later; each WAL checkpoint writes every staged byte, syncs the
+// filesystem once, and then retires the WAL file that covered them. At
+// start, whatever WAL files exist are replayed into the partitions
+// (wal_replay.go). docs/ARCHITECTURE.md has the measurements behind it.
+
+// walDirName is the WAL directory inside the data directory. Partition
+// directories are always "<topic>-<n>", so the name cannot collide.
+const walDirName = "__wal"
+
+// walEntryMagic starts every WAL entry.
+const walEntryMagic = "CWAL"
+
+// walEntryHeaderSize is magic, the file's generation (uint64), the body's
+// length (uint64) and a CRC32C of generation, length and body. The
+// generation tells a recycled file's stale entries from its current ones.
+const walEntryHeaderSize = 24
+
+// walSpareName is a checkpointed WAL file kept for reuse: overwriting a file
+// whose blocks are already written lets each fdatasync skip the journal
+// commit that growing a file needs (1.3-1.9x faster on ext4 here).
+func walSpareName(shard int) string { return fmt.Sprintf("spare-%04d.wal", shard) }
+
+// walItemHeaderSize precedes each batch in an entry: topic ID, partition,
+// topic name length (the name follows), batch length.
+const walItemHeaderSize = 16 + 4 + 2 + 4
+
+// walItem is one partition's batches of one turn, as the WAL holds them.
+type walItem struct {
+	p       *partition // the owner's partition; nil when read back at start
+	key     partKey
+	topicID meta.TopicID
+	batches [][]byte // record batches with their offsets stamped
+}
+
+// walFileName orders WAL files by generation (a broker-wide counter) and
+// names the shard that wrote them; a partition's entries always come from
+// one shard, so replaying files in generation order keeps each partition's
+// entries in order.
+func walFileName(gen uint64, shard int) string {
+	return fmt.Sprintf("%016x-%04d.wal", gen, shard)
+}
+
+// parseWALFileName is walFileName's inverse.
+func parseWALFileName(name string) (gen uint64, shard int, ok bool) {
+	if _, err := fmt.Sscanf(name, "%016x-%04d.wal", &gen, &shard); err != nil || walFileName(gen, shard) != name {
+		return 0, 0, false
+	}
+	return gen, shard, true
+}
+
+// shardWAL is one shard's write-ahead log. Only the shard's syncer
+// goroutine touches it.
+type shardWAL struct {
+	b     *Broker
+	shard int
+	f     uring.File // nil until the first append, or after a failure
+	name  string
+	gen   uint64 // generation of f, stamped into its entries
+	size  int64
+	// failed is set by a failed append and cleared by the owner's resume
+	// job (shard_syncer.go): until then every item fails, so that no entry
+	// is acknowledged on top of batches whose entry was lost.
+	failed error
+
+	// checkpointing is the file a running checkpoint will delete once its
+	// syncfs has succeeded; done reports the outcome.
+	checkpointing string
+	done          chan error
+
+	hdrs []byte   // scratch: entry and item headers of one write
+	iov  [][]byte // scratch: the write's buffers
+}
+
+func newShardWAL(b *Broker, shard int) *shardWAL {
+	return &shardWAL{b: b, shard: shard}
+}
+
+// appendItems writes the items as one entry per job, then fdatasyncs once.
+// Every item's bytes are in the file and durable when it returns nil. After
+// a failure the file is left behind (its earlier entries still count) and
+// the next append starts a new one, so a damaged region is never followed
+// by entries that were acknowledged.
+func (w *shardWAL) appendItems(jobs [][]walItem) error {
+	if w.f == nil {
+		if err := w.openNext(); err != nil {
+			return err
+		}
+	}
+	n, err := w.write(jobs)
+	if err == nil {
+		start := time.Now()
+		err = w.f.Datasync()
+		w.b.metrics.observeSync(time.Since(start))
+	}
+	if err != nil {
+		w.abandon()
+		return fmt.Errorf("write-ahead log %s: %w", w.name, err)
+	}
+	w.size += n
+	w.b.metrics.walSyncs.Add(1)
+	w.b.metrics.walBytes.Add(n)
+	return nil
+}
+
+// write lays the jobs' entries out after the file's end, at most
+// maxIOV buffers per writev.
+func (w *shardWAL) write(jobs [][]walItem) (int64, error) {
+	const maxIOV = 1024
+	w.hdrs = w.hdrs[:0]
+	w.iov = w.iov[:0]
+	// Headers are appended to one scratch buffer that may move while it
+	// grows, so the buffers are assembled after all headers are in place.
+	type piece struct {
+		hdrFrom, hdrTo int
+		batch          []byte
+	}
+	var pieces []piece
+	for _, items := range jobs {
+		if len(items) == 0 {
+			continue
+		}
+		body := uint64(0)
+		for _, it := range items {
+			for _, b := range it.batches {
+				body += uint64(walItemHeaderSize+len(it.key.topic)) + uint64(len(b))
+			}
+		}
+		entryAt := len(w.hdrs)
+		w.hdrs = append(w.hdrs, walEntryMagic...)
+		w.hdrs = binary.BigEndian.AppendUint64(w.hdrs, w.gen)
+		w.hdrs = binary.BigEndian.AppendUint64(w.hdrs, body)
+		crc := crc32.Update(0, castagnoli, w.hdrs[entryAt+4:])
+		w.hdrs = append(w.hdrs, 0, 0, 0, 0) // the CRC, once known
+		pieces = append(pieces, piece{hdrFrom: entryAt, hdrTo: entryAt + walEntryHeaderSize})
+		for _, it := range items {
+			for _, b := range it.batches {
+				at := len(w.hdrs)
+				w.hdrs = append(w.hdrs, it.topicID[:]...)
+				w.hdrs = binary.BigEndian.AppendUint32(w.hdrs, uint32(it.key.partition))
+				w.hdrs = binary.BigEndian.AppendUint16(w.hdrs, uint16(len(it.key.topic)))
+				w.hdrs = append(w.hdrs, it.key.topic...)
+				w.hdrs = binary.BigEndian.AppendUint32(w.hdrs, uint32(len(b)))
+				crc = crc32.Update(crc, castagnoli, w.hdrs[at:])
+				crc = crc32.Update(crc, castagnoli, b)
+				pieces = append(pieces, piece{hdrFrom: at, hdrTo: len(w.hdrs), batch: b})
+			}
+		}
+		binary.BigEndian.PutUint32(w.hdrs[entryAt+20:], crc)
+	}
+	for _, pc := range pieces {
+		w.iov = append(w.iov, w.hdrs[pc.hdrFrom:pc.hdrTo])
+		if pc.batch != nil {
+			w.iov = append(w.iov, pc.batch)
+		}
+	}
+	off := w.size
+	for bufs := w.iov; len(bufs) > 0; {
+		chunk := bufs[:min(len(bufs), maxIOV)]
+		bufs = bufs[len(chunk):]
+		n, err := w.f.WritevAt(chunk, off)
+		off += int64(n)
+		if err != nil {
+			return off - w.size, err
+		}
+	}
+	clear(w.iov)
+	return off - w.size, nil
+}
+
+// openNext starts the shard's next WAL file: the spare, renamed, when there
+// is one, or else a new file written with zeros to its expected size. Its
+// directory entry is durable before it is used, so an fdatasync of the file
+// is enough for its entries.
+func (w *shardWAL) openNext() error {
+	dir := filepath.Join(w.b.dataDir, walDirName)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write-ahead log directory: %w", err)
+	}
+	gen := w.b.walGen.Add(1)
+	name := filepath.Join(dir, walFileName(gen, w.shard))
+	spare := filepath.Join(dir, walSpareName(w.shard))
+	fresh := os.Rename(spare, name) != nil
+	f, err := w.b.opener.Open(name)
+	if err != nil {
+		return fmt.Errorf("open write-ahead log: %w", err)
+	}
+	if fresh {
+		err = preallocateWAL(f, w.b.cfg.WALCheckpointBytes+w.b.cfg.WALCheckpointBytes/4)
+	}
+	if err == nil {
+		err = syncDirErr(dir)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(name)
+		return fmt.Errorf("prepare write-ahead log %s: %w", name, err)
+	}
+	w.f, w.name, w.gen, w.size = f, name, gen, 0
+	return nil
+}
+
+// preallocateWAL writes zeros to the first n bytes of f and syncs them, so
+// later entries overwrite allocated blocks.
+func preallocateWAL(f uring.File, n int64) error {
+	zeros := make([]byte, 1<<20)
+	for off := int64(0); off < n; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), n-off)], off); err != nil {
+			return err
+		}
+	}
+	return f.Datasync()
+}
+
+// abandon stops appending to the current file after a failed write or sync.
+// The file stays until a checkpoint covers it.
+func (w *shardWAL) abandon() {
+	if w.f == nil {
+		return
+	}
+	w.f.Close()
+	w.b.walAbandoned(w.name)
+	w.f, w.name, w.size = nil, "", 0
+}
+
+// checkpointDue says the file has outgrown log.flush.wal.checkpoint.bytes
+// and no checkpoint is running: the owner should write its staged bytes and
+// queue a checkpoint job.
+func (w *shardWAL) checkpointDue() bool {
+	w.reapCheckpoint(false)
+	return w.f != nil && w.size >= w.b.cfg.WALCheckpointBytes && w.done == nil
+}
+
+// startCheckpoint runs at the owner's checkpoint job, after every entry
+// whose batches the owner wrote before queueing it: appends move to a new
+// file at once, and a goroutine syncs the filesystem, which makes those
+// batches durable in the partition files, then retires the old file.
+// Appends never wait for the syncfs.
+func (w *shardWAL) startCheckpoint() {
+	w.reapCheckpoint(false)
+	if w.f == nil || w.done != nil {
+		return
+	}
+	old := w.name
+	if err := w.f.Close(); err != nil {
+		w.b.log.Warn("close write-ahead log", "file", old, "err", err)
+	}
+	w.f, w.name, w.size = nil, "", 0
+	w.checkpointing = old
+	w.done = make(chan error, 1)
+	go func(done chan<- error) { done <- w.b.checkpointWAL() }(w.done)
+}
+
+// reapCheckpoint collects a finished checkpoint (waiting for it when wait
+// is set) and deletes the file it covered.
+func (w *shardWAL) reapCheckpoint(wait bool) {
+	if w.done == nil {
+		return
+	}
+	var err error
+	if wait {
+		err = <-w.done
+	} else {
+		select {
+		case err = <-w.done:
+		default:
+			return
+		}
+	}
+	w.done = nil
+	if err != nil {
+		// Its entries are still needed: keep the file for the next start.
+		w.b.walAbandoned(w.checkpointing)
+	} else {
+		w.recycle(w.checkpointing)
+	}
+	w.checkpointing = ""
+}
+
+// recycle keeps a checkpointed file as the shard's spare, or deletes it
+// when there already is one. Its stale entries carry an older generation
+// than whatever name it gets next, so they are never replayed.
+func (w *shardWAL) recycle(name string) {
+	spare := filepath.Join(filepath.Dir(name), walSpareName(w.shard))
+	if _, err := os.Stat(spare); err == nil || w.b.walKeepAll.Load() {
+		w.b.removeWALFiles([]string{name})
+		return
+	}
+	if err := os.Rename(name, spare); err != nil {
+		w.b.log.Warn("keep write-ahead log for reuse", "file", name, "err", err)
+		w.b.removeWALFiles([]string{name})
+	}
+}
+
+// close ends the shard's WAL at shutdown; Broker.Close deletes the files
+// once its own syncfs has made every partition durable.
+func (w *shardWAL) close() {
+	w.reapCheckpoint(true)
+	if w.f != nil {
+		if err := w.f.Close(); err != nil {
+			w.b.log.Warn("close write-ahead log", "file", w.name, "err", err)
+		}
+		w.f = nil
+	}
+}
+
+// checkpointWAL syncs the data filesystem: every partition byte written
+// before it started is then durable, and so is every WAL file closed
+// before that. Files abandoned after a failure are deleted too, once a
+// checkpoint started after they were abandoned succeeds; a failed syncfs
+// keeps every file for the next start, since the pages it lost are not
+// known.
+func (b *Broker) checkpointWAL() error {
+	b.walMu.Lock()
+	covered := append([]string(nil), b.walAbandonedFiles...)
+	b.walMu.Unlock()
+	start := time.Now()
+	err := syncFilesystem(b.dataDirFile)
+	b.metrics.observeSync(time.Since(start))
+	b.metrics.walCheckpoints.Add(1)
+	if err != nil {
+		b.walKeepAll.Store(true)
+		b.log.Error("write-ahead log checkpoint: syncfs failed; keeping every WAL file for the next start", "err", err)
+		return err
+	}
+	b.walMu.Lock()
+	b.walAbandonedFiles = slices.DeleteFunc(b.walAbandonedFiles, func(n string) bool { return slices.Contains(covered, n) })
+	b.walMu.Unlock()
+	b.removeWALFiles(covered)
+	return nil
+}
+
+// walAbandoned records a WAL file that is no longer appended to but whose
+// entries a checkpoint has not yet covered.
+func (b *Broker) walAbandoned(name string) {
+	b.walMu.Lock()
+	b.walAbandonedFiles = append(b.walAbandonedFiles, name)
+	b.walMu.Unlock()
+}
+
+// removeWALFiles deletes WAL files, unless a syncfs has failed in this run.
+func (b *Broker) removeWALFiles(names []string) {
+	if b.walKeepAll.Load() {
+		return
+	}
+	for _, n := range names {
+		if err := os.Remove(n); err != nil && !errors.Is(err, os.ErrNotExist) {
+			b.log.Warn("remove write-ahead log", "file", n, "err", err)
+		}
+	}
+}
+
+// syncDirErr is syncDir that reports failure.
+func syncDirErr(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	return errors.Join(err, d.Close())
+}

@@ -1,0 +1,301 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/chronik-go/chronik/engine/batch"
+)
+
+// walFile is a WAL file found at start.
+type walFile struct {
+	gen   uint64
+	shard int
+	path  string
+}
+
+// walReplayStats counts what a replay did with the batches it read.
+type walReplayStats struct {
+	batches  int // read from the WAL files
+	applied  int // appended to a log that had lost them
+	present  int // already in the log
+	orphaned int // their topic or partition no longer exists
+	gaps     int // beyond the log's end: cannot be placed
+}
+
+func (st *walReplayStats) add(o walReplayStats) {
+	st.applied += o.applied
+	st.present += o.present
+	st.orphaned += o.orphaned
+	st.gaps += o.gaps
+}
+
+// replayWAL runs once at start, after every partition is open and before
+// any request is served. It appends to each log the batches a previous
+// run's WAL holds beyond the log's end (the partition files lost them with
+// the page cache), then makes the data filesystem durable and deletes the
+// WAL files. An unclean start syncs the filesystem even without WAL files:
+// bytes recovered from the page cache must be durable before new WAL
+// entries build on them.
+func (b *Broker) replayWAL(clean bool) error {
+	files, err := b.listWALFiles()
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 && clean {
+		return nil
+	}
+	start := time.Now()
+	var st walReplayStats
+	for _, f := range files {
+		items, torn, err := readWALFile(f.path, f.gen)
+		if err != nil {
+			return err
+		}
+		if torn != "" {
+			// Only the last file of a shard should end early (a crash
+			// mid-append); an earlier one was abandoned after a failed
+			// write, and its entries past the damage were never acknowledged.
+			b.log.Warn("write-ahead log ends in a damaged entry; replaying what precedes it", "file", f.path, "reason", torn)
+		}
+		for _, it := range items {
+			st.batches += len(it.batches)
+		}
+		b.replayItems(items, &st)
+	}
+	if syncfsAvailable {
+		if err := syncFilesystem(b.dataDirFile); err != nil {
+			return fmt.Errorf("sync data filesystem after write-ahead log replay: %w", err)
+		}
+	}
+	for _, f := range files {
+		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove replayed write-ahead log: %w", err)
+		}
+		b.walGen.Store(max(b.walGen.Load(), f.gen))
+	}
+	if len(files) > 0 {
+		syncDir(filepath.Join(b.dataDir, walDirName))
+		lvl := b.log.Info
+		if st.gaps > 0 {
+			lvl = b.log.Error // acknowledged records that could not be restored
+		}
+		lvl("write-ahead log replayed", "files", len(files), "batches", st.batches, "applied", st.applied,
+			"present", st.present, "orphaned", st.orphaned, "gaps", st.gaps, "took", time.Since(start))
+	}
+	return nil
+}
+
+// removeAllWALFiles deletes the WAL files at a clean shutdown, after the
+// syncfs that made every partition durable. After a failed checkpoint they
+// stay, and the next start replays them.
+func (b *Broker) removeAllWALFiles() error {
+	files, err := b.listWALFiles()
+	if err != nil || len(files) == 0 || b.walKeepAll.Load() {
+		return err
+	}
+	for _, f := range files {
+		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove write-ahead log at shutdown: %w", err)
+		}
+	}
+	syncDir(filepath.Join(b.dataDir, walDirName))
+	return nil
+}
+
+// listWALFiles returns the WAL files in generation order.
+func (b *Broker) listWALFiles() ([]walFile, error) {
+	dir := filepath.Join(b.dataDir, walDirName)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list write-ahead logs: %w", err)
+	}
+	var files []walFile
+	for _, e := range entries {
+		gen, shard, ok := parseWALFileName(e.Name())
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		files = append(files, walFile{gen: gen, shard: shard, path: filepath.Join(dir, e.Name())})
+	}
+	slices.SortFunc(files, func(a, b walFile) int {
+		if a.gen != b.gen {
+			return cmpUint64(a.gen, b.gen)
+		}
+		return a.shard - b.shard
+	})
+	return files, nil
+}
+
+func cmpUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// replayItems hands each item to the shard that owns its partition and
+// waits; producer state of every log that grew is rebuilt from the log.
+func (b *Broker) replayItems(items []walItem, st *walReplayStats) {
+	byShard := make(map[*shard][]walItem)
+	for _, it := range items {
+		s := b.shardFor(it.key)
+		byShard[s] = append(byShard[s], it)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for s, its := range byShard {
+		wg.Add(1)
+		s.submit(func(s *shard) {
+			defer wg.Done()
+			got := s.replayItems(its)
+			mu.Lock()
+			st.add(got)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+}
+
+// replayItems appends the batches each partition's log lacks.
+func (s *shard) replayItems(items []walItem) walReplayStats {
+	var st walReplayStats
+	grown := make(map[*partition]bool)
+	for _, it := range items {
+		p := s.parts[it.key]
+		if p == nil || p.log == nil || p.topicID != it.topicID {
+			st.orphaned += len(it.batches)
+			continue
+		}
+		for _, raw := range it.batches {
+			h, err := batch.ParseHeader(raw)
+			if err != nil || !batch.CRCValid(raw) || h.Size() != len(raw) {
+				// The entry's CRC matched, so this was written as is.
+				s.b.log.Error("write-ahead log holds an invalid batch", "topic", it.key.topic, "partition", it.key.partition, "err", err)
+				st.gaps++
+				continue
+			}
+			next := p.log.NextOffset()
+			switch {
+			case h.LastOffset() < next:
+				st.present++
+			case h.BaseOffset == next:
+				if _, err := p.log.Append(raw, p.leaderEpoch); err != nil {
+					s.b.log.Error("replay write-ahead log batch", "topic", it.key.topic, "partition", it.key.partition, "offset", h.BaseOffset, "err", err)
+					st.gaps++
+					continue
+				}
+				grown[p] = true
+				st.applied++
+			default:
+				s.b.log.Error("write-ahead log batch does not follow the log's end", "topic", it.key.topic, "partition", it.key.partition,
+					"batch_offset", h.BaseOffset, "log_end", next)
+				st.gaps++
+			}
+		}
+	}
+	for p := range grown {
+		if err := p.restoreProducers(); err != nil {
+			s.b.log.Error("restore producer state after write-ahead log replay", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+		}
+	}
+	return st
+}
+
+// readWALFile parses a WAL file's entries of generation gen. Reading stops
+// at zeros (the preallocated rest of the file), at an entry of another
+// generation (left from the file's previous use) and at the first entry
+// that is short or fails its CRC; torn says why in that last case. The
+// items' batches point into one buffer holding the file.
+func readWALFile(path string, gen uint64) (items []walItem, torn string, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("read write-ahead log: %w", err)
+	}
+	for pos := 0; pos < len(data); {
+		rest := data[pos:]
+		if len(rest) < walEntryHeaderSize {
+			if allZero(rest) {
+				return items, "", nil
+			}
+			return items, "short entry header", nil
+		}
+		if string(rest[:4]) != walEntryMagic {
+			if allZero(rest[:walEntryHeaderSize]) {
+				return items, "", nil
+			}
+			return items, fmt.Sprintf("no entry at byte %d", pos), nil
+		}
+		n := binary.BigEndian.Uint64(rest[12:])
+		if n > uint64(len(rest)-walEntryHeaderSize) {
+			return items, fmt.Sprintf("entry at byte %d runs past the end", pos), nil
+		}
+		body := rest[walEntryHeaderSize : walEntryHeaderSize+int(n)]
+		crc := crc32.Update(crc32.Checksum(rest[4:20], castagnoli), castagnoli, body)
+		if crc != binary.BigEndian.Uint32(rest[20:]) {
+			return items, fmt.Sprintf("CRC mismatch in entry at byte %d", pos), nil
+		}
+		if binary.BigEndian.Uint64(rest[4:]) != gen {
+			return items, "", nil // a stale entry from the file's previous use
+		}
+		its, err := parseWALBody(body)
+		if err != nil {
+			// The CRC matched: this is a bug, not a torn write.
+			return nil, "", fmt.Errorf("write-ahead log %s entry at byte %d: %w", path, pos, err)
+		}
+		items = append(items, its...)
+		pos += walEntryHeaderSize + int(n)
+	}
+	return items, "", nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// parseWALBody splits an entry's body into items, one per batch.
+func parseWALBody(body []byte) ([]walItem, error) {
+	var items []walItem
+	for len(body) > 0 {
+		if len(body) < walItemHeaderSize {
+			return nil, errors.New("short item header")
+		}
+		var it walItem
+		copy(it.topicID[:], body[:16])
+		it.key.partition = int32(binary.BigEndian.Uint32(body[16:]))
+		nameLen := int(binary.BigEndian.Uint16(body[20:]))
+		if len(body) < walItemHeaderSize+nameLen {
+			return nil, errors.New("short topic name")
+		}
+		it.key.topic = string(body[22 : 22+nameLen])
+		at := 22 + nameLen
+		size := int(binary.BigEndian.Uint32(body[at:]))
+		at += 4
+		if len(body)-at < size {
+			return nil, errors.New("short batch")
+		}
+		it.batches = [][]byte{body[at : at+size]}
+		items = append(items, it)
+		body = body[at+size:]
+	}
+	return items, nil
+}
