@@ -26,7 +26,8 @@ test: vet
 e2e:
 	./scripts/e2e.sh
 
-# 1,000 kill -9 cycles of the crash test, 500 on each write path (make test runs 20 on each).
+# 1,500 kill -9 cycles of the crash test: 500 on each write path with the WAL and 500
+# without it (make test runs 20 of each).
 soak:
 	CRASH_CYCLES=500 $(GO) test -count=1 -timeout 3h -run TestCrashKillNineLosesNothingAcknowledged -v ./e2e
 

@@ -37,7 +37,8 @@ func crashCycles(t *testing.T) int {
 // acknowledged record must be at its acknowledged offset, exactly once, with
 // contiguous offsets and nothing duplicated.
 //
-// With the shard write-ahead log (the default under always), batches live
+// With the shard write-ahead log (the default under always; used here from
+// the first turn although only three partitions are written), batches live
 // only in memory and the WAL until written behind, so SIGKILL loses them
 // from the partition files and every restart must replay them; the WAL is
 // checkpointed every MiB so that its files also rotate. The test requires
@@ -56,7 +57,7 @@ var walApplied = regexp.MustCompile(`write-ahead log replayed.* applied=(\d+)`)
 func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 	cycles := crashCycles(t)
 	bp := startBinary(t, "log.flush.policy=always", "num.shards=2", "log.segment.bytes=65536", "wal.io="+walIO,
-		"log.flush.wal.enable="+strconv.FormatBool(wal), "log.flush.wal.checkpoint.bytes=1048576")
+		"log.flush.wal.enable="+strconv.FormatBool(wal), "log.flush.wal.min.partitions=1", "log.flush.wal.checkpoint.bytes=1048576")
 	replayed := 0
 	const topic, partitions = "crash", 3
 	createTopic(t, bp.addr, topic, partitions)

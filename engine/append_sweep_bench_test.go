@@ -54,6 +54,7 @@ func BenchmarkAppendPartitionSweep(b *testing.B) {
 					b.ReportMetric(res.recordsPerSec(), "records/s")
 					b.ReportMetric(res.p99ms(), "p99-ms")
 					b.ReportMetric(res.syncsPerOp(), "syncs/op")
+					b.ReportMetric(res.walSyncsPerOp(), "wal-syncs/op")
 				})
 			}
 		}
@@ -85,11 +86,12 @@ func startSweepBroker(b *testing.B, walIO string, settings ...string) *testBroke
 
 // sweepResult is one timed run of runSweepLoad.
 type sweepResult struct {
-	n       int
-	shape   sweepShape
-	elapsed time.Duration
-	p99     time.Duration
-	syncs   int64 // sync calls (fdatasync or syncfs) the broker made meanwhile
+	n        int
+	shape    sweepShape
+	elapsed  time.Duration
+	p99      time.Duration
+	syncs    int64 // sync calls (fdatasync or syncfs) the broker made meanwhile
+	walSyncs int64 // of which fdatasyncs of a shard's write-ahead log
 }
 
 func (r sweepResult) recordsPerSec() float64 {
@@ -105,6 +107,8 @@ func (r sweepResult) megabytesPerSec() float64 {
 func (r sweepResult) p99ms() float64 { return float64(r.p99.Microseconds()) / 1000 }
 
 func (r sweepResult) syncsPerOp() float64 { return float64(r.syncs) / float64(r.n) }
+
+func (r sweepResult) walSyncsPerOp() float64 { return float64(r.walSyncs) / float64(r.n) }
 
 // runSweepLoad creates a topic of parts partitions and times b.N produce
 // requests (acks=all, one batch of the given shape each) from
@@ -176,7 +180,9 @@ func runSweepLoad(b *testing.B, tb *testBroker, parts int32, shape sweepShape) s
 		b.Fatalf("%d of %d produce requests failed", n, b.N)
 	}
 	slices.Sort(lat)
-	return sweepResult{n: b.N, shape: shape, elapsed: elapsed, p99: lat[len(lat)*99/100], syncs: tb.b.Metrics().Syncs - before.Syncs}
+	after := tb.b.Metrics()
+	return sweepResult{n: b.N, shape: shape, elapsed: elapsed, p99: lat[len(lat)*99/100],
+		syncs: after.Syncs - before.Syncs, walSyncs: after.WALSyncs - before.WALSyncs}
 }
 
 // sweepProduceFrame encodes a produce request (v7, acks=all) of one batch to

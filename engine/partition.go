@@ -51,6 +51,7 @@ type partition struct {
 	// sync must be its own fdatasync, not a WAL entry built on them.
 	turnBatches    [][]byte
 	walUnsafe      bool
+	walWindow      uint64 // the shard's WAL window p was last counted in
 	queuedForWrite bool
 	unflushed      int64
 	queuedForSync  bool

@@ -54,8 +54,13 @@ type shard struct {
 	lastResume        uint64
 	walRetryAt        time.Time
 	checkpointRetryAt time.Time
-	walCheckpointDue  atomic.Bool
-	checkpointQueued  bool
+	// The window deciding whether turns use the WAL (shard_wal.go).
+	walWide          bool
+	walWindow        uint64
+	walWindowTurns   int
+	walWindowParts   int
+	walCheckpointDue atomic.Bool
+	checkpointQueued bool
 
 	cleaner shardCleaner // log compaction (compaction.go)
 }
@@ -72,6 +77,8 @@ func newShard(b *Broker, id, mailbox int) *shard {
 		syncQ:       make(chan *syncJob, syncQueueDepth),
 		syncResults: make(chan *syncJob, syncQueueDepth),
 		wal:         newShardWAL(b, id),
+		// With a threshold of one partition every turn qualifies at once.
+		walWide: b != nil && b.cfg.WALMinPartitions <= 1,
 	}
 }
 

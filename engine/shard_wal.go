@@ -18,14 +18,44 @@ func (b *Broker) writeBehindOn() bool {
 }
 
 // walBatches decides, at the end of a turn, whether p's new batches go to
-// the WAL; it returns them, or nil when p is synced directly this turn (a
-// log reopened from files holding unsynced bytes, or a resume pending
-// after a WAL failure).
+// the WAL; it returns them, or nil when p is synced directly this turn: the
+// shard's recent turns touched too few partitions for the WAL to pay, the
+// log was reopened from files holding unsynced bytes, or a WAL failure is
+// being recovered from. Switching between the two is safe either way: a
+// direct sync writes and syncs every staged batch of the partition.
 func (s *shard) walBatches(p *partition) [][]byte {
-	if !p.log.WriteBehind() || p.walUnsafe || s.walResume || time.Now().Before(s.walRetryAt) {
+	s.countWritten(p)
+	if !s.walWide || !p.log.WriteBehind() || p.walUnsafe || s.walResume || time.Now().Before(s.walRetryAt) {
 		return nil
 	}
 	return p.log.UnloggedStaged()
+}
+
+// walWindowTurns is how many turns the shard looks back at to decide whether
+// its appends are spread over enough partitions for the WAL to pay: with
+// few, one fdatasync of a partition file costs what one of the WAL costs
+// and writes each byte once.
+const walWindowTurns = 64
+
+// countWritten counts p among the partitions written in this window.
+func (s *shard) countWritten(p *partition) {
+	if p.walWindow != s.walWindow {
+		p.walWindow = s.walWindow
+		s.walWindowParts++
+	}
+}
+
+// endWALWindowTurn closes a turn for the window; every walWindowTurns
+// turns it decides whether the next window's turns use the WAL
+// (log.flush.wal.min.partitions distinct partitions written).
+func (s *shard) endWALWindowTurn() {
+	s.walWindowTurns++
+	if s.walWindowTurns < walWindowTurns {
+		return
+	}
+	s.walWide = s.walWindowParts >= s.b.cfg.WALMinPartitions
+	s.walWindow++
+	s.walWindowTurns, s.walWindowParts = 0, 0
 }
 
 // walRetryInterval is how long a shard syncs partitions directly after a

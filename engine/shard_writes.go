@@ -57,6 +57,9 @@ func (s *shard) writeTurn() map[*partition]error {
 	if len(s.toWrite) == 0 {
 		return nil
 	}
+	if s.b.writeBehindOn() {
+		defer s.endWALWindowTurn()
+	}
 	var errs map[*partition]error
 	fail := func(p *partition, err error) {
 		if errs == nil {

@@ -23,9 +23,15 @@ func produceCode(t *testing.T, cl *kgo.Client, topic string) (int16, int64) {
 // readOffsets returns the base offsets of the batches stored in a partition.
 func readBatchOffsets(t *testing.T, cl *kgo.Client, topic string) []int64 {
 	t.Helper()
+	return readPartitionBatchOffsets(t, cl, topic, 0)
+}
+
+// readPartitionBatchOffsets is readBatchOffsets for any partition.
+func readPartitionBatchOffsets(t *testing.T, cl *kgo.Client, topic string, part int32) []int64 {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := fetchReq(topic, 0, 0, 1, 0, 1<<20).RequestWith(ctx, cl)
+	resp, err := fetchReq(topic, part, 0, 1, 0, 1<<20).RequestWith(ctx, cl)
 	if err != nil {
 		t.Fatal(err)
 	}

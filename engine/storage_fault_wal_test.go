@@ -13,7 +13,8 @@ import (
 )
 
 // The storage fault tests of storage_fault_test.go run with the WAL off;
-// these cover log.flush.policy=always with the shard's write-ahead log on.
+// these cover log.flush.policy=always with the shard's write-ahead log on
+// (and used from the first turn: log.flush.wal.min.partitions=1).
 
 // A failing WAL (EIO or ENOSPC on its write, EIO on its fdatasync) answers
 // the turn it hit with KAFKA_STORAGE_ERROR; the shard then syncs partitions
@@ -33,7 +34,7 @@ func testWALFaults(t *testing.T, inner uring.Opener) {
 	} {
 		t.Run(fault.name, func(t *testing.T) {
 			fo := newFaultOpener(inner)
-			tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always")
+			tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1")
 			createTestTopic(t, tb, "la", 1)
 			cl := fetchClient(tb)
 			var acked []int64
@@ -89,7 +90,7 @@ func TestWALStalledFsync(t *testing.T) { forEachWritePath(t, testWALStalledFsync
 
 func testWALStalledFsync(t *testing.T, inner uring.Opener) {
 	fo := newFaultOpener(inner)
-	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "io.timeout.ms=300")
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1", "io.timeout.ms=300")
 	createTestTopic(t, tb, "sa", 1)
 	createTestTopic(t, tb, "sb", 1)
 	cl := fetchClient(tb)
@@ -137,7 +138,7 @@ func testWriteBehindFaultKeepsAcknowledgedBatches(t *testing.T, inner uring.Open
 	fo := newFaultOpener(inner)
 	// A 64 KiB WAL checkpoint: a few 16 KiB batches make every staged
 	// batch go to its file.
-	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.checkpoint.bytes=65536")
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1", "log.flush.wal.checkpoint.bytes=65536")
 	createTestTopic(t, tb, "wb", 1)
 	cl := fetchClient(tb)
 	batch := sweepBatch(sweepSmallBatches)

@@ -39,6 +39,7 @@ type Config struct {
 	LogFlushPolicy            string        // log.flush.policy = always|interval|never
 	SyncfsMinPartitions       int           // log.flush.syncfs.min.partitions
 	WALEnable                 bool          // log.flush.wal.enable
+	WALMinPartitions          int           // log.flush.wal.min.partitions
 	WALCheckpointBytes        int64         // log.flush.wal.checkpoint.bytes
 	MessageMaxBytes           int32         // message.max.bytes
 

@@ -57,6 +57,7 @@ func TestLoadDefaults(t *testing.T) {
 		LogFlushPolicy:                 "interval",
 		SyncfsMinPartitions:            16,
 		WALEnable:                      true,
+		WALMinPartitions:               8,
 		WALCheckpointBytes:             64 << 20,
 		MessageMaxBytes:                1048588,
 		LogCleanerEnable:               true,
