@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,6 +35,25 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// syncBuffer is the process's stderr: written by exec's copying goroutine
+// while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // brokerProc is one running chronik process.
 type brokerProc struct {
 	t       testing.TB
@@ -41,7 +61,7 @@ type brokerProc struct {
 	addr    string
 	args    []string
 	cmd     *exec.Cmd
-	stderr  *bytes.Buffer
+	stderr  *syncBuffer
 	exited  chan error // receives the process's exit once
 }
 
@@ -68,7 +88,7 @@ func startBinaryB(t testing.TB, sets ...string) *brokerProc {
 
 func (bp *brokerProc) start() {
 	bp.t.Helper()
-	bp.stderr = new(bytes.Buffer)
+	bp.stderr = new(syncBuffer)
 	bp.cmd = exec.Command(chronikBin, bp.args...)
 	bp.cmd.Stderr = bp.stderr
 	if err := bp.cmd.Start(); err != nil {
