@@ -70,13 +70,11 @@ type Broker struct {
 	dataDirFile *os.File
 
 	// The shards' write-ahead logs (wal.go): the generation counter that
-	// names their files, files waiting for a checkpoint to cover them, and
-	// whether every file must stay for the next start (a failed syncfs, or
-	// a partition that could not write its staged batches at shutdown).
-	walGen            atomic.Uint64
-	walMu             sync.Mutex
-	walAbandonedFiles []string
-	walKeepAll        atomic.Bool
+	// names their files, and whether every file must stay for the next
+	// start (a failed syncfs, or a partition that could not write its
+	// staged batches at shutdown).
+	walGen     atomic.Uint64
+	walKeepAll atomic.Bool
 }
 
 // New opens every partition the metadata names and starts the shards.

@@ -79,6 +79,8 @@ func newShard(b *Broker, id, mailbox int) *shard {
 		wal:         newShardWAL(b, id),
 		// With a threshold of one partition every turn qualifies at once.
 		walWide: b != nil && b.cfg.WALMinPartitions <= 1,
+		// Window 0 is a new partition's zero value: start past it.
+		walWindow: 1,
 	}
 }
 

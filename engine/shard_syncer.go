@@ -176,12 +176,13 @@ func (s *shard) afterSyncGroup(group []*syncJob) {
 	last := group[len(group)-1]
 	switch {
 	case last.resume:
+		ok := true
 		for _, ps := range last.parts {
-			if ps.err != nil {
-				return
-			}
+			ok = ok && ps.err == nil
 		}
-		s.wal.failed = nil
+		if ok {
+			s.wal.failed = nil
+		}
 	case last.checkpoint:
 		s.wal.startCheckpoint()
 	}

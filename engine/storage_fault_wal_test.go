@@ -34,7 +34,8 @@ func testWALFaults(t *testing.T, inner uring.Opener) {
 	} {
 		t.Run(fault.name, func(t *testing.T) {
 			fo := newFaultOpener(inner)
-			tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1")
+			tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1",
+				"log.flush.wal.checkpoint.bytes=65536")
 			createTestTopic(t, tb, "la", 1)
 			cl := fetchClient(tb)
 			var acked []int64
@@ -70,6 +71,24 @@ func testWALFaults(t *testing.T, inner uring.Opener) {
 				}
 				if tb.b.Metrics().WALSyncs == walSyncs {
 					return fmt.Errorf("the shard has not gone back to its WAL")
+				}
+				return nil
+			})
+			// The file left behind by the failure goes with the next
+			// checkpoint: only the current WAL file remains (and a spare).
+			big := sweepBatch(sweepSmallBatches) // 16 KiB: a few fill the 64 KiB WAL
+			checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+				p := produceRaw(t, cl, "la", 0, 7, slices.Clone(big))
+				if p.ErrorCode != 0 {
+					return fmt.Errorf("produce: %v", kerr.ErrorForCode(p.ErrorCode))
+				}
+				acked = append(acked, p.BaseOffset)
+				files, err := tb.b.listWALFiles()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(files) > 1 {
+					return fmt.Errorf("%d WAL files, want the current one only: %v (checkpoints %d)", len(files), files, tb.b.Metrics().WALCheckpoints)
 				}
 				return nil
 			})

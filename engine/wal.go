@@ -7,7 +7,6 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/chronik-go/chronik/engine/meta"
@@ -77,15 +76,19 @@ type shardWAL struct {
 	name  string
 	gen   uint64 // generation of f, stamped into its entries
 	size  int64
+	// allocated is how far f is written with zeros (or old entries).
+	allocated int64
 	// failed is set by a failed append and cleared by the owner's resume
 	// job (shard_syncer.go): until then every item fails, so that no entry
 	// is acknowledged on top of batches whose entry was lost.
 	failed error
 
-	// checkpointing is the file a running checkpoint will delete once its
-	// syncfs has succeeded; done reports the outcome.
+	// checkpointing is the file a running checkpoint will retire once its
+	// syncfs has succeeded; done reports the outcome. abandoned are files
+	// left after failed appends, for the next checkpoint to delete.
 	checkpointing string
 	done          chan error
+	abandoned     []string
 
 	hdrs []byte   // scratch: entry and item headers of one write
 	iov  [][]byte // scratch: the write's buffers
@@ -117,6 +120,7 @@ func (w *shardWAL) appendItems(jobs [][]walItem) error {
 		return fmt.Errorf("write-ahead log %s: %w", w.name, err)
 	}
 	w.size += n
+	w.extendAhead()
 	w.b.metrics.walSyncs.Add(1)
 	w.b.metrics.walBytes.Add(n)
 	return nil
@@ -204,8 +208,15 @@ func (w *shardWAL) openNext() error {
 	if err != nil {
 		return fmt.Errorf("open write-ahead log: %w", err)
 	}
+	allocated := int64(0)
 	if fresh {
-		err = preallocateWAL(f, w.b.cfg.WALCheckpointBytes+w.b.cfg.WALCheckpointBytes/4)
+		allocated = min(walExtendBytes, w.b.cfg.WALCheckpointBytes+w.b.cfg.WALCheckpointBytes/4)
+		err = zeroFill(f, 0, allocated)
+		if err == nil {
+			err = f.Datasync()
+		}
+	} else {
+		allocated, err = f.Size()
 	}
 	if err == nil {
 		err = syncDirErr(dir)
@@ -215,20 +226,43 @@ func (w *shardWAL) openNext() error {
 		os.Remove(name)
 		return fmt.Errorf("prepare write-ahead log %s: %w", name, err)
 	}
-	w.f, w.name, w.gen, w.size = f, name, gen, 0
+	w.f, w.name, w.gen, w.size, w.allocated = f, name, gen, 0, allocated
 	return nil
 }
 
-// preallocateWAL writes zeros to the first n bytes of f and syncs them, so
-// later entries overwrite allocated blocks.
-func preallocateWAL(f uring.File, n int64) error {
+// walExtendBytes is how much of a new WAL file is zero-filled at once: when
+// it is created (so that the first fdatasyncs need no journal commit) and
+// again ahead of the entries as they approach its end, up to a little more
+// than the checkpoint size. Filling it all at creation stalled the first
+// acknowledgements for as long as writing 80 MiB takes.
+const walExtendBytes = 8 << 20
+
+// zeroFill writes n zero bytes to f at off.
+func zeroFill(f uring.File, off, n int64) error {
 	zeros := make([]byte, 1<<20)
-	for off := int64(0); off < n; off += int64(len(zeros)) {
-		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), n-off)], off); err != nil {
+	for end := off + n; off < end; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), end-off)], off); err != nil {
 			return err
 		}
 	}
-	return f.Datasync()
+	return nil
+}
+
+// extendAhead zero-fills the next stretch of the file once the entries come
+// within half a stretch of its allocated end; the next fdatasync makes it
+// durable. It is an optimisation: a failure only means appends that grow
+// the file, and is logged.
+func (w *shardWAL) extendAhead() {
+	limit := w.b.cfg.WALCheckpointBytes + w.b.cfg.WALCheckpointBytes/4
+	if w.allocated-w.size > walExtendBytes/2 || w.allocated >= limit {
+		return
+	}
+	n := min(int64(walExtendBytes), limit-w.allocated)
+	if err := zeroFill(w.f, w.allocated, n); err != nil {
+		w.b.log.Warn("extend write-ahead log", "file", w.name, "err", err)
+		return
+	}
+	w.allocated += n
 }
 
 // abandon stops appending to the current file after a failed write or sync.
@@ -238,7 +272,7 @@ func (w *shardWAL) abandon() {
 		return
 	}
 	w.f.Close()
-	w.b.walAbandoned(w.name)
+	w.abandoned = append(w.abandoned, w.name)
 	w.f, w.name, w.size = nil, "", 0
 }
 
@@ -257,17 +291,22 @@ func (w *shardWAL) checkpointDue() bool {
 // Appends never wait for the syncfs.
 func (w *shardWAL) startCheckpoint() {
 	w.reapCheckpoint(false)
-	if w.f == nil || w.done != nil {
+	if w.done != nil || (w.f == nil && len(w.abandoned) == 0) {
 		return
 	}
-	old := w.name
-	if err := w.f.Close(); err != nil {
-		w.b.log.Warn("close write-ahead log", "file", old, "err", err)
+	if w.f != nil {
+		if err := w.f.Close(); err != nil {
+			w.b.log.Warn("close write-ahead log", "file", w.name, "err", err)
+		}
+		w.checkpointing = w.name
+		w.f, w.name, w.size = nil, "", 0
 	}
-	w.f, w.name, w.size = nil, "", 0
-	w.checkpointing = old
+	// Files this shard abandoned after failures: their entries' batches
+	// were also written by the owner before this checkpoint job.
+	covered := w.abandoned
+	w.abandoned = nil
 	w.done = make(chan error, 1)
-	go func(done chan<- error) { done <- w.b.checkpointWAL() }(w.done)
+	go func(done chan<- error) { done <- w.b.checkpointWAL(covered) }(w.done)
 }
 
 // reapCheckpoint collects a finished checkpoint (waiting for it when wait
@@ -287,10 +326,9 @@ func (w *shardWAL) reapCheckpoint(wait bool) {
 		}
 	}
 	w.done = nil
-	if err != nil {
-		// Its entries are still needed: keep the file for the next start.
-		w.b.walAbandoned(w.checkpointing)
-	} else {
+	// After a failed syncfs every WAL file stays for the next start
+	// (checkpointWAL set walKeepAll).
+	if err == nil && w.checkpointing != "" {
 		w.recycle(w.checkpointing)
 	}
 	w.checkpointing = ""
@@ -324,15 +362,11 @@ func (w *shardWAL) close() {
 }
 
 // checkpointWAL syncs the data filesystem: every partition byte written
-// before it started is then durable, and so is every WAL file closed
-// before that. Files abandoned after a failure are deleted too, once a
-// checkpoint started after they were abandoned succeeds; a failed syncfs
-// keeps every file for the next start, since the pages it lost are not
-// known.
-func (b *Broker) checkpointWAL() error {
-	b.walMu.Lock()
-	covered := append([]string(nil), b.walAbandonedFiles...)
-	b.walMu.Unlock()
+// before it started is then durable, and so are the batches of the WAL
+// files it was given (abandoned by the shard after failures), which it
+// then deletes. A failed syncfs keeps every WAL file for the next start,
+// since the pages it lost are not known.
+func (b *Broker) checkpointWAL(covered []string) error {
 	start := time.Now()
 	err := syncFilesystem(b.dataDirFile)
 	b.metrics.observeSync(time.Since(start))
@@ -342,19 +376,8 @@ func (b *Broker) checkpointWAL() error {
 		b.log.Error("write-ahead log checkpoint: syncfs failed; keeping every WAL file for the next start", "err", err)
 		return err
 	}
-	b.walMu.Lock()
-	b.walAbandonedFiles = slices.DeleteFunc(b.walAbandonedFiles, func(n string) bool { return slices.Contains(covered, n) })
-	b.walMu.Unlock()
 	b.removeWALFiles(covered)
 	return nil
-}
-
-// walAbandoned records a WAL file that is no longer appended to but whose
-// entries a checkpoint has not yet covered.
-func (b *Broker) walAbandoned(name string) {
-	b.walMu.Lock()
-	b.walAbandonedFiles = append(b.walAbandonedFiles, name)
-	b.walMu.Unlock()
 }
 
 // removeWALFiles deletes WAL files, unless a syncfs has failed in this run.
