@@ -136,15 +136,24 @@ func testStorageFaultOnFsync(t *testing.T, inner uring.Opener) {
 func TestStorageStalledFsync(t *testing.T) { forEachWritePath(t, testStorageStalledFsync) }
 
 func testStorageStalledFsync(t *testing.T, inner uring.Opener) {
+	stalledFsync(t, inner, "sa-0", "log.flush.wal.enable=false")
+}
+
+// stalledFsync holds every fdatasync of files matching stall while a
+// produce to "sa" waits for one, and checks that the produce is answered
+// KAFKA_STORAGE_ERROR within io.timeout.ms, the stall is counted, fetches
+// of "sb" on the same shard are served meanwhile, and produces succeed
+// once the stall ends.
+func stalledFsync(t *testing.T, inner uring.Opener, stall string, sets ...string) {
 	fo := newFaultOpener(inner)
-	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false", "io.timeout.ms=300")
+	tb := startBrokerWith(t, fo, append([]string{"num.shards=1", "log.flush.policy=always", "io.timeout.ms=300"}, sets...)...)
 	createTestTopic(t, tb, "sa", 1)
 	createTestTopic(t, tb, "sb", 1)
 	cl := fetchClient(tb)
 	if code, _ := produceCode(t, cl, "sb"); code != 0 {
 		t.Fatal(kerr.ErrorForCode(code))
 	}
-	release := fo.blockSync("sa-0")
+	release := fo.blockSync(stall)
 	defer func() {
 		if release != nil {
 			release()

@@ -108,41 +108,7 @@ func testWALFaults(t *testing.T, inner uring.Opener) {
 func TestWALStalledFsync(t *testing.T) { forEachWritePath(t, testWALStalledFsync) }
 
 func testWALStalledFsync(t *testing.T, inner uring.Opener) {
-	fo := newFaultOpener(inner)
-	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1", "io.timeout.ms=300")
-	createTestTopic(t, tb, "sa", 1)
-	createTestTopic(t, tb, "sb", 1)
-	cl := fetchClient(tb)
-	if code, _ := produceCode(t, cl, "sb"); code != 0 {
-		t.Fatal(kerr.ErrorForCode(code))
-	}
-	release := fo.blockSync(walDirName)
-	defer func() {
-		if release != nil {
-			release()
-		}
-	}()
-	start := time.Now()
-	if code, _ := produceCode(t, cl, "sa"); code != kerr.KafkaStorageError.Code {
-		t.Fatalf("produce behind a stalled WAL fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
-	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Fatalf("stalled fdatasync surfaced after %v, want about io.timeout.ms", took)
-	}
-	if offs := readBatchOffsets(t, cl, "sb"); len(offs) != 1 {
-		t.Fatalf("fetch during the stall returned %v", offs)
-	}
-	if m := tb.b.Metrics(); m.SyncStalls == 0 {
-		t.Fatalf("stall not counted: %+v", m)
-	}
-	release()
-	release = nil
-	checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
-		if code, _ := produceCode(t, cl, "sa"); code != 0 {
-			return fmt.Errorf("after the stall: %v", kerr.ErrorForCode(code))
-		}
-		return nil
-	})
+	stalledFsync(t, inner, walDirName, "log.flush.wal.min.partitions=1")
 }
 
 // Batches acknowledged through the WAL are written to the partition file
