@@ -234,13 +234,13 @@ func TestSyncTaskAbsorbSyncsEachFileOnce(t *testing.T) {
 	}
 }
 
-// After one sync of a log fails, a task prepared before the owner heard of it
-// fails too, even though the disk would now sync: the failed fdatasync may
-// have dropped earlier bytes, so later bytes must not be called durable.
-func TestSyncFailureIsStickyForTasksAlreadyPrepared(t *testing.T) {
+// twoPreparedSyncs opens a log and prepares two sync tasks of it, each
+// after an append, as two turns handed to the syncer would.
+func twoPreparedSyncs(t *testing.T) (*testOpener, *Log, *SyncTask, *SyncTask) {
+	t.Helper()
 	op := &testOpener{}
 	l := mustOpen(t, t.TempDir(), testOptions(op), false)
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
 	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
 	first, _ := l.PrepareSync()
 	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
@@ -248,6 +248,14 @@ func TestSyncFailureIsStickyForTasksAlreadyPrepared(t *testing.T) {
 	if first == nil || second == nil {
 		t.Fatal("PrepareSync found nothing to sync")
 	}
+	return op, l, first, second
+}
+
+// After one sync of a log fails, a task prepared before the owner heard of it
+// fails too, even though the disk would now sync: the failed fdatasync may
+// have dropped earlier bytes, so later bytes must not be called durable.
+func TestSyncFailureIsStickyForTasksAlreadyPrepared(t *testing.T) {
+	op, l, first, second := twoPreparedSyncs(t)
 	op.failSyncs.Store(1)
 	if err := first.Run(); !errors.Is(err, errInjected) {
 		t.Fatalf("first task: %v, want the injected failure", err)
@@ -268,16 +276,7 @@ func TestSyncFailureIsStickyForTasksAlreadyPrepared(t *testing.T) {
 // A sync that covered a task some other way (a syncfs) and failed makes the
 // log's tasks prepared before the owner learned of it fail too.
 func TestSyncTaskFailFailsTheLogsOtherTasks(t *testing.T) {
-	op := &testOpener{}
-	l := mustOpen(t, t.TempDir(), testOptions(op), false)
-	defer l.Close()
-	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
-	first, _ := l.PrepareSync()
-	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
-	second, _ := l.PrepareSync()
-	if first == nil || second == nil {
-		t.Fatal("PrepareSync found nothing to sync")
-	}
+	op, _, first, second := twoPreparedSyncs(t)
 	first.Fail(errInjected)
 	syncs := op.logSyncs.Load()
 	if err := second.Run(); !errors.Is(err, errInjected) {
