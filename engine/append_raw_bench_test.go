@@ -60,6 +60,7 @@ func BenchmarkAppendAgainstRawDisk(b *testing.B) {
 				b.ReportMetric(res.megabytesPerSec()/ref, "of-raw")
 				b.ReportMetric(res.p99ms(), "p99-ms")
 				b.ReportMetric(res.syncsPerOp(), "syncs/op")
+				b.ReportMetric(res.writeBusy(), "write-busy")
 			})
 		}
 	}

@@ -92,6 +92,8 @@ type sweepResult struct {
 	p99      time.Duration
 	syncs    int64 // sync calls (fdatasync or syncfs) the broker made meanwhile
 	walSyncs int64 // of which fdatasyncs of a shard's write-ahead log
+	// writeTime is how long shard turns spent in their write calls.
+	writeTime time.Duration
 }
 
 func (r sweepResult) recordsPerSec() float64 {
@@ -109,6 +111,10 @@ func (r sweepResult) p99ms() float64 { return float64(r.p99.Microseconds()) / 10
 func (r sweepResult) syncsPerOp() float64 { return float64(r.syncs) / float64(r.n) }
 
 func (r sweepResult) walSyncsPerOp() float64 { return float64(r.walSyncs) / float64(r.n) }
+
+// writeBusy is the share of the run the shards spent writing (summed over
+// shards, so it can pass 1 with several).
+func (r sweepResult) writeBusy() float64 { return r.writeTime.Seconds() / r.elapsed.Seconds() }
 
 // runSweepLoad creates a topic of parts partitions and times b.N produce
 // requests (acks=all, one batch of the given shape each) from
@@ -182,7 +188,8 @@ func runSweepLoad(b *testing.B, tb *testBroker, parts int32, shape sweepShape) s
 	slices.Sort(lat)
 	after := tb.b.Metrics()
 	return sweepResult{n: b.N, shape: shape, elapsed: elapsed, p99: lat[len(lat)*99/100],
-		syncs: after.Syncs - before.Syncs, walSyncs: after.WALSyncs - before.WALSyncs}
+		syncs: after.Syncs - before.Syncs, walSyncs: after.WALSyncs - before.WALSyncs,
+		writeTime: after.TurnWriteTime - before.TurnWriteTime}
 }
 
 // sweepProduceFrame encodes a produce request (v7, acks=all) of one batch to

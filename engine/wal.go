@@ -126,10 +126,9 @@ func (w *shardWAL) appendItems(jobs [][]walItem) error {
 	return nil
 }
 
-// write lays the jobs' entries out after the file's end, at most
-// maxIOV buffers per writev.
+// write lays the jobs' entries out after the file's end, in writes of
+// uring.WritevChunk's size.
 func (w *shardWAL) write(jobs [][]walItem) (int64, error) {
-	const maxIOV = 1024
 	w.hdrs = w.hdrs[:0]
 	w.iov = w.iov[:0]
 	// Headers are appended to one scratch buffer that may move while it
@@ -179,7 +178,7 @@ func (w *shardWAL) write(jobs [][]walItem) (int64, error) {
 	}
 	off := w.size
 	for bufs := w.iov; len(bufs) > 0; {
-		chunk := bufs[:min(len(bufs), maxIOV)]
+		chunk := bufs[:uring.WritevChunk(bufs)]
 		bufs = bufs[len(chunk):]
 		n, err := w.f.WritevAt(chunk, off)
 		off += int64(n)

@@ -5,10 +5,8 @@ import (
 	"math"
 
 	"github.com/chronik-go/chronik/engine/batch"
+	"github.com/chronik-go/chronik/uring"
 )
-
-// maxWritevBuffers keeps one WritevAt under the kernel's IOV_MAX (1024).
-const maxWritevBuffers = 1024
 
 // checkAppendable parses b's header and checks that b is exactly one batch.
 // The produce path has validated the batch; this guards the log's framing.
@@ -67,7 +65,7 @@ func (l *Log) place(b []byte, leaderEpoch int32) (*segment, batch.Header, error)
 }
 
 // AppendMany appends several batches with one WritevAt per segment they land
-// in (the group-commit path); otherwise as Append. It returns each batch's
+// in, or more where uring.WritevChunk splits them; otherwise as Append. It returns each batch's
 // base offset.
 func (l *Log) AppendMany(bs [][]byte, leaderEpoch int32) ([]int64, error) {
 	if err := l.writable(); err != nil {
@@ -88,8 +86,8 @@ func (l *Log) AppendMany(bs [][]byte, leaderEpoch int32) ([]int64, error) {
 			return bases[:i], err
 		}
 		// Stamp as many batches as the segment takes.
-		next, end, j := l.next, s.size, i
-		for j < len(bs) && j-i < maxWritevBuffers {
+		next, end, j, limit := l.next, s.size, i, i+uring.WritevChunk(bs[i:])
+		for j < limit {
 			n, last := int64(len(bs[j])), next+int64(lastOffsetDelta(bs[j]))
 			if j > i && (end+n > l.opts.SegmentBytes || last-s.base > math.MaxInt32) {
 				break

@@ -46,7 +46,7 @@ type StagedWrite struct {
 }
 
 // SubmitStaged adds the staged bytes of the log to bt as writes at their file
-// positions, at most maxWritevBuffers buffers per write. It returns nil when
+// positions, in writes of uring.WritevChunk's size. It returns nil when
 // nothing is staged. Until StagedDone the log must not be used.
 func (l *Log) SubmitStaged(bt *uring.Batch) *StagedWrite {
 	s := l.active()
@@ -56,7 +56,7 @@ func (l *Log) SubmitStaged(bt *uring.Batch) *StagedWrite {
 	w := &StagedWrite{seg: s, first: -1, n: len(s.staged)}
 	pos := s.stagedAt
 	for bufs := s.staged; len(bufs) > 0; {
-		chunk := bufs[:min(len(bufs), maxWritevBuffers)]
+		chunk := bufs[:uring.WritevChunk(bufs)]
 		bufs = bufs[len(chunk):]
 		i := bt.SubmitWritevAt(s.f, chunk, pos)
 		if w.first < 0 {
@@ -180,7 +180,7 @@ func (l *Log) stagedFailed(s *segment, err error) error {
 func (s *segment) writeStaged(keep bool) error {
 	pos := s.stagedAt
 	for len(s.staged) > 0 {
-		chunk := s.staged[:min(len(s.staged), maxWritevBuffers)]
+		chunk := s.staged[:uring.WritevChunk(s.staged)]
 		if _, err := s.f.WritevAt(chunk, pos); err != nil {
 			if !keep {
 				s.staged = nil
