@@ -157,8 +157,11 @@ type testOpener struct {
 	logReads atomic.Int64
 	opens    atomic.Int64
 	// failWrites makes the next N WriteAt/WritevAt calls on .log files fail
-	// after writing half their bytes.
+	// after writing half their bytes, once passWrites more have gone
+	// through; logWrites counts those calls.
 	failWrites atomic.Int64
+	passWrites atomic.Int64
+	logWrites  atomic.Int64
 	// logSyncs counts Datasync calls on .log files; failSyncs makes the
 	// next N of them fail.
 	logSyncs  atomic.Int64
@@ -195,6 +198,11 @@ func (f *testFile) failing() bool {
 	if !f.isLog {
 		return false
 	}
+	f.o.logWrites.Add(1)
+	if f.o.passWrites.Add(-1) >= 0 {
+		return false
+	}
+	f.o.passWrites.Store(0)
 	for {
 		n := f.o.failWrites.Load()
 		if n <= 0 {

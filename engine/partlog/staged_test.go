@@ -200,6 +200,57 @@ func TestStagedWriteFailureTakesTheBatchesBack(t *testing.T) {
 	}
 }
 
+// A turn's staged bytes past 1 MiB go to the file in several writes
+// (uring.WritevChunk); they read back whole, and when a later one of those
+// writes fails, all of the turn's batches are taken back.
+func TestStagedWritesPastOneMiBTakeSeveralCalls(t *testing.T) {
+	op := &testOpener{}
+	so, _ := uring.NewShardOpener(op)
+	bt := so.NewBatch()
+	opts := testOptions(op)
+	opts.SegmentBytes = 64 << 20
+	dir := t.TempDir()
+	l := mustOpen(t, dir, opts, false)
+	defer l.Close()
+	var want []byte
+	stage := func() []byte {
+		var staged []byte
+		for range 5 {
+			b := simpleBatch(t, 1, 7, 600<<10)
+			if _, err := l.StageAppend(b, 0); err != nil {
+				t.Fatal(err)
+			}
+			staged = append(staged, b...) // stamped with its offset by now
+		}
+		return staged
+	}
+	want = append(want, stage()...)
+	writes := op.logWrites.Load()
+	if errs := commitStaged(t, bt, l); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if n := op.logWrites.Load() - writes; n != 5 {
+		t.Fatalf("five staged 600 KiB batches took %d write calls, want 5", n)
+	}
+	if !bytes.Equal(readAll(t, l), want) {
+		t.Fatal("the log reads back differently after its staged bytes were written")
+	}
+
+	next, size := l.NextOffset(), l.Size()
+	stage()
+	op.passWrites.Store(2)
+	op.failWrites.Store(1)
+	if errs := commitStaged(t, bt, l); !errors.Is(errs[0], errInjected) {
+		t.Fatalf("StagedDone = %v, want the injected failure of the third write", errs[0])
+	}
+	if l.NextOffset() != next || l.Size() != size || !bytes.Equal(readAll(t, l), want) {
+		t.Fatalf("after the failed write: next %d size %d, want %d %d and the old content", l.NextOffset(), l.Size(), next, size)
+	}
+	if got := fileSize(t, segmentLogFiles(t, dir)[0]); got != size {
+		t.Fatalf("segment file is %d bytes after the failed write, want %d", got, size)
+	}
+}
+
 // A task that absorbed earlier ones syncs every segment file they named
 // once: the segment rolled in between and the new active one.
 func TestSyncTaskAbsorbSyncsEachFileOnce(t *testing.T) {
