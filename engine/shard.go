@@ -46,8 +46,8 @@ type shard struct {
 	// written are this turn's partitions with batches for it (in their
 	// turnBatches). walResume asks the next commit for a resume job, after
 	// a failed WAL append; lastResume is that job's seq. walCheckpointDue
-	// is set by the syncer; checkpointQueued while the owner's checkpoint
-	// job is on its way.
+	// is set by the syncer; checkpointQueued from the owner's rotate job
+	// until its checkpoint job has come back.
 	wal               *shardWAL
 	written           []*partition
 	walResume         bool
@@ -61,6 +61,12 @@ type shard struct {
 	walWindowParts   int
 	walCheckpointDue atomic.Bool
 	checkpointQueued bool
+	// A running checkpoint (shard_wal.go): the partitions still to write
+	// their staged batches before the checkpoint job, and whether the loop
+	// has been asked to come back for them.
+	checkpointDraining bool
+	checkpointWrites   []*partition
+	checkpointPoked    bool
 
 	cleaner shardCleaner // log compaction (compaction.go)
 }

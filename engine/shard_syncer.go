@@ -40,17 +40,20 @@ type syncJob struct {
 
 	// seq numbers the shard's jobs. A resume job follows a WAL failure:
 	// the owner wrote every staged batch and syncs those partitions
-	// directly, and WAL items after it may be appended again. A checkpoint
-	// job follows the owner writing every staged batch: the WAL moves to a
-	// new file there. walFailed says the job's WAL items failed.
+	// directly, and WAL items after it may be appended again. A rotate job
+	// starts a checkpoint: the WAL moves to a new file there. The
+	// checkpoint job follows the owner writing every batch the old file
+	// holds: the filesystem is synced and the old file retired. walFailed
+	// says the job's WAL items failed.
 	seq        uint64
 	resume     bool
+	rotate     bool
 	checkpoint bool
 	walFailed  bool
 }
 
 // barrier says no later job may share the job's sync group.
-func (j *syncJob) barrier() bool { return j.resume || j.checkpoint }
+func (j *syncJob) barrier() bool { return j.resume || j.rotate || j.checkpoint }
 
 // answer runs the waiters once, with the given failures and the turn's
 // write failures.
@@ -171,7 +174,8 @@ func (s *shard) appendGroupToWAL(group []*syncJob) {
 
 // afterSyncGroup applies a group's barrier job: a resume job whose direct
 // syncs all succeeded lets WAL appends start again (in a new file); a
-// checkpoint job moves the WAL to a new file and starts the checkpoint.
+// rotate job moves the WAL to a new file; a checkpoint job starts the
+// checkpoint of the files rotated out.
 func (s *shard) afterSyncGroup(group []*syncJob) {
 	last := group[len(group)-1]
 	switch {
@@ -183,6 +187,8 @@ func (s *shard) afterSyncGroup(group []*syncJob) {
 		if ok {
 			s.wal.failed = nil
 		}
+	case last.rotate:
+		s.wal.rotate()
 	case last.checkpoint:
 		s.wal.startCheckpoint()
 	}

@@ -82,17 +82,57 @@ func (s *shard) prepareResume(job *syncJob) {
 	}
 }
 
-// maybeCheckpoint runs after a turn: once the syncer says the WAL has
-// outgrown log.flush.wal.checkpoint.bytes, every staged batch is written to
-// its partition file and a checkpoint job is queued behind the turns whose
-// WAL entries they were; the syncer then syncs the filesystem and retires
-// the WAL file. If a write fails the checkpoint waits for a later turn.
+// checkpointWritesPerTurn bounds how many partitions one turn writes for a
+// running checkpoint: with thousands of write-behind partitions, writing
+// them all in the turn that found the WAL full stalled that turn's
+// acknowledgements for hundreds of milliseconds.
+const checkpointWritesPerTurn = 128
+
+// maybeCheckpoint runs after a turn. Once the syncer says the WAL has
+// outgrown log.flush.wal.checkpoint.bytes, it queues a rotate job (later
+// entries go to a new file) and notes every partition with staged batches:
+// the old file holds no others. Over this and the following turns those
+// partitions write their staged batches, checkpointWritesPerTurn at a time;
+// then a checkpoint job follows, and the syncer syncs the filesystem and
+// retires the old file. A failed write is retried after walRetryInterval
+// (the partition is reopened meanwhile, which writes its batches first).
 func (s *shard) maybeCheckpoint() {
-	if s.checkpointQueued || !s.walCheckpointDue.Load() || time.Now().Before(s.checkpointRetryAt) {
+	if s.checkpointDraining {
+		s.writeForCheckpoint()
+		return
+	}
+	if s.checkpointQueued || !s.walCheckpointDue.Load() {
+		return
+	}
+	s.walCheckpointDue.Store(false)
+	s.checkpointQueued = true
+	s.checkpointDraining = true
+	for _, p := range s.parts {
+		if p.log != nil && p.log.WriteBehind() && p.log.StagedBytes() > 0 {
+			s.checkpointWrites = append(s.checkpointWrites, p)
+		}
+	}
+	s.queueJob(&syncJob{rotate: true})
+	s.writeForCheckpoint()
+}
+
+// writeForCheckpoint writes the staged batches of up to
+// checkpointWritesPerTurn of the partitions the running checkpoint waits
+// for, and queues the checkpoint job once none is left. Until then it asks
+// the shard loop to come back, behind whatever work is queued.
+func (s *shard) writeForCheckpoint() {
+	if time.Now().Before(s.checkpointRetryAt) {
+		s.checkpointLater(time.Until(s.checkpointRetryAt))
 		return
 	}
 	var flushing []stagedPart
-	for _, p := range s.parts {
+	for len(s.checkpointWrites) > 0 && len(flushing) < checkpointWritesPerTurn {
+		last := len(s.checkpointWrites) - 1
+		p := s.checkpointWrites[last]
+		s.checkpointWrites[last] = nil
+		s.checkpointWrites = s.checkpointWrites[:last]
+		// A log closed or reopened since holds none of the old file's
+		// batches: closing and reopening write staged batches first.
 		if p.log == nil || !p.log.WriteBehind() || p.log.StagedBytes() == 0 {
 			continue
 		}
@@ -100,24 +140,40 @@ func (s *shard) maybeCheckpoint() {
 			flushing = append(flushing, stagedPart{p: p, w: w})
 		}
 	}
-	ok := true
 	if len(flushing) > 0 {
 		results, _ := s.batch.Wait()
 		for _, sp := range flushing {
 			if err := sp.p.log.StagedDone(sp.w, results); err != nil {
 				s.b.log.Error("write staged batches for a checkpoint", "topic", sp.p.key.topic, "partition", sp.p.key.partition, "err", err)
 				sp.p.reopenSoon()
-				ok = false
+				s.checkpointWrites = append(s.checkpointWrites, sp.p)
+				s.checkpointRetryAt = time.Now().Add(walRetryInterval)
 			}
 		}
 	}
-	if !ok {
-		s.checkpointRetryAt = time.Now().Add(walRetryInterval)
+	if len(s.checkpointWrites) > 0 {
+		s.checkpointLater(time.Until(s.checkpointRetryAt))
 		return
 	}
-	s.walCheckpointDue.Store(false)
-	s.checkpointQueued = true
+	s.checkpointDraining = false
 	s.queueJob(&syncJob{checkpoint: true})
+}
+
+// checkpointLater brings the shard loop back to maybeCheckpoint after d
+// (at once when d is not positive) even if no other work arrives.
+func (s *shard) checkpointLater(d time.Duration) {
+	if s.checkpointPoked {
+		return
+	}
+	s.checkpointPoked = true
+	poke := func() {
+		s.submit(func(s *shard) { s.checkpointPoked = false })
+	}
+	if d <= 0 {
+		poke()
+		return
+	}
+	time.AfterFunc(d, poke)
 }
 
 // finishWAL applies a finished job's WAL outcome on the owner: batches now

@@ -83,12 +83,18 @@ type shardWAL struct {
 	// is acknowledged on top of batches whose entry was lost.
 	failed error
 
-	// checkpointing is the file a running checkpoint will retire once its
-	// syncfs has succeeded; done reports the outcome. abandoned are files
-	// left after failed appends, for the next checkpoint to delete.
-	checkpointing string
-	done          chan error
-	abandoned     []string
+	// A checkpoint takes two jobs. At the owner's rotate job the file
+	// appends went to becomes retiring (appends move to a new file) and the
+	// files abandoned after failed appends so far become retiringAbandoned;
+	// once the owner has written every batch they hold, its checkpoint job
+	// makes them checkpointing: a syncfs runs off the syncer's path, done
+	// reports it, and a success retires them (the first is kept as the
+	// spare, the abandoned ones are deleted).
+	retiring          string
+	retiringAbandoned []string
+	checkpointing     string
+	done              chan error
+	abandoned         []string
 
 	hdrs []byte   // scratch: entry and item headers of one write
 	iov  [][]byte // scratch: the write's buffers
@@ -283,27 +289,45 @@ func (w *shardWAL) checkpointDue() bool {
 	return w.f != nil && w.size >= w.b.cfg.WALCheckpointBytes && w.done == nil
 }
 
-// startCheckpoint runs at the owner's checkpoint job, after every entry
-// whose batches the owner wrote before queueing it: appends move to a new
-// file at once, and a goroutine syncs the filesystem, which makes those
-// batches durable in the partition files, then retires the old file.
-// Appends never wait for the syncfs.
-func (w *shardWAL) startCheckpoint() {
+// rotate runs at the owner's rotate job, which starts a checkpoint: entries
+// of later jobs go to a new file, and the current file and those abandoned
+// so far wait for the checkpoint job. Every batch they hold was appended by
+// a job queued before the rotate job, so the owner knows which partitions
+// must write their staged batches before it queues the checkpoint job.
+func (w *shardWAL) rotate() {
 	w.reapCheckpoint(false)
-	if w.done != nil || (w.f == nil && len(w.abandoned) == 0) {
-		return
+	if w.retiring != "" {
+		// Not expected (one checkpoint at a time): keep it, but as a file
+		// to delete rather than the spare.
+		w.retiringAbandoned = append(w.retiringAbandoned, w.retiring)
+		w.retiring = ""
 	}
 	if w.f != nil {
 		if err := w.f.Close(); err != nil {
 			w.b.log.Warn("close write-ahead log", "file", w.name, "err", err)
 		}
-		w.checkpointing = w.name
+		w.retiring = w.name
 		w.f, w.name, w.size = nil, "", 0
 	}
-	// Files this shard abandoned after failures: their entries' batches
-	// were also written by the owner before this checkpoint job.
-	covered := w.abandoned
+	w.retiringAbandoned = append(w.retiringAbandoned, w.abandoned...)
 	w.abandoned = nil
+}
+
+// startCheckpoint runs at the owner's checkpoint job, after the owner wrote
+// every batch the rotated files hold: a goroutine syncs the filesystem,
+// which makes those batches durable in the partition files, then the files
+// are retired. Appends never wait for the syncfs.
+func (w *shardWAL) startCheckpoint() {
+	w.reapCheckpoint(false)
+	if w.done != nil {
+		w.reapCheckpoint(true) // not expected: the owner runs one checkpoint at a time
+	}
+	if w.retiring == "" && len(w.retiringAbandoned) == 0 {
+		return
+	}
+	w.checkpointing = w.retiring
+	covered := w.retiringAbandoned
+	w.retiring, w.retiringAbandoned = "", nil
 	w.done = make(chan error, 1)
 	go func(done chan<- error) { done <- w.b.checkpointWAL(covered) }(w.done)
 }

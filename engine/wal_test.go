@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -128,4 +129,96 @@ func segmentBytes(t *testing.T, dir string) int64 {
 		n += st.Size()
 	}
 	return n
+}
+
+// A checkpoint over more write-behind partitions than one turn writes
+// (checkpointWritesPerTurn) goes on over later turns, and finishes when no
+// other work comes: every partition file then holds its batches and only
+// the current WAL file is left. Copies of the data directory taken before
+// and while it runs replay every acknowledged batch.
+func TestWALCheckpointOverManyPartitions(t *testing.T) {
+	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1",
+		"log.flush.wal.checkpoint.bytes=8388608"}
+	tb := startBroker(t, sets...)
+	const parts = 3 * checkpointWritesPerTurn
+	createTestTopic(t, tb, "many", parts)
+	cl := fetchClient(tb)
+	acked := make(map[int32][]int64)
+	produce := func(p int32, b []byte) {
+		t.Helper()
+		r := produceRaw(t, cl, "many", p, 7, slices.Clone(b))
+		if r.ErrorCode != 0 {
+			t.Fatalf("many-%d: %v", p, kerr.ErrorForCode(r.ErrorCode))
+		}
+		acked[p] = append(acked[p], r.BaseOffset)
+	}
+	type crashCopy struct {
+		dir   string
+		acked map[int32][]int64
+	}
+	var copies []crashCopy
+	takeCopy := func() {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(tb.dir)); err != nil {
+			t.Fatal(err)
+		}
+		snap := make(map[int32][]int64, len(acked))
+		for p, offs := range acked {
+			snap[p] = slices.Clone(offs)
+		}
+		copies = append(copies, crashCopy{dir: dir, acked: snap})
+	}
+
+	// 6 MiB of 16 KiB batches, one per partition: all staged (under
+	// writeBehindBytes), all in the WAL, no checkpoint yet.
+	small := sweepBatch(sweepSmallBatches)
+	for p := range int32(parts) {
+		produce(p, small)
+	}
+	if n := tb.b.Metrics().WALCheckpoints; n != 0 {
+		t.Fatalf("%d checkpoints before the WAL reached its checkpoint size", n)
+	}
+	takeCopy()
+	// Two ~1 MiB batches to another topic take the WAL past 8 MiB; the
+	// next turn starts the checkpoint, and nothing is produced after it.
+	createTestTopic(t, tb, "filler", 1)
+	big := sweepBatch(rawShape)
+	for range 2 {
+		if r := produceRaw(t, cl, "filler", 0, 7, slices.Clone(big)); r.ErrorCode != 0 {
+			t.Fatalf("filler: %v", kerr.ErrorForCode(r.ErrorCode))
+		}
+	}
+	produce(1, small)
+	takeCopy()
+	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if tb.b.Metrics().WALCheckpoints == 0 {
+			return fmt.Errorf("no checkpoint yet")
+		}
+		files, err := tb.b.listWALFiles()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) > 1 {
+			return fmt.Errorf("%d WAL files: the checkpoint has not retired the old one", len(files))
+		}
+		return nil
+	})
+	for p := range parts {
+		if segmentBytes(t, filepath.Join(tb.dir, fmt.Sprintf("many-%d", p))) == 0 {
+			t.Fatalf("many-%d: its partition file is empty after the checkpoint", p)
+		}
+	}
+
+	for i, c := range copies {
+		again := &testBroker{t: t, dir: c.dir, sets: sets}
+		again.open()
+		cl := fetchClient(again)
+		for p := range int32(parts) {
+			if got := readPartitionBatchOffsets(t, cl, "many", p); !slices.Equal(got, c.acked[p]) {
+				t.Fatalf("copy %d: many-%d holds %v, want the acknowledged %v", i, p, got, c.acked[p])
+			}
+		}
+		cl.Close()
+		again.stop()
+	}
 }
