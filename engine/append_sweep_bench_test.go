@@ -53,6 +53,7 @@ func BenchmarkAppendPartitionSweep(b *testing.B) {
 					res := runSweepLoad(b, tb, parts, sweepSmallBatches)
 					b.ReportMetric(res.recordsPerSec(), "records/s")
 					b.ReportMetric(res.p99ms(), "p99-ms")
+					b.ReportMetric(res.p999ms(), "p99.9-ms")
 					b.ReportMetric(res.syncsPerOp(), "syncs/op")
 					b.ReportMetric(res.walSyncsPerOp(), "wal-syncs/op")
 				})
@@ -90,6 +91,7 @@ type sweepResult struct {
 	shape    sweepShape
 	elapsed  time.Duration
 	p99      time.Duration
+	p999     time.Duration
 	syncs    int64 // sync calls (fdatasync or syncfs) the broker made meanwhile
 	walSyncs int64 // of which fdatasyncs of a shard's write-ahead log
 	// writeTime is how long shard turns spent in their write calls.
@@ -107,6 +109,8 @@ func (r sweepResult) megabytesPerSec() float64 {
 }
 
 func (r sweepResult) p99ms() float64 { return float64(r.p99.Microseconds()) / 1000 }
+
+func (r sweepResult) p999ms() float64 { return float64(r.p999.Microseconds()) / 1000 }
 
 func (r sweepResult) syncsPerOp() float64 { return float64(r.syncs) / float64(r.n) }
 
@@ -187,7 +191,7 @@ func runSweepLoad(b *testing.B, tb *testBroker, parts int32, shape sweepShape) s
 	}
 	slices.Sort(lat)
 	after := tb.b.Metrics()
-	return sweepResult{n: b.N, shape: shape, elapsed: elapsed, p99: lat[len(lat)*99/100],
+	return sweepResult{n: b.N, shape: shape, elapsed: elapsed, p99: lat[len(lat)*99/100], p999: lat[len(lat)*999/1000],
 		syncs: after.Syncs - before.Syncs, walSyncs: after.WALSyncs - before.WALSyncs,
 		writeTime: after.TurnWriteTime - before.TurnWriteTime}
 }
