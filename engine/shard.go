@@ -64,9 +64,8 @@ type shard struct {
 	// A running checkpoint (shard_wal.go): the partitions still to write
 	// their staged batches before the checkpoint job, and whether the loop
 	// has been asked to come back for them.
-	checkpointDraining bool
-	checkpointWrites   []*partition
-	checkpointPoked    bool
+	checkpointWrites []*partition
+	checkpointPoked  bool
 
 	cleaner shardCleaner // log compaction (compaction.go)
 }

@@ -142,7 +142,7 @@ func (s *shard) appendGroupToWAL(group []*syncJob) {
 		var its []walItem
 		for _, ps := range j.parts {
 			if ps.batches != nil {
-				its = append(its, walItem{p: ps.p, key: ps.p.key, topicID: ps.p.topicID, batches: ps.batches})
+				its = append(its, walItem{key: ps.p.key, topicID: ps.p.topicID, batches: ps.batches})
 			}
 		}
 		if len(its) > 0 {

@@ -97,7 +97,7 @@ const checkpointWritesPerTurn = 128
 // retires the old file. A failed write is retried after walRetryInterval
 // (the partition is reopened meanwhile, which writes its batches first).
 func (s *shard) maybeCheckpoint() {
-	if s.checkpointDraining {
+	if len(s.checkpointWrites) > 0 {
 		s.writeForCheckpoint()
 		return
 	}
@@ -106,7 +106,6 @@ func (s *shard) maybeCheckpoint() {
 	}
 	s.walCheckpointDue.Store(false)
 	s.checkpointQueued = true
-	s.checkpointDraining = true
 	for _, p := range s.parts {
 		if p.log != nil && p.log.WriteBehind() && p.log.StagedBytes() > 0 {
 			s.checkpointWrites = append(s.checkpointWrites, p)
@@ -118,10 +117,11 @@ func (s *shard) maybeCheckpoint() {
 
 // writeForCheckpoint writes the staged batches of up to
 // checkpointWritesPerTurn of the partitions the running checkpoint waits
-// for, and queues the checkpoint job once none is left. Until then it asks
-// the shard loop to come back, behind whatever work is queued.
+// for (checkpointWrites, empty outside a checkpoint), and queues the
+// checkpoint job once none is left. Until then it asks the shard loop to
+// come back, behind whatever work is queued.
 func (s *shard) writeForCheckpoint() {
-	if time.Now().Before(s.checkpointRetryAt) {
+	if len(s.checkpointWrites) > 0 && time.Now().Before(s.checkpointRetryAt) {
 		s.checkpointLater(time.Until(s.checkpointRetryAt))
 		return
 	}
@@ -155,7 +155,6 @@ func (s *shard) writeForCheckpoint() {
 		s.checkpointLater(time.Until(s.checkpointRetryAt))
 		return
 	}
-	s.checkpointDraining = false
 	s.queueJob(&syncJob{checkpoint: true})
 }
 

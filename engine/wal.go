@@ -45,7 +45,6 @@ const walItemHeaderSize = 16 + 4 + 2 + 4
 
 // walItem is one partition's batches of one turn, as the WAL holds them.
 type walItem struct {
-	p       *partition // the owner's partition; nil when read back at start
 	key     partKey
 	topicID meta.TopicID
 	batches [][]byte // record batches with their offsets stamped
