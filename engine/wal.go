@@ -241,9 +241,12 @@ func (w *shardWAL) openNext() error {
 // acknowledgements for as long as writing 80 MiB takes.
 const walExtendBytes = 8 << 20
 
+// walZeros is what zeroFill writes; shared by every shard, never written.
+var walZeros = make([]byte, 1<<20)
+
 // zeroFill writes n zero bytes to f at off.
 func zeroFill(f uring.File, off, n int64) error {
-	zeros := make([]byte, 1<<20)
+	zeros := walZeros
 	for end := off + n; off < end; off += int64(len(zeros)) {
 		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), end-off)], off); err != nil {
 			return err
