@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -130,22 +131,9 @@ func (b *Broker) listWALFiles() ([]walFile, error) {
 		files = append(files, walFile{gen: gen, shard: shard, path: filepath.Join(dir, e.Name())})
 	}
 	slices.SortFunc(files, func(a, b walFile) int {
-		if a.gen != b.gen {
-			return cmpUint64(a.gen, b.gen)
-		}
-		return a.shard - b.shard
+		return cmp.Or(cmp.Compare(a.gen, b.gen), cmp.Compare(a.shard, b.shard))
 	})
 	return files, nil
-}
-
-func cmpUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // replayItems hands each item to the shard that owns its partition and
