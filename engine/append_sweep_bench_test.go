@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/chronik-go/chronik/bench"
 	"github.com/chronik-go/chronik/netpoll"
 	"github.com/chronik-go/chronik/uring"
 )
@@ -56,6 +58,7 @@ func BenchmarkAppendPartitionSweep(b *testing.B) {
 					b.ReportMetric(res.p999ms(), "p99.9-ms")
 					b.ReportMetric(res.syncsPerOp(), "syncs/op")
 					b.ReportMetric(res.walSyncsPerOp(), "wal-syncs/op")
+					b.ReportMetric(res.cpuCores(), "cpu-cores")
 				})
 			}
 		}
@@ -96,6 +99,8 @@ type sweepResult struct {
 	walSyncs int64 // of which fdatasyncs of a shard's write-ahead log
 	// writeTime is how long shard turns spent in their write calls.
 	writeTime time.Duration
+	// cpu is the CPU time the whole process (broker and senders) used.
+	cpu time.Duration
 }
 
 func (r sweepResult) recordsPerSec() float64 {
@@ -119,6 +124,10 @@ func (r sweepResult) walSyncsPerOp() float64 { return float64(r.walSyncs) / floa
 // writeBusy is the share of the run the shards spent writing (summed over
 // shards, so it can pass 1 with several).
 func (r sweepResult) writeBusy() float64 { return r.writeTime.Seconds() / r.elapsed.Seconds() }
+
+// cpuCores is how many cores the process kept busy on average: near the
+// machine's count, the run was CPU-bound; well under it, it waited on I/O.
+func (r sweepResult) cpuCores() float64 { return r.cpu.Seconds() / r.elapsed.Seconds() }
 
 // runSweepLoad creates a topic of parts partitions and times b.N produce
 // requests (acks=all, one batch of the given shape each) from
@@ -167,6 +176,7 @@ func runSweepLoad(b *testing.B, tb *testBroker, parts int32, shape sweepShape) s
 	next.Store(0)
 	b.SetBytes(int64(shape.bytes()))
 	before := tb.b.Metrics()
+	cpuBefore, cpuErr := bench.ProcessCPUTime(os.Getpid())
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -186,6 +196,10 @@ func runSweepLoad(b *testing.B, tb *testBroker, parts int32, shape sweepShape) s
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
+	cpuAfter, err := bench.ProcessCPUTime(os.Getpid())
+	if cpuErr != nil || err != nil {
+		cpuBefore, cpuAfter = 0, 0 // no per-process CPU figure on this platform
+	}
 	if n := failures.Load(); n > 0 {
 		b.Fatalf("%d of %d produce requests failed", n, b.N)
 	}
@@ -193,7 +207,7 @@ func runSweepLoad(b *testing.B, tb *testBroker, parts int32, shape sweepShape) s
 	after := tb.b.Metrics()
 	return sweepResult{n: b.N, shape: shape, elapsed: elapsed, p99: lat[len(lat)*99/100], p999: lat[len(lat)*999/1000],
 		syncs: after.Syncs - before.Syncs, walSyncs: after.WALSyncs - before.WALSyncs,
-		writeTime: after.TurnWriteTime - before.TurnWriteTime}
+		writeTime: after.TurnWriteTime - before.TurnWriteTime, cpu: cpuAfter - cpuBefore}
 }
 
 // sweepProduceFrame encodes a produce request (v7, acks=all) of one batch to
