@@ -113,6 +113,7 @@ func New(opts Options) (*Broker, error) {
 	if n <= 0 {
 		n = 1
 	}
+	raiseGOMAXPROCS(n, b.log)
 	for i := 0; i < n; i++ {
 		s := newShard(b, i, max(cfg.ShardMailbox, 16))
 		b.shards = append(b.shards, s)

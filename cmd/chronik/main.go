@@ -73,8 +73,10 @@ func run(args []string) error {
 		return err
 	}
 	srv, err := netpoll.Listen(netpoll.Options{
-		Addr:          listenAddr,
-		Transport:     cfg.Transport,
+		Addr:      listenAddr,
+		Transport: cfg.Transport,
+		NumLoops:  config.UsableCPUs(), // GOMAXPROCS is raised past the CPUs by then
+
 		MaxFrameBytes: cfg.SocketRequestMaxBytes,
 		MaxInflight:   cfg.MaxInflightPerConnection,
 		WriteTimeout:  cfg.IOTimeout,

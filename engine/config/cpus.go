@@ -2,10 +2,16 @@ package config
 
 import "runtime"
 
-// usableCPUs is the number of CPUs this process may run on: runtime.NumCPU
+// startProcs is GOMAXPROCS as the runtime chose it at start (the CPU quota
+// of a container, or an operator's GOMAXPROCS), before the engine raises it
+// for its blocking disk calls (engine/gomaxprocs.go).
+var startProcs = runtime.GOMAXPROCS(0)
+
+// UsableCPUs is the number of CPUs this process may run on: runtime.NumCPU
 // counts the sched affinity mask on Linux (so taskset and cpusets narrow it),
-// and GOMAXPROCS reflects a container's CPU quota or an operator's explicit
-// GOMAXPROCS. More shards than that would only contend for the same cores.
-func usableCPUs() int {
-	return max(1, min(runtime.NumCPU(), runtime.GOMAXPROCS(0)))
+// and GOMAXPROCS at start reflects a container's CPU quota or an operator's
+// explicit GOMAXPROCS. More shards or event loops than that would only
+// contend for the same cores.
+func UsableCPUs() int {
+	return max(1, min(runtime.NumCPU(), startProcs))
 }

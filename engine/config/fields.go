@@ -195,7 +195,7 @@ func numShardsField(c *Config, v string) error {
 		return err
 	}
 	if n == 0 {
-		n = int64(usableCPUs())
+		n = int64(UsableCPUs())
 	}
 	c.NumShards = int(n)
 	return nil

@@ -109,8 +109,8 @@ func TestKeysDefaultsMatchDefaults(t *testing.T) {
 		}
 		if k.Name == "num.shards" {
 			// The documented default 0 resolves to the usable CPUs.
-			if k.Default != "0" || got != strconv.Itoa(usableCPUs()) {
-				t.Fatalf("num.shards default %q resolved to %s, want usable CPUs %d", k.Default, got, usableCPUs())
+			if k.Default != "0" || got != strconv.Itoa(UsableCPUs()) {
+				t.Fatalf("num.shards default %q resolved to %s, want usable CPUs %d", k.Default, got, UsableCPUs())
 			}
 			continue
 		}

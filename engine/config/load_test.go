@@ -81,7 +81,7 @@ func TestLoadDefaults(t *testing.T) {
 		OffsetsRetention:               7 * 24 * time.Hour,
 		OffsetsRetentionCheckInterval:  10 * time.Minute,
 		OffsetMetadataMaxBytes:         4096,
-		NumShards:                      usableCPUs(),
+		NumShards:                      UsableCPUs(),
 		ShardMailbox:                   4096,
 		WALIO:                          "auto",
 		Transport:                      "gnet",
