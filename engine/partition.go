@@ -92,6 +92,7 @@ func (s *shard) openLog(k partKey, dir string, clean bool) (*partlog.Log, error)
 		SegmentMs:          time.Duration(st.segmentMs) * time.Millisecond,
 		IndexIntervalBytes: b.cfg.LogIndexIntervalBytes,
 		Logger:             b.log,
+		Writeback:          s.queueWriteback,
 	}, clean)
 	if err != nil {
 		return nil, fmt.Errorf("open partition %s-%d: %w", k.topic, k.partition, err)

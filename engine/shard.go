@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chronik-go/chronik/engine/partlog"
 	"github.com/chronik-go/chronik/uring"
 )
 
@@ -67,6 +68,11 @@ type shard struct {
 	checkpointWrites []*partition
 	checkpointPoked  bool
 
+	// Writeback hints of partition logs, run off the shard's thread
+	// (shard_writeback.go).
+	writebackQ    chan partlog.WritebackHint
+	writebackDone chan struct{}
+
 	cleaner shardCleaner // log compaction (compaction.go)
 }
 
@@ -111,6 +117,8 @@ func (s *shard) run() {
 	defer close(s.done)
 	s.openShardIO()
 	defer s.closeShardIO()
+	s.startWritebackLoop()
+	defer s.stopWritebackLoop()
 	go s.runSyncer()
 	retention := time.NewTicker(s.b.cfg.LogRetentionCheckInterval)
 	defer retention.Stop()

@@ -80,7 +80,9 @@ func startWriteback(f *os.File, off, n int64) error {
 	if err := rc.Control(func(fd uintptr) {
 		serr = unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE)
 	}); err != nil {
-		return err
+		// Control fails only on a closed file; say so in the os package's
+		// terms, since a caller on another goroutine may race a close.
+		return fmt.Errorf("%w: %v", os.ErrClosed, err)
 	}
 	return serr
 }

@@ -34,6 +34,17 @@ type Options struct {
 	Logger             *slog.Logger  // default slog.Default()
 	// Now is the wall clock for SegmentMs rolls; default time.Now. Tests inject one.
 	Now func() time.Time
+	// Writeback, when set, takes the hints that start the kernel writing
+	// back bytes written behind a WAL, so that the owner does not block in
+	// them; unset, the owner starts writeback itself.
+	Writeback func(WritebackHint)
+}
+
+// WritebackHint asks for writeback of n bytes at off in a segment file.
+type WritebackHint struct {
+	File   uring.WritebackStarter
+	Off, N int64
+	Path   string // for the warning when it fails
 }
 
 func (o Options) withDefaults() Options {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/chronik-go/chronik/uring"
 )
@@ -120,8 +121,18 @@ func (l *Log) startWriteback(s *segment, w *StagedWrite) {
 	for _, b := range s.staged[:w.n] {
 		n += int64(len(b))
 	}
-	if err := ws.StartWriteback(s.stagedAt, n); err != nil {
-		l.opts.Logger.Warn("start writeback", "segment", s.path(logSuffix), "err", err)
+	h := WritebackHint{File: ws, Off: s.stagedAt, N: n, Path: s.path(logSuffix)}
+	if l.opts.Writeback != nil {
+		l.opts.Writeback(h)
+		return
+	}
+	h.Run(l.opts.Logger)
+}
+
+// Run starts the writeback h asks for; a failure is only worth a warning.
+func (h WritebackHint) Run(log *slog.Logger) {
+	if err := h.File.StartWriteback(h.Off, h.N); err != nil {
+		log.Warn("start writeback", "segment", h.Path, "err", err)
 	}
 }
 
