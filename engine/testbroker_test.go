@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -44,6 +45,10 @@ func startBroker(t testing.TB, sets ...string) *testBroker {
 func startBrokerWith(t testing.TB, opener uring.Opener, sets ...string) *testBroker {
 	t.Helper()
 	tb := &testBroker{t: t, dir: t.TempDir(), sets: sets, opener: opener}
+	// The broker raises GOMAXPROCS (gomaxprocs.go); the test leaves the
+	// process as it found it, after the broker has stopped.
+	procs := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
 	tb.open()
 	t.Cleanup(func() { tb.stop() })
 	return tb
