@@ -85,6 +85,9 @@ func newShard(b *Broker, id, mailbox int) *shard {
 		done:    make(chan struct{}),
 		parts:   make(map[partKey]*partition),
 
+		writebackQ:    make(chan partlog.WritebackHint, writebackQueueDepth),
+		writebackDone: make(chan struct{}),
+
 		syncQ:       make(chan *syncJob, syncQueueDepth),
 		syncResults: make(chan *syncJob, syncQueueDepth),
 		wal:         newShardWAL(b, id),
@@ -117,8 +120,8 @@ func (s *shard) run() {
 	defer close(s.done)
 	s.openShardIO()
 	defer s.closeShardIO()
-	s.startWritebackLoop()
-	defer s.stopWritebackLoop()
+	go s.runWriteback()
+	defer func() { <-s.writebackDone }()
 	go s.runSyncer()
 	retention := time.NewTicker(s.b.cfg.LogRetentionCheckInterval)
 	defer retention.Stop()

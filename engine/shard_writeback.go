@@ -1,11 +1,6 @@
 package engine
 
-import (
-	"errors"
-	"os"
-
-	"github.com/chronik-go/chronik/engine/partlog"
-)
+import "github.com/chronik-go/chronik/engine/partlog"
 
 // Bytes a partition writes behind the WAL are next made durable by a
 // checkpoint's syncfs; starting their writeback early (sync_file_range)
@@ -19,28 +14,23 @@ import (
 // moves work the checkpoint's syncfs does anyway.
 const writebackQueueDepth = 4096
 
-// startWritebackLoop starts the shard's writeback goroutine; stopWriteback
-// ends it once the logs are closed.
-func (s *shard) startWritebackLoop() {
-	s.writebackQ = make(chan partlog.WritebackHint, writebackQueueDepth)
-	s.writebackDone = make(chan struct{})
-	go func() {
-		defer close(s.writebackDone)
-		for h := range s.writebackQ {
-			if err := h.File.StartWriteback(h.Off, h.N); err != nil && !errors.Is(err, os.ErrClosed) {
-				s.b.log.Warn("start writeback", "segment", h.Path, "err", err)
-			}
+// runWriteback runs the shard's writeback hints until the shard is told to
+// quit; hints still queued then are dropped, as the shutdown syncs the
+// filesystem anyway.
+func (s *shard) runWriteback() {
+	defer close(s.writebackDone)
+	for {
+		select {
+		case h := <-s.writebackQ:
+			h.Run(s.b.log)
+		case <-s.quit:
+			return
 		}
-	}()
+	}
 }
 
-func (s *shard) stopWritebackLoop() {
-	close(s.writebackQ)
-	<-s.writebackDone
-}
-
-// queueWriteback is the partition logs' Writeback hook. It never blocks:
-// logs may call it from the goroutines that close them in parallel.
+// queueWriteback is the partition logs' Writeback hook. It never blocks,
+// and may be called from any goroutine: logs are closed in parallel.
 func (s *shard) queueWriteback(h partlog.WritebackHint) {
 	select {
 	case s.writebackQ <- h:

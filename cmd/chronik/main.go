@@ -75,8 +75,8 @@ func run(args []string) error {
 	srv, err := netpoll.Listen(netpoll.Options{
 		Addr:      listenAddr,
 		Transport: cfg.Transport,
-		NumLoops:  config.UsableCPUs(), // GOMAXPROCS is raised past the CPUs by then
-
+		// One loop per usable CPU: GOMAXPROCS is raised past the CPUs by now.
+		NumLoops:      config.UsableCPUs(),
 		MaxFrameBytes: cfg.SocketRequestMaxBytes,
 		MaxInflight:   cfg.MaxInflightPerConnection,
 		WriteTimeout:  cfg.IOTimeout,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/chronik-go/chronik/uring"
 )
@@ -129,9 +130,10 @@ func (l *Log) startWriteback(s *segment, w *StagedWrite) {
 	h.Run(l.opts.Logger)
 }
 
-// Run starts the writeback h asks for; a failure is only worth a warning.
+// Run starts the writeback h asks for. A failure is only worth a warning,
+// and a file closed since needs none: closing wrote what it held.
 func (h WritebackHint) Run(log *slog.Logger) {
-	if err := h.File.StartWriteback(h.Off, h.N); err != nil {
+	if err := h.File.StartWriteback(h.Off, h.N); err != nil && !errors.Is(err, os.ErrClosed) {
 		log.Warn("start writeback", "segment", h.Path, "err", err)
 	}
 }
