@@ -205,5 +205,11 @@ func (s *shard) finishWAL(job *syncJob) {
 	}
 	if job.checkpoint {
 		s.checkpointQueued = false
+		// A due signal the syncer raised before it reached this
+		// checkpoint's rotate job was about the file just retired; acting
+		// on it would start the next checkpoint while this one's syncfs
+		// runs. The syncer raises it again after its next group if the new
+		// file is due.
+		s.walCheckpointDue.Store(false)
 	}
 }
