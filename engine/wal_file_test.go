@@ -17,10 +17,7 @@ import (
 // rest of the file and at entries of an older generation (a recycled
 // file), and reports a torn last entry while keeping the ones before it.
 func TestWALFileReadsBackWhatWasAppended(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.WALCheckpointBytes = 1 << 20
-	b := &Broker{cfg: cfg, opener: uring.PwriteOpener{}, dataDir: t.TempDir(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	w := newShardWAL(b, 3)
+	w := newShardWAL(walTestBroker(t), 3)
 	idA, idB := meta.TopicID{1}, meta.TopicID{2}
 	batch := func(n int) []byte { return rawBatch(n, -1, -1, -1) }
 	jobs := [][]walItem{
@@ -80,4 +77,19 @@ func TestWALFileReadsBackWhatWasAppended(t *testing.T) {
 	if got, torn, _ := readWALFile(cut, gen); torn == "" || !same(got, want[:2]) {
 		t.Fatalf("corrupt entry: %d items, torn %q; want the first entry's items and a reason", len(got), torn)
 	}
+}
+
+// walTestBroker is just enough of a Broker for a shardWAL: defaults with a
+// 1 MiB checkpoint, pwrite files and an open data directory.
+func walTestBroker(t *testing.T) *Broker {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.WALCheckpointBytes = 1 << 20
+	b := &Broker{cfg: cfg, opener: uring.PwriteOpener{}, dataDir: t.TempDir(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var err error
+	if b.dataDirFile, err = os.Open(b.dataDir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.dataDirFile.Close() })
+	return b
 }

@@ -1,15 +1,11 @@
 package engine
 
 import (
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/chronik-go/chronik/engine/config"
 	"github.com/chronik-go/chronik/engine/meta"
-	"github.com/chronik-go/chronik/uring"
 )
 
 // A checkpoint's goroutine recycles the retired file and prepares the next
@@ -18,18 +14,7 @@ import (
 // past the current one — a file was opened after a failure while the
 // checkpoint ran — is dropped, since its entries would replay too early.
 func TestWALNextFileComesFromTheCheckpoint(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.WALCheckpointBytes = 1 << 20
-	b := &Broker{cfg: cfg, opener: uring.PwriteOpener{}, dataDir: t.TempDir(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if err := os.MkdirAll(b.dataDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	if b.dataDirFile, err = os.Open(b.dataDir); err != nil {
-		t.Fatal(err)
-	}
-	defer b.dataDirFile.Close()
-	w := newShardWAL(b, 0)
+	w := newShardWAL(walTestBroker(t), 0)
 	job := [][]walItem{{{key: partKey{"alpha", 0}, topicID: meta.TopicID{1}, batches: [][]byte{rawBatch(1, -1, -1, -1)}}}}
 	if err := w.appendItems(job); err != nil {
 		t.Fatal(err)
