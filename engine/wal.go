@@ -92,7 +92,7 @@ type shardWAL struct {
 	retiring          string
 	retiringAbandoned []string
 	checkpointing     string
-	done              chan walCheckpointResult
+	done              chan *walNextFile
 	abandoned         []string
 	// next is the file the following rotation moves to, prepared by the
 	// last checkpoint's goroutine (nil when there is none).
@@ -369,52 +369,43 @@ func (w *shardWAL) startCheckpoint() {
 	w.checkpointing = w.retiring
 	covered := w.retiringAbandoned
 	w.retiring, w.retiringAbandoned = "", nil
-	w.done = make(chan walCheckpointResult, 1)
-	go func(done chan<- walCheckpointResult, retired string) {
+	w.done = make(chan *walNextFile, 1)
+	go func(done chan<- *walNextFile, retired string) {
 		done <- w.b.runWALCheckpoint(w.shard, retired, covered)
 	}(w.done, w.checkpointing)
 }
 
-// walCheckpointResult is what a checkpoint's goroutine reports: the syncfs
-// outcome and the next WAL file it prepared, if any.
-type walCheckpointResult struct {
-	err  error
-	next *walNextFile
-}
-
 // runWALCheckpoint is a checkpoint's goroutine: the syncfs, then the file
 // moves that follow it — the retired file becomes the spare, and the spare
-// becomes the shard's next file. Renames and directory syncs wait behind
-// the journal commits a syncfs of many files forces (135-499 ms at 10,000
-// partitions), so they happen here, not on the syncer, whose appends would
-// wait for them.
-func (b *Broker) runWALCheckpoint(shard int, retired string, covered []string) walCheckpointResult {
-	if err := b.checkpointWAL(covered); err != nil {
-		return walCheckpointResult{err: err}
-	}
-	if retired == "" {
-		return walCheckpointResult{}
+// becomes the shard's next file, which it returns (nil after a failed
+// syncfs, or when it could not be made). Renames and directory syncs wait
+// behind the journal commits a syncfs of many files forces (135-499 ms at
+// 10,000 partitions), so they happen here, not on the syncer, whose appends
+// would wait for them.
+func (b *Broker) runWALCheckpoint(shard int, retired string, covered []string) *walNextFile {
+	if err := b.checkpointWAL(covered); err != nil || retired == "" {
+		return nil
 	}
 	b.recycleWAL(shard, retired)
 	next, err := b.prepareWALFile(shard)
 	if err != nil {
 		b.log.Warn("prepare the next write-ahead log; the shard makes it when it needs it", "shard", shard, "err", err)
 	}
-	return walCheckpointResult{next: next}
+	return next
 }
 
 // reapCheckpoint collects a finished checkpoint (waiting for it when wait
-// is set) and deletes the file it covered.
+// is set) and keeps the next file it prepared for the next rotation.
 func (w *shardWAL) reapCheckpoint(wait bool) {
 	if w.done == nil {
 		return
 	}
-	var res walCheckpointResult
+	var next *walNextFile
 	if wait {
-		res = <-w.done
+		next = <-w.done
 	} else {
 		select {
-		case res = <-w.done:
+		case next = <-w.done:
 		default:
 			return
 		}
@@ -423,12 +414,12 @@ func (w *shardWAL) reapCheckpoint(wait bool) {
 	w.checkpointing = ""
 	// After a failed syncfs every WAL file stays for the next start
 	// (checkpointWAL set walKeepAll), and nothing was prepared.
-	if res.next != nil {
+	if next != nil {
 		if w.next != nil { // not expected: one checkpoint at a time
 			w.next.f.Close()
 			w.b.removeWALFiles([]string{w.next.name})
 		}
-		w.next = res.next
+		w.next = next
 	}
 }
 
