@@ -86,12 +86,11 @@ type shardWAL struct {
 	// appends went to becomes retiring (appends move to a new file) and the
 	// files abandoned after failed appends so far become retiringAbandoned;
 	// once the owner has written every batch they hold, its checkpoint job
-	// makes them checkpointing: a syncfs runs off the syncer's path, done
-	// reports it, and a success retires them (the first is kept as the
-	// spare, the abandoned ones are deleted).
+	// hands them to a goroutine: a syncfs runs off the syncer's path, a
+	// success retires them (the first becomes the spare, the abandoned ones
+	// are deleted), and done reports the next file it prepared.
 	retiring          string
 	retiringAbandoned []string
-	checkpointing     string
 	done              chan *walNextFile
 	abandoned         []string
 	// next is the file the following rotation moves to, prepared by the
@@ -366,13 +365,12 @@ func (w *shardWAL) startCheckpoint() {
 	if w.retiring == "" && len(w.retiringAbandoned) == 0 {
 		return
 	}
-	w.checkpointing = w.retiring
-	covered := w.retiringAbandoned
+	retired, covered := w.retiring, w.retiringAbandoned
 	w.retiring, w.retiringAbandoned = "", nil
 	w.done = make(chan *walNextFile, 1)
-	go func(done chan<- *walNextFile, retired string) {
+	go func(done chan<- *walNextFile) {
 		done <- w.b.runWALCheckpoint(w.shard, retired, covered)
-	}(w.done, w.checkpointing)
+	}(w.done)
 }
 
 // runWALCheckpoint is a checkpoint's goroutine: the syncfs, then the file
@@ -411,7 +409,6 @@ func (w *shardWAL) reapCheckpoint(wait bool) {
 		}
 	}
 	w.done = nil
-	w.checkpointing = ""
 	// After a failed syncfs every WAL file stays for the next start
 	// (checkpointWAL set walKeepAll), and nothing was prepared.
 	if next != nil {
