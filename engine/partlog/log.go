@@ -40,11 +40,10 @@ type Options struct {
 	Writeback func(WritebackHint)
 }
 
-// WritebackHint asks for writeback of n bytes at off in a segment file.
+// WritebackHint asks for writeback of N bytes at Off in a segment file.
 type WritebackHint struct {
 	File   uring.WritebackStarter
 	Off, N int64
-	Path   string // for the warning when it fails
 }
 
 func (o Options) withDefaults() Options {

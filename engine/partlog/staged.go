@@ -122,7 +122,7 @@ func (l *Log) startWriteback(s *segment, w *StagedWrite) {
 	for _, b := range s.staged[:w.n] {
 		n += int64(len(b))
 	}
-	h := WritebackHint{File: ws, Off: s.stagedAt, N: n, Path: s.path(logSuffix)}
+	h := WritebackHint{File: ws, Off: s.stagedAt, N: n}
 	if l.opts.Writeback != nil {
 		l.opts.Writeback(h)
 		return
@@ -130,11 +130,12 @@ func (l *Log) startWriteback(s *segment, w *StagedWrite) {
 	h.Run(l.opts.Logger)
 }
 
-// Run starts the writeback h asks for. A failure is only worth a warning,
-// and a file closed since needs none: closing wrote what it held.
+// Run starts the writeback h asks for. A failure (its error names the
+// file) is only worth a warning, and a file closed since needs none:
+// closing wrote what it held.
 func (h WritebackHint) Run(log *slog.Logger) {
 	if err := h.File.StartWriteback(h.Off, h.N); err != nil && !errors.Is(err, os.ErrClosed) {
-		log.Warn("start writeback", "segment", h.Path, "err", err)
+		log.Warn("start writeback", "err", err)
 	}
 }
 
