@@ -85,7 +85,7 @@ func startSweepBroker(b *testing.B, walIO string, settings ...string) *testBroke
 	if c, ok := opener.(io.Closer); ok {
 		b.Cleanup(func() { c.Close() })
 	}
-	return startBrokerWith(b, opener, settings...)
+	return startBrokerWith(b, opener, benchSettings(b, settings...)...)
 }
 
 // sweepResult is one timed run of runSweepLoad.

@@ -36,7 +36,7 @@ func BenchmarkProduceWhileCleaning(b *testing.B) {
 }
 
 func benchProduceWhileCleaning(b *testing.B, rate int) {
-	tb := startBroker(b, "num.shards=1", "log.cleaner.backoff.ms=10", "log.cleaner.io.max.bytes.per.second="+strconv.Itoa(rate))
+	tb := startBroker(b, benchSettings(b, "num.shards=1", "log.cleaner.backoff.ms=10", "log.cleaner.io.max.bytes.per.second="+strconv.Itoa(rate))...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	adm := tb.admin()

@@ -28,7 +28,7 @@ func BenchmarkProduceFlushSweep(b *testing.B) {
 }
 
 func benchProduceFlush(b *testing.B, parts int32, policy string) {
-	tb := startBroker(b, "log.flush.policy="+policy)
+	tb := startBroker(b, benchSettings(b, "log.flush.policy="+policy)...)
 	topic := fmt.Sprintf("sweep-%d", parts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

@@ -36,7 +36,7 @@ func BenchmarkFsyncAckLatency(b *testing.B) {
 }
 
 func benchFsyncAckLatency(b *testing.B, rate int) {
-	tb := startBroker(b, "log.flush.policy=always")
+	tb := startBroker(b, benchSettings(b, "log.flush.policy=always")...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if _, err := tb.admin().CreateTopic(ctx, 1, 1, nil, "fsync-latency"); err != nil {

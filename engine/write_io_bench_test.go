@@ -40,7 +40,7 @@ func benchProduceWriteIO(b *testing.B, parts int32, policy, walIO string) {
 	if c, ok := opener.(interface{ Close() error }); ok {
 		defer c.Close()
 	}
-	tb := startBrokerWith(b, opener, "log.flush.policy="+policy)
+	tb := startBrokerWith(b, opener, benchSettings(b, "log.flush.policy="+policy)...)
 	topic := fmt.Sprintf("io-%d", parts)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
