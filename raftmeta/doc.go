@@ -14,6 +14,8 @@
 //
 //	log-<seq, 16 hex>.wal    raft log segments; only the newest is appended to
 //	snap-<index, 16 hex>.snap  the newest snapshot (older ones are removed)
+//	cluster.id               the cluster's ID, written (atomically) before the
+//	                         first bootstrap; snapshots carry it too
 //	*.tmp                    an interrupted atomic write, removed on open
 //
 // Log segment:

@@ -10,8 +10,10 @@ import (
 type Options struct {
 	// NodeID is this member's raft id (the broker's node.id; must not be 0).
 	NodeID uint64
-	// ClusterID is stamped on a new cluster's metadata. When the directory
-	// holds a snapshot of another cluster, Open refuses to start.
+	// ClusterID is the cluster's ID. A new cluster takes it (a new one is
+	// generated when it is empty) and records it in the directory; later
+	// opens use the recorded one, and refuse to start when ClusterID is set
+	// and differs from it.
 	ClusterID string
 	// SnapshotEvery is how many applied entries trigger a snapshot and a log
 	// compaction (default 1000).

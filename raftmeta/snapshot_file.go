@@ -21,24 +21,33 @@ func snapshotName(index uint64) string {
 	return fmt.Sprintf("%s%016x%s", snapshotPrefix, index, snapshotSuffix)
 }
 
-// writeSnapshotFile stores a raft snapshot atomically: a tmp file is written
-// and synced, renamed into place, and the directory synced, so a crash leaves
-// either no new snapshot or a whole one.
+// writeSnapshotFile stores a raft snapshot atomically (writeFileAtomic), so a
+// crash leaves either no new snapshot or a whole one.
 func writeSnapshotFile(dir string, snap *pb.Snapshot, sync func(*os.File) error) error {
 	body, err := proto.Marshal(snap)
 	if err != nil {
 		return fmt.Errorf("raftmeta: encode snapshot at index %d: %w", snap.GetMetadata().GetIndex(), err)
 	}
-	buf := appendFrame([]byte(snapMagic), body)
-	path := filepath.Join(dir, snapshotName(snap.GetMetadata().GetIndex()))
+	name := snapshotName(snap.GetMetadata().GetIndex())
+	if err := writeFileAtomic(dir, name, appendFrame([]byte(snapMagic), body), sync); err != nil {
+		return fmt.Errorf("raftmeta: write snapshot %s: %w", filepath.Join(dir, name), err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes dir/name through a tmp file that is written and
+// synced, renamed into place, and the directory synced: after a crash the
+// file is either absent (or as before) or whole.
+func writeFileAtomic(dir, name string, data []byte, sync func(*os.File) error) error {
+	path := filepath.Join(dir, name)
 	tmp := path + tmpSuffix
-	err = func() error {
+	err := func() error {
 		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		if _, err := f.Write(buf); err != nil {
+		if _, err := f.Write(data); err != nil {
 			return err
 		}
 		if err := sync(f); err != nil {
@@ -51,9 +60,8 @@ func writeSnapshotFile(dir string, snap *pb.Snapshot, sync func(*os.File) error)
 	}()
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("raftmeta: write snapshot %s: %w", path, err)
 	}
-	return nil
+	return err
 }
 
 // loadSnapshot reads the newest snapshot in dir; it returns nils when there is

@@ -113,15 +113,21 @@ func Open(dir string, opts Options) (*Store, error) {
 // recover loads the newest snapshot and the log behind it and builds the raft
 // node over them.
 func (s *Store) recover() error {
-	base := &meta.Snapshot{ClusterID: s.opts.ClusterID}
 	rs, snap, err := loadSnapshot(s.dir)
 	if err != nil {
 		return err
 	}
+	inSnapshot := ""
 	if rs != nil {
-		if s.opts.ClusterID != "" && snap.ClusterID != "" && snap.ClusterID != s.opts.ClusterID {
-			return fmt.Errorf("raftmeta: %s holds metadata of cluster %q, not %q", s.dir, snap.ClusterID, s.opts.ClusterID)
-		}
+		inSnapshot = snap.ClusterID
+	}
+	clusterID, err := resolveClusterID(s.dir, s.opts.ClusterID, inSnapshot)
+	if err != nil {
+		return err
+	}
+	base := &meta.Snapshot{ClusterID: clusterID}
+	if rs != nil {
+		snap.ClusterID = clusterID
 		if err := s.ms.ApplySnapshot(rs); err != nil {
 			return fmt.Errorf("raftmeta: load snapshot at index %d: %w", rs.GetMetadata().GetIndex(), err)
 		}
@@ -176,7 +182,7 @@ func (s *Store) recover() error {
 			w.close()
 			return fmt.Errorf("raftmeta: bootstrap node %d: %w", s.opts.NodeID, err)
 		}
-		s.log.Info("raftmeta: bootstrapped a new metadata cluster", "dir", s.dir, "node", s.opts.NodeID, "cluster", s.opts.ClusterID)
+		s.log.Info("raftmeta: bootstrapped a new metadata cluster", "dir", s.dir, "node", s.opts.NodeID, "cluster", clusterID)
 	}
 	s.rn = rn
 	return nil

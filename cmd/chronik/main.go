@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,13 +48,9 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	clusterID := cfg.ClusterID
-	if clusterID == "" {
-		clusterID = newClusterID() // used only if the metadata log is new
-	}
 	store, err := raftmeta.Open(filepath.Join(dataDir, "__raft_metadata"), raftmeta.Options{
 		NodeID:    uint64(cfg.NodeID),
-		ClusterID: clusterID,
+		ClusterID: cfg.ClusterID, // empty: the recorded one, or a new one
 		Logger:    logger,
 	})
 	if err != nil {
@@ -143,10 +137,4 @@ func checkWritable(dir string) error {
 	name := f.Name()
 	f.Close()
 	return os.Remove(name)
-}
-
-func newClusterID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
