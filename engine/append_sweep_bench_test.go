@@ -259,9 +259,13 @@ func sweepBatch(shape sweepShape) []byte {
 type sweepResponder struct {
 	done chan struct{}
 	err  error
+	// answered is when the broker handed over its answer (or closed the
+	// connection): where a transport would start writing it.
+	answered time.Time
 }
 
 func (r *sweepResponder) Respond(bufs [][]byte) {
+	r.answered = time.Now()
 	defer close(r.done)
 	raw := bytes.Join(bufs, nil)
 	if len(raw) < 4 {
@@ -284,6 +288,7 @@ func (r *sweepResponder) Respond(bufs [][]byte) {
 }
 
 func (r *sweepResponder) Close(err error) {
+	r.answered = time.Now()
 	r.err = fmt.Errorf("connection closed: %w", err)
 	close(r.done)
 }
