@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -47,6 +48,9 @@ func (st *walReplayStats) add(o walReplayStats) {
 // bytes recovered from the page cache must be durable before new WAL
 // entries build on them.
 func (b *Broker) replayWAL(clean bool) error {
+	if err := b.seedWALGen(); err != nil {
+		return err
+	}
 	files, err := b.listWALFiles()
 	if err != nil {
 		return err
@@ -93,6 +97,61 @@ func (b *Broker) replayWAL(clean bool) error {
 			"present", st.present, "orphaned", st.orphaned, "gaps", st.gaps, "took", time.Since(start))
 	}
 	return nil
+}
+
+// seedWALGen starts the generation counter at the largest generation the
+// spare files' entries carry. A spare keeps the entries of its earlier uses
+// (a file's entries of other generations are never read) and can outlive a
+// clean shutdown (a checkpoint that could not turn it into the next file),
+// which leaves no other WAL file to count from; the counter then restarted
+// at zero, the spare could be renamed to a generation its stale entries
+// carry, and a replay after a crash would read them as current where one
+// started at the end of the current entries. A file's first entry carries
+// its largest generation: each use writes from the start, with a larger
+// generation than the use before.
+func (b *Broker) seedWALGen() error {
+	spares, err := filepath.Glob(filepath.Join(b.dataDir, walDirName, "spare-*.wal"))
+	if err != nil {
+		return fmt.Errorf("list write-ahead log spares: %w", err)
+	}
+	for _, path := range spares {
+		gen, err := firstWALEntryGen(path)
+		if err != nil {
+			return err
+		}
+		b.walGen.Store(max(b.walGen.Load(), gen))
+	}
+	return nil
+}
+
+// firstWALEntryGen returns the generation of the file's first entry, or 0
+// when it does not start with a whole entry (never written, or torn).
+func firstWALEntryGen(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("read write-ahead log spare: %w", err)
+	}
+	defer f.Close()
+	hdr := make([]byte, walEntryHeaderSize)
+	if _, err := io.ReadFull(f, hdr); err != nil || string(hdr[:4]) != walEntryMagic {
+		return 0, nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("read write-ahead log spare: %w", err)
+	}
+	n := binary.BigEndian.Uint64(hdr[12:])
+	if n > uint64(fi.Size()-walEntryHeaderSize) {
+		return 0, nil
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(f, body); err != nil {
+		return 0, nil
+	}
+	if walEntryCRC(hdr, body) != binary.BigEndian.Uint32(hdr[20:]) {
+		return 0, nil
+	}
+	return binary.BigEndian.Uint64(hdr[4:]), nil
 }
 
 // removeAllWALFiles deletes the WAL files at a clean shutdown, after the
@@ -233,8 +292,7 @@ func readWALFile(path string, gen uint64) (items []walItem, torn string, err err
 			return items, fmt.Sprintf("entry at byte %d runs past the end", pos), nil
 		}
 		body := rest[walEntryHeaderSize : walEntryHeaderSize+int(n)]
-		crc := crc32.Update(crc32.Checksum(rest[4:20], castagnoli), castagnoli, body)
-		if crc != binary.BigEndian.Uint32(rest[20:]) {
+		if walEntryCRC(rest, body) != binary.BigEndian.Uint32(rest[20:]) {
 			return items, fmt.Sprintf("CRC mismatch in entry at byte %d", pos), nil
 		}
 		if binary.BigEndian.Uint64(rest[4:]) != gen {
@@ -249,6 +307,12 @@ func readWALFile(path string, gen uint64) (items []walItem, torn string, err err
 		pos += walEntryHeaderSize + int(n)
 	}
 	return items, "", nil
+}
+
+// walEntryCRC is the CRC an entry with header hdr and body should carry:
+// over its generation, its length and the body.
+func walEntryCRC(hdr, body []byte) uint32 {
+	return crc32.Update(crc32.Checksum(hdr[4:20], castagnoli), castagnoli, body)
 }
 
 func allZero(b []byte) bool {
