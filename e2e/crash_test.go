@@ -31,9 +31,10 @@ func crashCycles(t *testing.T) int {
 }
 
 // The broker is killed with SIGKILL at random moments while an idempotent
-// producer writes with acks=all and log.flush.policy=always. Before each
-// restart the unacknowledged tail of every partition is torn as a power cut
-// would leave it (see tearUnacknowledgedTails). After every restart, each
+// producer writes with acks=all and log.flush.policy=always (one stop in six
+// is a graceful SIGTERM instead). Before each restart after a kill the
+// unacknowledged tail of every partition is torn as a power cut would leave
+// it (see tearUnacknowledgedTails). After every restart, each
 // acknowledged record must be at its acknowledged offset, exactly once, with
 // contiguous offsets and nothing duplicated.
 //
@@ -58,7 +59,7 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 	cycles := crashCycles(t)
 	bp := startBinary(t, "log.flush.policy=always", "num.shards=2", "log.segment.bytes=65536", "wal.io="+walIO,
 		"log.flush.wal.enable="+strconv.FormatBool(wal), "log.flush.wal.min.partitions=1", "log.flush.wal.checkpoint.bytes=1048576")
-	replayed := 0
+	replayed, gracefulStops := 0, 0
 	const topic, partitions = "crash", 3
 	createTopic(t, bp.addr, topic, partitions)
 	seed := time.Now().UnixNano()
@@ -96,7 +97,15 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 			}
 		}(c)
 		time.Sleep(time.Duration(20+rng.Intn(250)) * time.Millisecond)
-		bp.kill()
+		// One stop in six is graceful (SIGTERM under load): the next start
+		// is then clean, and the one after the next kill unclean again.
+		graceful := rng.Intn(6) == 0
+		if graceful {
+			bp.stop()
+			gracefulStops++
+		} else {
+			bp.kill()
+		}
 		cancel()
 		<-done
 		closed := make(chan struct{})
@@ -122,7 +131,9 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 			}
 		}
 		mu.Unlock()
-		tearUnacknowledgedTails(t, rng, bp.dataDir, topic, partitions, lastAcked)
+		if !graceful { // a graceful stop synced everything: no power cut tears it
+			tearUnacknowledgedTails(t, rng, bp.dataDir, topic, partitions, lastAcked)
+		}
 		bp.start()
 		if m := walApplied.FindStringSubmatch(bp.stderr.String()); m != nil && m[1] != "0" {
 			replayed++
@@ -181,7 +192,7 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 	if len(acked) == 0 {
 		t.Fatal("no record was acknowledged in any cycle: the test proved nothing")
 	}
-	t.Logf("%d cycles, %d records acknowledged, %d stored, %d restarts replayed batches from the WAL", cycles, len(acked), total, replayed)
+	t.Logf("%d cycles (%d stops graceful), %d records acknowledged, %d stored, %d restarts replayed batches from the WAL", cycles, gracefulStops, len(acked), total, replayed)
 }
 
 // tearUnacknowledgedTails does to each partition's active segment what a
