@@ -160,14 +160,21 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 	for _, e := range ends {
 		total += e
 	}
-	deadline := time.Now().Add(120 * time.Second)
+	// Reading back tens of millions of records (make soak) takes minutes,
+	// most of it this test's own bookkeeping; what must not happen is a
+	// read that stops moving.
+	const stall = 30 * time.Second
+	readStart, progressed := time.Now(), time.Now()
 	for read := int64(0); read < total; {
-		if time.Now().After(deadline) {
-			t.Fatalf("read %d of %d records", read, total)
+		if time.Since(progressed) > stall {
+			t.Fatalf("read %d of %d records, then nothing for %v (next offsets %v)", read, total, stall, next)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		fs := cons.PollFetches(ctx)
 		cancel()
+		if fs.NumRecords() > 0 {
+			progressed = time.Now()
+		}
 		fs.EachRecord(func(r *kgo.Record) {
 			if r.Offset != next[r.Partition] {
 				t.Fatalf("partition %d: offset %d after %d: offsets not contiguous", r.Partition, r.Offset, next[r.Partition]-1)
@@ -192,7 +199,8 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 	if len(acked) == 0 {
 		t.Fatal("no record was acknowledged in any cycle: the test proved nothing")
 	}
-	t.Logf("%d cycles (%d stops graceful), %d records acknowledged, %d stored, %d restarts replayed batches from the WAL", cycles, gracefulStops, len(acked), total, replayed)
+	t.Logf("%d cycles (%d stops graceful), %d records acknowledged, %d stored and read back in %v, %d restarts replayed batches from the WAL",
+		cycles, gracefulStops, len(acked), total, time.Since(readStart).Round(time.Second), replayed)
 }
 
 // tearUnacknowledgedTails does to each partition's active segment what a
