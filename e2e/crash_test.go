@@ -160,9 +160,8 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 	for _, e := range ends {
 		total += e
 	}
-	// Reading back tens of millions of records (make soak) takes minutes,
-	// most of it this test's own bookkeeping; what must not happen is a
-	// read that stops moving.
+	// Reading back tens of millions of records (make soak) can take
+	// minutes; what must not happen is a read that stops moving.
 	const stall = 30 * time.Second
 	readStart, progressed := time.Now(), time.Now()
 	for read := int64(0); read < total; {
