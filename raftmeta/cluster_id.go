@@ -1,6 +1,7 @@
 package raftmeta
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -24,35 +25,31 @@ const clusterIDFile = "cluster.id"
 // configured one, or else a new one, and records it before it is used. A
 // configured ID that differs from the cluster's is an error.
 func resolveClusterID(dir, configured, inSnapshot string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(dir, clusterIDFile))
-	switch {
-	case err == nil:
-		id := strings.TrimSpace(string(data))
-		if id == "" {
-			return "", fmt.Errorf("raftmeta: %s is empty: %w", filepath.Join(dir, clusterIDFile), ErrCorrupt)
-		}
-		if inSnapshot != "" && inSnapshot != id {
-			return "", fmt.Errorf("raftmeta: %s records cluster %q, its snapshot %q: %w", dir, id, inSnapshot, ErrCorrupt)
-		}
-		if configured != "" && configured != id {
-			return "", fmt.Errorf("raftmeta: %s holds metadata of cluster %q, not %q", dir, id, configured)
-		}
-		return id, nil
-	case !errors.Is(err, fs.ErrNotExist):
+	path := filepath.Join(dir, clusterIDFile)
+	data, err := os.ReadFile(path)
+	recorded := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("raftmeta: read cluster id: %w", err)
 	}
-	id := inSnapshot
-	if id != "" && configured != "" && configured != id {
+	id := strings.TrimSpace(string(data))
+	switch {
+	case recorded && id == "":
+		return "", fmt.Errorf("raftmeta: %s is empty: %w", path, ErrCorrupt)
+	case recorded && inSnapshot != "" && inSnapshot != id:
+		return "", fmt.Errorf("raftmeta: %s records cluster %q, its snapshot %q: %w", dir, id, inSnapshot, ErrCorrupt)
+	case !recorded:
+		id = cmp.Or(inSnapshot, configured)
+	}
+	if configured != "" && id != "" && configured != id {
 		return "", fmt.Errorf("raftmeta: %s holds metadata of cluster %q, not %q", dir, id, configured)
 	}
-	if id == "" {
-		id = configured
-	}
-	if id == "" {
-		id = newClusterID()
-	}
-	if err := writeFileAtomic(dir, clusterIDFile, []byte(id+"\n"), fdatasync); err != nil {
-		return "", fmt.Errorf("raftmeta: record cluster id: %w", err)
+	if !recorded {
+		if id == "" {
+			id = newClusterID()
+		}
+		if err := writeFileAtomic(dir, clusterIDFile, []byte(id+"\n"), fdatasync); err != nil {
+			return "", fmt.Errorf("raftmeta: record cluster id: %w", err)
+		}
 	}
 	return id, nil
 }
