@@ -25,7 +25,10 @@ var rawShape = sweepShape{records: 63, valueBytes: 16 << 10}
 // a loop for flush=always. of-raw is the ratio of the two rates (record
 // values only against bytes written), the goals being 0.9 for never
 // and 0.6 for always; p99 is per-request ack latency, next to the raw
-// fdatasync p99. Keep -benchtime × 1 MiB well under the kernel's dirty page
+// fdatasync p99. For never it also runs minimalAppendPipeline on the same
+// filesystem: pipeline-of-raw is what copying, checking and writing each
+// batch, and nothing else, reaches against the raw loop on this machine, and
+// of-pipeline is the broker against that. Keep -benchtime × 1 MiB well under the kernel's dirty page
 // limits (vm.dirty_background_ratio): past them both sides are throttled to
 // the device's writeback rate and the comparison says nothing.
 //
@@ -61,6 +64,13 @@ func BenchmarkAppendAgainstRawDisk(b *testing.B) {
 				b.ReportMetric(res.p99ms(), "p99-ms")
 				b.ReportMetric(res.syncsPerOp(), "syncs/op")
 				b.ReportMetric(res.writeBusy(), "write-busy")
+				if flush == "never" {
+					unix.Sync() // the pipeline starts as the broker did
+					frame, _ := sweepProduceFrame("minimal", rawShape)
+					floor := minimalAppendPipeline(b, tb.dir, res.n, frame, rawShape)
+					b.ReportMetric(floor/ref, "pipeline-of-raw")
+					b.ReportMetric(res.megabytesPerSec()/floor, "of-pipeline")
+				}
 			})
 		}
 	}
