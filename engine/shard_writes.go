@@ -87,6 +87,9 @@ func (s *shard) writeTurn() map[*partition]error {
 				}
 			}
 			if w := p.log.SubmitStaged(s.batch); w != nil {
+				if p.turnBatches == nil {
+					w.SyncedNext() // synced directly in this turn's job
+				}
 				s.writes = append(s.writes, stagedPart{p: p, w: w})
 			}
 		}

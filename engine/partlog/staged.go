@@ -41,11 +41,17 @@ func (l *Log) StageAppend(b []byte, leaderEpoch int32) (int64, error) {
 // StagedWrite is one log's share of a batch: the operations SubmitStaged
 // added, to be settled by StagedDone after the batch's Wait.
 type StagedWrite struct {
-	seg   *segment
-	first int // index of the first operation in the batch
-	ops   int
-	n     int // staged buffers covered
+	seg    *segment
+	first  int // index of the first operation in the batch
+	ops    int
+	n      int  // staged buffers covered
+	synced bool // the owner fdatasyncs these bytes next (SyncedNext)
 }
+
+// SyncedNext says the owner syncs w's bytes right after the write, so a
+// write-behind log skips starting their writeback: the fdatasync writes
+// them at once, and the hint would only cost a hand-off and a call.
+func (w *StagedWrite) SyncedNext() { w.synced = true }
 
 // SubmitStaged adds the staged bytes of the log to bt as writes at their file
 // positions, in writes of uring.WritevChunk's size. It returns nil when
@@ -95,7 +101,7 @@ func (l *Log) StagedDone(w *StagedWrite, results []uring.Result) error {
 		// again at the same positions; no appends until then.
 		return l.stagedFailed(s, err)
 	}
-	if err == nil && l.writeBehind {
+	if err == nil && l.writeBehind && !w.synced {
 		l.startWriteback(s, w)
 	}
 	clear(s.staged[:w.n])
