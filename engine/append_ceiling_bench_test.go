@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,27 +50,20 @@ func minimalAppendPipeline(b *testing.B, dir string, n int, frame []byte, shape 
 			w.done <- err
 		}
 	}()
-	var next atomic.Int64
 	var failed atomic.Value
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range sweepProducers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			done := make(chan error, 1)
-			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
-				body := slices.Clone(frame)
-				_ = crc32.Checksum(body, ceilingCRC)
-				writes <- write{body: body, done: done}
-				if err := <-done; err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	spreadOverProducers(int64(n), func(int64) {
+		if failed.Load() != nil {
+			return
+		}
+		body := slices.Clone(frame)
+		_ = crc32.Checksum(body, ceilingCRC)
+		done := make(chan error, 1)
+		writes <- write{body: body, done: done}
+		if err := <-done; err != nil {
+			failed.Store(err)
+		}
+	})
 	elapsed := time.Since(start)
 	close(writes)
 	<-writer

@@ -151,49 +151,33 @@ func runSweepLoad(b *testing.B, tb *testBroker, parts int32, shape sweepShape) s
 		return time.Since(start), r.err
 	}
 	// Every partition gets its files before timing: creation is not measured.
-	var setup sync.WaitGroup
-	var next atomic.Int64
 	var setupErr atomic.Value
-	for range sweepProducers {
-		setup.Add(1)
-		go func() {
-			defer setup.Done()
-			for p := next.Add(1) - 1; p < int64(parts); p = next.Add(1) - 1 {
-				if _, err := send(int32(p)); err != nil {
-					setupErr.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	setup.Wait()
+	spreadOverProducers(int64(parts), func(p int64) {
+		if setupErr.Load() != nil {
+			return
+		}
+		if _, err := send(int32(p)); err != nil {
+			setupErr.Store(err)
+		}
+	})
 	if err, _ := setupErr.Load().(error); err != nil {
 		b.Fatal(err)
 	}
 
 	lat := make([]time.Duration, b.N)
 	var failures atomic.Int64
-	next.Store(0)
 	b.SetBytes(int64(shape.bytes()))
 	before := tb.b.Metrics()
 	cpuBefore, cpuErr := bench.ProcessCPUTime(os.Getpid())
 	b.ResetTimer()
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range sweepProducers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
-				d, err := send(int32(i % int64(parts)))
-				if err != nil {
-					failures.Add(1)
-				}
-				lat[i] = d
-			}
-		}()
-	}
-	wg.Wait()
+	spreadOverProducers(int64(b.N), func(i int64) {
+		d, err := send(int32(i % int64(parts)))
+		if err != nil {
+			failures.Add(1)
+		}
+		lat[i] = d
+	})
 	elapsed := time.Since(start)
 	b.StopTimer()
 	cpuAfter, err := bench.ProcessCPUTime(os.Getpid())
@@ -208,6 +192,23 @@ func runSweepLoad(b *testing.B, tb *testBroker, parts int32, shape sweepShape) s
 	return sweepResult{n: b.N, shape: shape, elapsed: elapsed, p99: lat[len(lat)*99/100], p999: lat[len(lat)*999/1000],
 		syncs: after.Syncs - before.Syncs, walSyncs: after.WALSyncs - before.WALSyncs,
 		writeTime: after.TurnWriteTime - before.TurnWriteTime, cpu: cpuAfter - cpuBefore}
+}
+
+// spreadOverProducers calls do(i) for every i in [0, n) from sweepProducers
+// goroutines, each taking the next i in turn, and returns when all are done.
+func spreadOverProducers(n int64, do func(i int64)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range sweepProducers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < n; i = next.Add(1) - 1 {
+				do(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // sweepProduceFrame encodes a produce request (v7, acks=all) of one batch to
