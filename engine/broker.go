@@ -114,8 +114,10 @@ func New(opts Options) (*Broker, error) {
 		n = 1
 	}
 	raiseGOMAXPROCS(n, b.log)
+	places := placeShards(n, cfg.NUMAPolicy, b.log)
 	for i := 0; i < n; i++ {
 		s := newShard(b, i, max(cfg.ShardMailbox, 16))
+		s.place = places[i]
 		b.shards = append(b.shards, s)
 		go s.run()
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chronik-go/chronik/engine/partlog"
+	"github.com/chronik-go/chronik/numa"
 	"github.com/chronik-go/chronik/uring"
 )
 
@@ -74,6 +75,8 @@ type shard struct {
 	writebackDone chan struct{}
 
 	cleaner shardCleaner // log compaction (compaction.go)
+
+	place numa.Placement // where its thread runs (shard_placement.go)
 }
 
 func newShard(b *Broker, id, mailbox int) *shard {
@@ -116,7 +119,8 @@ func (s *shard) submit(fn func(*shard)) {
 }
 
 func (s *shard) run() {
-	runtime.LockOSThread()
+	runtime.LockOSThread() // never unlocked: see pinThread
+	s.pinThread()
 	defer close(s.done)
 	s.openShardIO()
 	defer s.closeShardIO()

@@ -70,6 +70,7 @@ type Config struct {
 	NumShards     int           // num.shards (0 when set: usable CPUs, resolved on set)
 	ShardMailbox  int           // shard.mailbox.size
 	WALIO         string        // wal.io = auto|uring|pwrite
+	NUMAPolicy    string        // numa.policy = node|cpu|none
 	Transport     string        // net.transport = gnet|std
 	IOTimeout     time.Duration // io.timeout.ms: deadline for any one disk or network operation
 	FetchMaxWait  time.Duration // fetch.max.wait.cap.ms: cap on a client's MaxWaitMs

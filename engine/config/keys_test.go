@@ -54,6 +54,7 @@ var nonDefault = map[string]string{
 	"num.shards":                           "3",
 	"shard.mailbox.size":                   "1",
 	"wal.io":                               "pwrite",
+	"numa.policy":                          "cpu",
 	"log.flush.policy":                     "always",
 	"log.flush.syncfs.min.partitions":      "4",
 	"log.flush.wal.enable":                 "false",

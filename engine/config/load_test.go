@@ -84,6 +84,7 @@ func TestLoadDefaults(t *testing.T) {
 		NumShards:                      UsableCPUs(),
 		ShardMailbox:                   4096,
 		WALIO:                          "auto",
+		NUMAPolicy:                     "node",
 		Transport:                      "gnet",
 		IOTimeout:                      30 * time.Second,
 		FetchMaxWait:                   30 * time.Second,
