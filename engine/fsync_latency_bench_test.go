@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/chronik-go/chronik/netpoll"
 )
 
@@ -138,7 +136,7 @@ func rawFdatasyncP99(b *testing.B, path string, n int) time.Duration {
 		if _, err := f.Write(buf); err != nil {
 			b.Fatal(err)
 		}
-		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		if err := fdatasync(f); err != nil {
 			b.Fatal(err)
 		}
 		lat[i] = time.Since(t)
