@@ -2,7 +2,9 @@
 # e2e.sh — runs stock non-Go Kafka clients against Chronik (behind `make e2e`).
 #
 # Clients: kcat (librdkafka), kafka-python and confluent-kafka-python, as
-# Debian packages them; whatever is missing is installed with apt-get. Each
+# Debian packages them, and kafkajs from npm (the version pinned in
+# e2e/clients/kafkajs/package-lock.json, installed there with npm ci);
+# whatever is missing is installed (Node.js itself with apt-get). Each
 # round-trip check sends 1000 compressed, keyed records through its own new
 # topic and compares them exactly; each group check runs two group
 # consumers sharing a topic, their commits, and a member that resumes from
@@ -89,6 +91,7 @@ install_missing_clients() {
 	command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 	[[ -x $PY ]] && "$PY" -c 'import kafka' 2>/dev/null || missing+=(python3-kafka)
 	[[ -x $PY ]] && "$PY" -c 'import confluent_kafka' 2>/dev/null || missing+=(python3-confluent-kafka)
+	command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 	((${#missing[@]} > 0)) || return 0
 
 	echo "installing ${missing[*]} with apt-get"
@@ -110,6 +113,19 @@ install_missing_clients() {
 	fi
 }
 
+# kafkajs goes into e2e/clients/kafkajs/node_modules, exactly as locked.
+install_kafkajs() {
+	local dir=$clients_dir/kafkajs
+	[[ -f $dir/node_modules/kafkajs/package.json ]] && return 0
+	command -v npm >/dev/null 2>&1 || return 0 # reported by install_missing_clients
+	echo "installing kafkajs with npm ci"
+	if ! (cd "$dir" && npm ci --no-audit --no-fund) >"$work/npm.log" 2>&1; then
+		tail -n 20 "$work/npm.log"
+		echo "FAIL install: npm ci could not install kafkajs"
+		failed=$((failed + 1))
+	fi
+}
+
 print_client_versions() {
 	echo "clients:"
 	if command -v kcat >/dev/null 2>&1; then
@@ -121,6 +137,12 @@ print_client_versions() {
 		echo "  kafka-python: not importable by $PY"
 	"$PY" -c 'import confluent_kafka as ck; print("  confluent-kafka", ck.version()[0], "librdkafka", ck.libversion()[0])' \
 		2>/dev/null || echo "  confluent-kafka: not importable by $PY"
+	if command -v node >/dev/null 2>&1; then
+		echo "  node $(node --version) kafkajs $(node -p 'require(process.argv[1]).version' \
+			"$clients_dir/kafkajs/node_modules/kafkajs/package.json" 2>/dev/null || echo "not installed")"
+	else
+		echo "  node: not installed"
+	fi
 	if command -v dpkg-query >/dev/null 2>&1; then
 		dpkg-query -W -f '  deb ${Package} ${Version}\n' kcat python3-kafka python3-confluent-kafka librdkafka1 \
 			2>/dev/null || true
@@ -128,6 +150,7 @@ print_client_versions() {
 }
 
 install_missing_clients
+install_kafkajs
 print_client_versions
 
 # --- 2. broker --------------------------------------------------------------
@@ -223,6 +246,9 @@ run_check "kafka-python group" "$PY" "$clients_dir/group_consumers.py" \
 	--client kafka-python --broker "$broker" --topic "$(topic kafka-python-group)"
 run_check "confluent-kafka group" "$PY" "$clients_dir/group_consumers.py" \
 	--client confluent-kafka --broker "$broker" --topic "$(topic confluent-group)"
+
+run_check "kafkajs gzip idempotent" node "$clients_dir/kafkajs/check.js" roundtrip "$broker" "$(topic kafkajs-gzip)"
+run_check "kafkajs group" node "$clients_dir/kafkajs/check.js" group "$broker" "$(topic kafkajs-group)"
 
 if ((failed > 0)) && [[ -n $broker_pid ]]; then
 	echo "--- last 40 lines of the bin/chronik log"
