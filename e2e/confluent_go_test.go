@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
+
+// confluent-kafka-go, with the librdkafka it bundles (2.11; make e2e's kcat
+// and confluent-kafka-python use Debian's 2.0.2): an idempotent, zstd
+// producer whose delivery reports fill the ledger, then a group consumer that
+// must read exactly those records in each partition's offset order, intact,
+// and whose synchronous commit must land on the end offsets.
+func TestConfluentGoProduceConsume(t *testing.T) {
+	bp := startBinary(t)
+	const topic, partitions, n = "confluent-go", 3, 3_000
+	createTopic(t, bp.addr, topic, partitions)
+
+	p, err := kafka.NewProducer(&kafka.ConfigMap{
+		"bootstrap.servers":  bp.addr,
+		"enable.idempotence": true,
+		"acks":               "all",
+		"compression.type":   "zstd",
+		"linger.ms":          5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	base := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	records := make([]sentRecord, n)
+	deliveries := make(chan kafka.Event, n)
+	topicName := topic
+	for i := range records {
+		records[i] = makeRecord(i, base)
+		sr := records[i]
+		err := p.Produce(&kafka.Message{
+			TopicPartition: kafka.TopicPartition{Topic: &topicName, Partition: kafka.PartitionAny},
+			Key:            sr.key, Value: sr.value, Timestamp: sr.ts,
+			Headers: []kafka.Header{{Key: "idx", Value: []byte(sr.headerVal)}},
+			Opaque:  i,
+		}, deliveries)
+		if err != nil {
+			t.Fatalf("produce %d: %v", i, err)
+		}
+	}
+	led := newLedger()
+	deadline := time.After(60 * time.Second)
+	for range n {
+		select {
+		case e := <-deliveries:
+			m, ok := e.(*kafka.Message)
+			if !ok {
+				t.Fatalf("delivery report: %v", e)
+			}
+			if m.TopicPartition.Error != nil {
+				t.Fatalf("delivery of record %v: %v", m.Opaque, m.TopicPartition.Error)
+			}
+			if err := led.add(m.TopicPartition.Partition, int64(m.TopicPartition.Offset), records[m.Opaque.(int)]); err != nil {
+				t.Fatal(err)
+			}
+		case <-deadline:
+			t.Fatalf("%d of %d delivery reports before the deadline", led.total(), n)
+		}
+	}
+	led.checkContiguous(t)
+
+	c, err := kafka.NewConsumer(&kafka.ConfigMap{
+		"bootstrap.servers":  bp.addr,
+		"group.id":           "confluent-go-readers",
+		"auto.offset.reset":  "earliest",
+		"enable.auto.commit": false,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe(topic, nil); err != nil {
+		t.Fatal(err)
+	}
+	next := map[int32]int64{}
+	got := 0
+	until := time.Now().Add(120 * time.Second)
+	for got < n {
+		if time.Now().After(until) {
+			t.Fatalf("consumed %d of %d records before the deadline", got, n)
+		}
+		m, err := c.ReadMessage(time.Second)
+		if err != nil {
+			if kerr, ok := err.(kafka.Error); ok && kerr.IsTimeout() {
+				continue
+			}
+			t.Fatalf("consume: %v", err)
+		}
+		tp := m.TopicPartition
+		off := int64(tp.Offset)
+		if off != next[tp.Partition] {
+			t.Fatalf("partition %d: offset %d, want %d", tp.Partition, off, next[tp.Partition])
+		}
+		next[tp.Partition]++
+		exp, ok := led.parts[tp.Partition][off]
+		if !ok {
+			t.Fatalf("partition %d offset %d was never acknowledged", tp.Partition, off)
+		}
+		if !bytes.Equal(m.Key, exp.key) || !bytes.Equal(m.Value, exp.value) || !m.Timestamp.Equal(exp.ts) ||
+			len(m.Headers) != 1 || m.Headers[0].Key != "idx" || string(m.Headers[0].Value) != exp.headerVal {
+			t.Fatalf("partition %d offset %d: record %q does not match what was written", tp.Partition, off, m.Key)
+		}
+		got++
+	}
+	committed, err := c.Commit()
+	if err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	ends := endOffsets(t, bp.addr, topic, partitions)
+	if len(committed) != partitions {
+		t.Fatalf("committed %v, want all %d partitions", committed, partitions)
+	}
+	for _, tp := range committed {
+		if tp.Error != nil || int64(tp.Offset) != ends[tp.Partition] {
+			t.Fatalf("partition %d committed at %v (%v), end offset %d", tp.Partition, tp.Offset, tp.Error, ends[tp.Partition])
+		}
+	}
+}
