@@ -46,11 +46,11 @@ func minimalAppendPipeline(b *testing.B, dir string, n int, frame []byte, shape 
 			if err == nil && written < len(w.body) {
 				err = os.ErrInvalid // a short write to the page cache: not expected here
 			}
-			off += int64(written)
+			off += int64(max(written, 0))
 			w.done <- err
 		}
 	}()
-	var failed atomic.Value
+	var failed atomic.Pointer[error] // the first failure
 	start := time.Now()
 	spreadOverProducers(int64(n), func(int64) {
 		if failed.Load() != nil {
@@ -61,14 +61,14 @@ func minimalAppendPipeline(b *testing.B, dir string, n int, frame []byte, shape 
 		done := make(chan error, 1)
 		writes <- write{body: body, done: done}
 		if err := <-done; err != nil {
-			failed.Store(err)
+			failed.CompareAndSwap(nil, &err)
 		}
 	})
 	elapsed := time.Since(start)
 	close(writes)
 	<-writer
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatalf("minimal pipeline: %v", err)
+	if err := failed.Load(); err != nil {
+		b.Fatalf("minimal pipeline: %v", *err)
 	}
 	return float64(n*shape.bytes()) / elapsed.Seconds() / 1e6
 }

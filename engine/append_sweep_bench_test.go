@@ -151,17 +151,17 @@ func runSweepLoad(b *testing.B, tb *testBroker, parts int32, shape sweepShape) s
 		return time.Since(start), r.err
 	}
 	// Every partition gets its files before timing: creation is not measured.
-	var setupErr atomic.Value
+	var setupErr atomic.Pointer[error] // the first failure
 	spreadOverProducers(int64(parts), func(p int64) {
 		if setupErr.Load() != nil {
 			return
 		}
 		if _, err := send(int32(p)); err != nil {
-			setupErr.Store(err)
+			setupErr.CompareAndSwap(nil, &err)
 		}
 	})
-	if err, _ := setupErr.Load().(error); err != nil {
-		b.Fatal(err)
+	if err := setupErr.Load(); err != nil {
+		b.Fatal(*err)
 	}
 
 	lat := make([]time.Duration, b.N)

@@ -33,6 +33,9 @@ type Options struct {
 	Opener  uring.Opener
 	Logger  *slog.Logger
 	DataDir string
+	// SysfsRoot is where the NUMA topology is read from ("/sys" when
+	// empty); tests point it at a made-up tree.
+	SysfsRoot string
 }
 
 // Broker is one Chronik node's engine. It implements netpoll.Handler.
@@ -114,7 +117,7 @@ func New(opts Options) (*Broker, error) {
 		n = 1
 	}
 	raiseGOMAXPROCS(n, b.log)
-	places := placeShards(n, cfg.NUMAPolicy, b.log)
+	places := placeShards(opts.SysfsRoot, n, cfg.NUMAPolicy, b.log)
 	for i := 0; i < n; i++ {
 		s := newShard(b, i, max(cfg.ShardMailbox, 16))
 		s.place = places[i]

@@ -26,8 +26,8 @@ import (
 // the broker's answer (answered-p99-ms: when Respond is called, before the
 // waiting caller is woken). in_flight=1 is the closed-loop counterpart of
 // the raw loop: one request at a time, the next sent when the previous is
-// answered, so no request waits for a sync it did not join and the CPUs are
-// never idle between requests.
+// answered, so no request waits for a sync it did not join and the
+// generator never sleeps between requests.
 //
 //	go test ./engine -run '^$' -bench FsyncAckLatency -benchtime 10000x -count 3
 func BenchmarkFsyncAckLatency(b *testing.B) {

@@ -8,8 +8,8 @@ import (
 	"github.com/chronik-go/chronik/numa"
 )
 
-// sysfsRoot is where the NUMA topology is read from.
-const sysfsRoot = "/sys"
+// defaultSysfsRoot is where the NUMA topology is read from.
+const defaultSysfsRoot = "/sys"
 
 // placeShards decides where each shard's thread runs (numa.policy). With
 // several NUMA nodes, shards take the nodes in turn, so each shard's appends
@@ -17,7 +17,10 @@ const sysfsRoot = "/sys"
 // on one node the node policy would pin to every allowed CPU, so it pins
 // nothing. Where the topology cannot be read or threads cannot be pinned,
 // shards run unpinned and the reason is logged once.
-func placeShards(n int, policy string, log *slog.Logger) []numa.Placement {
+func placeShards(sysfsRoot string, n int, policy string, log *slog.Logger) []numa.Placement {
+	if sysfsRoot == "" {
+		sysfsRoot = defaultSysfsRoot
+	}
 	unpinned := make([]numa.Placement, n)
 	if policy == "" {
 		policy = string(numa.PolicyNode) // the key's default

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -19,7 +21,7 @@ func TestShardThreadsArePinned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	topo, err := numa.ReadTopology(sysfsRoot, allowed)
+	topo, err := numa.ReadTopology(defaultSysfsRoot, allowed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,5 +63,44 @@ func shardThreadCPUs(t *testing.T, s *shard) []int {
 	case <-time.After(10 * time.Second):
 		t.Fatal("shard did not run the affinity check")
 		return nil
+	}
+}
+
+// On a host of two NUMA nodes (a made-up sysfs tree splitting this
+// machine's CPUs in two), the default policy pins shards to the nodes in
+// turn, each to all of its node's CPUs.
+func TestShardsTakeTheNodesInTurn(t *testing.T) {
+	allowed, err := numa.AllowedCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := max(1, len(allowed)/2)
+	nodes := [][]int{allowed[:half], allowed[half:]}
+	if len(nodes[1]) == 0 {
+		nodes[1] = nodes[0] // one CPU: both nodes hold it
+	}
+	root := t.TempDir()
+	for i, cpus := range nodes {
+		dir := filepath.Join(root, "devices", "system", "node", fmt.Sprintf("node%d", i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var list string
+		for j, c := range cpus {
+			if j > 0 {
+				list += ","
+			}
+			list += fmt.Sprint(c)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cpulist"), []byte(list+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tb := launchBroker(&testBroker{t: t, dir: t.TempDir(), sysfs: root, sets: []string{"num.shards=3"}})
+	for i, s := range tb.b.shards {
+		want := nodes[i%2]
+		if got := shardThreadCPUs(t, s); !slices.Equal(got, want) {
+			t.Errorf("shard %d runs on CPUs %v, want node %d's %v", i, got, i%2, want)
+		}
 	}
 }

@@ -27,6 +27,7 @@ type testBroker struct {
 	dir    string
 	sets   []string
 	opener uring.Opener // nil: plain pwrite
+	sysfs  string       // NUMA topology root; "": the machine's
 	cfg    *config.Config
 	store  *raftmeta.Store
 	b      *Broker
@@ -44,7 +45,13 @@ func startBroker(t testing.TB, sets ...string) *testBroker {
 // startBrokerWith starts a broker whose logs are written through opener.
 func startBrokerWith(t testing.TB, opener uring.Opener, sets ...string) *testBroker {
 	t.Helper()
-	tb := &testBroker{t: t, dir: t.TempDir(), sets: sets, opener: opener}
+	return launchBroker(&testBroker{t: t, dir: t.TempDir(), sets: sets, opener: opener})
+}
+
+// launchBroker starts tb and stops it when the test ends.
+func launchBroker(tb *testBroker) *testBroker {
+	t := tb.t
+	t.Helper()
 	// The broker raises GOMAXPROCS (gomaxprocs.go); the test leaves the
 	// process as it found it, after the broker has stopped.
 	procs := runtime.GOMAXPROCS(0)
@@ -75,7 +82,7 @@ func (tb *testBroker) open() {
 	if opener == nil {
 		opener = uring.PwriteOpener{}
 	}
-	b, err := New(Options{Config: cfg, Store: store, Opener: opener, Logger: logger, DataDir: tb.dir})
+	b, err := New(Options{Config: cfg, Store: store, Opener: opener, Logger: logger, DataDir: tb.dir, SysfsRoot: tb.sysfs})
 	if err != nil {
 		store.Close()
 		t.Fatalf("engine: %v", err)

@@ -1,7 +1,7 @@
 // Package numa reads the machine's NUMA topology from sysfs and pins threads
-// to CPUs, so that each engine shard runs on one node: its thread, the page
-// cache pages its writes fill and the memory it touches stay on that node
-// instead of crossing the interconnect on every append.
+// to CPUs, so that each engine shard's thread runs on one node, and the page
+// cache its writes fill is allocated there. Memory is not bound (no mbind):
+// buffers filled on other threads may still come from another node.
 //
 // The topology is limited to the CPUs this process may run on (its affinity
 // mask: taskset, cpusets), and a machine without node directories in sysfs

@@ -29,6 +29,11 @@ func Place(t Topology, shards int, policy Policy) ([]Placement, error) {
 	if len(t.Nodes) == 0 {
 		return nil, fmt.Errorf("numa: no nodes to place %d shards on", shards)
 	}
+	for _, node := range t.Nodes {
+		if len(node.CPUs) == 0 {
+			return nil, fmt.Errorf("numa: node %d has no CPUs to place shards on", node.ID)
+		}
+	}
 	out := make([]Placement, shards)
 	for i := range out {
 		node := t.Nodes[i%len(t.Nodes)]

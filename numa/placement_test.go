@@ -33,4 +33,7 @@ func TestPlace(t *testing.T) {
 	if _, err := Place(Topology{}, 1, PolicyNode); err == nil {
 		t.Error("placing on no nodes was accepted")
 	}
+	if _, err := Place(Topology{Nodes: []Node{{0, []int{0}}, {1, nil}}}, 2, PolicyCPU); err == nil {
+		t.Error("placing on a node without CPUs was accepted")
+	}
 }

@@ -115,8 +115,10 @@ install_missing_clients() {
 
 # kafkajs goes into e2e/clients/kafkajs/node_modules, exactly as locked.
 install_kafkajs() {
-	local dir=$clients_dir/kafkajs
-	[[ -f $dir/node_modules/kafkajs/package.json ]] && return 0
+	local dir=$clients_dir/kafkajs want have
+	want=$(node -p 'require(process.argv[1]).packages["node_modules/kafkajs"].version' "$dir/package-lock.json" 2>/dev/null || true)
+	have=$(node -p 'require(process.argv[1]).version' "$dir/node_modules/kafkajs/package.json" 2>/dev/null || true)
+	[[ -n $want && $have == "$want" ]] && return 0
 	command -v npm >/dev/null 2>&1 || return 0 # reported by install_missing_clients
 	echo "installing kafkajs with npm ci"
 	if ! (cd "$dir" && npm ci --no-audit --no-fund) >"$work/npm.log" 2>&1; then

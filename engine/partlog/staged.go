@@ -48,9 +48,10 @@ type StagedWrite struct {
 	synced bool // the owner fdatasyncs these bytes next (SyncedNext)
 }
 
-// SyncedNext says the owner syncs w's bytes right after the write, so a
-// write-behind log skips starting their writeback: the fdatasync writes
-// them at once, and the hint would only cost a hand-off and a call.
+// SyncedNext says the owner syncs w's bytes in this turn's sync job (an
+// fdatasync of the file, or a syncfs), so a write-behind log skips starting
+// their writeback: that sync writes them anyway, and the hint would only
+// cost a hand-off and a call.
 func (w *StagedWrite) SyncedNext() { w.synced = true }
 
 // SubmitStaged adds the staged bytes of the log to bt as writes at their file

@@ -235,6 +235,10 @@ async function group(broker, topic) {
   try {
     const ends = await admin.fetchTopicOffsets(topic)
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    const total = ends.reduce((sum, e) => sum + Number(e.offset), 0)
+    if (ends.length !== GROUP_PARTITIONS || total !== GROUP_RECORDS) {
+      problems.push(`end offsets ${JSON.stringify(ends)}: want ${GROUP_PARTITIONS} partitions holding ${GROUP_RECORDS} records`)
+    }
     for (const end of ends) {
       const c = committed.partitions.find((p) => p.partition === end.partition)
       if (!c || c.offset !== end.offset) problems.push(`partition ${end.partition}: committed ${c ? c.offset : 'nothing'}, end ${end.offset}`)
