@@ -149,6 +149,44 @@ func produceFranz(t *testing.T, addr, topic string, n int, opts ...kgo.Opt) *led
 	return led
 }
 
+// consumedRecord is a record as a consumer returned it, in any client.
+type consumedRecord struct {
+	partition  int32
+	offset     int64
+	key, value []byte
+	headers    []consumedHeader
+	ts         time.Time
+}
+
+type consumedHeader struct {
+	key   string
+	value []byte
+}
+
+// expectNext checks a consumed record against the ledger: it must be the
+// next offset of its partition (next is advanced) and carry the key, value,
+// single idx header and timestamp acknowledged there.
+func (l *ledger) expectNext(t *testing.T, next map[int32]int64, r consumedRecord) {
+	t.Helper()
+	if r.offset != next[r.partition] {
+		t.Fatalf("partition %d: got offset %d, want %d", r.partition, r.offset, next[r.partition])
+	}
+	next[r.partition]++
+	exp, ok := l.parts[r.partition][r.offset]
+	if !ok {
+		t.Fatalf("partition %d offset %d was never acknowledged", r.partition, r.offset)
+	}
+	if !bytes.Equal(r.key, exp.key) || !bytes.Equal(r.value, exp.value) {
+		t.Fatalf("partition %d offset %d: key/value differ (got key %q)", r.partition, r.offset, r.key)
+	}
+	if len(r.headers) != 1 || r.headers[0].key != "idx" || string(r.headers[0].value) != exp.headerVal {
+		t.Fatalf("partition %d offset %d: headers %v, want idx=%s", r.partition, r.offset, r.headers, exp.headerVal)
+	}
+	if !r.ts.Equal(exp.ts) {
+		t.Fatalf("partition %d offset %d: timestamp %v, want %v", r.partition, r.offset, r.ts, exp.ts)
+	}
+}
+
 // consumeFranzAndVerify reads every partition from the start and requires
 // exactly the ledger's records in offset order.
 func consumeFranzAndVerify(t *testing.T, addr, topic string, partitions int32, led *ledger) {
@@ -179,23 +217,11 @@ func consumeFranzAndVerify(t *testing.T, addr, topic string, partitions int32, l
 			}
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			if r.Offset != next[r.Partition] {
-				t.Fatalf("partition %d: got offset %d, want %d", r.Partition, r.Offset, next[r.Partition])
+			var hdrs []consumedHeader
+			for _, h := range r.Headers {
+				hdrs = append(hdrs, consumedHeader{h.Key, h.Value})
 			}
-			next[r.Partition]++
-			exp, ok := led.parts[r.Partition][r.Offset]
-			if !ok {
-				t.Fatalf("partition %d offset %d was never acknowledged", r.Partition, r.Offset)
-			}
-			if !bytes.Equal(r.Key, exp.key) || !bytes.Equal(r.Value, exp.value) {
-				t.Fatalf("partition %d offset %d: key/value differ (got key %q)", r.Partition, r.Offset, r.Key)
-			}
-			if len(r.Headers) != 1 || r.Headers[0].Key != "idx" || string(r.Headers[0].Value) != exp.headerVal {
-				t.Fatalf("partition %d offset %d: headers %v, want idx=%s", r.Partition, r.Offset, r.Headers, exp.headerVal)
-			}
-			if !r.Timestamp.Equal(exp.ts) {
-				t.Fatalf("partition %d offset %d: timestamp %v, want %v", r.Partition, r.Offset, r.Timestamp, exp.ts)
-			}
+			led.expectNext(t, next, consumedRecord{r.Partition, r.Offset, r.Key, r.Value, hdrs, r.Timestamp})
 			got++
 		})
 	}
