@@ -3,18 +3,28 @@
 package e2e
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // confluent-kafka-go, with the librdkafka it bundles (2.11; make e2e's kcat
 // and confluent-kafka-python use Debian's 2.0.2): an idempotent, zstd
 // producer whose delivery reports fill the ledger, then a group consumer that
 // must read exactly those records in each partition's offset order, intact,
-// and whose synchronous commit must land on the end offsets.
+// and whose synchronous commit must land on the end offsets. The consumer
+// runs the classic group protocol and KIP-848's (group.protocol=consumer).
 func TestConfluentGoProduceConsume(t *testing.T) {
+	for _, protocol := range []string{"classic", "consumer"} {
+		t.Run("group.protocol="+protocol, func(t *testing.T) { testConfluentGoProduceConsume(t, protocol) })
+	}
+}
+
+func testConfluentGoProduceConsume(t *testing.T, protocol string) {
 	bp := startBinary(t)
 	const topic, partitions, n = "confluent-go", 3, 3_000
 	createTopic(t, bp.addr, topic, partitions)
@@ -71,6 +81,7 @@ func TestConfluentGoProduceConsume(t *testing.T) {
 	c, err := kafka.NewConsumer(&kafka.ConfigMap{
 		"bootstrap.servers":  bp.addr,
 		"group.id":           "confluent-go-readers",
+		"group.protocol":     protocol,
 		"auto.offset.reset":  "earliest",
 		"enable.auto.commit": false,
 	})
@@ -105,6 +116,9 @@ func TestConfluentGoProduceConsume(t *testing.T) {
 	if _, err := c.Commit(); err != nil {
 		t.Fatalf("commit: %v", err)
 	}
+	if got := groupType(t, bp.addr, "confluent-go-readers"); got != protocol {
+		t.Fatalf("the broker holds the group as %q, want %q", got, protocol)
+	}
 	// What the group coordinator stored, read back, not what the commit sent.
 	var tps []kafka.TopicPartition
 	for p := range int32(partitions) {
@@ -120,4 +134,28 @@ func TestConfluentGoProduceConsume(t *testing.T) {
 			t.Fatalf("partition %d committed at %v (%v), end offset %d", tp.Partition, tp.Offset, tp.Error, ends[tp.Partition])
 		}
 	}
+}
+
+// groupType is the type (classic or consumer) the broker lists group as.
+func groupType(t *testing.T, addr, group string) string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrListGroupsRequest() // v5: with each group's type
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("list groups: %v", err)
+	}
+	for _, g := range resp.Groups {
+		if g.Group == group {
+			return g.GroupType
+		}
+	}
+	t.Fatalf("group %s not listed", group)
+	return ""
 }
