@@ -34,6 +34,15 @@ func encodeRequest(req kmsg.Request, version int16) []byte {
 	return req.AppendTo(b)
 }
 
+// describeLogDirsOf asks for some partitions of topic.
+func describeLogDirsOf(topic string, partitions ...int32) *kmsg.DescribeLogDirsRequest {
+	req := kmsg.NewPtrDescribeLogDirsRequest()
+	rt := kmsg.NewDescribeLogDirsRequestTopic()
+	rt.Topic, rt.Partitions = topic, partitions
+	req.Topics = append(req.Topics, rt)
+	return req
+}
+
 // FuzzServeRequest feeds arbitrary request frames to a live broker: every
 // frame must be answered or close its connection, never panic or hang.
 func FuzzServeRequest(f *testing.F) {
@@ -41,6 +50,7 @@ func FuzzServeRequest(f *testing.F) {
 		kmsg.NewPtrApiVersionsRequest(), kmsg.NewPtrMetadataRequest(), kmsg.NewPtrProduceRequest(),
 		kmsg.NewPtrFetchRequest(), kmsg.NewPtrListOffsetsRequest(), kmsg.NewPtrCreateTopicsRequest(),
 		kmsg.NewPtrInitProducerIDRequest(), kmsg.NewPtrDescribeConfigsRequest(), kmsg.NewPtrDeleteRecordsRequest(),
+		kmsg.NewPtrDescribeLogDirsRequest(), describeLogDirsOf("__consumer_offsets", 0, -1, 1<<30),
 	}
 	for _, r := range seeds {
 		for _, v := range []int16{0, 3, 4, 9, 12} {
