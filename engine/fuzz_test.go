@@ -51,6 +51,7 @@ func FuzzServeRequest(f *testing.F) {
 		kmsg.NewPtrFetchRequest(), kmsg.NewPtrListOffsetsRequest(), kmsg.NewPtrCreateTopicsRequest(),
 		kmsg.NewPtrInitProducerIDRequest(), kmsg.NewPtrDescribeConfigsRequest(), kmsg.NewPtrDeleteRecordsRequest(),
 		kmsg.NewPtrDescribeLogDirsRequest(), describeLogDirsOf("__consumer_offsets", 0, -1, 1<<30),
+		kmsg.NewPtrDescribeProducersRequest(),
 	}
 	for _, r := range seeds {
 		for _, v := range []int16{0, 3, 4, 9, 12} {
