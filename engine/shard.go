@@ -129,6 +129,8 @@ func (s *shard) run() {
 	go s.runSyncer()
 	retention := time.NewTicker(s.b.cfg.LogRetentionCheckInterval)
 	defer retention.Stop()
+	producerExpiry := time.NewTicker(s.b.cfg.ProducerIDExpirationCheckInterval)
+	defer producerExpiry.Stop()
 	s.startCleaner()
 	defer s.stopCleaner()
 	for {
@@ -142,6 +144,8 @@ func (s *shard) run() {
 			s.finishSync(job)
 		case <-retention.C:
 			s.enforceRetention()
+		case <-producerExpiry.C:
+			s.expireProducers()
 		case <-s.cleanerC():
 			s.runCleaner()
 		case <-s.quit:

@@ -33,15 +33,20 @@ type Config struct {
 	LogRetention              time.Duration // log.retention.ms (also .minutes, .hours; -1: forever)
 	LogRetentionBytes         int64         // log.retention.bytes (-1: unlimited)
 	LogRetentionCheckInterval time.Duration // log.retention.check.interval.ms
-	LogIndexIntervalBytes     int32         // log.index.interval.bytes
-	LogFlushIntervalMessages  int64         // log.flush.interval.messages
-	LogFlushInterval          time.Duration // log.flush.interval.ms (-1: never on time, rely on the OS)
-	LogFlushPolicy            string        // log.flush.policy = always|interval|never
-	SyncfsMinPartitions       int           // log.flush.syncfs.min.partitions
-	WALEnable                 bool          // log.flush.wal.enable
-	WALMinPartitions          int           // log.flush.wal.min.partitions
-	WALCheckpointBytes        int64         // log.flush.wal.checkpoint.bytes
-	MessageMaxBytes           int32         // message.max.bytes
+	// producer.id.expiration.ms and its check interval: idempotent producer
+	// state older than this is dropped, so short-lived producers do not
+	// pile up in every partition they wrote to.
+	ProducerIDExpiration              time.Duration
+	ProducerIDExpirationCheckInterval time.Duration
+	LogIndexIntervalBytes             int32         // log.index.interval.bytes
+	LogFlushIntervalMessages          int64         // log.flush.interval.messages
+	LogFlushInterval                  time.Duration // log.flush.interval.ms (-1: never on time, rely on the OS)
+	LogFlushPolicy                    string        // log.flush.policy = always|interval|never
+	SyncfsMinPartitions               int           // log.flush.syncfs.min.partitions
+	WALEnable                         bool          // log.flush.wal.enable
+	WALMinPartitions                  int           // log.flush.wal.min.partitions
+	WALCheckpointBytes                int64         // log.flush.wal.checkpoint.bytes
+	MessageMaxBytes                   int32         // message.max.bytes
 
 	LogCleanerEnable              bool          // log.cleaner.enable
 	LogCleanerIOMaxBytesPerSecond int64         // log.cleaner.io.max.bytes.per.second (per shard)

@@ -277,6 +277,15 @@ var keyTable = []key{
 		set: intSetter(func(c *Config) *int32 { return &c.OffsetMetadataMaxBytes }, 0, maxInt32),
 		get: intGetter(func(c *Config) *int32 { return &c.OffsetMetadataMaxBytes })},
 
+	{name: "producer.id.expiration.ms", typ: TypeInt, def: "86400000", unit: "ms",
+		doc: "how long a partition keeps an idempotent producer's state after its last batch's timestamp",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.ProducerIDExpiration }, time.Millisecond, 1),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.ProducerIDExpiration }, time.Millisecond)},
+	{name: "producer.id.expiration.check.interval.ms", typ: TypeInt, def: "600000", unit: "ms",
+		doc: "how often expired producer state is removed",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.ProducerIDExpirationCheckInterval }, time.Millisecond, 1),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.ProducerIDExpirationCheckInterval }, time.Millisecond)},
+
 	// Chronik's engine.
 	{name: "num.shards", typ: TypeInt, def: "0",
 		doc: "shard goroutines that own partitions (0: usable CPUs, the smaller of the affinity mask and GOMAXPROCS)",
