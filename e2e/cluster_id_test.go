@@ -1,25 +1,18 @@
 package e2e
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // clusterID asks the broker at addr for the cluster ID its metadata reports.
 func clusterID(t *testing.T, addr string) string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	cl, ctx, done := briefClient(t, addr, 10*time.Second)
+	defer done()
 	md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
 	if err != nil {
 		t.Fatalf("metadata: %v", err)

@@ -3,12 +3,10 @@
 package e2e
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -139,13 +137,8 @@ func testConfluentGoProduceConsume(t *testing.T, protocol string) {
 // groupType is the type (classic or consumer) the broker lists group as.
 func groupType(t *testing.T, addr, group string) string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	cl, ctx, done := briefClient(t, addr, 10*time.Second)
+	defer done()
 	req := kmsg.NewPtrListGroupsRequest() // v5: with each group's type
 	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {

@@ -285,13 +285,8 @@ func waitSpread(t *testing.T, wait time.Duration, ms []*member, want []int) {
 // groupLag is kadm's total lag of group.
 func groupLag(t *testing.T, addr, group string) (int64, string) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	cl, ctx, done := briefClient(t, addr, 20*time.Second)
+	defer done()
 	lags, err := kadm.NewClient(cl).Lag(ctx, group)
 	if err != nil {
 		t.Fatalf("lag of %s: %v", group, err)

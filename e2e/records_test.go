@@ -81,19 +81,26 @@ func makeRecord(i int, base time.Time) sentRecord {
 	}
 }
 
+// briefClient is a franz-go client of the broker at addr for a quick admin
+// call, with a context bounded at limit; done closes both.
+func briefClient(t testing.TB, addr string, limit time.Duration) (*kgo.Client, context.Context, func()) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	return cl, ctx, func() { cancel(); cl.Close() }
+}
+
 func createTopic(t *testing.T, addr, topic string, partitions int32) {
 	createTopicB(t, addr, topic, partitions)
 }
 
 func createTopicB(t testing.TB, addr, topic string, partitions int32) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
+	cl, ctx, done := briefClient(t, addr, 15*time.Second)
+	defer done()
 	resp, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, 1, nil, topic)
 	if err != nil {
 		t.Fatalf("create topic %s: %v", topic, err)
@@ -235,13 +242,8 @@ func consumeFranzAndVerify(t *testing.T, addr, topic string, partitions int32, l
 // endOffsets lists each partition's log end offset.
 func endOffsets(t *testing.T, addr, topic string, partitions int32) map[int32]int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
+	cl, ctx, done := briefClient(t, addr, 15*time.Second)
+	defer done()
 	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
 	if err != nil {
 		t.Fatalf("list end offsets: %v", err)
