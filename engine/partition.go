@@ -183,10 +183,12 @@ type producerSnapshot struct {
 }
 
 // restoreProducers loads the last producer-state snapshot and replays batch
-// headers written after it.
+// headers written after it; producers expired meanwhile are dropped, as
+// Kafka drops them when it loads its snapshots.
 func (p *partition) restoreProducers() error {
 	p.producers = make(map[int64]*producerState)
 	p.producersSavedAt = -1
+	defer p.expireProducers(time.Now().Add(-p.shard.b.cfg.ProducerIDExpiration).UnixMilli())
 	from := p.log.StartOffset()
 	raw, err := os.ReadFile(filepath.Join(p.dir, producerStateFile))
 	snapAt := int64(-1)

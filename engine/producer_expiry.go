@@ -8,7 +8,8 @@ import "time"
 // in memory and in its producer-state snapshot. A producer whose last batch
 // is older than the expiration is forgotten; if it writes again, its next
 // batch is accepted whatever its sequence (checkIdempotent), as Kafka does
-// for a producer it holds no state for.
+// for a producer it holds no state for. As in Kafka, the age counts from
+// the last batch's timestamp, and restoring state drops expired producers.
 
 // expireProducers drops the producer state of every partition of the shard
 // whose last batch timestamp is older than the expiration.

@@ -11,8 +11,9 @@ import (
 )
 
 // An idempotent producer's state is dropped once its last batch is older
-// than producer.id.expiration.ms, and the producer can still write after
-// that: its next batch is accepted, and its state is kept again.
+// than producer.id.expiration.ms, a restart does not restore it from the
+// log, and a producer can still write after that: its next batch is
+// accepted, and its state is kept again.
 func TestIdleProducerStateExpires(t *testing.T) {
 	tb := startBroker(t, "producer.id.expiration.ms=1500", "producer.id.expiration.check.interval.ms=50")
 	createTestTopic(t, tb, "expiry", 1)
@@ -53,6 +54,15 @@ func TestIdleProducerStateExpires(t *testing.T) {
 	if idle := time.Since(start); idle < 1500*time.Millisecond {
 		t.Fatalf("producer state dropped after %v, before the 1.5 s expiration", idle)
 	}
+	// A restart does not bring it back from the log, even before the first
+	// expiry check (ten minutes by default).
+	tb.sets = []string{"producer.id.expiration.ms=1500"}
+	tb.restart()
+	adm = tb.admin()
+	if n := producers(); n != 0 {
+		t.Fatalf("%d producers after a restart, want none", n)
+	}
+	cl = tb.client(kgo.DefaultProduceTopic("expiry"))
 	produce() // its sequence goes on from where it was: accepted all the same
 	if n := producers(); n != 1 {
 		t.Fatalf("%d producers after writing again, want 1", n)
