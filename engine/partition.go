@@ -37,6 +37,10 @@ type partition struct {
 	// it holds exactly producers (else -1): a clean close at that offset
 	// need not write it again, so idle partitions close without file I/O.
 	producersSavedAt int64
+	// producersExpired says expiry dropped producers since the last
+	// snapshot: even an empty one must be written, or a restart would
+	// replay them from the log.
+	producersExpired bool
 	waiters          []fetchWaiter
 
 	// lastReopen rate-limits reopening a log that stopped taking writes;
@@ -188,7 +192,17 @@ type producerSnapshot struct {
 func (p *partition) restoreProducers() error {
 	p.producers = make(map[int64]*producerState)
 	p.producersSavedAt = -1
-	defer p.expireProducers(time.Now().Add(-p.shard.b.cfg.ProducerIDExpiration).UnixMilli())
+	now := time.Now()
+	defer func() {
+		// Replayed producers (and those of older snapshots) count as seen
+		// now; those the snapshot saw too long ago are dropped.
+		for _, ps := range p.producers {
+			if ps.SeenAtMs == 0 {
+				ps.SeenAtMs = now.UnixMilli()
+			}
+		}
+		p.expireProducers(now.Add(-p.shard.b.cfg.ProducerIDExpiration).UnixMilli())
+	}()
 	from := p.log.StartOffset()
 	raw, err := os.ReadFile(filepath.Join(p.dir, producerStateFile))
 	snapAt := int64(-1)
@@ -219,7 +233,9 @@ func (p *partition) restoreProducers() error {
 		// the sequence range follows the offsets, as in Kafka.
 		h.NumRecords = h.LastOffsetDelta + 1
 		if h.ProducerID >= 0 {
-			p.producers[h.ProducerID] = recordIdempotent(p.producers[h.ProducerID], &h, h.BaseOffset)
+			ps := recordIdempotent(p.producers[h.ProducerID], &h, h.BaseOffset)
+			ps.SeenAtMs = 0 // replayed: seen at this restart
+			p.producers[h.ProducerID] = ps
 		}
 		return nil
 	})
@@ -228,7 +244,7 @@ func (p *partition) restoreProducers() error {
 // saveProducers writes the producer-state snapshot at the log end.
 func (p *partition) saveProducers() error {
 	next := p.log.NextOffset()
-	if len(p.producers) == 0 || p.producersSavedAt == next {
+	if p.producersSavedAt == next || (len(p.producers) == 0 && !p.producersExpired) {
 		return nil
 	}
 	raw, err := json.Marshal(producerSnapshot{Offset: next, Producers: p.producers})
@@ -243,6 +259,7 @@ func (p *partition) saveProducers() error {
 		return err
 	}
 	p.producersSavedAt = next
+	p.producersExpired = false
 	return nil
 }
 
@@ -291,7 +308,9 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	}
 	p.queueWrite()
 	if h.ProducerID >= 0 {
-		p.producers[h.ProducerID] = recordIdempotent(ps, h, base)
+		ps = recordIdempotent(ps, h, base)
+		ps.SeenAtMs = time.Now().UnixMilli()
+		p.producers[h.ProducerID] = ps
 		p.producersSavedAt = -1
 	}
 	p.afterAppend(int64(h.NumRecords), st)

@@ -8,11 +8,15 @@ import "time"
 // in memory and in its producer-state snapshot. A producer whose last batch
 // is older than the expiration is forgotten; if it writes again, its next
 // batch is accepted whatever its sequence (checkIdempotent), as Kafka does
-// for a producer it holds no state for. As in Kafka, the age counts from
-// the last batch's timestamp, and restoring state drops expired producers.
+// for a producer it holds no state for. The age counts from the broker's
+// clock at the producer's last append (Kafka counts from the batch's
+// timestamp, which expires producers that write old CreateTime timestamps,
+// such as mirroring tools, at once and with them their duplicate
+// protection); producers replayed from the log after a crash count from the
+// restart. Restoring state drops those a snapshot saw too long ago.
 
 // expireProducers drops the producer state of every partition of the shard
-// whose last batch timestamp is older than the expiration.
+// that was last seen longer ago than the expiration.
 func (s *shard) expireProducers() {
 	cutoff := time.Now().Add(-s.b.cfg.ProducerIDExpiration).UnixMilli()
 	for _, p := range s.parts {
@@ -20,14 +24,15 @@ func (s *shard) expireProducers() {
 	}
 }
 
-// expireProducers drops the producers whose last batch's timestamp (ms) is
-// before cutoff; the snapshot on disk no longer matches, so the next clean
-// close writes it again.
+// expireProducers drops the producers last seen before cutoff (ms); the
+// snapshot on disk no longer matches, so the next clean close writes it
+// again, even empty.
 func (p *partition) expireProducers(cutoff int64) {
 	for id, ps := range p.producers {
-		if n := len(ps.Batches); n == 0 || ps.Batches[n-1].Timestamp < cutoff {
+		if ps.SeenAtMs < cutoff {
 			delete(p.producers, id)
 			p.producersSavedAt = -1
+			p.producersExpired = true
 		}
 	}
 }

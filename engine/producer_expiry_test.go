@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -66,5 +67,24 @@ func TestIdleProducerStateExpires(t *testing.T) {
 	produce() // its sequence goes on from where it was: accepted all the same
 	if n := producers(); n != 1 {
 		t.Fatalf("%d producers after writing again, want 1", n)
+	}
+}
+
+// Expiry counts from when the broker last saw the producer, not from its
+// batches' timestamps: a producer writing 1970 timestamps (as a mirroring
+// tool copying old records may) keeps its duplicate protection.
+func TestOldTimestampsKeepProducerState(t *testing.T) {
+	tb := startBroker(t, "producer.id.expiration.ms=60000", "producer.id.expiration.check.interval.ms=20")
+	createTestTopic(t, tb, "old-ts", 1)
+	cl := tb.client()
+	first := produceRaw(t, cl, "old-ts", 0, 11, rawBatchAt(3, 9, 0, 0, 1000))
+	if first.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(first.ErrorCode))
+	}
+	time.Sleep(200 * time.Millisecond) // ten expiry checks
+	retry := produceRaw(t, cl, "old-ts", 0, 11, rawBatchAt(3, 9, 0, 0, 1000))
+	if retry.ErrorCode != 0 || retry.BaseOffset != first.BaseOffset {
+		t.Fatalf("retried batch: %v at offset %d, want the original offset %d (a duplicate)",
+			kerr.ErrorForCode(retry.ErrorCode), retry.BaseOffset, first.BaseOffset)
 	}
 }

@@ -24,6 +24,10 @@ type producerBatch struct {
 type producerState struct {
 	Epoch   int16           `json:"epoch"`
 	Batches []producerBatch `json:"batches"` // oldest first, at most producerWindow
+	// SeenAtMs is the broker's clock (ms) at the producer's last append, or
+	// at the restart that replayed it; expiry counts from it
+	// (producer_expiry.go). 0 in snapshots written before it existed.
+	SeenAtMs int64 `json:"seen_at_ms,omitempty"`
 }
 
 func (ps *producerState) lastSeq() int32 {
