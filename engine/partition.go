@@ -190,15 +190,22 @@ type producerSnapshot struct {
 // headers written after it; producers expired meanwhile are dropped, as
 // Kafka drops them when it loads its snapshots.
 func (p *partition) restoreProducers() error {
+	before := p.producers // what a running broker saw, when it rebuilds after a fault
 	p.producers = make(map[int64]*producerState)
 	p.producersSavedAt = -1
 	now := time.Now()
 	defer func() {
-		// Replayed producers (and those of older snapshots) count as seen
-		// now; those the snapshot saw too long ago are dropped.
-		for _, ps := range p.producers {
+		// Replayed producers (and those of snapshots older than SeenAtMs)
+		// count as seen now, and the snapshot is written again with it; a
+		// producer this broker saw later than its snapshot did keeps that
+		// time; those seen too long ago are dropped.
+		for id, ps := range p.producers {
 			if ps.SeenAtMs == 0 {
 				ps.SeenAtMs = now.UnixMilli()
+				p.producersSavedAt = -1
+			}
+			if old := before[id]; old != nil && old.Epoch == ps.Epoch {
+				ps.SeenAtMs = max(ps.SeenAtMs, old.SeenAtMs)
 			}
 		}
 		p.expireProducers(now.Add(-p.shard.b.cfg.ProducerIDExpiration).UnixMilli())
@@ -308,6 +315,9 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	}
 	p.queueWrite()
 	if h.ProducerID >= 0 {
+		// (A duplicate answered from the state above does not refresh
+		// SeenAtMs, as in Kafka: only a producer retrying one batch for
+		// the whole expiration would notice.)
 		ps = recordIdempotent(ps, h, base)
 		ps.SeenAtMs = time.Now().UnixMilli()
 		p.producers[h.ProducerID] = ps

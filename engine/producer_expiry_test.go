@@ -41,8 +41,12 @@ func TestIdleProducerStateExpires(t *testing.T) {
 		return len(p.ActiveProducers)
 	}
 
-	start := time.Now() // before the record's timestamp, which the expiry counts from
+	start := time.Now() // before the broker sees the producer, which the expiry counts from
 	produce()
+	pid, epoch, err := cl.ProducerID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if n := producers(); n != 1 {
 		t.Fatalf("%d producers right after a produce, want 1", n)
 	}
@@ -63,10 +67,50 @@ func TestIdleProducerStateExpires(t *testing.T) {
 	if n := producers(); n != 0 {
 		t.Fatalf("%d producers after a restart, want none", n)
 	}
-	cl = tb.client(kgo.DefaultProduceTopic("expiry"))
-	produce() // its sequence goes on from where it was: accepted all the same
+	// The same producer writes on at sequence 1: without state for it the
+	// broker accepts any sequence, and keeps its state again.
+	if p := produceRaw(t, tb.client(), "expiry", 0, 11, rawBatch(1, pid, epoch, 1)); p.ErrorCode != 0 {
+		t.Fatalf("the expired producer writing on: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
 	if n := producers(); n != 1 {
 		t.Fatalf("%d producers after writing again, want 1", n)
+	}
+}
+
+// Restoring state drops producers that expired while the broker was down:
+// stopped cleanly, the snapshot remembers when each was last seen, and a
+// start past the expiration does not bring them back, before any check.
+func TestProducerStateExpiresWhileStopped(t *testing.T) {
+	tb := startBroker(t, "producer.id.expiration.ms=1500") // checks every ten minutes
+	createTestTopic(t, tb, "expiry-down", 1)
+	if p := produceRaw(t, tb.client(), "expiry-down", 0, 11, rawBatch(2, 11, 0, 0)); p.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+	}
+	tb.stop()
+	time.Sleep(1700 * time.Millisecond)
+	tb.open()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := tb.admin().DescribeProducers(ctx, kadm.TopicsSet{"expiry-down": {0: {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := d["expiry-down"].Partitions[0]; p.Err != nil || len(p.ActiveProducers) != 0 {
+		t.Fatalf("after 1.7 s down with a 1.5 s expiration: err %v, producers %+v; want none", p.Err, p.ActiveProducers)
+	}
+}
+
+// expireProducersNow runs an expiry check on every shard and waits for it.
+func expireProducersNow(t *testing.T, tb *testBroker) {
+	t.Helper()
+	for _, s := range tb.b.shards {
+		done := make(chan struct{})
+		s.submit(func(s *shard) { s.expireProducers(); close(done) })
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a shard did not run the expiry check")
+		}
 	}
 }
 
@@ -74,14 +118,14 @@ func TestIdleProducerStateExpires(t *testing.T) {
 // batches' timestamps: a producer writing 1970 timestamps (as a mirroring
 // tool copying old records may) keeps its duplicate protection.
 func TestOldTimestampsKeepProducerState(t *testing.T) {
-	tb := startBroker(t, "producer.id.expiration.ms=60000", "producer.id.expiration.check.interval.ms=20")
+	tb := startBroker(t, "producer.id.expiration.ms=60000")
 	createTestTopic(t, tb, "old-ts", 1)
 	cl := tb.client()
 	first := produceRaw(t, cl, "old-ts", 0, 11, rawBatchAt(3, 9, 0, 0, 1000))
 	if first.ErrorCode != 0 {
 		t.Fatal(kerr.ErrorForCode(first.ErrorCode))
 	}
-	time.Sleep(200 * time.Millisecond) // ten expiry checks
+	expireProducersNow(t, tb)
 	retry := produceRaw(t, cl, "old-ts", 0, 11, rawBatchAt(3, 9, 0, 0, 1000))
 	if retry.ErrorCode != 0 || retry.BaseOffset != first.BaseOffset {
 		t.Fatalf("retried batch: %v at offset %d, want the original offset %d (a duplicate)",
