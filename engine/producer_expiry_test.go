@@ -104,13 +104,7 @@ func TestProducerStateExpiresWhileStopped(t *testing.T) {
 func expireProducersNow(t *testing.T, tb *testBroker) {
 	t.Helper()
 	for _, s := range tb.b.shards {
-		done := make(chan struct{})
-		s.submit(func(s *shard) { s.expireProducers(); close(done) })
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatal("a shard did not run the expiry check")
-		}
+		onShard(t, s, (*shard).expireProducers)
 	}
 }
 

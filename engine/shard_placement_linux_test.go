@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/chronik-go/chronik/numa"
 )
@@ -49,21 +48,14 @@ func TestShardThreadsArePinned(t *testing.T) {
 // shardThreadCPUs reads the affinity of s's thread from s's own goroutine.
 func shardThreadCPUs(t *testing.T, s *shard) []int {
 	t.Helper()
-	got := make(chan []int, 1)
-	s.submit(func(*shard) {
-		cpus, err := numa.AllowedCPUs()
-		if err != nil {
+	var cpus []int
+	onShard(t, s, func(*shard) {
+		var err error
+		if cpus, err = numa.AllowedCPUs(); err != nil {
 			t.Error(err)
 		}
-		got <- cpus
 	})
-	select {
-	case cpus := <-got:
-		return cpus
-	case <-time.After(10 * time.Second):
-		t.Fatal("shard did not run the affinity check")
-		return nil
-	}
+	return cpus
 }
 
 // On a host of two NUMA nodes (a made-up sysfs tree splitting this

@@ -140,6 +140,18 @@ func (tb *testBroker) admin() *kadm.Client {
 	return kadm.NewClient(tb.client())
 }
 
+// onShard runs fn on s's goroutine (its OS-locked thread) and waits for it.
+func onShard(t *testing.T, s *shard, fn func(*shard)) {
+	t.Helper()
+	done := make(chan struct{})
+	s.submit(func(s *shard) { fn(s); close(done) })
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("shard %d did not run the function within 10s", s.id)
+	}
+}
+
 // checkFor polls cond every step until it holds or wait passes.
 func checkFor(t *testing.T, wait, step time.Duration, cond func() error) {
 	t.Helper()
