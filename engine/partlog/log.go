@@ -34,6 +34,11 @@ type Options struct {
 	Logger             *slog.Logger  // default slog.Default()
 	// Now is the wall clock for SegmentMs rolls; default time.Now. Tests inject one.
 	Now func() time.Time
+	// CleanState, with Open's clean=true, stands in for the checkpoint's
+	// clean claim and the active segment's index files: the state the
+	// log's CloseToState returned at the shutdown that preceded this open.
+	// When it does not match the segment on disk the log is recovered.
+	CleanState *CleanState
 	// Writeback, when set, takes the hints that start the kernel writing
 	// back bytes written behind a WAL, so that the owner does not block in
 	// them; unset, the owner starts writeback itself.
@@ -86,6 +91,8 @@ type Log struct {
 	// unchanged says the log is exactly as a clean checkpoint describes it
 	// (opened cleanly, not modified since), so Close has nothing to write.
 	unchanged bool
+	// fromState says Open trusted Options.CleanState.
+	fromState bool
 
 	hints    [readHintSlots]readHint
 	hintNext int

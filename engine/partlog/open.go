@@ -135,6 +135,9 @@ func (l *Log) load(entries []os.DirEntry, clean bool) error {
 	}
 
 	last := l.segs[len(l.segs)-1]
+	if st := l.opts.CleanState; clean && st != nil {
+		return l.loadFromState(last, st)
+	}
 	trusted := clean && found && cp.clean && cp.activeBase == last.base && cp.activeSize == last.size && cp.next >= last.base
 	if clean && !trusted {
 		l.opts.Logger.Warn("clean open but the checkpoint does not match the active segment; recovering it",
@@ -149,18 +152,47 @@ func (l *Log) load(entries []os.DirEntry, clean bool) error {
 	if trusted {
 		l.next = cp.next
 		l.unchanged = true
-	} else {
-		before := last.size
-		next, err := l.recoverSegment(last)
-		if err != nil {
-			return err
-		}
-		l.next = next
-		l.size -= before - last.size
+	} else if err := l.recoverActive(last); err != nil {
+		return err
 	}
+	return l.dropSegmentsBelowStart()
+}
 
-	// Segments wholly below the start offset are left over from a crash
-	// between persisting the start offset and deleting them.
+// loadFromState opens the active segment from st when it matches the files
+// on disk, and recovers it otherwise.
+func (l *Log) loadFromState(last *segment, st *CleanState) error {
+	trusted := stateMatches(st, last)
+	if !trusted {
+		l.opts.Logger.Warn("clean open but the clean-shutdown state does not match the active segment; recovering it",
+			"dir", l.dir, "segment", last.base, "size", last.size, "state_base", st.ActiveBase, "state_size", st.ActiveSize)
+	} else if err := l.loadActiveFromState(last, st); err != nil {
+		trusted = false
+		l.opts.Logger.Warn("clean-shutdown state unusable; recovering the active segment", "dir", l.dir, "segment", last.base, "err", err)
+	}
+	if trusted {
+		l.start, l.next, l.fromState = max(l.start, st.LogStart), st.Next, true
+	} else if err := l.recoverActive(last); err != nil {
+		return err
+	}
+	return l.dropSegmentsBelowStart()
+}
+
+// recoverActive validates the active segment by CRC, as after a crash.
+func (l *Log) recoverActive(last *segment) error {
+	before := last.size
+	next, err := l.recoverSegment(last)
+	if err != nil {
+		return err
+	}
+	l.next = next
+	l.size -= before - last.size
+	return nil
+}
+
+// dropSegmentsBelowStart ends a load: segments wholly below the start
+// offset are left over from a crash between persisting the start offset and
+// deleting them.
+func (l *Log) dropSegmentsBelowStart() error {
 	for len(l.segs) > 0 && l.segmentEnd(0) <= l.start {
 		if err := l.removeFirstSegment(); err != nil {
 			return err
