@@ -22,10 +22,6 @@ import (
 	"github.com/chronik-go/chronik/uring"
 )
 
-// cleanShutdownMarker is written last on a graceful shutdown; its presence at
-// start lets partitions trust their persisted indexes and skip recovery scans.
-const cleanShutdownMarker = ".chronik_clean_shutdown"
-
 // Options wires a Broker.
 type Options struct {
 	Config  *config.Config
@@ -78,6 +74,9 @@ type Broker struct {
 	// staged batches at shutdown).
 	walGen     atomic.Uint64
 	walKeepAll atomic.Bool
+
+	// startState is how the last run ended, while New opens the partitions.
+	startState *startState
 }
 
 // New opens every partition the metadata names and starts the shards.
@@ -126,21 +125,19 @@ func New(opts Options) (*Broker, error) {
 	}
 	b.groups = newGroupCoordinators(b)
 
-	markerPath := filepath.Join(b.dataDir, cleanShutdownMarker)
-	_, err = os.Stat(markerPath)
-	clean := err == nil
+	ss := b.readStartState()
+	clean := ss.clean
 	start := time.Now()
-	if err := b.reconcile(b.store.Current(), clean); err != nil {
+	b.startState = &ss // read by the shards opening partitions, until reconcile returns
+	err = b.reconcile(b.store.Current(), clean)
+	b.startState = nil
+	if err != nil {
 		b.stopShards()
 		return nil, err
 	}
-	if clean {
-		// From here on a crash must trigger recovery again.
-		if err := os.Remove(markerPath); err != nil {
-			b.stopShards()
-			return nil, fmt.Errorf("remove clean-shutdown marker: %w", err)
-		}
-		syncDir(b.dataDir)
+	if err := b.consumeMarker(ss); err != nil {
+		b.stopShards()
+		return nil, err
 	}
 	b.log.Info("partitions opened", "partitions", len(b.open), "clean", clean, "took", time.Since(start))
 	if err := b.replayWAL(clean); err != nil {
@@ -433,18 +430,26 @@ func (b *Broker) Close() error {
 	}
 	b.log.Info("partitions closed", "partitions", len(b.open), "close_took", closed, "sync_took", time.Since(start)-closed)
 	b.dataDirFile.Close()
-	if syncfsAvailable {
-		// Every partition is durable: the shards' WALs are no longer needed.
-		if err := b.removeAllWALFiles(); err != nil {
-			return err
+	if !syncfsAvailable {
+		// Each partition wrote and synced its own files.
+		marker := filepath.Join(b.dataDir, cleanShutdownMarker)
+		if err := os.WriteFile(marker, nil, 0o644); err != nil {
+			return fmt.Errorf("write clean-shutdown marker: %w", err)
+		}
+		syncDir(b.dataDir)
+		return nil
+	}
+	// Every partition is durable: the shards' WALs are no longer needed.
+	if err := b.removeAllWALFiles(); err != nil {
+		return err
+	}
+	st := &cleanShutdownState{Partitions: make(map[string]partitionCleanState)}
+	for _, s := range b.shards {
+		for name, ps := range s.closedStates {
+			st.Partitions[name] = ps
 		}
 	}
-	marker := filepath.Join(b.dataDir, cleanShutdownMarker)
-	if err := os.WriteFile(marker, nil, 0o644); err != nil {
-		return fmt.Errorf("write clean-shutdown marker: %w", err)
-	}
-	syncDir(b.dataDir)
-	return nil
+	return writeCleanShutdownMarker(b.dataDir, st)
 }
 
 func (b *Broker) stopShards() {

@@ -75,19 +75,26 @@ func partitionDir(dataDir string, k partKey) string {
 // openPartition opens the partition's log and restores producer state.
 func (s *shard) openPartition(k partKey, id meta.TopicID, epoch int32, clean bool) (*partition, error) {
 	dir := partitionDir(s.b.dataDir, k)
-	l, err := s.openLog(k, dir, clean)
+	var logState *partlog.CleanState
+	var snap *producerSnapshot
+	if ss := s.b.startState; ss != nil {
+		clean, logState, snap = ss.forPartition(dir, id)
+	}
+	l, err := s.openLog(k, dir, clean, logState)
 	if err != nil {
 		return nil, err
 	}
 	p := &partition{key: k, topicID: id, dir: dir, shard: s, log: l, leaderEpoch: epoch}
-	if err := p.restoreProducers(); err != nil {
+	if err := p.restoreProducers(snap); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("restore producer state of %s-%d: %w", k.topic, k.partition, err)
 	}
 	return p, nil
 }
 
-func (s *shard) openLog(k partKey, dir string, clean bool) (*partlog.Log, error) {
+// openLog opens a partition's log; logState is its state from the broker's
+// clean-shutdown marker, if any.
+func (s *shard) openLog(k partKey, dir string, clean bool, logState *partlog.CleanState) (*partlog.Log, error) {
 	b := s.b
 	st := b.settingsFor(k.topic)
 	l, err := partlog.Open(dir, partlog.Options{
@@ -97,6 +104,7 @@ func (s *shard) openLog(k partKey, dir string, clean bool) (*partlog.Log, error)
 		IndexIntervalBytes: b.cfg.LogIndexIntervalBytes,
 		Logger:             b.log,
 		Writeback:          s.queueWriteback,
+		CleanState:         logState,
 	}, clean)
 	if err != nil {
 		return nil, fmt.Errorf("open partition %s-%d: %w", k.topic, k.partition, err)
@@ -166,7 +174,7 @@ func (p *partition) reopenIfFailed() {
 	if p.log != nil {
 		p.log.Close()
 	}
-	l, err := p.shard.openLog(p.key, p.dir, false)
+	l, err := p.shard.openLog(p.key, p.dir, false, nil)
 	if err != nil {
 		p.shard.b.log.Error("reopen failed partition", "topic", p.key.topic, "partition", p.key.partition, "err", err)
 		p.log = nil
@@ -174,7 +182,7 @@ func (p *partition) reopenIfFailed() {
 	}
 	p.log = l
 	p.walUnsafe = true
-	if err := p.restoreProducers(); err != nil {
+	if err := p.restoreProducers(nil); err != nil {
 		p.shard.b.log.Error("restore producers after reopen", "topic", p.key.topic, "partition", p.key.partition, "err", err)
 	}
 	p.shard.b.metrics.reopens.Add(1)
@@ -186,10 +194,13 @@ type producerSnapshot struct {
 	Producers map[int64]*producerState `json:"producers"`
 }
 
-// restoreProducers loads the last producer-state snapshot and replays batch
-// headers written after it; producers expired meanwhile are dropped, as
-// Kafka drops them when it loads its snapshots.
-func (p *partition) restoreProducers() error {
+// restoreProducers loads the last producer-state snapshot — the partition's
+// own file or cand (from the broker's clean-shutdown state), whichever is
+// later — and replays batch headers written after it; producers expired
+// meanwhile are dropped, as Kafka drops them when it loads its snapshots. A
+// snapshot past the log's end (its batches lost in a crash after it was
+// written) is not used.
+func (p *partition) restoreProducers(cand *producerSnapshot) error {
 	before := p.producers // what a running broker saw, when it rebuilds after a fault
 	p.producers = make(map[int64]*producerState)
 	p.producersSavedAt = -1
@@ -221,6 +232,10 @@ func (p *partition) restoreProducers() error {
 			p.shard.b.log.Warn("unreadable producer state, rebuilding it from the log", "dir", p.dir, "err", err)
 			break
 		}
+		if snap.Offset > p.log.NextOffset() {
+			p.shard.b.log.Warn("producer state snapshot is past the log's end, rebuilding it from the log", "dir", p.dir, "snapshot", snap.Offset, "log_end", p.log.NextOffset())
+			break
+		}
 		if snap.Producers != nil {
 			p.producers = snap.Producers
 		}
@@ -229,23 +244,40 @@ func (p *partition) restoreProducers() error {
 	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
+	fileAt := snapAt
+	if cand != nil && cand.Offset > snapAt && cand.Offset <= p.log.NextOffset() {
+		p.producers = make(map[int64]*producerState, len(cand.Producers))
+		for id, ps := range cand.Producers {
+			p.producers[id] = ps
+		}
+		from = max(p.log.StartOffset(), cand.Offset)
+		snapAt = cand.Offset
+	}
 	if from >= p.log.NextOffset() {
-		if snapAt == p.log.NextOffset() {
-			p.producersSavedAt = snapAt // the snapshot is exactly the log's end
+		if fileAt == snapAt && snapAt == p.log.NextOffset() {
+			p.producersSavedAt = snapAt // the file's snapshot is exactly the log's end
 		}
 		return nil
 	}
 	return p.log.ScanBatches(from, func(h batch.Header) error {
-		// Compaction keeps a batch's last offset delta but may drop records:
-		// the sequence range follows the offsets, as in Kafka.
-		h.NumRecords = h.LastOffsetDelta + 1
-		if h.ProducerID >= 0 {
-			ps := recordIdempotent(p.producers[h.ProducerID], &h, h.BaseOffset)
-			ps.SeenAtMs = 0 // replayed: seen at this restart
-			p.producers[h.ProducerID] = ps
-		}
+		p.replayProducerBatch(h, 0) // replayed: seen at this restart (the deferred function)
 		return nil
 	})
+}
+
+// replayProducerBatch applies a batch of the log (or one the WAL replay
+// appended) to producer state, the producer seen at seenAtMs.
+func (p *partition) replayProducerBatch(h batch.Header, seenAtMs int64) {
+	if h.ProducerID < 0 {
+		return
+	}
+	// Compaction keeps a batch's last offset delta but may drop records:
+	// the sequence range follows the offsets, as in Kafka.
+	h.NumRecords = h.LastOffsetDelta + 1
+	ps := recordIdempotent(p.producers[h.ProducerID], &h, h.BaseOffset)
+	ps.SeenAtMs = seenAtMs
+	p.producers[h.ProducerID] = ps
+	p.producersSavedAt = -1
 }
 
 // saveProducers writes the producer-state snapshot at the log end.
@@ -421,28 +453,39 @@ func (p *partition) enforceRetention(now time.Time) {
 	}
 }
 
-// close persists producer state and closes the log cleanly.
-func (p *partition) close() {
+// close closes the log cleanly. Where the broker syncs the filesystem at
+// shutdown it returns the log's and producers' state for the broker's
+// clean-shutdown marker (ok false: nothing to keep, the next start recovers
+// or finds the partition from its files); elsewhere the partition persists
+// them in its own files.
+func (p *partition) close() (st partitionCleanState, ok bool) {
 	p.closed = true
 	if p.log == nil {
-		return
+		return st, false
 	}
-	if err := p.saveProducers(); err != nil {
-		p.shard.b.log.Error("save producer state", "dir", p.dir, "err", err)
-	}
-	closeLog := p.log.Close
+	defer p.wakeWaiters()
+	var err error
 	if syncfsAvailable {
 		// Broker.Close makes everything durable with one syncfs before it
-		// writes the clean-shutdown marker.
-		closeLog = p.log.CloseUnsynced
+		// writes the marker.
+		var ls partlog.CleanState
+		if ls, ok, err = p.log.CloseToState(); ok {
+			st = partitionCleanState{TopicID: p.topicID, Log: ls, Producers: p.producers}
+		}
+	} else {
+		if serr := p.saveProducers(); serr != nil {
+			p.shard.b.log.Error("save producer state", "dir", p.dir, "err", serr)
+		}
+		err = p.log.Close()
 	}
-	if err := closeLog(); err != nil {
+	if err != nil {
 		p.shard.b.log.Error("close partition", "dir", p.dir, "err", err)
 		// Its staged batches may not have reached the file: keep the WAL.
 		p.shard.b.walKeepAll.Store(true)
+		ok = false
 	}
 	p.log = nil
-	p.wakeWaiters()
+	return st, ok
 }
 
 // remove deletes the partition's data (DeleteTopics).

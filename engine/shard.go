@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,9 @@ type shard struct {
 	done    chan struct{}
 
 	parts map[partKey]*partition
+	// closedStates is what closeAll kept of each partition for the
+	// broker's clean-shutdown marker, by directory name.
+	closedStates map[string]partitionCleanState
 
 	// Group commit state of the current turn: partitions with staged
 	// appends, partitions to sync, and the acknowledgements that wait.
@@ -260,13 +264,19 @@ const closeParallelism = 64
 // partitions on helper goroutines is safe while the shard waits for them.
 func (s *shard) closeAll() {
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	s.closedStates = make(map[string]partitionCleanState, len(s.parts))
 	sem := make(chan struct{}, closeParallelism)
 	for k, p := range s.parts {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func(p *partition) {
 			defer func() { <-sem; wg.Done() }()
-			p.close()
+			if st, ok := p.close(); ok {
+				mu.Lock()
+				s.closedStates[filepath.Base(p.dir)] = st
+				mu.Unlock()
+			}
 		}(p)
 		delete(s.parts, k)
 	}

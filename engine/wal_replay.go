@@ -196,7 +196,7 @@ func (b *Broker) listWALFiles() ([]walFile, error) {
 }
 
 // replayItems hands each item to the shard that owns its partition and
-// waits; producer state of every log that grew is rebuilt from the log.
+// waits; the batches appended update their partitions' producer state.
 func (b *Broker) replayItems(items []walItem, st *walReplayStats) {
 	byShard := make(map[*shard][]walItem)
 	for _, it := range items {
@@ -221,7 +221,7 @@ func (b *Broker) replayItems(items []walItem, st *walReplayStats) {
 // replayItems appends the batches each partition's log lacks.
 func (s *shard) replayItems(items []walItem) walReplayStats {
 	var st walReplayStats
-	grown := make(map[*partition]bool)
+	nowMs := time.Now().UnixMilli()
 	for _, it := range items {
 		p := s.parts[it.key]
 		if p == nil || p.log == nil || p.topicID != it.topicID {
@@ -246,18 +246,13 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 					st.gaps++
 					continue
 				}
-				grown[p] = true
+				p.replayProducerBatch(h, nowMs)
 				st.applied++
 			default:
 				s.b.log.Error("write-ahead log batch does not follow the log's end", "topic", it.key.topic, "partition", it.key.partition,
 					"batch_offset", h.BaseOffset, "log_end", next)
 				st.gaps++
 			}
-		}
-	}
-	for p := range grown {
-		if err := p.restoreProducers(); err != nil {
-			s.b.log.Error("restore producer state after write-ahead log replay", "topic", p.key.topic, "partition", p.key.partition, "err", err)
 		}
 	}
 	return st

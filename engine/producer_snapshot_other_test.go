@@ -1,3 +1,5 @@
+//go:build !linux
+
 package engine
 
 import (
@@ -10,6 +12,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
+
+// Without syncfs (clean_shutdown.go) each partition keeps its own state
+// files at a clean close.
 
 // A clean close writes the producer-state snapshot only when it changed:
 // an idle partition closes without touching it (10,000 partitions would

@@ -1,0 +1,236 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// The clean-shutdown state replaces per-partition files only where a syncfs
+// makes the whole filesystem durable first: Linux.
+
+// partitionFiles lists a partition directory's file names.
+func partitionFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+// activeProducers is DescribeProducers' producer ids of one partition.
+func activeProducers(t *testing.T, tb *testBroker, topic string, part int32) []int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := tb.admin().DescribeProducers(ctx, kadm.TopicsSet{topic: {part: {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := d[topic].Partitions[part]
+	if p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	var ids []int64
+	for _, ap := range p.ActiveProducers {
+		ids = append(ids, ap.ProducerID)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+// A graceful stop leaves each written partition's checkpoint, index tails
+// and producers in the one marker file, and creates none in the partition
+// directories; the next start opens every partition from it, reading no
+// segment, with duplicate detection intact.
+func TestGracefulStopKeepsStateInOneFile(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "state", 3)
+	cl := tb.client()
+	var firsts [3]int64
+	for p := int32(0); p < 3; p++ {
+		r := produceRaw(t, cl, "state", p, 11, rawBatch(4, 11+int64(p), 0, 0))
+		if r.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+		}
+		firsts[p] = r.BaseOffset
+	}
+	cl.Close()
+	tb.stop()
+
+	for p := 0; p < 3; p++ {
+		dir := partitionDir(tb.dir, partKey{"state", int32(p)})
+		if got := partitionFiles(t, dir); len(got) != 1 || got[0] != "00000000000000000000.log" {
+			t.Fatalf("partition %d holds %v after a graceful stop, want only its segment", p, got)
+		}
+	}
+	st, found, err := readCleanStateFile(filepath.Join(tb.dir, cleanShutdownMarker))
+	if err != nil || !found || st == nil {
+		t.Fatalf("clean-shutdown marker: found %v, state %v, err %v", found, st, err)
+	}
+	for p := 0; p < 3; p++ {
+		e, ok := st.Partitions[filepath.Base(partitionDir(tb.dir, partKey{"state", int32(p)}))]
+		if !ok || e.Log.Next != 4 || e.Log.ActiveBase != 0 || e.Producers[11+int64(p)] == nil {
+			t.Fatalf("marker entry for partition %d: %+v (present %v)", p, e, ok)
+		}
+	}
+
+	tb.open()
+	if _, err := os.Stat(filepath.Join(tb.dir, cleanShutdownMarker)); !os.IsNotExist(err) {
+		t.Fatalf("the marker outlived the start that used it (stat: %v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(tb.dir, lastCleanStateFile)); err != nil {
+		t.Fatalf("the last clean state was not kept: %v", err)
+	}
+	fromState := 0
+	for _, s := range tb.b.shards {
+		onShard(t, s, func(s *shard) {
+			for _, p := range s.parts {
+				if p.key.topic == "state" && p.log.OpenedFromState() {
+					fromState++
+				}
+			}
+		})
+	}
+	if fromState != 3 {
+		t.Fatalf("%d of 3 partitions opened from the clean-shutdown state", fromState)
+	}
+	cl = tb.client()
+	for p := int32(0); p < 3; p++ {
+		retry := produceRaw(t, cl, "state", p, 11, rawBatch(4, 11+int64(p), 0, 0))
+		if retry.ErrorCode != 0 || retry.BaseOffset != firsts[p] {
+			t.Fatalf("partition %d: retried batch %v at %d, want a duplicate at %d", p, kerr.ErrorForCode(retry.ErrorCode), retry.BaseOffset, firsts[p])
+		}
+		next := produceRaw(t, cl, "state", p, 11, rawBatch(2, 11+int64(p), 0, 4))
+		if next.ErrorCode != 0 || next.BaseOffset != 4 {
+			t.Fatalf("partition %d: next batch %v at %d, want offset 4", p, kerr.ErrorForCode(next.ErrorCode), next.BaseOffset)
+		}
+	}
+	if n := len(consumeAll(t, tb, "state")); n != 6 {
+		t.Fatalf("partition 0 holds %d records, want 6", n)
+	}
+}
+
+// After a crash the producer snapshots kept from the last clean shutdown
+// are where replay starts: a producer last seen before that shutdown, longer
+// ago than producer.id.expiration.ms, is expired rather than replayed as if
+// seen at the restart. (The crash is a graceful stop whose marker is then
+// removed: the files are as a crash after that stop's writes leaves them.)
+func TestCrashRestoresProducersFromLastCleanState(t *testing.T) {
+	tb := startBroker(t, "producer.id.expiration.ms=2000") // checked every ten minutes
+	createTestTopic(t, tb, "after-crash", 1)
+	cl := tb.client()
+	if r := produceRaw(t, cl, "after-crash", 0, 11, rawBatch(3, 21, 0, 0)); r.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+	}
+	cl.Close()
+	seenFirst := time.Now()
+	tb.restart() // the marker becomes the last clean state
+	time.Sleep(time.Until(seenFirst.Add(2200 * time.Millisecond)))
+	cl = tb.client()
+	if r := produceRaw(t, cl, "after-crash", 0, 11, rawBatch(2, 22, 0, 0)); r.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+	}
+	cl.Close()
+	tb.stop()
+	if err := os.Remove(filepath.Join(tb.dir, cleanShutdownMarker)); err != nil {
+		t.Fatal(err)
+	}
+	tb.open()
+	if got := activeProducers(t, tb, "after-crash", 0); len(got) != 1 || got[0] != 22 {
+		t.Fatalf("producers after the crash: %v, want only 22 (21 was last seen %v ago)", got, time.Since(seenFirst).Round(time.Millisecond))
+	}
+	if n := len(consumeAll(t, tb, "after-crash")); n != 5 {
+		t.Fatalf("%d records after the crash, want 5", n)
+	}
+}
+
+// A state entry is for one incarnation of a topic: a topic deleted and
+// created again under the same name does not take the old one's producers.
+func TestLastCleanStateIgnoresRecreatedTopic(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "again", 1)
+	cl := tb.client()
+	if r := produceRaw(t, cl, "again", 0, 11, rawBatch(3, 31, 0, 0)); r.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+	}
+	cl.Close()
+	tb.restart() // the last clean state holds the first "again" with producer 31 at offset 3
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := tb.admin().DeleteTopics(ctx, "again"); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		res, err := tb.admin().CreateTopic(ctx, 1, 1, nil, "again")
+		if err == nil {
+			err = res.Err
+		}
+		return err
+	})
+	cl = tb.client()
+	if r := produceRaw(t, cl, "again", 0, 11, rawBatch(5, 32, 0, 0)); r.ErrorCode != 0 || r.BaseOffset != 0 {
+		t.Fatalf("produce to the new topic: %v at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+	cl.Close()
+	tb.stop()
+	if err := os.Remove(filepath.Join(tb.dir, cleanShutdownMarker)); err != nil {
+		t.Fatal(err)
+	}
+	tb.open()
+	if got := activeProducers(t, tb, "again", 0); len(got) != 1 || got[0] != 32 {
+		t.Fatalf("producers of the new topic after a crash: %v, want only 32", got)
+	}
+}
+
+// A marker that does not decode is not trusted: every partition is
+// recovered from its segments, and nothing is lost.
+func TestCorruptMarkerRecoversEveryPartition(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "corrupt", 1)
+	cl := tb.client()
+	first := produceRaw(t, cl, "corrupt", 0, 11, rawBatch(3, 41, 0, 0))
+	if first.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(first.ErrorCode))
+	}
+	cl.Close()
+	tb.stop()
+	marker := filepath.Join(tb.dir, cleanShutdownMarker)
+	b, err := os.ReadFile(marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-2] ^= 0xff
+	if err := os.WriteFile(marker, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tb.open()
+	for _, s := range tb.b.shards {
+		onShard(t, s, func(s *shard) {
+			for _, p := range s.parts {
+				if p.log.OpenedFromState() {
+					t.Errorf("%s-%d opened from a corrupt marker", p.key.topic, p.key.partition)
+				}
+			}
+		})
+	}
+	cl = tb.client()
+	if retry := produceRaw(t, cl, "corrupt", 0, 11, rawBatch(3, 41, 0, 0)); retry.ErrorCode != 0 || retry.BaseOffset != first.BaseOffset {
+		t.Fatalf("retried batch: %v at %d, want a duplicate at %d", kerr.ErrorForCode(retry.ErrorCode), retry.BaseOffset, first.BaseOffset)
+	}
+	if n := len(consumeAll(t, tb, "corrupt")); n != 3 {
+		t.Fatalf("%d records, want 3", n)
+	}
+}
