@@ -234,3 +234,55 @@ func TestCorruptMarkerRecoversEveryPartition(t *testing.T) {
 		t.Fatalf("%d records, want 3", n)
 	}
 }
+
+// A segment roll writes a producer snapshot at the new segment's base, so a
+// broker that crashes without ever having stopped cleanly replays producer
+// state from the active segment, not from the log's start: a producer whose
+// batches all lie below the roll and who was last seen longer ago than
+// producer.id.expiration.ms is expired, not replayed as if seen at the
+// restart.
+func TestSegmentRollSnapshotsProducers(t *testing.T) {
+	tb := startBroker(t, "producer.id.expiration.ms=2000", "log.segment.bytes=1024")
+	createTestTopic(t, tb, "rolls", 1)
+	cl := tb.client()
+	if r := produceRaw(t, cl, "rolls", 0, 11, rawBatch(3, 51, 0, 0)); r.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+	}
+	seenFirst := time.Now()
+	time.Sleep(2200 * time.Millisecond)
+	// 120 records do not fit in the first segment's remaining space: a roll.
+	if r := produceRaw(t, cl, "rolls", 0, 11, rawBatch(120, 52, 0, 0)); r.ErrorCode != 0 || r.BaseOffset != 3 {
+		t.Fatalf("second batch: %v at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+	cl.Close()
+	dir := partitionDir(tb.dir, partKey{"rolls", 0})
+	if got := partitionFiles(t, dir); len(segmentLogs(got)) != 2 {
+		st, _ := os.Stat(filepath.Join(dir, got[0]))
+		t.Fatalf("partition files %v (first %d bytes), want two segments", got, st.Size())
+	}
+	// A crash with no clean shutdown before it: no marker, no last state.
+	tb.stop()
+	for _, f := range []string{cleanShutdownMarker, lastCleanStateFile} {
+		if err := os.Remove(filepath.Join(tb.dir, f)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	tb.open()
+	if got := activeProducers(t, tb, "rolls", 0); len(got) != 1 || got[0] != 52 {
+		t.Fatalf("producers after the crash: %v, want only 52 (51 was last seen %v ago, below the roll)", got, time.Since(seenFirst).Round(time.Millisecond))
+	}
+	cl = tb.client()
+	if r := produceRaw(t, cl, "rolls", 0, 11, rawBatch(120, 52, 0, 0)); r.ErrorCode != 0 || r.BaseOffset != 3 {
+		t.Fatalf("retried batch of 52: %v at %d, want a duplicate at 3", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+}
+
+func segmentLogs(names []string) []string {
+	var logs []string
+	for _, n := range names {
+		if filepath.Ext(n) == ".log" {
+			logs = append(logs, n)
+		}
+	}
+	return logs
+}

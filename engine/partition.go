@@ -282,7 +282,13 @@ func (p *partition) replayProducerBatch(h batch.Header, seenAtMs int64) {
 
 // saveProducers writes the producer-state snapshot at the log end.
 func (p *partition) saveProducers() error {
-	next := p.log.NextOffset()
+	return p.saveProducersAt(p.log.NextOffset())
+}
+
+// saveProducersAt writes p.producers as the producer-state snapshot at
+// offset next, which they must describe: every batch below it and none
+// above.
+func (p *partition) saveProducersAt(next int64) error {
 	if p.producersSavedAt == next || (len(p.producers) == 0 && !p.producersExpired) {
 		return nil
 	}
@@ -341,9 +347,13 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	}
 	// The bytes go to the kernel with the rest of the turn's appends
 	// (shard.writeTurn); the acknowledgement waits for the turn's commit.
+	segments, before := p.log.SegmentCount(), p.log.NextOffset()
 	base, err := p.log.StageAppend(raw, p.leaderEpoch)
 	if err != nil {
 		return appendResult{err: err, baseOffset: -1, logAppendTime: -1}
+	}
+	if segments > 0 && p.log.SegmentCount() > segments {
+		p.snapshotAtRoll(before)
 	}
 	p.queueWrite()
 	if h.ProducerID >= 0 {
@@ -357,6 +367,17 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	}
 	p.afterAppend(int64(h.NumRecords), st)
 	return appendResult{baseOffset: base, logAppendTime: appendTime}
+}
+
+// snapshotAtRoll writes the producer state as it was before the batch that
+// rolled the log, at the new segment's base, as Kafka does at each roll: the
+// segments below are synced by the roll, so after a crash producer state is
+// replayed from the active segment at most, however rarely the broker stops
+// cleanly. A failure only costs a longer replay.
+func (p *partition) snapshotAtRoll(segmentBase int64) {
+	if err := p.saveProducersAt(segmentBase); err != nil {
+		p.shard.b.log.Warn("producer state snapshot at segment roll", "dir", p.dir, "err", err)
+	}
 }
 
 // afterAppend applies the flush policy.
