@@ -1,15 +1,11 @@
 package engine
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/chronik-go/chronik/engine/meta"
 	"github.com/chronik-go/chronik/engine/partlog"
@@ -26,70 +22,21 @@ const cleanShutdownMarker = ".chronik_clean_shutdown"
 // that later crashes from replaying every partition's whole log.
 const lastCleanStateFile = ".chronik_last_clean_state"
 
-// cleanStateHeader starts the marker: magic, version, CRC-32C and length of
-// the JSON body that follows the newline.
-const cleanStateHeader = "chronik-clean-shutdown 1"
-
 // cleanShutdownState is what a graceful shutdown leaves for the next start
 // in one file, instead of four small files per changed partition (a
 // checkpoint, two index files and a producer snapshot): creating and
-// renaming 40,000 files took 3–30 s at 10,000 partitions on ext4.
+// renaming 40,000 files took 1.5–20 s at 10,000 partitions on ext4.
 type cleanShutdownState struct {
 	// Partitions by directory name ("topic-0").
-	Partitions map[string]partitionCleanState `json:"partitions"`
+	Partitions map[string]partitionCleanState
 }
 
 // partitionCleanState is one partition at a clean close.
 type partitionCleanState struct {
-	TopicID meta.TopicID       `json:"topic_id"`
-	Log     partlog.CleanState `json:"log"`
+	TopicID meta.TopicID
+	Log     partlog.CleanState
 	// Producers is the idempotent producers' state at Log.Next.
-	Producers map[int64]*producerState `json:"producers"`
-}
-
-var crc32c = crc32.MakeTable(crc32.Castagnoli)
-
-func encodeCleanState(st *cleanShutdownState) ([]byte, error) {
-	body, err := json.Marshal(st)
-	if err != nil {
-		return nil, fmt.Errorf("encode clean-shutdown state: %w", err)
-	}
-	head := fmt.Sprintf("%s %08x %d\n", cleanStateHeader, crc32.Checksum(body, crc32c), len(body))
-	return append([]byte(head), body...), nil
-}
-
-// decodeCleanState parses a marker's content; nil, nil for an empty one.
-func decodeCleanState(b []byte) (*cleanShutdownState, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	nl := bytes.IndexByte(b, '\n')
-	if nl < 0 || !bytes.HasPrefix(b, []byte(cleanStateHeader+" ")) {
-		return nil, errors.New("clean-shutdown state: no header")
-	}
-	var sum uint32
-	var n int
-	fields := bytes.Fields(b[len(cleanStateHeader):nl])
-	if len(fields) != 2 {
-		return nil, errors.New("clean-shutdown state: malformed header")
-	}
-	s, err := strconv.ParseUint(string(fields[0]), 16, 32)
-	if err != nil {
-		return nil, fmt.Errorf("clean-shutdown state header: %w", err)
-	}
-	sum = uint32(s)
-	if n, err = strconv.Atoi(string(fields[1])); err != nil {
-		return nil, fmt.Errorf("clean-shutdown state header: %w", err)
-	}
-	body := b[nl+1:]
-	if len(body) != n || crc32.Checksum(body, crc32c) != sum {
-		return nil, fmt.Errorf("clean-shutdown state: %d of %d bytes, or CRC mismatch", len(body), n)
-	}
-	st := &cleanShutdownState{}
-	if err := json.Unmarshal(body, st); err != nil {
-		return nil, fmt.Errorf("clean-shutdown state: %w", err)
-	}
-	return st, nil
+	Producers map[int64]*producerState
 }
 
 // readCleanStateFile reads and decodes path; found is false when it does not
@@ -110,10 +57,7 @@ func readCleanStateFile(path string) (st *cleanShutdownState, found bool, err er
 // temporary file, fdatasync, rename, directory sync. The caller has synced
 // everything st describes.
 func writeCleanShutdownMarker(dataDir string, st *cleanShutdownState) error {
-	b, err := encodeCleanState(st)
-	if err != nil {
-		return err
-	}
+	b := encodeCleanState(st)
 	path := filepath.Join(dataDir, cleanShutdownMarker)
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)

@@ -13,17 +13,17 @@ import (
 // shutdown, which took seconds on ext4. The index entries the files do not
 // hold yet travel in the state.
 type CleanState struct {
-	LogStart   int64 `json:"log_start"`
-	Next       int64 `json:"next"`
-	ActiveBase int64 `json:"active_base"` // -1 when the log had no segment
-	ActiveSize int64 `json:"active_size"`
+	LogStart   int64
+	Next       int64
+	ActiveBase int64 // -1 when the log had no segment
+	ActiveSize int64
 	// OffsetsInFile and TimesInFile count the active segment's index
 	// entries already in its index files; the tails are the entries after
 	// them.
-	OffsetsInFile int    `json:"offsets_in_file"`
-	OffsetTail    []byte `json:"offset_tail,omitempty"`
-	TimesInFile   int    `json:"times_in_file"`
-	TimeTail      []byte `json:"time_tail,omitempty"`
+	OffsetsInFile int
+	OffsetTail    []byte
+	TimesInFile   int
+	TimeTail      []byte
 }
 
 // CloseToState closes the log like CloseUnsynced but writes neither its

@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"strconv"
+)
+
+// cleanStateHeader starts the marker: magic and version, then the CRC-32C
+// and length of the binary body that follows the newline. Binary, not JSON:
+// 10,000 partitions with a few KiB of index entries each make a 50 MB body,
+// which JSON (base64 for the entries) took 0.6 s to encode and 0.8 s to
+// decode.
+const cleanStateHeader = "chronik-clean-shutdown 1"
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// The body is a count of partitions, then per partition: its directory
+// name, topic ID, the log's CleanState (varints, then the two index tails),
+// and its producers (id, epoch, seen-at, then each remembered batch). Every
+// variable-length field is length-prefixed with a uvarint.
+func encodeCleanState(st *cleanShutdownState) []byte {
+	size := binary.MaxVarintLen64
+	for name, ps := range st.Partitions {
+		size += len(name) + len(ps.Log.OffsetTail) + len(ps.Log.TimeTail) + 128 + 64*len(ps.Producers)
+	}
+	body := make([]byte, 0, size)
+	body = binary.AppendUvarint(body, uint64(len(st.Partitions)))
+	for name, ps := range st.Partitions {
+		body = appendBytes(body, []byte(name))
+		body = append(body, ps.TopicID[:]...)
+		l := &ps.Log
+		for _, v := range []int64{l.LogStart, l.Next, l.ActiveBase, l.ActiveSize, int64(l.OffsetsInFile), int64(l.TimesInFile)} {
+			body = binary.AppendVarint(body, v)
+		}
+		body = appendBytes(body, l.OffsetTail)
+		body = appendBytes(body, l.TimeTail)
+		body = binary.AppendUvarint(body, uint64(len(ps.Producers)))
+		for id, p := range ps.Producers {
+			body = binary.AppendVarint(body, id)
+			body = binary.AppendVarint(body, int64(p.Epoch))
+			body = binary.AppendVarint(body, p.SeenAtMs)
+			body = binary.AppendUvarint(body, uint64(len(p.Batches)))
+			for _, b := range p.Batches {
+				body = binary.AppendVarint(body, int64(b.FirstSeq))
+				body = binary.AppendVarint(body, int64(b.LastSeq))
+				body = binary.AppendVarint(body, b.BaseOffset)
+				body = binary.AppendVarint(body, b.Timestamp)
+			}
+		}
+	}
+	head := fmt.Sprintf("%s %08x %d\n", cleanStateHeader, crc32.Checksum(body, crc32c), len(body))
+	return append([]byte(head), body...)
+}
+
+func appendBytes(b, p []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	return append(b, p...)
+}
+
+// decodeCleanState parses a marker's content; nil, nil for an empty one.
+func decodeCleanState(b []byte) (*cleanShutdownState, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 || !bytes.HasPrefix(b, []byte(cleanStateHeader+" ")) {
+		return nil, errors.New("clean-shutdown state: no header")
+	}
+	fields := bytes.Fields(b[len(cleanStateHeader):nl])
+	if len(fields) != 2 {
+		return nil, errors.New("clean-shutdown state: malformed header")
+	}
+	sum, err := strconv.ParseUint(string(fields[0]), 16, 32)
+	if err != nil {
+		return nil, fmt.Errorf("clean-shutdown state header: %w", err)
+	}
+	n, err := strconv.Atoi(string(fields[1]))
+	if err != nil {
+		return nil, fmt.Errorf("clean-shutdown state header: %w", err)
+	}
+	body := b[nl+1:]
+	if len(body) != n || crc32.Checksum(body, crc32c) != uint32(sum) {
+		return nil, fmt.Errorf("clean-shutdown state: %d of %d bytes, or CRC mismatch", len(body), n)
+	}
+	r := stateReader{b: body}
+	count := r.count()
+	st := &cleanShutdownState{Partitions: make(map[string]partitionCleanState, count)}
+	for i := 0; i < count && r.err == nil; i++ {
+		name := string(r.bytes())
+		var ps partitionCleanState
+		copy(ps.TopicID[:], r.take(len(ps.TopicID)))
+		l := &ps.Log
+		l.LogStart, l.Next, l.ActiveBase, l.ActiveSize = r.varint(), r.varint(), r.varint(), r.varint()
+		l.OffsetsInFile, l.TimesInFile = r.int(), r.int()
+		l.OffsetTail, l.TimeTail = r.bytes(), r.bytes()
+		producers := r.count()
+		ps.Producers = make(map[int64]*producerState, producers)
+		for j := 0; j < producers && r.err == nil; j++ {
+			id := r.varint()
+			p := &producerState{Epoch: int16(r.varint()), SeenAtMs: r.varint()}
+			batches := r.count()
+			for k := 0; k < batches && r.err == nil; k++ {
+				p.Batches = append(p.Batches, producerBatch{FirstSeq: int32(r.varint()), LastSeq: int32(r.varint()), BaseOffset: r.varint(), Timestamp: r.varint()})
+			}
+			ps.Producers[id] = p
+		}
+		st.Partitions[name] = ps
+	}
+	if r.err == nil && len(r.b) > 0 {
+		r.err = errors.New("trailing bytes")
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("clean-shutdown state: %w", r.err)
+	}
+	return st, nil
+}
+
+// stateReader reads the body; the first error sticks and later reads
+// return zero values.
+type stateReader struct {
+	b   []byte
+	err error
+}
+
+func (r *stateReader) fail(what string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("truncated or malformed %s", what)
+	}
+	r.b = nil
+}
+
+func (r *stateReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail("varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *stateReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("uvarint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// count reads a length that cannot exceed the bytes left, so a damaged one
+// cannot make the decoder allocate without bound.
+func (r *stateReader) count() int {
+	v := r.uvarint()
+	if v > uint64(len(r.b)) {
+		r.fail("count")
+		return 0
+	}
+	return int(v)
+}
+
+func (r *stateReader) int() int {
+	v := r.varint()
+	if v < 0 || v > math.MaxInt32 {
+		r.fail("entry count")
+		return 0
+	}
+	return int(v)
+}
+
+func (r *stateReader) take(n int) []byte {
+	if n > len(r.b) {
+		r.fail("field")
+		return nil
+	}
+	p := r.b[:n:n]
+	r.b = r.b[n:]
+	return p
+}
+
+func (r *stateReader) bytes() []byte { return r.take(r.count()) }
