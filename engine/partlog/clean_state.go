@@ -109,25 +109,5 @@ func (l *Log) loadActiveFromState(s *segment, st *CleanState) error {
 	if err := s.times.refreshLast(); err != nil {
 		return err
 	}
-	s.sealed, s.indexesReady = false, true
-	ts, rel, ok, err := s.times.last()
-	if err != nil {
-		return err
-	}
-	if ok {
-		s.maxTS, s.maxTSOffset = ts, s.base+rel
-	}
-	s.statsKnown = true
-	_, pos, ok, err := s.offsets.last()
-	if err != nil {
-		return err
-	}
-	if ok && pos >= s.size {
-		return fmt.Errorf("%w: index entry at %d beyond segment size %d", ErrCorrupt, pos, s.size)
-	}
-	s.bytesSinceIndex = s.size - pos
-	if s.size > 0 {
-		s.firstAppend = l.opts.Now()
-	}
-	return errors.Join(s.offsets.close(), s.times.close())
+	return l.activate(s)
 }

@@ -212,6 +212,13 @@ func (l *Log) loadActive(s *segment) error {
 	if err := l.attachIndexFiles(s); err != nil {
 		return err
 	}
+	return l.activate(s)
+}
+
+// activate makes s, whose index entries are loaded, the active segment:
+// its largest timestamp and the bytes since its last offset-index entry
+// come from the indexes' last entries.
+func (l *Log) activate(s *segment) error {
 	s.sealed, s.indexesReady = false, true
 	ts, rel, ok, err := s.times.last()
 	if err != nil {
@@ -221,9 +228,12 @@ func (l *Log) loadActive(s *segment) error {
 		s.maxTS, s.maxTSOffset = ts, s.base+rel
 	}
 	s.statsKnown = true
-	_, pos, _, err := s.offsets.last()
+	_, pos, ok, err := s.offsets.last()
 	if err != nil {
 		return err
+	}
+	if ok && pos >= s.size {
+		return fmt.Errorf("%w: index entry at %d beyond segment size %d", ErrCorrupt, pos, s.size)
 	}
 	s.bytesSinceIndex = s.size - pos
 	if s.size > 0 {
