@@ -10,6 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/chronik-go/chronik/uring"
 )
 
 // The clean-shutdown state replaces per-partition files only where a syncfs
@@ -56,7 +58,8 @@ func activeProducers(t *testing.T, tb *testBroker, topic string, part int32) []i
 // directories; the next start opens every partition from it, reading no
 // segment, with duplicate detection intact.
 func TestGracefulStopKeepsStateInOneFile(t *testing.T) {
-	tb := startBroker(t)
+	files := newFaultOpener(uring.PwriteOpener{})
+	tb := startBrokerWith(t, files)
 	createTestTopic(t, tb, "state", 3)
 	cl := tb.client()
 	var firsts [3]int64
@@ -87,7 +90,11 @@ func TestGracefulStopKeepsStateInOneFile(t *testing.T) {
 		}
 	}
 
+	files.logReads.Store(0)
 	tb.open()
+	if n := files.logReads.Load(); n != 0 {
+		t.Fatalf("the clean start read segment data %d times", n)
+	}
 	if _, err := os.Stat(filepath.Join(tb.dir, cleanShutdownMarker)); !os.IsNotExist(err) {
 		t.Fatalf("the marker outlived the start that used it (stat: %v)", err)
 	}
@@ -285,4 +292,38 @@ func segmentLogs(names []string) []string {
 		}
 	}
 	return logs
+}
+
+// A snapshot from the last clean shutdown is not used for a log that, after
+// a crash, ends below it (its batches were lost): a batch the producer
+// retries is then stored, not answered as a duplicate of a batch the log no
+// longer holds.
+func TestLastCleanStatePastLogEndIsNotUsed(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "lost", 1)
+	cl := tb.client()
+	for seq := int32(0); seq < 6; seq += 3 {
+		if r := produceRaw(t, cl, "lost", 0, 11, rawBatch(3, 71, 0, seq)); r.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+		}
+	}
+	cl.Close()
+	tb.restart() // the last clean state: producer 71 at sequence 5, offset 6
+	tb.stop()
+	if err := os.Remove(filepath.Join(tb.dir, cleanShutdownMarker)); err != nil {
+		t.Fatal(err)
+	}
+	// The second batch is lost, as a disk that dropped it would leave the log.
+	seg := filepath.Join(partitionDir(tb.dir, partKey{"lost", 0}), "00000000000000000000.log")
+	if err := os.Truncate(seg, int64(len(rawBatch(3, 71, 0, 0)))); err != nil {
+		t.Fatal(err)
+	}
+	tb.open()
+	cl = tb.client()
+	if r := produceRaw(t, cl, "lost", 0, 11, rawBatch(3, 71, 0, 3)); r.ErrorCode != 0 || r.BaseOffset != 3 {
+		t.Fatalf("retried lost batch: %v at %d, want it stored at 3", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+	if n := len(consumeAll(t, tb, "lost")); n != 6 {
+		t.Fatalf("%d records after the retry, want 6 (the lost batch answered as a duplicate?)", n)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chronik-go/chronik/uring"
@@ -20,6 +21,8 @@ type faultOpener struct {
 	write map[string]error
 	sync  map[string]error
 	block map[string]chan struct{}
+	// logReads counts reads of .log files (segment data).
+	logReads atomic.Int64
 }
 
 func newFaultOpener(inner uring.Opener) *faultOpener {
@@ -98,6 +101,13 @@ type faultFile struct {
 	uring.File
 	o    *faultOpener
 	path string
+}
+
+func (f *faultFile) ReadAt(p []byte, off int64) (int, error) {
+	if strings.HasSuffix(f.path, ".log") {
+		f.o.logReads.Add(1)
+	}
+	return f.File.ReadAt(p, off)
 }
 
 func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {

@@ -113,6 +113,45 @@ func TestWALReplayRestoresWhatACrashLost(t *testing.T) {
 	}
 }
 
+// Batches the WAL replay restores count for duplicate detection: an
+// idempotent producer retrying one after the crash gets its original offset,
+// and its next batch goes on at the next sequence.
+func TestWALReplayRestoresProducerState(t *testing.T) {
+	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1"}
+	tb := startBroker(t, sets...)
+	createTestTopic(t, tb, "dedup", 1)
+	cl := tb.client()
+	var offsets []int64
+	for seq := int32(0); seq < 9; seq += 3 {
+		r := produceRaw(t, cl, "dedup", 0, 11, rawBatch(3, 61, 0, seq))
+		if r.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+		}
+		offsets = append(offsets, r.BaseOffset)
+	}
+	crashed := t.TempDir()
+	if err := os.CopyFS(crashed, os.DirFS(tb.dir)); err != nil {
+		t.Fatal(err)
+	}
+	if n := segmentBytes(t, filepath.Join(crashed, "dedup-0")); n != 0 {
+		t.Fatalf("the partition file already holds %d bytes: nothing left for the WAL to restore", n)
+	}
+
+	again := &testBroker{t: t, dir: crashed, sets: sets}
+	again.open()
+	t.Cleanup(again.stop)
+	cl = again.client()
+	if r := produceRaw(t, cl, "dedup", 0, 11, rawBatch(3, 61, 0, 6)); r.ErrorCode != 0 || r.BaseOffset != offsets[2] {
+		t.Fatalf("retried last batch after replay: %v at %d, want a duplicate at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset, offsets[2])
+	}
+	if r := produceRaw(t, cl, "dedup", 0, 11, rawBatch(3, 61, 0, 9)); r.ErrorCode != 0 || r.BaseOffset != 9 {
+		t.Fatalf("next batch after replay: %v at %d, want offset 9", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+	if got := readBatchOffsets(t, fetchClient(again), "dedup"); !slices.Equal(got, []int64{0, 3, 6, 9}) {
+		t.Fatalf("batches after replay and retry: %v, want [0 3 6 9]", got)
+	}
+}
+
 // segmentBytes sums the sizes of a partition directory's .log files.
 func segmentBytes(t *testing.T, dir string) int64 {
 	t.Helper()
