@@ -322,3 +322,26 @@ func TestActiveIndexSpillsToFile(t *testing.T) {
 	defer l.Close()
 	checkReads(l, 700)
 }
+
+// A roll syncs the segment it seals even when a sync task has already
+// claimed its bytes and not yet run: once the next segment exists, recovery
+// trusts this one without checking it.
+func TestRollSyncsSegmentClaimedByPendingSync(t *testing.T) {
+	op := &testOpener{}
+	l := mustOpen(t, t.TempDir(), testOptions(op), false) // 8 KiB segments
+	defer l.Close()
+	mustAppend(t, l, simpleBatch(t, 1, 1, 5_000))
+	task, err := l.PrepareSync()
+	if err != nil || task == nil {
+		t.Fatalf("PrepareSync = %v, %v", task, err)
+	}
+	op.logSyncs.Store(0)
+	mustAppend(t, l, simpleBatch(t, 1, 2, 5_000)) // does not fit: rolls
+	if l.SegmentCount() != 2 {
+		t.Fatalf("%d segments, want a roll to 2", l.SegmentCount())
+	}
+	if n := op.logSyncs.Load(); n != 1 {
+		t.Fatalf("the roll made %d fdatasyncs of .log files while a sync task still held the sealed segment's bytes, want 1", n)
+	}
+	l.SyncDone(task, task.Run())
+}

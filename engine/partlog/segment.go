@@ -195,7 +195,10 @@ func (s *segment) sealWith(sync bool) error {
 	if err := s.writeStaged(false); err != nil {
 		return fmt.Errorf("seal segment %s: %w", s.path(logSuffix), err)
 	}
-	if s.dirty && sync {
+	// Even a segment whose bytes a sync task has claimed (PrepareSync
+	// clears dirty) is synced here: that task may not have run yet, and
+	// once the next segment exists recovery trusts this one unchecked.
+	if sync && s.f != nil {
 		if err := s.f.Datasync(); err != nil {
 			return fmt.Errorf("seal segment %s: %w", s.path(logSuffix), err)
 		}
