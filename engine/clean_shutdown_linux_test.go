@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
@@ -325,5 +326,26 @@ func TestLastCleanStatePastLogEndIsNotUsed(t *testing.T) {
 	}
 	if n := len(consumeAll(t, tb, "lost")); n != 6 {
 		t.Fatalf("%d records after the retry, want 6 (the lost batch answered as a duplicate?)", n)
+	}
+}
+
+// A partition without idempotent producers gets an (empty) snapshot at a
+// roll too, or a crash would replay it from the log's start.
+func TestSegmentRollSnapshotsWithoutProducers(t *testing.T) {
+	tb := startBroker(t, "log.segment.bytes=1024")
+	createTestTopic(t, tb, "plain", 1)
+	cl := tb.client()
+	for i := 0; i < 2; i++ {
+		if r := produceRaw(t, cl, "plain", 0, 11, rawBatch(120, -1, -1, -1)); r.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(partitionDir(tb.dir, partKey{"plain", 0}), producerStateFile))
+	if err != nil {
+		t.Fatalf("no producer snapshot after a roll: %v", err)
+	}
+	var snap producerSnapshot
+	if err := json.Unmarshal(raw, &snap); err != nil || snap.Offset != 120 || len(snap.Producers) != 0 {
+		t.Fatalf("snapshot %s (%v), want an empty one at offset 120", raw, err)
 	}
 }

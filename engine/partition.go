@@ -41,7 +41,11 @@ type partition struct {
 	// snapshot: even an empty one must be written, or a restart would
 	// replay them from the log.
 	producersExpired bool
-	waiters          []fetchWaiter
+	// producersUnreliable says the last restore of producer state failed
+	// (a read error mid-replay): the state may lack producers, so it is
+	// not persisted as a snapshot until a restore succeeds.
+	producersUnreliable bool
+	waiters             []fetchWaiter
 
 	// lastReopen rate-limits reopening a log that stopped taking writes;
 	// closed is set once the partition is closed or removed for good.
@@ -200,7 +204,8 @@ type producerSnapshot struct {
 // meanwhile are dropped, as Kafka drops them when it loads its snapshots. A
 // snapshot past the log's end (its batches lost in a crash after it was
 // written) is not used.
-func (p *partition) restoreProducers(cand *producerSnapshot) error {
+func (p *partition) restoreProducers(cand *producerSnapshot) (err error) {
+	defer func() { p.producersUnreliable = err != nil }()
 	before := p.producers // what a running broker saw, when it rebuilds after a fault
 	p.producers = make(map[int64]*producerState)
 	p.producersSavedAt = -1
@@ -280,18 +285,20 @@ func (p *partition) replayProducerBatch(h batch.Header, seenAtMs int64) {
 	p.producersSavedAt = -1
 }
 
-// saveProducers writes the producer-state snapshot at the log end.
+// saveProducers writes the producer-state snapshot at the log end, when it
+// differs from the one on disk.
 func (p *partition) saveProducers() error {
-	return p.saveProducersAt(p.log.NextOffset())
-}
-
-// saveProducersAt writes p.producers as the producer-state snapshot at
-// offset next, which they must describe: every batch below it and none
-// above.
-func (p *partition) saveProducersAt(next int64) error {
-	if p.producersSavedAt == next || (len(p.producers) == 0 && !p.producersExpired) {
+	next := p.log.NextOffset()
+	if p.producersUnreliable || p.producersSavedAt == next || (len(p.producers) == 0 && !p.producersExpired) {
 		return nil
 	}
+	return p.writeProducerSnapshot(next)
+}
+
+// writeProducerSnapshot writes p.producers as the producer-state snapshot at
+// offset next, which they must describe: every batch below it and none
+// above.
+func (p *partition) writeProducerSnapshot(next int64) error {
 	raw, err := json.Marshal(producerSnapshot{Offset: next, Producers: p.producers})
 	if err != nil {
 		return err
@@ -374,8 +381,15 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 // segments below are synced by the roll, so after a crash producer state is
 // replayed from the active segment at most, however rarely the broker stops
 // cleanly. A failure only costs a longer replay.
+//
+// The snapshot is written even when it is empty (a partition without
+// idempotent producers would otherwise be replayed from its start), but not
+// while the state is unreliable.
 func (p *partition) snapshotAtRoll(segmentBase int64) {
-	if err := p.saveProducersAt(segmentBase); err != nil {
+	if p.producersUnreliable {
+		return
+	}
+	if err := p.writeProducerSnapshot(segmentBase); err != nil {
 		p.shard.b.log.Warn("producer state snapshot at segment roll", "dir", p.dir, "err", err)
 	}
 }
@@ -490,7 +504,11 @@ func (p *partition) close() (st partitionCleanState, ok bool) {
 		// Broker.Close makes everything durable with one syncfs before it
 		// writes the marker.
 		var ls partlog.CleanState
-		if ls, ok, err = p.log.CloseToState(); ok {
+		ls, ok, err = p.log.CloseToState()
+		// Unreliable producer state is not kept: the next start then
+		// recovers the partition and replays its producers.
+		ok = ok && !p.producersUnreliable
+		if ok {
 			st = partitionCleanState{TopicID: p.topicID, Log: ls, Producers: p.producers}
 		}
 	} else {
