@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
-	"strconv"
 )
 
 // cleanStateHeader starts the marker: magic and version, then the CRC-32C
@@ -53,9 +52,21 @@ func encodeCleanState(st *cleanShutdownState) []byte {
 			}
 		}
 	}
-	head := fmt.Sprintf("%s %08x %d\n", cleanStateHeader, crc32.Checksum(body, crc32c), len(body))
-	return append([]byte(head), body...)
+	return append([]byte(cleanStateHeaderFor(body)), body...)
 }
+
+// cleanStateHeaderFor is the header line for body.
+func cleanStateHeaderFor(body []byte) string {
+	return fmt.Sprintf("%s %08x %d\n", cleanStateHeader, crc32.Checksum(body, crc32c), len(body))
+}
+
+// The smallest encodings of a partition entry (a one-byte name, the topic
+// ID, six one-byte varints, two empty tails, no producers) and of a
+// producer (four one-byte varints).
+const (
+	minPartitionBytes = 2 + 16 + 6 + 2 + 1
+	minProducerBytes  = 4
+)
 
 func appendBytes(b, p []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(p)))
@@ -71,27 +82,21 @@ func decodeCleanState(b []byte) (*cleanShutdownState, error) {
 	if nl < 0 || !bytes.HasPrefix(b, []byte(cleanStateHeader+" ")) {
 		return nil, errors.New("clean-shutdown state: no header")
 	}
-	fields := bytes.Fields(b[len(cleanStateHeader):nl])
-	if len(fields) != 2 {
-		return nil, errors.New("clean-shutdown state: malformed header")
-	}
-	sum, err := strconv.ParseUint(string(fields[0]), 16, 32)
-	if err != nil {
-		return nil, fmt.Errorf("clean-shutdown state header: %w", err)
-	}
-	n, err := strconv.Atoi(string(fields[1]))
-	if err != nil {
-		return nil, fmt.Errorf("clean-shutdown state header: %w", err)
-	}
 	body := b[nl+1:]
-	if len(body) != n || crc32.Checksum(body, crc32c) != uint32(sum) {
-		return nil, fmt.Errorf("clean-shutdown state: %d of %d bytes, or CRC mismatch", len(body), n)
+	// The header must be exactly what encodeCleanState writes for body.
+	if string(b[:nl+1]) != cleanStateHeaderFor(body) {
+		return nil, fmt.Errorf("clean-shutdown state: header %q does not match the %d-byte body (CRC or length)", b[:nl], len(body))
 	}
 	r := stateReader{b: body}
 	count := r.count()
-	st := &cleanShutdownState{Partitions: make(map[string]partitionCleanState, count)}
+	// Size hints are bounded by the smallest encoding of an entry, so a
+	// damaged count cannot make the maps allocate far past the file.
+	st := &cleanShutdownState{Partitions: make(map[string]partitionCleanState, min(count, len(r.b)/minPartitionBytes))}
 	for i := 0; i < count && r.err == nil; i++ {
 		name := string(r.bytes())
+		if _, dup := st.Partitions[name]; dup && r.err == nil {
+			r.err, r.b = fmt.Errorf("partition %s twice", name), nil
+		}
 		var ps partitionCleanState
 		copy(ps.TopicID[:], r.take(len(ps.TopicID)))
 		l := &ps.Log
@@ -99,13 +104,18 @@ func decodeCleanState(b []byte) (*cleanShutdownState, error) {
 		l.OffsetsInFile, l.TimesInFile = r.int(), r.int()
 		l.OffsetTail, l.TimeTail = r.bytes(), r.bytes()
 		producers := r.count()
-		ps.Producers = make(map[int64]*producerState, producers)
+		ps.Producers = make(map[int64]*producerState, min(producers, len(r.b)/minProducerBytes))
 		for j := 0; j < producers && r.err == nil; j++ {
 			id := r.varint()
-			p := &producerState{Epoch: int16(r.varint()), SeenAtMs: r.varint()}
+			p := &producerState{Epoch: int16(r.ranged(math.MinInt16, math.MaxInt16)), SeenAtMs: r.varint()}
 			batches := r.count()
 			for k := 0; k < batches && r.err == nil; k++ {
-				p.Batches = append(p.Batches, producerBatch{FirstSeq: int32(r.varint()), LastSeq: int32(r.varint()), BaseOffset: r.varint(), Timestamp: r.varint()})
+				p.Batches = append(p.Batches, producerBatch{
+					FirstSeq:   int32(r.ranged(math.MinInt32, math.MaxInt32)),
+					LastSeq:    int32(r.ranged(math.MinInt32, math.MaxInt32)),
+					BaseOffset: r.varint(),
+					Timestamp:  r.varint(),
+				})
 			}
 			ps.Producers[id] = p
 		}
@@ -163,6 +173,16 @@ func (r *stateReader) count() int {
 		return 0
 	}
 	return int(v)
+}
+
+// ranged reads a varint that must lie in [lo, hi].
+func (r *stateReader) ranged(lo, hi int64) int64 {
+	v := r.varint()
+	if v < lo || v > hi {
+		r.fail("value out of range")
+		return 0
+	}
+	return v
 }
 
 func (r *stateReader) int() int {

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/chronik-go/chronik/engine/meta"
@@ -91,4 +93,72 @@ func encodeBody(t *testing.T, b []byte) []byte {
 func withHeader(body []byte) []byte {
 	head := fmt.Sprintf("%s %08x %d\n", cleanStateHeader, crc32.Checksum(body, crc32c), len(body))
 	return append([]byte(head), body...)
+}
+
+// Only the exact header encodeCleanState writes is accepted.
+func TestCleanStateHeaderIsStrict(t *testing.T) {
+	body := encodeBody(t, encodeCleanState(sampleCleanState()))
+	sum := crc32.Checksum(body, crc32c)
+	for _, head := range []string{
+		fmt.Sprintf("%s  %08x %d\n", cleanStateHeader, sum, len(body)),
+		fmt.Sprintf("%s %08x %d \n", cleanStateHeader, sum, len(body)),
+		fmt.Sprintf("%s %08x %d\r\n", cleanStateHeader, sum, len(body)),
+		fmt.Sprintf("%s %x %d\n", cleanStateHeader, sum, len(body)),
+		fmt.Sprintf("%s %08x +%d\n", cleanStateHeader, sum, len(body)),
+		fmt.Sprintf("%s %08x 0%d\n", cleanStateHeader, sum, len(body)),
+	} {
+		if head == cleanStateHeaderFor(body) {
+			continue // %x equals %08x when the CRC has no leading zero
+		}
+		if _, err := decodeCleanState(append([]byte(head), body...)); err == nil {
+			t.Errorf("header %q accepted", head)
+		}
+	}
+}
+
+// Values the fields cannot hold, a partition named twice and counts far
+// past the body are refused, the last without allocating for them.
+func TestCleanStateRejectsImpossibleValues(t *testing.T) {
+	entry := func(name string, epoch int64) []byte {
+		var b []byte
+		b = appendBytes(b, []byte(name))
+		b = append(b, make([]byte, 16)...)
+		for range 6 {
+			b = binary.AppendVarint(b, 0)
+		}
+		b = appendBytes(b, nil)
+		b = appendBytes(b, nil)
+		b = binary.AppendUvarint(b, 1) // one producer
+		b = binary.AppendVarint(b, 7)
+		b = binary.AppendVarint(b, epoch)
+		b = binary.AppendVarint(b, 0)
+		return binary.AppendUvarint(b, 0) // no batches
+	}
+	one := func(entries ...[]byte) []byte {
+		b := binary.AppendUvarint(nil, uint64(len(entries)))
+		for _, e := range entries {
+			b = append(b, e...)
+		}
+		return withHeader(b)
+	}
+	if _, err := decodeCleanState(one(entry("t-0", 5))); err != nil {
+		t.Fatalf("a valid hand-made entry was refused: %v", err)
+	}
+	if _, err := decodeCleanState(one(entry("t-0", 1<<15))); err == nil {
+		t.Error("an epoch past int16 was accepted")
+	}
+	if _, err := decodeCleanState(one(entry("t-0", 1), entry("t-0", 2))); err == nil {
+		t.Error("a partition named twice was accepted")
+	}
+	huge := binary.AppendUvarint(nil, 1<<20) // a count of 1 Mi entries in a 1 MiB body
+	huge = append(huge, make([]byte, 1<<20)...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := decodeCleanState(withHeader(huge)); err == nil {
+		t.Error("a count past the body was accepted")
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Errorf("decoding a damaged 1 MiB body allocated %d MiB", grew>>20)
+	}
 }
