@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 	"testing"
 	"time"
 
@@ -347,5 +348,48 @@ func TestSegmentRollSnapshotsWithoutProducers(t *testing.T) {
 	var snap producerSnapshot
 	if err := json.Unmarshal(raw, &snap); err != nil || snap.Offset != 120 || len(snap.Producers) != 0 {
 		t.Fatalf("snapshot %s (%v), want an empty one at offset 120", raw, err)
+	}
+}
+
+// Producer state whose restore failed (here: its snapshot file unreadable
+// while the log takes back a failed write) is not written into the
+// clean-shutdown file: the next start rebuilds it from the log, and a
+// retried batch is still a duplicate.
+func TestUnreliableProducerStateIsNotKept(t *testing.T) {
+	files := newFaultOpener(uring.PwriteOpener{})
+	// Without the WAL (log.flush.policy=interval) a failed write is taken
+	// back at once and producer state restored.
+	tb := startBrokerWith(t, files)
+	createTestTopic(t, tb, "shaky", 1)
+	cl := tb.client()
+	first := produceRaw(t, cl, "shaky", 0, 11, rawBatch(3, 81, 0, 0))
+	if first.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(first.ErrorCode))
+	}
+	unreadable := filepath.Join(partitionDir(tb.dir, partKey{"shaky", 0}), producerStateFile)
+	if err := os.Mkdir(unreadable, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files.setWrite("shaky-0", syscall.EIO)
+	if r := produceRaw(t, cl, "shaky", 0, 11, rawBatch(3, 81, 0, 3)); r.ErrorCode == 0 {
+		t.Fatal("a write fault was not reported")
+	}
+	files.setWrite("shaky-0", nil)
+	if err := os.Remove(unreadable); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	tb.stop()
+	st, _, err := readCleanStateFile(filepath.Join(tb.dir, cleanShutdownMarker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := st.Partitions["shaky-0"]; ok {
+		t.Fatalf("the clean-shutdown file kept unreliable producer state %+v", e.Producers)
+	}
+	tb.open()
+	cl = tb.client()
+	if r := produceRaw(t, cl, "shaky", 0, 11, rawBatch(3, 81, 0, 0)); r.ErrorCode != 0 || r.BaseOffset != first.BaseOffset {
+		t.Fatalf("retried first batch after the restart: %v at %d, want a duplicate at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset, first.BaseOffset)
 	}
 }
