@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -19,7 +20,6 @@ func TestIdleProducerStateExpires(t *testing.T) {
 	tb := startBroker(t, "producer.id.expiration.ms=1500", "producer.id.expiration.check.interval.ms=50")
 	createTestTopic(t, tb, "expiry", 1)
 	cl := tb.client(kgo.DefaultProduceTopic("expiry"))
-	adm := tb.admin()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	produce := func() {
@@ -30,15 +30,7 @@ func TestIdleProducerStateExpires(t *testing.T) {
 	}
 	producers := func() int {
 		t.Helper()
-		d, err := adm.DescribeProducers(ctx, kadm.TopicsSet{"expiry": {0: {}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := d["expiry"].Partitions[0]
-		if p.Err != nil {
-			t.Fatal(p.Err)
-		}
-		return len(p.ActiveProducers)
+		return len(activeProducers(t, tb, "expiry", 0))
 	}
 
 	start := time.Now() // before the broker sees the producer, which the expiry counts from
@@ -63,7 +55,6 @@ func TestIdleProducerStateExpires(t *testing.T) {
 	// expiry check (ten minutes by default).
 	tb.sets = []string{"producer.id.expiration.ms=1500"}
 	tb.restart()
-	adm = tb.admin()
 	if n := producers(); n != 0 {
 		t.Fatalf("%d producers after a restart, want none", n)
 	}
@@ -89,15 +80,30 @@ func TestProducerStateExpiresWhileStopped(t *testing.T) {
 	tb.stop()
 	time.Sleep(1700 * time.Millisecond)
 	tb.open()
+	if got := activeProducers(t, tb, "expiry-down", 0); len(got) != 0 {
+		t.Fatalf("after 1.7 s down with a 1.5 s expiration: producers %v; want none", got)
+	}
+}
+
+// activeProducers is DescribeProducers' producer ids of one partition.
+func activeProducers(t *testing.T, tb *testBroker, topic string, part int32) []int64 {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	d, err := tb.admin().DescribeProducers(ctx, kadm.TopicsSet{"expiry-down": {0: {}}})
+	d, err := tb.admin().DescribeProducers(ctx, kadm.TopicsSet{topic: {part: {}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := d["expiry-down"].Partitions[0]; p.Err != nil || len(p.ActiveProducers) != 0 {
-		t.Fatalf("after 1.7 s down with a 1.5 s expiration: err %v, producers %+v; want none", p.Err, p.ActiveProducers)
+	p := d[topic].Partitions[part]
+	if p.Err != nil {
+		t.Fatal(p.Err)
 	}
+	var ids []int64
+	for _, ap := range p.ActiveProducers {
+		ids = append(ids, ap.ProducerID)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
 }
 
 // expireProducersNow runs an expiry check on every shard and waits for it.
