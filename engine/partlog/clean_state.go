@@ -38,12 +38,7 @@ func (l *Log) CloseToState() (st CleanState, ok bool, err error) {
 		return st, false, nil
 	}
 	l.unsynced = true
-	l.settleCleanTask()
-	l.abortClean()
-	if l.failed != nil {
-		l.DiscardStaged()
-	}
-	l.writeStaged() // a failure marks the log failed, checked next
+	l.finishWrites()
 	if l.failed != nil || l.dirMissing {
 		return st, false, l.Close()
 	}

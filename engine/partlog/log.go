@@ -209,12 +209,7 @@ func (l *Log) Close() error {
 	if l.closed {
 		return nil
 	}
-	l.settleCleanTask()
-	l.abortClean()
-	if l.failed != nil {
-		l.DiscardStaged()
-	}
-	l.writeStaged() // a failure marks the log failed, which the next lines honour
+	l.finishWrites()
 	var err error
 	if l.dirMissing {
 		// A partition never written to: leave its (empty) directory behind so
@@ -234,6 +229,18 @@ func (l *Log) Close() error {
 		return fmt.Errorf("close partition log %s: %w", l.dir, err)
 	}
 	return nil
+}
+
+// finishWrites is the first step of every close: the cleaner's work is
+// settled or abandoned, and the staged batches are written (or dropped, on a
+// failed log); a failed write marks the log failed, which the caller honours.
+func (l *Log) finishWrites() {
+	l.settleCleanTask()
+	l.abortClean()
+	if l.failed != nil {
+		l.DiscardStaged()
+	}
+	l.writeStaged()
 }
 
 func (l *Log) persistClean() error {
