@@ -226,6 +226,11 @@ func (p *partition) restoreProducers(cand *producerSnapshot) (err error) {
 		}
 		p.expireProducers(now.Add(-p.shard.b.cfg.ProducerIDExpiration).UnixMilli())
 	}()
+	if cand != nil && cand.Offset == p.log.NextOffset() {
+		// No snapshot can be later: a clean start reads no file here.
+		p.adoptSnapshot(cand)
+		return nil
+	}
 	from := p.log.StartOffset()
 	raw, err := os.ReadFile(filepath.Join(p.dir, producerStateFile))
 	snapAt := int64(-1)
@@ -251,10 +256,7 @@ func (p *partition) restoreProducers(cand *producerSnapshot) (err error) {
 	}
 	fileAt := snapAt
 	if cand != nil && cand.Offset > snapAt && cand.Offset <= p.log.NextOffset() {
-		p.producers = make(map[int64]*producerState, len(cand.Producers))
-		for id, ps := range cand.Producers {
-			p.producers[id] = ps
-		}
+		p.adoptSnapshot(cand)
 		from = max(p.log.StartOffset(), cand.Offset)
 		snapAt = cand.Offset
 	}
@@ -268,6 +270,14 @@ func (p *partition) restoreProducers(cand *producerSnapshot) (err error) {
 		p.replayProducerBatch(h, 0) // replayed: seen at this restart (the deferred function)
 		return nil
 	})
+}
+
+// adoptSnapshot makes snap's producers the partition's.
+func (p *partition) adoptSnapshot(snap *producerSnapshot) {
+	p.producers = make(map[int64]*producerState, len(snap.Producers))
+	for id, ps := range snap.Producers {
+		p.producers[id] = ps
+	}
 }
 
 // replayProducerBatch applies a batch of the log (or one the WAL replay
