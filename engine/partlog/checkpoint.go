@@ -92,12 +92,21 @@ func writeCheckpoint(op uring.Opener, dir string, c checkpoint) error {
 // writeCheckpointDurable is writeCheckpoint; without durable it skips the
 // fdatasync and the directory sync (the caller syncs the filesystem).
 func writeCheckpointDurable(op uring.Opener, dir string, c checkpoint, durable bool) error {
-	tmp := filepath.Join(dir, checkpointTmpName)
-	f, err := op.Open(tmp)
-	if err != nil {
+	if err := replaceFile(op, dir, checkpointName, c.encode(), durable); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
-	b := c.encode()
+	return nil
+}
+
+// replaceFile replaces dir/name with b atomically: write name+".tmp", rename
+// it over name; with durable, fdatasync it first and sync the directory
+// after.
+func replaceFile(op uring.Opener, dir, name string, b []byte, durable bool) error {
+	tmp := filepath.Join(dir, name+".tmp")
+	f, err := op.Open(tmp)
+	if err != nil {
+		return err
+	}
 	err = func() error {
 		if _, err := f.WriteAt(b, 0); err != nil {
 			return err
@@ -112,10 +121,10 @@ func writeCheckpointDurable(op uring.Opener, dir string, c checkpoint, durable b
 	}()
 	err = errors.Join(err, f.Close())
 	if err != nil {
-		return fmt.Errorf("write checkpoint %s: %w", tmp, err)
+		return fmt.Errorf("%s: %w", tmp, err)
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, checkpointName)); err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return err
 	}
 	if !durable {
 		return nil
