@@ -168,27 +168,24 @@ func (l *Log) activeFor(n, lastOffset int64) (*segment, error) {
 	return s, nil
 }
 
-// roll seals the active segment (fdatasync, index files, directory sync) so
-// that recovery never has to look at it again; the next append creates the
-// new segment.
+// roll seals the active segment: its index files are written here and its
+// syncs handed to a SealTask (seal_task.go), after the previous roll's task
+// has finished; the next append creates the new segment.
 func (l *Log) roll() error {
 	s := l.active()
 	if err := l.writeStaged(); err != nil {
 		return err // kept staged under write-behind; the log stops taking writes
 	}
-	if err := s.seal(); err != nil {
+	if err := l.settleSeal(); err != nil {
+		return err
+	}
+	if err := s.sealWith(false); err != nil {
 		l.failed = fmt.Errorf("partlog %s: roll: %w", l.dir, err)
 		// Sync tasks already handed out cover this segment's bytes too.
 		l.syncFailure.err.CompareAndSwap(nil, &l.failed)
 		return l.failed
 	}
-	// The next segment must not become durable before this one's index
-	// files are: recovery trusts every segment but the last.
-	if err := syncDir(l.dir); err != nil {
-		return err
-	}
-	l.dirDirty = false
-	return nil
+	return l.startSeal(s)
 }
 
 // writeFailed cuts a partial write back off the active segment; if even that

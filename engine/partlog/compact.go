@@ -147,6 +147,9 @@ func (l *Log) planClean(o *CleanOptions) (cleanPlan, error) {
 	cs := l.cleanerState()
 	var p cleanPlan
 	p.limit = len(l.segs) - 1 // the active segment is never cleaned
+	if l.sealing != nil && p.limit > 0 && l.segs[p.limit-1] == l.sealing.seg {
+		p.limit-- // nor one whose seal task still holds its files
+	}
 	if p.limit <= 0 {
 		return p, nil
 	}

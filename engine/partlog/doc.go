@@ -3,10 +3,23 @@
 // A *Log is owned by one shard goroutine and takes no locks. Appends write
 // whole record batches (stamped with their base offset and leader epoch) at
 // the end of the active segment through uring.File; Sync makes them durable.
-// A segment is rolled (fdatasynced, its indexes written) when it would grow
-// past Options.SegmentBytes or its first append is older than
-// Options.SegmentMs, so every segment but the last is trusted after a crash
-// and recovery only validates the last one.
+// A segment is rolled when it would grow past Options.SegmentBytes or its
+// first append is older than Options.SegmentMs: the owner writes out its
+// indexes and appends to the next segment at once, while a SealTask
+// (Options.Sealer, any goroutine) fdatasyncs it and then moves the recovery
+// point past it. A log has at most one seal pending, so after a crash
+// recovery validates the last segment, and the one before it only when the
+// recovery point has not reached the last; every older segment is trusted.
+//
+// # Recovery point (recovery.checkpoint)
+//
+// 18 bytes, replaced atomically and durably by each seal task (and by a
+// recovery that re-validated a rolled segment): magic "CPRP", u16 version 1,
+// i64 recovery point, crc32c. It equals the active segment's base once the
+// last roll's seal is on disk. A log without one has rolled at most once —
+// its first roll seals in place, writing it — or was written by a version
+// that sealed every roll in place; either way every segment but the last is
+// durable.
 //
 // # Directory layout
 //
@@ -18,6 +31,7 @@
 //	  00000000000000004711.index      written 4 KiB at a time as they grow, made
 //	  00000000000000004711.timeindex  durable when the segment is rolled or closed
 //	  partition.checkpoint            log start offset and clean-shutdown state
+//	  recovery.checkpoint             recovery point (logs that have rolled)
 //	  cleaner.checkpoint              compaction progress (compacted topics only)
 //
 // A segment is named by the base offset of its first batch, zero-padded to

@@ -39,6 +39,10 @@ type Options struct {
 	// log's CloseToState returned at the shutdown that preceded this open.
 	// When it does not match the segment on disk the log is recovered.
 	CleanState *CleanState
+	// Sealer, when set, runs the seal task of each rolled segment (the
+	// segment's fdatasyncs) off the owner goroutine; unset, a roll seals in
+	// place.
+	Sealer func(*SealTask)
 	// Writeback, when set, takes the hints that start the kernel writing
 	// back bytes written behind a WAL, so that the owner does not block in
 	// them; unset, the owner starts writeback itself.
@@ -98,6 +102,10 @@ type Log struct {
 	hintNext int
 
 	cleaner *cleanerState // compaction bookkeeping, nil until first used
+	sealing *SealTask     // the last roll's seal, until the owner applies it
+	// recoveryPointWritten says the directory holds a recovery point (a
+	// log without one seals its first roll in place; see recoverRolled).
+	recoveryPointWritten bool
 
 	failed error // set when a write left the log in an unknown state
 	// unsynced makes Close skip its fdatasyncs and directory syncs; see CloseUnsynced.
@@ -173,12 +181,13 @@ func (l *Log) writable() error {
 	if l.closed {
 		return ErrClosed
 	}
+	l.pollSeal()
 	return l.failed
 }
 
-// Sync makes everything appended so far durable: the active segment's data
-// and the directory entries of files created since the last Sync. Earlier
-// segments were synced when they were rolled.
+// Sync makes everything appended so far durable: the active segment's data,
+// the directory entries of files created since the last Sync and a rolled
+// segment whose seal is pending.
 func (l *Log) Sync() error {
 	t, err := l.PrepareSync()
 	if err != nil || t == nil {
@@ -236,6 +245,7 @@ func (l *Log) Close() error {
 // failed log); a failed write marks the log failed, which the caller honours.
 func (l *Log) finishWrites() {
 	l.settleCleanTask()
+	l.settleSeal()
 	l.abortClean()
 	if l.failed != nil {
 		l.DiscardStaged()
@@ -270,6 +280,7 @@ func (l *Log) Remove() error {
 	var err error
 	if !l.closed {
 		l.settleCleanTask()
+		l.settleSeal()
 		l.abortClean()
 		l.closed = true
 		for _, s := range l.segs {
@@ -289,6 +300,9 @@ func (l *Log) Remove() error {
 // removeFirstSegment deletes the oldest segment's files.
 func (l *Log) removeFirstSegment() error {
 	s := l.segs[0]
+	if l.sealing != nil && l.sealing.seg == s {
+		l.settleSeal() // its task holds the files; a failure is the log's, not this removal's
+	}
 	l.segs[0] = nil
 	l.segs = l.segs[1:]
 	l.size -= s.size

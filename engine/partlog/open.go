@@ -15,8 +15,9 @@ import (
 // checkpoint does not match the active segment on disk, Open logs it and
 // recovers as for clean=false). clean=false validates the active (last)
 // segment batch by batch, truncates a torn or corrupt tail and rebuilds its
-// indexes; earlier segments are trusted because rolling fdatasyncs a segment
-// and writes its index files before the next one is created.
+// indexes, and does the same for the segment before it when the last roll's
+// seal had not reached the disk (see recoverRolled); earlier segments are
+// trusted.
 //
 // Opening a new partition touches nothing on disk but one failed directory
 // read: the directory is created by the first write (or by Close), the first
@@ -73,7 +74,7 @@ func (l *Log) listSegments(entries []os.DirEntry) ([]segmentFiles, error) {
 	var files []segmentFiles // os.ReadDir sorts by name, and names sort as offsets
 	for _, e := range entries {
 		name := e.Name()
-		if name == checkpointTmpName {
+		if name == checkpointTmpName || name == recoveryPointName+".tmp" {
 			os.Remove(filepath.Join(l.dir, name))
 			continue
 		}
@@ -152,7 +153,7 @@ func (l *Log) load(entries []os.DirEntry, clean bool) error {
 	if trusted {
 		l.next = cp.next
 		l.unchanged = true
-	} else if err := l.recoverActive(last); err != nil {
+	} else if err := l.recoverTail(); err != nil {
 		return err
 	}
 	return l.dropSegmentsBelowStart()
@@ -171,10 +172,23 @@ func (l *Log) loadFromState(last *segment, st *CleanState) error {
 	}
 	if trusted {
 		l.start, l.next, l.fromState = max(l.start, st.LogStart), st.Next, true
-	} else if err := l.recoverActive(last); err != nil {
+	} else if err := l.recoverTail(); err != nil {
 		return err
 	}
 	return l.dropSegmentsBelowStart()
+}
+
+// recoverTail validates, as after a crash, the active segment and the
+// rolled segment before it unless the recovery point says its seal reached
+// the disk. Every older segment was sealed before that one was rolled.
+func (l *Log) recoverTail() error {
+	if len(l.segs) >= 2 {
+		done, err := l.recoverRolled()
+		if err != nil || done {
+			return err
+		}
+	}
+	return l.recoverActive(l.segs[len(l.segs)-1])
 }
 
 // recoverActive validates the active segment by CRC, as after a crash.

@@ -100,6 +100,54 @@ func (l *Log) recoverSegment(s *segment) (int64, error) {
 	return expected, nil
 }
 
+// recoverRolled validates the segment before the active one when its seal
+// may not have reached the disk: the recovery point, once a log has one,
+// equals the active segment's base exactly when the last roll's seal
+// finished. A log without one was written by a version that sealed in
+// place, or has rolled only once (the first roll seals in place, so that
+// this holds). Whole, the segment is sealed again and the recovery point
+// moved past it; cut short (its tail was lost while a later segment's bytes
+// survived), the later segments go, it becomes the active segment, and
+// done says the log's end is known.
+func (l *Log) recoverRolled() (done bool, err error) {
+	i := len(l.segs) - 2
+	s, last := l.segs[i], l.segs[i+1]
+	rp, found, err := readRecoveryPoint(l.dir)
+	if err != nil {
+		l.opts.Logger.Warn("recovery point unreadable, validating the rolled segment", "dir", l.dir, "err", err)
+	} else if !found || rp == last.base {
+		l.recoveryPointWritten = found
+		return false, nil
+	}
+	before := s.size
+	next, err := l.recoverSegment(s)
+	if err != nil {
+		return false, err
+	}
+	l.size -= before - s.size
+	if s.size == before && next == last.base {
+		s.sealed = false // recoverSegment rebuilt its indexes in memory: write them out
+		if err := s.seal(); err != nil {
+			return false, err
+		}
+		l.recoveryPointWritten = true
+		return false, commitRecoveryPoint(l.opts.Opener, l.dir, last.base)
+	}
+	l.opts.Logger.Warn("rolled segment lost its tail before its seal reached the disk; dropping the later segments",
+		"segment", s.path(logSuffix), "nextOffset", next, "droppedFrom", last.base)
+	for len(l.segs) > i+1 {
+		drop := l.segs[len(l.segs)-1]
+		l.segs = l.segs[:len(l.segs)-1]
+		l.size -= drop.size
+		if err := drop.remove(); err != nil {
+			return false, err
+		}
+	}
+	s.sealed, s.indexesReady = false, true
+	l.next, l.dirDirty = next, true
+	return true, nil
+}
+
 // prepare readies a segment found at Open for index lookups: it checks and
 // attaches its index files (rebuilding them from the data when
 // missing or malformed) and loads its timestamp stats.

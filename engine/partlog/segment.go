@@ -66,7 +66,7 @@ type segment struct {
 
 	offsets offsetIndex
 	times   timeIndex
-	sealed  bool // no longer appended to; its index files are complete and durable
+	sealed  bool // no longer appended to; its index files are complete (durable once its SealTask ran)
 	// indexesReady says the index files of a segment found at Open were
 	// checked and attached; that happens on first use.
 	indexesReady bool
@@ -182,9 +182,9 @@ func (s *segment) resetIndexes() error {
 	return err
 }
 
-// seal makes the segment durable and self-describing: fdatasync the .log,
-// record the final largest timestamp, then write out and fdatasync both
-// index files.
+// seal makes the segment durable and self-describing in place: fdatasync
+// the .log, record the final largest timestamp, then write out and fdatasync
+// both index files. A roll uses sealWith(false) and a SealTask instead.
 func (s *segment) seal() error { return s.sealWith(true) }
 
 // sealWith seals the segment, fdatasyncing it first only when sync is set.

@@ -22,6 +22,9 @@ type SyncTask struct {
 	dir    string     // dir, when files were created in it since the last sync
 	// older are further segment files of tasks this one absorbed.
 	older []uring.File
+	// seals are rolled segments' seal tasks pending when the task was
+	// prepared: their bytes are durable only once the seal has run.
+	seals []*SealTask
 }
 
 // Log is the log the task belongs to; tasks of different logs (a partition
@@ -38,6 +41,11 @@ func (t *SyncTask) Absorb(u *SyncTask) {
 	}
 	if t.dir == "" {
 		t.dir = u.dir
+	}
+	for _, st := range u.seals {
+		if !slices.Contains(t.seals, st) {
+			t.seals = append(t.seals, st)
+		}
 	}
 	for _, f := range append([]uring.File{u.file}, u.older...) {
 		if f == nil || f == t.file || slices.Contains(t.older, f) {
@@ -70,7 +78,11 @@ func (l *Log) PrepareSync() (*SyncTask, error) {
 	if l.dirDirty {
 		t.dir, l.dirDirty = l.dir, false
 	}
-	if t.parent == "" && t.file == nil && t.dir == "" && len(t.older) == 0 {
+	if st := l.sealing; st != nil && st.seg.dirty {
+		// Writes to the rolled segment that no earlier task claimed.
+		t.seals, st.seg.dirty = []*SealTask{st}, false
+	}
+	if t.parent == "" && t.file == nil && t.dir == "" && len(t.seals) == 0 {
 		return nil, nil
 	}
 	return &t, nil
@@ -102,6 +114,11 @@ func (t *SyncTask) Run() error {
 func (t *SyncTask) Fail(err error) { t.log.syncFailure.err.CompareAndSwap(nil, &err) }
 
 func (t *SyncTask) run() error {
+	for _, st := range t.seals {
+		if err := st.Run(); err != nil { // runs it here or waits for whoever started it
+			return err
+		}
+	}
 	if t.parent != "" {
 		if err := syncDir(t.parent); err != nil {
 			return err

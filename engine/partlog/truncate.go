@@ -18,6 +18,9 @@ func (l *Log) TruncateTo(offset int64) error {
 	if err := l.writeStaged(); err != nil {
 		return err
 	}
+	if err := l.settleSeal(); err != nil {
+		return err // the pending seal's segment may be cut or reactivated below
+	}
 	if offset >= l.next {
 		return nil
 	}

@@ -1,0 +1,150 @@
+package partlog
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/chronik-go/chronik/uring"
+)
+
+// SealTask is the blocking half of a segment roll: the fdatasyncs of the
+// sealed segment's .log and index files, the directory sync, and the
+// recovery point that then moves past the segment. The owner writes the
+// index files' last entries when it rolls and appends to the next segment
+// at once; like SyncTask and CleanTask the task may run on any goroutine
+// (Options.Sealer), so that sealing a full segment — an fdatasync that
+// waits for up to a segment's worth of writeback — stalls no append.
+//
+// Until the recovery point is durable, recovery after a crash validates the
+// sealed segment by CRC as it does the active one (open.go). A log has at
+// most one task pending: the next roll, Close, Remove and the removal of
+// the segment wait for it (settleSeal), and sync tasks prepared meanwhile
+// run or await it before they claim anything durable.
+type SealTask struct {
+	log   *Log         // only its syncFailure is touched off the owner goroutine
+	dir   string       // directory of the segment and the recovery point
+	files []uring.File // the sealed .log, .index and .timeindex
+	// recoveryPoint is the next segment's base: the first offset recovery
+	// must validate once this task has run.
+	recoveryPoint int64
+	opener        uring.Opener
+
+	seg     *segment // owner state, not touched by Run
+	started atomic.Bool
+	done    chan struct{}
+	err     error
+}
+
+// Base is the sealed segment's base offset.
+func (t *SealTask) Base() int64 { return t.seg.base }
+
+// Run performs the seal on disk. It is safe on any goroutine; a second call
+// waits for the first and returns its error.
+func (t *SealTask) Run() error {
+	if !t.started.CompareAndSwap(false, true) {
+		<-t.done
+		return t.err
+	}
+	defer close(t.done)
+	if p := t.log.syncFailure.err.Load(); p != nil {
+		t.err = *p // a failed fdatasync before this one may have dropped pages of this segment
+		return t.err
+	}
+	t.err = t.run()
+	if t.err != nil {
+		t.log.syncFailure.err.CompareAndSwap(nil, &t.err)
+	}
+	return t.err
+}
+
+func (t *SealTask) run() error {
+	for _, f := range t.files {
+		if err := f.Datasync(); err != nil {
+			return fmt.Errorf("seal segment %s: %w", f.Name(), err)
+		}
+	}
+	return commitRecoveryPoint(t.opener, t.dir, t.recoveryPoint)
+}
+
+// finished reports, without waiting, whether Run has returned.
+func (t *SealTask) finished() bool {
+	select {
+	case <-t.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// startSeal hands the sealed active segment s to Options.Sealer, or seals it
+// in place when there is none. s's index files are written out.
+func (l *Log) startSeal(s *segment) error {
+	t := &SealTask{
+		log:           l,
+		dir:           l.dir,
+		recoveryPoint: l.next,
+		opener:        l.opts.Opener,
+		seg:           s,
+		done:          make(chan struct{}),
+	}
+	// A segment not written since a clean open has no .log file open: its
+	// data was synced by the shutdown.
+	for _, f := range []uring.File{s.f, s.offsets.f, s.times.f} {
+		if f != nil {
+			t.files = append(t.files, f)
+		}
+	}
+	l.sealing = t
+	if l.opts.Sealer == nil || !l.hasRecoveryPoint() {
+		t.Run()
+		return l.sealDone(t)
+	}
+	l.opts.Sealer(t)
+	return nil
+}
+
+// hasRecoveryPoint reports whether the directory holds a recovery point,
+// looking on disk the first time.
+func (l *Log) hasRecoveryPoint() bool {
+	if !l.recoveryPointWritten {
+		_, err := os.Stat(filepath.Join(l.dir, recoveryPointName))
+		l.recoveryPointWritten = err == nil
+	}
+	return l.recoveryPointWritten
+}
+
+// pollSeal applies a pending seal that has finished, without waiting.
+func (l *Log) pollSeal() {
+	if t := l.sealing; t != nil && t.finished() {
+		l.sealDone(t)
+	}
+}
+
+// settleSeal waits for a pending seal (running it here if no one has
+// started it) and applies it. It returns the log's failure, if any.
+func (l *Log) settleSeal() error {
+	if t := l.sealing; t != nil {
+		t.Run()
+		return l.sealDone(t)
+	}
+	return l.failed
+}
+
+// sealDone applies a finished seal on the owner. A failed one stops the log
+// taking writes, as a failed sync does: the kernel may have dropped the
+// segment's dirty pages.
+func (l *Log) sealDone(t *SealTask) error {
+	l.sealing = nil
+	if t.err == nil {
+		l.recoveryPointWritten = true
+	} else if l.failed == nil {
+		l.failed = fmt.Errorf("partlog %s: %w", l.dir, t.err)
+	}
+	return l.failed
+}
+
+// SealPending reports whether a rolled segment's seal has not yet been
+// applied by the owner.
+func (l *Log) SealPending() bool { return l.sealing != nil }

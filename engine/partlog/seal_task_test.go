@@ -1,0 +1,302 @@
+package partlog
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// heldSeals is a Sealer that keeps the tasks instead of running them, so
+// that a test decides when (and whether) a roll's seal reaches the disk.
+type heldSeals struct{ tasks []*SealTask }
+
+func (h *heldSeals) hold(t *SealTask) { h.tasks = append(h.tasks, t) }
+
+// sealingOptions are testOptions whose rolls hand their seals to h.
+func sealingOptions(op *testOpener, h *heldSeals) Options {
+	o := testOptions(nil)
+	if op != nil {
+		o.Opener = op
+	}
+	o.Sealer = h.hold
+	return o
+}
+
+// appendUntilRolls appends 1 KiB batches until the log has want segments.
+func appendUntilRolls(t *testing.T, l *Log, want int) {
+	t.Helper()
+	for i := 0; l.SegmentCount() < want; i++ {
+		if i > 1000 {
+			t.Fatalf("no roll to %d segments after 1000 appends", want)
+		}
+		mustAppend(t, l, simpleBatch(t, 2, int64(i), 1<<10))
+	}
+}
+
+func recoveryPointOf(t *testing.T, dir string) int64 {
+	t.Helper()
+	rp, found, err := readRecoveryPoint(dir)
+	if err != nil || !found {
+		t.Fatalf("recovery point: found %v, %v", found, err)
+	}
+	return rp
+}
+
+// The first roll of a log without a recovery point seals in place and
+// writes one; later rolls hand the fdatasyncs to the Sealer and go on
+// appending, and the recovery point moves once the task has run.
+func TestRollHandsSealToSealer(t *testing.T) {
+	op, held := &testOpener{}, &heldSeals{}
+	dir := t.TempDir()
+	l := mustOpen(t, dir, sealingOptions(op, held), false)
+	defer l.Close()
+
+	appendUntilRolls(t, l, 2)
+	if len(held.tasks) != 0 || l.SealPending() {
+		t.Fatalf("first roll handed %d seal tasks to the Sealer, want it sealed in place", len(held.tasks))
+	}
+	if rp := recoveryPointOf(t, dir); rp != l.segs[1].base {
+		t.Fatalf("recovery point after the first roll = %d, want %d", rp, l.segs[1].base)
+	}
+
+	syncs := op.logSyncs.Load()
+	appendUntilRolls(t, l, 3)
+	if len(held.tasks) != 1 || !l.SealPending() {
+		t.Fatalf("second roll: %d held tasks, pending %v; want 1, true", len(held.tasks), l.SealPending())
+	}
+	if n := op.logSyncs.Load() - syncs; n != 0 {
+		t.Fatalf("the roll made %d fdatasyncs of .log files itself, want 0", n)
+	}
+	mustAppend(t, l, simpleBatch(t, 1, 0, 100)) // appends go on meanwhile
+	if rp := recoveryPointOf(t, dir); rp != l.segs[1].base {
+		t.Fatalf("recovery point moved to %d before the seal ran", rp)
+	}
+
+	task := held.tasks[0]
+	if task.Base() != l.segs[1].base {
+		t.Fatalf("task seals segment %d, want %d", task.Base(), l.segs[1].base)
+	}
+	if err := task.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if n := op.logSyncs.Load() - syncs; n != 1 {
+		t.Fatalf("the seal task made %d fdatasyncs of .log files, want 1", n)
+	}
+	if rp := recoveryPointOf(t, dir); rp != l.segs[2].base {
+		t.Fatalf("recovery point after the seal = %d, want %d", rp, l.segs[2].base)
+	}
+	mustAppend(t, l, simpleBatch(t, 1, 0, 100))
+	if l.SealPending() {
+		t.Fatal("the owner did not apply the finished seal at its next append")
+	}
+}
+
+// A roll waits for the previous roll's seal: a log never has two.
+func TestNextRollSettlesPendingSeal(t *testing.T) {
+	held := &heldSeals{}
+	l := mustOpen(t, t.TempDir(), sealingOptions(nil, held), false)
+	defer l.Close()
+	appendUntilRolls(t, l, 3)
+	first := held.tasks[0]
+	appendUntilRolls(t, l, 4)
+	if !first.finished() || first.err != nil {
+		t.Fatalf("the next roll left the earlier seal unrun (finished %v, err %v)", first.finished(), first.err)
+	}
+	if len(held.tasks) != 2 || l.sealing != held.tasks[1] {
+		t.Fatalf("%d tasks handed out, pending %p; want 2, the second", len(held.tasks), l.sealing)
+	}
+}
+
+// A crash before the seal reached the disk: the rolled segment is validated
+// like the active one. Whole, it is kept and the recovery point moves past
+// it (the next crash reads only the active segment); cut short — its last
+// writeback lost while the next segment's bytes survived — the log ends
+// where it ends and the later segment goes.
+func TestCrashBeforeSealValidatesRolledSegment(t *testing.T) {
+	for _, lost := range []bool{false, true} {
+		name := map[bool]string{false: "whole", true: "tail lost"}[lost]
+		t.Run(name, func(t *testing.T) {
+			held := &heldSeals{}
+			dir := t.TempDir()
+			l := mustOpen(t, dir, sealingOptions(nil, held), false)
+			appendUntilRolls(t, l, 3)
+			mustAppend(t, l, simpleBatch(t, 1, 0, 100))
+			rolled, active := l.segs[1], l.segs[2]
+			// The rolled segment's last batch and where it starts.
+			lastPos, _, err := l.locate(rolled, active.base-1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := l.Read(l.StartOffset(), 1<<30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantNext, rolledPath := l.NextOffset(), rolled.path(logSuffix)
+			crash(l)
+			if lost {
+				// ext4 after power loss: the file ends at its last
+				// written-back block, mid-batch here.
+				if err := os.Truncate(rolledPath, lastPos+20); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			op := &testOpener{}
+			l = mustOpen(t, dir, testOptions(op), false)
+			defer l.Close()
+			got := readAll(t, l)
+			if !lost {
+				if n := op.logReads.Load(); n < 2 {
+					t.Fatalf("unclean Open read %d chunks of .log files, want the rolled and the active segment", n)
+				}
+				if l.NextOffset() != wantNext || !bytes.Equal(got, want) || l.SegmentCount() != 3 {
+					t.Fatalf("whole rolled segment: next %d, %d segments, content equal %v; want %d, 3, true",
+						l.NextOffset(), l.SegmentCount(), bytes.Equal(got, want), wantNext)
+				}
+				if rp := recoveryPointOf(t, dir); rp != active.base {
+					t.Fatalf("recovery point after recovery = %d, want %d", rp, active.base)
+				}
+				crash(l)
+				op.logReads.Store(0)
+				l = mustOpen(t, dir, testOptions(op), false)
+				if n := op.logReads.Load(); n != 1 {
+					t.Fatalf("second unclean Open issued %d .log reads, want 1 (the active segment)", n)
+				}
+				return
+			}
+			if l.SegmentCount() != 2 || l.NextOffset() >= active.base || !bytes.Equal(got, want[:len(got)]) {
+				t.Fatalf("lost tail: %d segments, next %d; want 2 and below %d, with the surviving prefix intact",
+					l.SegmentCount(), l.NextOffset(), active.base)
+			}
+			if _, err := os.Stat(filepath.Join(dir, segmentFileName(active.base, logSuffix))); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("segment after the cut still on disk: %v", err)
+			}
+			next := l.NextOffset()
+			if off := mustAppend(t, l, simpleBatch(t, 1, 0, 100)); off != next {
+				t.Fatalf("append after recovery at %d, want %d", off, next)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			l = mustOpen(t, dir, testOptions(nil), true)
+			if l.NextOffset() != next+1 {
+				t.Fatalf("clean reopen: next %d, want %d", l.NextOffset(), next+1)
+			}
+		})
+	}
+}
+
+// Under flush=always a sync prepared after a roll must cover the bytes the
+// rolled segment took that no earlier sync claimed: it runs the seal.
+// Bytes already claimed leave the seal to the Sealer.
+func TestSyncCoversRolledSegment(t *testing.T) {
+	for _, claimed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unclaimed", true: "claimed"}[claimed], func(t *testing.T) {
+			held := &heldSeals{}
+			dir := t.TempDir()
+			l := mustOpen(t, dir, sealingOptions(nil, held), false)
+			defer l.Close()
+			appendUntilRolls(t, l, 2)
+			var before *SyncTask
+			for l.SegmentCount() < 3 {
+				if claimed {
+					var err error
+					if before, err = l.PrepareSync(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				mustAppend(t, l, simpleBatch(t, 2, 0, 1<<10))
+			}
+			task, err := l.PrepareSync()
+			if err != nil || task == nil {
+				t.Fatalf("PrepareSync = %v, %v", task, err)
+			}
+			err = task.Run()
+			l.SyncDone(task, err)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seal := held.tasks[0]; seal.finished() == claimed {
+				t.Fatalf("seal run by the sync: %v, want %v", seal.finished(), !claimed)
+			}
+			if claimed {
+				if err := before.Run(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// A seal that fails stops the log taking writes, as a failed sync does.
+func TestFailedSealStopsWrites(t *testing.T) {
+	op, held := &testOpener{}, &heldSeals{}
+	l := mustOpen(t, t.TempDir(), sealingOptions(op, held), false)
+	defer l.Close()
+	appendUntilRolls(t, l, 3)
+	op.failSyncs.Store(1)
+	if err := held.tasks[0].Run(); !errors.Is(err, errInjected) {
+		t.Fatalf("seal task: %v, want the injected failure", err)
+	}
+	if _, err := l.Append(simpleBatch(t, 1, 0, 10), 7); !errors.Is(err, errInjected) {
+		t.Fatalf("append after a failed seal: %v, want the injected failure", err)
+	}
+}
+
+// Close, and removing the rolled segment, wait for its seal: the task holds
+// the segment's files.
+func TestSealSettledBeforeCloseAndRemoval(t *testing.T) {
+	held := &heldSeals{}
+	dir := t.TempDir()
+	l := mustOpen(t, dir, sealingOptions(nil, held), false)
+	appendUntilRolls(t, l, 3)
+	if err := l.DeleteBefore(l.segs[2].base); err != nil {
+		t.Fatal(err)
+	}
+	if !held.tasks[0].finished() || held.tasks[0].err != nil || l.SegmentCount() != 1 {
+		t.Fatalf("DeleteBefore past the rolled segment: seal finished %v (%v), %d segments; want true, 1",
+			held.tasks[0].finished(), held.tasks[0].err, l.SegmentCount())
+	}
+	appendUntilRolls(t, l, 2)
+	if len(held.tasks) != 2 {
+		t.Fatalf("%d seal tasks, want 2", len(held.tasks))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !held.tasks[1].finished() || held.tasks[1].err != nil {
+		t.Fatalf("Close left the pending seal unrun (%v)", held.tasks[1].err)
+	}
+	if rp := recoveryPointOf(t, dir); rp != l.segs[len(l.segs)-1].base {
+		t.Fatalf("recovery point after Close = %d, want the active segment's base", rp)
+	}
+}
+
+// A log whose first append after a clean open rolls seals a segment it
+// never opened: only its index files have anything to sync.
+func TestRollRightAfterCleanOpen(t *testing.T) {
+	held := &heldSeals{}
+	dir := t.TempDir()
+	l := mustOpen(t, dir, sealingOptions(nil, held), false)
+	appendUntilRolls(t, l, 2)
+	for l.active().size < 7<<10 {
+		mustAppend(t, l, simpleBatch(t, 1, 0, 512))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, sealingOptions(nil, held), true)
+	defer l.Close()
+	mustAppend(t, l, simpleBatch(t, 2, 0, 2<<10)) // does not fit: rolls
+	if len(held.tasks) != 1 {
+		t.Fatalf("%d seal tasks, want 1", len(held.tasks))
+	}
+	if err := held.tasks[0].Run(); err != nil {
+		t.Fatal(err)
+	}
+	if rp := recoveryPointOf(t, dir); rp != l.segs[2].base {
+		t.Fatalf("recovery point %d, want %d", rp, l.segs[2].base)
+	}
+}
