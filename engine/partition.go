@@ -108,6 +108,7 @@ func (s *shard) openLog(k partKey, dir string, clean bool, logState *partlog.Cle
 		IndexIntervalBytes: b.cfg.LogIndexIntervalBytes,
 		Logger:             b.log,
 		Writeback:          s.queueWriteback,
+		Sealer:             s.queueSeal,
 		CleanState:         logState,
 	}, clean)
 	if err != nil {
@@ -387,10 +388,12 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 }
 
 // snapshotAtRoll writes the producer state as it was before the batch that
-// rolled the log, at the new segment's base, as Kafka does at each roll: the
-// segments below are synced by the roll, so after a crash producer state is
-// replayed from the active segment at most, however rarely the broker stops
-// cleanly. A failure only costs a longer replay.
+// rolled the log, at the new segment's base, as Kafka does at each roll, so
+// after a crash producer state is replayed from the active segment at most,
+// however rarely the broker stops cleanly. A failure only costs a longer
+// replay; so does a crash that cut the rolled segment short before its seal
+// reached the disk (the snapshot then lies past the log's end and is not
+// used).
 //
 // The snapshot is written even when it is empty (a partition without
 // idempotent producers would otherwise be replayed from its start), but not

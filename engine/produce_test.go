@@ -42,6 +42,16 @@ func rawBatchAt(n int, pid int64, epoch int16, seq int32, ts int64) []byte {
 // produceRaw sends one batch to one partition and returns the partition answer.
 func produceRaw(t *testing.T, cl *kgo.Client, topic string, part int32, version int16, raw []byte) kmsg.ProduceResponseTopicPartition {
 	t.Helper()
+	p, err := tryProduceRaw(cl, topic, part, version, raw)
+	if err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	return p
+}
+
+// tryProduceRaw is produceRaw returning its error, for use off the test's
+// goroutine.
+func tryProduceRaw(cl *kgo.Client, topic string, part int32, version int16, raw []byte) (kmsg.ProduceResponseTopicPartition, error) {
 	req := kmsg.NewPtrProduceRequest()
 	req.Version = version
 	req.Acks = -1
@@ -57,9 +67,9 @@ func produceRaw(t *testing.T, cl *kgo.Client, topic string, part int32, version 
 	defer cancel()
 	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {
-		t.Fatalf("produce: %v", err)
+		return kmsg.ProduceResponseTopicPartition{}, err
 	}
-	return resp.Topics[0].Partitions[0]
+	return resp.Topics[0].Partitions[0], nil
 }
 
 func createTestTopic(t *testing.T, tb *testBroker, topic string, partitions int32) {

@@ -77,6 +77,10 @@ type shard struct {
 	// (shard_writeback.go).
 	writebackQ    chan partlog.WritebackHint
 	writebackDone chan struct{}
+	// Seal tasks of rolled segments, run off the shard's thread
+	// (shard_sealer.go).
+	sealQ      chan *partlog.SealTask
+	sealerDone chan struct{}
 
 	cleaner shardCleaner // log compaction (compaction.go)
 
@@ -94,6 +98,8 @@ func newShard(b *Broker, id, mailbox int) *shard {
 
 		writebackQ:    make(chan partlog.WritebackHint, writebackQueueDepth),
 		writebackDone: make(chan struct{}),
+		sealQ:         make(chan *partlog.SealTask, sealQueueDepth),
+		sealerDone:    make(chan struct{}),
 
 		syncQ:       make(chan *syncJob, syncQueueDepth),
 		syncResults: make(chan *syncJob, syncQueueDepth),
@@ -130,6 +136,8 @@ func (s *shard) run() {
 	defer s.closeShardIO()
 	go s.runWriteback()
 	defer func() { <-s.writebackDone }()
+	go s.runSealer()
+	defer func() { <-s.sealerDone }()
 	go s.runSyncer()
 	retention := time.NewTicker(s.b.cfg.LogRetentionCheckInterval)
 	defer retention.Stop()

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"syscall"
 	"testing"
@@ -220,4 +221,90 @@ func testStorageFaultRetryIsNotADuplicate(t *testing.T, inner uring.Opener) {
 	if got := readBatchOffsets(t, cl, "ia"); fmt.Sprint(got) != "[0 1]" {
 		t.Fatalf("stored batches %v, want [0 1]", got)
 	}
+}
+
+// A roll hands the sealed segment's fdatasync to the shard's sealer: under
+// flush=never a produce that rolls is answered while that fdatasync hangs,
+// and the partition goes on serving; once the disk answers, the next roll
+// goes through and every batch reads back.
+func TestRollDoesNotWaitForStalledSeal(t *testing.T) {
+	forEachWritePath(t, testRollDoesNotWaitForStalledSeal)
+}
+
+func testRollDoesNotWaitForStalledSeal(t *testing.T, inner uring.Opener) {
+	fo := newFaultOpener(inner)
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=never", "log.segment.bytes=1024", "log.flush.wal.enable=false")
+	createTestTopic(t, tb, "roll", 1)
+	createTestTopic(t, tb, "other", 1)
+	cl := fetchClient(tb)
+	big := func() (int16, int64) { // 120 records: over 1 KiB, a segment of its own
+		p := produceRaw(t, cl, "roll", 0, 11, rawBatch(120, -1, -1, -1))
+		return p.ErrorCode, p.BaseOffset
+	}
+	// The first roll of a partition seals in place (it writes the
+	// partition's first recovery point); stall the disk after it.
+	for i := 0; i < 2; i++ {
+		if code, _ := big(); code != 0 {
+			t.Fatal(kerr.ErrorForCode(code))
+		}
+	}
+	release := fo.blockSync("roll-0")
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	type answer struct {
+		code int16
+		err  error
+	}
+	answered := make(chan answer, 1)
+	go func() { // rolls: its seal hangs in fdatasync
+		p, err := tryProduceRaw(cl, "roll", 0, 11, rawBatch(120, -1, -1, -1))
+		answered <- answer{p.ErrorCode, err}
+	}()
+	select {
+	case a := <-answered:
+		if a.err != nil || a.code != 0 {
+			t.Fatalf("produce that rolled during the stall: %v, %v", a.err, kerr.ErrorForCode(a.code))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a produce that rolled the segment waited for the sealed segment's fdatasync")
+	}
+	// The shard goes on serving: another partition takes writes, and the
+	// batch that rolled reads back. (A further roll of "roll" would wait:
+	// a partition has one seal pending at most.)
+	if code, _ := produceCode(t, cl, "other"); code != 0 {
+		t.Fatalf("produce to another partition during the stall: %v", kerr.ErrorForCode(code))
+	}
+	if got := readFrom(t, cl, "roll", 240); got != 240 {
+		t.Fatalf("fetch at 240 during the stall found the batch at %d", got)
+	}
+	release()
+	release = nil
+	if code, off := big(); code != 0 || off != 360 {
+		t.Fatalf("rolling produce after the stall: %v at %d, want 360", kerr.ErrorForCode(code), off)
+	}
+	for _, from := range []int64{0, 120, 240, 360} {
+		if got := readFrom(t, cl, "roll", from); got != from {
+			t.Fatalf("fetch at %d found the batch at %d", from, got)
+		}
+	}
+}
+
+// readFrom returns the base offset of the first batch a fetch at offset from
+// partition 0 of topic returns.
+func readFrom(t *testing.T, cl *kgo.Client, topic string, offset int64) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := fetchReq(topic, 0, offset, 1, 0, 1<<20).RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := resp.Topics[0].Partitions[0].RecordBatches
+	if len(raw) < 8 {
+		t.Fatalf("fetch of %s at %d returned no batch", topic, offset)
+	}
+	return int64(binary.BigEndian.Uint64(raw))
 }

@@ -1,0 +1,38 @@
+package engine
+
+import "github.com/chronik-go/chronik/engine/partlog"
+
+// A roll seals the full segment with an fdatasync that, under sustained
+// writes, waits for up to a segment's worth of writeback (hundreds of
+// milliseconds past the dirty-page limits). The shard hands those seal
+// tasks to its sealer goroutine so that its thread keeps appending; a
+// partition has at most one seal pending (its next roll waits for it).
+
+// sealQueueDepth bounds the seals waiting for the sealer; past it a roll
+// seals on the shard's thread, as if the disk's backlog were its own.
+const sealQueueDepth = 1024
+
+// runSealer runs the shard's seal tasks until the shard is told to quit;
+// tasks still queued then are run by their logs' Close.
+func (s *shard) runSealer() {
+	defer close(s.sealerDone)
+	for {
+		select {
+		case t := <-s.sealQ:
+			if err := t.Run(); err != nil {
+				s.b.log.Error("seal rolled segment", "segment_base", t.Base(), "err", err)
+			}
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+// queueSeal is the partition logs' Sealer hook.
+func (s *shard) queueSeal(t *partlog.SealTask) {
+	select {
+	case s.sealQ <- t:
+	default:
+		t.Run()
+	}
+}
