@@ -119,7 +119,7 @@ func (bp *brokerProc) start() {
 func (bp *brokerProc) stop() {
 	bp.t.Helper()
 	if err := bp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		bp.t.Fatalf("signal: %v", err)
+		bp.t.Fatalf("signal: %v; stderr:\n%s", err, bp.stderr)
 	}
 	select {
 	case err := <-bp.exited:

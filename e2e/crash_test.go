@@ -3,13 +3,16 @@ package e2e
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,7 +62,7 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 	cycles := crashCycles(t)
 	bp := startBinary(t, "log.flush.policy=always", "num.shards=2", "log.segment.bytes=65536", "wal.io="+walIO,
 		"log.flush.wal.enable="+strconv.FormatBool(wal), "log.flush.wal.min.partitions=1", "log.flush.wal.checkpoint.bytes=1048576")
-	replayed, gracefulStops := 0, 0
+	replayed, gracefulStops, rolledTorn := 0, 0, 0
 	const topic, partitions = "crash", 3
 	createTopic(t, bp.addr, topic, partitions)
 	seed := time.Now().UnixNano()
@@ -132,7 +135,7 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 		}
 		mu.Unlock()
 		if !graceful { // a graceful stop synced everything: no power cut tears it
-			tearUnacknowledgedTails(t, rng, bp.dataDir, topic, partitions, lastAcked)
+			rolledTorn += tearUnacknowledgedTails(t, rng, bp.dataDir, topic, partitions, lastAcked)
 		}
 		bp.start()
 		if m := walApplied.FindStringSubmatch(bp.stderr.String()); m != nil && m[1] != "0" {
@@ -198,18 +201,23 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 	if len(acked) == 0 {
 		t.Fatal("no record was acknowledged in any cycle: the test proved nothing")
 	}
-	t.Logf("%d cycles (%d stops graceful), %d records acknowledged, %d stored and read back in %v, %d restarts replayed batches from the WAL",
-		cycles, gracefulStops, len(acked), total, time.Since(readStart).Round(time.Second), replayed)
+	t.Logf("%d cycles (%d stops graceful), %d records acknowledged, %d stored and read back in %v, %d restarts replayed batches from the WAL, %d rolled segments torn before their seal",
+		cycles, gracefulStops, len(acked), total, time.Since(readStart).Round(time.Second), replayed, rolledTorn)
 }
 
-// tearUnacknowledgedTails does to each partition's active segment what a
-// power cut may do to bytes that were never fsynced, which SIGKILL alone
-// never does (the page cache keeps every completed write): it cuts the file
+// tearUnacknowledgedTails does to each partition's unsealed segments what
+// a power cut may do to bytes that were never fsynced, which SIGKILL alone
+// never does (the page cache keeps every completed write): it cuts a file
 // at a random byte past the last acknowledged batch, often inside a batch,
 // and half the time leaves random garbage after the cut, as blocks that
-// were allocated but never written. Recovery must find the acknowledged
-// batches intact and drop the rest by CRC.
-func tearUnacknowledgedTails(t *testing.T, rng *rand.Rand, dataDir, topic string, partitions int32, lastAcked map[int32]int64) {
+// were allocated but never written. The file is the active segment, or —
+// half the time when the last roll's seal had not reached the disk (the
+// recovery point is short of the active segment) and the active segment
+// holds nothing acknowledged — the rolled segment, whose lost tail then
+// sits below bytes of the active segment that survived. Recovery must find
+// the acknowledged batches intact and drop the rest.
+// It returns how many rolled segments it tore.
+func tearUnacknowledgedTails(t *testing.T, rng *rand.Rand, dataDir, topic string, partitions int32, lastAcked map[int32]int64) (rolledTorn int) {
 	t.Helper()
 	for p := int32(0); p < partitions; p++ {
 		dir := filepath.Join(dataDir, fmt.Sprintf("%s-%d", topic, p))
@@ -218,25 +226,13 @@ func tearUnacknowledgedTails(t *testing.T, rng *rand.Rand, dataDir, topic string
 			continue // nothing written to this partition yet
 		}
 		slices.Sort(segs) // zero-padded base offsets sort in offset order
-		active := segs[len(segs)-1]
-		data, err := os.ReadFile(active)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The acknowledged bytes end after the batch holding the last
-		// acknowledged offset (earlier segments were synced when rolled).
-		ackedEnd := 0
 		last, anyAcked := lastAcked[p]
-		for pos := 0; pos+61 <= len(data); {
-			base := int64(binary.BigEndian.Uint64(data[pos:]))
-			end := pos + 12 + int(binary.BigEndian.Uint32(data[pos+8:]))
-			if end > len(data) || end <= pos+12 {
-				break
-			}
-			if lastOffset := base + int64(int32(binary.BigEndian.Uint32(data[pos+23:]))); anyAcked && lastOffset <= last {
-				ackedEnd = end
-			}
-			pos = end
+		victim := segs[len(segs)-1]
+		data, ackedEnd := readAckedEnd(t, victim, last, anyAcked)
+		if len(segs) >= 2 && ackedEnd == 0 && !rolledSegmentSealed(t, dir, victim) && rng.Intn(2) == 0 {
+			victim = segs[len(segs)-2]
+			data, ackedEnd = readAckedEnd(t, victim, last, anyAcked)
+			rolledTorn++
 		}
 		cut := ackedEnd + rng.Intn(len(data)-ackedEnd+1)
 		torn := data[:cut]
@@ -245,8 +241,52 @@ func tearUnacknowledgedTails(t *testing.T, rng *rand.Rand, dataDir, topic string
 			rng.Read(garbage)
 			torn = append(torn, garbage...)
 		}
-		if err := os.WriteFile(active, torn, 0o644); err != nil {
+		if err := os.WriteFile(victim, torn, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return rolledTorn
+}
+
+// readAckedEnd reads a segment file and finds where its acknowledged bytes
+// end: after the batch holding the last acknowledged offset (an
+// acknowledgement waits for the syncs of every earlier segment).
+func readAckedEnd(t *testing.T, path string, lastAcked int64, anyAcked bool) (data []byte, ackedEnd int) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pos := 0; pos+61 <= len(data); {
+		base := int64(binary.BigEndian.Uint64(data[pos:]))
+		end := pos + 12 + int(binary.BigEndian.Uint32(data[pos+8:]))
+		if end > len(data) || end <= pos+12 {
+			break
+		}
+		if lastOffset := base + int64(int32(binary.BigEndian.Uint32(data[pos+23:]))); anyAcked && lastOffset <= lastAcked {
+			ackedEnd = end
+		}
+		pos = end
+	}
+	return data, ackedEnd
+}
+
+// rolledSegmentSealed reports whether the segment before the active one is
+// on disk for sure: the partition's recovery point (recovery.checkpoint:
+// "CPRP", u16 version, i64 offset, crc32c) equals the active segment's base,
+// or there is none (a partition's first roll seals in place).
+func rolledSegmentSealed(t *testing.T, dir, active string) bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "recovery.checkpoint"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	if err != nil || len(b) != 18 || string(b[:4]) != "CPRP" {
+		t.Fatalf("recovery point of %s: %q, %v", dir, b, err)
+	}
+	base, err := strconv.ParseInt(strings.TrimSuffix(filepath.Base(active), ".log"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(binary.BigEndian.Uint64(b[6:])) == base
 }
