@@ -15,11 +15,13 @@
 //
 // 18 bytes, replaced atomically and durably by each seal task (and by a
 // recovery that re-validated a rolled segment): magic "CPRP", u16 version 1,
-// i64 recovery point, crc32c. It equals the active segment's base once the
-// last roll's seal is on disk. A log without one has rolled at most once —
-// its first roll seals in place, writing it — or was written by a version
-// that sealed every roll in place; either way every segment but the last is
-// durable.
+// i64 recovery point, crc32c. It is at (or, when a power cut lost the next
+// segment's name, past) the active segment's base once the last roll's seal
+// is on disk, and TruncateTo lowers it before cutting. A log without one has
+// rolled at most once — its first roll seals in place, writing it — or was
+// written by a version that sealed every roll in place; either way every
+// segment but the last is durable. An unreadable one is treated alike:
+// validating a compacted segment (offset gaps) by contiguity would cut it.
 //
 // # Directory layout
 //

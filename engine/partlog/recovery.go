@@ -101,21 +101,26 @@ func (l *Log) recoverSegment(s *segment) (int64, error) {
 }
 
 // recoverRolled validates the segment before the active one when its seal
-// may not have reached the disk: the recovery point, once a log has one,
-// equals the active segment's base exactly when the last roll's seal
-// finished. A log without one was written by a version that sealed in
-// place, or has rolled only once (the first roll seals in place, so that
-// this holds). Whole, the segment is sealed again and the recovery point
-// moved past it; cut short (its tail was lost while a later segment's bytes
-// survived), the later segments go, it becomes the active segment, and
-// done says the log's end is known.
+// may not have reached the disk: when the recovery point is short of the
+// active segment's base. It is at or past it once the last roll's seal
+// finished (past it when a seal that ran before the next segment's file
+// existed outlived that file's name in a power cut). A log without a
+// recovery point was written by a version that sealed in place, or has
+// rolled only once (the first roll seals in place, so that this holds); an
+// unreadable one is treated alike, since validating a compacted segment
+// (offset gaps) would cut it. Whole, the segment is sealed again and the
+// recovery point moved past it; cut short (its tail was lost while a later
+// segment's bytes survived), the later segments go, it becomes the active
+// segment, and done says the log's end is known.
 func (l *Log) recoverRolled() (done bool, err error) {
 	i := len(l.segs) - 2
 	s, last := l.segs[i], l.segs[i+1]
 	rp, found, err := readRecoveryPoint(l.dir)
 	if err != nil {
-		l.opts.Logger.Warn("recovery point unreadable, validating the rolled segment", "dir", l.dir, "err", err)
-	} else if !found || rp == last.base {
+		l.opts.Logger.Warn("recovery point unreadable; trusting every segment but the last", "dir", l.dir, "err", err)
+		return false, nil
+	}
+	if !found || rp >= last.base {
 		l.recoveryPointWritten = found
 		return false, nil
 	}
@@ -125,7 +130,7 @@ func (l *Log) recoverRolled() (done bool, err error) {
 		return false, err
 	}
 	l.size -= before - s.size
-	if s.size == before && next == last.base {
+	if next == last.base { // every offset up to the next segment is there
 		s.sealed = false // recoverSegment rebuilt its indexes in memory: write them out
 		if err := s.seal(); err != nil {
 			return false, err

@@ -26,6 +26,7 @@ type SealTask struct {
 	log   *Log         // only its syncFailure is touched off the owner goroutine
 	dir   string       // directory of the segment and the recovery point
 	files []uring.File // the sealed .log, .index and .timeindex
+	base  int64        // the sealed segment's
 	// recoveryPoint is the next segment's base: the first offset recovery
 	// must validate once this task has run.
 	recoveryPoint int64
@@ -38,7 +39,7 @@ type SealTask struct {
 }
 
 // Base is the sealed segment's base offset.
-func (t *SealTask) Base() int64 { return t.seg.base }
+func (t *SealTask) Base() int64 { return t.base }
 
 // Run performs the seal on disk. It is safe on any goroutine; a second call
 // waits for the first and returns its error.
@@ -84,6 +85,7 @@ func (l *Log) startSeal(s *segment) error {
 	t := &SealTask{
 		log:           l,
 		dir:           l.dir,
+		base:          s.base,
 		recoveryPoint: l.next,
 		opener:        l.opts.Opener,
 		seg:           s,

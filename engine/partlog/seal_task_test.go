@@ -300,3 +300,82 @@ func TestRollRightAfterCleanOpen(t *testing.T) {
 		t.Fatalf("recovery point %d, want %d", rp, l.segs[2].base)
 	}
 }
+
+// A seal that ran before the next segment's file existed (a full sealer
+// queue runs it on the owner) leaves the recovery point past the last
+// segment when a power cut loses that file's name: every segment is then
+// durable, and recovery reads only the last one.
+func TestRecoveryPointPastLastSegmentIsTrusted(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions(nil)
+	opts.Sealer = func(t *SealTask) { t.Run() }
+	l := mustOpen(t, dir, opts, false)
+	appendUntilRolls(t, l, 3)
+	lost := l.segs[2].base
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	crash(l)
+	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		os.Remove(filepath.Join(dir, segmentFileName(lost, suffix)))
+	}
+
+	op := &testOpener{}
+	l = mustOpen(t, dir, testOptions(op), false)
+	defer l.Close()
+	if n := op.logReads.Load(); n != 1 {
+		t.Fatalf("unclean Open issued %d .log reads, want 1 (the last segment)", n)
+	}
+	if l.NextOffset() != lost || l.SegmentCount() != 2 {
+		t.Fatalf("next %d, %d segments; want %d, 2", l.NextOffset(), l.SegmentCount(), lost)
+	}
+}
+
+// TruncateTo brings the recovery point down to the segment that becomes
+// active: a roll after the log grows again must not find it already past.
+func TestTruncateLowersRecoveryPoint(t *testing.T) {
+	held := &heldSeals{}
+	dir := t.TempDir()
+	l := mustOpen(t, dir, sealingOptions(nil, held), false)
+	defer l.Close()
+	appendUntilRolls(t, l, 3)
+	if err := held.tasks[0].Run(); err != nil {
+		t.Fatal(err)
+	}
+	cut := l.segs[1].base + 1
+	if err := l.TruncateTo(cut); err != nil {
+		t.Fatal(err)
+	}
+	if rp := recoveryPointOf(t, dir); rp != l.segs[1].base {
+		t.Fatalf("recovery point after TruncateTo(%d) = %d, want %d", cut, rp, l.segs[1].base)
+	}
+}
+
+// A rolled segment found whole up to the next segment's base keeps the
+// later segments even with bytes after its last batch: only those go.
+func TestRolledSegmentWithTrailingBytesIsWhole(t *testing.T) {
+	held := &heldSeals{}
+	dir := t.TempDir()
+	l := mustOpen(t, dir, sealingOptions(nil, held), false)
+	appendUntilRolls(t, l, 3)
+	mustAppend(t, l, simpleBatch(t, 1, 0, 100))
+	want, next := readAll(t, l), l.NextOffset()
+	rolled := l.segs[1].path(logSuffix)
+	size := l.segs[1].size
+	crash(l)
+	f, err := os.OpenFile(rolled, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(bytes.Repeat([]byte{0xa5}, 300))
+	f.Close()
+
+	l = mustOpen(t, dir, testOptions(nil), false)
+	defer l.Close()
+	if l.SegmentCount() != 3 || l.NextOffset() != next || !bytes.Equal(readAll(t, l), want) {
+		t.Fatalf("%d segments, next %d; want 3, %d, the same content", l.SegmentCount(), l.NextOffset(), next)
+	}
+	if got := fileSize(t, rolled); got != size {
+		t.Fatalf("rolled segment is %d bytes after recovery, want %d (the trailing bytes cut)", got, size)
+	}
+}

@@ -30,7 +30,11 @@ func (l *Log) TruncateTo(offset int64) error {
 	l.cleanerTruncated(offset)
 	l.clearHints()
 	l.unchanged = false
-	if len(l.segs) == 0 || offset <= l.segs[0].base {
+	full := len(l.segs) == 0 || offset <= l.segs[0].base
+	if err := l.lowerRecoveryPoint(full, offset); err != nil {
+		return l.truncateFailed(err)
+	}
+	if full {
 		return l.truncateFully(offset)
 	}
 	// A stale clean checkpoint could match the truncated-then-regrown active
@@ -66,6 +70,20 @@ func (l *Log) TruncateTo(offset int64) error {
 		return l.persistStart(l.next)
 	}
 	return nil
+}
+
+// lowerRecoveryPoint brings the recovery point down to the segment that
+// becomes active, before the cut: left past it, it would vouch for a
+// rolled segment written again after the cut whose seal never finished.
+func (l *Log) lowerRecoveryPoint(full bool, offset int64) error {
+	if !l.hasRecoveryPoint() {
+		return nil
+	}
+	base := offset
+	if !full {
+		base = l.segs[l.segmentFor(offset)].base
+	}
+	return commitRecoveryPoint(l.opts.Opener, l.dir, base)
 }
 
 // truncateFully removes every segment; the log restarts empty at offset.
