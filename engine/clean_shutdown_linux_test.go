@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -294,6 +295,46 @@ func TestLastCleanStatePastLogEndIsNotUsed(t *testing.T) {
 	}
 	if n := len(consumeAll(t, tb, "lost")); n != 6 {
 		t.Fatalf("%d records after the retry, want 6 (the lost batch answered as a duplicate?)", n)
+	}
+}
+
+// A roll snapshot that a crash leaves past the log's end (a power cut took
+// the rolled segment's tail, and the later segment with it) is removed, not
+// only skipped: kept, it would pass for the state at its offset once the
+// log grows past that offset again with other batches.
+func TestSnapshotPastLogEndIsRemoved(t *testing.T) {
+	tb := startBroker(t, "log.segment.bytes=1024")
+	createTestTopic(t, tb, "cut", 1)
+	cl := tb.client()
+	for i := 0; i < 2; i++ {
+		if r := produceRaw(t, cl, "cut", 0, 11, rawBatch(120, 61, 0, int32(120*i))); r.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+		}
+	}
+	cl.Close()
+	tb.stop()
+	for _, f := range []string{cleanShutdownMarker, lastCleanStateFile} {
+		if err := os.Remove(filepath.Join(tb.dir, f)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	dir := partitionDir(tb.dir, partKey{"cut", 0})
+	snapshot := filepath.Join(dir, producerStateFile)
+	if _, err := os.Stat(snapshot); err != nil {
+		t.Fatalf("no roll snapshot: %v", err)
+	}
+	for _, suffix := range []string{".log", ".index", ".timeindex"} {
+		os.Remove(filepath.Join(dir, fmt.Sprintf("%020d%s", 120, suffix)))
+	}
+	if err := os.Truncate(filepath.Join(dir, fmt.Sprintf("%020d.log", 0)), 100); err != nil {
+		t.Fatal(err)
+	}
+	tb.open()
+	if _, err := os.Stat(snapshot); !os.IsNotExist(err) {
+		t.Fatalf("producer snapshot at 120 kept after recovery ended the log at 0: %v", err)
+	}
+	if got := activeProducers(t, tb, "cut", 0); len(got) != 0 {
+		t.Fatalf("producers %v after the log lost every batch, want none", got)
 	}
 }
 

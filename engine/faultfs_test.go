@@ -23,6 +23,8 @@ type faultOpener struct {
 	block map[string]chan struct{}
 	// logReads counts reads of .log files (segment data).
 	logReads atomic.Int64
+	// blockedSyncs counts fdatasyncs that waited in blockSync.
+	blockedSyncs atomic.Int64
 }
 
 func newFaultOpener(inner uring.Opener) *faultOpener {
@@ -136,6 +138,7 @@ func (f *faultFile) Datasync() error {
 	}
 	f.o.mu.Unlock()
 	if ch != nil {
+		f.o.blockedSyncs.Add(1)
 		<-ch
 	}
 	if err := f.o.lookup(f.o.sync, f.path); err != nil {

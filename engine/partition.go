@@ -245,6 +245,12 @@ func (p *partition) restoreProducers(cand *producerSnapshot) (err error) {
 		}
 		if snap.Offset > p.log.NextOffset() {
 			p.shard.b.log.Warn("producer state snapshot is past the log's end, rebuilding it from the log", "dir", p.dir, "snapshot", snap.Offset, "log_end", p.log.NextOffset())
+			// Kept, it would pass for the state at its offset once the log
+			// grows past it again (another history of those offsets).
+			if err := os.Remove(filepath.Join(p.dir, producerStateFile)); err != nil {
+				p.shard.b.log.Warn("remove producer state snapshot past the log's end", "dir", p.dir, "err", err)
+			}
+			syncDir(p.dir)
 			break
 		}
 		if snap.Producers != nil {

@@ -271,6 +271,12 @@ func testRollDoesNotWaitForStalledSeal(t *testing.T, inner uring.Opener) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a produce that rolled the segment waited for the sealed segment's fdatasync")
 	}
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if fo.blockedSyncs.Load() == 0 {
+			return fmt.Errorf("the seal's fdatasync never reached the stalled disk")
+		}
+		return nil
+	})
 	// The shard goes on serving: another partition takes writes, and the
 	// batch that rolled reads back. (A further roll of "roll" would wait:
 	// a partition has one seal pending at most.)
