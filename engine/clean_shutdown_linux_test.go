@@ -247,13 +247,7 @@ func TestSegmentRollSnapshotsProducers(t *testing.T) {
 	if logs, _ := filepath.Glob(filepath.Join(dir, "*.log")); len(logs) != 2 {
 		t.Fatalf("partition files %v, want two segments", partitionFiles(t, dir))
 	}
-	// A crash with no clean shutdown before it: no marker, no last state.
-	tb.stop()
-	for _, f := range []string{cleanShutdownMarker, lastCleanStateFile} {
-		if err := os.Remove(filepath.Join(tb.dir, f)); err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
-	}
+	stopLeavingNoCleanState(t, tb)
 	tb.open()
 	if got := activeProducers(t, tb, "rolls", 0); len(got) != 1 || got[0] != 52 {
 		t.Fatalf("producers after the crash: %v, want only 52 (51 was last seen %v ago, below the roll)", got, time.Since(seenFirst).Round(time.Millisecond))
@@ -312,12 +306,7 @@ func TestSnapshotPastLogEndIsRemoved(t *testing.T) {
 		}
 	}
 	cl.Close()
-	tb.stop()
-	for _, f := range []string{cleanShutdownMarker, lastCleanStateFile} {
-		if err := os.Remove(filepath.Join(tb.dir, f)); err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
-	}
+	stopLeavingNoCleanState(t, tb)
 	dir := partitionDir(tb.dir, partKey{"cut", 0})
 	snapshot := filepath.Join(dir, producerStateFile)
 	if _, err := os.Stat(snapshot); err != nil {
@@ -399,5 +388,18 @@ func TestUnreliableProducerStateIsNotKept(t *testing.T) {
 	cl = tb.client()
 	if r := produceRaw(t, cl, "shaky", 0, 11, rawBatch(3, 81, 0, 0)); r.ErrorCode != 0 || r.BaseOffset != first.BaseOffset {
 		t.Fatalf("retried first batch after the restart: %v at %d, want a duplicate at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset, first.BaseOffset)
+	}
+}
+
+// stopLeavingNoCleanState stops the broker and removes what a clean stop
+// leaves (the marker, the last clean state): the next start is as after a
+// crash that no clean shutdown preceded.
+func stopLeavingNoCleanState(t *testing.T, tb *testBroker) {
+	t.Helper()
+	tb.stop()
+	for _, f := range []string{cleanShutdownMarker, lastCleanStateFile} {
+		if err := os.Remove(filepath.Join(tb.dir, f)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
 	}
 }
