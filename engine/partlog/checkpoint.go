@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -17,11 +15,9 @@ const (
 	checkpointTmpName = checkpointName + ".tmp"
 	checkpointMagic   = "CPLG"
 	checkpointVersion = 1
-	checkpointSize    = 44
+	checkpointPayload = 34 // flags u16, then four i64
 	checkpointClean   = 1 << 0
 )
-
-var crc32c = crc32.MakeTable(crc32.Castagnoli)
 
 // checkpoint is the partition's small state file (see the package doc).
 type checkpoint struct {
@@ -34,53 +30,34 @@ type checkpoint struct {
 }
 
 func (c checkpoint) encode() []byte {
-	b := make([]byte, checkpointSize)
-	copy(b, checkpointMagic)
-	binary.BigEndian.PutUint16(b[4:], checkpointVersion)
+	var flags uint16
 	if c.clean {
-		binary.BigEndian.PutUint16(b[6:], checkpointClean)
+		flags = checkpointClean
 	}
-	binary.BigEndian.PutUint64(b[8:], uint64(c.logStart))
-	binary.BigEndian.PutUint64(b[16:], uint64(c.next))
-	binary.BigEndian.PutUint64(b[24:], uint64(c.activeBase))
-	binary.BigEndian.PutUint64(b[32:], uint64(c.activeSize))
-	binary.BigEndian.PutUint32(b[40:], crc32.Checksum(b[:40], crc32c))
-	return b
+	p := binary.BigEndian.AppendUint16(make([]byte, 0, checkpointPayload), flags)
+	for _, v := range []int64{c.logStart, c.next, c.activeBase, c.activeSize} {
+		p = binary.BigEndian.AppendUint64(p, uint64(v))
+	}
+	return encodeStateRecord(checkpointMagic, checkpointVersion, p)
 }
 
-func decodeCheckpoint(b []byte) (checkpoint, error) {
-	var c checkpoint
-	if len(b) != checkpointSize || string(b[:4]) != checkpointMagic {
-		return c, errors.New("not a partition checkpoint")
+func decodeCheckpoint(p []byte) checkpoint {
+	return checkpoint{
+		clean:      binary.BigEndian.Uint16(p)&checkpointClean != 0,
+		logStart:   int64(binary.BigEndian.Uint64(p[2:])),
+		next:       int64(binary.BigEndian.Uint64(p[10:])),
+		activeBase: int64(binary.BigEndian.Uint64(p[18:])),
+		activeSize: int64(binary.BigEndian.Uint64(p[26:])),
 	}
-	if v := binary.BigEndian.Uint16(b[4:]); v != checkpointVersion {
-		return c, fmt.Errorf("unknown checkpoint version %d", v)
-	}
-	if crc32.Checksum(b[:40], crc32c) != binary.BigEndian.Uint32(b[40:]) {
-		return c, errors.New("checkpoint CRC mismatch")
-	}
-	c.clean = binary.BigEndian.Uint16(b[6:])&checkpointClean != 0
-	c.logStart = int64(binary.BigEndian.Uint64(b[8:]))
-	c.next = int64(binary.BigEndian.Uint64(b[16:]))
-	c.activeBase = int64(binary.BigEndian.Uint64(b[24:]))
-	c.activeSize = int64(binary.BigEndian.Uint64(b[32:]))
-	return c, nil
 }
 
 // readCheckpoint loads dir's checkpoint; found is false when there is none.
 func readCheckpoint(dir string) (c checkpoint, found bool, err error) {
-	b, err := os.ReadFile(filepath.Join(dir, checkpointName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return c, false, nil
+	p, found, err := readStateRecord(dir, checkpointName, checkpointMagic, checkpointVersion, checkpointPayload)
+	if !found {
+		return c, false, err
 	}
-	if err != nil {
-		return c, false, fmt.Errorf("read checkpoint in %s: %w", dir, err)
-	}
-	c, err = decodeCheckpoint(b)
-	if err != nil {
-		return c, false, fmt.Errorf("checkpoint in %s: %w", dir, err)
-	}
-	return c, true, nil
+	return decodeCheckpoint(p), true, nil
 }
 
 // writeCheckpoint replaces dir's checkpoint atomically and durably: write a

@@ -2,10 +2,7 @@ package partlog
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"hash/crc32"
-	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -25,7 +22,7 @@ const (
 	cleanerCheckpointName    = "cleaner.checkpoint"
 	cleanerCheckpointTmpName = cleanerCheckpointName + ".tmp"
 	cleanerCheckpointMagic   = "CCLN"
-	cleanerCheckpointSize    = 26
+	cleanerCheckpointPayload = 16
 )
 
 type cleanerCheckpoint struct {
@@ -34,31 +31,20 @@ type cleanerCheckpoint struct {
 }
 
 func (c cleanerCheckpoint) encode() []byte {
-	b := make([]byte, cleanerCheckpointSize)
-	copy(b, cleanerCheckpointMagic)
-	binary.BigEndian.PutUint16(b[4:], 1)
-	binary.BigEndian.PutUint64(b[6:], uint64(c.firstDirty))
-	binary.BigEndian.PutUint64(b[14:], uint64(c.minHorizon))
-	binary.BigEndian.PutUint32(b[22:], crc32.Checksum(b[:22], crc32c))
-	return b
+	p := binary.BigEndian.AppendUint64(make([]byte, 0, cleanerCheckpointPayload), uint64(c.firstDirty))
+	p = binary.BigEndian.AppendUint64(p, uint64(c.minHorizon))
+	return encodeStateRecord(cleanerCheckpointMagic, 1, p)
 }
 
 // readCleanerCheckpoint loads dir's cleaner checkpoint; found is false when
 // there is none or it is unusable.
 func readCleanerCheckpoint(dir string) (c cleanerCheckpoint, found bool, err error) {
-	b, err := os.ReadFile(filepath.Join(dir, cleanerCheckpointName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return c, false, nil
+	p, found, err := readStateRecord(dir, cleanerCheckpointName, cleanerCheckpointMagic, 1, cleanerCheckpointPayload)
+	if !found {
+		return c, false, err
 	}
-	if err != nil {
-		return c, false, fmt.Errorf("read cleaner checkpoint in %s: %w", dir, err)
-	}
-	if len(b) != cleanerCheckpointSize || string(b[:4]) != cleanerCheckpointMagic ||
-		binary.BigEndian.Uint16(b[4:]) != 1 || crc32.Checksum(b[:22], crc32c) != binary.BigEndian.Uint32(b[22:]) {
-		return c, false, fmt.Errorf("cleaner checkpoint in %s is malformed", dir)
-	}
-	c.firstDirty = int64(binary.BigEndian.Uint64(b[6:]))
-	c.minHorizon = int64(binary.BigEndian.Uint64(b[14:]))
+	c.firstDirty = int64(binary.BigEndian.Uint64(p))
+	c.minHorizon = int64(binary.BigEndian.Uint64(p[8:]))
 	return c, true, nil
 }
 

@@ -2,12 +2,7 @@ package partlog
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"hash/crc32"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/chronik-go/chronik/uring"
 )
@@ -24,33 +19,20 @@ import (
 const (
 	recoveryPointName  = "recovery.checkpoint"
 	recoveryPointMagic = "CPRP"
-	recoveryPointSize  = 18
 )
 
 func encodeRecoveryPoint(offset int64) []byte {
-	b := make([]byte, recoveryPointSize)
-	copy(b, recoveryPointMagic)
-	binary.BigEndian.PutUint16(b[4:], 1)
-	binary.BigEndian.PutUint64(b[6:], uint64(offset))
-	binary.BigEndian.PutUint32(b[14:], crc32.Checksum(b[:14], crc32c))
-	return b
+	return encodeStateRecord(recoveryPointMagic, 1, binary.BigEndian.AppendUint64(nil, uint64(offset)))
 }
 
 // readRecoveryPoint loads dir's recovery point; found is false when there
-// is none or it is unusable (then recovery validates more, never less).
+// is none, or it is unusable (err set).
 func readRecoveryPoint(dir string) (offset int64, found bool, err error) {
-	b, err := os.ReadFile(filepath.Join(dir, recoveryPointName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, false, nil
+	p, found, err := readStateRecord(dir, recoveryPointName, recoveryPointMagic, 1, 8)
+	if !found {
+		return 0, false, err
 	}
-	if err != nil {
-		return 0, false, fmt.Errorf("read recovery point in %s: %w", dir, err)
-	}
-	if len(b) != recoveryPointSize || string(b[:4]) != recoveryPointMagic ||
-		binary.BigEndian.Uint16(b[4:]) != 1 || crc32.Checksum(b[:14], crc32c) != binary.BigEndian.Uint32(b[14:]) {
-		return 0, false, fmt.Errorf("recovery point in %s is malformed", dir)
-	}
-	return int64(binary.BigEndian.Uint64(b[6:])), true, nil
+	return int64(binary.BigEndian.Uint64(p)), true, nil
 }
 
 // commitRecoveryPoint records offset as dir's recovery point once the

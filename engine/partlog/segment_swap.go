@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -34,7 +33,7 @@ const (
 	swapManifestName    = "cleaner.swap"
 	swapManifestTmpName = swapManifestName + ".tmp"
 	swapManifestMagic   = "CSWP"
-	swapManifestSize    = 34
+	swapManifestPayload = 24
 )
 
 // swapManifest describes one committed swap.
@@ -45,28 +44,23 @@ type swapManifest struct {
 }
 
 func (m swapManifest) encode() []byte {
-	b := make([]byte, swapManifestSize)
-	copy(b, swapManifestMagic)
-	binary.BigEndian.PutUint16(b[4:], 1)
-	binary.BigEndian.PutUint64(b[6:], uint64(m.base))
-	binary.BigEndian.PutUint64(b[14:], uint64(m.end))
-	binary.BigEndian.PutUint64(b[22:], uint64(m.size))
-	binary.BigEndian.PutUint32(b[30:], crc32.Checksum(b[:30], crc32c))
-	return b
+	p := make([]byte, 0, swapManifestPayload)
+	for _, v := range []int64{m.base, m.end, m.size} {
+		p = binary.BigEndian.AppendUint64(p, uint64(v))
+	}
+	return encodeStateRecord(swapManifestMagic, 1, p)
 }
 
 func decodeSwapManifest(b []byte) (swapManifest, error) {
-	var m swapManifest
-	if len(b) != swapManifestSize || string(b[:4]) != swapManifestMagic || binary.BigEndian.Uint16(b[4:]) != 1 {
-		return m, errors.New("not a cleaner swap manifest")
+	p, err := decodeStateRecord(b, swapManifestMagic, 1, swapManifestPayload)
+	if err != nil {
+		return swapManifest{}, fmt.Errorf("cleaner swap manifest: %w", err)
 	}
-	if crc32.Checksum(b[:30], crc32c) != binary.BigEndian.Uint32(b[30:]) {
-		return m, errors.New("cleaner swap manifest CRC mismatch")
-	}
-	m.base = int64(binary.BigEndian.Uint64(b[6:]))
-	m.end = int64(binary.BigEndian.Uint64(b[14:]))
-	m.size = int64(binary.BigEndian.Uint64(b[22:]))
-	return m, nil
+	return swapManifest{
+		base: int64(binary.BigEndian.Uint64(p)),
+		end:  int64(binary.BigEndian.Uint64(p[8:])),
+		size: int64(binary.BigEndian.Uint64(p[16:])),
+	}, nil
 }
 
 // writeSwapManifest durably commits a swap.
