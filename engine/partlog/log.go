@@ -280,7 +280,7 @@ func (l *Log) Remove() error {
 	var err error
 	if !l.closed {
 		l.settleCleanTask()
-		l.settleSeal()
+		l.dropSeal()
 		l.abortClean()
 		l.closed = true
 		for _, s := range l.segs {
@@ -301,7 +301,7 @@ func (l *Log) Remove() error {
 func (l *Log) removeFirstSegment() error {
 	s := l.segs[0]
 	if l.sealing != nil && l.sealing.seg == s {
-		l.settleSeal() // its task holds the files; a failure is the log's, not this removal's
+		l.dropSeal()
 	}
 	l.segs[0] = nil
 	l.segs = l.segs[1:]

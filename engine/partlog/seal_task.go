@@ -19,9 +19,10 @@ import (
 //
 // Until the recovery point is durable, recovery after a crash validates the
 // sealed segment by CRC as it does the active one (open.go). A log has at
-// most one task pending: the next roll, Close, Remove and the removal of
-// the segment wait for it (settleSeal), and sync tasks prepared meanwhile
-// run or await it before they claim anything durable.
+// most one task pending: the next roll, Close and TruncateTo wait for it
+// (settleSeal), Remove and the removal of the segment drop it (dropSeal),
+// and sync tasks prepared meanwhile run or await it before they claim
+// anything durable.
 type SealTask struct {
 	log   *Log         // only its syncFailure is touched off the owner goroutine
 	dir   string       // directory of the segment and the recovery point
@@ -132,6 +133,23 @@ func (l *Log) settleSeal() error {
 		return l.sealDone(t)
 	}
 	return l.failed
+}
+
+// dropSeal lets go of the pending seal of a segment about to be deleted:
+// one not yet started never runs (nothing it would sync is kept; a sync
+// task or the sealer then finds it done), one running is waited for, since
+// it holds the segment's files.
+func (l *Log) dropSeal() {
+	t := l.sealing
+	if t == nil {
+		return
+	}
+	if t.started.CompareAndSwap(false, true) {
+		close(t.done)
+	} else {
+		<-t.done
+	}
+	l.sealDone(t)
 }
 
 // sealDone applies a finished seal on the owner. A failed one stops the log

@@ -245,15 +245,20 @@ func TestFailedSealStopsWrites(t *testing.T) {
 	}
 }
 
-// Close, and removing the rolled segment, wait for its seal: the task holds
-// the segment's files.
+// Close runs a pending seal; removing the rolled segment drops one not yet
+// started (nothing it would sync is kept) and leaves it done for whoever
+// waits on it.
 func TestSealSettledBeforeCloseAndRemoval(t *testing.T) {
-	held := &heldSeals{}
+	op, held := &testOpener{}, &heldSeals{}
 	dir := t.TempDir()
-	l := mustOpen(t, dir, sealingOptions(nil, held), false)
+	l := mustOpen(t, dir, sealingOptions(op, held), false)
 	appendUntilRolls(t, l, 3)
+	syncs := op.logSyncs.Load()
 	if err := l.DeleteBefore(l.segs[2].base); err != nil {
 		t.Fatal(err)
+	}
+	if n := op.logSyncs.Load() - syncs; n != 0 {
+		t.Fatalf("removing the rolled segment made %d fdatasyncs of .log files, want 0", n)
 	}
 	if !held.tasks[0].finished() || held.tasks[0].err != nil || l.SegmentCount() != 1 {
 		t.Fatalf("DeleteBefore past the rolled segment: seal finished %v (%v), %d segments; want true, 1",
