@@ -274,7 +274,8 @@ func readAckedEnd(t *testing.T, path string, lastAcked int64, anyAcked bool) (da
 // rolledSegmentSealed reports whether the segment before the active one is
 // on disk for sure: the partition's recovery point (recovery.checkpoint:
 // "CPRP", u16 version, i64 offset, crc32c) equals the active segment's base,
-// or there is none (a partition's first roll seals in place).
+// or there is none (a roll writes one before it hands off its seal, so none
+// means no roll waits for one).
 func rolledSegmentSealed(t *testing.T, dir, active string) bool {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "recovery.checkpoint"))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -241,13 +243,20 @@ func testRollDoesNotWaitForStalledSeal(t *testing.T, inner uring.Opener) {
 		p := produceRaw(t, cl, "roll", 0, 11, rawBatch(120, -1, -1, -1))
 		return p.ErrorCode, p.BaseOffset
 	}
-	// The first roll of a partition seals in place (it writes the
-	// partition's first recovery point); stall the disk after it.
+	// Roll once and let that seal finish (the recovery point moves to the
+	// second segment, at 120); then stall the disk.
 	for i := 0; i < 2; i++ {
 		if code, _ := big(); code != 0 {
 			t.Fatal(kerr.ErrorForCode(code))
 		}
 	}
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		b, err := os.ReadFile(filepath.Join(tb.dir, "roll-0", "recovery.checkpoint"))
+		if err != nil || len(b) != 18 || binary.BigEndian.Uint64(b[6:]) != 120 {
+			return fmt.Errorf("recovery point %x (%v), want 120", b, err)
+		}
+		return nil
+	})
 	release := fo.blockSync("roll-0")
 	defer func() {
 		if release != nil {

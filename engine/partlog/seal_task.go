@@ -2,8 +2,6 @@ package partlog
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 
 	"github.com/chronik-go/chronik/uring"
@@ -100,7 +98,7 @@ func (l *Log) startSeal(s *segment) error {
 		}
 	}
 	l.sealing = t
-	if l.opts.Sealer == nil || !l.hasRecoveryPoint() {
+	if l.opts.Sealer == nil || !l.markUnsealed(s.base) {
 		t.Run()
 		return l.sealDone(t)
 	}
@@ -108,12 +106,31 @@ func (l *Log) startSeal(s *segment) error {
 	return nil
 }
 
-// hasRecoveryPoint reports whether the directory holds a recovery point,
-// looking on disk the first time.
+// markUnsealed makes sure recovery will validate the segment at base should
+// the log crash before its seal: a directory without a usable recovery
+// point tells recovery that every segment but the last is durable (older
+// versions sealed in place; a log rolling for the first time has none), so
+// one is written at base first — a small file, unlike the segment's sync.
+// It reports false when that failed; the caller then seals in place.
+func (l *Log) markUnsealed(base int64) bool {
+	if l.hasRecoveryPoint() {
+		return true
+	}
+	if err := commitRecoveryPoint(l.opts.Opener, l.dir, base); err != nil {
+		l.opts.Logger.Warn("writing the first recovery point failed; sealing the rolled segment in place", "dir", l.dir, "err", err)
+		return false
+	}
+	l.recoveryPointWritten = true
+	return true
+}
+
+// hasRecoveryPoint reports whether the directory holds a readable recovery
+// point, looking on disk the first time. Recovery treats an unreadable one
+// as none, so it must be replaced before a seal leaves the log.
 func (l *Log) hasRecoveryPoint() bool {
 	if !l.recoveryPointWritten {
-		_, err := os.Stat(filepath.Join(l.dir, recoveryPointName))
-		l.recoveryPointWritten = err == nil
+		_, found, err := readRecoveryPoint(l.dir)
+		l.recoveryPointWritten = found && err == nil
 	}
 	return l.recoveryPointWritten
 }

@@ -3,6 +3,7 @@ package partlog
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,39 +45,32 @@ func recoveryPointOf(t *testing.T, dir string) int64 {
 	return rp
 }
 
-// The first roll of a log without a recovery point seals in place and
-// writes one; later rolls hand the fdatasyncs to the Sealer and go on
-// appending, and the recovery point moves once the task has run.
+// Rolls hand the fdatasyncs to the Sealer and go on appending; the recovery
+// point moves past the rolled segment once the task has run. The first roll
+// of a log writes a recovery point at the rolled segment's base before it
+// hands the seal off: without one, recovery would trust that segment.
 func TestRollHandsSealToSealer(t *testing.T) {
 	op, held := &testOpener{}, &heldSeals{}
 	dir := t.TempDir()
 	l := mustOpen(t, dir, sealingOptions(op, held), false)
 	defer l.Close()
 
-	appendUntilRolls(t, l, 2)
-	if len(held.tasks) != 0 || l.SealPending() {
-		t.Fatalf("first roll handed %d seal tasks to the Sealer, want it sealed in place", len(held.tasks))
-	}
-	if rp := recoveryPointOf(t, dir); rp != l.segs[1].base {
-		t.Fatalf("recovery point after the first roll = %d, want %d", rp, l.segs[1].base)
-	}
-
 	syncs := op.logSyncs.Load()
-	appendUntilRolls(t, l, 3)
+	appendUntilRolls(t, l, 2)
 	if len(held.tasks) != 1 || !l.SealPending() {
-		t.Fatalf("second roll: %d held tasks, pending %v; want 1, true", len(held.tasks), l.SealPending())
+		t.Fatalf("first roll: %d held tasks, pending %v; want 1, true", len(held.tasks), l.SealPending())
 	}
 	if n := op.logSyncs.Load() - syncs; n != 0 {
 		t.Fatalf("the roll made %d fdatasyncs of .log files itself, want 0", n)
 	}
 	mustAppend(t, l, simpleBatch(t, 1, 0, 100)) // appends go on meanwhile
-	if rp := recoveryPointOf(t, dir); rp != l.segs[1].base {
-		t.Fatalf("recovery point moved to %d before the seal ran", rp)
+	if rp := recoveryPointOf(t, dir); rp != l.segs[0].base {
+		t.Fatalf("recovery point before the first seal ran = %d, want the rolled segment's base %d", rp, l.segs[0].base)
 	}
 
 	task := held.tasks[0]
-	if task.Base() != l.segs[1].base {
-		t.Fatalf("task seals segment %d, want %d", task.Base(), l.segs[1].base)
+	if task.Base() != l.segs[0].base {
+		t.Fatalf("task seals segment %d, want %d", task.Base(), l.segs[0].base)
 	}
 	if err := task.Run(); err != nil {
 		t.Fatal(err)
@@ -84,12 +78,53 @@ func TestRollHandsSealToSealer(t *testing.T) {
 	if n := op.logSyncs.Load() - syncs; n != 1 {
 		t.Fatalf("the seal task made %d fdatasyncs of .log files, want 1", n)
 	}
-	if rp := recoveryPointOf(t, dir); rp != l.segs[2].base {
-		t.Fatalf("recovery point after the seal = %d, want %d", rp, l.segs[2].base)
+	if rp := recoveryPointOf(t, dir); rp != l.segs[1].base {
+		t.Fatalf("recovery point after the seal = %d, want %d", rp, l.segs[1].base)
 	}
 	mustAppend(t, l, simpleBatch(t, 1, 0, 100))
 	if l.SealPending() {
 		t.Fatal("the owner did not apply the finished seal at its next append")
+	}
+
+	appendUntilRolls(t, l, 3)
+	if len(held.tasks) != 2 || !l.SealPending() {
+		t.Fatalf("second roll: %d held tasks, pending %v; want 2, true", len(held.tasks), l.SealPending())
+	}
+	if rp := recoveryPointOf(t, dir); rp != l.segs[1].base {
+		t.Fatalf("recovery point moved to %d before the second seal ran", rp)
+	}
+}
+
+// A directory that has segments but no recovery point (written by a
+// version that sealed every roll in place) or an unreadable one gets one at
+// the rolled segment's base before a roll hands its seal off.
+func TestFirstRollWithoutUsableRecoveryPoint(t *testing.T) {
+	for _, damage := range []string{"none", "unreadable"} {
+		t.Run(damage, func(t *testing.T) {
+			dir := t.TempDir()
+			l := mustOpen(t, dir, testOptions(nil), false) // no Sealer: every roll seals in place
+			appendUntilRolls(t, l, 2)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			rp := filepath.Join(dir, recoveryPointName)
+			if damage == "none" {
+				os.Remove(rp)
+			} else if err := os.WriteFile(rp, []byte("CPRP garbage"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+
+			held := &heldSeals{}
+			l = mustOpen(t, dir, sealingOptions(nil, held), true)
+			defer l.Close()
+			appendUntilRolls(t, l, 3)
+			if len(held.tasks) != 1 {
+				t.Fatalf("%d seal tasks, want 1", len(held.tasks))
+			}
+			if got := recoveryPointOf(t, dir); got != l.segs[1].base {
+				t.Fatalf("recovery point before the seal ran = %d, want the rolled segment's base %d", got, l.segs[1].base)
+			}
+		})
 	}
 }
 
@@ -98,9 +133,9 @@ func TestNextRollSettlesPendingSeal(t *testing.T) {
 	held := &heldSeals{}
 	l := mustOpen(t, t.TempDir(), sealingOptions(nil, held), false)
 	defer l.Close()
-	appendUntilRolls(t, l, 3)
+	appendUntilRolls(t, l, 2)
 	first := held.tasks[0]
-	appendUntilRolls(t, l, 4)
+	appendUntilRolls(t, l, 3)
 	if !first.finished() || first.err != nil {
 		t.Fatalf("the next roll left the earlier seal unrun (finished %v, err %v)", first.finished(), first.err)
 	}
@@ -114,16 +149,21 @@ func TestNextRollSettlesPendingSeal(t *testing.T) {
 // it (the next crash reads only the active segment); cut short — its last
 // writeback lost while the next segment's bytes survived — the log ends
 // where it ends and the later segment goes.
+// The first roll (no recovery point before it) is no different.
 func TestCrashBeforeSealValidatesRolledSegment(t *testing.T) {
-	for _, lost := range []bool{false, true} {
-		name := map[bool]string{false: "whole", true: "tail lost"}[lost]
+	for _, c := range []struct {
+		rolls int
+		lost  bool
+	}{{1, false}, {1, true}, {2, false}, {2, true}} {
+		name := fmt.Sprintf("rolls=%d/%s", c.rolls, map[bool]string{false: "whole", true: "tail lost"}[c.lost])
 		t.Run(name, func(t *testing.T) {
+			lost, segments := c.lost, c.rolls+1
 			held := &heldSeals{}
 			dir := t.TempDir()
 			l := mustOpen(t, dir, sealingOptions(nil, held), false)
-			appendUntilRolls(t, l, 3)
+			appendUntilRolls(t, l, segments)
 			mustAppend(t, l, simpleBatch(t, 1, 0, 100))
-			rolled, active := l.segs[1], l.segs[2]
+			rolled, active := l.segs[segments-2], l.segs[segments-1]
 			// The rolled segment's last batch and where it starts.
 			lastPos, _, err := l.locate(rolled, active.base-1)
 			if err != nil {
@@ -151,9 +191,9 @@ func TestCrashBeforeSealValidatesRolledSegment(t *testing.T) {
 				if n := op.logReads.Load(); n < 2 {
 					t.Fatalf("unclean Open read %d chunks of .log files, want the rolled and the active segment", n)
 				}
-				if l.NextOffset() != wantNext || !bytes.Equal(got, want) || l.SegmentCount() != 3 {
-					t.Fatalf("whole rolled segment: next %d, %d segments, content equal %v; want %d, 3, true",
-						l.NextOffset(), l.SegmentCount(), bytes.Equal(got, want), wantNext)
+				if l.NextOffset() != wantNext || !bytes.Equal(got, want) || l.SegmentCount() != segments {
+					t.Fatalf("whole rolled segment: next %d, %d segments, content equal %v; want %d, %d, true",
+						l.NextOffset(), l.SegmentCount(), bytes.Equal(got, want), wantNext, segments)
 				}
 				if rp := recoveryPointOf(t, dir); rp != active.base {
 					t.Fatalf("recovery point after recovery = %d, want %d", rp, active.base)
@@ -166,9 +206,9 @@ func TestCrashBeforeSealValidatesRolledSegment(t *testing.T) {
 				}
 				return
 			}
-			if l.SegmentCount() != 2 || l.NextOffset() >= active.base || !bytes.Equal(got, want[:len(got)]) {
-				t.Fatalf("lost tail: %d segments, next %d; want 2 and below %d, with the surviving prefix intact",
-					l.SegmentCount(), l.NextOffset(), active.base)
+			if l.SegmentCount() != segments-1 || l.NextOffset() >= active.base || !bytes.Equal(got, want[:len(got)]) {
+				t.Fatalf("lost tail: %d segments, next %d; want %d and below %d, with the surviving prefix intact",
+					l.SegmentCount(), l.NextOffset(), segments-1, active.base)
 			}
 			if _, err := os.Stat(filepath.Join(dir, segmentFileName(active.base, logSuffix))); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("segment after the cut still on disk: %v", err)
@@ -218,7 +258,7 @@ func TestSyncCoversRolledSegment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if seal := held.tasks[0]; seal.finished() == claimed {
+			if seal := held.tasks[len(held.tasks)-1]; seal.finished() == claimed {
 				t.Fatalf("seal run by the sync: %v, want %v", seal.finished(), !claimed)
 			}
 			if claimed {
@@ -235,7 +275,7 @@ func TestFailedSealStopsWrites(t *testing.T) {
 	op, held := &testOpener{}, &heldSeals{}
 	l := mustOpen(t, t.TempDir(), sealingOptions(op, held), false)
 	defer l.Close()
-	appendUntilRolls(t, l, 3)
+	appendUntilRolls(t, l, 2)
 	op.failSyncs.Store(1)
 	if err := held.tasks[0].Run(); !errors.Is(err, errInjected) {
 		t.Fatalf("seal task: %v, want the injected failure", err)
@@ -252,9 +292,9 @@ func TestSealSettledBeforeCloseAndRemoval(t *testing.T) {
 	op, held := &testOpener{}, &heldSeals{}
 	dir := t.TempDir()
 	l := mustOpen(t, dir, sealingOptions(op, held), false)
-	appendUntilRolls(t, l, 3)
+	appendUntilRolls(t, l, 2)
 	syncs := op.logSyncs.Load()
-	if err := l.DeleteBefore(l.segs[2].base); err != nil {
+	if err := l.DeleteBefore(l.segs[1].base); err != nil {
 		t.Fatal(err)
 	}
 	if n := op.logSyncs.Load() - syncs; n != 0 {
@@ -292,6 +332,7 @@ func TestRollRightAfterCleanOpen(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
+	held = &heldSeals{}
 	l = mustOpen(t, dir, sealingOptions(nil, held), true)
 	defer l.Close()
 	mustAppend(t, l, simpleBatch(t, 2, 0, 2<<10)) // does not fit: rolls
@@ -344,7 +385,7 @@ func TestTruncateLowersRecoveryPoint(t *testing.T) {
 	l := mustOpen(t, dir, sealingOptions(nil, held), false)
 	defer l.Close()
 	appendUntilRolls(t, l, 3)
-	if err := held.tasks[0].Run(); err != nil {
+	if err := held.tasks[1].Run(); err != nil {
 		t.Fatal(err)
 	}
 	cut := l.segs[1].base + 1
