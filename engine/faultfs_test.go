@@ -13,11 +13,13 @@ import (
 )
 
 // faultOpener wraps the real file writer and injects faults into files whose
-// path contains a chosen substring, in the spirit of Pebble's errorfs: EIO or
-// ENOSPC on write, EIO on fdatasync, or an fdatasync that hangs until released.
+// path contains a chosen substring, in the spirit of Pebble's errorfs: EIO on
+// open, EIO or ENOSPC on write, EIO on fdatasync, or an fdatasync that hangs
+// until released.
 type faultOpener struct {
 	inner uring.Opener
 	mu    sync.Mutex
+	open  map[string]error
 	write map[string]error
 	sync  map[string]error
 	block map[string]chan struct{}
@@ -28,7 +30,7 @@ type faultOpener struct {
 }
 
 func newFaultOpener(inner uring.Opener) *faultOpener {
-	return &faultOpener{inner: inner, write: map[string]error{}, sync: map[string]error{}, block: map[string]chan struct{}{}}
+	return &faultOpener{inner: inner, open: map[string]error{}, write: map[string]error{}, sync: map[string]error{}, block: map[string]chan struct{}{}}
 }
 
 // forEachWritePath runs a storage test over pwrite and, where the kernel
@@ -54,6 +56,9 @@ func forEachWritePath(t *testing.T, test func(t *testing.T, inner uring.Opener))
 func (o *faultOpener) Kind() string { return "fault(" + o.inner.Kind() + ")" }
 
 func (o *faultOpener) Open(path string) (uring.File, error) {
+	if err := o.lookup(o.open, path); err != nil {
+		return nil, err
+	}
 	f, err := o.inner.Open(path)
 	if err != nil {
 		return nil, err
@@ -61,6 +66,7 @@ func (o *faultOpener) Open(path string) (uring.File, error) {
 	return &faultFile{File: f, o: o, path: path}, nil
 }
 
+func (o *faultOpener) setOpen(match string, err error)  { o.set(o.open, match, err) }
 func (o *faultOpener) setWrite(match string, err error) { o.set(o.write, match, err) }
 func (o *faultOpener) setSync(match string, err error)  { o.set(o.sync, match, err) }
 

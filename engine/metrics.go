@@ -14,6 +14,7 @@ type brokerMetrics struct {
 	syncStalls     atomic.Int64 // turns whose sync outlived io.timeout.ms
 	storageErrors  atomic.Int64 // produce partitions answered KAFKA_STORAGE_ERROR
 	reopens        atomic.Int64 // failed partition logs reopened after recovery
+	reopenFailures atomic.Int64 // reopens that failed (the partition stays without a log)
 	turnWrites     atomic.Int64 // shard turns whose appends went to the kernel as one batch
 	turnWriteNano  atomic.Int64 // total time waiting for those batches
 	walSyncs       atomic.Int64 // groups of turns made durable by one write-ahead log fdatasync
@@ -40,6 +41,7 @@ type Metrics struct {
 	SyncStalls     int64
 	StorageErrors  int64
 	Reopens        int64
+	ReopenFailures int64
 	TurnWrites     int64
 	TurnWriteTime  time.Duration
 	WALSyncs       int64
@@ -58,6 +60,7 @@ func (b *Broker) Metrics() Metrics {
 		SyncStalls:     m.syncStalls.Load(),
 		StorageErrors:  m.storageErrors.Load(),
 		Reopens:        m.reopens.Load(),
+		ReopenFailures: m.reopenFailures.Load(),
 		TurnWrites:     m.turnWrites.Load(),
 		TurnWriteTime:  time.Duration(m.turnWriteNano.Load()),
 		WALSyncs:       m.walSyncs.Load(),

@@ -182,6 +182,7 @@ func (p *partition) reopenIfFailed() {
 	l, err := p.shard.openLog(p.key, p.dir, false, nil)
 	if err != nil {
 		p.shard.b.log.Error("reopen failed partition", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+		p.shard.b.metrics.reopenFailures.Add(1)
 		p.log = nil
 		return
 	}
@@ -497,6 +498,9 @@ func (p *partition) addWaiter(w fetchWaiter) {
 }
 
 func (p *partition) enforceRetention(now time.Time) {
+	if p.log == nil {
+		return // its reopen after a storage fault failed; the next produce retries it
+	}
 	st := p.shard.b.settingsFor(p.key.topic)
 	retention := time.Duration(st.retentionMs) * time.Millisecond
 	if st.retentionMs < 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -131,6 +132,61 @@ func testStorageFaultOnFsync(t *testing.T, inner uring.Opener) {
 	}
 	if m := tb.b.Metrics(); m.Reopens == 0 || m.StorageErrors == 0 {
 		t.Fatalf("metrics do not show the fault: %+v", m)
+	}
+}
+
+// While the fault lasts a reopen can fail too, leaving the partition without
+// a log: produces get KAFKA_STORAGE_ERROR, the shard's periodic work
+// (retention, producer expiry) passes the partition by, other partitions
+// keep serving, and the partition comes back once the disk does.
+func TestStorageFaultFailedReopen(t *testing.T) { forEachWritePath(t, testStorageFaultFailedReopen) }
+
+func testStorageFaultFailedReopen(t *testing.T, inner uring.Opener) {
+	fo := newFaultOpener(inner)
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false",
+		"log.retention.check.interval.ms=20", "log.retention.ms=-1", "producer.id.expiration.check.interval.ms=20")
+	createTestTopic(t, tb, "ra", 1)
+	createTestTopic(t, tb, "rb", 1)
+	cl := fetchClient(tb)
+	if code, _ := produceCode(t, cl, "ra"); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	fo.setSync("ra-0", syscall.EIO)
+	if code, _ := produceCode(t, cl, "ra"); code != kerr.KafkaStorageError.Code {
+		t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+	}
+	fo.setOpen("ra-0", syscall.EIO)
+	// A produce after reopenInterval reopens the failed log; the reopen fails.
+	checkFor(t, 5*time.Second, 100*time.Millisecond, func() error {
+		if code, _ := produceCode(t, cl, "ra"); code != kerr.KafkaStorageError.Code {
+			t.Fatalf("produce during the fault: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+		}
+		if tb.b.Metrics().ReopenFailures == 0 {
+			return fmt.Errorf("no failed reopen yet")
+		}
+		return nil
+	})
+	if code, _ := produceCode(t, cl, "ra"); code != kerr.KafkaStorageError.Code {
+		t.Fatalf("produce to a partition whose reopen failed: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+	}
+	time.Sleep(200 * time.Millisecond) // several retention and expiry checks
+	if code, _ := produceCode(t, cl, "rb"); code != 0 {
+		t.Fatalf("other partition while the reopen fails: %v", kerr.ErrorForCode(code))
+	}
+	fo.setSync("ra-0", nil)
+	fo.setOpen("ra-0", nil)
+	var off int64
+	checkFor(t, 5*time.Second, 100*time.Millisecond, func() error {
+		code, o := produceCode(t, cl, "ra")
+		if code != 0 {
+			return fmt.Errorf("produce after the fault cleared: %v", kerr.ErrorForCode(code))
+		}
+		off = o
+		return nil
+	})
+	stored := fmt.Sprint(readBatchOffsets(t, cl, "ra"))
+	if !strings.HasPrefix(stored, "[0 ") || !strings.HasSuffix(stored, fmt.Sprintf(" %d]", off)) {
+		t.Fatalf("stored batches %s, want the first one (0) and the one after the fault (%d)", stored, off)
 	}
 }
 
