@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"fmt"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,6 +147,7 @@ func (s *shard) run() {
 	defer producerExpiry.Stop()
 	s.startCleaner()
 	defer s.stopCleaner()
+	defer crashOnPanic(s.id)
 	for {
 		select {
 		case fn := <-s.mailbox:
@@ -171,6 +174,19 @@ func (s *shard) run() {
 			s.closeAll()
 			return
 		}
+	}
+}
+
+// crashOnPanic ends the process on a panic in the shard's loop. Left to
+// unwind, the panic would stop in the deferred waits above it for the
+// shard's helper goroutines, which end only when the loop returns normally:
+// every partition of the shard would hang instead of the broker failing
+// loudly.
+func crashOnPanic(shard int) {
+	if r := recover(); r != nil {
+		stack := debug.Stack()
+		go panic(fmt.Sprintf("shard %d: %v\n\n%s", shard, r, stack))
+		select {}
 	}
 }
 
