@@ -18,10 +18,11 @@
 // i64 recovery point, crc32c. It is at (or, when a power cut lost the next
 // segment's name, past) the active segment's base once the last roll's seal
 // is on disk, and TruncateTo lowers it before cutting. A log without one has
-// rolled at most once — its first roll seals in place, writing it — or was
-// written by a version that sealed every roll in place; either way every
-// segment but the last is durable. An unreadable one is treated alike:
-// validating a compacted segment (offset gaps) by contiguity would cut it.
+// never rolled, or was written by a version that sealed every roll in place;
+// either way every segment but the last is durable. An unreadable one is
+// treated alike: validating a compacted segment (offset gaps) by contiguity
+// would cut it. So a roll that finds none readable writes one at the rolled
+// segment's base before it hands the seal off.
 //
 // # Directory layout
 //

@@ -163,9 +163,11 @@ type testOpener struct {
 	passWrites atomic.Int64
 	logWrites  atomic.Int64
 	// logSyncs counts Datasync calls on .log files; failSyncs makes the
-	// next N of them fail.
-	logSyncs  atomic.Int64
-	failSyncs atomic.Int64
+	// next N of them fail, failOtherSyncs the next N on any other file
+	// (indexes, checkpoints).
+	logSyncs       atomic.Int64
+	failSyncs      atomic.Int64
+	failOtherSyncs atomic.Int64
 }
 
 func (o *testOpener) Kind() string { return "test" }
@@ -229,6 +231,11 @@ func (f *testFile) Datasync() error {
 			return errInjected
 		}
 		f.o.failSyncs.Store(0)
+	} else {
+		if f.o.failOtherSyncs.Add(-1) >= 0 {
+			return errInjected
+		}
+		f.o.failOtherSyncs.Store(0)
 	}
 	return f.File.Datasync()
 }

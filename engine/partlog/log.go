@@ -103,8 +103,9 @@ type Log struct {
 
 	cleaner *cleanerState // compaction bookkeeping, nil until first used
 	sealing *SealTask     // the last roll's seal, until the owner applies it
-	// recoveryPointWritten says the directory holds a recovery point (a
-	// log without one seals its first roll in place; see recoverRolled).
+	// recoveryPointWritten says the directory holds a readable recovery
+	// point (a roll writes one before handing off its seal if not; see
+	// markUnsealed and recoverRolled).
 	recoveryPointWritten bool
 
 	failed error // set when a write left the log in an unknown state
@@ -298,10 +299,18 @@ func (l *Log) Remove() error {
 }
 
 // removeFirstSegment deletes the oldest segment's files.
+//
+// A segment whose seal is dropped unrun leaves the recovery point short of
+// the next segment, and recovery would validate it again were a power cut
+// to undo its deletion — and, finding the tail it never synced gone, drop
+// every later segment. So the start offset past it is made durable first:
+// recovery drops segments below the start before it validates any.
 func (l *Log) removeFirstSegment() error {
 	s := l.segs[0]
-	if l.sealing != nil && l.sealing.seg == s {
-		l.dropSeal()
+	if l.sealing != nil && l.sealing.seg == s && l.dropSeal() && len(l.segs) > 1 {
+		if err := l.persistStart(max(l.start, l.segs[1].base)); err != nil {
+			return err
+		}
 	}
 	l.segs[0] = nil
 	l.segs = l.segs[1:]

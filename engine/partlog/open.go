@@ -130,6 +130,14 @@ func (l *Log) load(entries []os.DirEntry, clean bool) error {
 		l.segs = append(l.segs, s)
 		l.size += s.size
 	}
+	// Segments wholly below the start offset go before any is validated:
+	// one may be a rolled segment deleted with its seal unrun, whose
+	// deletion a power cut undid (removeFirstSegment).
+	for len(l.segs) > 1 && l.segs[1].base <= l.start {
+		if err := l.removeFirstSegment(); err != nil {
+			return err
+		}
+	}
 	if len(l.segs) == 0 {
 		l.next = l.start
 		return nil

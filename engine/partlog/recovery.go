@@ -105,8 +105,8 @@ func (l *Log) recoverSegment(s *segment) (int64, error) {
 // active segment's base. It is at or past it once the last roll's seal
 // finished (past it when a seal that ran before the next segment's file
 // existed outlived that file's name in a power cut). A log without a
-// recovery point was written by a version that sealed in place, or has
-// rolled only once (the first roll seals in place, so that this holds); an
+// recovery point was written by a version that sealed in place (a roll
+// writes one before handing its seal off, so that this holds); an
 // unreadable one is treated alike, since validating a compacted segment
 // (offset gaps) would cut it. Whole, the segment is sealed again and the
 // recovery point moved past it; cut short (its tail was lost while a later

@@ -97,11 +97,19 @@ func (l *Log) startSeal(s *segment) error {
 			t.files = append(t.files, f)
 		}
 	}
-	l.sealing = t
-	if l.opts.Sealer == nil || !l.markUnsealed(s.base) {
+	if l.opts.Sealer == nil {
+		l.sealing = t
 		t.Run()
 		return l.sealDone(t)
 	}
+	if err := l.markUnsealed(s.base); err != nil {
+		// Not retried in place: a sync that failed once may pass again
+		// without the data (sync_task.go). The log reopens from disk.
+		l.failed = fmt.Errorf("partlog %s: roll: %w", l.dir, err)
+		l.syncFailure.err.CompareAndSwap(nil, &l.failed)
+		return l.failed
+	}
+	l.sealing = t
 	l.opts.Sealer(t)
 	return nil
 }
@@ -111,17 +119,15 @@ func (l *Log) startSeal(s *segment) error {
 // point tells recovery that every segment but the last is durable (older
 // versions sealed in place; a log rolling for the first time has none), so
 // one is written at base first — a small file, unlike the segment's sync.
-// It reports false when that failed; the caller then seals in place.
-func (l *Log) markUnsealed(base int64) bool {
+func (l *Log) markUnsealed(base int64) error {
 	if l.hasRecoveryPoint() {
-		return true
+		return nil
 	}
 	if err := commitRecoveryPoint(l.opts.Opener, l.dir, base); err != nil {
-		l.opts.Logger.Warn("writing the first recovery point failed; sealing the rolled segment in place", "dir", l.dir, "err", err)
-		return false
+		return err
 	}
 	l.recoveryPointWritten = true
-	return true
+	return nil
 }
 
 // hasRecoveryPoint reports whether the directory holds a readable recovery
@@ -155,18 +161,20 @@ func (l *Log) settleSeal() error {
 // dropSeal lets go of the pending seal of a segment about to be deleted:
 // one not yet started never runs (nothing it would sync is kept; a sync
 // task or the sealer then finds it done), one running is waited for, since
-// it holds the segment's files.
-func (l *Log) dropSeal() {
+// it holds the segment's files. skipped says the seal never ran, so the
+// recovery point was left short of the next segment.
+func (l *Log) dropSeal() (skipped bool) {
 	t := l.sealing
 	if t == nil {
-		return
+		return false
 	}
-	if t.started.CompareAndSwap(false, true) {
+	if skipped = t.started.CompareAndSwap(false, true); skipped {
 		close(t.done)
 	} else {
 		<-t.done
 	}
 	l.sealDone(t)
+	return skipped
 }
 
 // sealDone applies a finished seal on the owner. A failed one stops the log

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // heldSeals is a Sealer that keeps the tasks instead of running them, so
@@ -123,6 +124,79 @@ func TestFirstRollWithoutUsableRecoveryPoint(t *testing.T) {
 			}
 			if got := recoveryPointOf(t, dir); got != l.segs[1].base {
 				t.Fatalf("recovery point before the seal ran = %d, want the rolled segment's base %d", got, l.segs[1].base)
+			}
+		})
+	}
+}
+
+// A first recovery point that cannot be written fails the log, as a failed
+// sync does, instead of sealing the segment in place: a sync that failed
+// once may pass when retried without the data.
+func TestFirstRecoveryPointFailureFailsLog(t *testing.T) {
+	op, held := &testOpener{}, &heldSeals{}
+	l := mustOpen(t, t.TempDir(), sealingOptions(op, held), false)
+	defer l.Close()
+	var err error
+	for i := 0; i < 1000 && err == nil; i++ {
+		if l.SegmentCount() == 1 && l.active().size > 6<<10 {
+			op.failOtherSyncs.Store(1) // the recovery point's fdatasync, at the roll
+		}
+		_, err = l.Append(simpleBatch(t, 2, int64(i), 1<<10), 7)
+	}
+	if !errors.Is(err, errInjected) {
+		t.Fatalf("append that rolled: %v, want the injected failure", err)
+	}
+	if len(held.tasks) != 0 || op.logSyncs.Load() != 0 {
+		t.Fatalf("%d seal tasks handed out, %d .log fdatasyncs; want none (no seal after the failure)", len(held.tasks), op.logSyncs.Load())
+	}
+	if _, err := l.Append(simpleBatch(t, 1, 0, 10), 7); !errors.Is(err, errInjected) {
+		t.Fatalf("append after the failure: %v, want the injected failure", err)
+	}
+}
+
+// A rolled segment deleted with its seal unrun (DeleteRecords, retention)
+// lies below a durable start offset: should a power cut undo its deletion
+// and lose the tail it never synced, recovery drops it instead of
+// validating it and cutting the later segment off.
+func TestSegmentDeletedBeforeSealStaysDeleted(t *testing.T) {
+	for _, how := range []string{"DeleteBefore", "retention"} {
+		t.Run(how, func(t *testing.T) {
+			held := &heldSeals{}
+			dir := t.TempDir()
+			l := mustOpen(t, dir, sealingOptions(nil, held), false)
+			appendUntilRolls(t, l, 2)
+			mustAppend(t, l, simpleBatch(t, 1, 0, 100))
+			rolled, next := l.segs[0], l.segs[1].base
+			rolledPath := rolled.path(logSuffix)
+			saved, err := os.ReadFile(rolledPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if how == "DeleteBefore" {
+				err = l.DeleteBefore(next)
+			} else {
+				_, err = l.EnforceRetention(time.Now(), -1, l.size-rolled.size)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !held.tasks[0].finished() || l.SegmentCount() != 1 {
+				t.Fatalf("seal finished %v, %d segments; want the rolled segment gone with its seal", held.tasks[0].finished(), l.SegmentCount())
+			}
+			want, wantNext := readAll(t, l), l.NextOffset()
+			crash(l)
+			if err := os.WriteFile(rolledPath, saved[:len(saved)-30], 0o644); err != nil {
+				t.Fatal(err)
+			}
+
+			l = mustOpen(t, dir, testOptions(nil), false)
+			defer l.Close()
+			if l.StartOffset() != next || l.NextOffset() != wantNext || l.SegmentCount() != 1 || !bytes.Equal(readAll(t, l), want) {
+				t.Fatalf("start %d, next %d, %d segments; want %d, %d, 1 and the same content",
+					l.StartOffset(), l.NextOffset(), l.SegmentCount(), next, wantNext)
+			}
+			if _, err := os.Stat(rolledPath); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the resurrected segment is still there: %v", err)
 			}
 		})
 	}
@@ -394,6 +468,26 @@ func TestTruncateLowersRecoveryPoint(t *testing.T) {
 	}
 	if rp := recoveryPointOf(t, dir); rp != l.segs[1].base {
 		t.Fatalf("recovery point after TruncateTo(%d) = %d, want %d", cut, rp, l.segs[1].base)
+	}
+}
+
+// In a directory without a recovery point (an older version's) TruncateTo
+// writes one at the segment that becomes active: recovery would otherwise
+// trust that segment, written again after the cut, as sealed.
+func TestTruncateWritesRecoveryPointWhereThereIsNone(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, testOptions(nil), false)
+	defer l.Close()
+	appendUntilRolls(t, l, 3)
+	if err := os.Remove(filepath.Join(dir, recoveryPointName)); err != nil {
+		t.Fatal(err)
+	}
+	l.recoveryPointWritten = false
+	if err := l.TruncateTo(l.segs[1].base + 1); err != nil {
+		t.Fatal(err)
+	}
+	if rp := recoveryPointOf(t, dir); rp != l.segs[1].base {
+		t.Fatalf("recovery point after TruncateTo = %d, want %d", rp, l.segs[1].base)
 	}
 }
 

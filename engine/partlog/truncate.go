@@ -75,15 +75,21 @@ func (l *Log) TruncateTo(offset int64) error {
 // lowerRecoveryPoint brings the recovery point down to the segment that
 // becomes active, before the cut: left past it, it would vouch for a
 // rolled segment written again after the cut whose seal never finished.
+// A log without one gets one too: recovery would otherwise trust every
+// segment but the last, the one written again included.
 func (l *Log) lowerRecoveryPoint(full bool, offset int64) error {
-	if !l.hasRecoveryPoint() {
-		return nil
+	if err := l.ensureDir(); err != nil {
+		return err
 	}
 	base := offset
 	if !full {
 		base = l.segs[l.segmentFor(offset)].base
 	}
-	return commitRecoveryPoint(l.opts.Opener, l.dir, base)
+	if err := commitRecoveryPoint(l.opts.Opener, l.dir, base); err != nil {
+		return err
+	}
+	l.recoveryPointWritten = true
+	return nil
 }
 
 // truncateFully removes every segment; the log restarts empty at offset.
