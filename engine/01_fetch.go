@@ -182,8 +182,13 @@ func (op *fetchOp) read() {
 // readFetchPart runs on the shard owning the partition.
 func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool) {
 	p, ok := s.parts[fp.key]
-	if !ok || p.log == nil {
+	if !ok {
 		fp.errCode = kerr.UnknownTopicOrPartition.Code
+		fp.data = nil
+		return
+	}
+	if p.log == nil { // being reopened after a storage fault, or that reopen failed
+		fp.errCode = kerr.KafkaStorageError.Code
 		fp.data = nil
 		return
 	}

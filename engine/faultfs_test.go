@@ -23,14 +23,18 @@ type faultOpener struct {
 	write map[string]error
 	sync  map[string]error
 	block map[string]chan struct{}
+	// blockReads holds reads of matching .log files until released.
+	blockReads map[string]chan struct{}
 	// logReads counts reads of .log files (segment data).
 	logReads atomic.Int64
-	// blockedSyncs counts fdatasyncs that waited in blockSync.
+	// blockedSyncs counts fdatasyncs that waited in blockSync, blockedReads
+	// reads that waited in blockRead.
 	blockedSyncs atomic.Int64
+	blockedReads atomic.Int64
 }
 
 func newFaultOpener(inner uring.Opener) *faultOpener {
-	return &faultOpener{inner: inner, open: map[string]error{}, write: map[string]error{}, sync: map[string]error{}, block: map[string]chan struct{}{}}
+	return &faultOpener{inner: inner, open: map[string]error{}, write: map[string]error{}, sync: map[string]error{}, block: map[string]chan struct{}{}, blockReads: map[string]chan struct{}{}}
 }
 
 // forEachWritePath runs a storage test over pwrite and, where the kernel
@@ -81,17 +85,34 @@ func (o *faultOpener) set(m map[string]error, match string, err error) {
 }
 
 // blockSync makes fdatasync on matching files wait until the returned func is called.
-func (o *faultOpener) blockSync(match string) (release func()) {
+func (o *faultOpener) blockSync(match string) (release func()) { return o.hold(o.block, match) }
+
+// blockRead makes reads of matching .log files wait until the returned func is called.
+func (o *faultOpener) blockRead(match string) (release func()) { return o.hold(o.blockReads, match) }
+
+func (o *faultOpener) hold(m map[string]chan struct{}, match string) (release func()) {
 	ch := make(chan struct{})
 	o.mu.Lock()
-	o.block[match] = ch
+	m[match] = ch
 	o.mu.Unlock()
 	return func() {
 		o.mu.Lock()
-		delete(o.block, match)
+		delete(m, match)
 		o.mu.Unlock()
 		close(ch)
 	}
+}
+
+// held returns the channel a call on path must wait for, if any.
+func (o *faultOpener) held(m map[string]chan struct{}, path string) chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for match, c := range m {
+		if strings.Contains(path, match) {
+			return c
+		}
+	}
+	return nil
 }
 
 func (o *faultOpener) lookup(m map[string]error, path string) error {
@@ -114,6 +135,10 @@ type faultFile struct {
 func (f *faultFile) ReadAt(p []byte, off int64) (int, error) {
 	if strings.HasSuffix(f.path, ".log") {
 		f.o.logReads.Add(1)
+		if ch := f.o.held(f.o.blockReads, f.path); ch != nil {
+			f.o.blockedReads.Add(1)
+			<-ch
+		}
 	}
 	return f.File.ReadAt(p, off)
 }
@@ -135,15 +160,7 @@ func (f *faultFile) WritevAt(bufs [][]byte, off int64) (int, error) {
 }
 
 func (f *faultFile) Datasync() error {
-	f.o.mu.Lock()
-	var ch chan struct{}
-	for match, c := range f.o.block {
-		if strings.Contains(f.path, match) {
-			ch = c
-		}
-	}
-	f.o.mu.Unlock()
-	if ch != nil {
+	if ch := f.o.held(f.o.block, f.path); ch != nil {
 		f.o.blockedSyncs.Add(1)
 		<-ch
 	}

@@ -49,8 +49,10 @@ type partition struct {
 
 	// lastReopen rate-limits reopening a log that stopped taking writes;
 	// closed is set once the partition is closed or removed for good.
+	// reopening says a reopen runs off the shard (partition_reopen.go).
 	lastReopen  time.Time
 	reopenArmed bool
+	reopening   bool
 	closed      bool
 
 	// Turn and flush policy bookkeeping. turnBatches are the batches the
@@ -126,73 +128,6 @@ func (p *partition) logEnd() int64 {
 		return 0
 	}
 	return p.log.NextOffset()
-}
-
-// reopenInterval bounds how often a failed log is retried while its fault lasts.
-const reopenInterval = time.Second
-
-// reopenSoon reopens a failed log now, or once reopenInterval has passed
-// since the last attempt, without waiting for another produce to ask.
-func (p *partition) reopenSoon() {
-	if p.log == nil || p.log.Failed() == nil {
-		return
-	}
-	wait := reopenInterval - time.Since(p.lastReopen)
-	if wait <= 0 {
-		p.reopenIfFailed()
-		return
-	}
-	if !p.reopenArmed {
-		p.reopenArmed = true
-		time.AfterFunc(wait, func() {
-			p.shard.submit(func(*shard) {
-				p.reopenArmed = false
-				p.reopenIfFailed()
-			})
-		})
-	}
-}
-
-// reopenIfFailed replaces a log that stopped taking writes (a failed write or
-// fdatasync) with one recovered from disk, so the partition resumes once the
-// fault clears. Recovery re-validates the tail by CRC, so bytes whose
-// durability is unknown are kept only if they are whole; none of them were
-// acknowledged.
-func (p *partition) reopenIfFailed() {
-	if p.queuedForWrite {
-		return // the turn's commit still answers for the staged appends of this log
-	}
-	lost := p.log == nil && !p.closed // an earlier reopen failed
-	if !lost && (p.log == nil || p.log.Failed() == nil) || time.Since(p.lastReopen) < reopenInterval {
-		return
-	}
-	p.lastReopen = time.Now()
-	if p.log != nil && p.log.StagedBytes() > 0 {
-		// Write-behind batches live only in memory and the WAL: they must
-		// reach the file before the log is reopened from it.
-		if err := p.log.FlushStaged(); err != nil {
-			p.shard.b.log.Error("write staged batches before reopening", "topic", p.key.topic, "partition", p.key.partition, "err", err)
-			p.reopenSoon()
-			return
-		}
-	}
-	if p.log != nil {
-		p.log.Close()
-	}
-	l, err := p.shard.openLog(p.key, p.dir, false, nil)
-	if err != nil {
-		p.shard.b.log.Error("reopen failed partition", "topic", p.key.topic, "partition", p.key.partition, "err", err)
-		p.shard.b.metrics.reopenFailures.Add(1)
-		p.log = nil
-		return
-	}
-	p.log = l
-	p.walUnsafe = true
-	if err := p.restoreProducers(nil); err != nil {
-		p.shard.b.log.Error("restore producers after reopen", "topic", p.key.topic, "partition", p.key.partition, "err", err)
-	}
-	p.shard.b.metrics.reopens.Add(1)
-	p.shard.b.log.Info("partition log reopened after a storage fault", "topic", p.key.topic, "partition", p.key.partition, "next_offset", l.NextOffset())
 }
 
 type producerSnapshot struct {
@@ -552,8 +487,10 @@ func (p *partition) close() (st partitionCleanState, ok bool) {
 
 // remove deletes the partition's data (DeleteTopics).
 func (p *partition) remove() {
+	p.shard.awaitReopen(p)
 	p.closed = true
 	if p.log == nil {
+		p.removeFiles()
 		return
 	}
 	if err := p.log.Remove(); err != nil {

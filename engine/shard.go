@@ -84,6 +84,11 @@ type shard struct {
 	sealQ      chan *partlog.SealTask
 	sealerDone chan struct{}
 
+	// Partition logs recovered off the shard's thread after a storage
+	// fault (partition_reopen.go), and how many are still running.
+	reopened       chan *reopenResult
+	reopensRunning int
+
 	cleaner shardCleaner // log compaction (compaction.go)
 
 	place numa.Placement // where its thread runs (shard_placement.go)
@@ -102,6 +107,7 @@ func newShard(b *Broker, id, mailbox int) *shard {
 		writebackDone: make(chan struct{}),
 		sealQ:         make(chan *partlog.SealTask, sealQueueDepth),
 		sealerDone:    make(chan struct{}),
+		reopened:      make(chan *reopenResult, reopenQueueDepth),
 
 		syncQ:       make(chan *syncJob, syncQueueDepth),
 		syncResults: make(chan *syncJob, syncQueueDepth),
@@ -157,6 +163,8 @@ func (s *shard) run() {
 			s.maybeCheckpoint()
 		case job := <-s.syncResults:
 			s.finishSync(job)
+		case r := <-s.reopened:
+			s.finishReopen(r)
 		case <-retention.C:
 			s.enforceRetention()
 		case <-producerExpiry.C:
@@ -171,6 +179,7 @@ func (s *shard) run() {
 			for job := range s.syncResults {
 				s.finishSync(job)
 			}
+			s.awaitReopens()
 			s.closeAll()
 			return
 		}

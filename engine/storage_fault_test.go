@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -187,6 +188,132 @@ func testStorageFaultFailedReopen(t *testing.T, inner uring.Opener) {
 	stored := fmt.Sprint(readBatchOffsets(t, cl, "ra"))
 	if !strings.HasPrefix(stored, "[0 ") || !strings.HasSuffix(stored, fmt.Sprintf(" %d]", off)) {
 		t.Fatalf("stored batches %s, want the first one (0) and the one after the fault (%d)", stored, off)
+	}
+}
+
+// The reopen after a storage fault recovers the log off the shard's thread:
+// while its reads of the segment hang, the shard's other partitions take
+// produces and serve fetches, and the partition itself answers
+// KAFKA_STORAGE_ERROR; once the reads go through it resumes with every
+// acknowledged batch.
+func TestReopenDoesNotHoldShard(t *testing.T) { forEachWritePath(t, testReopenDoesNotHoldShard) }
+
+func testReopenDoesNotHoldShard(t *testing.T, inner uring.Opener) {
+	fo := newFaultOpener(inner)
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false")
+	createTestTopic(t, tb, "oa", 1)
+	createTestTopic(t, tb, "ob", 1)
+	cl := fetchClient(tb)
+	if code, _ := produceCode(t, cl, "oa"); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	if code, _ := produceCode(t, cl, "ob"); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	fo.setSync("oa-0", syscall.EIO)
+	if code, _ := produceCode(t, cl, "oa"); code != kerr.KafkaStorageError.Code {
+		t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+	}
+	fo.setSync("oa-0", nil)
+	release := fo.blockRead("oa-0")
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	// A produce after reopenInterval starts the reopen; its recovery reads hang.
+	checkFor(t, 5*time.Second, 100*time.Millisecond, func() error {
+		p, err := tryProduceRaw(cl, "oa", 0, 11, rawBatch(2, -1, -1, -1))
+		if err != nil {
+			t.Fatalf("produce while the reopen may run: %v", err)
+		}
+		if p.ErrorCode != kerr.KafkaStorageError.Code {
+			t.Fatalf("produce before the reopen finished: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(p.ErrorCode))
+		}
+		if fo.blockedReads.Load() == 0 {
+			return fmt.Errorf("the reopen has not read the segment yet")
+		}
+		return nil
+	})
+	p, err := tryProduceRaw(cl, "ob", 0, 11, rawBatch(2, -1, -1, -1))
+	if err != nil || p.ErrorCode != 0 || p.BaseOffset != 2 {
+		t.Fatalf("other partition while the reopen hangs: %v, %v at %d; want success at 2", err, kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
+	}
+	if got := readFrom(t, cl, "ob", 2); got != 2 {
+		t.Fatalf("fetch of the other partition at 2 found the batch at %d", got)
+	}
+	release()
+	release = nil
+	var off int64
+	checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+		code, o := produceCode(t, cl, "oa")
+		if code != 0 {
+			return fmt.Errorf("produce after the reopen: %v", kerr.ErrorForCode(code))
+		}
+		off = o
+		return nil
+	})
+	stored := fmt.Sprint(readBatchOffsets(t, cl, "oa"))
+	if !strings.HasPrefix(stored, "[0 ") || !strings.HasSuffix(stored, fmt.Sprintf(" %d]", off)) {
+		t.Fatalf("stored batches %s, want the acknowledged one at 0 and the one after the reopen (%d)", stored, off)
+	}
+	if m := tb.b.Metrics(); m.Reopens == 0 {
+		t.Fatalf("no reopen counted: %+v", m)
+	}
+}
+
+// DeleteTopics of a partition whose log is being reopened waits for the
+// reopen and deletes its files; one whose reopen failed (no log) has its
+// files deleted too, so a topic created again under the name starts empty.
+func TestDeleteTopicDuringReopen(t *testing.T) { forEachWritePath(t, testDeleteTopicDuringReopen) }
+
+func testDeleteTopicDuringReopen(t *testing.T, inner uring.Opener) {
+	for _, reopen := range []string{"hanging", "failed"} {
+		t.Run(reopen, func(t *testing.T) {
+			fo := newFaultOpener(inner)
+			tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false")
+			createTestTopic(t, tb, "da", 1)
+			cl := fetchClient(tb)
+			for i := 0; i < 2; i++ {
+				if code, _ := produceCode(t, cl, "da"); code != 0 {
+					t.Fatal(kerr.ErrorForCode(code))
+				}
+			}
+			fo.setSync("da-0", syscall.EIO)
+			if code, _ := produceCode(t, cl, "da"); code != kerr.KafkaStorageError.Code {
+				t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+			}
+			fo.setSync("da-0", nil)
+			var release func()
+			if reopen == "hanging" {
+				release = fo.blockRead("da-0")
+			} else {
+				fo.setOpen("da-0", syscall.EIO)
+			}
+			checkFor(t, 5*time.Second, 100*time.Millisecond, func() error {
+				produceCode(t, cl, "da") // starts the reopen
+				if fo.blockedReads.Load() == 0 && tb.b.Metrics().ReopenFailures == 0 {
+					return fmt.Errorf("the reopen has not hung or failed yet")
+				}
+				return nil
+			})
+			fo.setOpen("da-0", nil)
+			if release != nil {
+				time.AfterFunc(200*time.Millisecond, release)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if res, err := tb.admin().DeleteTopics(ctx, "da"); err != nil || res["da"].Err != nil {
+				t.Fatalf("delete topic: %v %v", err, res["da"].Err)
+			}
+			if _, err := os.Stat(filepath.Join(tb.dir, "da-0")); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("partition directory after DeleteTopics: %v", err)
+			}
+			createTestTopic(t, tb, "da", 1)
+			if code, off := produceCode(t, cl, "da"); code != 0 || off != 0 {
+				t.Fatalf("first produce to the topic created again: %v at %d, want success at 0", kerr.ErrorForCode(code), off)
+			}
+		})
 	}
 }
 

@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"maps"
+	"os"
+	"time"
+)
+
+// reopenInterval bounds how often a failed log is retried while its fault lasts.
+const reopenInterval = time.Second
+
+// reopenQueueDepth is how many finished reopens wait for their shard before
+// the goroutines that ran them wait too.
+const reopenQueueDepth = 16
+
+// reopenSoon reopens a failed log now, or once reopenInterval has passed
+// since the last attempt, without waiting for another produce to ask.
+func (p *partition) reopenSoon() {
+	if p.log == nil || p.log.Failed() == nil {
+		return
+	}
+	wait := reopenInterval - time.Since(p.lastReopen)
+	if wait <= 0 {
+		p.reopenIfFailed()
+		return
+	}
+	if !p.reopenArmed {
+		p.reopenArmed = true
+		time.AfterFunc(wait, func() {
+			p.shard.submit(func(*shard) {
+				p.reopenArmed = false
+				p.reopenIfFailed()
+			})
+		})
+	}
+}
+
+// reopenIfFailed replaces a log that stopped taking writes (a failed write or
+// fdatasync) with one recovered from disk, so the partition resumes once the
+// fault clears. Recovery re-validates the tail by CRC, so bytes whose
+// durability is unknown are kept only if they are whole; none of them were
+// acknowledged. The recovery runs off the shard's thread (startReopen).
+func (p *partition) reopenIfFailed() {
+	if p.queuedForWrite || p.reopening {
+		return // the turn's commit still answers for the staged appends of this log
+	}
+	lost := p.log == nil && !p.closed // an earlier reopen failed
+	if !lost && (p.log == nil || p.log.Failed() == nil) || time.Since(p.lastReopen) < reopenInterval {
+		return
+	}
+	p.lastReopen = time.Now()
+	if p.log != nil && p.log.StagedBytes() > 0 {
+		// Write-behind batches live only in memory and the WAL: they must
+		// reach the file before the log is reopened from it.
+		if err := p.log.FlushStaged(); err != nil {
+			p.shard.b.log.Error("write staged batches before reopening", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+			p.reopenSoon()
+			return
+		}
+	}
+	if p.log != nil {
+		p.log.Close()
+		p.log = nil
+	}
+	p.startReopen()
+}
+
+// reopenResult is a log recovered off the shard's thread, with the producer
+// state restored from it into a scratch partition.
+type reopenResult struct {
+	p       *partition
+	scratch *partition // log and producer state; nil when err is set
+	err     error      // opening the log failed
+	// restoreErr is a failed producer-state restore: the log is usable,
+	// the state is marked unreliable (restoreProducers).
+	restoreErr error
+}
+
+// startReopen recovers p's log on a goroutine of its own. Recovery reads and
+// checks the active segment by CRC — up to log.segment.bytes — and replays
+// producer state from the batches after the last snapshot; on the shard's
+// thread that would hold every other partition of the shard meanwhile. Until
+// finishReopen installs the log the partition has none: produces get
+// KAFKA_STORAGE_ERROR, and the shard's periodic work passes it by. The
+// goroutine touches only the new log and a scratch partition holding a copy
+// of p's producer state.
+func (p *partition) startReopen() {
+	s := p.shard
+	p.reopening = true
+	s.reopensRunning++
+	scratch := &partition{key: p.key, topicID: p.topicID, dir: p.dir, shard: s, producers: maps.Clone(p.producers)}
+	go func() {
+		r := &reopenResult{p: p}
+		l, err := s.openLog(p.key, p.dir, false, nil)
+		if err != nil {
+			r.err = err
+		} else {
+			scratch.log = l
+			r.restoreErr = scratch.restoreProducers(nil)
+			r.scratch = scratch
+		}
+		s.reopened <- r
+	}()
+}
+
+// finishReopen installs a log recovered by startReopen, on the shard.
+func (s *shard) finishReopen(r *reopenResult) {
+	s.reopensRunning--
+	p := r.p
+	p.reopening = false
+	if r.err != nil {
+		s.b.log.Error("reopen failed partition", "topic", p.key.topic, "partition", p.key.partition, "err", r.err)
+		s.b.metrics.reopenFailures.Add(1)
+		return // no log: the next produce after reopenInterval tries again
+	}
+	sc := r.scratch
+	p.log = sc.log
+	p.producers, p.producersSavedAt, p.producersUnreliable = sc.producers, sc.producersSavedAt, sc.producersUnreliable
+	p.producersExpired = p.producersExpired || sc.producersExpired
+	p.walUnsafe = true
+	if r.restoreErr != nil {
+		s.b.log.Error("restore producers after reopen", "topic", p.key.topic, "partition", p.key.partition, "err", r.restoreErr)
+	}
+	s.b.metrics.reopens.Add(1)
+	s.b.log.Info("partition log reopened after a storage fault", "topic", p.key.topic, "partition", p.key.partition, "next_offset", p.log.NextOffset())
+	p.wakeWaiters()
+}
+
+// awaitReopen waits until p has no reopen running, applying those of other
+// partitions that finish meanwhile: a partition is closed or removed only
+// once no goroutine holds its directory.
+func (s *shard) awaitReopen(p *partition) {
+	for p.reopening {
+		s.finishReopen(<-s.reopened)
+	}
+}
+
+// awaitReopens applies every running reopen (shutdown).
+func (s *shard) awaitReopens() {
+	for s.reopensRunning > 0 {
+		s.finishReopen(<-s.reopened)
+	}
+}
+
+// removeFiles deletes the directory of a partition that has no log (its
+// reopen failed), as Log.Remove does for one that has.
+func (p *partition) removeFiles() {
+	if err := os.RemoveAll(p.dir); err != nil {
+		p.shard.b.log.Error("remove partition", "dir", p.dir, "err", err)
+	}
+}
