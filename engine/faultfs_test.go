@@ -105,25 +105,22 @@ func (o *faultOpener) hold(m map[string]chan struct{}, match string) (release fu
 
 // held returns the channel a call on path must wait for, if any.
 func (o *faultOpener) held(m map[string]chan struct{}, path string) chan struct{} {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for match, c := range m {
-		if strings.Contains(path, match) {
-			return c
-		}
-	}
-	return nil
+	return matching(o, m, path)
 }
 
-func (o *faultOpener) lookup(m map[string]error, path string) error {
+// lookup returns the error a call on path must fail with, if any.
+func (o *faultOpener) lookup(m map[string]error, path string) error { return matching(o, m, path) }
+
+// matching returns the value of m whose key path contains, or the zero value.
+func matching[V any](o *faultOpener, m map[string]V, path string) (v V) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for match, err := range m {
+	for match, val := range m {
 		if strings.Contains(path, match) {
-			return err
+			return val
 		}
 	}
-	return nil
+	return v
 }
 
 type faultFile struct {

@@ -91,17 +91,27 @@ func testStorageFaultOnWrite(t *testing.T, inner uring.Opener) {
 	}
 }
 
+// startFaultBroker starts a one-shard broker over a fault layer, under
+// flush=always with the WAL off (each partition synced in its own turn), and
+// creates topics of one partition, each written once (at offset 0).
+func startFaultBroker(t *testing.T, inner uring.Opener, settings []string, topics ...string) (*faultOpener, *testBroker, *kgo.Client) {
+	t.Helper()
+	fo := newFaultOpener(inner)
+	tb := startBrokerWith(t, fo, append([]string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false"}, settings...)...)
+	cl := fetchClient(tb)
+	for _, topic := range topics {
+		createTestTopic(t, tb, topic, 1)
+		if code, off := produceCode(t, cl, topic); code != 0 || off != 0 {
+			t.Fatalf("first produce to %s: %v at %d", topic, kerr.ErrorForCode(code), off)
+		}
+	}
+	return fo, tb, cl
+}
+
 func TestStorageFaultOnFsync(t *testing.T) { forEachWritePath(t, testStorageFaultOnFsync) }
 
 func testStorageFaultOnFsync(t *testing.T, inner uring.Opener) {
-	fo := newFaultOpener(inner)
-	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false")
-	createTestTopic(t, tb, "fa", 1)
-	createTestTopic(t, tb, "fb", 1)
-	cl := fetchClient(tb)
-	if code, _ := produceCode(t, cl, "fa"); code != 0 {
-		t.Fatal(kerr.ErrorForCode(code))
-	}
+	fo, tb, cl := startFaultBroker(t, inner, nil, "fa", "fb")
 	fo.setSync("fa-0", syscall.EIO)
 	if code, _ := produceCode(t, cl, "fa"); code != kerr.KafkaStorageError.Code {
 		t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
@@ -143,15 +153,8 @@ func testStorageFaultOnFsync(t *testing.T, inner uring.Opener) {
 func TestStorageFaultFailedReopen(t *testing.T) { forEachWritePath(t, testStorageFaultFailedReopen) }
 
 func testStorageFaultFailedReopen(t *testing.T, inner uring.Opener) {
-	fo := newFaultOpener(inner)
-	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false",
-		"log.retention.check.interval.ms=20", "log.retention.ms=-1", "producer.id.expiration.check.interval.ms=20")
-	createTestTopic(t, tb, "ra", 1)
-	createTestTopic(t, tb, "rb", 1)
-	cl := fetchClient(tb)
-	if code, _ := produceCode(t, cl, "ra"); code != 0 {
-		t.Fatal(kerr.ErrorForCode(code))
-	}
+	fo, tb, cl := startFaultBroker(t, inner, []string{"log.retention.check.interval.ms=20", "log.retention.ms=-1",
+		"producer.id.expiration.check.interval.ms=20"}, "ra", "rb")
 	fo.setSync("ra-0", syscall.EIO)
 	if code, _ := produceCode(t, cl, "ra"); code != kerr.KafkaStorageError.Code {
 		t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
@@ -176,18 +179,26 @@ func testStorageFaultFailedReopen(t *testing.T, inner uring.Opener) {
 	}
 	fo.setSync("ra-0", nil)
 	fo.setOpen("ra-0", nil)
+	resumesKeepingFirstBatch(t, cl, "ra")
+}
+
+// resumesKeepingFirstBatch waits until a produce to topic's partition 0
+// succeeds again after a fault, and checks that the partition holds the
+// acknowledged batch at 0 and ends with the new one.
+func resumesKeepingFirstBatch(t *testing.T, cl *kgo.Client, topic string) {
+	t.Helper()
 	var off int64
-	checkFor(t, 5*time.Second, 100*time.Millisecond, func() error {
-		code, o := produceCode(t, cl, "ra")
+	checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+		code, o := produceCode(t, cl, topic)
 		if code != 0 {
-			return fmt.Errorf("produce after the fault cleared: %v", kerr.ErrorForCode(code))
+			return fmt.Errorf("produce after the fault: %v", kerr.ErrorForCode(code))
 		}
 		off = o
 		return nil
 	})
-	stored := fmt.Sprint(readBatchOffsets(t, cl, "ra"))
+	stored := fmt.Sprint(readBatchOffsets(t, cl, topic))
 	if !strings.HasPrefix(stored, "[0 ") || !strings.HasSuffix(stored, fmt.Sprintf(" %d]", off)) {
-		t.Fatalf("stored batches %s, want the first one (0) and the one after the fault (%d)", stored, off)
+		t.Fatalf("stored batches %s, want the acknowledged one at 0 and the one after the fault (%d)", stored, off)
 	}
 }
 
@@ -199,17 +210,7 @@ func testStorageFaultFailedReopen(t *testing.T, inner uring.Opener) {
 func TestReopenDoesNotHoldShard(t *testing.T) { forEachWritePath(t, testReopenDoesNotHoldShard) }
 
 func testReopenDoesNotHoldShard(t *testing.T, inner uring.Opener) {
-	fo := newFaultOpener(inner)
-	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false")
-	createTestTopic(t, tb, "oa", 1)
-	createTestTopic(t, tb, "ob", 1)
-	cl := fetchClient(tb)
-	if code, _ := produceCode(t, cl, "oa"); code != 0 {
-		t.Fatal(kerr.ErrorForCode(code))
-	}
-	if code, _ := produceCode(t, cl, "ob"); code != 0 {
-		t.Fatal(kerr.ErrorForCode(code))
-	}
+	fo, tb, cl := startFaultBroker(t, inner, nil, "oa", "ob")
 	fo.setSync("oa-0", syscall.EIO)
 	if code, _ := produceCode(t, cl, "oa"); code != kerr.KafkaStorageError.Code {
 		t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
@@ -244,19 +245,7 @@ func testReopenDoesNotHoldShard(t *testing.T, inner uring.Opener) {
 	}
 	release()
 	release = nil
-	var off int64
-	checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
-		code, o := produceCode(t, cl, "oa")
-		if code != 0 {
-			return fmt.Errorf("produce after the reopen: %v", kerr.ErrorForCode(code))
-		}
-		off = o
-		return nil
-	})
-	stored := fmt.Sprint(readBatchOffsets(t, cl, "oa"))
-	if !strings.HasPrefix(stored, "[0 ") || !strings.HasSuffix(stored, fmt.Sprintf(" %d]", off)) {
-		t.Fatalf("stored batches %s, want the acknowledged one at 0 and the one after the reopen (%d)", stored, off)
-	}
+	resumesKeepingFirstBatch(t, cl, "oa")
 	if m := tb.b.Metrics(); m.Reopens == 0 {
 		t.Fatalf("no reopen counted: %+v", m)
 	}
@@ -270,15 +259,7 @@ func TestDeleteTopicDuringReopen(t *testing.T) { forEachWritePath(t, testDeleteT
 func testDeleteTopicDuringReopen(t *testing.T, inner uring.Opener) {
 	for _, reopen := range []string{"hanging", "failed"} {
 		t.Run(reopen, func(t *testing.T) {
-			fo := newFaultOpener(inner)
-			tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false")
-			createTestTopic(t, tb, "da", 1)
-			cl := fetchClient(tb)
-			for i := 0; i < 2; i++ {
-				if code, _ := produceCode(t, cl, "da"); code != 0 {
-					t.Fatal(kerr.ErrorForCode(code))
-				}
-			}
+			fo, tb, cl := startFaultBroker(t, inner, nil, "da")
 			fo.setSync("da-0", syscall.EIO)
 			if code, _ := produceCode(t, cl, "da"); code != kerr.KafkaStorageError.Code {
 				t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
