@@ -21,8 +21,10 @@ type faultOpener struct {
 	mu    sync.Mutex
 	open  map[string]error
 	write map[string]error
-	sync  map[string]error
-	block map[string]chan struct{}
+	// writesLeft limits a write fault to that many more failing calls.
+	writesLeft map[string]int
+	sync       map[string]error
+	block      map[string]chan struct{}
 	// blockReads holds reads of matching .log files until released.
 	blockReads map[string]chan struct{}
 	// logReads counts reads of .log files (segment data).
@@ -34,7 +36,7 @@ type faultOpener struct {
 }
 
 func newFaultOpener(inner uring.Opener) *faultOpener {
-	return &faultOpener{inner: inner, open: map[string]error{}, write: map[string]error{}, sync: map[string]error{}, block: map[string]chan struct{}{}, blockReads: map[string]chan struct{}{}}
+	return &faultOpener{inner: inner, open: map[string]error{}, write: map[string]error{}, writesLeft: map[string]int{}, sync: map[string]error{}, block: map[string]chan struct{}{}, blockReads: map[string]chan struct{}{}}
 }
 
 // forEachWritePath runs a storage test over pwrite and, where the kernel
@@ -72,11 +74,41 @@ func (o *faultOpener) Open(path string) (uring.File, error) {
 
 func (o *faultOpener) setOpen(match string, err error)  { o.set(o.open, match, err) }
 func (o *faultOpener) setWrite(match string, err error) { o.set(o.write, match, err) }
-func (o *faultOpener) setSync(match string, err error)  { o.set(o.sync, match, err) }
+
+// failWrites makes the next n writes to matching files fail with err.
+func (o *faultOpener) failWrites(match string, err error, n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.write[match], o.writesLeft[match] = err, n
+}
+
+// writeFault is the error a write to path fails with, counting down a
+// limited fault.
+func (o *faultOpener) writeFault(path string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for match, err := range o.write {
+		if !strings.Contains(path, match) {
+			continue
+		}
+		if n, limited := o.writesLeft[match]; limited {
+			if n <= 1 {
+				delete(o.write, match)
+				delete(o.writesLeft, match)
+			} else {
+				o.writesLeft[match] = n - 1
+			}
+		}
+		return err
+	}
+	return nil
+}
+func (o *faultOpener) setSync(match string, err error) { o.set(o.sync, match, err) }
 
 func (o *faultOpener) set(m map[string]error, match string, err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	delete(o.writesLeft, match)
 	if err == nil {
 		delete(m, match)
 	} else {
@@ -95,11 +127,14 @@ func (o *faultOpener) hold(m map[string]chan struct{}, match string) (release fu
 	o.mu.Lock()
 	m[match] = ch
 	o.mu.Unlock()
+	var once sync.Once
 	return func() {
-		o.mu.Lock()
-		delete(m, match)
-		o.mu.Unlock()
-		close(ch)
+		once.Do(func() {
+			o.mu.Lock()
+			delete(m, match)
+			o.mu.Unlock()
+			close(ch)
+		})
 	}
 }
 
@@ -141,7 +176,7 @@ func (f *faultFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
-	if err := f.o.lookup(f.o.write, f.path); err != nil {
+	if err := f.o.writeFault(f.path); err != nil {
 		// A partial write, as a failing disk leaves behind.
 		n, _ := f.File.WriteAt(p[:len(p)/2], off)
 		return n, err
@@ -150,7 +185,7 @@ func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
 }
 
 func (f *faultFile) WritevAt(bufs [][]byte, off int64) (int, error) {
-	if err := f.o.lookup(f.o.write, f.path); err != nil {
+	if err := f.o.writeFault(f.path); err != nil {
 		return 0, err
 	}
 	return f.File.WritevAt(bufs, off)

@@ -93,7 +93,9 @@ func (gc *groupCoordinators) coordinatorOn(s *shard, p int32) *group.Coordinator
 	key := partKey{offsetsTopic, p}
 	part, ok := s.parts[key]
 	op := loaded[p]
-	if op != nil && (!ok || op.part != part || part.log == nil) {
+	// A log being reopened after a storage fault comes back as it was:
+	// its coordinator stays loaded meanwhile (and answers nothing).
+	if op != nil && (!ok || op.part != part || part.log == nil && !part.reopening) {
 		op.coord.Close()
 		delete(loaded, p)
 		op = nil

@@ -13,26 +13,23 @@ const reopenInterval = time.Second
 // the goroutines that ran them wait too.
 const reopenQueueDepth = 16
 
-// reopenSoon reopens a failed log now, or once reopenInterval has passed
-// since the last attempt, without waiting for another produce to ask.
+// reopenSoon reopens a failed log, or retries a reopen that failed, without
+// waiting for another produce to ask: in a later turn of the shard — never
+// in the middle of one, whose commit may still use the log — and no sooner
+// than reopenInterval after the last attempt.
 func (p *partition) reopenSoon() {
-	if p.log == nil || p.log.Failed() == nil {
+	failed := p.log != nil && p.log.Failed() != nil
+	lost := p.log == nil && !p.closed && !p.reopening
+	if !failed && !lost || p.reopenArmed {
 		return
 	}
-	wait := reopenInterval - time.Since(p.lastReopen)
-	if wait <= 0 {
-		p.reopenIfFailed()
-		return
-	}
-	if !p.reopenArmed {
-		p.reopenArmed = true
-		time.AfterFunc(wait, func() {
-			p.shard.submit(func(*shard) {
-				p.reopenArmed = false
-				p.reopenIfFailed()
-			})
+	p.reopenArmed = true
+	time.AfterFunc(max(reopenInterval-time.Since(p.lastReopen), 0), func() {
+		p.shard.submit(func(*shard) {
+			p.reopenArmed = false
+			p.reopenIfFailed()
 		})
-	}
+	})
 }
 
 // reopenIfFailed replaces a log that stopped taking writes (a failed write or
@@ -111,7 +108,8 @@ func (s *shard) finishReopen(r *reopenResult) {
 	if r.err != nil {
 		s.b.log.Error("reopen failed partition", "topic", p.key.topic, "partition", p.key.partition, "err", r.err)
 		s.b.metrics.reopenFailures.Add(1)
-		return // no log: the next produce after reopenInterval tries again
+		p.reopenSoon() // no log until a retry succeeds
+		return
 	}
 	sc := r.scratch
 	p.log = sc.log

@@ -265,9 +265,10 @@ func testDeleteTopicDuringReopen(t *testing.T, inner uring.Opener) {
 				t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
 			}
 			fo.setSync("da-0", nil)
-			var release func()
+			release := func() {}
 			if reopen == "hanging" {
 				release = fo.blockRead("da-0")
+				defer release() // if the test fails before the delete below
 			} else {
 				fo.setOpen("da-0", syscall.EIO)
 			}
@@ -279,13 +280,14 @@ func testDeleteTopicDuringReopen(t *testing.T, inner uring.Opener) {
 				return nil
 			})
 			fo.setOpen("da-0", nil)
-			if release != nil {
-				time.AfterFunc(200*time.Millisecond, release)
-			}
+			time.AfterFunc(200*time.Millisecond, release) // while DeleteTopics waits
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if res, err := tb.admin().DeleteTopics(ctx, "da"); err != nil || res["da"].Err != nil {
 				t.Fatalf("delete topic: %v %v", err, res["da"].Err)
+			}
+			if m := tb.b.Metrics(); m.Reopens+m.ReopenFailures == 0 {
+				t.Fatal("DeleteTopics answered before the partition's reopen finished")
 			}
 			if _, err := os.Stat(filepath.Join(tb.dir, "da-0")); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("partition directory after DeleteTopics: %v", err)

@@ -170,3 +170,51 @@ func testWriteBehindFaultKeepsAcknowledgedBatches(t *testing.T, inner uring.Open
 		t.Fatalf("after restart the partition holds %v, want the acknowledged %v", got, acked)
 	}
 }
+
+// A write of staged batches to the partition file that fails once — its
+// retry, when the shard reopens the log, goes through — leaves the turn's
+// commit with no log for a moment: the broker must not stumble over it, and
+// every acknowledged batch reads back, after a restart too.
+func TestWriteBehindTransientWriteFault(t *testing.T) {
+	forEachWritePath(t, testWriteBehindTransientWriteFault)
+}
+
+func testWriteBehindTransientWriteFault(t *testing.T, inner uring.Opener) {
+	fo := newFaultOpener(inner)
+	// Staged batches reach the file once 256 KiB have gathered (16
+	// produces here), in the turn of the produce that passes that mark.
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1")
+	createTestTopic(t, tb, "wt", 1)
+	cl := fetchClient(tb)
+	batch := sweepBatch(sweepSmallBatches)
+	fo.failWrites("wt-0", syscall.EIO, 1)
+	var acked []int64
+	for i := 0; i < 40; i++ {
+		p := produceRaw(t, cl, "wt", 0, 7, slices.Clone(batch))
+		switch p.ErrorCode {
+		case 0:
+			acked = append(acked, p.BaseOffset)
+		case kerr.KafkaStorageError.Code:
+		default:
+			t.Fatalf("produce %d: %v", i, kerr.ErrorForCode(p.ErrorCode))
+		}
+	}
+	if fo.writesLeft["wt-0"] != 0 || fo.write["wt-0"] != nil {
+		t.Fatal("the write fault was never hit")
+	}
+	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		p := produceRaw(t, cl, "wt", 0, 7, slices.Clone(batch))
+		if p.ErrorCode != 0 {
+			return fmt.Errorf("produce after the fault: %v", kerr.ErrorForCode(p.ErrorCode))
+		}
+		acked = append(acked, p.BaseOffset)
+		return nil
+	})
+	if got := readBatchOffsets(t, cl, "wt"); !slices.Equal(got, acked) {
+		t.Fatalf("the partition reads %v, want the acknowledged %v", got, acked)
+	}
+	tb.restart()
+	if got := readBatchOffsets(t, fetchClient(tb), "wt"); !slices.Equal(got, acked) {
+		t.Fatalf("after restart the partition holds %v, want the acknowledged %v", got, acked)
+	}
+}
