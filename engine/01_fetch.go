@@ -182,13 +182,8 @@ func (op *fetchOp) read() {
 // readFetchPart runs on the shard owning the partition.
 func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool) {
 	p, ok := s.parts[fp.key]
-	if !ok {
-		fp.errCode = kerr.UnknownTopicOrPartition.Code
-		fp.data = nil
-		return
-	}
-	if p.log == nil { // being reopened after a storage fault, or that reopen failed
-		fp.errCode = kerr.KafkaStorageError.Code
+	if code := logErrorCode(p, ok); code != 0 {
+		fp.errCode = code
 		fp.data = nil
 		return
 	}

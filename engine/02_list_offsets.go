@@ -140,8 +140,8 @@ func leaderEpochCheck(client, current int32) int16 {
 func (s *shard) listOffsets(k partKey, j *listOffsetsJob, version int16) {
 	out := j.out
 	p, ok := s.parts[k]
-	if !ok || p.log == nil {
-		out.ErrorCode = kerr.UnknownTopicOrPartition.Code
+	if code := logErrorCode(p, ok); code != 0 {
+		out.ErrorCode = code
 		return
 	}
 	l := p.log

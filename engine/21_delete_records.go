@@ -75,8 +75,8 @@ func (b *Broker) handleDeleteRecords(r *request) {
 func (s *shard) deleteRecords(k partKey, j *deleteRecordsJob) {
 	out := j.out
 	p, ok := s.parts[k]
-	if !ok || p.log == nil {
-		out.ErrorCode = kerr.UnknownTopicOrPartition.Code
+	if code := logErrorCode(p, ok); code != 0 {
+		out.ErrorCode = code
 		return
 	}
 	hw := p.log.NextOffset()

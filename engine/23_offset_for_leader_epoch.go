@@ -82,8 +82,8 @@ func (b *Broker) handleOffsetForLeaderEpoch(r *request) {
 func (s *shard) endOffsetForEpoch(k partKey, j *leaderEpochJob) {
 	out := j.out
 	p, ok := s.parts[k]
-	if !ok || p.log == nil {
-		out.ErrorCode = kerr.UnknownTopicOrPartition.Code
+	if code := logErrorCode(p, ok); code != 0 {
+		out.ErrorCode = code
 		return
 	}
 	switch {

@@ -54,8 +54,8 @@ func (b *Broker) handleDescribeProducers(r *request) {
 	}
 	b.runOnShards(keys, func(s *shard, i int) {
 		p, ok := s.parts[keys[i]]
-		if !ok || p.log == nil {
-			outs[i].ErrorCode = kerr.UnknownTopicOrPartition.Code
+		if code := logErrorCode(p, ok); code != 0 {
+			outs[i].ErrorCode = code
 			return
 		}
 		for id, ps := range p.producers {

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"os"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // reopenInterval bounds how often a failed log is retried while its fault lasts.
@@ -138,6 +140,21 @@ func (s *shard) awaitReopens() {
 	for s.reopensRunning > 0 {
 		s.finishReopen(<-s.reopened)
 	}
+}
+
+// logErrorCode is what a request for a partition answers when its log
+// cannot serve it (0 when it can): UNKNOWN_TOPIC_OR_PARTITION when the
+// shard does not hold the partition, KAFKA_STORAGE_ERROR while it has no log
+// (being reopened after a storage fault, or that reopen failed), as Kafka
+// answers for a partition on an offline log directory.
+func logErrorCode(p *partition, held bool) int16 {
+	switch {
+	case !held:
+		return kerr.UnknownTopicOrPartition.Code
+	case p.log == nil:
+		return kerr.KafkaStorageError.Code
+	}
+	return 0
 }
 
 // removeFiles deletes the directory of a partition that has no log (its

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-go/chronik/uring"
 )
@@ -236,6 +237,26 @@ func testReopenDoesNotHoldShard(t *testing.T, inner uring.Opener) {
 		}
 		return nil
 	})
+	// The partition itself is offline meanwhile, as on a failed log dir.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if resp, err := fetchReq("oa", 0, 0, 1, 0, 1<<20).RequestWith(ctx, cl); err != nil {
+		t.Fatal(err)
+	} else if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.KafkaStorageError.Code {
+		t.Fatalf("fetch during the reopen: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+	}
+	lo := kmsg.NewPtrListOffsetsRequest()
+	lt := kmsg.NewListOffsetsRequestTopic()
+	lt.Topic = "oa"
+	lp := kmsg.NewListOffsetsRequestTopicPartition()
+	lp.Timestamp = -1
+	lt.Partitions = append(lt.Partitions, lp)
+	lo.Topics = append(lo.Topics, lt)
+	if resp, err := lo.RequestWith(ctx, cl); err != nil {
+		t.Fatal(err)
+	} else if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.KafkaStorageError.Code {
+		t.Fatalf("ListOffsets during the reopen: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+	}
 	p, err := tryProduceRaw(cl, "ob", 0, 11, rawBatch(2, -1, -1, -1))
 	if err != nil || p.ErrorCode != 0 || p.BaseOffset != 2 {
 		t.Fatalf("other partition while the reopen hangs: %v, %v at %d; want success at 2", err, kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
