@@ -49,11 +49,13 @@ type partition struct {
 
 	// lastReopen rate-limits reopening a log that stopped taking writes;
 	// closed is set once the partition is closed or removed for good.
-	// reopening says a reopen runs off the shard (partition_reopen.go).
-	lastReopen  time.Time
-	reopenArmed bool
-	reopening   bool
-	closed      bool
+	// reopening says a reopen runs off the shard (partition_reopen.go);
+	// failedReopens counts those that failed in a row.
+	lastReopen    time.Time
+	reopenArmed   bool
+	reopening     bool
+	failedReopens int
+	closed        bool
 
 	// Turn and flush policy bookkeeping. turnBatches are the batches the
 	// turn hands to the shard's WAL; walUnsafe is set when the log was
@@ -405,6 +407,7 @@ func (p *partition) syncDone(t *partlog.SyncTask, err error) {
 	p.log.SyncDone(t, err)
 	if err != nil {
 		p.shard.b.log.Error("sync partition", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+		p.reopenSoon() // the log stops taking writes until reopened from disk
 	}
 }
 
@@ -443,6 +446,7 @@ func (p *partition) enforceRetention(now time.Time) {
 	}
 	if _, err := p.log.EnforceRetention(now, retention, st.retentionBytes); err != nil {
 		p.shard.b.log.Error("retention", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+		p.reopenSoon()
 	}
 }
 

@@ -8,8 +8,18 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
-// reopenInterval bounds how often a failed log is retried while its fault lasts.
-const reopenInterval = time.Second
+// A failed log is reopened no sooner than reopenInterval after the last
+// attempt; each reopen that fails in a row doubles the wait, up to
+// reopenMaxInterval, since every attempt reads up to a segment by CRC.
+const (
+	reopenInterval    = time.Second
+	reopenMaxInterval = 30 * time.Second
+)
+
+// reopenDelay is how long after the last attempt the next may start.
+func (p *partition) reopenDelay() time.Duration {
+	return min(reopenInterval<<min(p.failedReopens, 5), reopenMaxInterval)
+}
 
 // reopenQueueDepth is how many finished reopens wait for their shard before
 // the goroutines that ran them wait too.
@@ -18,7 +28,9 @@ const reopenQueueDepth = 16
 // reopenSoon reopens a failed log, or retries a reopen that failed, without
 // waiting for another produce to ask: in a later turn of the shard — never
 // in the middle of one, whose commit may still use the log — and no sooner
-// than reopenInterval after the last attempt.
+// than reopenDelay after the last attempt. Called wherever a log may have
+// failed (a write, a sync, retention, compaction), it does nothing for a
+// log that has not.
 func (p *partition) reopenSoon() {
 	failed := p.log != nil && p.log.Failed() != nil
 	lost := p.log == nil && !p.closed && !p.reopening
@@ -26,7 +38,7 @@ func (p *partition) reopenSoon() {
 		return
 	}
 	p.reopenArmed = true
-	time.AfterFunc(max(reopenInterval-time.Since(p.lastReopen), 0), func() {
+	time.AfterFunc(max(p.reopenDelay()-time.Since(p.lastReopen), 0), func() {
 		p.shard.submit(func(*shard) {
 			p.reopenArmed = false
 			p.reopenIfFailed()
@@ -44,7 +56,11 @@ func (p *partition) reopenIfFailed() {
 		return // the turn's commit still answers for the staged appends of this log
 	}
 	lost := p.log == nil && !p.closed // an earlier reopen failed
-	if !lost && (p.log == nil || p.log.Failed() == nil) || time.Since(p.lastReopen) < reopenInterval {
+	if !lost && (p.log == nil || p.log.Failed() == nil) {
+		return
+	}
+	if time.Since(p.lastReopen) < p.reopenDelay() {
+		p.reopenSoon() // keeps a retry coming even if no produce asks again
 		return
 	}
 	p.lastReopen = time.Now()
@@ -110,9 +126,11 @@ func (s *shard) finishReopen(r *reopenResult) {
 	if r.err != nil {
 		s.b.log.Error("reopen failed partition", "topic", p.key.topic, "partition", p.key.partition, "err", r.err)
 		s.b.metrics.reopenFailures.Add(1)
+		p.failedReopens++
 		p.reopenSoon() // no log until a retry succeeds
 		return
 	}
+	p.failedReopens = 0
 	sc := r.scratch
 	p.log = sc.log
 	p.producers, p.producersSavedAt, p.producersUnreliable = sc.producers, sc.producersSavedAt, sc.producersUnreliable

@@ -156,11 +156,13 @@ func TestStorageFaultFailedReopen(t *testing.T) { forEachWritePath(t, testStorag
 func testStorageFaultFailedReopen(t *testing.T, inner uring.Opener) {
 	fo, tb, cl := startFaultBroker(t, inner, []string{"log.retention.check.interval.ms=20", "log.retention.ms=-1",
 		"producer.id.expiration.check.interval.ms=20"}, "ra", "rb")
+	// The failed sync schedules a reopen at once: the open fault must be
+	// there before it.
 	fo.setSync("ra-0", syscall.EIO)
+	fo.setOpen("ra-0", syscall.EIO)
 	if code, _ := produceCode(t, cl, "ra"); code != kerr.KafkaStorageError.Code {
 		t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
 	}
-	fo.setOpen("ra-0", syscall.EIO)
 	// A produce after reopenInterval reopens the failed log; the reopen fails.
 	checkFor(t, 5*time.Second, 100*time.Millisecond, func() error {
 		if code, _ := produceCode(t, cl, "ra"); code != kerr.KafkaStorageError.Code {
@@ -203,6 +205,37 @@ func resumesKeepingFirstBatch(t *testing.T, cl *kgo.Client, topic string) {
 	}
 }
 
+// A log whose fdatasync failed is reopened without a produce asking (no
+// client produces to __consumer_offsets, say), and a reopen that fails is
+// retried until the disk answers.
+func TestFailedLogReopensWithoutProduce(t *testing.T) {
+	forEachWritePath(t, testFailedLogReopensWithoutProduce)
+}
+
+func testFailedLogReopensWithoutProduce(t *testing.T, inner uring.Opener) {
+	fo, tb, cl := startFaultBroker(t, inner, nil, "na")
+	fo.setSync("na-0", syscall.EIO)
+	fo.setOpen("na-0", syscall.EIO)
+	if code, _ := produceCode(t, cl, "na"); code != kerr.KafkaStorageError.Code {
+		t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+	}
+	checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+		if tb.b.Metrics().ReopenFailures == 0 {
+			return fmt.Errorf("no reopen tried")
+		}
+		return nil
+	})
+	fo.setSync("na-0", nil)
+	fo.setOpen("na-0", nil)
+	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		if tb.b.Metrics().Reopens == 0 {
+			return fmt.Errorf("the partition was not reopened once the disk answered")
+		}
+		return nil
+	})
+	resumesKeepingFirstBatch(t, cl, "na")
+}
+
 // The reopen after a storage fault recovers the log off the shard's thread:
 // while its reads of the segment hang, the shard's other partitions take
 // produces and serve fetches, and the partition itself answers
@@ -212,18 +245,14 @@ func TestReopenDoesNotHoldShard(t *testing.T) { forEachWritePath(t, testReopenDo
 
 func testReopenDoesNotHoldShard(t *testing.T, inner uring.Opener) {
 	fo, tb, cl := startFaultBroker(t, inner, nil, "oa", "ob")
+	// The failed sync schedules the reopen at once; its recovery reads hang.
+	release := fo.blockRead("oa-0")
+	defer release()
 	fo.setSync("oa-0", syscall.EIO)
 	if code, _ := produceCode(t, cl, "oa"); code != kerr.KafkaStorageError.Code {
 		t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
 	}
 	fo.setSync("oa-0", nil)
-	release := fo.blockRead("oa-0")
-	defer func() {
-		if release != nil {
-			release()
-		}
-	}()
-	// A produce after reopenInterval starts the reopen; its recovery reads hang.
 	checkFor(t, 5*time.Second, 100*time.Millisecond, func() error {
 		p, err := tryProduceRaw(cl, "oa", 0, 11, rawBatch(2, -1, -1, -1))
 		if err != nil {
@@ -265,7 +294,6 @@ func testReopenDoesNotHoldShard(t *testing.T, inner uring.Opener) {
 		t.Fatalf("fetch of the other partition at 2 found the batch at %d", got)
 	}
 	release()
-	release = nil
 	resumesKeepingFirstBatch(t, cl, "oa")
 	if m := tb.b.Metrics(); m.Reopens == 0 {
 		t.Fatalf("no reopen counted: %+v", m)
@@ -281,11 +309,8 @@ func testDeleteTopicDuringReopen(t *testing.T, inner uring.Opener) {
 	for _, reopen := range []string{"hanging", "failed"} {
 		t.Run(reopen, func(t *testing.T) {
 			fo, tb, cl := startFaultBroker(t, inner, nil, "da")
-			fo.setSync("da-0", syscall.EIO)
-			if code, _ := produceCode(t, cl, "da"); code != kerr.KafkaStorageError.Code {
-				t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
-			}
-			fo.setSync("da-0", nil)
+			// The failed sync schedules the reopen at once: it hangs in its
+			// reads of the segment, or fails to open it.
 			release := func() {}
 			if reopen == "hanging" {
 				release = fo.blockRead("da-0")
@@ -293,8 +318,12 @@ func testDeleteTopicDuringReopen(t *testing.T, inner uring.Opener) {
 			} else {
 				fo.setOpen("da-0", syscall.EIO)
 			}
-			checkFor(t, 5*time.Second, 100*time.Millisecond, func() error {
-				produceCode(t, cl, "da") // starts the reopen
+			fo.setSync("da-0", syscall.EIO)
+			if code, _ := produceCode(t, cl, "da"); code != kerr.KafkaStorageError.Code {
+				t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+			}
+			fo.setSync("da-0", nil)
+			checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
 				if fo.blockedReads.Load() == 0 && tb.b.Metrics().ReopenFailures == 0 {
 					return fmt.Errorf("the reopen has not hung or failed yet")
 				}

@@ -199,7 +199,10 @@ func testWriteBehindTransientWriteFault(t *testing.T, inner uring.Opener) {
 			t.Fatalf("produce %d: %v", i, kerr.ErrorForCode(p.ErrorCode))
 		}
 	}
-	if fo.writesLeft["wt-0"] != 0 || fo.write["wt-0"] != nil {
+	fo.mu.Lock()
+	hit := fo.write["wt-0"] == nil
+	fo.mu.Unlock()
+	if !hit {
 		t.Fatal("the write fault was never hit")
 	}
 	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
