@@ -21,13 +21,14 @@ var errSyncStalled = errors.New("fdatasync did not finish within io.timeout.ms")
 type turnWaiter func(syncErrs map[*partition]error)
 
 // partSync is one partition's pending sync in a syncJob: a direct sync
-// (task), or batches for the shard's WAL. upTo is the log's end when the
-// job was made: what a success makes durable.
+// (task), or batches for the shard's WAL, of log. upTo is the log's end
+// when the job was made: what a success makes durable.
 type partSync struct {
 	p       *partition
 	task    *partlog.SyncTask
 	err     error
 	batches [][]byte
+	log     *partlog.Log // with batches: the log they were staged in
 	upTo    int64
 }
 
@@ -98,6 +99,7 @@ func (s *shard) runSyncer() {
 		s.runSyncGroup(group)
 		deadline.Stop()
 		s.afterSyncGroup(group)
+		markWALDurable(group)
 		for _, j := range group {
 			var errs map[*partition]error
 			for _, ps := range j.parts {
@@ -112,6 +114,20 @@ func (s *shard) runSyncer() {
 		}
 		for _, j := range group {
 			s.syncResults <- j
+		}
+	}
+}
+
+// markWALDurable lets readers see the group's WAL-covered batches before
+// they are acknowledged: a fetch sent after an acknowledgement must find the
+// batch, and the shard applies the finished job only later (finishWAL),
+// possibly after that fetch.
+func markWALDurable(group []*syncJob) {
+	for _, j := range group {
+		for _, ps := range j.parts {
+			if ps.batches != nil && ps.err == nil {
+				ps.log.MarkDurable(ps.upTo)
+			}
 		}
 	}
 }

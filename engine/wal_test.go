@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -276,4 +277,50 @@ func walFilesGone(tb *testBroker, before []walFile) error {
 		}
 	}
 	return nil
+}
+
+// A batch acknowledged through the WAL is visible to a fetch sent after the
+// acknowledgement, though it is still staged and the shard may not yet have
+// applied the finished sync job: read-your-writes, as Kafka's high watermark
+// moves before the produce is answered. Another partition of the same shard
+// keeps it busy meanwhile.
+func TestWALAcknowledgedBatchIsVisible(t *testing.T) {
+	tb := startBroker(t, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1")
+	createTestTopic(t, tb, "seen", 1)
+	createTestTopic(t, tb, "busy", 1)
+	cl, busy := fetchClient(tb), fetchClient(tb)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 100000; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := tryProduceRaw(busy, "busy", 0, 11, rawBatch(4, -1, -1, -1)); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := 0; i < 300; i++ {
+		p := produceRaw(t, cl, "seen", 0, 11, rawBatch(1, -1, -1, -1))
+		if p.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+		}
+		resp, err := fetchReq("seen", 0, p.BaseOffset, 1, 0, 1<<20).RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fp := resp.Topics[0].Partitions[0]
+		if fp.ErrorCode != 0 || fp.HighWatermark <= p.BaseOffset || len(fp.RecordBatches) == 0 {
+			t.Fatalf("fetch %d at the acknowledged offset %d: %v, high watermark %d, %d bytes",
+				i, p.BaseOffset, kerr.ErrorForCode(fp.ErrorCode), fp.HighWatermark, len(fp.RecordBatches))
+		}
+	}
 }

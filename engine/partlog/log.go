@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/chronik-go/chronik/uring"
@@ -119,10 +120,12 @@ type Log struct {
 	// Write-behind (write_behind.go): staged batches a write-ahead log makes
 	// durable stay staged across turns. walLogged is the offset up to which
 	// batches were handed to the WAL, durable the offset up to which the
-	// WAL (or a direct sync) has made them durable.
+	// WAL (or a direct sync) has made them durable: the one field written
+	// off the owner goroutine (MarkDurable), by the syncer that answers the
+	// acknowledgements, so that readers see a batch once it is acknowledged.
 	writeBehind bool
 	walLogged   int64
-	durable     int64
+	durable     atomic.Int64
 }
 
 // StartOffset is the log start offset: the first offset that can be read.

@@ -154,7 +154,7 @@ func stagedBase(b []byte) int64 { return int64(binary.BigEndian.Uint64(b)) }
 // failed write would take back (fetch, ListOffsets) stop there.
 func (l *Log) WrittenOffset() int64 {
 	if s := l.active(); s != nil && len(s.staged) > 0 {
-		return max(stagedBase(s.staged[0]), min(l.durable, l.next))
+		return max(stagedBase(s.staged[0]), min(l.durable.Load(), l.next))
 	}
 	return l.next
 }

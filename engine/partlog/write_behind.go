@@ -17,7 +17,7 @@ import "slices"
 func (l *Log) SetWriteBehind() {
 	l.writeBehind = true
 	l.walLogged = l.next
-	l.durable = l.next
+	l.durable.Store(l.next)
 }
 
 // WriteBehind reports whether the log keeps WAL-covered batches staged.
@@ -52,9 +52,16 @@ func (l *Log) StagedBytes() int64 {
 }
 
 // MarkDurable records that every batch below offset is durable (in the WAL
-// or by a direct sync), so readers may see it even while it is staged.
+// or by a direct sync), so readers may see it even while it is staged. It
+// is safe on any goroutine: the syncer calls it before it acknowledges the
+// batches, so that a fetch sent after the acknowledgement finds them.
 func (l *Log) MarkDurable(offset int64) {
-	l.durable = max(l.durable, offset)
+	for {
+		cur := l.durable.Load()
+		if offset <= cur || l.durable.CompareAndSwap(cur, offset) {
+			return
+		}
+	}
 }
 
 // FlushStaged writes the staged batches to the file now. Under
