@@ -69,6 +69,7 @@ func (p *partition) reopenIfFailed() {
 		// reach the file before the log is reopened from it.
 		if err := p.log.FlushStaged(); err != nil {
 			p.shard.b.log.Error("write staged batches before reopening", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+			p.failedReopens++
 			p.reopenSoon()
 			return
 		}

@@ -184,7 +184,8 @@ func (s *shard) finishWAL(job *syncJob) {
 			continue
 		}
 		if ps.batches != nil {
-			ps.p.log.MarkDurable(ps.upTo)
+			// The syncer marked ps.log durable before answering
+			// (markWALDurable); p may hold a reopened log since.
 			ps.p.wakeWaiters()
 		} else if ps.task != nil && ps.task.Log() == ps.p.log {
 			ps.p.log.MarkDurable(ps.upTo)

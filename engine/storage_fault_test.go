@@ -163,7 +163,7 @@ func testStorageFaultFailedReopen(t *testing.T, inner uring.Opener) {
 	if code, _ := produceCode(t, cl, "ra"); code != kerr.KafkaStorageError.Code {
 		t.Fatalf("produce with failing fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
 	}
-	// A produce after reopenInterval reopens the failed log; the reopen fails.
+	// The failed sync schedules a reopen; it fails, and produces meanwhile fail too.
 	checkFor(t, 5*time.Second, 100*time.Millisecond, func() error {
 		if code, _ := produceCode(t, cl, "ra"); code != kerr.KafkaStorageError.Code {
 			t.Fatalf("produce during the fault: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
@@ -191,7 +191,7 @@ func testStorageFaultFailedReopen(t *testing.T, inner uring.Opener) {
 func resumesKeepingFirstBatch(t *testing.T, cl *kgo.Client, topic string) {
 	t.Helper()
 	var off int64
-	checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+	checkFor(t, 15*time.Second, 50*time.Millisecond, func() error { // past a reopen's backoff
 		code, o := produceCode(t, cl, topic)
 		if code != 0 {
 			return fmt.Errorf("produce after the fault: %v", kerr.ErrorForCode(code))

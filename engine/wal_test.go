@@ -323,4 +323,7 @@ func TestWALAcknowledgedBatchIsVisible(t *testing.T) {
 				i, p.BaseOffset, kerr.ErrorForCode(fp.ErrorCode), fp.HighWatermark, len(fp.RecordBatches))
 		}
 	}
+	if tb.b.Metrics().WALSyncs == 0 {
+		t.Fatal("no write-ahead log sync: the batches were not acknowledged through the WAL")
+	}
 }
