@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/chronik-go/chronik/uring"
 )
@@ -157,16 +158,28 @@ func testWriteBehindFaultKeepsAcknowledgedBatches(t *testing.T, inner uring.Open
 		t.Fatalf("during the fault the partition reads %v, want the acknowledged %v", got, acked)
 	}
 	fo.setWrite("wb-0", nil)
+	resumesHoldingAcknowledged(t, tb, cl, "wb", batch, acked)
+}
+
+// resumesHoldingAcknowledged waits until a produce of batch to topic's
+// partition 0 succeeds again after a fault, then checks that the partition
+// holds exactly the acknowledged batches (acked and that one), before and
+// after a restart.
+func resumesHoldingAcknowledged(t *testing.T, tb *testBroker, cl *kgo.Client, topic string, batch []byte, acked []int64) {
+	t.Helper()
 	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
-		p := produceRaw(t, cl, "wb", 0, 7, slices.Clone(batch))
+		p := produceRaw(t, cl, topic, 0, 7, slices.Clone(batch))
 		if p.ErrorCode != 0 {
-			return fmt.Errorf("produce after the fault cleared: %v", kerr.ErrorForCode(p.ErrorCode))
+			return fmt.Errorf("produce after the fault: %v", kerr.ErrorForCode(p.ErrorCode))
 		}
 		acked = append(acked, p.BaseOffset)
 		return nil
 	})
+	if got := readBatchOffsets(t, cl, topic); !slices.Equal(got, acked) {
+		t.Fatalf("the partition reads %v, want the acknowledged %v", got, acked)
+	}
 	tb.restart()
-	if got := readBatchOffsets(t, fetchClient(tb), "wb"); !slices.Equal(got, acked) {
+	if got := readBatchOffsets(t, fetchClient(tb), topic); !slices.Equal(got, acked) {
 		t.Fatalf("after restart the partition holds %v, want the acknowledged %v", got, acked)
 	}
 }
@@ -205,19 +218,5 @@ func testWriteBehindTransientWriteFault(t *testing.T, inner uring.Opener) {
 	if !hit {
 		t.Fatal("the write fault was never hit")
 	}
-	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
-		p := produceRaw(t, cl, "wt", 0, 7, slices.Clone(batch))
-		if p.ErrorCode != 0 {
-			return fmt.Errorf("produce after the fault: %v", kerr.ErrorForCode(p.ErrorCode))
-		}
-		acked = append(acked, p.BaseOffset)
-		return nil
-	})
-	if got := readBatchOffsets(t, cl, "wt"); !slices.Equal(got, acked) {
-		t.Fatalf("the partition reads %v, want the acknowledged %v", got, acked)
-	}
-	tb.restart()
-	if got := readBatchOffsets(t, fetchClient(tb), "wt"); !slices.Equal(got, acked) {
-		t.Fatalf("after restart the partition holds %v, want the acknowledged %v", got, acked)
-	}
+	resumesHoldingAcknowledged(t, tb, cl, "wt", batch, acked)
 }
