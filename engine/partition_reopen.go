@@ -32,9 +32,7 @@ const reopenQueueDepth = 16
 // failed (a write, a sync, retention, compaction), it does nothing for a
 // log that has not.
 func (p *partition) reopenSoon() {
-	failed := p.log != nil && p.log.Failed() != nil
-	lost := p.log == nil && !p.closed && !p.reopening
-	if !failed && !lost || p.reopenArmed {
+	if !p.needsReopen() || p.reopenArmed {
 		return
 	}
 	p.reopenArmed = true
@@ -46,18 +44,23 @@ func (p *partition) reopenSoon() {
 	})
 }
 
+// needsReopen says the partition's log stopped taking writes, or it has none
+// (an earlier reopen failed) and none is being reopened.
+func (p *partition) needsReopen() bool {
+	if p.log != nil {
+		return p.log.Failed() != nil
+	}
+	return !p.closed && !p.reopening
+}
+
 // reopenIfFailed replaces a log that stopped taking writes (a failed write or
 // fdatasync) with one recovered from disk, so the partition resumes once the
 // fault clears. Recovery re-validates the tail by CRC, so bytes whose
 // durability is unknown are kept only if they are whole; none of them were
 // acknowledged. The recovery runs off the shard's thread (startReopen).
 func (p *partition) reopenIfFailed() {
-	if p.queuedForWrite || p.reopening {
-		return // the turn's commit still answers for the staged appends of this log
-	}
-	lost := p.log == nil && !p.closed // an earlier reopen failed
-	if !lost && (p.log == nil || p.log.Failed() == nil) {
-		return
+	if p.queuedForWrite || !p.needsReopen() {
+		return // (a queued write: the turn's commit still answers for its staged appends)
 	}
 	if time.Since(p.lastReopen) < p.reopenDelay() {
 		p.reopenSoon() // keeps a retry coming even if no produce asks again
