@@ -310,8 +310,9 @@ func (l *Log) Remove() error {
 // recovery drops segments below the start before it validates any.
 func (l *Log) removeFirstSegment() error {
 	s := l.segs[0]
-	if l.sealing != nil && l.sealing.seg == s && l.dropSeal() && len(l.segs) > 1 {
-		if err := l.persistStart(max(l.start, l.segs[1].base)); err != nil {
+	if l.sealing != nil && l.sealing.seg == s && l.dropSeal() && len(l.segs) > 1 && l.start < l.segs[1].base {
+		// (DeleteBefore has persisted a start past it already.)
+		if err := l.persistStart(l.segs[1].base); err != nil {
 			// A retry would delete the segment without it: stop here.
 			l.failed = fmt.Errorf("partlog %s: persist the start offset past a segment whose seal was dropped: %w", l.dir, err)
 			return l.failed
