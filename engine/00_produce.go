@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -26,7 +27,9 @@ import (
 //   partition); a duplicate of one of the last 5 batches gets its original
 //   offset.
 // * Appends of one shard turn share one commit; acks=1 and acks=-1 answer
-//   after it (single node: the leader is the whole ISR). acks=0 gets no response.
+//   after it (single node: the leader is the whole ISR). acks=0 gets no
+//   response, but holds its connection's slot until then; a partition error
+//   closes the connection, as Kafka does.
 //
 // Version notes:
 // * v3: record batches, transactional id
@@ -76,13 +79,8 @@ func (b *Broker) handleProduce(r *request) {
 			jobs[s] = append(jobs[s], job)
 		}
 	}
-	if req.Acks == 0 {
-		r.respondNone()
-	}
 	if len(jobs) == 0 {
-		if req.Acks != 0 {
-			r.respond(resp)
-		}
+		answerProduce(r, req, resp)
 		return
 	}
 	var pending atomic.Int32
@@ -92,10 +90,9 @@ func (b *Broker) handleProduce(r *request) {
 			for i := range js {
 				s.appendProduce(&js[i])
 			}
-			if req.Acks == 0 {
-				return
-			}
 			// Answer after the turn's commit so a shared sync covers it.
+			// acks=0 waits too: its request keeps the connection's slot
+			// until then, so the in-flight cap bounds it like any other.
 			s.afterTurn = append(s.afterTurn, func(syncErrs map[*partition]error) {
 				for i := range js {
 					j := &js[i]
@@ -107,11 +104,31 @@ func (b *Broker) handleProduce(r *request) {
 					}
 				}
 				if pending.Add(-1) == 0 {
-					r.respond(resp)
+					answerProduce(r, req, resp)
 				}
 			})
 		})
 	}
+}
+
+// answerProduce sends the produce answer. acks=0 has none to send; when a
+// partition failed, the connection is closed instead, as Kafka does, so the
+// producer learns of it and refreshes its metadata rather than sending on
+// into a partition that drops every batch.
+func answerProduce(r *request, req *kmsg.ProduceRequest, resp *kmsg.ProduceResponse) {
+	if req.Acks != 0 {
+		r.respond(resp)
+		return
+	}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if p.ErrorCode != 0 {
+				r.closeConn(fmt.Errorf("acks=0 produce to %s[%d] failed: %w", t.Topic, p.Partition, kerr.ErrorForCode(p.ErrorCode)))
+				return
+			}
+		}
+	}
+	r.respondNone()
 }
 
 // prepareProduce validates one partition's batch on the event loop, before it
