@@ -21,6 +21,9 @@ import (
 // * Exactly one magic-2 batch per partition, CRC-32C checked, stored as sent
 //   (compressed batches are never recompressed), base offset and leader
 //   epoch stamped in place.
+// * Internal topics (__consumer_offsets) take no client batches:
+//   INVALID_TOPIC_EXCEPTION, unless the client id is Kafka's admin one
+//   (__admin_client), as in Kafka.
 // * Compacted topics (cleanup.policy has compact) reject records without a
 //   key with INVALID_RECORD, as Kafka does.
 // * Idempotent producers: sequence checked per (producer id, epoch,
@@ -131,6 +134,9 @@ func answerProduce(r *request, req *kmsg.ProduceRequest, resp *kmsg.ProduceRespo
 	r.respondNone()
 }
 
+// adminClientID is the client id Kafka lets append to internal topics.
+const adminClientID = "__admin_client"
+
 // prepareProduce validates one partition's batch on the event loop, before it
 // costs a shard any time.
 func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *clusterView, topic string, rp kmsg.ProduceRequestTopicPartition) (int16, produceJob) {
@@ -142,6 +148,11 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	}
 	if req.Version < 3 {
 		return kerr.UnsupportedVersion.Code, produceJob{}
+	}
+	if isInternalTopic(topic) && r.clientID != adminClientID {
+		// The broker writes its internal topics itself; a client record
+		// there could forge or corrupt committed offsets.
+		return kerr.InvalidTopicException.Code, produceJob{}
 	}
 	st := v.settings[topic]
 	if len(rp.Records) > int(st.maxMessageBytes) {

@@ -11,9 +11,13 @@ import (
 // * Moves a partition's log start offset up to the requested offset; -1
 //   means the high watermark (the log end on a single node). The answer's
 //   LowWatermark is the log start offset afterwards.
-// * An offset past the high watermark, or below -1, is
-//   OFFSET_OUT_OF_RANGE. An offset at or below the current log start
-//   changes nothing and succeeds, as in Kafka.
+// * An offset past the high watermark (the written end: what fetch and
+//   ListOffsets show), or below -1, is OFFSET_OUT_OF_RANGE. An offset at or
+//   below the current log start changes nothing and succeeds, as in Kafka.
+// * Internal topics (__consumer_offsets) are INVALID_TOPIC_EXCEPTION, and
+//   topics whose cleanup.policy lacks delete POLICY_VIOLATION, as in Kafka:
+//   a compacted log's start must not move under its readers (the group
+//   coordinator rebuilds its state from __consumer_offsets).
 // * The partition must be led here (NOT_LEADER_OR_FOLLOWER); unknown
 //   partitions are UNKNOWN_TOPIC_OR_PARTITION. A failed delete on disk is
 //   KAFKA_STORAGE_ERROR.
@@ -56,8 +60,12 @@ func (b *Broker) handleDeleteRecords(r *request) {
 			switch {
 			case !ok:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case isInternalTopic(rt.Topic):
+				sp.ErrorCode = kerr.InvalidTopicException.Code
 			case p.Leader != b.nodeID:
 				sp.ErrorCode = kerr.NotLeaderForPartition.Code
+			case !v.settings[rt.Topic].deletable:
+				sp.ErrorCode = kerr.PolicyViolation.Code
 			case rp.Offset < -1:
 				sp.ErrorCode = kerr.OffsetOutOfRange.Code
 			default:
@@ -79,7 +87,7 @@ func (s *shard) deleteRecords(k partKey, j *deleteRecordsJob) {
 		out.ErrorCode = code
 		return
 	}
-	hw := p.log.NextOffset()
+	hw := p.log.WrittenOffset()
 	to := j.offset
 	if to == -1 {
 		to = hw

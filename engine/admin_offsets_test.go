@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"slices"
 	"strconv"
 	"testing"
@@ -242,5 +244,73 @@ func TestAdminOffsetForLeaderEpoch(t *testing.T) {
 	wantCode(t, "unknown partition", ps[1].ErrorCode, kerr.UnknownTopicOrPartition)
 	if ps[2].ErrorCode != 0 || ps[2].LeaderEpoch != -1 || ps[2].EndOffset != -1 {
 		t.Fatalf("undefined epoch: %+v, want -1/-1", ps[2])
+	}
+}
+
+// Kafka refuses client writes to its internal topics and DeleteRecords on
+// them (INVALID_TOPIC_EXCEPTION; its admin client id may append), and
+// DeleteRecords on topics whose cleanup.policy lacks delete
+// (POLICY_VIOLATION): a forged or deleted __consumer_offsets record would
+// change committed offsets at the next load.
+func TestInternalAndCompactedTopicsRefuseClientDeletesAndWrites(t *testing.T) {
+	tb := startBroker(t, "offsets.topic.num.partitions=1")
+	ctx := adminCtx(t)
+	adm := tb.admin()
+	createTestTopic(t, tb, "plain", 1)
+	for topic, policy := range map[string]string{"compacted": "compact", "both": "compact,delete"} {
+		if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": &policy}, topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A commit creates __consumer_offsets.
+	offs := make(kadm.Offsets)
+	offs.AddOffset("plain", 0, 0, -1)
+	if _, err := adm.CommitOffsets(ctx, "g", offs); err != nil {
+		t.Fatal(err)
+	}
+
+	keyed := func() []byte {
+		rb := kmsg.RecordBatch{Magic: 2, FirstTimestamp: 1, MaxTimestamp: 1, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: 1}
+		r := kmsg.Record{Key: []byte("k"), Value: []byte("v")}
+		r.Length = int32(len(r.AppendTo(nil)) - 1)
+		rb.Records = r.AppendTo(nil)
+		raw := rb.AppendTo(nil)
+		binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))
+		binary.BigEndian.PutUint32(raw[17:], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
+		return raw
+	}
+	p := produceRaw(t, tb.client(), offsetsTopic, 0, 9, keyed())
+	wantCode(t, "client produce to __consumer_offsets", p.ErrorCode, kerr.InvalidTopicException)
+	if p := produceRaw(t, tb.client(kgo.ClientID(adminClientID)), offsetsTopic, 0, 9, keyed()); p.ErrorCode != 0 {
+		t.Fatalf("produce to __consumer_offsets as %s: %v", adminClientID, kerr.ErrorForCode(p.ErrorCode))
+	}
+
+	deleteAll := func(topic string) kmsg.DeleteRecordsResponseTopicPartition {
+		req := kmsg.NewPtrDeleteRecordsRequest()
+		req.TimeoutMillis = 10000
+		rt := kmsg.NewDeleteRecordsRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewDeleteRecordsRequestTopicPartition()
+		rp.Offset = -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return askBroker[*kmsg.DeleteRecordsResponse](t, tb.client(), req).Topics[0].Partitions[0]
+	}
+	wantCode(t, "DeleteRecords on __consumer_offsets", deleteAll(offsetsTopic).ErrorCode, kerr.InvalidTopicException)
+	wantCode(t, "DeleteRecords on a compact-only topic", deleteAll("compacted").ErrorCode, kerr.PolicyViolation)
+	for _, topic := range []string{"both", "plain"} {
+		if p := deleteAll(topic); p.ErrorCode != 0 {
+			t.Fatalf("DeleteRecords on %s: %v", topic, kerr.ErrorForCode(p.ErrorCode))
+		}
+	}
+
+	// The committed offset is still there after a restart reloads the group.
+	tb.restart()
+	got, err := tb.admin().FetchOffsets(ctx, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := got.Lookup("plain", 0); !ok || o.At != 0 {
+		t.Fatalf("committed offset after restart: %+v %v", o, ok)
 	}
 }

@@ -157,6 +157,7 @@ type topicSettings struct {
 	// Compaction (compaction.go); compact-only topics keep no time or size
 	// retention, as in Kafka.
 	compact            bool
+	deletable          bool // the policy has delete: DeleteRecords may move the start
 	deleteRetentionMs  int64
 	minCleanableRatio  float64
 	minCompactionLagMs int64
@@ -190,11 +191,12 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 		segmentMs:       num("segment.ms"),
 
 		compact:            slices.Contains(policy, "compact"),
+		deletable:          slices.Contains(policy, "delete"),
 		deleteRetentionMs:  num("delete.retention.ms"),
 		minCleanableRatio:  ratio,
 		minCompactionLagMs: num("min.compaction.lag.ms"),
 	}
-	if st.compact && !slices.Contains(policy, "delete") {
+	if st.compact && !st.deletable {
 		st.retentionMs, st.retentionBytes = -1, -1
 	}
 	return st
