@@ -109,6 +109,13 @@ type Log struct {
 	// markUnsealed and recoverRolled).
 	recoveryPointWritten bool
 
+	// syncTasksOut counts sync tasks prepared and not yet reported to
+	// SyncDone. A segment removed meanwhile (DeleteRecords, retention) may
+	// be the file such a task is about to fdatasync: its files are deleted
+	// at once but it stays open, in retired, until no task is out.
+	syncTasksOut int
+	retired      []*segment
+
 	failed error // set when a write left the log in an unknown state
 	// unsynced makes Close skip its fdatasyncs and directory syncs; see CloseUnsynced.
 	unsynced bool
@@ -238,6 +245,7 @@ func (l *Log) Close() error {
 	for _, s := range l.segs {
 		err = errors.Join(err, s.close())
 	}
+	err = errors.Join(err, l.closeRetired())
 	if err != nil {
 		return fmt.Errorf("close partition log %s: %w", l.dir, err)
 	}
@@ -290,6 +298,7 @@ func (l *Log) Remove() error {
 		for _, s := range l.segs {
 			err = errors.Join(err, s.close())
 		}
+		err = errors.Join(err, l.closeRetired())
 	}
 	l.segs = nil
 	if rerr := os.RemoveAll(l.dir); rerr != nil {
@@ -323,5 +332,20 @@ func (l *Log) removeFirstSegment() error {
 	l.size -= s.size
 	l.unchanged = false
 	l.clearHints()
+	if l.syncTasksOut > 0 {
+		l.retired = append(l.retired, s)
+		return s.unlink()
+	}
 	return s.remove()
+}
+
+// closeRetired closes the segments removed while sync tasks were out.
+func (l *Log) closeRetired() error {
+	var err error
+	for _, s := range l.retired {
+		err = errors.Join(err, s.close())
+	}
+	clear(l.retired)
+	l.retired = l.retired[:0]
+	return err
 }

@@ -316,3 +316,49 @@ func TestTruncateBelowStartOffset(t *testing.T) {
 		t.Fatalf("append got %d, want %d", off, batches[3].base)
 	}
 }
+
+// A segment removed while a sync task of the log is out (DeleteRecords to
+// the end, or retention, between the shard preparing a sync and the syncer
+// running it) stays open until the task is reported: the task's fdatasync
+// must not find its file closed, which would fail the log.
+func TestRemovedSegmentStaysOpenForPendingSync(t *testing.T) {
+	for _, how := range []string{"DeleteBefore", "EnforceRetention"} {
+		t.Run(how, func(t *testing.T) {
+			dir := t.TempDir()
+			l := mustOpen(t, dir, testOptions(nil), false)
+			defer l.Close()
+			t0 := time.Unix(1000, 0)
+			mustAppend(t, l, simpleBatch(t, 2, t0.UnixMilli(), 100))
+			if err := l.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			mustAppend(t, l, simpleBatch(t, 2, t0.UnixMilli(), 100))
+			task, err := l.PrepareSync()
+			if err != nil || task == nil {
+				t.Fatalf("PrepareSync: %v, %v", task, err)
+			}
+			if how == "DeleteBefore" {
+				err = l.DeleteBefore(l.NextOffset())
+			} else {
+				_, err = l.EnforceRetention(t0.Add(48*time.Hour), time.Hour, -1)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.SegmentCount() != 0 || len(segmentLogFiles(t, dir)) != 0 {
+				t.Fatalf("%s left %d segments, files %v", how, l.SegmentCount(), segmentLogFiles(t, dir))
+			}
+			err = task.Run()
+			l.SyncDone(task, err)
+			if err != nil || l.Failed() != nil {
+				t.Fatalf("the pending sync after %s: %v; log failed: %v", how, err, l.Failed())
+			}
+			if base := mustAppend(t, l, simpleBatch(t, 1, t0.UnixMilli(), 100)); base != 4 {
+				t.Fatalf("next append at %d, want 4", base)
+			}
+			if len(l.retired) != 0 {
+				t.Fatalf("%d removed segments still open after the task was reported", len(l.retired))
+			}
+		})
+	}
+}

@@ -273,7 +273,19 @@ func (s *segment) close() error {
 // crash in between leaves only orphan indexes, which Open deletes.
 func (s *segment) remove() error {
 	s.staged = nil // the data goes with the file
-	err := s.close()
+	return errors.Join(s.close(), s.deleteFiles())
+}
+
+// unlink deletes the segment's files but leaves them open, for a sync task
+// that may still fdatasync the .log (harmless on a deleted file); close
+// follows.
+func (s *segment) unlink() error {
+	s.staged = nil // the data goes with the file
+	return s.deleteFiles()
+}
+
+func (s *segment) deleteFiles() error {
+	var err error
 	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
 		if rerr := os.Remove(s.path(suffix)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, fmt.Errorf("remove segment file: %w", rerr))

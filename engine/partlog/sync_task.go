@@ -13,8 +13,9 @@ import (
 // goroutine so the fdatasync itself can run elsewhere: a slow disk then
 // stalls only the sync, not the shard that owns the log.
 //
-// The owner must not remove or truncate the log while a task of it runs; it
-// reports the outcome with SyncDone.
+// The owner must not truncate the log while a task of it runs (segments
+// removed meanwhile stay open until then); it reports every task's outcome
+// with SyncDone.
 type SyncTask struct {
 	log    *Log       // only its syncFailure is touched off the owner goroutine
 	parent string     // parent directory whose entry for dir is not yet durable
@@ -85,6 +86,7 @@ func (l *Log) PrepareSync() (*SyncTask, error) {
 	if t.parent == "" && t.file == nil && t.dir == "" && len(t.seals) == 0 {
 		return nil, nil
 	}
+	l.syncTasksOut++
 	return &t, nil
 }
 
@@ -144,6 +146,12 @@ func (t *SyncTask) run() error {
 // the kernel may have dropped the dirty pages, so a retry could succeed
 // without the data: the log stops taking writes until it is reopened.
 func (l *Log) SyncDone(t *SyncTask, err error) {
+	if t.log == l && l.syncTasksOut > 0 {
+		if l.syncTasksOut--; l.syncTasksOut == 0 && !l.closed {
+			// Their files are deleted already: a failed close loses nothing.
+			_ = l.closeRetired()
+		}
+	}
 	if err == nil || l.closed || t.log != l {
 		return // a task of a log since replaced (reopened) says nothing about l
 	}
