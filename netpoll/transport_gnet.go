@@ -14,75 +14,86 @@ import (
 // gnetTransport serves connections on gnet event loops: the loop reads and
 // frames requests and calls Serve; responses completed elsewhere reach the
 // loop through AsyncWritev.
+//
+// The listener is ours, not gnet's: gnet's acceptor treats any accept error
+// other than EAGAIN/EINTR/ECONNRESET/ECONNABORTED (EMFILE, ENFILE, ENOBUFS,
+// ENOMEM) as fatal and shuts the whole engine down, dropping every
+// connection. So a net.Listener accepts, backing off on errors as the std
+// transport does, and each accepted socket is handed to gnet's event loops
+// with Client.EnrollContext (which dups the descriptor and closes ours).
 type gnetTransport struct {
 	gnet.BuiltinEventEngine
 	srv *Server
-	eng gnet.Engine
+	ln  net.Listener
+	cli *gnet.Client
 
-	booted  chan gnetBoot
-	runDone chan struct{}
-	runErr  error
-	serving atomic.Bool // Listen succeeded; a later Run error is logged
+	closeLn    sync.Once
+	lnClosed   chan struct{} // closed with ln: ends an accept backoff
+	acceptDone chan struct{} // the accept loop returned
+
+	stopOnce sync.Once
+	runDone  chan struct{} // the event loops stopped and closed every connection
 
 	// loopsMu guards every call that queues work on an event loop: after
-	// the engine stops, gnet has closed the loops' eventfds, and queueing
-	// would write to a closed (possibly reused) descriptor.
+	// the loops stop, gnet has closed their eventfds, and queueing would
+	// write to a closed (possibly reused) descriptor.
 	loopsMu      sync.RWMutex
 	loopsStopped bool
 }
 
-type gnetBoot struct {
-	addr net.Addr
-	err  error
-}
-
 func listenGnet(s *Server) (transport, net.Addr, error) {
-	t := &gnetTransport{srv: s, booted: make(chan gnetBoot, 1), runDone: make(chan struct{})}
-	protoAddr := "tcp://" + s.opts.Addr
-	// gnet.Run binds, calls OnBoot, then blocks until the engine stops.
-	go func() {
-		defer close(t.runDone)
-		t.runErr = gnet.Run(t, protoAddr,
-			gnet.WithMulticore(true),
-			gnet.WithNumEventLoop(s.opts.NumLoops),
-			gnet.WithReusePort(false),
-			// As net.Listen does: a restart must not wait out the TIME_WAIT
-			// of the previous process's connections.
-			gnet.WithReuseAddr(true),
-			gnet.WithLogger(gnetLogger{s.opts.Logger}),
-		)
-		if t.runErr != nil && t.serving.Load() {
-			s.opts.Logger.Error("gnet engine stopped", "addr", s.opts.Addr, "err", t.runErr)
-		}
-	}()
-	select {
-	case b := <-t.booted:
-		if b.err != nil {
-			<-t.runDone
-			return nil, nil, fmt.Errorf("listen %s: %w", s.opts.Addr, b.err)
-		}
-		t.serving.Store(true)
-		return t, b.addr, nil
-	case <-t.runDone:
-		err := t.runErr
-		select {
-		case b := <-t.booted:
-			err = b.err
-		default:
-		}
-		return nil, nil, fmt.Errorf("listen %s: %w", s.opts.Addr, err)
+	if err := gnetPlatformErr(); err != nil {
+		return nil, nil, err
 	}
+	ln, err := listenTCP(s.opts.Addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := &gnetTransport{
+		srv:        s,
+		ln:         ln,
+		lnClosed:   make(chan struct{}),
+		acceptDone: make(chan struct{}),
+		runDone:    make(chan struct{}),
+	}
+	t.cli, err = gnet.NewClient(t,
+		gnet.WithMulticore(true),
+		gnet.WithNumEventLoop(s.opts.NumLoops),
+		// Accepted sockets already have TCP_NODELAY and keepalive from the
+		// net package; TCPDelay only stops EnrollContext from setting
+		// TCP_NODELAY again (it never clears it).
+		gnet.WithTCPNoDelay(gnet.TCPDelay),
+		gnet.WithLogger(gnetLogger{s.opts.Logger}),
+	)
+	if err == nil {
+		err = t.cli.Start()
+	}
+	if err != nil {
+		_ = ln.Close()
+		return nil, nil, fmt.Errorf("start gnet event loops: %w", err)
+	}
+	go func() {
+		defer close(t.acceptDone)
+		acceptLoop(ln, s.opts.Logger, t.lnClosed, t.enroll)
+	}()
+	return t, ln.Addr(), nil
 }
 
-// OnBoot runs once the listener is bound, before the loops start.
-func (t *gnetTransport) OnBoot(eng gnet.Engine) gnet.Action {
-	t.eng = eng
-	addr, err := gnetBoundAddr(eng)
-	t.booted <- gnetBoot{addr: addr, err: err}
-	if err != nil {
-		return gnet.Shutdown
-	}
-	return gnet.None
+// enroll hands an accepted connection to an event loop and returns once
+// OnOpen ran there. The loops keep running until the accept loop has
+// returned (stop waits for it), so this cannot wait on a stopped loop. It
+// fails when the descriptor cannot be duplicated (EMFILE again); nc is
+// closed either way.
+func (t *gnetTransport) enroll(nc net.Conn) error {
+	_, err := t.cli.EnrollContext(nc, nil)
+	return err
+}
+
+func (t *gnetTransport) closeListener() {
+	t.closeLn.Do(func() {
+		_ = t.ln.Close()
+		close(t.lnClosed)
+	})
 }
 
 // enterLoops reports whether work may be queued on the event loops; a true
@@ -98,19 +109,27 @@ func (t *gnetTransport) enterLoops() bool {
 
 func (t *gnetTransport) exitLoops() { t.loopsMu.RUnlock() }
 
-// stopAccepting has nothing to close: gnet cannot stop its listener without
-// stopping the engine, so OnOpen refuses connections while draining.
-func (t *gnetTransport) stopAccepting() {}
+func (t *gnetTransport) stopAccepting() { t.closeListener() }
 
 func (t *gnetTransport) stop(ctx context.Context) error {
-	t.loopsMu.Lock()
-	t.loopsStopped = true
-	t.loopsMu.Unlock()
-	// Engine.Stop polls for completion every 500ms; with a finished context
-	// it only triggers the shutdown, and runDone says when it is over.
-	triggered, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = t.eng.Stop(triggered)
+	t.closeListener()
+	// The accept loop may be inside EnrollContext, which waits for a loop
+	// to open the connection, so the loops stop only after it returned.
+	// That wait is one loop turn (or a backoff cut short by lnClosed).
+	<-t.acceptDone
+	t.stopOnce.Do(func() {
+		t.loopsMu.Lock()
+		t.loopsStopped = true
+		t.loopsMu.Unlock()
+		// Client.Stop blocks until every loop closed its connections;
+		// runDone says when that is over.
+		go func() {
+			defer close(t.runDone)
+			if err := t.cli.Stop(); err != nil {
+				t.srv.opts.Logger.Warn("stop gnet event loops", "err", err)
+			}
+		}()
+	})
 	select {
 	case <-t.runDone:
 		return nil

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -19,44 +18,36 @@ type stdTransport struct {
 	ln  net.Listener
 	wg  sync.WaitGroup // accept loop and every connection goroutine
 
+	closeLn  sync.Once
+	lnClosed chan struct{} // closed with ln: ends an accept backoff
+
 	mu      sync.Mutex
 	conns   map[*stdConn]struct{}
 	stopped bool
 }
 
 func listenStd(s *Server) (transport, net.Addr, error) {
-	ln, err := net.Listen("tcp", s.opts.Addr)
+	ln, err := listenTCP(s.opts.Addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listen %s: %w", s.opts.Addr, err)
+		return nil, nil, err
 	}
-	t := &stdTransport{srv: s, ln: ln, conns: make(map[*stdConn]struct{})}
+	t := &stdTransport{srv: s, ln: ln, lnClosed: make(chan struct{}), conns: make(map[*stdConn]struct{})}
 	t.wg.Add(1)
-	go t.acceptLoop()
+	go func() {
+		defer t.wg.Done()
+		acceptLoop(ln, s.opts.Logger, t.lnClosed, t.startConn)
+	}()
 	return t, ln.Addr(), nil
 }
 
-func (t *stdTransport) acceptLoop() {
-	defer t.wg.Done()
-	var backoff time.Duration
-	for {
-		nc, err := t.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Out of file descriptors and the like: back off instead of
-			// spinning, as net/http does.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			t.srv.opts.Logger.Error("accept connection", "addr", t.ln.Addr().String(), "err", err, "retry_in", backoff)
-			time.Sleep(backoff)
-			continue
-		}
-		backoff = 0
-		t.startConn(nc)
-	}
+func (t *stdTransport) closeListener() {
+	t.closeLn.Do(func() {
+		_ = t.ln.Close()
+		close(t.lnClosed)
+	})
 }
 
-func (t *stdTransport) startConn(nc net.Conn) {
+func (t *stdTransport) startConn(nc net.Conn) error {
 	sc := &stdConn{
 		t:      t,
 		nc:     nc,
@@ -70,21 +61,20 @@ func (t *stdTransport) startConn(nc net.Conn) {
 	if t.stopped || t.srv.draining.Load() {
 		t.mu.Unlock()
 		_ = nc.Close()
-		return
+		return nil
 	}
 	t.conns[sc] = struct{}{}
 	t.wg.Add(2)
 	t.mu.Unlock()
 	go sc.readLoop()
 	go sc.writeLoop()
+	return nil
 }
 
-func (t *stdTransport) stopAccepting() {
-	_ = t.ln.Close()
-}
+func (t *stdTransport) stopAccepting() { t.closeListener() }
 
 func (t *stdTransport) stop(ctx context.Context) error {
-	_ = t.ln.Close()
+	t.closeListener()
 	t.mu.Lock()
 	t.stopped = true
 	for sc := range t.conns {
