@@ -12,10 +12,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -644,3 +646,53 @@ type funcHandler struct {
 
 func (h *funcHandler) Serve(c ConnInfo, body []byte, r Responder) { h.serve(c, body, r) }
 func (h *funcHandler) ConnClosed(ConnInfo)                        { h.closed.Add(1) }
+
+// TestAnnouncedFrameSizeDoesNotPinMemory has clients announce large frames
+// and send only a few body bytes: the server's memory must follow the bytes
+// received, not the sizes announced.
+func TestAnnouncedFrameSizeDoesNotPinMemory(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, transport string) {
+		const (
+			conns     = 4
+			announced = 64 << 20
+		)
+		h := newTestHandler()
+		s, _ := startServer(t, transport, Options{}, h)
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		base := ms.HeapAlloc
+		for range conns {
+			c := dial(t, s)
+			hdr := binary.BigEndian.AppendUint32(nil, announced)
+			if _, err := c.nc.Write(append(hdr, request(1, modeEcho, "partial")...)); err != nil {
+				t.Fatalf("send: %v", err)
+			}
+		}
+		// Old std code allocated all 4×64 MiB right after the size prefix.
+		consistently(t, "heap growth under 32 MiB", 300*time.Millisecond, func() bool {
+			runtime.ReadMemStats(&ms)
+			return ms.HeapAlloc < base+32<<20
+		})
+		if n := h.served.Load(); n != 0 {
+			t.Fatalf("served %d partial frames", n)
+		}
+	})
+}
+
+func TestReadBodyGrowsAsBytesArrive(t *testing.T) {
+	src := make([]byte, 3*firstBodyChunk+5)
+	for i := range src {
+		src[i] = byte(i * 13)
+	}
+	got, err := readBody(iotest.HalfReader(bytes.NewReader(src)), len(src))
+	if err != nil || !bytes.Equal(got, src) {
+		t.Fatalf("readBody = %d bytes, %v; want the %d bytes sent", len(got), err, len(src))
+	}
+	if got, err := readBody(bytes.NewReader(nil), 0); err != nil || len(got) != 0 {
+		t.Fatalf("empty body: %q, %v", got, err)
+	}
+	if _, err := readBody(bytes.NewReader(src[:100]), 1<<30); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("truncated body: err %v, want io.ErrUnexpectedEOF", err)
+	}
+}

@@ -148,8 +148,8 @@ func (sc *stdConn) readLoop() {
 			sc.c.logBadFrame(size, err)
 			return
 		}
-		body := make([]byte, size)
-		if _, err := io.ReadFull(br, body); err != nil {
+		body, err := readBody(br, int(size))
+		if err != nil {
 			sc.logReadErr(err)
 			return
 		}
@@ -164,6 +164,33 @@ func (sc *stdConn) readLoop() {
 		}
 		sc.c.serve(seq, body)
 	}
+}
+
+// firstBodyChunk is the most readBody allocates before body bytes arrive.
+const firstBodyChunk = 64 << 10
+
+// readBody reads a frame body of size bytes. The buffer starts at
+// firstBodyChunk and doubles as bytes arrive, so a client that announces a
+// large frame and sends little pins little memory (at most twice what it
+// sent), not the announced size.
+func readBody(r io.Reader, size int) ([]byte, error) {
+	body := make([]byte, 0, min(size, firstBodyChunk))
+	for len(body) < size {
+		if len(body) == cap(body) {
+			grown := make([]byte, len(body), min(size, 2*cap(body)))
+			copy(grown, body)
+			body = grown
+		}
+		n, err := r.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if err != nil && len(body) < size {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return body, nil
 }
 
 func (sc *stdConn) logReadErr(err error) {
