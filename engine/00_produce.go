@@ -24,8 +24,14 @@ import (
 // * Internal topics (__consumer_offsets) take no client batches:
 //   INVALID_TOPIC_EXCEPTION, unless the client id is Kafka's admin one
 //   (__admin_client), as in Kafka.
+// * The records of an uncompressed batch are walked: a count or framing
+//   that does not match the header is INVALID_RECORD, as Kafka answers.
+//   Compressed batches are decompressed for this only on compacted topics
+//   (where Kafka checks keys too); Kafka decompresses every batch.
 // * Compacted topics (cleanup.policy has compact) reject records without a
 //   key with INVALID_RECORD, as Kafka does.
+// * A batch claiming LogAppendTime is INVALID_TIMESTAMP; zstd below v7 is
+//   UNSUPPORTED_COMPRESSION_TYPE (KIP-110).
 // * Idempotent producers: sequence checked per (producer id, epoch,
 //   partition); a duplicate of one of the last 5 batches gets its original
 //   offset.
@@ -175,8 +181,17 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 		// is not part of an ongoing transaction this way.
 		return kerr.InvalidTxnState.Code, produceJob{}
 	}
-	if st.compact && partlog.RequireKeys(rp.Records, &h) != nil {
-		// Compaction could never replace or remove a record without a key.
+	if h.LogAppendTime() {
+		// The broker stamps LogAppendTime; a producer may not claim it.
+		return kerr.InvalidTimestamp.Code, produceJob{}
+	}
+	if h.Codec() == 4 && req.Version < 7 { // zstd
+		return kerr.UnsupportedCompressionType.Code, produceJob{}
+	}
+	// The records must be what the header counts (offsets are assigned
+	// from it), and on a compacted topic each needs a key: compaction could
+	// never replace or remove a record without one.
+	if partlog.CheckRecords(rp.Records, &h, st.compact) != nil {
 		return kerr.InvalidRecord.Code, produceJob{}
 	}
 	return 0, produceJob{key: partKey{topic, rp.Partition}, raw: rp.Records, hdr: h, st: st}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -164,6 +165,33 @@ func TestProduceBadInput(t *testing.T) {
 	f("two batches", 11, "bad", twoBatches, kerr.InvalidRecord.Code)
 	f("unknown codec", 11, "bad", badCodec, kerr.UnsupportedCompressionType.Code)
 	f("too large", 11, "bad", rawBatch(400, -1, -1, -1), kerr.MessageTooLarge.Code)
+
+	// Batches whose header and CRC are fine but whose records are not what
+	// the header counts: offsets would be assigned from a lie.
+	recrc := func(b []byte) []byte {
+		binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+		return b
+	}
+	withCount := func(n int32) []byte {
+		b := rawBatch(1, -1, -1, -1)
+		binary.BigEndian.PutUint32(b[23:], uint32(n-1)) // lastOffsetDelta
+		binary.BigEndian.PutUint32(b[57:], uint32(n))   // record count
+		return recrc(b)
+	}
+	trailing := append(rawBatch(1, -1, -1, -1), 1, 2, 3, 4, 5)
+	binary.BigEndian.PutUint32(trailing[8:], uint32(len(trailing)-12))
+	logAppendTime := append([]byte(nil), good...)
+	logAppendTime[22] |= 0x08
+	f("count says 2, holds 1", 11, "bad", withCount(2), kerr.InvalidRecord.Code)
+	f("count says 2^30, holds 1", 11, "bad", withCount(1<<30), kerr.InvalidRecord.Code)
+	f("bytes past the last record", 11, "bad", recrc(trailing), kerr.InvalidRecord.Code)
+	f("producer claims LogAppendTime", 11, "bad", recrc(logAppendTime), kerr.InvalidTimestamp.Code)
+	zstdBatch := zstdRawBatch(t, 2)
+	v6 := kversion.Stable()
+	v6.SetMaxKeyVersion(0, 6)
+	if p := produceRaw(t, tb.client(kgo.MaxVersions(v6)), "bad", 0, 6, zstdBatch); p.ErrorCode != kerr.UnsupportedCompressionType.Code {
+		t.Fatalf("zstd at produce v6: got %v, want UNSUPPORTED_COMPRESSION_TYPE", kerr.ErrorForCode(p.ErrorCode))
+	}
 	f("unknown topic", 11, "nope", good, kerr.UnknownTopicOrPartition.Code)
 	old := kversion.Stable()
 	old.SetMaxKeyVersion(0, 2)
@@ -174,6 +202,9 @@ func TestProduceBadInput(t *testing.T) {
 	// Nothing bad was written: the log is still empty and takes a good batch at 0.
 	if p := produceRaw(t, cl, "bad", 0, 11, good); p.ErrorCode != 0 || p.BaseOffset != 0 {
 		t.Fatalf("good batch after bad ones: %v offset %d", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
+	}
+	if p := produceRaw(t, cl, "bad", 0, 7, zstdBatch); p.ErrorCode != 0 || p.BaseOffset != 2 {
+		t.Fatalf("zstd at produce v7: %v offset %d", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
 	}
 }
 
@@ -200,4 +231,21 @@ func TestProduceAcksZeroKeepsConnection(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// zstdRawBatch is rawBatch(n, -1, -1, -1) with its records zstd-compressed.
+func zstdRawBatch(t *testing.T, n int) []byte {
+	t.Helper()
+	plain := rawBatch(n, -1, -1, -1)
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	b := append([]byte(nil), plain[:61]...)
+	b = enc.EncodeAll(plain[61:], b)
+	b[22] |= 4
+	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return b
 }

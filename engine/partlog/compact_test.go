@@ -745,16 +745,16 @@ func TestCompactKeepsTransactionalBatchesAndDropsKeylessRecords(t *testing.T) {
 	}
 }
 
-func TestRequireKeys(t *testing.T) {
+func TestCheckRecordsRequiresKeys(t *testing.T) {
 	for _, codec := range []int{codecNone, codecGzip, codecSnappy, codecLZ4, codecZstd} {
 		good := keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1"), tombstone("b"), {key: []byte{}, value: []byte("empty key")}}, ts: 1, codec: codec})
 		h, _ := batch.ParseHeader(good)
-		if err := RequireKeys(good, &h); err != nil {
+		if err := CheckRecords(good, &h, true); err != nil {
 			t.Fatalf("codec %d: keyed batch: %v", codec, err)
 		}
 		bad := keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1"), {value: []byte("no key")}}, ts: 1, codec: codec})
 		h, _ = batch.ParseHeader(bad)
-		if err := RequireKeys(bad, &h); !errors.Is(err, ErrRecordWithoutKey) {
+		if err := CheckRecords(bad, &h, true); !errors.Is(err, ErrRecordWithoutKey) {
 			t.Fatalf("codec %d: keyless record: %v", codec, err)
 		}
 	}

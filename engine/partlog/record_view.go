@@ -35,7 +35,7 @@ func forEachRecordView(recs []byte, count int32, fn func(r *recordView) error) e
 	for i := int32(0); i < count; i++ {
 		n, err := parseRecordView(recs, &r)
 		if err != nil {
-			return fmt.Errorf("%w: record %d: %w", errRecords, i, err)
+			return fmt.Errorf("%w: record %d: %w", ErrMalformedRecords, i, err)
 		}
 		recs = recs[n:]
 		if err := fn(&r); err != nil {
@@ -113,20 +113,34 @@ func appendRecordRebased(dst []byte, r *recordView, timestampDelta int64) []byte
 // remove or replace it.
 var ErrRecordWithoutKey = errors.New("compacted topic cannot accept a record without a key")
 
-// RequireKeys checks that every record of a whole, valid batch has a key,
-// decompressing it when needed. Control batches carry no user keys and pass.
-func RequireKeys(raw []byte, h *batch.Header) error {
-	if h.Control() {
+// CheckRecords checks what a batch's header and CRC cannot: that its records
+// section holds exactly the records the header counts, each well framed
+// (ErrMalformedRecords), as Kafka checks every batch it appends. With
+// requireKeys, for compacted topics, every record must also have a key
+// (ErrRecordWithoutKey), and a compressed batch is decompressed to check it;
+// otherwise only uncompressed batches are walked, which costs a few varint
+// reads per record. Control batches carry no user records and pass.
+func CheckRecords(raw []byte, h *batch.Header, requireKeys bool) error {
+	if h.Control() || h.Codec() != 0 && !requireKeys {
 		return nil
 	}
 	recs, err := batchRecords(raw, h)
 	if err != nil {
 		return err
 	}
-	return forEachRecordView(recs, h.NumRecords, func(r *recordView) error {
-		if r.key == nil {
+	var r recordView
+	for i := int32(0); i < h.NumRecords; i++ {
+		n, err := parseRecordView(recs, &r)
+		if err != nil {
+			return fmt.Errorf("%w: record %d of %d: %w", ErrMalformedRecords, i, h.NumRecords, err)
+		}
+		recs = recs[n:]
+		if requireKeys && r.key == nil {
 			return ErrRecordWithoutKey
 		}
-		return nil
-	})
+	}
+	if len(recs) > 0 {
+		return fmt.Errorf("%w: %d bytes past the %d records the header counts", ErrMalformedRecords, len(recs), h.NumRecords)
+	}
+	return nil
 }

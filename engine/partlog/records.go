@@ -8,7 +8,9 @@ import (
 	"github.com/chronik-go/chronik/engine/batch"
 )
 
-var errRecords = errors.New("malformed records")
+// ErrMalformedRecords reports a records section that does not parse as the
+// count of records its batch header declares, and nothing more.
+var ErrMalformedRecords = errors.New("malformed records")
 
 // forEachRecord walks the records of an uncompressed records section (count
 // of them), calling fn with each record's offset delta and timestamp delta
@@ -21,21 +23,21 @@ func forEachRecord(recs []byte, count int32, fn func(offsetDelta int32, timestam
 	for i := int32(0); i < count; i++ {
 		length, n := binary.Varint(recs)
 		if n <= 0 || length < 0 || length > int64(len(recs)-n) {
-			return fmt.Errorf("%w: record %d length", errRecords, i)
+			return fmt.Errorf("%w: record %d length", ErrMalformedRecords, i)
 		}
 		body := recs[n : n+int(length)]
 		recs = recs[n+int(length):]
 		if len(body) < 1 {
-			return fmt.Errorf("%w: record %d is empty", errRecords, i)
+			return fmt.Errorf("%w: record %d is empty", ErrMalformedRecords, i)
 		}
 		body = body[1:] // attributes
 		tsDelta, n := binary.Varint(body)
 		if n <= 0 {
-			return fmt.Errorf("%w: record %d timestamp delta", errRecords, i)
+			return fmt.Errorf("%w: record %d timestamp delta", ErrMalformedRecords, i)
 		}
 		offDelta, n := binary.Varint(body[n:])
 		if n <= 0 {
-			return fmt.Errorf("%w: record %d offset delta", errRecords, i)
+			return fmt.Errorf("%w: record %d offset delta", ErrMalformedRecords, i)
 		}
 		if !fn(int32(offDelta), tsDelta) {
 			return nil
