@@ -169,8 +169,15 @@ func (op *fetchOp) read() {
 	op.mu.Unlock()
 	for s, idxs := range op.byShard {
 		s.submit(func(s *shard) {
+			// The response holds at most MaxBytes (and the first batch
+			// past it), filled in partition order: what this shard read
+			// for earlier partitions is room a later one cannot use, so
+			// a fetch holds at most MaxBytes a shard in memory however
+			// many partitions it names.
+			budget := max(op.req.MaxBytes, 1) // 0 still gets a first batch (KIP-74)
 			for _, i := range idxs {
-				s.readFetchPart(op, &op.parts[i], register)
+				s.readFetchPart(op, &op.parts[i], register, budget)
+				budget -= int32(len(op.parts[i].data))
 			}
 			if op.pending.Add(-1) == 0 {
 				op.evaluate()
@@ -179,8 +186,10 @@ func (op *fetchOp) read() {
 	}
 }
 
-// readFetchPart runs on the shard owning the partition.
-func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool) {
+// readFetchPart runs on the shard owning the partition; budget is the room
+// its shard's earlier partitions left in the response (none left: only the
+// offset is checked).
+func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget int32) {
 	p, ok := s.parts[fp.key]
 	if code := logErrorCode(p, ok); code != 0 {
 		fp.errCode = code
@@ -191,11 +200,11 @@ func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool) {
 	// be taken back: the high watermark stops before them.
 	fp.highWatermark = p.log.WrittenOffset()
 	fp.logStart = p.log.StartOffset()
-	limit := min(fp.maxBytes, op.req.MaxBytes)
-	if limit <= 0 {
+	limit := min(fp.maxBytes, op.req.MaxBytes, budget)
+	if limit <= 0 && budget > 0 {
 		limit = 1
 	}
-	data, err := p.log.ReadAppend(nil, fp.offset, fp.highWatermark, limit, true)
+	data, err := p.log.ReadAppend(nil, fp.offset, fp.highWatermark, max(limit, 0), budget > 0)
 	switch {
 	case errors.Is(err, partlog.ErrOffsetOutOfRange):
 		fp.errCode = kerr.OffsetOutOfRange.Code

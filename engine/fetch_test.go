@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -278,5 +279,83 @@ func TestBadRequestsOnTheWire(t *testing.T) {
 	defer cancel()
 	if _, err := tb.admin().ListTopics(ctx); err != nil {
 		t.Fatalf("broker unhealthy after bad input: %v", err)
+	}
+}
+
+// A fetch holds at most about MaxBytes per shard in memory, however many
+// partitions it names and however large their PartitionMaxBytes: Kafka
+// fills the response in partition order and stops reading when it is
+// full. Partitions past the room still report their offsets and errors.
+func TestFetchMemoryBoundedByMaxBytes(t *testing.T) {
+	const parts, perPart = 16, 3 << 19
+	tb := startBroker(t)
+	createTestTopic(t, tb, "wide", parts+1) // the last stays empty
+	cl := fetchClient(tb)
+	chunk := rawBatch(4000, -1, -1, -1) // ~40 KiB
+	for p := int32(0); p < parts; p++ {
+		for n := 0; n < perPart; n += len(chunk) {
+			if r := produceRaw(t, cl, "wide", p, 11, chunk); r.ErrorCode != 0 {
+				t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+			}
+		}
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = 12
+	req.ReplicaID = -1
+	req.MaxBytes = 1 << 20
+	req.SessionEpoch = -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "wide"
+	for p := int32(0); p < parts; p++ {
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.PartitionMaxBytes = p, 1<<30
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	resp, err := req.RequestWith(ctx, cl)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != parts {
+		t.Fatalf("response: %+v", resp.Topics)
+	}
+	for _, p := range resp.Topics[0].Partitions {
+		if p.ErrorCode != 0 || p.HighWatermark <= 0 {
+			t.Fatalf("partition %d: %v, high watermark %d", p.Partition, kerr.ErrorForCode(p.ErrorCode), p.HighWatermark)
+		}
+		total += len(p.RecordBatches)
+	}
+	if total > 1<<20 || total < 1<<19 {
+		t.Fatalf("response holds %d bytes of records, want at most MaxBytes (1 MiB) and most of it", total)
+	}
+	// The whole process (broker and client) allocated during the fetch: the
+	// response and its decoding, and at most MaxBytes for each of the
+	// broker's two shards (6.8 MiB under -race); reading each partition up
+	// to MaxBytes, as before, allocated 34 MiB.
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("allocated %d KiB during the fetch", alloc>>10)
+	if alloc > 12<<20 {
+		t.Fatalf("a 1 MiB fetch of %d partitions allocated %d MiB", parts, alloc>>20)
+	}
+
+	// A partition past the room still gets its offset checked.
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = parts, 5, 1<<30
+	req.Topics[0].Partitions = append(req.Topics[0].Partitions, rp)
+	resp, err = req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := resp.Topics[0].Partitions
+	if last := ps[len(ps)-1]; last.ErrorCode != kerr.OffsetOutOfRange.Code {
+		t.Fatalf("out-of-range partition past the room: %v", kerr.ErrorForCode(last.ErrorCode))
 	}
 }
