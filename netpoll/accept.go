@@ -1,6 +1,7 @@
 package netpoll
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,9 +9,16 @@ import (
 	"time"
 )
 
-// listenTCP binds the listener both transports accept on.
+// TCP keepalive on accepted connections, as Go's net.Listen default: a peer
+// that vanished without a FIN or RST is found within about Idle+Count*Interval
+// even while the connection has requests in flight (which IdleTimeout spares).
+var keepAlive = net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 15 * time.Second, Count: 9}
+
+// listenTCP binds the listener both transports accept on. Accepted sockets
+// get TCP_NODELAY and keepAlive, which gnet's duplicate shares.
 func listenTCP(addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
+	lc := net.ListenConfig{KeepAliveConfig: keepAlive}
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}

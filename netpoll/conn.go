@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // maxIovecs caps one writev: Linux rejects more than IOV_MAX (1024) iovecs
@@ -56,11 +58,60 @@ type conn struct {
 	paused       bool           // the reader stopped and waits for resumeReading
 	closing      bool           // a close was requested; read no more requests
 	closed       bool
-	busy         bool // counted in srv.busyConns
+	busy         bool        // counted in srv.busyConns
+	idleTimer    *time.Timer // IdleTimeout > 0: checks whether the connection went idle
+
+	// lastActive is when a byte last arrived or the connection last stopped
+	// being busy, in monoNow nanoseconds.
+	lastActive atomic.Int64
 }
 
-func newConn(srv *Server, info ConnInfo) *conn {
-	return &conn{srv: srv, info: info, slots: make([]responseSlot, srv.opts.MaxInflight)}
+// newConn makes the state of a connection whose transport side is io.
+func newConn(srv *Server, info ConnInfo, io connIO) *conn {
+	c := &conn{srv: srv, info: info, io: io, slots: make([]responseSlot, srv.opts.MaxInflight)}
+	c.lastActive.Store(monoNow())
+	if idle := srv.opts.IdleTimeout; idle > 0 {
+		c.mu.Lock()
+		c.idleTimer = time.AfterFunc(idle, c.checkIdle)
+		c.mu.Unlock()
+	}
+	return c
+}
+
+// monoEpoch anchors monoNow to the monotonic clock.
+var monoEpoch = time.Now()
+
+func monoNow() int64 { return int64(time.Since(monoEpoch)) }
+
+// touch records that bytes arrived from the client.
+func (c *conn) touch() { c.lastActive.Store(monoNow()) }
+
+// checkIdle runs on the idle timer. A connection is idle while it owes the
+// client nothing (no request in flight, no response unwritten) and has
+// received no byte; after IdleTimeout of that it is closed, as Kafka does
+// with connections.max.idle.ms. Otherwise the timer is set for when it
+// could next expire.
+func (c *conn) checkIdle() {
+	idle := c.srv.opts.IdleTimeout
+	c.mu.Lock()
+	if c.closed || c.closing {
+		c.mu.Unlock()
+		return
+	}
+	next := idle
+	if !c.busy {
+		since := time.Duration(monoNow() - c.lastActive.Load())
+		if since >= idle {
+			c.mu.Unlock()
+			c.srv.opts.Logger.Debug("closing idle connection",
+				"remote", c.info.Remote, "conn", c.info.ID, "idle", since.Round(time.Millisecond), "max_idle", idle)
+			c.close()
+			return
+		}
+		next = idle - since
+	}
+	c.idleTimer.Reset(next)
+	c.mu.Unlock()
 }
 
 // canReadLocked says whether another request may be read: fewer than
@@ -255,6 +306,9 @@ func (c *conn) markClosed() bool {
 		return false
 	}
 	c.closed = true
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+	}
 	clear(c.slots)
 	c.pending, c.spare, c.inFlight, c.sizeArena = nil, nil, nil, nil
 	c.pendingBytes, c.writing, c.backlog = 0, 0, 0
@@ -274,5 +328,6 @@ func (c *conn) updateBusyLocked() {
 		c.srv.busyConns.Add(1)
 		return
 	}
+	c.lastActive.Store(monoNow()) // the idle time starts now
 	c.srv.connIdle()
 }

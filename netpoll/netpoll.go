@@ -68,7 +68,11 @@ type Options struct {
 	// is closed.
 	MaxQueuedBytes int
 	WriteTimeout   time.Duration // a client that does not drain its responses within this is closed
-	Logger         *slog.Logger
+	// IdleTimeout (connections.max.idle.ms) closes a connection that has had
+	// no request in flight, no response unwritten and no byte received for
+	// this long. Zero never closes a connection for being idle.
+	IdleTimeout time.Duration
+	Logger      *slog.Logger
 }
 
 // Defaults used for zero Options fields.
@@ -106,6 +110,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.IdleTimeout < 0 {
+		o.IdleTimeout = 0 // connections.max.idle.ms=-1: never
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -696,3 +696,83 @@ func TestReadBodyGrowsAsBytesArrive(t *testing.T) {
 		t.Fatalf("truncated body: err %v, want io.ErrUnexpectedEOF", err)
 	}
 }
+
+// TestIdleConnectionsClosed sets IdleTimeout and checks that connections
+// that send nothing, or stop halfway through a frame, are closed soon after
+// it, while one that keeps sending requests more often, and one waiting on
+// a response for longer than it, stay open; a zero IdleTimeout closes none.
+func TestIdleConnectionsClosed(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, transport string) {
+		const idle = 400 * time.Millisecond
+		h := newTestHandler()
+		s, _ := startServer(t, transport, Options{IdleTimeout: idle}, h)
+		plain, _ := startServer(t, transport, Options{}, newTestHandler())
+
+		closedAt := func(c *testClient) <-chan time.Duration {
+			start := time.Now()
+			ch := make(chan time.Duration, 1)
+			go func() {
+				_ = c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, err := c.br.ReadByte(); err != nil {
+					var ne net.Error
+					if errors.As(err, &ne) && ne.Timeout() {
+						ch <- -1
+						return
+					}
+				}
+				ch <- time.Since(start)
+			}()
+			return ch
+		}
+		silent := dial(t, s)
+		silentClosed := closedAt(silent)
+		half := dial(t, s)
+		if _, err := half.nc.Write(append(binary.BigEndian.AppendUint32(nil, 100), "ten bytes."...)); err != nil {
+			t.Fatalf("send half a frame: %v", err)
+		}
+		halfClosed := closedAt(half)
+		waiting := dial(t, s)
+		waiting.send(request(1, modeHold, "slow"))
+		held := <-h.held
+		neverIdle := dial(t, plain)
+
+		// One request every 150 ms for 3 idle periods.
+		active := dial(t, s)
+		for i := range uint32(10) {
+			want := request(i, modeEcho, "ping")
+			active.send(want)
+			if got := active.recv(); !bytes.Equal(got, want) {
+				t.Fatalf("active connection: got %q, want %q", got, want)
+			}
+			time.Sleep(150 * time.Millisecond)
+		}
+
+		for name, ch := range map[string]<-chan time.Duration{"silent": silentClosed, "half a frame": halfClosed} {
+			got := <-ch
+			if got < 0 {
+				t.Fatalf("%s connection still open after 10s with IdleTimeout %v", name, idle)
+			}
+			if got < idle-50*time.Millisecond || got > idle+2*time.Second {
+				t.Fatalf("%s connection closed after %v, want about %v", name, got, idle)
+			}
+		}
+
+		// The request held for the whole time kept its connection open.
+		held.r.Respond([][]byte{held.body})
+		if got := waiting.recv(); !bytes.Equal(got, held.body) {
+			t.Fatalf("waiting connection: got %q, want %q", got, held.body)
+		}
+		// Once answered, it is idle like any other.
+		waitingClosed := closedAt(waiting)
+		if got := <-waitingClosed; got < 0 || got > idle+2*time.Second {
+			t.Fatalf("connection idle after its response: closed after %v (-1: not in 10s), want about %v", got, idle)
+		}
+
+		// With IdleTimeout zero nothing is closed for being idle.
+		want := request(99, modeEcho, "still open")
+		neverIdle.send(want)
+		if got := neverIdle.recv(); !bytes.Equal(got, want) {
+			t.Fatalf("connection without IdleTimeout: got %q, want %q", got, want)
+		}
+	})
+}

@@ -143,8 +143,7 @@ func (t *gnetTransport) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	g := &gnetConn{t: t, gc: gc}
-	g.c = newConn(t.srv, nextConnInfo(gc.RemoteAddr()))
-	g.c.io = g
+	g.c = newConn(t.srv, nextConnInfo(gc.RemoteAddr()), g)
 	gc.SetContext(g)
 	return nil, gnet.None
 }
@@ -171,8 +170,12 @@ func (t *gnetTransport) OnTraffic(gc gnet.Conn) gnet.Action {
 	if g == nil || g.watchOutbound() {
 		return gnet.Close
 	}
+	if gc.InboundBuffered() != g.inboundLeft {
+		g.c.touch() // bytes arrived (not just a Wake)
+	}
 	claimed := g.c.claimFlush()
 	action := g.parse()
+	g.inboundLeft = gc.InboundBuffered()
 	// Responses completed while parsing, on this loop or elsewhere, go out
 	// in one writev.
 	if claimed && g.flushOnLoop() {
@@ -197,6 +200,7 @@ type gnetConn struct {
 	lastSent     int64     // loop-only: handed - buffered at the last check
 	lastBuffered int64     // loop-only: gnet's outbound buffer at the last check
 	lastProgress time.Time // loop-only: when the socket last took bytes
+	inboundLeft  int       // loop-only: input left unparsed when OnTraffic last returned
 }
 
 // parse admits and serves every complete frame in the inbound buffer. A frame

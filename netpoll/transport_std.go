@@ -55,8 +55,7 @@ func (t *stdTransport) startConn(nc net.Conn) error {
 		resume: make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
-	sc.c = newConn(t.srv, nextConnInfo(nc.RemoteAddr()))
-	sc.c.io = sc
+	sc.c = newConn(t.srv, nextConnInfo(nc.RemoteAddr()), sc)
 	t.mu.Lock()
 	if t.stopped || t.srv.draining.Load() {
 		t.mu.Unlock()
@@ -136,7 +135,7 @@ func (sc *stdConn) readLoop() {
 	defer sc.t.wg.Done()
 	defer sc.finish()
 	opts := &sc.t.srv.opts
-	br := bufio.NewReaderSize(sc.nc, 64<<10)
+	br := bufio.NewReaderSize(activityReader{sc}, 64<<10)
 	hdr := make([]byte, frameHeaderBytes)
 	for {
 		if _, err := io.ReadFull(br, hdr); err != nil {
@@ -164,6 +163,18 @@ func (sc *stdConn) readLoop() {
 		}
 		sc.c.serve(seq, body)
 	}
+}
+
+// activityReader reads the socket and records that bytes arrived, for
+// IdleTimeout.
+type activityReader struct{ sc *stdConn }
+
+func (r activityReader) Read(p []byte) (int, error) {
+	n, err := r.sc.nc.Read(p)
+	if n > 0 {
+		r.sc.c.touch()
+	}
+	return n, err
 }
 
 // firstBodyChunk is the most readBody allocates before body bytes arrive.

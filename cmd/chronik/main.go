@@ -74,6 +74,7 @@ func run(args []string) error {
 		MaxFrameBytes: cfg.SocketRequestMaxBytes,
 		MaxInflight:   cfg.MaxInflightPerConnection,
 		WriteTimeout:  cfg.IOTimeout,
+		IdleTimeout:   max(cfg.ConnectionsMaxIdle, 0), // -1: never
 		Logger:        logger,
 	}, b)
 	if err != nil {

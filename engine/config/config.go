@@ -58,6 +58,7 @@ type Config struct {
 
 	SocketRequestMaxBytes      int32         // socket.request.max.bytes
 	MaxInflightPerConnection   int           // socket.max.inflight.requests
+	ConnectionsMaxIdle         time.Duration // connections.max.idle.ms (-1 or 0: never)
 	GroupInitialRebalanceDelay time.Duration // group.initial.rebalance.delay.ms
 
 	GroupMinSessionTimeout         time.Duration // group.min.session.timeout.ms

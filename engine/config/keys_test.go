@@ -39,6 +39,7 @@ var nonDefault = map[string]string{
 	"log.cleaner.min.compaction.lag.ms":        "60000",
 	"socket.request.max.bytes":                 "1",
 	"socket.max.inflight.requests":             "5",
+	"connections.max.idle.ms":                  "-1",
 	"group.initial.rebalance.delay.ms":         "0",
 	"group.min.session.timeout.ms":             "1000",
 	"group.max.session.timeout.ms":             "60000",
@@ -170,6 +171,7 @@ func TestKeysTable(t *testing.T) {
 	f("default.replication.factor", TypeShort, "", false)
 	f("wal.io", TypeString, "", false)
 	f("num.shards", TypeInt, "", false)
+	f("connections.max.idle.ms", TypeLong, "ms", false)
 	if EnvName("log.dirs") != "CHRONIK_LOG_DIRS" || EnvName("num.shards") != "CHRONIK_NUM_SHARDS" {
 		t.Fatalf("EnvName: %s %s", EnvName("log.dirs"), EnvName("num.shards"))
 	}

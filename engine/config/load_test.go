@@ -71,6 +71,7 @@ func TestLoadDefaults(t *testing.T) {
 		LogCleanerMinCompactionLag:        0,
 		SocketRequestMaxBytes:             104857600,
 		MaxInflightPerConnection:          64,
+		ConnectionsMaxIdle:                10 * time.Minute,
 		GroupInitialRebalanceDelay:        3 * time.Second,
 		GroupMinSessionTimeout:            6 * time.Second,
 		GroupMaxSessionTimeout:            30 * time.Minute,
