@@ -83,7 +83,11 @@ func (b *Broker) handleFetch(r *request) {
 
 	var isNew bool
 	if req.Version >= 7 {
-		s, created, code := b.sessions.acquire(req.SessionID, req.SessionEpoch)
+		size := 0
+		for _, rt := range req.Topics {
+			size += len(rt.Partitions)
+		}
+		s, created, code := b.sessions.acquire(req.SessionID, req.SessionEpoch, size)
 		if code != 0 {
 			resp := req.ResponseKind().(*kmsg.FetchResponse)
 			resp.ErrorCode = code

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"math"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -10,15 +12,22 @@ import (
 
 // fetchSessions is the broker's KIP-227 session cache: a full fetch with
 // epoch 0 creates a session; later fetches list only changed partitions and
-// get back only partitions with news. The cache is bounded; the least
-// recently used session is evicted and its client starts over after
-// FETCH_SESSION_ID_NOT_FOUND.
+// get back only partitions with news. The cache is bounded. As in Kafka, a
+// full cache makes room only by evicting a session unused for
+// fetchSessionStaleAfter or one with fewer partitions than the newcomer;
+// otherwise the newcomer fetches without a session (SessionID 0), so busy
+// clients never evict one another in turn. Session ids are random, so a
+// client that kept its id across a broker restart cannot close or take over
+// the session another client was given since.
 type fetchSessions struct {
 	mu       sync.Mutex // bookkeeping only
 	slots    int
-	nextID   int32
 	sessions map[int32]*fetchSession
 }
+
+// fetchSessionStaleAfter is how long an unused session keeps its slot
+// against a newcomer (Kafka's eviction time, two minutes).
+const fetchSessionStaleAfter = 2 * time.Minute
 
 type fetchSession struct {
 	id         int32
@@ -38,14 +47,16 @@ type sessionPartition struct {
 }
 
 func newFetchSessions(slots int) *fetchSessions {
-	return &fetchSessions{slots: slots, nextID: 1, sessions: make(map[int32]*fetchSession)}
+	return &fetchSessions{slots: slots, sessions: make(map[int32]*fetchSession)}
 }
 
-// acquire resolves the request's session fields. It returns the session (nil
-// for sessionless fetches), whether it is new (full response), or an error code.
-func (fs *fetchSessions) acquire(id, epoch int32) (*fetchSession, bool, int16) {
+// acquire resolves the request's session fields; size is the number of
+// partitions the request names. It returns the session (nil for sessionless
+// fetches), whether it is new (full response), or an error code.
+func (fs *fetchSessions) acquire(id, epoch int32, size int) (*fetchSession, bool, int16) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	now := time.Now()
 	switch {
 	case epoch == -1: // sessionless full fetch; a positive id closes that session
 		if id > 0 {
@@ -56,14 +67,10 @@ func (fs *fetchSessions) acquire(id, epoch int32) (*fetchSession, bool, int16) {
 		if id > 0 {
 			delete(fs.sessions, id)
 		}
-		if len(fs.sessions) >= fs.slots {
-			fs.evictOldestLocked()
+		if len(fs.sessions) >= fs.slots && !fs.evictForLocked(size, now) {
+			return nil, false, 0 // served whole, without a session
 		}
-		s := &fetchSession{id: fs.nextID, epoch: 1, partitions: make(map[partKey]*sessionPartition), lastUsed: time.Now()}
-		fs.nextID++
-		if fs.nextID <= 0 {
-			fs.nextID = 1
-		}
+		s := &fetchSession{id: fs.newIDLocked(), epoch: 1, partitions: make(map[partKey]*sessionPartition), lastUsed: now}
 		fs.sessions[s.id] = s
 		return s, true, 0
 	}
@@ -78,20 +85,43 @@ func (fs *fetchSessions) acquire(id, epoch int32) (*fetchSession, bool, int16) {
 	if s.epoch <= 0 {
 		s.epoch = 1
 	}
-	s.lastUsed = time.Now()
+	s.lastUsed = now
 	return s, false, 0
 }
 
-func (fs *fetchSessions) evictOldestLocked() {
-	var oldest *fetchSession
+// newIDLocked picks an unused positive session id at random.
+func (fs *fetchSessions) newIDLocked() int32 {
+	for {
+		id := rand.Int32N(math.MaxInt32) + 1
+		if _, used := fs.sessions[id]; !used {
+			return id
+		}
+	}
+}
+
+// evictForLocked makes room for a new session of size partitions: it evicts
+// the least recently used session if that one is stale, else the smallest
+// session (the least recently used of those) if it is smaller than size.
+func (fs *fetchSessions) evictForLocked(size int, now time.Time) bool {
+	var oldest, smallest *fetchSession
 	for _, s := range fs.sessions {
 		if oldest == nil || s.lastUsed.Before(oldest.lastUsed) {
 			oldest = s
 		}
+		if smallest == nil || len(s.partitions) < len(smallest.partitions) ||
+			len(s.partitions) == len(smallest.partitions) && s.lastUsed.Before(smallest.lastUsed) {
+			smallest = s
+		}
 	}
-	if oldest != nil {
+	switch {
+	case oldest != nil && now.Sub(oldest.lastUsed) >= fetchSessionStaleAfter:
 		delete(fs.sessions, oldest.id)
+	case smallest != nil && len(smallest.partitions) < size:
+		delete(fs.sessions, smallest.id)
+	default:
+		return false
 	}
+	return true
 }
 
 // merge updates the session with the request's partitions and forgotten
