@@ -188,8 +188,8 @@ func (p *partition) cleanOptions(now time.Time, stepBytes int64) partlog.CleanOp
 	st := p.shard.b.settingsFor(p.key.topic)
 	return partlog.CleanOptions{
 		Now:               now,
-		DeleteRetention:   time.Duration(st.deleteRetentionMs) * time.Millisecond,
-		MinCompactionLag:  time.Duration(st.minCompactionLagMs) * time.Millisecond,
+		DeleteRetention:   msDuration(st.deleteRetentionMs),
+		MinCompactionLag:  msDuration(st.minCompactionLagMs),
 		MinDirtyRatio:     st.minCleanableRatio,
 		MaxKeyBytes:       p.shard.b.cfg.LogCleanerDedupeBufferSize / int64(len(p.shard.b.shards)),
 		StepBytes:         stepBytes,

@@ -108,7 +108,7 @@ func (s *shard) openLog(k partKey, dir string, clean bool, logState *partlog.Cle
 	l, err := partlog.Open(dir, partlog.Options{
 		Opener:             b.opener,
 		SegmentBytes:       st.segmentBytes,
-		SegmentMs:          time.Duration(st.segmentMs) * time.Millisecond,
+		SegmentMs:          msDuration(st.segmentMs),
 		IndexIntervalBytes: b.cfg.LogIndexIntervalBytes,
 		Logger:             b.log,
 		Writeback:          s.queueWriteback,
@@ -371,7 +371,7 @@ func (p *partition) applyFlushInterval(st *topicSettings) {
 		p.queueSync()
 	} else if st.flushMs >= 0 && !p.flushArmed {
 		p.flushArmed = true
-		time.AfterFunc(time.Duration(st.flushMs)*time.Millisecond, func() {
+		time.AfterFunc(msDuration(st.flushMs), func() {
 			p.shard.submit(func(*shard) {
 				p.flushArmed = false
 				if p.unflushed > 0 {
@@ -440,7 +440,7 @@ func (p *partition) enforceRetention(now time.Time) {
 		return // its reopen after a storage fault failed; the next produce retries it
 	}
 	st := p.shard.b.settingsFor(p.key.topic)
-	retention := time.Duration(st.retentionMs) * time.Millisecond
+	retention := msDuration(st.retentionMs)
 	if st.retentionMs < 0 {
 		retention = -1
 	}

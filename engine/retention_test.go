@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -81,6 +82,39 @@ func TestRetentionBySizeAndTime(t *testing.T) {
 		resp, _ = fetchReq(topic, 0, start, 1, 0, 1<<20).RequestWith(ctx, cl)
 		if p := resp.Topics[0].Partitions[0]; p.ErrorCode != 0 || p.LogStartOffset != start || len(p.RecordBatches) == 0 {
 			t.Fatalf("%s: fetch at start %d: %v, log start %d", topic, start, kerr.ErrorForCode(p.ErrorCode), p.LogStartOffset)
+		}
+	}
+}
+
+// A retention.ms of centuries keeps everything: Kafka takes any long, and
+// 18446744073710 ms (584 years) times a million nanoseconds wraps int64 to
+// under half a millisecond, which deleted every segment at the next check.
+func TestRetentionOfCenturiesKeepsEverything(t *testing.T) {
+	tb := startBroker(t, "log.retention.check.interval.ms=20")
+	ctx := adminCtx(t)
+	centuries, small := "18446744073710", "1024"
+	if _, err := tb.admin().CreateTopic(ctx, 1, 1, map[string]*string{"retention.ms": &centuries, "segment.bytes": &small}, "ret-long"); err != nil {
+		t.Fatal(err)
+	}
+	cl := fetchClient(tb)
+	for i := 0; i < 20; i++ {
+		if p := produceRaw(t, cl, "ret-long", 0, 11, rawBatchAt(5, -1, -1, -1, time.Now().UnixMilli())); p.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // 15 retention checks
+	if start, err := startOffset(ctx, tb.admin(), "ret-long"); err != nil || start != 0 {
+		t.Fatalf("start offset %d (%v), want 0: retention deleted records centuries early", start, err)
+	}
+}
+
+func TestMsDurationSaturates(t *testing.T) {
+	for ms, want := range map[int64]time.Duration{
+		1000: time.Second, -1: -time.Millisecond, 0: 0,
+		18446744073710: math.MaxInt64, math.MaxInt64: math.MaxInt64, math.MinInt64: math.MinInt64,
+	} {
+		if got := msDuration(ms); got != want {
+			t.Errorf("msDuration(%d) = %v, want %v", ms, got, want)
 		}
 	}
 }

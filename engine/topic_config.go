@@ -2,9 +2,11 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -200,4 +202,18 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 		st.retentionMs, st.retentionBytes = -1, -1
 	}
 	return st
+}
+
+// msDuration converts a topic setting in milliseconds to a Duration,
+// saturating where nanoseconds overflow (past 292 years): Kafka takes
+// Long.MAX_VALUE or any long for "forever", and a wrapped product would
+// turn it into a short or negative time.
+func msDuration(ms int64) time.Duration {
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		return math.MaxInt64
+	}
+	if ms < math.MinInt64/int64(time.Millisecond) {
+		return math.MinInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }
