@@ -143,10 +143,11 @@ func (c *batchCleaner) rewrite(dst, raw []byte, h *batch.Header, setHorizon bool
 	if h.Codec() == 0 {
 		dst = append(dst, c.plain...)
 	} else {
-		var err error
-		if dst, err = compressLike(dst, h.Codec(), c.plain, raw[batch.HeaderSize:]); err != nil {
-			return dst[:start], err
+		out, err := compressLike(dst, h.Codec(), c.plain, raw[batch.HeaderSize:])
+		if err != nil {
+			return dst[:start], err // out may be nil
 		}
+		dst = out
 	}
 	finishBatch(dst[start:])
 	return dst, nil

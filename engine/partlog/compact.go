@@ -380,6 +380,14 @@ func (l *Log) cleanGroupStep(p *cleanPass, o *CleanOptions, res *CleanResult) er
 	if err := errors.Join(out.offsets.writeOut(), out.times.writeOut()); err != nil {
 		return err
 	}
+	// Time retention falls back to the file's modification time for a
+	// segment whose batches carry no timestamp: the cleaned segment keeps
+	// its group's, as in Kafka, or each cleaning would make it young again.
+	if st, err := os.Stat(g[len(g)-1].path(logSuffix)); err != nil {
+		return fmt.Errorf("stat cleaned group: %w", err)
+	} else if err := os.Chtimes(out.path(logSuffix), time.Time{}, st.ModTime()); err != nil {
+		return fmt.Errorf("keep the cleaned segment's modification time: %w", err)
+	}
 	for _, s := range g {
 		if err := l.prepare(s); err != nil {
 			return err

@@ -2,6 +2,7 @@ package partlog
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -901,6 +902,64 @@ func TestCloseRunsPendingCleanTask(t *testing.T) {
 	for _, n := range dirNames(t, dir) {
 		if strings.HasSuffix(n, cleanedSuffix) || strings.HasPrefix(n, swapManifestName) {
 			t.Fatalf("%s left behind", n)
+		}
+	}
+}
+
+// Truncating into a gap compaction left ends the log at the truncation
+// point, as Kafka's truncateTo does, not at the next surviving batch: later
+// appends must not skip the offsets in between.
+func TestTruncateIntoCompactedGap(t *testing.T) {
+	l := mustOpen(t, t.TempDir(), testOptions(nil), false)
+	defer l.Close()
+	for i := 0; i < 10; i++ {
+		mustAppend(t, l, keyedBatch(t, keyedSpec{recs: []kv{rec("a", fmt.Sprint(i, strings.Repeat("x", 100)))}, ts: t0.UnixMilli()}))
+	}
+	for l.SegmentCount() < 3 { // the batches above leave the active segment
+		mustAppend(t, l, keyedBatch(t, keyedSpec{recs: []kv{rec("b", strings.Repeat("y", 1000))}, ts: t0.UnixMilli()}))
+	}
+	cleanAll(t, l, CleanOptions{MinDirtyRatio: 0.01})
+	got, _ := l.Read(3, 1<<20)
+	if len(got) < batch.HeaderSize || int64(binary.BigEndian.Uint64(got)) != 9 {
+		t.Fatalf("after compaction the read at 3 returned %d bytes, want key a's last value at 9 first", len(got))
+	}
+	if err := l.TruncateTo(3); err != nil {
+		t.Fatal(err)
+	}
+	if l.NextOffset() != 3 {
+		t.Fatalf("NextOffset after truncating to 3 in a gap: %d", l.NextOffset())
+	}
+	if base := mustAppend(t, l, keyedBatch(t, keyedSpec{recs: []kv{rec("c", "1")}, ts: t0.UnixMilli()})); base != 3 {
+		t.Fatalf("append after the truncation at %d, want 3", base)
+	}
+}
+
+// A cleaned segment keeps its group's modification time, which time
+// retention reads for segments whose batches carry no timestamp.
+func TestCompactKeepsSegmentModificationTime(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, testOptions(nil), false)
+	defer l.Close()
+	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
+	for r := 0; r < 10; r++ {
+		w.round(r)
+	}
+	old := time.Now().Add(-72 * time.Hour).Truncate(time.Second)
+	for _, path := range segmentLogFiles(t, dir) {
+		if err := os.Chtimes(path, time.Time{}, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if passes := cleanAll(t, l, CleanOptions{MinDirtyRatio: 0.01}); passes == 0 {
+		t.Fatal("nothing was cleaned")
+	}
+	for _, s := range l.segs[:len(l.segs)-1] {
+		st, err := os.Stat(s.path(logSuffix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.ModTime().Equal(old) {
+			t.Fatalf("segment %d modified at %v after cleaning, want %v", s.base, st.ModTime(), old)
 		}
 	}
 }

@@ -62,10 +62,13 @@ func (l *Log) TruncateTo(offset int64) error {
 	if err != nil {
 		return err
 	}
-	if err := l.reactivate(s, cutPos, h.BaseOffset); err != nil {
+	// In a gap compaction left, the batch found starts past offset; the log
+	// then ends at offset, as in Kafka, not at that batch.
+	end := min(h.BaseOffset, offset)
+	if err := l.reactivate(s, cutPos, end); err != nil {
 		return l.truncateFailed(err)
 	}
-	l.next = h.BaseOffset
+	l.next = end
 	if l.start > l.next {
 		return l.persistStart(l.next)
 	}
