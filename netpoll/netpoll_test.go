@@ -610,6 +610,39 @@ func TestShutdownDeadlineClosesConnections(t *testing.T) {
 	})
 }
 
+// A handler that holds its event loop (chronik's never do; a bug might)
+// must not stretch Shutdown past its deadline: on gnet, the accept loop
+// can be waiting for that loop to open a new connection.
+func TestShutdownDeadlineWithALoopHeld(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, transport string) {
+		release := make(chan struct{})
+		defer close(release)
+		h := &funcHandler{serve: func(_ ConnInfo, body []byte, r Responder) {
+			if body[4] == modeHold {
+				<-release
+			}
+			r.Respond([][]byte{body})
+		}}
+		s, _ := startServer(t, transport, Options{NumLoops: 1}, h)
+		c := dial(t, s)
+		c.send(request(1, modeHold, "holds the loop"))
+		time.Sleep(50 * time.Millisecond)
+		late, err := net.Dial("tcp", s.Addr().String()) // to be opened on the held loop
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer late.Close()
+		time.Sleep(50 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err = s.Shutdown(ctx)
+		if took := time.Since(start); took > 2*time.Second {
+			t.Fatalf("Shutdown with a 200 ms deadline took %v (%v)", took, err)
+		}
+	})
+}
+
 func TestClientNotReadingIsClosed(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, transport string) {
 		const requests = 64

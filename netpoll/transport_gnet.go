@@ -111,12 +111,27 @@ func (t *gnetTransport) exitLoops() { t.loopsMu.RUnlock() }
 
 func (t *gnetTransport) stopAccepting() { t.closeListener() }
 
+// acceptStopGrace is how long stop waits for the accept loop past the
+// deadline: enough for a loop turn, not for a loop held up in a handler.
+const acceptStopGrace = 100 * time.Millisecond
+
 func (t *gnetTransport) stop(ctx context.Context) error {
 	t.closeListener()
 	// The accept loop may be inside EnrollContext, which waits for a loop
 	// to open the connection, so the loops stop only after it returned.
-	// That wait is one loop turn (or a backoff cut short by lnClosed).
-	<-t.acceptDone
+	// That wait is one loop turn (or a backoff cut short by lnClosed) — but
+	// a loop held up in a handler holds it: past the deadline (which may
+	// have passed while the server drained) it gets a short grace, then the
+	// loops are left running rather than Shutdown overrunning its deadline.
+	select {
+	case <-t.acceptDone:
+	case <-ctx.Done():
+		select {
+		case <-t.acceptDone:
+		case <-time.After(acceptStopGrace):
+			return ctx.Err()
+		}
+	}
 	t.stopOnce.Do(func() {
 		t.loopsMu.Lock()
 		t.loopsStopped = true

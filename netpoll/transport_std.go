@@ -55,13 +55,15 @@ func (t *stdTransport) startConn(nc net.Conn) error {
 		resume: make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
-	sc.c = newConn(t.srv, nextConnInfo(nc.RemoteAddr()), sc)
 	t.mu.Lock()
 	if t.stopped || t.srv.draining.Load() {
 		t.mu.Unlock()
 		_ = nc.Close()
 		return nil
 	}
+	// Made only once accepted for good: its idle timer would otherwise
+	// outlive a refused connection.
+	sc.c = newConn(t.srv, nextConnInfo(nc.RemoteAddr()), sc)
 	t.conns[sc] = struct{}{}
 	t.wg.Add(2)
 	t.mu.Unlock()
