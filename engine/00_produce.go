@@ -132,7 +132,7 @@ func answerProduce(r *request, req *kmsg.ProduceRequest, resp *kmsg.ProduceRespo
 	for _, t := range resp.Topics {
 		for _, p := range t.Partitions {
 			if p.ErrorCode != 0 {
-				r.closeConn(fmt.Errorf("acks=0 produce to %s[%d] failed: %w", t.Topic, p.Partition, kerr.ErrorForCode(p.ErrorCode)))
+				r.closeConnAfterEarlier(fmt.Errorf("acks=0 produce to %s[%d] failed: %w", t.Topic, p.Partition, kerr.ErrorForCode(p.ErrorCode)))
 				return
 			}
 		}

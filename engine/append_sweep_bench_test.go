@@ -293,3 +293,5 @@ func (r *sweepResponder) Close(err error) {
 	r.err = fmt.Errorf("connection closed: %w", err)
 	close(r.done)
 }
+
+func (r *sweepResponder) CloseAfterEarlier(err error) { r.Close(err) }

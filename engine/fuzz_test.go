@@ -20,6 +20,8 @@ type fuzzResponder struct {
 func (f *fuzzResponder) Respond([][]byte) { f.once.Do(func() { close(f.done) }) }
 func (f *fuzzResponder) Close(error)      { f.once.Do(func() { close(f.done) }) }
 
+func (f *fuzzResponder) CloseAfterEarlier(error) { f.once.Do(func() { close(f.done) }) }
+
 // encodeRequest frames req the way a client does (header v1/v2 + body).
 func encodeRequest(req kmsg.Request, version int16) []byte {
 	req.SetVersion(version)

@@ -152,3 +152,29 @@ func TestProduceAcksZeroHeldByInflightCap(t *testing.T) {
 		return nil
 	})
 }
+
+// The close for a failed acks=0 produce comes after the answers to the
+// connection's earlier requests, as in Kafka, which handles a connection's
+// requests one at a time: a long-poll fetch sent before it is still
+// answered.
+func TestProduceAcksZeroCloseAnswersEarlierRequests(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "acks0-lp", 1)
+	c, err := net.DialTimeout("tcp", tb.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fetch := fetchReq("acks0-lp", 0, 0, 1, 500, 1<<20) // waits up to 500 ms: nothing to read
+	frames := append(sizePrefixed(withCorrelation(encodeRequest(fetch, 12), 1)), acksZeroFrame(2, "acks0-no-such-topic")...)
+	if _, err := c.Write(frames); err != nil {
+		t.Fatal(err)
+	}
+	if corr, err := readCorrelation(c); err != nil || corr != 1 {
+		t.Fatalf("first answer: correlation %d, %v; want the fetch's (1)", corr, err)
+	}
+	if corr, err := readCorrelation(c); err == nil {
+		t.Fatalf("after the failed acks=0 produce: got response %d, want the connection closed", corr)
+	}
+}

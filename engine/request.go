@@ -113,3 +113,11 @@ func (r *request) closeConn(err error) {
 		r.out.Close(err)
 	}
 }
+
+// closeConnAfterEarlier closes the connection once the answers to the
+// connection's earlier requests are written (a failed acks=0 produce).
+func (r *request) closeConnAfterEarlier(err error) {
+	if r.done.CompareAndSwap(false, true) {
+		r.out.CloseAfterEarlier(err)
+	}
+}

@@ -27,8 +27,9 @@ type connIO interface {
 // responseSlot holds one request's response until every earlier request has
 // been answered.
 type responseSlot struct {
-	done bool
-	bufs [][]byte
+	done       bool
+	bufs       [][]byte
+	closeAfter bool // close the connection once the responses before it are written
 }
 
 // conn is one client connection's in-order response queue and backpressure
@@ -57,9 +58,13 @@ type conn struct {
 	flushing     bool           // a flusher owns the write side
 	paused       bool           // the reader stopped and waits for resumeReading
 	closing      bool           // a close was requested; read no more requests
-	closed       bool
-	busy         bool        // counted in srv.busyConns
-	idleTimer    *time.Timer // IdleTimeout > 0: checks whether the connection went idle
+	// closeWhenFlushed says a closeAfter slot reached the head: the
+	// connection closes once pending is written, and later responses are
+	// dropped.
+	closeWhenFlushed bool
+	closed           bool
+	busy             bool        // counted in srv.busyConns
+	idleTimer        *time.Timer // IdleTimeout > 0: checks whether the connection went idle
 
 	// lastActive is when a byte last arrived or the connection last stopped
 	// being busy, in monoNow nanoseconds.
@@ -147,13 +152,21 @@ func (c *conn) serve(seq uint64, body []byte) {
 // complete records the response of request seq (nil: nothing to write) and
 // moves every response that is now in order to pending.
 func (c *conn) complete(seq uint64, bufs [][]byte) {
+	c.completeSlot(seq, responseSlot{done: true, bufs: bufs})
+}
+
+// completeSlot records request seq's outcome and moves every response that
+// is now in order to pending.
+func (c *conn) completeSlot(seq uint64, slot responseSlot) {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed || c.closeWhenFlushed {
 		c.mu.Unlock()
 		return
 	}
-	s := &c.slots[seq%uint64(len(c.slots))]
-	s.done, s.bufs = true, bufs
+	if slot.closeAfter {
+		c.closing = true // read no more requests
+	}
+	c.slots[seq%uint64(len(c.slots))] = slot
 	if seq != c.headSeq {
 		c.mu.Unlock()
 		return
@@ -169,9 +182,14 @@ func (c *conn) complete(seq uint64, bufs [][]byte) {
 	if flush {
 		c.flushing = true
 	}
+	closeNow := c.closeWhenFlushed && len(c.pending) == 0 && !c.flushing
 	resume := c.resumableLocked()
 	c.updateBusyLocked()
 	c.mu.Unlock()
+	if closeNow {
+		c.close()
+		return
+	}
 	if flush {
 		c.io.startFlush()
 	}
@@ -187,6 +205,12 @@ func (c *conn) dequeueReadyLocked() bool {
 	for c.headSeq < c.nextSeq {
 		s := &c.slots[c.headSeq%ring]
 		if !s.done {
+			break
+		}
+		if s.closeAfter {
+			*s = responseSlot{}
+			c.headSeq++
+			c.closeWhenFlushed = true
 			break
 		}
 		if s.bufs != nil {
@@ -238,10 +262,13 @@ func (c *conn) nextBatch() ([][]byte, int64) {
 	c.inFlight, c.inFlightAll = nil, false
 	if c.closed || len(c.pending) == 0 {
 		c.flushing = false
+		closeNow := c.closeWhenFlushed && !c.closed
 		resume := c.resumableLocked()
 		c.updateBusyLocked()
 		c.mu.Unlock()
-		if resume {
+		if closeNow {
+			c.close()
+		} else if resume {
 			c.io.resumeReading()
 		}
 		return nil, 0

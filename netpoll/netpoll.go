@@ -41,6 +41,11 @@ type Responder interface {
 	// Close logs reason and closes the connection (unparseable framing); no
 	// further request is read from it and unwritten responses are dropped.
 	Close(reason error)
+	// CloseAfterEarlier logs reason and closes the connection once every
+	// earlier request's response is written, in order, as Kafka closes a
+	// connection for a failed acks=0 produce after answering what came
+	// before it. This request gets no response and no further one is read.
+	CloseAfterEarlier(reason error)
 }
 
 // Handler is the engine as netpoll sees it.

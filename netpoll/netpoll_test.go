@@ -32,12 +32,13 @@ func forEachTransport(t *testing.T, f func(t *testing.T, transport string)) {
 
 // Test request body: 4-byte request number, 1-byte mode, payload.
 const (
-	modeEcho     = iota // respond at once with the body
-	modeAsync           // respond from a goroutine after a random delay
-	modeNone            // Respond(nil), as for acks=0
-	modeHold            // hand the responder to the test
-	modeManyBufs        // respond with more buffers than one writev takes
-	modeClose           // Responder.Close, as for an unparseable request
+	modeEcho       = iota // respond at once with the body
+	modeAsync             // respond from a goroutine after a random delay
+	modeNone              // Respond(nil), as for acks=0
+	modeHold              // hand the responder to the test
+	modeManyBufs          // respond with more buffers than one writev takes
+	modeClose             // Responder.Close, as for an unparseable request
+	modeCloseAfter        // Responder.CloseAfterEarlier, as for a failed acks=0 produce
 )
 
 func request(n uint32, mode byte, payload string) []byte {
@@ -89,6 +90,8 @@ func (h *testHandler) Serve(_ ConnInfo, body []byte, r Responder) {
 		r.Respond(bufs)
 	case modeClose:
 		r.Close(errors.New("unparseable request"))
+	case modeCloseAfter:
+		r.CloseAfterEarlier(errors.New("failed acks=0 produce"))
 	}
 }
 
@@ -640,6 +643,32 @@ func TestShutdownDeadlineWithALoopHeld(t *testing.T) {
 		if took := time.Since(start); took > 2*time.Second {
 			t.Fatalf("Shutdown with a 200 ms deadline took %v (%v)", took, err)
 		}
+	})
+}
+
+// CloseAfterEarlier closes the connection only once the responses to
+// earlier requests are written, in order; responses of later requests are
+// dropped, and nothing after it is read.
+func TestCloseAfterEarlierAnswersWhatCameBefore(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, transport string) {
+		h := newTestHandler()
+		s, _ := startServer(t, transport, Options{}, h)
+		c := dial(t, s)
+		c.send(request(1, modeHold, "answered late"))
+		held := <-h.held
+		c.send(request(2, modeCloseAfter, ""))
+		time.Sleep(50 * time.Millisecond) // the close is requested before the answer to 1
+		held.r.Respond([][]byte{held.body})
+		if got := c.recv(); !bytes.Equal(got, held.body) {
+			t.Fatalf("first response %q, want the held request's answer", got)
+		}
+		c.expectClosed()
+		eventually(t, "ConnClosed", func() bool { _, calls := h.closedCount(); return calls == 1 })
+
+		// With nothing before it, the close is immediate.
+		c2 := dial(t, s)
+		c2.send(request(3, modeCloseAfter, ""))
+		c2.expectClosed()
 	})
 }
 

@@ -25,3 +25,11 @@ func (r *responder) Close(reason error) {
 	r.c.srv.opts.Logger.Warn("closing connection", "remote", r.c.info.Remote, "conn", r.c.info.ID, "reason", reason)
 	r.c.close()
 }
+
+func (r *responder) CloseAfterEarlier(reason error) {
+	if r.used.Swap(true) {
+		return
+	}
+	r.c.srv.opts.Logger.Warn("closing connection after earlier responses", "remote", r.c.info.Remote, "conn", r.c.info.ID, "reason", reason)
+	r.c.completeSlot(r.seq, responseSlot{done: true, closeAfter: true})
+}
