@@ -115,13 +115,13 @@ var ErrRecordWithoutKey = errors.New("compacted topic cannot accept a record wit
 
 // CheckRecords checks what a batch's header and CRC cannot: that its records
 // section holds exactly the records the header counts, each well framed
-// (ErrMalformedRecords), as Kafka checks every batch it appends. With
-// requireKeys, for compacted topics, every record must also have a key
-// (ErrRecordWithoutKey), and a compressed batch is decompressed to check it;
-// otherwise only uncompressed batches are walked, which costs a few varint
-// reads per record. Control batches carry no user records and pass.
+// (ErrMalformedRecords), decompressing a compressed batch to see them, as
+// Kafka checks every batch it appends; offsets are assigned from the
+// header's count. With requireKeys, for compacted topics, every record must
+// also have a key (ErrRecordWithoutKey). Control batches carry no user
+// records and pass.
 func CheckRecords(raw []byte, h *batch.Header, requireKeys bool) error {
-	if h.Control() || h.Codec() != 0 && !requireKeys {
+	if h.Control() {
 		return nil
 	}
 	recs, err := batchRecords(raw, h)
