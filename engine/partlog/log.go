@@ -109,12 +109,15 @@ type Log struct {
 	// markUnsealed and recoverRolled).
 	recoveryPointWritten bool
 
-	// syncTasksOut counts sync tasks prepared and not yet reported to
-	// SyncDone. A segment removed meanwhile (DeleteRecords, retention) may
-	// be the file such a task is about to fdatasync: its files are deleted
-	// at once but it stays open, in retired, until no task is out.
-	syncTasksOut int
-	retired      []*segment
+	// syncTasksOut are the numbers of sync tasks prepared and not yet
+	// reported to SyncDone, ascending; nextSyncTask numbers the next. A
+	// segment removed meanwhile (DeleteRecords, retention) may be the file
+	// such a task is about to fdatasync: its files are deleted at once but
+	// it stays open, in retired, until every task prepared before its
+	// removal has been reported.
+	syncTasksOut []uint64
+	nextSyncTask uint64
+	retired      []retiredSegment
 
 	failed error // set when a write left the log in an unknown state
 	// unsynced makes Close skip its fdatasyncs and directory syncs; see CloseUnsynced.
@@ -245,7 +248,7 @@ func (l *Log) Close() error {
 	for _, s := range l.segs {
 		err = errors.Join(err, s.close())
 	}
-	err = errors.Join(err, l.closeRetired())
+	err = errors.Join(err, l.closeRetired(true))
 	if err != nil {
 		return fmt.Errorf("close partition log %s: %w", l.dir, err)
 	}
@@ -298,7 +301,7 @@ func (l *Log) Remove() error {
 		for _, s := range l.segs {
 			err = errors.Join(err, s.close())
 		}
-		err = errors.Join(err, l.closeRetired())
+		err = errors.Join(err, l.closeRetired(true))
 	}
 	l.segs = nil
 	if rerr := os.RemoveAll(l.dir); rerr != nil {
@@ -332,20 +335,33 @@ func (l *Log) removeFirstSegment() error {
 	l.size -= s.size
 	l.unchanged = false
 	l.clearHints()
-	if l.syncTasksOut > 0 {
-		l.retired = append(l.retired, s)
+	if len(l.syncTasksOut) > 0 {
+		l.retired = append(l.retired, retiredSegment{s, l.nextSyncTask})
 		return s.unlink()
 	}
 	return s.remove()
 }
 
-// closeRetired closes the segments removed while sync tasks were out.
-func (l *Log) closeRetired() error {
+// retiredSegment is a removed segment kept open for the sync tasks numbered
+// below before.
+type retiredSegment struct {
+	seg    *segment
+	before uint64
+}
+
+// closeRetired closes the removed segments no task still out may sync: all
+// of them when all is set.
+func (l *Log) closeRetired(all bool) error {
 	var err error
-	for _, s := range l.retired {
-		err = errors.Join(err, s.close())
+	kept := l.retired[:0]
+	for _, r := range l.retired {
+		if all || len(l.syncTasksOut) == 0 || l.syncTasksOut[0] >= r.before {
+			err = errors.Join(err, r.seg.close())
+		} else {
+			kept = append(kept, r)
+		}
 	}
-	clear(l.retired)
-	l.retired = l.retired[:0]
+	clear(l.retired[len(kept):])
+	l.retired = kept
 	return err
 }

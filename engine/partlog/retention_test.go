@@ -362,3 +362,37 @@ func TestRemovedSegmentStaysOpenForPendingSync(t *testing.T) {
 		})
 	}
 }
+
+// Sync tasks overlap under load (the next turn prepares one before the
+// last is reported): a removed segment closes once the tasks prepared
+// before its removal are reported, not when none at all is out, which a
+// busy partition may never reach.
+func TestRetiredSegmentClosesWhileLaterTasksAreOut(t *testing.T) {
+	l := mustOpen(t, t.TempDir(), testOptions(nil), false)
+	defer l.Close()
+	ts := time.Unix(1000, 0).UnixMilli()
+	mustAppend(t, l, simpleBatch(t, 2, ts, 100))
+	prev, err := l.PrepareSync()
+	if err != nil || prev == nil {
+		t.Fatalf("PrepareSync: %v, %v", prev, err)
+	}
+	for round := 0; round < 50; round++ {
+		if err := l.DeleteBefore(l.NextOffset()); err != nil {
+			t.Fatal(err)
+		}
+		mustAppend(t, l, simpleBatch(t, 2, ts, 100))
+		next, err := l.PrepareSync()
+		if err != nil || next == nil {
+			t.Fatalf("round %d: PrepareSync: %v, %v", round, next, err)
+		}
+		err = prev.Run()
+		l.SyncDone(prev, err)
+		if err != nil || l.Failed() != nil {
+			t.Fatalf("round %d: sync: %v, log failed: %v", round, err, l.Failed())
+		}
+		if len(l.retired) > 0 {
+			t.Fatalf("round %d: %d removed segments still open with only a later task out", round, len(l.retired))
+		}
+		prev = next
+	}
+}

@@ -26,6 +26,7 @@ type SyncTask struct {
 	// seals are rolled segments' seal tasks pending when the task was
 	// prepared: their bytes are durable only once the seal has run.
 	seals []*SealTask
+	seq   uint64 // the task's number in its log (Log.syncTasksOut)
 }
 
 // Log is the log the task belongs to; tasks of different logs (a partition
@@ -86,7 +87,9 @@ func (l *Log) PrepareSync() (*SyncTask, error) {
 	if t.parent == "" && t.file == nil && t.dir == "" && len(t.seals) == 0 {
 		return nil, nil
 	}
-	l.syncTasksOut++
+	t.seq = l.nextSyncTask
+	l.nextSyncTask++
+	l.syncTasksOut = append(l.syncTasksOut, t.seq)
 	return &t, nil
 }
 
@@ -146,10 +149,11 @@ func (t *SyncTask) run() error {
 // the kernel may have dropped the dirty pages, so a retry could succeed
 // without the data: the log stops taking writes until it is reopened.
 func (l *Log) SyncDone(t *SyncTask, err error) {
-	if t.log == l && l.syncTasksOut > 0 {
-		if l.syncTasksOut--; l.syncTasksOut == 0 && !l.closed {
+	if i := slices.Index(l.syncTasksOut, t.seq); t.log == l && i >= 0 {
+		l.syncTasksOut = slices.Delete(l.syncTasksOut, i, i+1)
+		if len(l.retired) > 0 && !l.closed {
 			// Their files are deleted already: a failed close loses nothing.
-			_ = l.closeRetired()
+			_ = l.closeRetired(false)
 		}
 	}
 	if err == nil || l.closed || t.log != l {
