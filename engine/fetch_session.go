@@ -33,6 +33,7 @@ type fetchSession struct {
 	id         int32
 	epoch      int32 // the epoch the next request must carry
 	partitions map[partKey]*sessionPartition
+	created    time.Time
 	lastUsed   time.Time
 }
 
@@ -70,7 +71,7 @@ func (fs *fetchSessions) acquire(id, epoch int32, size int) (*fetchSession, bool
 		if len(fs.sessions) >= fs.slots && !fs.evictForLocked(size, now) {
 			return nil, false, 0 // served whole, without a session
 		}
-		s := &fetchSession{id: fs.newIDLocked(), epoch: 1, partitions: make(map[partKey]*sessionPartition), lastUsed: now}
+		s := &fetchSession{id: fs.newIDLocked(), epoch: 1, partitions: make(map[partKey]*sessionPartition), created: now, lastUsed: now}
 		fs.sessions[s.id] = s
 		return s, true, 0
 	}
@@ -101,12 +102,18 @@ func (fs *fetchSessions) newIDLocked() int32 {
 
 // evictForLocked makes room for a new session of size partitions: it evicts
 // the least recently used session if that one is stale, else the smallest
-// session (the least recently used of those) if it is smaller than size.
+// session old enough to be evicted at all (the least recently used of
+// those) if it is smaller than size. As in Kafka, a session younger than
+// fetchSessionStaleAfter is never evicted for size, so sessions cannot
+// displace one another faster than that.
 func (fs *fetchSessions) evictForLocked(size int, now time.Time) bool {
 	var oldest, smallest *fetchSession
 	for _, s := range fs.sessions {
 		if oldest == nil || s.lastUsed.Before(oldest.lastUsed) {
 			oldest = s
+		}
+		if now.Sub(s.created) < fetchSessionStaleAfter {
+			continue
 		}
 		if smallest == nil || len(s.partitions) < len(smallest.partitions) ||
 			len(s.partitions) == len(smallest.partitions) && s.lastUsed.Before(smallest.lastUsed) {

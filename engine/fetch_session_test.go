@@ -44,7 +44,16 @@ func TestFetchSessionCacheEviction(t *testing.T) {
 		use("b", b)
 	}
 
-	// A bigger newcomer evicts the smaller sessions, least recently used first.
+	// A bigger newcomer evicts a smaller session, least recently used first,
+	// once they are two minutes old.
+	if big := open(10); big != nil {
+		t.Fatal("a session of 10 partitions evicted a session created just now")
+	}
+	fs.mu.Lock()
+	for _, s := range []*fetchSession{a, b} {
+		s.created = s.created.Add(-fetchSessionStaleAfter)
+	}
+	fs.mu.Unlock()
 	big := open(10)
 	if big == nil {
 		t.Fatal("a session of 10 partitions found no room beside two of 5")
