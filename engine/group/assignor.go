@@ -91,40 +91,33 @@ func assignUniform(members []assignorMember, topics []assignorTopic) map[string]
 			counts[id]++
 		}
 	}
-	// Balance: move one partition at a time from a member holding at least
-	// two more than another member that could take it. Every move lowers
-	// the spread, so the loop ends.
+	// Balance: move partitions from a member holding at least two more
+	// than another member that could take them, most loaded first, to the
+	// least loaded that can. Moves between one pair go in bulk (a member's
+	// lowest partitions of each topic the other subscribes to), so the cost
+	// follows the partitions moved, not a scan of every partition per move;
+	// moving one at a time with such scans took 5 s for 10,000 partitions.
+	// Every pass moves at least one partition and lowers the spread, so the
+	// loop ends.
 	order := make([]int, len(members))
 	for i := range order {
 		order[i] = i
 	}
-	for moves := 0; moves < len(owner)*2+1; moves++ {
+	for pass := 0; pass < len(owner)+1; pass++ {
 		slices.SortStableFunc(order, func(a, b int) int {
 			return cmp.Compare(counts[members[b].id], counts[members[a].id])
 		})
 		moved := false
+	pairs:
 		for _, from := range order {
-			fm := &members[from]
-			var pick topicPartition
-			to := -1
-			out[fm.id].each(func(id [16]byte, p int32) {
-				for i := len(order) - 1; i >= 0; i-- {
-					cand := &members[order[i]]
-					if counts[cand.id]+1 >= counts[fm.id] {
-						break
-					}
-					if subscribed(cand, id) && (to < 0 || counts[cand.id] < counts[members[to].id]) {
-						pick, to = topicPartition{id, p}, order[i]
-					}
+			for j := len(order) - 1; j >= 0; j-- {
+				if counts[members[order[j]].id]+1 >= counts[members[from].id] {
+					break
 				}
-			})
-			if to >= 0 {
-				out[fm.id].remove(pick.id, pick.partition)
-				out[members[to].id].add(pick.id, pick.partition)
-				counts[fm.id]--
-				counts[members[to].id]++
-				moved = true
-				break
+				if moveForBalance(&members[from], &members[order[j]], out, counts, subscribed) {
+					moved = true
+					break pairs
+				}
 			}
 		}
 		if !moved {
@@ -132,6 +125,37 @@ func assignUniform(members []assignorMember, topics []assignorTopic) map[string]
 		}
 	}
 	return out
+}
+
+// moveForBalance moves partitions from one member to another that
+// subscribes to their topics while the first holds at least two more. It
+// reports whether it moved any.
+func moveForBalance(from, to *assignorMember, out map[string]assignment, counts map[string]int,
+	subscribed func(*assignorMember, [16]byte) bool) bool {
+	moved := false
+	fa, ta := out[from.id], out[to.id]
+	for _, id := range sortedIDs(fa) {
+		if counts[to.id]+1 >= counts[from.id] {
+			break
+		}
+		if !subscribed(to, id) {
+			continue
+		}
+		ps := fa[id]
+		n := min(len(ps), (counts[from.id]-counts[to.id])/2)
+		for _, p := range ps[:n] {
+			ta.add(id, p)
+		}
+		if n == len(ps) {
+			delete(fa, id)
+		} else {
+			fa[id] = ps[n:]
+		}
+		counts[from.id] -= n
+		counts[to.id] += n
+		moved = moved || n > 0
+	}
+	return moved
 }
 
 // assignRange gives each member a contiguous range of every topic it

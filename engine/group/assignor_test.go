@@ -156,3 +156,26 @@ func BenchmarkUniformAssignor100Members(b *testing.B) {
 		assignUniform(ms, ts)
 	}
 }
+
+// A second member joins a group whose one member holds every partition of
+// one topic: the uniform assignor moves half of them (it runs on the shard
+// that owns the group).
+//
+//	go test ./engine/group -run '^$' -bench AssignUniformSecondMember
+func BenchmarkAssignUniformSecondMember(b *testing.B) {
+	for _, n := range []int32{1000, 10000} {
+		b.Run(fmt.Sprintf("partitions=%d", n), func(b *testing.B) {
+			ts := assignorTopics(n)
+			ms := assignorMembers(2, ts)
+			for p := int32(0); p < n; p++ {
+				ms[0].current.add(ts[0].id, p)
+			}
+			for b.Loop() {
+				out := assignUniform(ms, ts)
+				if got := out[ms[1].id].count(); got != int(n/2) {
+					b.Fatalf("the newcomer got %d of %d", got, n)
+				}
+			}
+		})
+	}
+}
