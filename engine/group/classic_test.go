@@ -457,3 +457,22 @@ func TestOffsetsOfDeletedTopic(t *testing.T) {
 		t.Fatal("the sweep kept a group whose only offset belonged to a deleted topic")
 	}
 }
+
+// A commit naming a generation of a group that does not exist: from v9
+// Kafka answers GROUP_ID_NOT_FOUND, before that ILLEGAL_GENERATION.
+func TestCommitToMissingGroupCodeByVersion(t *testing.T) {
+	e := newEnv(t)
+	e.topics.add("t", 1)
+	for version, want := range map[int16]*kerr.Error{8: kerr.IllegalGeneration, 9: kerr.GroupIDNotFound} {
+		commit := kmsg.NewPtrOffsetCommitRequest()
+		commit.Version = version
+		commit.Group, commit.MemberID, commit.Generation = "missing", "m", 3
+		commit.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: 1, LeaderEpoch: -1}}}}
+		if code := e.c.OffsetCommit(commit).Topics[0].Partitions[0].ErrorCode; code != want.Code {
+			t.Fatalf("v%d: %v, want %v", version, kerr.ErrorForCode(code), want)
+		}
+	}
+	if n := e.c.GroupCount(); n != 0 {
+		t.Fatalf("refused commits left %d groups", n)
+	}
+}

@@ -89,6 +89,9 @@ func (c *Coordinator) ConsumerGroupHeartbeat(cl Client, req *kmsg.ConsumerGroupH
 		g = &group{c: c, name: req.Group}
 		g.consumer = newConsumerGroup(g)
 		c.groups[req.Group] = g
+		// Once its members leave, a group that never committed is
+		// removed only by an expiry sweep.
+		c.armExpiry()
 	}
 	if g.classic != nil {
 		if !g.empty() {

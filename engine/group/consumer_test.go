@@ -364,3 +364,22 @@ func TestConsumerGroupEpochSurvivesReplay(t *testing.T) {
 		t.Fatal("classic member joined a consumer-protocol group")
 	}
 }
+
+// A consumer-protocol group that never commits is removed once its members
+// have left, even on a coordinator that held no group before it (nothing
+// had started the expiry sweeps).
+func TestConsumerEmptyGroupWithoutOffsetsExpires(t *testing.T) {
+	e := newEnv(t)
+	e.topics.add("t", 2)
+	m, resp := e.cjoin("m1", "t")
+	if resp.ErrorCode != 0 {
+		t.Fatalf("join: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	if resp := m.send(-1, nil, nil); resp.ErrorCode != 0 {
+		t.Fatalf("leave: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	e.clock.advance(48 * time.Hour)
+	if n := e.c.GroupCount(); n != 0 {
+		t.Fatalf("%d groups two days after the last member left, want 0", n)
+	}
+}

@@ -86,8 +86,13 @@ func (c *Coordinator) OffsetCommit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCo
 	switch {
 	case g == nil:
 		// Only a group-less commit (generation -1) may create a group;
-		// anything else refers to a generation that does not exist.
-		if req.Generation >= 0 || req.MemberID != "" || req.InstanceID != nil {
+		// anything else refers to a group that does not exist: from v9
+		// Kafka says so (GROUP_ID_NOT_FOUND), before that it answers
+		// ILLEGAL_GENERATION.
+		switch {
+		case req.Generation >= 0 && req.Version >= 9:
+			v.code = kerr.GroupIDNotFound.Code
+		case req.Generation >= 0 || req.MemberID != "" || req.InstanceID != nil:
 			v.code = kerr.IllegalGeneration.Code
 		}
 	case g.consumer != nil:
@@ -345,9 +350,19 @@ func (c *Coordinator) ExpireOffsets() {
 	var removed []*group
 	for _, g := range c.groups {
 		n := 0
+		// A group's subscriptions are worked out once a sweep: for a
+		// classic group that decodes every member's metadata.
+		var subs map[string]bool
+		var known bool
+		subscribed := func() map[string]bool {
+			if !known {
+				subs, known = g.subscribedTopics(), true
+			}
+			return subs
+		}
 		for topic, ps := range g.offsets {
 			for p, cm := range ps {
-				if g.offsetExpired(topic, cm, now) {
+				if g.offsetExpired(topic, cm, now, subscribed) {
 					drops = append(drops, expired{g, topic, p})
 					recs = append(recs, offsetTombstone(g.name, topic, p))
 					n++
@@ -392,8 +407,9 @@ func offsetCount(o map[string]map[int32]Commit) int {
 // offsetExpired applies KIP-211: an empty group's offsets expire a
 // retention period after the later of the commit and the group becoming
 // empty; a group-less (simple) group's after the commit; a live consumer
-// group's only for topics it no longer subscribes to.
-func (g *group) offsetExpired(topic string, cm Commit, now time.Time) bool {
+// group's only for topics it no longer subscribes to. subscribed returns
+// the group's subscribedTopics, worked out once per sweep.
+func (g *group) offsetExpired(topic string, cm Commit, now time.Time, subscribed func() map[string]bool) bool {
 	if !g.c.current(topic, cm) {
 		return true // the topic was deleted
 	}
@@ -401,7 +417,7 @@ func (g *group) offsetExpired(topic string, cm Commit, now time.Time) bool {
 	base := cm.CommitTime
 	switch {
 	case g.consumer != nil:
-		if g.consumer.subscribedTopics()[topic] {
+		if subscribed()[topic] {
 			return false
 		}
 	case g.classic.protocolType == "":
@@ -410,13 +426,22 @@ func (g *group) offsetExpired(topic string, cm Commit, now time.Time) bool {
 			base = g.classic.stateTime
 		}
 	case g.classic.state == stateStable && g.classic.protocolType == "consumer":
-		if g.classic.subscribedTopics()[topic] {
+		if subscribed()[topic] {
 			return false
 		}
 	default:
 		return false
 	}
 	return now.Sub(base) >= retention
+}
+
+// subscribedTopics is what the group's members subscribe to, for either
+// protocol.
+func (g *group) subscribedTopics() map[string]bool {
+	if g.consumer != nil {
+		return g.consumer.subscribedTopics()
+	}
+	return g.classic.subscribedTopics()
 }
 
 // subscribedTopics decodes the consumer-protocol subscriptions of a classic
