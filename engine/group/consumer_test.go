@@ -383,3 +383,47 @@ func TestConsumerEmptyGroupWithoutOffsetsExpires(t *testing.T) {
 		t.Fatalf("%d groups two days after the last member left, want 0", n)
 	}
 }
+
+// A group that changed protocol and was then removed stays removed after a
+// restart, also once compaction kept only the last record of each key and
+// dropped the tombstones: the old protocol's metadata record is tombstoned
+// too.
+func TestGroupRemovedAfterTypeChangeStaysRemoved(t *testing.T) {
+	e := newEnv(t)
+	e.topics.add("t", 2)
+	m, _ := e.cjoin("m1", "t")
+	if resp := m.send(-1, nil, nil); resp.ErrorCode != 0 {
+		t.Fatalf("leave: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	// A classic join turns the empty group classic; the KIP-394 first join
+	// leaves only a pending member, which expires.
+	var first reply
+	e.c.JoinGroup(Client{ID: "client"}, joinReq("g", "", nil), first.fn())
+	if resp := first.join(t); resp.ErrorCode != kerr.MemberIDRequired.Code {
+		t.Fatalf("first classic join: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	e.clock.advance(48 * time.Hour)
+	if n := e.c.GroupCount(); n != 0 {
+		t.Fatalf("%d groups after the sweep, want 0", n)
+	}
+	e.reload()
+	if n := e.c.GroupCount(); n != 0 {
+		t.Fatalf("%d groups after a restart, want 0", n)
+	}
+	// Compaction: the last record of each key, tombstones dropped.
+	last := make(map[string]int)
+	for i, r := range e.journal.recs {
+		last[string(r.Key)] = i
+	}
+	var kept []Record
+	for i, r := range e.journal.recs {
+		if last[string(r.Key)] == i && r.Value != nil {
+			kept = append(kept, r)
+		}
+	}
+	e.journal.recs = kept
+	e.reload()
+	if n := e.c.GroupCount(); n != 0 {
+		t.Fatalf("%d groups after compaction and a restart, want 0: %+v", n, e.c.ListGroups(nil, nil))
+	}
+}

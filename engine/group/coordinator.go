@@ -286,12 +286,15 @@ func (g *group) deletionRecords() []Record {
 			recs = append(recs, offsetTombstone(g.name, topic, p))
 		}
 	}
-	if g.consumer != nil {
-		recs = append(recs, consumerGroupTombstone(g.name))
-	} else {
-		recs = append(recs, groupTombstone(g.name))
-	}
-	return recs
+	return append(recs, groupTombstones(g.name)...)
+}
+
+// groupTombstones remove a group's metadata records of both protocols: a
+// group that changed type has the old type's record in the log too (a type
+// change writes nothing), and once compaction dropped the newer record's
+// tombstone, the old one would bring the group back at the next load.
+func groupTombstones(name string) []Record {
+	return []Record{groupTombstone(name), consumerGroupTombstone(name)}
 }
 
 // GroupCount is the number of groups held, for tests and metrics.

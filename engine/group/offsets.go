@@ -371,11 +371,7 @@ func (c *Coordinator) ExpireOffsets() {
 		}
 		if g.empty() && offsetCount(g.offsets) == n {
 			removed = append(removed, g)
-			if g.consumer != nil {
-				recs = append(recs, consumerGroupTombstone(g.name))
-			} else {
-				recs = append(recs, groupTombstone(g.name))
-			}
+			recs = append(recs, groupTombstones(g.name)...)
 		}
 	}
 	if err := c.write(recs...); err != nil {
