@@ -202,14 +202,25 @@ func (b *Broker) forGroups(ids []string, fn func(i int, c *group.Coordinator), f
 	pending.Store(int32(len(byShard)))
 	for s, ts := range byShard {
 		s.submit(func(s *shard) {
-			for _, t := range ts {
+			// The partitions, taken on the shard: the waiter may run on
+			// its syncer.
+			parts := make([]*partition, len(ts))
+			for k, t := range ts {
+				parts[k] = s.parts[partKey{offsetsTopic, t.p}]
 				if c := b.groups.coordinatorOn(s, t.p); c != nil {
 					fn(t.i, c)
 				} else {
 					fail(t.i, kerr.NotCoordinator.Code)
 				}
 			}
-			s.afterTurn = append(s.afterTurn, func(map[*partition]error) {
+			s.afterTurn = append(s.afterTurn, func(syncErrs map[*partition]error) {
+				for k, t := range ts {
+					if parts[k] != nil && syncErrs[parts[k]] != nil {
+						// What the answer rests on (DeleteGroups' tombstones)
+						// did not reach the disk, as in coordinate.
+						fail(t.i, kerr.CoordinatorNotAvailable.Code)
+					}
+				}
 				if pending.Add(-1) == 0 {
 					done()
 				}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -538,4 +539,33 @@ func readFrom(t *testing.T, cl *kgo.Client, topic string, offset int64) int64 {
 		t.Fatalf("fetch of %s at %d returned no batch", topic, offset)
 	}
 	return int64(binary.BigEndian.Uint64(raw))
+}
+
+// DeleteGroups whose tombstones failed to reach the disk is not answered
+// as a success (a restart could bring the group back), as commits are not.
+func TestDeleteGroupsSyncFailureIsNotASuccess(t *testing.T) {
+	fo, tb, _ := startFaultBroker(t, uring.PwriteOpener{}, []string{"offsets.topic.num.partitions=1"}, "dg")
+	adm := tb.admin()
+	ctx := adminCtx(t)
+	offs := make(kadm.Offsets)
+	offs.AddOffset("dg", 0, 1, -1)
+	if _, err := adm.CommitOffsets(ctx, "doomed", offs); err != nil {
+		t.Fatal(err)
+	}
+	fo.setSync("__consumer_offsets-0", syscall.EIO)
+	// On the wire, without a client's retries: the first answer counts.
+	req := kmsg.NewPtrDeleteGroupsRequest()
+	req.Groups = []string{"doomed"}
+	body, err := rawExchange(t, tb.addr, encodeRequest(req, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := kmsg.NewPtrDeleteGroupsResponse()
+	resp.Version = 2
+	if err := resp.ReadFrom(body[5:]); err != nil { // correlation id, empty tags
+		t.Fatal(err)
+	}
+	if code := resp.Groups[0].ErrorCode; code != kerr.CoordinatorNotAvailable.Code {
+		t.Fatalf("DeleteGroups with its tombstones unsynced: %v, want COORDINATOR_NOT_AVAILABLE", kerr.ErrorForCode(code))
+	}
 }
