@@ -476,3 +476,20 @@ func TestCommitToMissingGroupCodeByVersion(t *testing.T) {
 		t.Fatalf("refused commits left %d groups", n)
 	}
 }
+
+// A classic group in state Empty may be deleted although a KIP-394 first
+// join left a pending member id, as in Kafka.
+func TestDeleteGroupWithOnlyAPendingMember(t *testing.T) {
+	e := newEnv(t)
+	var first reply
+	e.c.JoinGroup(Client{ID: "client"}, joinReq("g", "", nil), first.fn())
+	if resp := first.join(t); resp.ErrorCode != kerr.MemberIDRequired.Code {
+		t.Fatalf("first join: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	if code := e.c.DeleteGroup("g"); code != 0 {
+		t.Fatalf("DeleteGroup of an Empty group with a pending member: %v", kerr.ErrorForCode(code))
+	}
+	if n := e.c.GroupCount(); n != 0 {
+		t.Fatalf("%d groups after the delete", n)
+	}
+}

@@ -177,6 +177,17 @@ func (g *group) empty() bool {
 	return g.classic.state == stateEmpty && len(g.classic.pending) == 0
 }
 
+// hasMembers reports members that make a group non-empty for DeleteGroups
+// and OffsetDelete: as in Kafka, a classic group in state Empty has none,
+// even with KIP-394 pending member ids out (a client that kept sending
+// first joins would otherwise block deletion for good).
+func (g *group) hasMembers() bool {
+	if g.consumer != nil {
+		return len(g.consumer.members) > 0
+	}
+	return g.classic.state != stateEmpty
+}
+
 // removable reports a group that holds neither members nor offsets.
 func (g *group) removable() bool {
 	return g.empty() && len(g.offsets) == 0
@@ -266,7 +277,7 @@ func (c *Coordinator) DeleteGroup(name string) int16 {
 	if g == nil {
 		return kerr.GroupIDNotFound.Code
 	}
-	if !g.empty() {
+	if g.hasMembers() {
 		return kerr.NonEmptyGroup.Code
 	}
 	if err := c.write(g.deletionRecords()...); err != nil {

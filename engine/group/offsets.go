@@ -276,7 +276,7 @@ func (c *Coordinator) OffsetDelete(req *kmsg.OffsetDeleteRequest) *kmsg.OffsetDe
 	switch {
 	case g.consumer != nil:
 		subscribed = g.consumer.subscribedTopics()
-	case !g.empty():
+	case g.hasMembers():
 		if g.classic.protocolType != "consumer" {
 			resp.ErrorCode = kerr.NonEmptyGroup.Code
 			return resp
