@@ -24,9 +24,10 @@ import (
 // * Internal topics (__consumer_offsets) take no client batches:
 //   INVALID_TOPIC_EXCEPTION, unless the client id is Kafka's admin one
 //   (__admin_client), as in Kafka.
-// * The records of every batch are walked, a compressed one decompressed
-//   first, as Kafka does: a count or framing that does not match the header
-//   is INVALID_RECORD, as Kafka answers.
+// * The records of an uncompressed batch are walked: a count or framing
+//   that does not match the header is INVALID_RECORD, as Kafka answers.
+//   Compressed batches are decompressed for this only on compacted topics
+//   (partlog.CheckRecords says why); Kafka streams every batch.
 // * Compacted topics (cleanup.policy has compact) reject records without a
 //   key with INVALID_RECORD, as Kafka does.
 // * A batch claiming LogAppendTime is INVALID_TIMESTAMP; zstd below v7 is

@@ -187,10 +187,6 @@ func TestProduceBadInput(t *testing.T) {
 	f("bytes past the last record", 11, "bad", recrc(trailing), kerr.InvalidRecord.Code)
 	f("producer claims LogAppendTime", 11, "bad", recrc(logAppendTime), kerr.InvalidTimestamp.Code)
 	zstdBatch := zstdRawBatch(t, 2)
-	zstdLie := zstdRawBatch(t, 1)
-	binary.BigEndian.PutUint32(zstdLie[23:], 999)
-	binary.BigEndian.PutUint32(zstdLie[57:], 1000)
-	f("zstd batch counting 1000 of 1 record", 11, "bad", recrc(zstdLie), kerr.InvalidRecord.Code)
 	v6 := kversion.Stable()
 	v6.SetMaxKeyVersion(0, 6)
 	if p := produceRaw(t, tb.client(kgo.MaxVersions(v6)), "bad", 0, 6, zstdBatch); p.ErrorCode != kerr.UnsupportedCompressionType.Code {

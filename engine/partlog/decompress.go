@@ -111,6 +111,10 @@ func decompressSnappy(src []byte) ([]byte, error) {
 	return out, nil
 }
 
+// maxSnappyExpansion bounds how many times larger than its encoding a snappy
+// block can decode (22 at most; the bound leaves room).
+const maxSnappyExpansion = 32
+
 // snappyBlock appends one decoded raw snappy block to dst.
 func snappyBlock(dst, block []byte) ([]byte, error) {
 	n, err := snappy.DecodedLen(block)
@@ -119,6 +123,12 @@ func snappyBlock(dst, block []byte) ([]byte, error) {
 	}
 	if len(dst)+n > maxDecompressedBytes {
 		return nil, fmt.Errorf("snappy: %w", errDecompressedTooLarge)
+	}
+	// The decoder allocates the length the block's header claims before it
+	// reads the data; no snappy element expands more than 64 bytes from 3
+	// (a two-byte-offset copy), so a longer claim is a lie, not a block.
+	if n > maxSnappyExpansion*len(block)+maxSnappyExpansion {
+		return nil, fmt.Errorf("snappy: block of %d bytes claims %d decoded", len(block), n)
 	}
 	dec, err := snappy.Decode(nil, block)
 	if err != nil {

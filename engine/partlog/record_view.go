@@ -115,13 +115,17 @@ var ErrRecordWithoutKey = errors.New("compacted topic cannot accept a record wit
 
 // CheckRecords checks what a batch's header and CRC cannot: that its records
 // section holds exactly the records the header counts, each well framed
-// (ErrMalformedRecords), decompressing a compressed batch to see them, as
-// Kafka checks every batch it appends; offsets are assigned from the
-// header's count. With requireKeys, for compacted topics, every record must
-// also have a key (ErrRecordWithoutKey). Control batches carry no user
-// records and pass.
+// (ErrMalformedRecords); offsets are assigned from the header's count. With
+// requireKeys, for compacted topics, every record must also have a key
+// (ErrRecordWithoutKey), and a compressed batch is decompressed to check
+// it; otherwise only uncompressed batches are walked. Kafka walks every
+// batch, streaming a compressed one through its decompressor with memory
+// bounded by a record; decompress builds the whole section (up to 256 MiB),
+// which a client could make the broker do for every batch of every request
+// on the network loop, so off compacted topics a compressed batch's count is
+// left to its consumers. Control batches carry no user records and pass.
 func CheckRecords(raw []byte, h *batch.Header, requireKeys bool) error {
-	if h.Control() {
+	if h.Control() || h.Codec() != 0 && !requireKeys {
 		return nil
 	}
 	recs, err := batchRecords(raw, h)
