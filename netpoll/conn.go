@@ -22,6 +22,12 @@ type connIO interface {
 	resumeReading()
 	// closeConn closes the connection from any goroutine.
 	closeConn()
+	// buffersWrites says written bytes may wait in the transport's own
+	// buffer (gnet's outbound buffer) after the flusher is done; it then
+	// reports them with setBacklog, and a close after earlier responses
+	// waits for that to reach zero, since gnet's close drops what it
+	// cannot write at once.
+	buffersWrites() bool
 }
 
 // responseSlot holds one request's response until every earlier request has
@@ -182,7 +188,7 @@ func (c *conn) completeSlot(seq uint64, slot responseSlot) {
 	if flush {
 		c.flushing = true
 	}
-	closeNow := c.closeWhenFlushed && len(c.pending) == 0 && !c.flushing
+	closeNow := c.flushedForCloseLocked()
 	resume := c.resumableLocked()
 	c.updateBusyLocked()
 	c.mu.Unlock()
@@ -262,7 +268,7 @@ func (c *conn) nextBatch() ([][]byte, int64) {
 	c.inFlight, c.inFlightAll = nil, false
 	if c.closed || len(c.pending) == 0 {
 		c.flushing = false
-		closeNow := c.closeWhenFlushed && !c.closed
+		closeNow := c.flushedForCloseLocked() && !c.io.buffersWrites()
 		resume := c.resumableLocked()
 		c.updateBusyLocked()
 		c.mu.Unlock()
@@ -299,12 +305,21 @@ func (c *conn) nextBatch() ([][]byte, int64) {
 func (c *conn) setBacklog(n int64) {
 	c.mu.Lock()
 	c.backlog = n
+	closeNow := c.flushedForCloseLocked()
 	resume := c.resumableLocked()
 	c.updateBusyLocked()
 	c.mu.Unlock()
-	if resume {
+	if closeNow {
+		c.close()
+	} else if resume {
 		c.io.resumeReading()
 	}
+}
+
+// flushedForCloseLocked reports a close after earlier responses that may
+// happen now: every response before it handed to the socket.
+func (c *conn) flushedForCloseLocked() bool {
+	return c.closeWhenFlushed && !c.closed && len(c.pending) == 0 && !c.flushing && c.writing == 0 && c.backlog == 0
 }
 
 // resumableLocked clears paused when reading may go on again.

@@ -619,7 +619,8 @@ func TestShutdownDeadlineClosesConnections(t *testing.T) {
 func TestShutdownDeadlineWithALoopHeld(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, transport string) {
 		release := make(chan struct{})
-		defer close(release)
+		var once sync.Once
+		defer once.Do(func() { close(release) })
 		h := &funcHandler{serve: func(_ ConnInfo, body []byte, r Responder) {
 			if body[4] == modeHold {
 				<-release
@@ -643,6 +644,10 @@ func TestShutdownDeadlineWithALoopHeld(t *testing.T) {
 		if took := time.Since(start); took > 2*time.Second {
 			t.Fatalf("Shutdown with a 200 ms deadline took %v (%v)", took, err)
 		}
+		// Once the loop is let go, the loops still stop and close every
+		// connection.
+		once.Do(func() { close(release) })
+		eventually(t, "ConnClosed for the held connection", func() bool { return h.closed.Load() >= 1 })
 	})
 }
 
@@ -669,6 +674,37 @@ func TestCloseAfterEarlierAnswersWhatCameBefore(t *testing.T) {
 		c2 := dial(t, s)
 		c2.send(request(3, modeCloseAfter, ""))
 		c2.expectClosed()
+	})
+}
+
+// An earlier response still waiting in the transport's buffer (a slow
+// reader, a large response) is delivered whole before the close.
+func TestCloseAfterEarlierDeliversBufferedResponse(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, transport string) {
+		big := bytes.Repeat([]byte("r"), 16<<20)
+		h := newTestHandler()
+		s, _ := startServer(t, transport, Options{}, h)
+		nc, err := net.Dial("tcp", s.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		_ = nc.(*net.TCPConn).SetReadBuffer(64 << 10)
+		_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
+		if err := writeFrame(nc, request(1, modeHold, "")); err != nil {
+			t.Fatal(err)
+		}
+		held := <-h.held
+		if err := writeFrame(nc, request(2, modeCloseAfter, "")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		held.r.Respond([][]byte{big})
+		time.Sleep(300 * time.Millisecond) // the response backs up in the server
+		body, err := readFrame(bufio.NewReader(nc))
+		if err != nil || len(body) != len(big) {
+			t.Fatalf("earlier response: %d of %d bytes, %v", len(body), len(big), err)
+		}
 	})
 }
 

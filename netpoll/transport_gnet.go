@@ -129,9 +129,26 @@ func (t *gnetTransport) stop(ctx context.Context) error {
 		select {
 		case <-t.acceptDone:
 		case <-time.After(acceptStopGrace):
+			// The loops still stop, closing their connections, once the
+			// held loop lets the accept loop go.
+			go func() {
+				<-t.acceptDone
+				t.stopLoops()
+			}()
 			return ctx.Err()
 		}
 	}
+	t.stopLoops()
+	select {
+	case <-t.runDone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stopLoops stops the event loops once; runDone closes when they are done.
+func (t *gnetTransport) stopLoops() {
 	t.stopOnce.Do(func() {
 		t.loopsMu.Lock()
 		t.loopsStopped = true
@@ -145,12 +162,6 @@ func (t *gnetTransport) stop(ctx context.Context) error {
 			}
 		}()
 	})
-	select {
-	case <-t.runDone:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (t *gnetTransport) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
@@ -305,7 +316,8 @@ func (g *gnetConn) flushOnLoop() bool {
 // for WriteTimeout. It reports true when the connection should be closed.
 func (g *gnetConn) watchOutbound() bool {
 	buffered := int64(g.gc.OutboundBuffered())
-	if buffered != g.lastBuffered {
+	if buffered != g.lastBuffered || buffered == 0 {
+		// Also at zero: a close after earlier responses waits for it.
 		g.c.setBacklog(buffered)
 	}
 	now := time.Time{}
@@ -351,6 +363,8 @@ func (g *gnetConn) resumeReading() {
 	defer g.t.exitLoops()
 	_ = g.gc.Wake(nil)
 }
+
+func (g *gnetConn) buffersWrites() bool { return true }
 
 func (g *gnetConn) closeConn() {
 	if !g.t.enterLoops() {

@@ -130,6 +130,10 @@ func (sc *stdConn) resumeReading() {
 
 func (sc *stdConn) closeConn() { sc.close() }
 
+// buffersWrites: std writes each batch to the socket before asking for the
+// next.
+func (sc *stdConn) buffersWrites() bool { return false }
+
 // readLoop cuts frames off the socket and serves them. A frame that
 // backpressure does not admit is held until resumeReading; the socket is not
 // read meanwhile, so TCP pushes back on the client.
