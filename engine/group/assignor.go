@@ -103,6 +103,14 @@ func assignUniform(members []assignorMember, topics []assignorTopic) map[string]
 	for i := range order {
 		order[i] = i
 	}
+	// Moves in bulk stop at the even share on both sides, or a member
+	// could take more than its share and pass some on again (each pass-on
+	// is one more revocation).
+	var share balanceShare
+	if len(members) > 0 {
+		share.floor = len(owner) / len(members)
+		share.ceil = (len(owner) + len(members) - 1) / len(members)
+	}
 	for pass := 0; pass < len(owner)+1; pass++ {
 		slices.SortStableFunc(order, func(a, b int) int {
 			return cmp.Compare(counts[members[b].id], counts[members[a].id])
@@ -114,7 +122,7 @@ func assignUniform(members []assignorMember, topics []assignorTopic) map[string]
 				if counts[members[order[j]].id]+1 >= counts[members[from].id] {
 					break
 				}
-				if moveForBalance(&members[from], &members[order[j]], out, counts, subscribed) {
+				if moveForBalance(&members[from], &members[order[j]], out, counts, share, subscribed) {
 					moved = true
 					break pairs
 				}
@@ -127,11 +135,16 @@ func assignUniform(members []assignorMember, topics []assignorTopic) map[string]
 	return out
 }
 
+// balanceShare is the even share of partitions per member, rounded down
+// and up.
+type balanceShare struct{ floor, ceil int }
+
 // moveForBalance moves partitions from one member to another that
-// subscribes to their topics while the first holds at least two more. It
-// reports whether it moved any.
+// subscribes to their topics while the first holds at least two more,
+// neither passing the even share where it can help it. It reports whether
+// it moved any.
 func moveForBalance(from, to *assignorMember, out map[string]assignment, counts map[string]int,
-	subscribed func(*assignorMember, [16]byte) bool) bool {
+	share balanceShare, subscribed func(*assignorMember, [16]byte) bool) bool {
 	moved := false
 	fa, ta := out[from.id], out[to.id]
 	for _, id := range sortedIDs(fa) {
@@ -142,7 +155,11 @@ func moveForBalance(from, to *assignorMember, out map[string]assignment, counts 
 			continue
 		}
 		ps := fa[id]
-		n := min(len(ps), (counts[from.id]-counts[to.id])/2)
+		// Half the gap at most; and down to the share from above and up
+		// to it from below, but at least one, so that uneven
+		// subscriptions still balance.
+		n := min(len(ps), (counts[from.id]-counts[to.id])/2,
+			max(1, counts[from.id]-share.ceil), max(1, share.floor-counts[to.id]))
 		for _, p := range ps[:n] {
 			ta.add(id, p)
 		}

@@ -179,3 +179,22 @@ func BenchmarkAssignUniformSecondMember(b *testing.B) {
 		})
 	}
 }
+
+// Two members join one that holds every partition: the holder keeps its
+// share and the newcomers take theirs from it directly, with no partition
+// passed on a second time (each move is a revocation round trip).
+func TestUniformAssignorTwoJoinersMoveOnlyTheirShare(t *testing.T) {
+	ts := assignorTopics(10)
+	ms := assignorMembers(3, ts)
+	for p := int32(0); p < 10; p++ {
+		ms[0].current.add(ts[0].id, p)
+	}
+	out := assignUniform(ms, ts)
+	checkAssignment(t, ms, ts, out)
+	if got := out[ms[0].id].count(); got != 4 {
+		t.Fatalf("the holder kept %d of 10, want 4 (its share)", got)
+	}
+	if lo, hi := spread(ms, out); hi-lo > 1 {
+		t.Fatalf("spread %d..%d", lo, hi)
+	}
+}
