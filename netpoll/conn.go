@@ -260,6 +260,12 @@ func (c *conn) claimFlush() bool {
 // returns nil, and gives up the flusher role, when nothing is pending.
 func (c *conn) nextBatch() ([][]byte, int64) {
 	c.mu.Lock()
+	if c.io.buffersWrites() {
+		// Until the transport reports what it still buffers (setBacklog),
+		// count the batch just written as buffered: a close after earlier
+		// responses must not see a backlog of zero in between.
+		c.backlog += c.writing
+	}
 	c.writing = 0
 	if c.inFlightAll {
 		clear(c.inFlight)

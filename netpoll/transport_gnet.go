@@ -316,10 +316,10 @@ func (g *gnetConn) flushOnLoop() bool {
 // for WriteTimeout. It reports true when the connection should be closed.
 func (g *gnetConn) watchOutbound() bool {
 	buffered := int64(g.gc.OutboundBuffered())
-	if buffered != g.lastBuffered || buffered == 0 {
-		// Also at zero: a close after earlier responses waits for it.
-		g.c.setBacklog(buffered)
-	}
+	// Every time: nextBatch counts a written batch as buffered until this
+	// reports the real figure, and a close after earlier responses waits
+	// for it to reach zero.
+	g.c.setBacklog(buffered)
 	now := time.Time{}
 	if buffered > 0 {
 		now = time.Now()

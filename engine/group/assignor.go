@@ -155,11 +155,18 @@ func moveForBalance(from, to *assignorMember, out map[string]assignment, counts 
 			continue
 		}
 		ps := fa[id]
-		// Half the gap at most; and down to the share from above and up
-		// to it from below, but at least one, so that uneven
-		// subscriptions still balance.
-		n := min(len(ps), (counts[from.id]-counts[to.id])/2,
-			max(1, counts[from.id]-share.ceil), max(1, share.floor-counts[to.id]))
+		// Half the gap at most; and no further than the even share on a
+		// side not yet past it. (Past it, subscriptions are uneven and the
+		// real share differs: half the gap then, or the moves would go one
+		// partition a pass.)
+		half := (counts[from.id] - counts[to.id]) / 2
+		n := min(len(ps), half)
+		if d := counts[from.id] - share.ceil; d > 0 {
+			n = min(n, d)
+		}
+		if d := share.floor - counts[to.id]; d > 0 {
+			n = min(n, d)
+		}
 		for _, p := range ps[:n] {
 			ta.add(id, p)
 		}

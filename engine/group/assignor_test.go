@@ -198,3 +198,29 @@ func TestUniformAssignorTwoJoinersMoveOnlyTheirShare(t *testing.T) {
 		t.Fatalf("spread %d..%d", lo, hi)
 	}
 }
+
+// Uneven subscriptions: one member holds all 10,000 partitions of t0, 199
+// more subscribe to t0 and 200 others only to t1 (10 partitions), so the
+// t0 members' real share is far above the group's even share.
+//
+//	go test ./engine/group -run '^$' -bench AssignUniformUneven
+func BenchmarkAssignUniformUneven(b *testing.B) {
+	ts := assignorTopics(10000, 10)
+	ms := assignorMembers(400, ts)
+	for i := range ms {
+		if i < 200 {
+			delete(ms[i].topics, "t1")
+		} else {
+			delete(ms[i].topics, "t0")
+		}
+	}
+	for p := int32(0); p < 10000; p++ {
+		ms[0].current.add(ts[0].id, p)
+	}
+	for b.Loop() {
+		out := assignUniform(ms, ts)
+		if lo, hi := spread(ms[:200], out); hi-lo > 1 {
+			b.Fatalf("t0 members spread %d..%d", lo, hi)
+		}
+	}
+}
