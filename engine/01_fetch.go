@@ -25,6 +25,8 @@ import (
 // * Fetch sessions (KIP-227), see fetch_session.go.
 // * No transactions yet: the last stable offset is the high watermark and
 //   read_committed consumers get an empty aborted-transactions list.
+// * Fetch below v10 of a partition holding zstd batches in the range read
+//   is UNSUPPORTED_COMPRESSION_TYPE (KIP-110).
 //
 // Version notes:
 // * v4: LastStableOffset, AbortedTransactions, IsolationLevel
@@ -220,6 +222,12 @@ func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget 
 		fp.data = nil
 		return
 	}
+	if op.req.Version < 10 && holdsZstd(data) {
+		// KIP-110: a fetch older than v10 cannot take zstd batches.
+		fp.errCode = kerr.UnsupportedCompressionType.Code
+		fp.data = nil
+		return
+	}
 	fp.errCode = 0
 	fp.data = data
 	if register {
@@ -356,3 +364,16 @@ func wholeBatchesWithin(data []byte, n int) []byte {
 }
 
 var errStopSplit = errors.New("stop")
+
+// holdsZstd reports whether any batch of data is zstd-compressed.
+func holdsZstd(data []byte) bool {
+	found := false
+	batch.Split(data, func(h batch.Header, _ []byte) error {
+		if h.Codec() == 4 {
+			found = true
+			return errStopSplit
+		}
+		return nil
+	})
+	return found
+}

@@ -359,3 +359,30 @@ func TestFetchMemoryBoundedByMaxBytes(t *testing.T) {
 		t.Fatalf("out-of-range partition past the room: %v", kerr.ErrorForCode(last.ErrorCode))
 	}
 }
+
+// KIP-110: a fetch older than v10 cannot take zstd batches; it gets
+// UNSUPPORTED_COMPRESSION_TYPE for the partition, v10 gets the batch.
+func TestFetchZstdNeedsV10(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "zs", 1)
+	cl := fetchClient(tb)
+	if p := produceRaw(t, cl, "zs", 0, 11, zstdRawBatch(t, 3)); p.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+	}
+	for version, want := range map[int16]int16{9: kerr.UnsupportedCompressionType.Code, 10: 0} {
+		req := fetchReq("zs", 0, 0, 1, 0, 1<<20)
+		body, err := rawExchange(t, tb.addr, encodeRequest(req, version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := kmsg.NewPtrFetchResponse()
+		resp.Version = version
+		if err := resp.ReadFrom(body[4:]); err != nil {
+			t.Fatal(err)
+		}
+		p := resp.Topics[0].Partitions[0]
+		if p.ErrorCode != want || want == 0 && len(p.RecordBatches) == 0 {
+			t.Fatalf("fetch v%d of a zstd batch: %v with %d bytes", version, kerr.ErrorForCode(p.ErrorCode), len(p.RecordBatches))
+		}
+	}
+}
