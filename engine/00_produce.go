@@ -31,7 +31,9 @@ import (
 // * Compacted topics (cleanup.policy has compact) reject records without a
 //   key with INVALID_RECORD, as Kafka does.
 // * A batch claiming LogAppendTime is INVALID_TIMESTAMP; zstd below v7 is
-//   UNSUPPORTED_COMPRESSION_TYPE (KIP-110).
+//   UNSUPPORTED_COMPRESSION_TYPE (KIP-110). A walked batch whose header
+//   max timestamp is not its records' largest gets the right one written
+//   in (and its CRC recomputed), as Kafka does.
 // * Idempotent producers: sequence checked per (producer id, epoch,
 //   partition); a duplicate of one of the last 5 batches gets its original
 //   offset.
@@ -191,8 +193,15 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	// The records must be what the header counts (offsets are assigned
 	// from it), and on a compacted topic each needs a key: compaction could
 	// never replace or remove a record without one.
-	if partlog.CheckRecords(rp.Records, &h, st.compact) != nil {
+	seen, err := partlog.CheckRecords(rp.Records, &h, st.compact)
+	if err != nil {
 		return kerr.InvalidRecord.Code, produceJob{}
+	}
+	if seen.Walked && !st.logAppendTime && seen.MaxTimestamp != h.MaxTimestamp {
+		// As Kafka: the header carries the records' real largest
+		// timestamp, which the time index and retention go by.
+		batch.SetMaxTimestamp(rp.Records, seen.MaxTimestamp)
+		h.MaxTimestamp = seen.MaxTimestamp
 	}
 	return 0, produceJob{key: partKey{topic, rp.Partition}, raw: rp.Records, hdr: h, st: st}
 }

@@ -24,7 +24,7 @@ func rawBatch(n int, pid int64, epoch int16, seq int32) []byte {
 // rawBatchAt is rawBatch with its first record at timestamp ts (ms).
 func rawBatchAt(n int, pid int64, epoch int16, seq int32, ts int64) []byte {
 	rb := kmsg.RecordBatch{
-		Magic: 2, LastOffsetDelta: int32(n - 1), FirstTimestamp: ts, MaxTimestamp: ts + int64(n),
+		Magic: 2, LastOffsetDelta: int32(n - 1), FirstTimestamp: ts, MaxTimestamp: ts + int64(n) - 1,
 		ProducerID: pid, ProducerEpoch: epoch, FirstSequence: seq, NumRecords: int32(n),
 	}
 	var recs []byte
@@ -248,4 +248,35 @@ func zstdRawBatch(t *testing.T, n int) []byte {
 	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
 	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
 	return b
+}
+
+// A batch whose header max timestamp is not its records' largest gets the
+// right one, as Kafka writes it: the time index, ListOffsets by time and
+// time retention go by it.
+func TestProduceRewritesWrongMaxTimestamp(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "maxts", 1)
+	cl := fetchClient(tb)
+	raw := rawBatchAt(3, -1, -1, -1, 5000) // records at 5000, 5001, 5002
+	binary.BigEndian.PutUint64(raw[35:], uint64(4102444800000))
+	binary.BigEndian.PutUint32(raw[17:], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
+	if p := produceRaw(t, cl, "maxts", 0, 11, raw); p.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := fetchReq("maxts", 0, 0, 1, 0, 1<<20).RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := resp.Topics[0].Partitions[0].RecordBatches
+	if len(stored) < 61 {
+		t.Fatalf("fetched %d bytes", len(stored))
+	}
+	if got := int64(binary.BigEndian.Uint64(stored[35:])); got != 5002 {
+		t.Fatalf("stored max timestamp %d, want 5002", got)
+	}
+	if crc := crc32.Checksum(stored[21:], crc32.MakeTable(crc32.Castagnoli)); crc != binary.BigEndian.Uint32(stored[17:]) {
+		t.Fatal("stored batch's CRC does not match")
+	}
 }

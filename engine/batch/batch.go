@@ -163,6 +163,13 @@ func SetLogAppendTime(b []byte, ts int64) {
 	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32c))
 }
 
+// SetMaxTimestamp writes ts as the batch's max timestamp and recomputes the
+// CRC.
+func SetMaxTimestamp(b []byte, ts int64) {
+	binary.BigEndian.PutUint64(b[35:], uint64(ts))
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32c))
+}
+
 // Split walks whole batches in b, calling fn with each one's header and bytes.
 // It stops at the first incomplete batch and returns the bytes consumed.
 func Split(b []byte, fn func(h Header, raw []byte) error) (int, error) {

@@ -14,17 +14,17 @@ func TestCheckRecordsCountsAndFraming(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := CheckRecords(raw, &h, true); err != nil {
+		if _, err := CheckRecords(raw, &h, true); err != nil {
 			t.Fatalf("codec %d: good batch: %v", codec, err)
 		}
 		for _, lie := range []int32{1, 3, 1 << 30} {
 			h := h
 			h.NumRecords, h.LastOffsetDelta = lie, lie-1
-			if err := CheckRecords(raw, &h, true); !errors.Is(err, ErrMalformedRecords) {
+			if _, err := CheckRecords(raw, &h, true); !errors.Is(err, ErrMalformedRecords) {
 				t.Fatalf("codec %d: header counts %d of 2 records: %v", codec, lie, err)
 			}
 			// Without keys to check, only uncompressed batches are walked.
-			err := CheckRecords(raw, &h, false)
+			_, err := CheckRecords(raw, &h, false)
 			if codec == codecNone && !errors.Is(err, ErrMalformedRecords) || codec != codecNone && err != nil {
 				t.Fatalf("codec %d: header counts %d of 2 records, no keys required: %v", codec, lie, err)
 			}
@@ -32,7 +32,7 @@ func TestCheckRecordsCountsAndFraming(t *testing.T) {
 	}
 	raw := append(keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1")}, ts: 1}), 0, 0, 0)
 	h, _ := batch.ParseHeader(raw)
-	if err := CheckRecords(raw, &h, false); !errors.Is(err, ErrMalformedRecords) {
+	if _, err := CheckRecords(raw, &h, false); !errors.Is(err, ErrMalformedRecords) {
 		t.Fatalf("bytes past the last record: %v", err)
 	}
 }

@@ -124,27 +124,37 @@ var ErrRecordWithoutKey = errors.New("compacted topic cannot accept a record wit
 // which a client could make the broker do for every batch of every request
 // on the network loop, so off compacted topics a compressed batch's count is
 // left to its consumers. Control batches carry no user records and pass.
-func CheckRecords(raw []byte, h *batch.Header, requireKeys bool) error {
+func CheckRecords(raw []byte, h *batch.Header, requireKeys bool) (RecordsSeen, error) {
 	if h.Control() || h.Codec() != 0 && !requireKeys {
-		return nil
+		return RecordsSeen{}, nil
 	}
 	recs, err := batchRecords(raw, h)
 	if err != nil {
-		return err
+		return RecordsSeen{}, err
 	}
+	seen := RecordsSeen{Walked: true, MaxTimestamp: -1}
 	var r recordView
 	for i := int32(0); i < h.NumRecords; i++ {
 		n, err := parseRecordView(recs, &r)
 		if err != nil {
-			return fmt.Errorf("%w: record %d of %d: %w", ErrMalformedRecords, i, h.NumRecords, err)
+			return RecordsSeen{}, fmt.Errorf("%w: record %d of %d: %w", ErrMalformedRecords, i, h.NumRecords, err)
 		}
 		recs = recs[n:]
 		if requireKeys && r.key == nil {
-			return ErrRecordWithoutKey
+			return RecordsSeen{}, ErrRecordWithoutKey
 		}
+		seen.MaxTimestamp = max(seen.MaxTimestamp, h.BaseTimestamp+r.timestampDelta)
 	}
 	if len(recs) > 0 {
-		return fmt.Errorf("%w: %d bytes past the %d records the header counts", ErrMalformedRecords, len(recs), h.NumRecords)
+		return RecordsSeen{}, fmt.Errorf("%w: %d bytes past the %d records the header counts", ErrMalformedRecords, len(recs), h.NumRecords)
 	}
-	return nil
+	return seen, nil
+}
+
+// RecordsSeen is what CheckRecords learnt walking a batch's records: its
+// largest record timestamp, which Kafka writes into the batch header when
+// the producer's differs (the time index and time retention read it).
+type RecordsSeen struct {
+	Walked       bool
+	MaxTimestamp int64
 }
