@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,7 +89,16 @@ func (s *shard) openPartition(k partKey, id meta.TopicID, epoch int32, clean boo
 	if ss := s.b.startState; ss != nil {
 		clean, logState, snap = ss.forPartition(dir, id)
 	}
-	l, err := s.openLog(k, dir, clean, logState)
+	l, err := s.openLog(k, id, dir, clean, logState)
+	if errors.Is(err, partlog.ErrOtherOwner) {
+		// Left behind by a deleted topic of the same name (a crash before
+		// its removal, or a failed one): not this topic's data.
+		s.b.log.Warn("removing a partition directory left by a deleted topic", "dir", dir, "err", err)
+		if rerr := os.RemoveAll(dir); rerr != nil {
+			return nil, fmt.Errorf("remove %s left by a deleted topic: %w", dir, rerr)
+		}
+		l, err = s.openLog(k, id, dir, false, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +112,7 @@ func (s *shard) openPartition(k partKey, id meta.TopicID, epoch int32, clean boo
 
 // openLog opens a partition's log; logState is its state from the broker's
 // clean-shutdown marker, if any.
-func (s *shard) openLog(k partKey, dir string, clean bool, logState *partlog.CleanState) (*partlog.Log, error) {
+func (s *shard) openLog(k partKey, id meta.TopicID, dir string, clean bool, logState *partlog.CleanState) (*partlog.Log, error) {
 	b := s.b
 	st := b.settingsFor(k.topic)
 	l, err := partlog.Open(dir, partlog.Options{
@@ -114,6 +124,7 @@ func (s *shard) openLog(k partKey, dir string, clean bool, logState *partlog.Cle
 		Writeback:          s.queueWriteback,
 		Sealer:             s.queueSeal,
 		CleanState:         logState,
+		Owner:              partitionOwner(id),
 	}, clean)
 	if err != nil {
 		return nil, fmt.Errorf("open partition %s-%d: %w", k.topic, k.partition, err)
@@ -122,6 +133,12 @@ func (s *shard) openLog(k partKey, dir string, clean bool, logState *partlog.Cle
 		l.SetWriteBehind()
 	}
 	return l, nil
+}
+
+// partitionOwner is the content of a partition directory's owner file, as
+// Kafka writes partition.metadata: the topic id in its base64 form.
+func partitionOwner(id meta.TopicID) []byte {
+	return fmt.Appendf(nil, "version: 0\ntopic_id: %s\n", base64.RawURLEncoding.EncodeToString(id[:]))
 }
 
 // logEnd is the log's end offset, or 0 without a log.

@@ -48,6 +48,12 @@ type Options struct {
 	// back bytes written behind a WAL, so that the owner does not block in
 	// them; unset, the owner starts writeback itself.
 	Writeback func(WritebackHint)
+	// Owner, when set, says whose directory this is (the topic id): it is
+	// written into the directory when the log creates it, and Open fails
+	// with ErrOtherOwner on a directory that names another (owner.go). A
+	// clean open with CleanState skips the check: the broker matched that
+	// state to the owner already.
+	Owner []byte
 }
 
 // WritebackHint asks for writeback of N bytes at Off in a segment file.

@@ -33,6 +33,11 @@ func Open(dir string, opts Options, clean bool) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open partition log: %w", err)
 	}
+	if opts.Owner != nil && !(clean && opts.CleanState != nil) {
+		if err := checkOwner(dir, entries, opts.Owner); err != nil {
+			return nil, fmt.Errorf("open partition log %s: %w", dir, err)
+		}
+	}
 	if changed, err := finishInterruptedSwap(dir, entries, opts.Logger); err != nil {
 		return nil, fmt.Errorf("open partition log %s: %w", dir, err)
 	} else if changed {
@@ -56,6 +61,12 @@ func (l *Log) ensureDir() error {
 	}
 	if err := os.MkdirAll(l.dir, 0o755); err != nil {
 		return fmt.Errorf("create partition directory: %w", err)
+	}
+	if l.opts.Owner != nil {
+		if err := writeOwner(l.dir, l.opts.Owner); err != nil {
+			return err
+		}
+		l.dirDirty = true
 	}
 	l.dirMissing, l.parentDirty = false, true
 	return nil
