@@ -219,7 +219,15 @@ func (b *Broker) reconcileLoop(watch <-chan *meta.Snapshot) {
 		select {
 		case <-b.closed:
 			return
-		case <-watch:
+		case _, ok := <-watch:
+			if !ok {
+				// The metadata store stopped (a failed disk under its log):
+				// data is still served; metadata changes answer with its
+				// error. Receiving on the closed channel would spin.
+				b.log.Error("metadata store stopped; topic and partition changes are no longer applied")
+				watch = nil
+				continue
+			}
 		case <-b.reconcileCh:
 		}
 		if err := b.reconcile(b.store.Current(), true); err != nil {
