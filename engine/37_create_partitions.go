@@ -72,8 +72,10 @@ func (b *Broker) handleCreatePartitions(r *request) {
 		}
 		budget -= int32(len(parts))
 		if !req.ValidateOnly {
+			t := snap.Topics[rt.Topic]
 			creates = append(creates, partitionsCreate{out: st, op: meta.Op{
 				Kind: meta.OpCreatePartitions, Names: []string{rt.Topic}, NewPartitions: parts,
+				Before: len(t.Partitions), BeforeID: t.ID,
 			}})
 		}
 	}

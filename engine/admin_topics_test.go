@@ -274,3 +274,45 @@ func TestAdminCreatePartitions(t *testing.T) {
 		t.Fatalf("grow has %d partitions, want 3 (failed and validate-only requests change nothing)", n)
 	}
 }
+
+// Concurrent CreatePartitions for the same count: one grows the topic, the
+// others get INVALID_PARTITIONS, as Kafka's controller answers them one at
+// a time; the count decides where keyed records go, so none may overshoot.
+func TestAdminConcurrentCreatePartitions(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "grow", 3)
+	ctx := adminCtx(t)
+	codes := make(chan int16, 8)
+	for range 8 {
+		go func() {
+			req := kmsg.NewPtrCreatePartitionsRequest()
+			req.TimeoutMillis = 10000
+			rt := kmsg.NewCreatePartitionsRequestTopic()
+			rt.Topic, rt.Count = "grow", 4
+			req.Topics = append(req.Topics, rt)
+			resp, err := req.RequestWith(ctx, tb.client())
+			if err != nil {
+				codes <- -1
+				return
+			}
+			codes <- resp.Topics[0].ErrorCode
+		}()
+	}
+	ok := 0
+	for range 8 {
+		switch code := <-codes; code {
+		case 0:
+			ok++
+		case kerr.InvalidPartitions.Code:
+		default:
+			t.Fatalf("CreatePartitions: %v", kerr.ErrorForCode(code))
+		}
+	}
+	md, err := tb.admin().ListTopics(ctx, "grow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(md["grow"].Partitions); ok != 1 || n != 4 {
+		t.Fatalf("%d of 8 concurrent requests for 4 partitions succeeded; the topic has %d", ok, n)
+	}
+}

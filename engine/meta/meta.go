@@ -73,8 +73,14 @@ type Op struct {
 	// OpDeleteTopics, OpCreatePartitions, OpAlterTopicConfig.
 	Names []string `json:"names,omitempty"`
 
-	// OpCreatePartitions: the new partitions appended to Names[0].
+	// OpCreatePartitions: the new partitions appended to Names[0], and the
+	// topic id and partition count the proposer saw; the op fails
+	// (ErrInvalidPartitions) if the topic changed in between, so two
+	// concurrent requests for the same count cannot both append. Zero
+	// values (ops of older builds) skip the check.
 	NewPartitions []Partition `json:"new_partitions,omitempty"`
+	Before        int         `json:"before,omitempty"`
+	BeforeID      TopicID     `json:"before_id,omitzero"`
 
 	// OpAlterTopicConfig: Set replaces the values of these keys; Delete
 	// removes keys (back to the default); Replace=true drops all other keys first

@@ -201,6 +201,10 @@ func (s *State) createPartitions(op *Op) error {
 		return fmt.Errorf("create partitions for %q: %w", name, ErrUnknownTopic)
 	}
 	current := len(t.Partitions)
+	if op.Before > 0 && current != op.Before || op.BeforeID != (TopicID{}) && t.ID != op.BeforeID {
+		return fmt.Errorf("create partitions for %q: the topic changed since the request was checked (now %d partitions): %w",
+			name, current, ErrInvalidPartitions)
+	}
 	if len(op.NewPartitions) == 0 {
 		return fmt.Errorf("create partitions for %q: new count %d must exceed the current %d: %w",
 			name, current, current, ErrInvalidPartitions)
