@@ -272,8 +272,6 @@ func (b *Broker) reconcile(snap *meta.Snapshot, clean bool) error {
 		}
 	}
 	var wg sync.WaitGroup
-	var errMu sync.Mutex
-	var firstErr error
 	for s, changes := range byShard {
 		wg.Add(1)
 		s.submit(func(s *shard) {
@@ -288,21 +286,21 @@ func (b *Broker) reconcile(snap *meta.Snapshot, clean bool) error {
 				}
 				p, err := s.openPartition(c.k, c.id, epochs[c.k], clean)
 				if err != nil {
-					errMu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					errMu.Unlock()
-					continue
+					// One partition that cannot open must not hold back every
+					// other metadata change (nor its own deletion): it is
+					// served offline, KAFKA_STORAGE_ERROR, as after a storage
+					// fault, and reopened with backoff.
+					s.b.log.Error("open partition; serving it offline and retrying", "topic", c.k.topic, "partition", c.k.partition, "err", err)
+					p = &partition{key: c.k, topicID: c.id, dir: partitionDir(s.b.dataDir, c.k), shard: s, leaderEpoch: epochs[c.k]}
+					p.failedReopens = 1
+					p.lastReopen = time.Now()
+					p.reopenSoon()
 				}
 				s.parts[c.k] = p
 			}
 		})
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
 	for _, changes := range byShard {
 		for _, c := range changes {
 			if c.remove {

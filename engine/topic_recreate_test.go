@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/chronik-go/chronik/engine/meta"
@@ -49,5 +50,35 @@ func TestRecreatedTopicDoesNotInheritOldData(t *testing.T) {
 	}
 	if o, _ := ends.Lookup("reborn", 0); o.Offset != 0 {
 		t.Fatalf("the topic created again ends at %d: it holds the deleted topic's records", o.Offset)
+	}
+}
+
+// A partition that cannot be opened (here a file where its directory
+// should be) is served offline, KAFKA_STORAGE_ERROR, and retried; it does
+// not hold back other metadata changes, and its topic can be deleted.
+func TestUnopenablePartitionDoesNotBlockMetadata(t *testing.T) {
+	tb := startBroker(t)
+	if err := os.WriteFile(filepath.Join(tb.dir, "bad-0"), []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := adminCtx(t)
+	adm := tb.admin()
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "bad"); err != nil {
+		t.Fatalf("create bad: %v", err)
+	}
+	createTestTopic(t, tb, "good", 1)
+	cl := fetchClient(tb)
+	if p := produceRaw(t, cl, "good", 0, 11, rawBatch(1, -1, -1, -1)); p.ErrorCode != 0 {
+		t.Fatalf("produce to good: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+	if p := produceRaw(t, cl, "bad", 0, 11, rawBatch(1, -1, -1, -1)); p.ErrorCode != kerr.KafkaStorageError.Code {
+		t.Fatalf("produce to the partition that cannot open: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(p.ErrorCode))
+	}
+	res, err := adm.DeleteTopics(ctx, "bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res["bad"]; r.Err != nil {
+		t.Fatalf("delete bad: %v", r.Err)
 	}
 }
