@@ -36,6 +36,7 @@
 //	  partition.checkpoint            log start offset and clean-shutdown state
 //	  recovery.checkpoint             recovery point (logs that have rolled)
 //	  cleaner.checkpoint              compaction progress (compacted topics only)
+//	  partition.metadata              Options.Owner: whose directory it is (owner.go)
 //
 // A segment is named by the base offset of its first batch, zero-padded to
 // 20 digits so names sort as offsets do. A new partition has no directory
