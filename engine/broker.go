@@ -224,6 +224,11 @@ func (b *Broker) reconcileLoop(watch <-chan *meta.Snapshot) {
 				// The metadata store stopped (a failed disk under its log):
 				// data is still served; metadata changes answer with its
 				// error. Receiving on the closed channel would spin.
+				select {
+				case <-b.closed:
+					return // a shutdown stops the feed too
+				default:
+				}
 				b.log.Error("metadata store stopped; topic and partition changes are no longer applied")
 				watch = nil
 				continue
@@ -271,7 +276,14 @@ func (b *Broker) reconcile(snap *meta.Snapshot, clean bool) error {
 			byShard[b.shardFor(k)] = append(byShard[b.shardFor(k)], change{k: k, id: id, open: true})
 		}
 	}
+	// At start-up a partition that cannot be opened fails the start, as
+	// before: the shards' write-ahead logs may hold acknowledged batches
+	// for it, which the replay that follows would count as orphaned and
+	// retire. Later (a topic being created) it is served offline instead.
+	starting := b.startState != nil
 	var wg sync.WaitGroup
+	var errMu sync.Mutex
+	var firstErr error
 	for s, changes := range byShard {
 		wg.Add(1)
 		s.submit(func(s *shard) {
@@ -285,6 +297,14 @@ func (b *Broker) reconcile(snap *meta.Snapshot, clean bool) error {
 					continue
 				}
 				p, err := s.openPartition(c.k, c.id, epochs[c.k], clean)
+				if err != nil && starting {
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					errMu.Unlock()
+					continue
+				}
 				if err != nil {
 					// One partition that cannot open must not hold back every
 					// other metadata change (nor its own deletion): it is
@@ -301,6 +321,9 @@ func (b *Broker) reconcile(snap *meta.Snapshot, clean bool) error {
 		})
 	}
 	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
 	for _, changes := range byShard {
 		for _, c := range changes {
 			if c.remove {

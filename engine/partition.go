@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -89,16 +90,7 @@ func (s *shard) openPartition(k partKey, id meta.TopicID, epoch int32, clean boo
 	if ss := s.b.startState; ss != nil {
 		clean, logState, snap = ss.forPartition(dir, id)
 	}
-	l, err := s.openLog(k, id, dir, clean, logState)
-	if errors.Is(err, partlog.ErrOtherOwner) {
-		// Left behind by a deleted topic of the same name (a crash before
-		// its removal, or a failed one): not this topic's data.
-		s.b.log.Warn("removing a partition directory left by a deleted topic", "dir", dir, "err", err)
-		if rerr := os.RemoveAll(dir); rerr != nil {
-			return nil, fmt.Errorf("remove %s left by a deleted topic: %w", dir, rerr)
-		}
-		l, err = s.openLog(k, id, dir, false, nil)
-	}
+	l, err := s.openOwnLog(k, id, dir, clean, logState)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +100,35 @@ func (s *shard) openPartition(k partKey, id meta.TopicID, epoch int32, clean boo
 		return nil, fmt.Errorf("restore producer state of %s-%d: %w", k.topic, k.partition, err)
 	}
 	return p, nil
+}
+
+// openOwnLog is openLog for a directory that may not be the partition's
+// own. One whose owner file names another topic id was left by a deleted
+// topic of the same name (a crash before its removal, or a failed one): it
+// is moved aside as <dir>.<time>-stray, as Kafka moves stray logs aside,
+// and the partition starts empty. An owner file that does not parse (a
+// crash left it damaged) names nobody: it is dropped and the directory
+// adopted, so that no data is ever moved aside on a damaged file's word.
+// It is safe off the shard's goroutine (a reopen).
+func (s *shard) openOwnLog(k partKey, id meta.TopicID, dir string, clean bool, logState *partlog.CleanState) (*partlog.Log, error) {
+	l, err := s.openLog(k, id, dir, clean, logState)
+	var other *partlog.OtherOwnerError
+	if !errors.As(err, &other) {
+		return l, err
+	}
+	if _, ok := parsePartitionOwner(other.Content); !ok {
+		s.b.log.Warn("dropping a damaged partition owner file; adopting the directory", "dir", dir, "content", string(other.Content))
+		if rerr := os.Remove(other.Path); rerr != nil {
+			return nil, fmt.Errorf("drop damaged %s: %w", other.Path, rerr)
+		}
+		return s.openLog(k, id, dir, false, nil)
+	}
+	stray := fmt.Sprintf("%s.%d-stray", dir, time.Now().UnixNano())
+	s.b.log.Warn("moving aside a partition directory left by a deleted topic of the same name", "dir", dir, "to", stray, "err", err)
+	if rerr := os.Rename(dir, stray); rerr != nil {
+		return nil, fmt.Errorf("move aside %s left by a deleted topic: %w", dir, rerr)
+	}
+	return s.openLog(k, id, dir, false, nil)
 }
 
 // openLog opens a partition's log; logState is its state from the broker's
@@ -139,6 +160,23 @@ func (s *shard) openLog(k partKey, id meta.TopicID, dir string, clean bool, logS
 // Kafka writes partition.metadata: the topic id in its base64 form.
 func partitionOwner(id meta.TopicID) []byte {
 	return fmt.Appendf(nil, "version: 0\ntopic_id: %s\n", base64.RawURLEncoding.EncodeToString(id[:]))
+}
+
+// parsePartitionOwner reads a topic id back from partitionOwner's format.
+func parsePartitionOwner(b []byte) (meta.TopicID, bool) {
+	var id meta.TopicID
+	rest, ok := bytes.CutPrefix(b, []byte("version: 0\ntopic_id: "))
+	if !ok {
+		return id, false
+	}
+	enc, ok := bytes.CutSuffix(rest, []byte("\n"))
+	if !ok {
+		return id, false
+	}
+	if n, err := base64.RawURLEncoding.Decode(id[:], enc); err != nil || n != len(id) || len(enc) != base64.RawURLEncoding.EncodedLen(len(id)) {
+		return id, false
+	}
+	return id, true
 }
 
 // logEnd is the log's end offset, or 0 without a log.

@@ -110,7 +110,7 @@ func (p *partition) startReopen() {
 	scratch := &partition{key: p.key, topicID: p.topicID, dir: p.dir, shard: s, producers: maps.Clone(p.producers)}
 	go func() {
 		r := &reopenResult{p: p}
-		l, err := s.openLog(p.key, p.topicID, p.dir, false, nil)
+		l, err := s.openOwnLog(p.key, p.topicID, p.dir, false, nil)
 		if err != nil {
 			r.err = err
 		} else {

@@ -62,6 +62,14 @@ func launchBroker(tb *testBroker) *testBroker {
 }
 
 func (tb *testBroker) open() {
+	tb.t.Helper()
+	if err := tb.tryOpen(); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+// tryOpen is open returning why the broker did not start.
+func (tb *testBroker) tryOpen() error {
 	t := tb.t
 	t.Helper()
 	args := []string{"--set", "log.dirs=" + tb.dir, "--set", "listeners=PLAINTEXT://127.0.0.1:0", "--set", "num.shards=2"}
@@ -70,13 +78,13 @@ func (tb *testBroker) open() {
 	}
 	cfg, err := config.Load(args, nil)
 	if err != nil {
-		t.Fatalf("config: %v", err)
+		return fmt.Errorf("config: %w", err)
 	}
 	tb.cfg = cfg
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	store, err := raftmeta.Open(filepath.Join(tb.dir, "__raft_metadata"), raftmeta.Options{NodeID: 1, ClusterID: "test-cluster", Logger: logger})
 	if err != nil {
-		t.Fatalf("raftmeta: %v", err)
+		return fmt.Errorf("raftmeta: %w", err)
 	}
 	opener := tb.opener
 	if opener == nil {
@@ -85,21 +93,22 @@ func (tb *testBroker) open() {
 	b, err := New(Options{Config: cfg, Store: store, Opener: opener, Logger: logger, DataDir: tb.dir, SysfsRoot: tb.sysfs})
 	if err != nil {
 		store.Close()
-		t.Fatalf("engine: %v", err)
+		return fmt.Errorf("engine: %w", err)
 	}
 	addr, _ := cfg.ListenAddr()
 	srv, err := netpoll.Listen(netpoll.Options{Addr: addr, Transport: cfg.Transport, MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxInflight: cfg.MaxInflightPerConnection, WriteTimeout: cfg.IOTimeout, Logger: logger}, b)
 	if err != nil {
 		b.Close()
 		store.Close()
-		t.Fatalf("listen: %v", err)
+		return fmt.Errorf("listen: %w", err)
 	}
 	port := srv.Addr().(*net.TCPAddr).Port
 	if err := b.Start("127.0.0.1", int32(port)); err != nil {
-		t.Fatalf("start: %v", err)
+		return fmt.Errorf("start: %w", err)
 	}
 	tb.store, tb.b, tb.srv = store, b, srv
 	tb.addr = fmt.Sprintf("127.0.0.1:%d", port)
+	return nil
 }
 
 // stop shuts the broker down gracefully (idempotent).

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/chronik-go/chronik/engine/meta"
+	"github.com/chronik-go/chronik/engine/partlog"
 	"github.com/chronik-go/chronik/raftmeta"
 )
 
@@ -80,5 +81,50 @@ func TestUnopenablePartitionDoesNotBlockMetadata(t *testing.T) {
 	}
 	if r := res["bad"]; r.Err != nil {
 		t.Fatalf("delete bad: %v", r.Err)
+	}
+}
+
+// After a crash, a partition directory whose owner file is damaged keeps
+// its data (the file is dropped and rewritten), and one whose file names
+// another topic id is moved aside, not deleted, and the partition starts
+// empty.
+func TestOwnerFileAfterACrash(t *testing.T) {
+	tb := startBroker(t, "num.shards=1")
+	createTestTopic(t, tb, "own", 1)
+	cl := fetchClient(tb)
+	for range 3 {
+		if code, _ := produceCode(t, cl, "own"); code != 0 {
+			t.Fatal(kerr.ErrorForCode(code))
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		content []byte
+		batches int
+	}{
+		{"damaged", make([]byte, 26), 3},
+		{"another topic", partitionOwner(meta.TopicID{9, 9, 9}), 0},
+	} {
+		crashed := t.TempDir()
+		if err := os.CopyFS(crashed, os.DirFS(tb.dir)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(crashed, "own-0", partlog.OwnerFileName), c.content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		again := &testBroker{t: t, dir: crashed, sets: []string{"num.shards=1"}}
+		again.open()
+		got := readBatchOffsets(t, fetchClient(again), "own")
+		again.stop()
+		if len(got) != c.batches {
+			t.Fatalf("%s owner file: the partition holds %v, want %d batches", c.name, got, c.batches)
+		}
+		strays, _ := filepath.Glob(filepath.Join(crashed, "own-0.*-stray"))
+		if want := map[bool]int{true: 1, false: 0}[c.batches == 0]; len(strays) != want {
+			t.Fatalf("%s owner file: stray directories %v, want %d", c.name, strays, want)
+		}
+		if len(strays) == 1 && segmentBytes(t, strays[0]) == 0 {
+			t.Fatalf("the directory moved aside lost its data")
+		}
 	}
 }

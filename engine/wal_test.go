@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/chronik-go/chronik/engine/partlog"
 )
 
 // A shard uses its WAL only while its turns spread over
@@ -325,5 +327,51 @@ func TestWALAcknowledgedBatchIsVisible(t *testing.T) {
 	}
 	if tb.b.Metrics().WALSyncs == 0 {
 		t.Fatal("no write-ahead log sync: the batches were not acknowledged through the WAL")
+	}
+}
+
+// A partition that cannot be opened at start-up after a crash fails the
+// start: the write-ahead log holds its acknowledged batches, which a start
+// serving it offline would count as orphaned and retire. Once the fault is
+// cleared, the next start replays them.
+func TestWALKeptWhenAPartitionCannotOpenAtStart(t *testing.T) {
+	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1"}
+	tb := startBroker(t, sets...)
+	createTestTopic(t, tb, "kept", 1)
+	cl := fetchClient(tb)
+	var acked []int64
+	for range 3 {
+		code, off := produceCode(t, cl, "kept")
+		if code != 0 {
+			t.Fatal(kerr.ErrorForCode(code))
+		}
+		acked = append(acked, off)
+	}
+	crashed := t.TempDir()
+	if err := os.CopyFS(crashed, os.DirFS(tb.dir)); err != nil {
+		t.Fatal(err)
+	}
+	if n := segmentBytes(t, filepath.Join(crashed, "kept-0")); n != 0 {
+		t.Fatalf("the partition file already holds %d bytes: nothing left for the WAL to restore", n)
+	}
+	// An owner file that cannot be read fails the partition's open.
+	owner := filepath.Join(crashed, "kept-0", partlog.OwnerFileName)
+	os.Remove(owner)
+	if err := os.Mkdir(owner, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	failing := &testBroker{t: t, dir: crashed, sets: sets}
+	if err := failing.tryOpen(); err == nil {
+		failing.stop()
+		t.Fatal("the broker started with a partition it could not open and its batches in the WAL")
+	}
+	if err := os.Remove(owner); err != nil {
+		t.Fatal(err)
+	}
+	again := &testBroker{t: t, dir: crashed, sets: sets}
+	again.open()
+	t.Cleanup(again.stop)
+	if got := readBatchOffsets(t, fetchClient(again), "kept"); !slices.Equal(got, acked) {
+		t.Fatalf("after the fault cleared kept-0 holds %v, want the acknowledged %v", got, acked)
 	}
 }

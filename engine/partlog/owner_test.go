@@ -16,7 +16,7 @@ func TestOwnerFile(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := os.ReadFile(filepath.Join(dir, ownerFileName)); err != nil || string(got) != "topic A\n" {
+	if got, err := os.ReadFile(filepath.Join(dir, OwnerFileName)); err != nil || string(got) != "topic A\n" {
 		t.Fatalf("owner file after the first append: %q, %v", got, err)
 	}
 	// The same owner opens it; another gets ErrOtherOwner, crashed or clean.
@@ -32,7 +32,7 @@ func TestOwnerFile(t *testing.T) {
 		}
 	}
 	// A directory without the file (an older build's) is adopted.
-	if err := os.Remove(filepath.Join(dir, ownerFileName)); err != nil {
+	if err := os.Remove(filepath.Join(dir, OwnerFileName)); err != nil {
 		t.Fatal(err)
 	}
 	l = mustOpen(t, dir, other, false)
@@ -40,7 +40,7 @@ func TestOwnerFile(t *testing.T) {
 		t.Fatalf("adopted log ends at %d", l.NextOffset())
 	}
 	l.Close()
-	if got, _ := os.ReadFile(filepath.Join(dir, ownerFileName)); string(got) != "topic B\n" {
+	if got, _ := os.ReadFile(filepath.Join(dir, OwnerFileName)); string(got) != "topic B\n" {
 		t.Fatalf("owner file after adoption: %q", got)
 	}
 }
