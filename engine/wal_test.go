@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/chronik-go/chronik/engine/partlog"
 )
@@ -88,21 +89,7 @@ func TestWALReplayRestoresWhatACrashLost(t *testing.T) {
 	}
 	createTestTopic(t, tb, "gone", 1)
 	createTestTopic(t, tb, "kept", 1)
-	var acked []int64
-	for range 3 {
-		code, off := produceCode(t, cl, "kept")
-		if code != 0 {
-			t.Fatal(kerr.ErrorForCode(code))
-		}
-		acked = append(acked, off)
-	}
-	crashed := t.TempDir()
-	if err := os.CopyFS(crashed, os.DirFS(tb.dir)); err != nil {
-		t.Fatal(err)
-	}
-	if n := segmentBytes(t, filepath.Join(crashed, "kept-0")); n != 0 {
-		t.Fatalf("the partition file already holds %d bytes: nothing left for the WAL to restore", n)
-	}
+	crashed, acked := walOnlyCrashCopy(t, tb, cl, "kept")
 
 	again := &testBroker{t: t, dir: crashed, sets: sets}
 	again.open()
@@ -338,22 +325,7 @@ func TestWALKeptWhenAPartitionCannotOpenAtStart(t *testing.T) {
 	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1"}
 	tb := startBroker(t, sets...)
 	createTestTopic(t, tb, "kept", 1)
-	cl := fetchClient(tb)
-	var acked []int64
-	for range 3 {
-		code, off := produceCode(t, cl, "kept")
-		if code != 0 {
-			t.Fatal(kerr.ErrorForCode(code))
-		}
-		acked = append(acked, off)
-	}
-	crashed := t.TempDir()
-	if err := os.CopyFS(crashed, os.DirFS(tb.dir)); err != nil {
-		t.Fatal(err)
-	}
-	if n := segmentBytes(t, filepath.Join(crashed, "kept-0")); n != 0 {
-		t.Fatalf("the partition file already holds %d bytes: nothing left for the WAL to restore", n)
-	}
+	crashed, acked := walOnlyCrashCopy(t, tb, fetchClient(tb), "kept")
 	// An owner file that cannot be read fails the partition's open.
 	owner := filepath.Join(crashed, "kept-0", partlog.OwnerFileName)
 	os.Remove(owner)
@@ -374,4 +346,28 @@ func TestWALKeptWhenAPartitionCannotOpenAtStart(t *testing.T) {
 	if got := readBatchOffsets(t, fetchClient(again), "kept"); !slices.Equal(got, acked) {
 		t.Fatalf("after the fault cleared kept-0 holds %v, want the acknowledged %v", got, acked)
 	}
+}
+
+// walOnlyCrashCopy produces three batches to partition 0 of topic, which a
+// WAL-covered broker acknowledges before they reach the partition file, and
+// copies the data directory as a crash then would leave it. It returns the
+// copy and the acknowledged offsets.
+func walOnlyCrashCopy(t *testing.T, tb *testBroker, cl *kgo.Client, topic string) (string, []int64) {
+	t.Helper()
+	var acked []int64
+	for range 3 {
+		code, off := produceCode(t, cl, topic)
+		if code != 0 {
+			t.Fatal(kerr.ErrorForCode(code))
+		}
+		acked = append(acked, off)
+	}
+	crashed := t.TempDir()
+	if err := os.CopyFS(crashed, os.DirFS(tb.dir)); err != nil {
+		t.Fatal(err)
+	}
+	if n := segmentBytes(t, filepath.Join(crashed, topic+"-0")); n != 0 {
+		t.Fatalf("the partition file already holds %d bytes: nothing left for the WAL to restore", n)
+	}
+	return crashed, acked
 }
