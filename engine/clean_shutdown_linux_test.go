@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"syscall"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/chronik-go/chronik/engine/partlog"
 	"github.com/chronik-go/chronik/uring"
 )
 
@@ -56,8 +58,9 @@ func TestGracefulStopKeepsStateInOneFile(t *testing.T) {
 
 	for p := 0; p < 3; p++ {
 		dir := partitionDir(tb.dir, partKey{"state", int32(p)})
-		if got := partitionFiles(t, dir); len(got) != 1 || got[0] != "00000000000000000000.log" {
-			t.Fatalf("partition %d holds %v after a graceful stop, want only its segment", p, got)
+		// The segment, and the owner file written with the directory.
+		if got := partitionFiles(t, dir); !slices.Equal(got, []string{"00000000000000000000.log", partlog.OwnerFileName}) {
+			t.Fatalf("partition %d holds %v after a graceful stop, want only its segment and owner file", p, got)
 		}
 	}
 	st, found, err := readCleanStateFile(filepath.Join(tb.dir, cleanShutdownMarker))
