@@ -159,8 +159,7 @@ func SetLeaderEpoch(b []byte, epoch int32) { binary.BigEndian.PutUint32(b[12:], 
 func SetLogAppendTime(b []byte, ts int64) {
 	attrs := binary.BigEndian.Uint16(b[21:]) | 0x08
 	binary.BigEndian.PutUint16(b[21:], attrs)
-	binary.BigEndian.PutUint64(b[35:], uint64(ts))
-	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32c))
+	SetMaxTimestamp(b, ts)
 }
 
 // SetMaxTimestamp writes ts as the batch's max timestamp and recomputes the

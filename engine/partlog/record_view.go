@@ -133,6 +133,9 @@ func CheckRecords(raw []byte, h *batch.Header, requireKeys bool) (RecordsSeen, e
 		return RecordsSeen{}, err
 	}
 	seen := RecordsSeen{Walked: true, MaxTimestamp: -1}
+	// forEachRecordView's loop, written out: its callback closure escapes
+	// and cost this produce-path walk an allocation and 40-60 % more time a
+	// batch (BenchmarkCheckRecords, 16 records: 990-1,053 against 609-764 ns).
 	var r recordView
 	for i := int32(0); i < h.NumRecords; i++ {
 		n, err := parseRecordView(recs, &r)
