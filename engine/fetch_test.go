@@ -224,8 +224,7 @@ func rawExchange(t *testing.T, addr string, frame []byte) ([]byte, error) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	out := binary.BigEndian.AppendUint32(nil, uint32(len(frame)))
-	if _, err := c.Write(append(out, frame...)); err != nil {
+	if _, err := c.Write(sizePrefixed(frame)); err != nil {
 		return nil, err
 	}
 	var size [4]byte
