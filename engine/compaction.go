@@ -190,6 +190,7 @@ func (p *partition) cleanOptions(now time.Time, stepBytes int64) partlog.CleanOp
 		Now:               now,
 		DeleteRetention:   msDuration(st.deleteRetentionMs),
 		MinCompactionLag:  msDuration(st.minCompactionLagMs),
+		MaxCompactionLag:  msDuration(st.maxCompactionLagMs),
 		MinDirtyRatio:     st.minCleanableRatio,
 		MaxKeyBytes:       p.shard.b.cfg.LogCleanerDedupeBufferSize / int64(len(p.shard.b.shards)),
 		StepBytes:         stepBytes,

@@ -253,3 +253,65 @@ func TestCompactedTopicRejectsRecordsWithoutKey(t *testing.T) {
 	wantConfig(t, adm, "keyed", "min.cleanable.dirty.ratio", "0.5", kmsg.ConfigSourceDefaultConfig)
 	wantConfig(t, adm, "keyed", "delete.retention.ms", "86400000", kmsg.ConfigSourceDefaultConfig)
 }
+
+// max.compaction.lag.ms bounds how long an overwritten value stays on a
+// compacted topic (KIP-354): the active segment, which the cleaner never
+// touches, rolls once its records are that old, and a pass starts then even
+// when min.cleanable.dirty.ratio says the log is clean enough. Before, a
+// quiet topic kept every update in its 1 GiB active segment for segment.ms
+// (7 days), and the key was not accepted.
+func TestMaxCompactionLagCompactsAQuietTopic(t *testing.T) {
+	tb := startBroker(t, "log.cleaner.backoff.ms=20", "log.cleaner.io.max.bytes.per.second=104857600")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const topic, keys = "lagged", 5
+	if _, err := tb.admin().CreateTopic(ctx, 1, 1, map[string]*string{
+		"cleanup.policy":            kadm.StringPtr("compact"),
+		"min.cleanable.dirty.ratio": kadm.StringPtr("1"), // never due by ratio once a pass has run
+		"max.compaction.lag.ms":     kadm.StringPtr("500"),
+	}, topic); err != nil {
+		t.Fatal(err)
+	}
+	cl := tb.client(kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0))
+	round := 0
+	produceRounds := func(n int) {
+		t.Helper()
+		for ; n > 0; n-- {
+			var recs []*kgo.Record
+			for k := 0; k < keys; k++ {
+				recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprintf("key-%d", k)), Value: []byte(fmt.Sprintf("v%d", round))})
+			}
+			if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			round++
+		}
+	}
+	compacted := func() error {
+		recs := consumeAll(t, tb, topic)
+		perKey := map[string]int{}
+		for _, r := range recs {
+			perKey[string(r.Key)]++
+		}
+		latest := latestByKey(recs)
+		for k := 0; k < keys; k++ {
+			key := fmt.Sprintf("key-%d", k)
+			if perKey[key] > 2 {
+				return fmt.Errorf("%s has %d records of %d rounds (%d passes)", key, perKey[key], round, tb.b.cleanerPasses())
+			}
+			if want := fmt.Sprintf("v%d", round-1); string(latest[key]) != want {
+				return fmt.Errorf("%s = %q, want %q", key, latest[key], want)
+			}
+		}
+		return nil
+	}
+	for phase := 0; phase < 2; phase++ {
+		produceRounds(10)
+		time.Sleep(600 * time.Millisecond) // past the lag: the next produce rolls
+		produceRounds(1)
+		checkFor(t, 20*time.Second, 50*time.Millisecond, compacted)
+	}
+	if passes := tb.b.cleanerPasses(); passes < 2 {
+		t.Fatalf("%d compaction passes, want one per phase", passes)
+	}
+}

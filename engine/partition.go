@@ -139,7 +139,7 @@ func (s *shard) openLog(k partKey, id meta.TopicID, dir string, clean bool, logS
 	l, err := partlog.Open(dir, partlog.Options{
 		Opener:             b.opener,
 		SegmentBytes:       st.segmentBytes,
-		SegmentMs:          msDuration(st.segmentMs),
+		SegmentMs:          st.rollAfter(),
 		IndexIntervalBytes: b.cfg.LogIndexIntervalBytes,
 		Logger:             b.log,
 		Writeback:          s.queueWriteback,
@@ -364,6 +364,7 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	}
 	// The bytes go to the kernel with the rest of the turn's appends
 	// (shard.writeTurn); the acknowledgement waits for the turn's commit.
+	p.log.SetRollLimits(st.segmentBytes, st.rollAfter())
 	segments, before := p.log.SegmentCount(), p.log.NextOffset()
 	base, err := p.log.StageAppend(raw, p.leaderEpoch)
 	if err != nil {

@@ -118,3 +118,48 @@ func TestMsDurationSaturates(t *testing.T) {
 		}
 	}
 }
+
+// segment.bytes altered on a live topic applies from the next produce, as in
+// Kafka: retention.bytes, which deletes whole segments, then trims a log that
+// had grown in one 1 GiB segment. Before, the new size waited for a restart.
+func TestAlteredSegmentBytesAppliesWithoutRestart(t *testing.T) {
+	tb := startBroker(t, "log.retention.check.interval.ms=20")
+	ctx := adminCtx(t)
+	adm := tb.admin()
+	small, forever := "2048", "-1"
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"retention.bytes": &small, "retention.ms": &forever}, "seg-live"); err != nil {
+		t.Fatal(err)
+	}
+	cl := fetchClient(tb)
+	produce := func(n int) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			if p := produceRaw(t, cl, "seg-live", 0, 11, rawBatchAt(5, -1, -1, -1, time.Now().UnixMilli())); p.ErrorCode != 0 {
+				t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+			}
+		}
+	}
+	produce(40)
+	time.Sleep(100 * time.Millisecond) // 5 retention checks
+	if start, err := startOffset(ctx, adm, "seg-live"); err != nil || start != 0 {
+		t.Fatalf("start offset %d (%v) with one segment, want 0", start, err)
+	}
+	res, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "segment.bytes", Value: kadm.StringPtr("1024")}}, "seg-live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := res.On("seg-live", nil); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	produce(40)
+	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		start, err := startOffset(ctx, adm, "seg-live")
+		if err != nil {
+			return err
+		}
+		if start < 200 {
+			return fmt.Errorf("start offset %d: retention has not trimmed below the altered segments", start)
+		}
+		return nil
+	})
+}

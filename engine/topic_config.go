@@ -84,6 +84,8 @@ var topicConfigKeys = []topicConfigKey{
 		func(c *config.Config) string { return msOrNever(c.LogFlushInterval) }, intValidator(-1)},
 	{"index.interval.bytes", "log.index.interval.bytes", kmsg.ConfigTypeInt, "bytes between offset index entries",
 		func(c *config.Config) string { return strconv.Itoa(int(c.LogIndexIntervalBytes)) }, intValidator(0)},
+	{"max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", kmsg.ConfigTypeLong, "records older than this are compacted whatever the dirty ratio",
+		func(c *config.Config) string { return msOrMax(c.LogCleanerMaxCompactionLag) }, intValidator(1)},
 	{"max.message.bytes", "message.max.bytes", kmsg.ConfigTypeInt, "largest record batch accepted",
 		func(c *config.Config) string { return strconv.Itoa(int(c.MessageMaxBytes)) }, intValidator(0)},
 	{"message.timestamp.type", "log.message.timestamp.type", kmsg.ConfigTypeString, "CreateTime or LogAppendTime",
@@ -109,6 +111,15 @@ var topicConfigKeys = []topicConfigKey{
 func msOrNever(d interface{ Milliseconds() int64 }) string {
 	if d.Milliseconds() < 0 {
 		return "-1"
+	}
+	return ms(d)
+}
+
+// msOrMax is ms for a duration that may be saturated, shown as Kafka's
+// Long.MAX_VALUE ("no bound").
+func msOrMax(d time.Duration) string {
+	if d == math.MaxInt64 {
+		return strconv.FormatInt(math.MaxInt64, 10)
 	}
 	return ms(d)
 }
@@ -163,6 +174,17 @@ type topicSettings struct {
 	deleteRetentionMs  int64
 	minCleanableRatio  float64
 	minCompactionLagMs int64
+	maxCompactionLagMs int64
+}
+
+// rollAfter is the active segment's age limit: segment.ms, and on compacted
+// topics at most max.compaction.lag.ms, so that records past it leave the
+// active segment the cleaner never touches (Kafka's LogConfig.maxSegmentMs).
+func (st *topicSettings) rollAfter() time.Duration {
+	if st.compact && st.maxCompactionLagMs > 0 {
+		return msDuration(min(st.segmentMs, st.maxCompactionLagMs))
+	}
+	return msDuration(st.segmentMs)
 }
 
 func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicSettings {
@@ -197,6 +219,7 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 		deleteRetentionMs:  num("delete.retention.ms"),
 		minCleanableRatio:  ratio,
 		minCompactionLagMs: num("min.compaction.lag.ms"),
+		maxCompactionLagMs: num("max.compaction.lag.ms"),
 	}
 	if st.compact && !st.deletable {
 		st.retentionMs, st.retentionBytes = -1, -1

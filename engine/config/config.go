@@ -55,6 +55,7 @@ type Config struct {
 	LogCleanerDeleteRetention     time.Duration // log.cleaner.delete.retention.ms
 	LogCleanerMinCleanableRatio   float64       // log.cleaner.min.cleanable.ratio
 	LogCleanerMinCompactionLag    time.Duration // log.cleaner.min.compaction.lag.ms
+	LogCleanerMaxCompactionLag    time.Duration // log.cleaner.max.compaction.lag.ms
 
 	SocketRequestMaxBytes      int32         // socket.request.max.bytes
 	MaxInflightPerConnection   int           // socket.max.inflight.requests

@@ -100,6 +100,10 @@ func durationGetter(field func(*Config) *time.Duration, unit time.Duration) func
 		if d < 0 {
 			return "-1"
 		}
+		if d == math.MaxInt64 {
+			// Saturated by the setter: Kafka's Long.MAX_VALUE ("no bound").
+			return strconv.FormatInt(math.MaxInt64, 10)
+		}
 		return strconv.FormatInt(int64(d/unit), 10)
 	}
 }

@@ -219,6 +219,10 @@ var keyTable = []key{
 		doc: "records younger than this are not compacted",
 		set: durationSetter(func(c *Config) *time.Duration { return &c.LogCleanerMinCompactionLag }, time.Millisecond, 0),
 		get: durationGetter(func(c *Config) *time.Duration { return &c.LogCleanerMinCompactionLag }, time.Millisecond)},
+	{name: "log.cleaner.max.compaction.lag.ms", typ: TypeLong, def: "9223372036854775807", unit: "ms", dynamic: true,
+		doc: "records older than this are compacted whatever the dirty ratio (compacted topics also roll by it)",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.LogCleanerMaxCompactionLag }, time.Millisecond, 1),
+		get: durationGetter(func(c *Config) *time.Duration { return &c.LogCleanerMaxCompactionLag }, time.Millisecond)},
 
 	// Requests and groups.
 	{name: "socket.request.max.bytes", typ: TypeInt, def: "104857600", unit: "bytes",

@@ -37,6 +37,7 @@ var nonDefault = map[string]string{
 	"log.cleaner.delete.retention.ms":          "0",
 	"log.cleaner.min.cleanable.ratio":          "0.25",
 	"log.cleaner.min.compaction.lag.ms":        "60000",
+	"log.cleaner.max.compaction.lag.ms":        "3600000",
 	"socket.request.max.bytes":                 "1",
 	"socket.max.inflight.requests":             "5",
 	"connections.max.idle.ms":                  "-1",

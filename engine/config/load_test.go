@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -69,6 +70,7 @@ func TestLoadDefaults(t *testing.T) {
 		LogCleanerDeleteRetention:         24 * time.Hour,
 		LogCleanerMinCleanableRatio:       0.5,
 		LogCleanerMinCompactionLag:        0,
+		LogCleanerMaxCompactionLag:        math.MaxInt64,
 		SocketRequestMaxBytes:             104857600,
 		MaxInflightPerConnection:          64,
 		ConnectionsMaxIdle:                10 * time.Minute,

@@ -119,7 +119,8 @@ func lastOffsetDelta(b []byte) int32 {
 // appended records a batch written at pos of the active segment.
 func (l *Log) appended(s *segment, h *batch.Header, pos int64) {
 	l.unchanged = false
-	if s.size == 0 && l.opts.SegmentMs > 0 {
+	if s.size == 0 {
+		// Kept whatever SegmentMs is now: SetRollLimits may set one later.
 		s.firstAppend = l.opts.Now()
 	}
 	if err := s.indexBatch(h, pos, l.opts.IndexIntervalBytes); err != nil && l.failed == nil {

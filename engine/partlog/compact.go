@@ -23,6 +23,10 @@ type CleanOptions struct {
 	Now              time.Time     // wall clock; default Options.Now()
 	DeleteRetention  time.Duration // delete.retention.ms: how long a cleaned tombstone stays
 	MinCompactionLag time.Duration // min.compaction.lag.ms: records younger than this stay uncompacted
+	// MaxCompactionLag is max.compaction.lag.ms: a pass is due, whatever the
+	// dirty ratio, once a sealed dirty segment's first batch is older than
+	// this (Kafka's KIP-354); 0 = no bound.
+	MaxCompactionLag time.Duration
 	// MinDirtyRatio is min.cleanable.dirty.ratio: a pass starts when the
 	// dirty share of the cleanable bytes reaches it, or when kept tombstones
 	// have passed their delete horizon.
@@ -140,6 +144,7 @@ type cleanPlan struct {
 	first, limit   int   // map segs[first:limit]; segs[limit] and later are not cleanable
 	dirty, total   int64 // bytes of segs[first:limit] and of segs[:limit]
 	tombstonesDue  bool  // a kept tombstone passed its delete horizon
+	overdue        bool  // a sealed dirty segment outlived MaxCompactionLag
 	firstDirtyFrom int64
 }
 
@@ -177,7 +182,30 @@ func (l *Log) planClean(o *CleanOptions) (cleanPlan, error) {
 		}
 	}
 	p.tombstonesDue = cs.minHorizon <= o.Now.UnixMilli()
+	if cutoff := o.Now.Add(-o.MaxCompactionLag).UnixMilli(); o.MaxCompactionLag > 0 && cutoff > 0 && p.dirty > 0 {
+		overdue, err := l.dirtyOlderThan(p.first, cutoff)
+		if err != nil {
+			return p, err
+		}
+		p.overdue = overdue
+	}
 	return p, nil
+}
+
+// dirtyOlderThan reports whether a sealed segment from segs[first] on has a
+// first batch timestamped before cutoff (ms), as Kafka measures a log's
+// compaction delay. Batches without a timestamp do not count.
+func (l *Log) dirtyOlderThan(first int, cutoff int64) (bool, error) {
+	for i := first; i < len(l.segs)-1; i++ {
+		ts, err := l.segs[i].firstBatchTimestamp()
+		if err != nil {
+			return false, err
+		}
+		if ts > 0 && ts < cutoff {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // worthIt reports whether the plan justifies a pass.
@@ -185,7 +213,7 @@ func (p *cleanPlan) worthIt(minRatio float64) bool {
 	if p.total == 0 {
 		return false
 	}
-	return p.dirty > 0 && float64(p.dirty)/float64(p.total) >= minRatio || p.tombstonesDue
+	return p.dirty > 0 && (float64(p.dirty)/float64(p.total) >= minRatio || p.overdue) || p.tombstonesDue
 }
 
 // CleanPriority is the dirty share of the log's cleanable bytes and whether

@@ -963,3 +963,41 @@ func TestCompactKeepsSegmentModificationTime(t *testing.T) {
 		}
 	}
 }
+
+// A sealed dirty segment whose first batch is older than MaxCompactionLag
+// makes a pass due whatever the dirty ratio (KIP-354), and only then.
+func TestCompactDueByMaxCompactionLag(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	opts := testOptions(nil)
+	opts.Now = clock.Now
+	l := mustOpen(t, t.TempDir(), opts, false)
+	defer l.Close()
+	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
+	for r := 0; r < 30; r++ {
+		w.round(r)
+	}
+	cleanAll(t, l, CleanOptions{MinDirtyRatio: 0.5})
+	// A small dirty share; the first dirty segment's first batch is from t0.
+	for r := 30; l.CleanerStats().FirstDirtyOffset == l.active().base; r++ {
+		w.round(r)
+	}
+	o := CleanOptions{MinDirtyRatio: 0.99, MaxCompactionLag: 30 * time.Minute}
+	clock.now = t0.Add(29 * time.Minute)
+	if ratio, due, err := l.CleanPriority(o); err != nil || due || ratio >= 0.99 {
+		t.Fatalf("CleanPriority before the lag = %v, %v, %v; want not due", ratio, due, err)
+	}
+	if passes := cleanAll(t, l, o); passes != 0 {
+		t.Fatal("a pass ran before the dirty records reached max.compaction.lag.ms")
+	}
+	clock.now = t0.Add(31 * time.Minute)
+	if _, due, err := l.CleanPriority(o); err != nil || !due {
+		t.Fatalf("CleanPriority past the lag: due %v, %v; want due", due, err)
+	}
+	if passes := cleanAll(t, l, o); passes != 1 {
+		t.Fatalf("%d passes past max.compaction.lag.ms, want 1", passes)
+	}
+	sameRecords(t, consumeRecords(t, l), expectCompacted(w.written, l.CleanerStats().FirstDirtyOffset))
+	if _, due, _ := l.CleanPriority(o); due {
+		t.Fatal("still due with nothing dirty left in sealed segments")
+	}
+}

@@ -62,6 +62,15 @@ type WritebackHint struct {
 	Off, N int64
 }
 
+// SetRollLimits changes when the active segment rolls, for a topic's
+// segment.bytes or segment.ms altered while the log is open: Kafka applies
+// them from the next append on, without a restart. Zero or less takes the
+// default size and never rolls by age.
+func (l *Log) SetRollLimits(segmentBytes int64, segmentMs time.Duration) {
+	o := Options{SegmentBytes: segmentBytes}.withDefaults()
+	l.opts.SegmentBytes, l.opts.SegmentMs = o.SegmentBytes, max(segmentMs, 0)
+}
+
 func (o Options) withDefaults() Options {
 	if o.Opener == nil {
 		o.Opener = uring.PwriteOpener{}

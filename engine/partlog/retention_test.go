@@ -396,3 +396,38 @@ func TestRetiredSegmentClosesWhileLaterTasksAreOut(t *testing.T) {
 		prev = next
 	}
 }
+
+// Roll limits changed on an open log apply from the next append, as Kafka
+// applies an altered segment.bytes or segment.ms.
+func TestSetRollLimitsAppliesToTheActiveSegment(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	opts := Options{Now: func() time.Time { return now }} // 1 GiB, never by age
+	l := mustOpen(t, t.TempDir(), opts, false)
+	defer l.Close()
+	b := simpleBatch(t, 1, 1, 100)
+	for range 5 {
+		mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	}
+	now = now.Add(48 * time.Hour)
+	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	if l.SegmentCount() != 1 {
+		t.Fatalf("%d segments before any limit was set, want 1", l.SegmentCount())
+	}
+	l.SetRollLimits(0, time.Hour)
+	off := mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	if l.SegmentCount() != 2 || l.active().base != off {
+		t.Fatalf("segment.ms set to an hour on a 2-day-old segment: %d segments, active base %d, want a roll at %d", l.SegmentCount(), l.active().base, off)
+	}
+	l.SetRollLimits(int64(3*len(b)), 0)
+	for range 3 {
+		mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	}
+	if l.SegmentCount() != 3 {
+		t.Fatalf("%d segments after the 4th batch with room for 3, want 3", l.SegmentCount())
+	}
+	now = now.Add(1000 * time.Hour)
+	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	if l.SegmentCount() != 3 {
+		t.Fatalf("rolled by age after segment.ms was dropped: %d segments", l.SegmentCount())
+	}
+}

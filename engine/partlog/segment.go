@@ -78,6 +78,11 @@ type segment struct {
 	maxTS       int64
 	maxTSOffset int64
 	statsKnown  bool
+	// firstTS is the first batch's max timestamp, read once on demand for
+	// max.compaction.lag.ms (firstTSKnown); a sealed segment's first batch
+	// does not change.
+	firstTS      int64
+	firstTSKnown bool
 
 	// Active segment bookkeeping.
 	bytesSinceIndex int64     // bytes appended since the last offset index entry
@@ -238,6 +243,28 @@ func (s *segment) loadStats() error {
 	}
 	s.statsKnown = true
 	return nil
+}
+
+// firstBatchTimestamp is the max timestamp of the segment's first batch
+// (noTimestamp when the segment is empty), what Kafka's cleaner ages a
+// segment by for max.compaction.lag.ms.
+func (s *segment) firstBatchTimestamp() (int64, error) {
+	if s.firstTSKnown {
+		return s.firstTS, nil
+	}
+	if s.size < batch.HeaderSize {
+		return noTimestamp, nil
+	}
+	var buf [batch.HeaderSize]byte
+	if err := s.readAt(buf[:], 0); err != nil {
+		return 0, err
+	}
+	h, err := batch.ParseHeader(buf[:])
+	if err != nil {
+		return 0, fmt.Errorf("%w: first batch of %s: %v", ErrCorrupt, s.path(logSuffix), err)
+	}
+	s.firstTS, s.firstTSKnown = h.MaxTimestamp, true
+	return s.firstTS, nil
 }
 
 // largestTimestamp is what time retention compares: the largest batch

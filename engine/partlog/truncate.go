@@ -175,6 +175,7 @@ func (l *Log) reactivate(s *segment, cutPos, cutOffset int64) error {
 	switch {
 	case cutPos == 0:
 		s.firstAppend = time.Time{}
+		s.firstTSKnown = false // its first batch is gone
 	case s.firstAppend.IsZero():
 		s.firstAppend = l.opts.Now()
 	}
