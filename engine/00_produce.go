@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -33,7 +34,9 @@ import (
 // * A batch claiming LogAppendTime is INVALID_TIMESTAMP; zstd below v7 is
 //   UNSUPPORTED_COMPRESSION_TYPE (KIP-110). A walked batch whose header
 //   max timestamp is not its records' largest gets the right one written
-//   in (and its CRC recomputed), as Kafka does.
+//   in (and its CRC recomputed), as Kafka does. CreateTime timestamps
+//   outside message.timestamp.before.max.ms / after.max.ms of the broker's
+//   clock are INVALID_TIMESTAMP (KIP-937's keys; Kafka 4's defaults).
 // * Idempotent producers: sequence checked per (producer id, epoch,
 //   partition); a duplicate of one of the last 5 batches gets its original
 //   offset.
@@ -196,6 +199,16 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	seen, err := partlog.CheckRecords(rp.Records, &h, st.compact)
 	if err != nil {
 		return kerr.InvalidRecord.Code, produceJob{}
+	}
+	if !st.logAppendTime {
+		// Unwalked (compressed) batches are judged by their header.
+		lo, hi := h.BaseTimestamp, h.MaxTimestamp
+		if seen.Walked {
+			lo, hi = seen.MinTimestamp, seen.MaxTimestamp
+		}
+		if !st.timestampsInRange(time.Now().UnixMilli(), lo, hi) {
+			return kerr.InvalidTimestamp.Code, produceJob{}
+		}
 	}
 	if seen.Walked && !st.logAppendTime && seen.MaxTimestamp != h.MaxTimestamp {
 		// As Kafka: the header carries the records' real largest

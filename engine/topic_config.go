@@ -88,6 +88,10 @@ var topicConfigKeys = []topicConfigKey{
 		func(c *config.Config) string { return msOrMax(c.LogCleanerMaxCompactionLag) }, intValidator(1)},
 	{"max.message.bytes", "message.max.bytes", kmsg.ConfigTypeInt, "largest record batch accepted",
 		func(c *config.Config) string { return strconv.Itoa(int(c.MessageMaxBytes)) }, intValidator(0)},
+	{"message.timestamp.after.max.ms", "log.message.timestamp.after.max.ms", kmsg.ConfigTypeLong, "how far in the future a CreateTime record timestamp may be",
+		func(c *config.Config) string { return strconv.FormatInt(c.LogMessageTimestampAfterMaxMs, 10) }, intValidator(0)},
+	{"message.timestamp.before.max.ms", "log.message.timestamp.before.max.ms", kmsg.ConfigTypeLong, "how far in the past a CreateTime record timestamp may be",
+		func(c *config.Config) string { return strconv.FormatInt(c.LogMessageTimestampBeforeMaxMs, 10) }, intValidator(0)},
 	{"message.timestamp.type", "log.message.timestamp.type", kmsg.ConfigTypeString, "CreateTime or LogAppendTime",
 		func(*config.Config) string { return "CreateTime" }, oneOf("CreateTime", "LogAppendTime")},
 	{"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", kmsg.ConfigTypeDouble, "dirty share of the log that starts a compaction pass",
@@ -162,6 +166,9 @@ type topicSettings struct {
 	retentionBytes  int64
 	maxMessageBytes int32
 	logAppendTime   bool
+	// CreateTime timestamps must lie within [now-before, now+after].
+	timestampBeforeMaxMs int64
+	timestampAfterMaxMs  int64
 	flushMessages   int64
 	flushMs         int64
 	segmentBytes    int64
@@ -209,6 +216,9 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 		retentionBytes:  num("retention.bytes"),
 		maxMessageBytes: int32(num("max.message.bytes")),
 		logAppendTime:   get("message.timestamp.type") == "LogAppendTime",
+
+		timestampBeforeMaxMs: num("message.timestamp.before.max.ms"),
+		timestampAfterMaxMs:  num("message.timestamp.after.max.ms"),
 		flushMessages:   num("flush.messages"),
 		flushMs:         num("flush.ms"),
 		segmentBytes:    num("segment.bytes"),
@@ -226,6 +236,24 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 	}
 	return st
 }
+
+// timestampsInRange reports whether CreateTime timestamps from lo to hi (ms;
+// noTimestamp for none) lie within message.timestamp.before.max.ms before
+// now and message.timestamp.after.max.ms after it, as Kafka checks each
+// record. Differences are taken unsigned: a timestamp near either end of
+// int64 must not wrap into range.
+func (st *topicSettings) timestampsInRange(now, lo, hi int64) bool {
+	if hi != noTimestamp && hi > now && uint64(hi)-uint64(now) > uint64(st.timestampAfterMaxMs) {
+		return false
+	}
+	if lo != noTimestamp && lo < now && uint64(now)-uint64(lo) > uint64(st.timestampBeforeMaxMs) {
+		return false
+	}
+	return true
+}
+
+// noTimestamp is a record or batch timestamp that was not set (-1).
+const noTimestamp = -1
 
 // msDuration converts a topic setting in milliseconds to a Duration,
 // saturating where nanoseconds overflow (past 292 years): Kafka takes

@@ -47,6 +47,8 @@ type Config struct {
 	WALMinPartitions                  int           // log.flush.wal.min.partitions
 	WALCheckpointBytes                int64         // log.flush.wal.checkpoint.bytes
 	MessageMaxBytes                   int32         // message.max.bytes
+	LogMessageTimestampBeforeMaxMs    int64         // log.message.timestamp.before.max.ms
+	LogMessageTimestampAfterMaxMs     int64         // log.message.timestamp.after.max.ms
 
 	LogCleanerEnable              bool          // log.cleaner.enable
 	LogCleanerIOMaxBytesPerSecond int64         // log.cleaner.io.max.bytes.per.second (per shard)

@@ -187,6 +187,14 @@ var keyTable = []key{
 		doc: "largest record batch a partition accepts",
 		set: intSetter(func(c *Config) *int32 { return &c.MessageMaxBytes }, 0, maxInt32),
 		get: intGetter(func(c *Config) *int32 { return &c.MessageMaxBytes })},
+	{name: "log.message.timestamp.before.max.ms", typ: TypeLong, def: "9223372036854775807", unit: "ms", dynamic: true,
+		doc: "how far in the past a CreateTime record timestamp may be",
+		set: intSetter(func(c *Config) *int64 { return &c.LogMessageTimestampBeforeMaxMs }, 0, math.MaxInt64),
+		get: intGetter(func(c *Config) *int64 { return &c.LogMessageTimestampBeforeMaxMs })},
+	{name: "log.message.timestamp.after.max.ms", typ: TypeLong, def: "3600000", unit: "ms", dynamic: true,
+		doc: "how far in the future a CreateTime record timestamp may be (Kafka 4's default: an hour)",
+		set: intSetter(func(c *Config) *int64 { return &c.LogMessageTimestampAfterMaxMs }, 0, math.MaxInt64),
+		get: intGetter(func(c *Config) *int64 { return &c.LogMessageTimestampAfterMaxMs })},
 
 	// Log compaction (cleanup.policy=compact). Each shard cleans its own
 	// partitions in small steps between its requests; the rate cap keeps the

@@ -30,6 +30,8 @@ var nonDefault = map[string]string{
 	"log.flush.interval.messages":              "1",
 	"log.flush.interval.ms":                    "0",
 	"message.max.bytes":                        "2097152",
+	"log.message.timestamp.before.max.ms":      "86400000",
+	"log.message.timestamp.after.max.ms":       "0",
 	"log.cleaner.enable":                       "false",
 	"log.cleaner.io.max.bytes.per.second":      "1048576",
 	"log.cleaner.dedupe.buffer.size":           "1048576",

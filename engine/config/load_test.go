@@ -63,6 +63,8 @@ func TestLoadDefaults(t *testing.T) {
 		WALMinPartitions:                  8,
 		WALCheckpointBytes:                64 << 20,
 		MessageMaxBytes:                   1048588,
+		LogMessageTimestampBeforeMaxMs:    math.MaxInt64,
+		LogMessageTimestampAfterMaxMs:     3600000,
 		LogCleanerEnable:                  true,
 		LogCleanerIOMaxBytesPerSecond:     32 << 20,
 		LogCleanerDedupeBufferSize:        128 << 20,

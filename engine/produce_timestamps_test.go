@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// batchWithTimestamps builds a batch whose records carry the given
+// timestamps while its header claims header (first and max timestamp), as a
+// producer with a wrong header would send it.
+func batchWithTimestamps(header int64, ts ...int64) []byte {
+	rb := kmsg.RecordBatch{
+		Magic: 2, LastOffsetDelta: int32(len(ts) - 1), FirstTimestamp: header, MaxTimestamp: header,
+		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(len(ts)),
+	}
+	var recs []byte
+	for i, t := range ts {
+		r := kmsg.Record{OffsetDelta: int32(i), TimestampDelta64: t - header, Value: []byte("v")}
+		r.Length = int32(len(r.AppendTo(nil)) - 1)
+		recs = r.AppendTo(recs)
+	}
+	rb.Records = recs
+	raw := rb.AppendTo(nil)
+	binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))
+	binary.BigEndian.PutUint32(raw[17:], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return raw
+}
+
+// CreateTime timestamps must lie within message.timestamp.before.max.ms
+// before the broker's clock and message.timestamp.after.max.ms after it
+// (Kafka 4's defaults: no bound, an hour), judged per record; otherwise the
+// partition answers INVALID_TIMESTAMP and nothing is appended. Before, any
+// timestamp was taken.
+func TestProduceTimestampBounds(t *testing.T) {
+	tb := startBroker(t)
+	ctx := adminCtx(t)
+	adm := tb.admin()
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "ts-default"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"message.timestamp.before.max.ms": kadm.StringPtr("60000"),
+		"message.timestamp.after.max.ms": kadm.StringPtr("0")}, "ts-tight"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"message.timestamp.type": kadm.StringPtr("LogAppendTime")}, "ts-append"); err != nil {
+		t.Fatal(err)
+	}
+	cl := fetchClient(tb)
+	now := time.Now().UnixMilli()
+	hour, minute := int64(time.Hour/time.Millisecond), int64(time.Minute/time.Millisecond)
+	for _, c := range []struct {
+		name, topic string
+		raw         []byte
+		want        int16
+	}{
+		{"now", "ts-default", rawBatchAt(3, -1, -1, -1, now), 0},
+		{"1970, no past bound by default", "ts-default", rawBatchAt(3, -1, -1, -1, 1000), 0},
+		{"half an hour ahead", "ts-default", rawBatchAt(3, -1, -1, -1, now+30*minute), 0},
+		{"two hours ahead", "ts-default", rawBatchAt(3, -1, -1, -1, now+2*hour), kerr.InvalidTimestamp.Code},
+		{"one record two hours ahead under an honest-looking header", "ts-default", batchWithTimestamps(now, now, now+2*hour, now), kerr.InvalidTimestamp.Code},
+		{"near the int64 maximum", "ts-default", batchWithTimestamps(1<<62, 1<<62), kerr.InvalidTimestamp.Code},
+		{"two minutes old, before bound one minute", "ts-tight", rawBatchAt(3, -1, -1, -1, now-2*minute), kerr.InvalidTimestamp.Code},
+		{"one record two minutes old", "ts-tight", batchWithTimestamps(now, now, now-2*minute), kerr.InvalidTimestamp.Code},
+		{"near the int64 minimum", "ts-tight", batchWithTimestamps(-(1 << 62), -(1 << 62)), kerr.InvalidTimestamp.Code},
+		{"within a tight bound", "ts-tight", rawBatchAt(1, -1, -1, -1, time.Now().UnixMilli()-1000), 0},
+		{"LogAppendTime topics take any producer timestamp", "ts-append", rawBatchAt(3, -1, -1, -1, now+2*hour), 0},
+	} {
+		if p := produceRaw(t, cl, c.topic, 0, 11, c.raw); p.ErrorCode != c.want {
+			t.Errorf("%s: %v, want %v", c.name, kerr.ErrorForCode(p.ErrorCode), kerr.ErrorForCode(c.want))
+		}
+	}
+	// Refused batches were not appended: 3+3+3 on the default topic.
+	ends, err := adm.ListEndOffsets(ctx, "ts-default", "ts-tight")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := ends.Lookup("ts-default", 0); e.Offset != 9 {
+		t.Fatalf("ts-default ends at %d, want 9", e.Offset)
+	}
+	if e, _ := ends.Lookup("ts-tight", 0); e.Offset != 1 {
+		t.Fatalf("ts-tight ends at %d, want 1", e.Offset)
+	}
+
+	// A stock client sees the error on its record.
+	pcl := tb.client(kgo.DefaultProduceTopic("ts-default"), kgo.RecordRetries(0))
+	defer pcl.Close()
+	pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = pcl.ProduceSync(pctx, &kgo.Record{Value: []byte("from the future"), Timestamp: time.Now().Add(3 * time.Hour)}).FirstErr()
+	if !errors.Is(err, kerr.InvalidTimestamp) {
+		t.Fatalf("franz-go produce of a record 3 hours ahead: %v, want INVALID_TIMESTAMP", err)
+	}
+}
