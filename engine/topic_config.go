@@ -169,10 +169,10 @@ type topicSettings struct {
 	// CreateTime timestamps must lie within [now-before, now+after].
 	timestampBeforeMaxMs int64
 	timestampAfterMaxMs  int64
-	flushMessages   int64
-	flushMs         int64
-	segmentBytes    int64
-	segmentMs       int64
+	flushMessages        int64
+	flushMs              int64
+	segmentBytes         int64
+	segmentMs            int64
 
 	// Compaction (compaction.go); compact-only topics keep no time or size
 	// retention, as in Kafka.
@@ -219,10 +219,10 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 
 		timestampBeforeMaxMs: num("message.timestamp.before.max.ms"),
 		timestampAfterMaxMs:  num("message.timestamp.after.max.ms"),
-		flushMessages:   num("flush.messages"),
-		flushMs:         num("flush.ms"),
-		segmentBytes:    num("segment.bytes"),
-		segmentMs:       num("segment.ms"),
+		flushMessages:        num("flush.messages"),
+		flushMs:              num("flush.ms"),
+		segmentBytes:         num("segment.bytes"),
+		segmentMs:            num("segment.ms"),
 
 		compact:            slices.Contains(policy, "compact"),
 		deletable:          slices.Contains(policy, "delete"),
