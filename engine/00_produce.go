@@ -20,8 +20,9 @@ import (
 //   off when Produce v0 is missing; such requests get UNSUPPORTED_VERSION per
 //   partition, as Kafka 4 answers them.
 // * Exactly one magic-2 batch per partition, CRC-32C checked, stored as sent
-//   (compressed batches are never recompressed), base offset and leader
-//   epoch stamped in place.
+//   (base offset and leader epoch stamped in place) unless the topic's
+//   compression.type names a codec: the shard then recompresses the batch
+//   into it, as Kafka does.
 // * Internal topics (__consumer_offsets) take no client batches:
 //   INVALID_TOPIC_EXCEPTION, unless the client id is Kafka's admin one
 //   (__admin_client), as in Kafka.

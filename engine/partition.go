@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/chronik-go/chronik/engine/batch"
 	"github.com/chronik-go/chronik/engine/meta"
 	"github.com/chronik-go/chronik/engine/partlog"
@@ -355,6 +357,21 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 		if v.errCode != 0 {
 			return appendResult{errCode: v.errCode, baseOffset: -1, logAppendTime: -1}
 		}
+	}
+	if st.codec != keepProducerCodec && h.Codec() != st.codec {
+		// compression.type names a codec: the batch is stored in it, as
+		// Kafka recompresses, here on the shard that owns the partition so
+		// that batches keep their order.
+		out, err := partlog.Recompress(raw, h, st.codec)
+		if err != nil {
+			p.shard.b.log.Warn("recompress", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+			return appendResult{errCode: kerr.InvalidRecord.Code, baseOffset: -1, logAppendTime: -1}
+		}
+		if len(out) > int(st.maxMessageBytes) {
+			return appendResult{errCode: kerr.MessageTooLarge.Code, baseOffset: -1, logAppendTime: -1}
+		}
+		raw = out
+		h.Attributes, h.Length = h.Attributes&^0x07|int16(st.codec), int32(len(out)-batch.LengthFieldEnd)
 	}
 	appendTime := int64(-1)
 	if st.logAppendTime {

@@ -166,6 +166,9 @@ type topicSettings struct {
 	retentionBytes  int64
 	maxMessageBytes int32
 	logAppendTime   bool
+	// codec is compression.type's codec (0 none ... 4 zstd), or
+	// keepProducerCodec for "producer".
+	codec int8
 	// CreateTime timestamps must lie within [now-before, now+after].
 	timestampBeforeMaxMs int64
 	timestampAfterMaxMs  int64
@@ -216,6 +219,7 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 		retentionBytes:  num("retention.bytes"),
 		maxMessageBytes: int32(num("max.message.bytes")),
 		logAppendTime:   get("message.timestamp.type") == "LogAppendTime",
+		codec:           compressionCodec(get("compression.type")),
 
 		timestampBeforeMaxMs: num("message.timestamp.before.max.ms"),
 		timestampAfterMaxMs:  num("message.timestamp.after.max.ms"),
@@ -235,6 +239,26 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 		st.retentionMs, st.retentionBytes = -1, -1
 	}
 	return st
+}
+
+// keepProducerCodec is compression.type=producer: batches are stored as sent.
+const keepProducerCodec = -1
+
+// compressionCodec maps a compression.type value to a batch codec id.
+func compressionCodec(v string) int8 {
+	switch v {
+	case "uncompressed":
+		return 0
+	case "gzip":
+		return 1
+	case "snappy":
+		return 2
+	case "lz4":
+		return 3
+	case "zstd":
+		return 4
+	}
+	return keepProducerCodec
 }
 
 // timestampsInRange reports whether CreateTime timestamps from lo to hi (ms;
