@@ -63,6 +63,9 @@ type produceJob struct {
 	raw  []byte
 	hdr  batch.Header
 	st   *topicSettings
+	// errMsg explains a refused batch in the answer (v8+), where the code
+	// alone would leave the producer guessing.
+	errMsg string
 }
 
 func (b *Broker) handleProduce(r *request) {
@@ -87,6 +90,9 @@ func (b *Broker) handleProduce(r *request) {
 			code, job := b.prepareProduce(r, req, v, rt.Topic, rp)
 			if code != 0 {
 				sp.ErrorCode = code
+				if job.errMsg != "" && req.Version >= 8 {
+					sp.ErrorMessage = &job.errMsg
+				}
 				continue
 			}
 			job.out = sp
@@ -207,8 +213,10 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 		if seen.Walked {
 			lo, hi = seen.MinTimestamp, seen.MaxTimestamp
 		}
-		if !st.timestampsInRange(time.Now().UnixMilli(), lo, hi) {
-			return kerr.InvalidTimestamp.Code, produceJob{}
+		if now := time.Now().UnixMilli(); !st.timestampsInRange(now, lo, hi) {
+			return kerr.InvalidTimestamp.Code, produceJob{errMsg: fmt.Sprintf(
+				"record timestamps %d..%d are out of range: topic %s takes CreateTime timestamps at most %d ms before and %d ms after the broker's clock (%d)",
+				lo, hi, topic, st.timestampBeforeMaxMs, st.timestampAfterMaxMs, now)}
 		}
 	}
 	if seen.Walked && !st.logAppendTime && seen.MaxTimestamp != h.MaxTimestamp {

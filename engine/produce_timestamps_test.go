@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +78,11 @@ func TestProduceTimestampBounds(t *testing.T) {
 		if p := produceRaw(t, cl, c.topic, 0, 11, c.raw); p.ErrorCode != c.want {
 			t.Errorf("%s: %v, want %v", c.name, kerr.ErrorForCode(p.ErrorCode), kerr.ErrorForCode(c.want))
 		}
+	}
+	// The answer says why (v8+).
+	p := produceRaw(t, cl, "ts-default", 0, 11, rawBatchAt(1, -1, -1, -1, now+2*hour))
+	if p.ErrorMessage == nil || !strings.Contains(*p.ErrorMessage, "3600000 ms after") {
+		t.Fatalf("INVALID_TIMESTAMP answered with message %v, want the bounds", p.ErrorMessage)
 	}
 	// Refused batches were not appended: 3+3+3 on the default topic.
 	ends, err := adm.ListEndOffsets(ctx, "ts-default", "ts-tight")
