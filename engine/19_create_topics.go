@@ -147,6 +147,9 @@ func (b *Broker) checkCreateTopic(snap *meta.Snapshot, rt *kmsg.CreateTopicsRequ
 		}
 		configs[c.Name] = *c.Value
 	}
+	if aerr := checkTopicConfigCombination(b.cfg, configs); aerr != nil {
+		return meta.Topic{}, 0, aerr
+	}
 	spec := meta.Topic{Name: rt.Topic, ID: newTopicID(), Configs: configs}
 	if len(rt.ReplicaAssignment) > 0 {
 		parts, aerr := manualPlacement(snap, rt)

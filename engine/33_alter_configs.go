@@ -6,6 +6,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/chronik-go/chronik/engine/config"
 	"github.com/chronik-go/chronik/engine/meta"
 )
 
@@ -77,7 +78,7 @@ func (b *Broker) handleAlterConfigs(r *request) {
 		*res = kmsg.NewAlterConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
 		op, aerr := b.configResourceOp(rr.ResourceType, rr.ResourceName, seen, func() (meta.Op, *apiError) {
-			return replaceTopicConfigs(v, rr)
+			return replaceTopicConfigs(b.cfg, v, rr)
 		})
 		if aerr != nil {
 			res.ErrorCode, res.ErrorMessage = aerr.errCode(), aerr.message()
@@ -94,7 +95,7 @@ func (b *Broker) handleAlterConfigs(r *request) {
 
 // replaceTopicConfigs validates a legacy AlterConfigs topic resource and
 // builds its replace-all op.
-func replaceTopicConfigs(v *clusterView, rr kmsg.AlterConfigsRequestResource) (meta.Op, *apiError) {
+func replaceTopicConfigs(cfg *config.Config, v *clusterView, rr kmsg.AlterConfigsRequestResource) (meta.Op, *apiError) {
 	if err := validTopicName(rr.ResourceName); err != nil {
 		return meta.Op{}, newAPIError(kerr.InvalidTopicException, "%v", err)
 	}
@@ -110,6 +111,9 @@ func replaceTopicConfigs(v *clusterView, rr kmsg.AlterConfigsRequestResource) (m
 			return meta.Op{}, aerr
 		}
 		set[c.Name] = *c.Value
+	}
+	if aerr := checkTopicConfigCombination(cfg, set); aerr != nil {
+		return meta.Op{}, aerr
 	}
 	return meta.Op{Kind: meta.OpAlterTopicConfig, Names: []string{rr.ResourceName}, Set: set, Replace: true}, nil
 }

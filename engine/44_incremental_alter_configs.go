@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -115,6 +116,17 @@ func alterTopicConfigs(cfg *config.Config, v *clusterView, rr kmsg.IncrementalAl
 		default:
 			return meta.Op{}, newAPIError(kerr.InvalidRequest, "unknown alter config operation %d for config key %s", c.Op, c.Name)
 		}
+	}
+	after := maps.Clone(t.Configs)
+	if after == nil {
+		after = map[string]string{}
+	}
+	maps.Copy(after, op.Set)
+	for _, name := range op.Delete {
+		delete(after, name)
+	}
+	if aerr := checkTopicConfigCombination(cfg, after); aerr != nil {
+		return meta.Op{}, aerr
 	}
 	return op, nil
 }

@@ -176,3 +176,17 @@ func checkTopicConfigValue(name string, value *string) *apiError {
 	}
 	return nil
 }
+
+// checkTopicConfigCombination checks what single values cannot show, on a
+// topic's overrides as they would be after a change (broker defaults fill
+// the rest): Kafka refuses a min.compaction.lag.ms above
+// max.compaction.lag.ms, which would keep the segments max asks to clean
+// out of every pass.
+func checkTopicConfigCombination(cfg *config.Config, overrides map[string]string) *apiError {
+	st := resolveTopicSettings(cfg, overrides)
+	if st.minCompactionLagMs > st.maxCompactionLagMs {
+		return newAPIError(kerr.InvalidConfig, "conflict topic config setting min.compaction.lag.ms (%d) > max.compaction.lag.ms (%d)",
+			st.minCompactionLagMs, st.maxCompactionLagMs)
+	}
+	return nil
+}

@@ -315,3 +315,50 @@ func TestMaxCompactionLagCompactsAQuietTopic(t *testing.T) {
 		t.Fatalf("%d compaction passes, want one per phase", passes)
 	}
 }
+
+// min.compaction.lag.ms above max.compaction.lag.ms is INVALID_CONFIG on
+// create and on either alter, as Kafka refuses it: the segments max asks to
+// clean would stay out of every pass.
+func TestCompactionLagsMustNotConflict(t *testing.T) {
+	tb := startBroker(t)
+	ctx := adminCtx(t)
+	adm := tb.admin()
+	res, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{
+		"cleanup.policy":        kadm.StringPtr("compact"),
+		"min.compaction.lag.ms": kadm.StringPtr("7200000"),
+		"max.compaction.lag.ms": kadm.StringPtr("3600000"),
+	}, "lags")
+	if err == nil {
+		err = res.Err
+	}
+	if !errors.Is(err, kerr.InvalidConfig) {
+		t.Fatalf("create with min > max lag: %v, want INVALID_CONFIG", err)
+	}
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"max.compaction.lag.ms": kadm.StringPtr("3600000")}, "lags"); err != nil {
+		t.Fatal(err)
+	}
+	alterErr := func(rs kadm.AlterConfigsResponses, err error) error {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := rs.On("lags", nil)
+		return r.Err
+	}
+	if err := alterErr(adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "min.compaction.lag.ms", Value: kadm.StringPtr("3600001")}}, "lags")); !errors.Is(err, kerr.InvalidConfig) {
+		t.Fatalf("incremental alter to min > max lag: %v, want INVALID_CONFIG", err)
+	}
+	if err := alterErr(adm.AlterTopicConfigsState(ctx, []kadm.AlterConfig{{Name: "min.compaction.lag.ms", Value: kadm.StringPtr("3600001")}, {Name: "max.compaction.lag.ms", Value: kadm.StringPtr("60000")}}, "lags")); !errors.Is(err, kerr.InvalidConfig) {
+		t.Fatalf("legacy alter to min > max lag: %v, want INVALID_CONFIG", err)
+	}
+	if err := alterErr(adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "min.compaction.lag.ms", Value: kadm.StringPtr("3600000")}}, "lags")); err != nil {
+		t.Fatalf("min equal to max lag: %v", err)
+	}
+	// Deleting max (back to no bound) is fine; setting it below min is not.
+	if err := alterErr(adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: "max.compaction.lag.ms"}}, "lags")); err != nil {
+		t.Fatalf("delete max lag: %v", err)
+	}
+	if err := alterErr(adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "max.compaction.lag.ms", Value: kadm.StringPtr("1000")}}, "lags")); !errors.Is(err, kerr.InvalidConfig) {
+		t.Fatalf("max lag set below min: %v, want INVALID_CONFIG", err)
+	}
+}

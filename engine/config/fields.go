@@ -100,8 +100,9 @@ func durationGetter(field func(*Config) *time.Duration, unit time.Duration) func
 		if d < 0 {
 			return "-1"
 		}
-		if d == math.MaxInt64 {
-			// Saturated by the setter: Kafka's Long.MAX_VALUE ("no bound").
+		if d == math.MaxInt64 && unit == time.Millisecond {
+			// Saturated by the setter: Kafka's Long.MAX_VALUE ("no bound");
+			// hour and minute synonyms are ints and keep the quotient.
 			return strconv.FormatInt(math.MaxInt64, 10)
 		}
 		return strconv.FormatInt(int64(d/unit), 10)

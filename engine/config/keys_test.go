@@ -197,6 +197,10 @@ func TestValueOfSynonyms(t *testing.T) {
 	f("log.retention.ms", "90000", map[string]string{"log.retention.minutes": "1", "log.retention.hours": "0"})
 	f("log.retention.minutes", "-1", map[string]string{"log.retention.ms": "-1", "log.retention.hours": "-1"})
 	f("log.roll.hours", "1", map[string]string{"log.roll.ms": "3600000"})
+	// Long.MAX_VALUE ms (no bound) reads back as itself in ms, and as the
+	// quotient in the int hour and minute synonyms.
+	f("log.retention.ms", "9223372036854775807", map[string]string{"log.retention.ms": "9223372036854775807",
+		"log.retention.minutes": "153722867", "log.retention.hours": "2562047"})
 }
 
 func TestSetAndValueErrors(t *testing.T) {

@@ -3,6 +3,7 @@ package partlog
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/chronik-go/chronik/engine/batch"
 	"github.com/chronik-go/chronik/uring"
@@ -122,6 +123,7 @@ func (l *Log) appended(s *segment, h *batch.Header, pos int64) {
 	if s.size == 0 {
 		// Kept whatever SegmentMs is now: SetRollLimits may set one later.
 		s.firstAppend = l.opts.Now()
+		s.firstTS, s.firstTSKnown = h.MaxTimestamp, true
 	}
 	if err := s.indexBatch(h, pos, l.opts.IndexIntervalBytes); err != nil && l.failed == nil {
 		// The batch is written; only its index entry could not be. The
@@ -141,6 +143,9 @@ func (l *Log) appended(s *segment, h *batch.Header, pos int64) {
 func (l *Log) activeFor(n, lastOffset int64) (*segment, error) {
 	s := l.active()
 	if s != nil && s.size > 0 {
+		if s.firstAppend.IsZero() && l.opts.SegmentMs > 0 {
+			s.firstAppend = l.firstAppendOf(s)
+		}
 		full := !s.canHold(n, lastOffset, l.opts.SegmentBytes)
 		old := l.opts.SegmentMs > 0 && l.opts.Now().Sub(s.firstAppend) >= l.opts.SegmentMs
 		if full || old {
@@ -167,6 +172,20 @@ func (l *Log) activeFor(n, lastOffset int64) (*segment, error) {
 		}
 	}
 	return s, nil
+}
+
+// firstAppendOf estimates when a segment found on disk took its first
+// append, for segment.ms rolls: its first batch's timestamp, as Kafka ages a
+// segment, clamped to now (a clock ahead of ours, or none, counts from now).
+// A segment's age thus survives restarts, so a max.compaction.lag.ms roll
+// still comes on a broker restarted more often than that.
+func (l *Log) firstAppendOf(s *segment) time.Time {
+	now := l.opts.Now()
+	ts, err := s.firstBatchTimestamp()
+	if err != nil || ts <= 0 || ts > now.UnixMilli() {
+		return now
+	}
+	return time.UnixMilli(ts)
 }
 
 // roll seals the active segment: its index files are written here and its

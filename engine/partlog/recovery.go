@@ -94,10 +94,7 @@ func (l *Log) recoverSegment(s *segment) (int64, error) {
 		s.dirty = true
 	}
 	s.size = pos
-	if pos > 0 {
-		s.firstAppend = l.opts.Now()
-	}
-	return expected, nil
+	return expected, nil // firstAppend: as in activate, from the first batch
 }
 
 // recoverRolled validates the segment before the active one when its seal

@@ -431,3 +431,71 @@ func TestSetRollLimitsAppliesToTheActiveSegment(t *testing.T) {
 		t.Fatalf("rolled by age after segment.ms was dropped: %d segments", l.SegmentCount())
 	}
 }
+
+// A segment's age for segment.ms counts from its first append, not from when
+// a roll limit was set.
+func TestSetRollLimitsAgesFromFirstAppend(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := mustOpen(t, t.TempDir(), Options{Now: func() time.Time { return now }}, false)
+	defer l.Close()
+	mustAppend(t, l, simpleBatch(t, 1, now.UnixMilli(), 100))
+	l.SetRollLimits(0, time.Hour)
+	now = now.Add(10 * time.Minute)
+	mustAppend(t, l, simpleBatch(t, 1, now.UnixMilli(), 100))
+	if l.SegmentCount() != 1 {
+		t.Fatalf("rolled a 10-minute-old segment under a 1-hour segment.ms: %d segments", l.SegmentCount())
+	}
+	now = now.Add(50 * time.Minute)
+	mustAppend(t, l, simpleBatch(t, 1, now.UnixMilli(), 100))
+	if l.SegmentCount() != 2 {
+		t.Fatalf("no roll once the segment was an hour old: %d segments", l.SegmentCount())
+	}
+}
+
+// The active segment's age survives a reopen, clean or after a crash: it
+// counts from its first batch's timestamp, as Kafka ages a segment, so a
+// broker restarted more often than segment.ms (or max.compaction.lag.ms)
+// still rolls. Before, every open restarted the clock. A first batch stamped
+// ahead of the clock counts from the reopen.
+func TestSegmentAgeSurvivesReopen(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		clean bool
+	}{{"clean", true}, {"crash", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			now := t0
+			dir := t.TempDir()
+			opts := Options{Now: func() time.Time { return now }, SegmentMs: time.Hour}
+			l := mustOpen(t, dir, opts, false)
+			mustAppend(t, l, simpleBatch(t, 1, t0.UnixMilli(), 100))
+			now = t0.Add(50 * time.Minute)
+			if c.clean {
+				if err := l.Close(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				crash(l)
+			}
+			l = mustOpen(t, dir, opts, c.clean)
+			defer l.Close()
+			now = t0.Add(70 * time.Minute)
+			mustAppend(t, l, simpleBatch(t, 1, now.UnixMilli(), 100))
+			if l.SegmentCount() != 2 {
+				t.Fatalf("%d segments 70 minutes after the first append, across a reopen at 50; want a roll", l.SegmentCount())
+			}
+
+			// The new active segment's first batch claims a time an hour
+			// ahead: after a reopen it ages from the reopen instead.
+			mustAppend(t, l, simpleBatch(t, 1, now.Add(time.Hour).UnixMilli(), 100))
+			crash(l)
+			l = mustOpen(t, dir, opts, false)
+			defer l.Close()
+			now = now.Add(30 * time.Minute)
+			mustAppend(t, l, simpleBatch(t, 1, now.UnixMilli(), 100))
+			if l.SegmentCount() != 2 {
+				t.Fatalf("rolled 30 minutes after a reopen under a first batch from the future: %d segments", l.SegmentCount())
+			}
+		})
+	}
+}

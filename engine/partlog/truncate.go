@@ -172,12 +172,9 @@ func (l *Log) reactivate(s *segment, cutPos, cutOffset int64) error {
 	}
 	s.statsKnown = true
 	s.bytesSinceIndex = cutPos - from
-	switch {
-	case cutPos == 0:
+	if cutPos == 0 {
 		s.firstAppend = time.Time{}
 		s.firstTSKnown = false // its first batch is gone
-	case s.firstAppend.IsZero():
-		s.firstAppend = l.opts.Now()
 	}
 	return nil
 }
