@@ -26,10 +26,9 @@ import (
 // * Internal topics (__consumer_offsets) take no client batches:
 //   INVALID_TOPIC_EXCEPTION, unless the client id is Kafka's admin one
 //   (__admin_client), as in Kafka.
-// * The records of an uncompressed batch are walked: a count or framing
-//   that does not match the header is INVALID_RECORD, as Kafka answers.
-//   Compressed batches are decompressed for this only on compacted topics
-//   (partlog.CheckRecords says why); Kafka streams every batch.
+// * The records of every batch are walked, a compressed one streamed
+//   through its decompressor as Kafka does: a count or framing that does
+//   not match the header is INVALID_RECORD, as Kafka answers.
 // * Compacted topics (cleanup.policy has compact) reject records without a
 //   key with INVALID_RECORD, as Kafka does.
 // * A batch claiming LogAppendTime is INVALID_TIMESTAMP; zstd below v7 is
@@ -205,14 +204,15 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	// never replace or remove a record without one.
 	seen, err := partlog.CheckRecords(rp.Records, &h, st.compact)
 	if err != nil {
-		return kerr.InvalidRecord.Code, produceJob{}
+		return kerr.InvalidRecord.Code, produceJob{errMsg: err.Error()}
+	}
+	if st.recompresses(&h) && seen.Bytes > st.maxRecompressBytes() {
+		return kerr.MessageTooLarge.Code, produceJob{errMsg: fmt.Sprintf(
+			"batch decompresses to %d bytes; topic %s recompresses batches (compression.type) of at most %d",
+			seen.Bytes, topic, st.maxRecompressBytes())}
 	}
 	if !st.logAppendTime {
-		// Unwalked (compressed) batches are judged by their header.
-		lo, hi := h.BaseTimestamp, h.MaxTimestamp
-		if seen.Walked {
-			lo, hi = seen.MinTimestamp, seen.MaxTimestamp
-		}
+		lo, hi := seen.MinTimestamp, seen.MaxTimestamp
 		if now := time.Now().UnixMilli(); !st.timestampsInRange(now, lo, hi) {
 			return kerr.InvalidTimestamp.Code, produceJob{errMsg: fmt.Sprintf(
 				"record timestamps %d..%d are out of range: topic %s takes CreateTime timestamps at most %d ms before and %d ms after the broker's clock (%d)",

@@ -358,13 +358,13 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 			return appendResult{errCode: v.errCode, baseOffset: -1, logAppendTime: -1}
 		}
 	}
-	if st.codec != keepProducerCodec && h.Codec() != st.codec {
+	if st.recompresses(h) {
 		// compression.type names a codec: the batch is stored in it, as
 		// Kafka recompresses, here on the shard that owns the partition so
 		// that batches keep their order.
 		out, err := partlog.Recompress(raw, h, st.codec)
 		if err != nil {
-			p.shard.b.log.Warn("recompress", "topic", p.key.topic, "partition", p.key.partition, "err", err)
+			p.shard.b.log.Debug("recompress", "topic", p.key.topic, "partition", p.key.partition, "err", err)
 			return appendResult{errCode: kerr.InvalidRecord.Code, baseOffset: -1, logAppendTime: -1}
 		}
 		if len(out) > int(st.maxMessageBytes) {

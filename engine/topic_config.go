@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/chronik-go/chronik/engine/batch"
 	"github.com/chronik-go/chronik/engine/config"
 )
 
@@ -243,6 +244,19 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 
 // keepProducerCodec is compression.type=producer: batches are stored as sent.
 const keepProducerCodec = -1
+
+// recompresses reports whether a batch with header h is stored in another
+// codec than it came in: compression.type names one, and the batch is not a
+// control batch (Kafka leaves those as written).
+func (st *topicSettings) recompresses(h *batch.Header) bool {
+	return st.codec != keepProducerCodec && h.Codec() != st.codec && !h.Control()
+}
+
+// maxRecompressBytes bounds the decompressed records of a batch the owning
+// shard recompresses: the work holds every partition of the shard, and a
+// small batch of zeros can claim 256 MiB. Sixteen times max.message.bytes
+// leaves room for any real data's ratio.
+func (st *topicSettings) maxRecompressBytes() int64 { return 16 * int64(st.maxMessageBytes) }
 
 // compressionCodec maps a compression.type value to a batch codec id.
 func compressionCodec(v string) int8 {

@@ -1,8 +1,15 @@
 package partlog
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
+	"io"
+	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-go/chronik/engine/batch"
 )
@@ -23,9 +30,8 @@ func TestCheckRecordsCountsAndFraming(t *testing.T) {
 			if _, err := CheckRecords(raw, &h, true); !errors.Is(err, ErrMalformedRecords) {
 				t.Fatalf("codec %d: header counts %d of 2 records: %v", codec, lie, err)
 			}
-			// Without keys to check, only uncompressed batches are walked.
-			_, err := CheckRecords(raw, &h, false)
-			if codec == codecNone && !errors.Is(err, ErrMalformedRecords) || codec != codecNone && err != nil {
+			// Every batch is walked, keys or not, compressed or not.
+			if _, err := CheckRecords(raw, &h, false); !errors.Is(err, ErrMalformedRecords) {
 				t.Fatalf("codec %d: header counts %d of 2 records, no keys required: %v", codec, lie, err)
 			}
 		}
@@ -35,4 +41,129 @@ func TestCheckRecordsCountsAndFraming(t *testing.T) {
 	if _, err := CheckRecords(raw, &h, false); !errors.Is(err, ErrMalformedRecords) {
 		t.Fatalf("bytes past the last record: %v", err)
 	}
+}
+
+var allCodecs = []struct {
+	name  string
+	codec int
+}{{"none", codecNone}, {"gzip", codecGzip}, {"snappy", codecSnappy}, {"xerial-snappy", codecXerialSnappy}, {"lz4", codecLZ4}, {"zstd", codecZstd}}
+
+// Compressed batches are walked like uncompressed ones: records longer than
+// the stream's window, records across xerial blocks, the smallest and
+// largest record timestamps, keys on compacted topics.
+func TestCheckRecordsStreamsCompressedBatches(t *testing.T) {
+	long := strings.Repeat("0123456789abcdef", 20<<10) // 320 KiB: past the 64 KiB window and xerial's 32 KiB blocks
+	for _, c := range allCodecs {
+		t.Run(c.name, func(t *testing.T) {
+			recs := []kv{rec("a", "short"), {key: []byte("b"), value: []byte(long), ts: 5000}, {key: []byte("c"), value: []byte("x"), ts: 500}, rec("d", long[:1000])}
+			raw := keyedBatch(t, keyedSpec{recs: recs, ts: 1000, codec: c.codec})
+			h, err := batch.ParseHeader(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen, err := CheckRecords(raw, &h, true)
+			if err != nil || !seen.Walked || seen.MinTimestamp != 500 || seen.MaxTimestamp != 5000 {
+				t.Fatalf("CheckRecords = %+v, %v; want walked, timestamps 500..5000", seen, err)
+			}
+			keyless := keyedBatch(t, keyedSpec{recs: []kv{rec("a", long), {value: []byte("v")}}, ts: 1, codec: c.codec})
+			kh, _ := batch.ParseHeader(keyless)
+			if _, err := CheckRecords(keyless, &kh, true); !errors.Is(err, ErrRecordWithoutKey) {
+				t.Fatalf("keyless record on a compacted topic: %v", err)
+			}
+			if _, err := CheckRecords(keyless, &kh, false); err != nil {
+				t.Fatalf("keyless record elsewhere: %v", err)
+			}
+			longKeyless := keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1"), {value: []byte(long)}}, ts: 1, codec: c.codec})
+			lh, _ := batch.ParseHeader(longKeyless)
+			if _, err := CheckRecords(longKeyless, &lh, true); !errors.Is(err, ErrRecordWithoutKey) {
+				t.Fatalf("long keyless record on a compacted topic: %v", err)
+			}
+			// A long record cut short: the section claims more than it holds.
+			cut := keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1"), rec("b", long)}, ts: 1, codec: c.codec})
+			ch, _ := batch.ParseHeader(cut)
+			ch.NumRecords, ch.LastOffsetDelta = 3, 2
+			if _, err := CheckRecords(cut, &ch, false); !errors.Is(err, ErrMalformedRecords) {
+				t.Fatalf("a third record past a long one: %v", err)
+			}
+		})
+	}
+}
+
+// A compressed records section that does not decode, or that ends inside a
+// record, is malformed.
+func TestCheckRecordsRefusesBrokenCompressedSections(t *testing.T) {
+	for _, c := range allCodecs[1:] {
+		t.Run(c.name, func(t *testing.T) {
+			raw := keyedBatch(t, keyedSpec{recs: []kv{rec("a", strings.Repeat("v", 5000)), rec("b", "2")}, ts: 1, codec: c.codec})
+			h, _ := batch.ParseHeader(raw)
+			// Cut the section short, and flip bytes in its middle.
+			for name, broken := range map[string][]byte{
+				"cut":     raw[:batch.HeaderSize+(len(raw)-batch.HeaderSize)/2],
+				"flipped": flipMiddle(raw),
+			} {
+				if _, err := CheckRecords(broken, &h, false); !errors.Is(err, ErrMalformedRecords) {
+					t.Fatalf("%s section: %v, want ErrMalformedRecords", name, err)
+				}
+			}
+		})
+	}
+}
+
+func flipMiddle(raw []byte) []byte {
+	b := bytes.Clone(raw)
+	mid := batch.HeaderSize + (len(b)-batch.HeaderSize)/2
+	for i := mid; i < mid+8 && i < len(b); i++ {
+		b[i] ^= 0xff
+	}
+	return b
+}
+
+// The stream stops at the bound decompress keeps, however the codec
+// expands.
+func TestBoundedReaderStopsPastItsBound(t *testing.T) {
+	r := &boundedReader{r: bytes.NewReader(make([]byte, 100)), left: 60}
+	if _, err := io.ReadAll(r); !errors.Is(err, errDecompressedTooLarge) {
+		t.Fatalf("100 bytes under a 60-byte bound: %v", err)
+	}
+	r = &boundedReader{r: bytes.NewReader(make([]byte, 60)), left: 60}
+	if b, err := io.ReadAll(r); err != nil || len(b) != 60 {
+		t.Fatalf("60 bytes under a 60-byte bound: %d, %v", len(b), err)
+	}
+}
+
+// A long record (past the stream's window) gets parseRecordView's checks
+// too: a key longer than its record is malformed, compressed or not.
+func TestCheckRecordsLongRecordWithLyingKey(t *testing.T) {
+	body := []byte{0}                     // attributes
+	body = binary.AppendVarint(body, 0)   // timestamp delta
+	body = binary.AppendVarint(body, 0)   // offset delta
+	body = binary.AppendVarint(body, 1e6) // key length past the record
+	body = append(body, make([]byte, 100<<10)...)
+	recs := binary.AppendVarint(nil, int64(len(body)))
+	recs = append(recs, body...)
+	for _, c := range []struct {
+		name  string
+		codec int16
+		recs  []byte
+	}{{"none", 0, recs}, {"gzip", 1, gzipped(recs)}} {
+		rb := kmsg.RecordBatch{Magic: 2, Attributes: c.codec, FirstTimestamp: 1, MaxTimestamp: 1,
+			ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: 1, Records: c.recs}
+		raw := rb.AppendTo(nil)
+		binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))
+		h, err := batch.ParseHeader(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := CheckRecords(raw, &h, false); !errors.Is(err, ErrMalformedRecords) {
+			t.Fatalf("%s: key longer than its record: %v", c.name, err)
+		}
+	}
+}
+
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
 }

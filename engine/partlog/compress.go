@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -16,9 +17,12 @@ import (
 // recompressed by the cleaner is framed as the Java producer framed it.
 const xerialBlockSize = 32 << 10
 
-// zstdEncoder is shared by all shards; EncodeAll is safe for concurrent use.
+// zstdEncoder is shared by all shards; EncodeAll is safe for concurrent use
+// and runs as many calls at once as the encoder's concurrency, so that is
+// one per P: shards recompressing for compression.type=zstd (and their
+// cleaners) would otherwise take turns.
 var zstdEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
-	return zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+	return zstd.NewWriter(nil, zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
 })
 
 var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}

@@ -23,7 +23,11 @@ func Recompress(raw []byte, h *batch.Header, codec int8) ([]byte, error) {
 	}
 	out := *h
 	out.Attributes = out.Attributes&^0x07 | int16(codec)
-	dst := appendBatchHeader(make([]byte, 0, batch.HeaderSize+len(recs)/2), &out)
+	size := len(raw) // compressed output: about the producer's size
+	if codec == 0 {
+		size = batch.HeaderSize + len(recs)
+	}
+	dst := appendBatchHeader(make([]byte, 0, size), &out)
 	if codec == 0 {
 		dst = append(dst, recs...)
 	} else {

@@ -117,16 +117,16 @@ var ErrRecordWithoutKey = errors.New("compacted topic cannot accept a record wit
 // section holds exactly the records the header counts, each well framed
 // (ErrMalformedRecords); offsets are assigned from the header's count. With
 // requireKeys, for compacted topics, every record must also have a key
-// (ErrRecordWithoutKey), and a compressed batch is decompressed to check
-// it; otherwise only uncompressed batches are walked. Kafka walks every
-// batch, streaming a compressed one through its decompressor with memory
-// bounded by a record; decompress builds the whole section (up to 256 MiB),
-// which a client could make the broker do for every batch of every request
-// on the network loop, so off compacted topics a compressed batch's count is
-// left to its consumers. Control batches carry no user records and pass.
+// (ErrRecordWithoutKey). A compressed batch is streamed through its
+// decompressor (walkCompressed), as Kafka walks every batch, with memory
+// bounded by the codec's window and one record. Control batches carry no
+// user records and pass.
 func CheckRecords(raw []byte, h *batch.Header, requireKeys bool) (RecordsSeen, error) {
-	if h.Control() || h.Codec() != 0 && !requireKeys {
+	if h.Control() {
 		return RecordsSeen{}, nil
+	}
+	if h.Codec() != 0 {
+		return walkCompressed(raw, h, requireKeys)
 	}
 	recs, err := batchRecords(raw, h)
 	if err != nil {
@@ -155,6 +155,7 @@ func CheckRecords(raw []byte, h *batch.Header, requireKeys bool) (RecordsSeen, e
 	if len(recs) > 0 {
 		return RecordsSeen{}, fmt.Errorf("%w: %d bytes past the %d records the header counts", ErrMalformedRecords, len(recs), h.NumRecords)
 	}
+	seen.Bytes = int64(len(raw) - batch.HeaderSize)
 	return seen, nil
 }
 
@@ -162,9 +163,10 @@ func CheckRecords(raw []byte, h *batch.Header, requireKeys bool) (RecordsSeen, e
 // largest record timestamp, which Kafka writes into the batch header when
 // the producer's differs (the time index and time retention read it), and
 // its smallest set one (-1 when none is), which message.timestamp.before.max.ms
-// bounds.
+// bounds, and how large the records are decompressed.
 type RecordsSeen struct {
 	Walked       bool
 	MinTimestamp int64
 	MaxTimestamp int64
+	Bytes        int64 // the records section's size, decompressed
 }

@@ -1,0 +1,329 @@
+package partlog
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/snappy"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+
+	"github.com/chronik-go/chronik/engine/batch"
+)
+
+// The produce path walks every compressed batch's records as Kafka does,
+// streaming them through the decompressor: memory stays at the codec's
+// window plus one record, where decompress would build the whole section
+// (up to maxDecompressedBytes) for each batch of each request.
+
+// streamBufSize is the window records are parsed in place from; a longer
+// record is copied out whole.
+const streamBufSize = 64 << 10
+
+var (
+	streamBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, streamBufSize) }}
+	// zstdStreams are single-goroutine decoders: Reset is not safe for
+	// concurrent use, unlike the shared zstdDecoder's DecodeAll.
+	zstdStreams sync.Pool
+	// snappyStreams keep their block buffers.
+	snappyStreams sync.Pool
+)
+
+// walkCompressed checks a compressed batch's records as CheckRecords does an
+// uncompressed one's, reading them through the codec's decompressor.
+func walkCompressed(raw []byte, h *batch.Header, requireKeys bool) (RecordsSeen, error) {
+	src, release, err := openRecordStream(h.Codec(), raw[batch.HeaderSize:])
+	if err != nil {
+		return RecordsSeen{}, fmt.Errorf("%w: %w", ErrMalformedRecords, err)
+	}
+	defer release()
+	br := streamBufs.Get().(*bufio.Reader)
+	lr := &boundedReader{r: src, left: maxDecompressedBytes}
+	br.Reset(lr)
+	defer func() {
+		br.Reset(nil)
+		streamBufs.Put(br)
+	}()
+	seen := RecordsSeen{Walked: true, MinTimestamp: noTimestamp, MaxTimestamp: noTimestamp}
+	var r recordView
+	for i := int32(0); i < h.NumRecords; i++ {
+		if err := nextStreamRecord(br, &r); err != nil {
+			return RecordsSeen{}, fmt.Errorf("%w: record %d of %d: %w", ErrMalformedRecords, i, h.NumRecords, err)
+		}
+		if requireKeys && r.key == nil {
+			return RecordsSeen{}, ErrRecordWithoutKey
+		}
+		ts := h.BaseTimestamp + r.timestampDelta
+		seen.MaxTimestamp = max(seen.MaxTimestamp, ts)
+		if ts != noTimestamp && (ts < seen.MinTimestamp || seen.MinTimestamp == noTimestamp) {
+			seen.MinTimestamp = ts
+		}
+	}
+	// The stream must end with the last record (a corrupt stream's checksum
+	// error shows up here too).
+	switch _, err := br.ReadByte(); {
+	case err == nil:
+		return RecordsSeen{}, fmt.Errorf("%w: data past the %d records the header counts", ErrMalformedRecords, h.NumRecords)
+	case !errors.Is(err, io.EOF):
+		return RecordsSeen{}, fmt.Errorf("%w: after the last record: %w", ErrMalformedRecords, err)
+	}
+	seen.Bytes = maxDecompressedBytes - lr.left
+	return seen, nil
+}
+
+// nextStreamRecord reads the next record into r: parsed in place in br's
+// buffer when it fits (r's slices then point into the buffer, valid until
+// the next read), otherwise field by field with its key and value skipped,
+// so that no record is ever copied out whole (a long one's key is then
+// reported present but not kept).
+func nextStreamRecord(br *bufio.Reader, r *recordView) error {
+	p, err := br.Peek(binary.MaxVarintLen64)
+	if len(p) == 0 {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF // fewer records than the header counts
+		}
+		return err
+	}
+	length, n := binary.Varint(p)
+	if n <= 0 || length < 1 || length > maxDecompressedBytes {
+		return errors.New("bad length")
+	}
+	size := n + int(length)
+	if size <= br.Size() {
+		rec, err := br.Peek(size)
+		if err != nil {
+			return truncated(err)
+		}
+		if _, err := parseRecordView(rec, r); err != nil {
+			return err
+		}
+		br.Discard(size)
+		return nil
+	}
+	br.Discard(n)
+	return skipLongRecord(br, length, r)
+}
+
+// skipLongRecord reads a record body of length bytes field by field, with
+// parseRecordView's checks, discarding the key, value and headers.
+func skipLongRecord(br *bufio.Reader, length int64, r *recordView) error {
+	cr := &countingByteReader{br: br}
+	attrs, err := cr.ReadByte()
+	if err != nil {
+		return truncated(err)
+	}
+	*r = recordView{attributes: attrs}
+	if r.timestampDelta, err = binary.ReadVarint(cr); err != nil {
+		return fmt.Errorf("bad timestamp delta: %w", truncated(err))
+	}
+	off, err := binary.ReadVarint(cr)
+	if err != nil {
+		return fmt.Errorf("bad offset delta: %w", truncated(err))
+	}
+	r.offsetDelta = int32(off)
+	for _, field := range []string{"key", "value"} {
+		l, err := binary.ReadVarint(cr)
+		if err != nil || l < -1 || l > length-cr.n {
+			return fmt.Errorf("bad %s", field)
+		}
+		if field == "key" && l >= 0 {
+			r.key = []byte{} // present; its bytes are not kept
+		}
+		if field == "value" {
+			r.nullValue = l == -1
+		}
+		if err := cr.discard(max(l, 0)); err != nil {
+			return truncated(err)
+		}
+	}
+	if _, err := binary.ReadVarint(cr); err != nil || cr.n > length {
+		return errors.New("bad header count")
+	}
+	return truncated(cr.discard(length - cr.n))
+}
+
+// countingByteReader counts the bytes read from br.
+type countingByteReader struct {
+	br *bufio.Reader
+	n  int64
+}
+
+func (c *countingByteReader) ReadByte() (byte, error) {
+	b, err := c.br.ReadByte()
+	if err == nil {
+		c.n++
+	}
+	return b, err
+}
+
+func (c *countingByteReader) discard(n int64) error {
+	for n > 0 {
+		step := int(min(n, 1<<30))
+		d, err := c.br.Discard(step)
+		c.n += int64(d)
+		n -= int64(d)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func truncated(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// boundedReader fails once more than left bytes were read, as decompress
+// fails past maxDecompressedBytes.
+type boundedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a stream that ends here from a longer one.
+		var one [1]byte
+		n, err := b.r.Read(one[:])
+		if n > 0 {
+			return 0, errDecompressedTooLarge
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// openRecordStream returns a reader of the decompressed records of src and
+// the function that returns its decoder to its pool.
+func openRecordStream(codec int8, src []byte) (io.Reader, func(), error) {
+	switch codec {
+	case 1:
+		r, _ := gzipReaders.Get().(*gzip.Reader)
+		var err error
+		if r == nil {
+			r, err = gzip.NewReader(bytes.NewReader(src))
+		} else {
+			err = r.Reset(bytes.NewReader(src))
+		}
+		if err != nil {
+			return nil, func() {}, fmt.Errorf("gzip: %w", err)
+		}
+		return r, func() { gzipReaders.Put(r) }, nil
+	case 2:
+		s, _ := snappyStreams.Get().(*snappyStream)
+		if s == nil {
+			s = new(snappyStream)
+		}
+		*s = snappyStream{src: src, buf: s.buf}
+		return s, func() {
+			s.src, s.out = nil, nil
+			snappyStreams.Put(s)
+		}, nil
+	case 3:
+		r := lz4Readers.Get().(*lz4.Reader)
+		r.Reset(bytes.NewReader(src))
+		return r, func() { lz4Readers.Put(r) }, nil
+	case 4:
+		d, _ := zstdStreams.Get().(*zstd.Decoder)
+		var err error
+		if d == nil {
+			d, err = zstd.NewReader(bytes.NewReader(src), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxDecompressedBytes))
+		} else {
+			err = d.Reset(bytes.NewReader(src))
+		}
+		if err != nil {
+			return nil, func() {}, fmt.Errorf("zstd: %w", err)
+		}
+		return d, func() {
+			d.Reset(nil) // drop the reference to src
+			zstdStreams.Put(d)
+		}, nil
+	}
+	return nil, func() {}, fmt.Errorf("unknown compression codec %d", codec)
+}
+
+// snappyStream reads snappy records sections block by block: a xerial
+// stream (as the Java client frames it) one block at a time, a raw block
+// whole. Each block's claimed length is checked before it is decoded, as
+// snappyBlock does.
+type snappyStream struct {
+	src     []byte
+	started bool
+	xerial  bool
+	out     []byte // the current block's unread bytes
+	buf     []byte
+}
+
+func (s *snappyStream) Read(p []byte) (int, error) {
+	for len(s.out) == 0 {
+		if err := s.nextBlock(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, s.out)
+	s.out = s.out[n:]
+	return n, nil
+}
+
+func (s *snappyStream) nextBlock() error {
+	if !s.started {
+		s.started = true
+		if len(s.src) >= xerialHeaderSize && bytes.HasPrefix(s.src, xerialMagic) {
+			s.xerial, s.src = true, s.src[xerialHeaderSize:]
+		} else {
+			block := s.src
+			s.src = nil
+			return s.decode(block)
+		}
+	}
+	if !s.xerial || len(s.src) == 0 {
+		return io.EOF
+	}
+	if len(s.src) < 4 {
+		return errors.New("snappy: truncated xerial block length")
+	}
+	n := binary.BigEndian.Uint32(s.src)
+	s.src = s.src[4:]
+	if uint64(n) > uint64(len(s.src)) {
+		return errors.New("snappy: truncated xerial block")
+	}
+	block := s.src[:n]
+	s.src = s.src[n:]
+	return s.decode(block)
+}
+
+func (s *snappyStream) decode(block []byte) error {
+	n, err := snappy.DecodedLen(block)
+	if err != nil {
+		return fmt.Errorf("snappy: %w", err)
+	}
+	if n > maxSnappyExpansion*len(block)+maxSnappyExpansion || n > maxDecompressedBytes {
+		return fmt.Errorf("snappy: block of %d bytes claims %d decoded", len(block), n)
+	}
+	if cap(s.buf) < n {
+		s.buf = make([]byte, n)
+	}
+	out, err := snappy.Decode(s.buf[:n], block)
+	if err != nil {
+		return fmt.Errorf("snappy: %w", err)
+	}
+	s.out = out
+	return nil
+}
