@@ -242,6 +242,10 @@ run_check "confluent-kafka lz4" "$PY" "$clients_dir/confluent_kafka_roundtrip.py
 	--broker "$broker" --topic "$(topic confluent-lz4)" --compression lz4
 run_check "confluent-kafka zstd idempotent" "$PY" "$clients_dir/confluent_kafka_roundtrip.py" \
 	--broker "$broker" --topic "$(topic confluent-zstd-idempotent)" --compression zstd --idempotent
+# The broker recompresses into the topic's compression.type (snappy in the
+# Java broker's xerial framing); librdkafka must read it back.
+run_check "confluent-kafka lz4 into a snappy topic" "$PY" "$clients_dir/confluent_kafka_roundtrip.py" \
+	--broker "$broker" --topic "$(topic confluent-lz4-to-snappy)" --compression lz4 --idempotent --topic-compression snappy
 # Consumer groups: two members share a topic, commit, and a new member resumes.
 run_check "kcat -G group" "$clients_dir/kcat_group.sh" "$broker" "$(topic kcat-group)"
 run_check "kafka-python group" "$PY" "$clients_dir/group_consumers.py" \

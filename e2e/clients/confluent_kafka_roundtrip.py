@@ -8,6 +8,11 @@ so one is set, but the consumer never subscribes and never commits: no group
 protocol is exercised. Run with Debian's /usr/bin/python3.
 
     confluent_kafka_roundtrip.py --broker 127.0.0.1:9092 --topic t --compression zstd [--idempotent]
+        [--topic-compression snappy]
+
+--topic-compression sets the topic's compression.type, so the broker stores
+every batch recompressed into that codec and librdkafka reads the broker's
+framing back.
 """
 
 import argparse
@@ -26,9 +31,10 @@ FLUSH_WAIT_S = 30
 CONSUME_WAIT_S = 60
 
 
-def create_topic(broker, topic, partitions):
+def create_topic(broker, topic, partitions, topic_compression):
     admin = AdminClient({"bootstrap.servers": broker, "client.id": "e2e-confluent-admin"})
-    futures = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)],
+    config = {"compression.type": topic_compression} if topic_compression else {}
+    futures = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1, config=config)],
                                   operation_timeout=ADMIN_WAIT_S, request_timeout=ADMIN_WAIT_S)
     futures[topic].result(timeout=ADMIN_WAIT_S)
 
@@ -111,11 +117,14 @@ def main():
     parser.add_argument("--idempotent", action="store_true", help="enable.idempotence=true")
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--topic-compression", default="", help="the topic's compression.type (default: the broker's)")
     args = parser.parse_args()
     name = f"confluent-kafka {args.compression}" + (" idempotent" if args.idempotent else "")
+    if args.topic_compression:
+        name += f" into a {args.topic_compression} topic"
 
     def check():
-        create_topic(args.broker, args.topic, args.partitions)
+        create_topic(args.broker, args.topic, args.partitions, args.topic_compression)
         sent = roundtrip.records_to_send(args.records, uuid.uuid4().hex)
         produced_at, found = produce(args.broker, args.topic, args.compression, args.idempotent, sent)
         received, consumer_partitions = consume_all(args.broker, args.topic)
