@@ -202,14 +202,21 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	// The records must be what the header counts (offsets are assigned
 	// from it), and on a compacted topic each needs a key: compaction could
 	// never replace or remove a record without one.
-	seen, err := partlog.CheckRecords(rp.Records, &h, st.compact)
-	if err != nil {
-		return kerr.InvalidRecord.Code, produceJob{errMsg: err.Error()}
+	// A topic that recompresses bounds the walk at what its shard will
+	// recompress, so an oversized batch costs no more than that here.
+	var limit int64
+	if st.recompresses(&h) {
+		limit = st.maxRecompressBytes()
 	}
-	if st.recompresses(&h) && seen.Bytes > st.maxRecompressBytes() {
+	seen, err := partlog.CheckRecords(rp.Records, &h, st.compact, limit)
+	switch {
+	case errors.Is(err, partlog.ErrDecompressedTooLarge) && limit > 0:
 		return kerr.MessageTooLarge.Code, produceJob{errMsg: fmt.Sprintf(
-			"batch decompresses to %d bytes; topic %s recompresses batches (compression.type) of at most %d",
-			seen.Bytes, topic, st.maxRecompressBytes())}
+			"batch decompresses to over %d bytes, the most topic %s recompresses (compression.type) in one batch", limit, topic)}
+	case errors.Is(err, partlog.ErrDecompressedTooLarge):
+		return kerr.MessageTooLarge.Code, produceJob{errMsg: err.Error()}
+	case err != nil:
+		return kerr.InvalidRecord.Code, produceJob{errMsg: err.Error()}
 	}
 	if !st.logAppendTime {
 		lo, hi := seen.MinTimestamp, seen.MaxTimestamp

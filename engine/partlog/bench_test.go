@@ -109,7 +109,7 @@ func BenchmarkCheckRecords(b *testing.B) {
 		b.Run(fmt.Sprintf("records=16/codec=%d/walk", codec), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := CheckRecords(raw, &h, true); err != nil {
+				if _, err := CheckRecords(raw, &h, true, 0); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -124,7 +124,7 @@ func BenchmarkCheckRecords(b *testing.B) {
 		b.Run(fmt.Sprintf("records=%d/walk", n), func(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 			for b.Loop() {
-				if _, err := CheckRecords(raw, &h, false); err != nil {
+				if _, err := CheckRecords(raw, &h, false, 0); err != nil {
 					b.Fatal(err)
 				}
 			}

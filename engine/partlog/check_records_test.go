@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/snappy"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-go/chronik/engine/batch"
@@ -21,24 +22,24 @@ func TestCheckRecordsCountsAndFraming(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := CheckRecords(raw, &h, true); err != nil {
+		if _, err := CheckRecords(raw, &h, true, 0); err != nil {
 			t.Fatalf("codec %d: good batch: %v", codec, err)
 		}
 		for _, lie := range []int32{1, 3, 1 << 30} {
 			h := h
 			h.NumRecords, h.LastOffsetDelta = lie, lie-1
-			if _, err := CheckRecords(raw, &h, true); !errors.Is(err, ErrMalformedRecords) {
+			if _, err := CheckRecords(raw, &h, true, 0); !errors.Is(err, ErrMalformedRecords) {
 				t.Fatalf("codec %d: header counts %d of 2 records: %v", codec, lie, err)
 			}
 			// Every batch is walked, keys or not, compressed or not.
-			if _, err := CheckRecords(raw, &h, false); !errors.Is(err, ErrMalformedRecords) {
+			if _, err := CheckRecords(raw, &h, false, 0); !errors.Is(err, ErrMalformedRecords) {
 				t.Fatalf("codec %d: header counts %d of 2 records, no keys required: %v", codec, lie, err)
 			}
 		}
 	}
 	raw := append(keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1")}, ts: 1}), 0, 0, 0)
 	h, _ := batch.ParseHeader(raw)
-	if _, err := CheckRecords(raw, &h, false); !errors.Is(err, ErrMalformedRecords) {
+	if _, err := CheckRecords(raw, &h, false, 0); !errors.Is(err, ErrMalformedRecords) {
 		t.Fatalf("bytes past the last record: %v", err)
 	}
 }
@@ -61,28 +62,28 @@ func TestCheckRecordsStreamsCompressedBatches(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			seen, err := CheckRecords(raw, &h, true)
+			seen, err := CheckRecords(raw, &h, true, 0)
 			if err != nil || !seen.Walked || seen.MinTimestamp != 500 || seen.MaxTimestamp != 5000 {
 				t.Fatalf("CheckRecords = %+v, %v; want walked, timestamps 500..5000", seen, err)
 			}
 			keyless := keyedBatch(t, keyedSpec{recs: []kv{rec("a", long), {value: []byte("v")}}, ts: 1, codec: c.codec})
 			kh, _ := batch.ParseHeader(keyless)
-			if _, err := CheckRecords(keyless, &kh, true); !errors.Is(err, ErrRecordWithoutKey) {
+			if _, err := CheckRecords(keyless, &kh, true, 0); !errors.Is(err, ErrRecordWithoutKey) {
 				t.Fatalf("keyless record on a compacted topic: %v", err)
 			}
-			if _, err := CheckRecords(keyless, &kh, false); err != nil {
+			if _, err := CheckRecords(keyless, &kh, false, 0); err != nil {
 				t.Fatalf("keyless record elsewhere: %v", err)
 			}
 			longKeyless := keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1"), {value: []byte(long)}}, ts: 1, codec: c.codec})
 			lh, _ := batch.ParseHeader(longKeyless)
-			if _, err := CheckRecords(longKeyless, &lh, true); !errors.Is(err, ErrRecordWithoutKey) {
+			if _, err := CheckRecords(longKeyless, &lh, true, 0); !errors.Is(err, ErrRecordWithoutKey) {
 				t.Fatalf("long keyless record on a compacted topic: %v", err)
 			}
 			// A long record cut short: the section claims more than it holds.
 			cut := keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1"), rec("b", long)}, ts: 1, codec: c.codec})
 			ch, _ := batch.ParseHeader(cut)
 			ch.NumRecords, ch.LastOffsetDelta = 3, 2
-			if _, err := CheckRecords(cut, &ch, false); !errors.Is(err, ErrMalformedRecords) {
+			if _, err := CheckRecords(cut, &ch, false, 0); !errors.Is(err, ErrMalformedRecords) {
 				t.Fatalf("a third record past a long one: %v", err)
 			}
 		})
@@ -101,7 +102,7 @@ func TestCheckRecordsRefusesBrokenCompressedSections(t *testing.T) {
 				"cut":     raw[:batch.HeaderSize+(len(raw)-batch.HeaderSize)/2],
 				"flipped": flipMiddle(raw),
 			} {
-				if _, err := CheckRecords(broken, &h, false); !errors.Is(err, ErrMalformedRecords) {
+				if _, err := CheckRecords(broken, &h, false, 0); !errors.Is(err, ErrMalformedRecords) {
 					t.Fatalf("%s section: %v, want ErrMalformedRecords", name, err)
 				}
 			}
@@ -122,7 +123,7 @@ func flipMiddle(raw []byte) []byte {
 // expands.
 func TestBoundedReaderStopsPastItsBound(t *testing.T) {
 	r := &boundedReader{r: bytes.NewReader(make([]byte, 100)), left: 60}
-	if _, err := io.ReadAll(r); !errors.Is(err, errDecompressedTooLarge) {
+	if _, err := io.ReadAll(r); !errors.Is(err, ErrDecompressedTooLarge) {
 		t.Fatalf("100 bytes under a 60-byte bound: %v", err)
 	}
 	r = &boundedReader{r: bytes.NewReader(make([]byte, 60)), left: 60}
@@ -154,7 +155,7 @@ func TestCheckRecordsLongRecordWithLyingKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := CheckRecords(raw, &h, false); !errors.Is(err, ErrMalformedRecords) {
+		if _, err := CheckRecords(raw, &h, false, 0); !errors.Is(err, ErrMalformedRecords) {
 			t.Fatalf("%s: key longer than its record: %v", c.name, err)
 		}
 	}
@@ -166,4 +167,84 @@ func gzipped(b []byte) []byte {
 	w.Write(b)
 	w.Close()
 	return buf.Bytes()
+}
+
+// tinyRecord is one valid record of a one-byte key and value (9 bytes).
+func tinyRecord(k, v byte) []byte {
+	body := []byte{0, 0, 0, 2, k, 2, v, 0}
+	return append(binary.AppendVarint(nil, int64(len(body))), body...)
+}
+
+// sectionBatch wraps a records section of n records compressed with codec.
+func sectionBatch(t *testing.T, codec int16, section []byte, n int32) ([]byte, batch.Header) {
+	t.Helper()
+	rb := kmsg.RecordBatch{Magic: 2, Attributes: codec, LastOffsetDelta: n - 1, FirstTimestamp: 1, MaxTimestamp: 1,
+		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: n, Records: section}
+	raw := rb.AppendTo(nil)
+	binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))
+	h, err := batch.ParseHeader(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw, h
+}
+
+// A stream that fails mid-way fails the walk, even where the failure
+// comes with the bytes of a short record before it: a corrupt xerial block
+// between two good ones was skipped, and the batch accepted, while
+// decompress (compaction, recompression, fetch by time) refuses it.
+func TestCheckRecordsRefusesACorruptBlockMidStream(t *testing.T) {
+	xblock := func(dst, b []byte) []byte { return append(binary.BigEndian.AppendUint32(dst, uint32(len(b))), b...) }
+	sec := append([]byte{}, xerialMagicHeader...)
+	sec = xblock(sec, snappy.Encode(nil, tinyRecord('a', '1')))
+	sec = xblock(sec, []byte{0x05, 0x00}) // claims 5 bytes; the literal runs off the end
+	sec = xblock(sec, snappy.Encode(nil, tinyRecord('b', '2')))
+	raw, h := sectionBatch(t, 2, sec, 2)
+	if _, err := batchRecords(raw, &h); err == nil {
+		t.Fatal("decompress accepts the corrupt block")
+	}
+	if _, err := CheckRecords(raw, &h, false, 0); !errors.Is(err, ErrMalformedRecords) {
+		t.Fatalf("walk of a stream with a corrupt block between good ones: %v", err)
+	}
+}
+
+// Past its bound the walk fails and stays failed: the byte read to tell a
+// longer stream from one that ends at the bound must not vanish and let a
+// trailing byte pass as the stream's end.
+func TestCheckRecordsBoundIsSticky(t *testing.T) {
+	recs := append(tinyRecord('a', '1'), tinyRecord('b', '2')...)
+	for _, c := range []struct {
+		name    string
+		codec   int16
+		section func([]byte) []byte
+	}{{"gzip", 1, gzipped}, {"xerial", 2, func(b []byte) []byte { return appendXerial(nil, b) }}} {
+		raw, h := sectionBatch(t, c.codec, c.section(append(bytes.Clone(recs), 0x7f)), 2)
+		if _, err := CheckRecords(raw, &h, false, int64(len(recs))); !errors.Is(err, ErrDecompressedTooLarge) {
+			t.Fatalf("%s: a byte past the bound after the last record: %v, want ErrDecompressedTooLarge", c.name, err)
+		}
+		raw, h = sectionBatch(t, c.codec, c.section(recs), 2)
+		if seen, err := CheckRecords(raw, &h, false, int64(len(recs))); err != nil || seen.Bytes != int64(len(recs)) {
+			t.Fatalf("%s: a section exactly at the bound: %+v, %v", c.name, seen, err)
+		}
+	}
+}
+
+// A zstd frame may not make the walk keep a history larger than
+// maxStreamZstdWindow: a 30-byte batch claiming a 256 MiB window is refused
+// instead of allocated.
+func TestCheckRecordsRefusesHugeZstdWindows(t *testing.T) {
+	rec := tinyRecord('a', '1')
+	frame := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x90} // no content size; window 2^28
+	blockHeader := uint32(len(rec))<<3 | 1              // last block, raw
+	frame = append(frame, byte(blockHeader), byte(blockHeader>>8), byte(blockHeader>>16))
+	frame = append(frame, rec...)
+	raw, h := sectionBatch(t, 4, frame, 1)
+	if _, err := CheckRecords(raw, &h, false, 0); !errors.Is(err, ErrMalformedRecords) {
+		t.Fatalf("zstd frame claiming a 256 MiB window: %v", err)
+	}
+	frame[5] = 0x58 // window 2^21 (2 MiB): fine
+	raw, h = sectionBatch(t, 4, frame, 1)
+	if _, err := CheckRecords(raw, &h, false, 0); err != nil {
+		t.Fatalf("zstd frame with a 2 MiB window: %v", err)
+	}
 }

@@ -18,7 +18,9 @@ import (
 // hostile batch cannot exhaust memory when a timestamp search opens it.
 const maxDecompressedBytes = 256 << 20
 
-var errDecompressedTooLarge = fmt.Errorf("decompressed records exceed %d bytes", maxDecompressedBytes)
+// ErrDecompressedTooLarge reports a records section that decompresses past
+// the bound its reader was given.
+var ErrDecompressedTooLarge = errors.New("decompressed records exceed the bound")
 
 // xerialMagic starts snappy data framed the way the Java client's
 // snappy-java stream writes it: an 8-byte magic, two int32 versions, then
@@ -83,7 +85,7 @@ func readBounded(name string, r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(out) > maxDecompressedBytes {
-		return nil, fmt.Errorf("%s: %w", name, errDecompressedTooLarge)
+		return nil, fmt.Errorf("%s: %w", name, ErrDecompressedTooLarge)
 	}
 	return out, nil
 }
@@ -122,7 +124,7 @@ func snappyBlock(dst, block []byte) ([]byte, error) {
 		return nil, fmt.Errorf("snappy: %w", err)
 	}
 	if len(dst)+n > maxDecompressedBytes {
-		return nil, fmt.Errorf("snappy: %w", errDecompressedTooLarge)
+		return nil, fmt.Errorf("snappy: %w", ErrDecompressedTooLarge)
 	}
 	// The decoder allocates the length the block's header claims before it
 	// reads the data; no snappy element expands more than 64 bytes from 3

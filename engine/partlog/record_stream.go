@@ -19,12 +19,21 @@ import (
 
 // The produce path walks every compressed batch's records as Kafka does,
 // streaming them through the decompressor: memory stays at the codec's
-// window plus one record, where decompress would build the whole section
-// (up to maxDecompressedBytes) for each batch of each request.
+// window (zstd's at most maxStreamZstdWindow; a raw snappy block, which
+// cannot be streamed, whole: at most 32 times its size) plus a 64 KiB
+// buffer, where decompress would build the whole section (up to
+// maxDecompressedBytes) for each batch of each request.
 
 // streamBufSize is the window records are parsed in place from; a longer
-// record is copied out whole.
+// record is read field by field.
 const streamBufSize = 64 << 10
+
+// maxStreamZstdWindow bounds the history a zstd frame may ask the walk to
+// keep: the decoder allocates it on the frame header's word, so a batch of
+// a few bytes could otherwise claim 256 MiB per event loop. Producers'
+// frames need far less (a batch-sized window, or 2-8 MiB at the usual
+// levels); Kafka's zstd-jni allows 128 MiB.
+const maxStreamZstdWindow = 8 << 20
 
 var (
 	streamBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, streamBufSize) }}
@@ -36,15 +45,16 @@ var (
 )
 
 // walkCompressed checks a compressed batch's records as CheckRecords does an
-// uncompressed one's, reading them through the codec's decompressor.
-func walkCompressed(raw []byte, h *batch.Header, requireKeys bool) (RecordsSeen, error) {
+// uncompressed one's, reading at most limit bytes of them through the
+// codec's decompressor (ErrDecompressedTooLarge past it).
+func walkCompressed(raw []byte, h *batch.Header, requireKeys bool, limit int64) (RecordsSeen, error) {
 	src, release, err := openRecordStream(h.Codec(), raw[batch.HeaderSize:])
 	if err != nil {
 		return RecordsSeen{}, fmt.Errorf("%w: %w", ErrMalformedRecords, err)
 	}
 	defer release()
 	br := streamBufs.Get().(*bufio.Reader)
-	lr := &boundedReader{r: src, left: maxDecompressedBytes}
+	lr := &boundedReader{r: src, left: limit}
 	br.Reset(lr)
 	defer func() {
 		br.Reset(nil)
@@ -54,6 +64,9 @@ func walkCompressed(raw []byte, h *batch.Header, requireKeys bool) (RecordsSeen,
 	var r recordView
 	for i := int32(0); i < h.NumRecords; i++ {
 		if err := nextStreamRecord(br, &r); err != nil {
+			if errors.Is(err, ErrDecompressedTooLarge) {
+				return RecordsSeen{}, err
+			}
 			return RecordsSeen{}, fmt.Errorf("%w: record %d of %d: %w", ErrMalformedRecords, i, h.NumRecords, err)
 		}
 		if requireKeys && r.key == nil {
@@ -70,10 +83,12 @@ func walkCompressed(raw []byte, h *batch.Header, requireKeys bool) (RecordsSeen,
 	switch _, err := br.ReadByte(); {
 	case err == nil:
 		return RecordsSeen{}, fmt.Errorf("%w: data past the %d records the header counts", ErrMalformedRecords, h.NumRecords)
+	case errors.Is(err, ErrDecompressedTooLarge):
+		return RecordsSeen{}, err
 	case !errors.Is(err, io.EOF):
 		return RecordsSeen{}, fmt.Errorf("%w: after the last record: %w", ErrMalformedRecords, err)
 	}
-	seen.Bytes = maxDecompressedBytes - lr.left
+	seen.Bytes = limit - lr.left
 	return seen, nil
 }
 
@@ -84,11 +99,13 @@ func walkCompressed(raw []byte, h *batch.Header, requireKeys bool) (RecordsSeen,
 // reported present but not kept).
 func nextStreamRecord(br *bufio.Reader, r *recordView) error {
 	p, err := br.Peek(binary.MaxVarintLen64)
-	if len(p) == 0 {
-		if err == nil || errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF // fewer records than the header counts
-		}
+	switch {
+	case err != nil && !errors.Is(err, io.EOF):
+		// A decoder's error comes with the bytes before it; bufio hands
+		// it out once, so it is not to be skipped here.
 		return err
+	case len(p) == 0:
+		return io.ErrUnexpectedEOF // fewer records than the header counts
 	}
 	length, n := binary.Varint(p)
 	if n <= 0 || length < 1 || length > maxDecompressedBytes {
@@ -183,30 +200,40 @@ func truncated(err error) error {
 }
 
 // boundedReader fails once more than left bytes were read, as decompress
-// fails past maxDecompressedBytes.
+// fails past maxDecompressedBytes. Its first error sticks: a probe byte
+// past the bound is gone, so no later read may report a clean end.
 type boundedReader struct {
 	r    io.Reader
 	left int64
+	err  error
 }
 
 func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
 	if b.left <= 0 {
 		// One byte more tells a stream that ends here from a longer one.
 		var one [1]byte
 		n, err := b.r.Read(one[:])
-		if n > 0 {
-			return 0, errDecompressedTooLarge
+		switch {
+		case n > 0:
+			b.err = ErrDecompressedTooLarge
+		case err == nil:
+			b.err = io.EOF
+		default:
+			b.err = err
 		}
-		if err == nil {
-			err = io.EOF
-		}
-		return 0, err
+		return 0, b.err
 	}
 	if int64(len(p)) > b.left {
 		p = p[:b.left]
 	}
 	n, err := b.r.Read(p)
 	b.left -= int64(n)
+	if err != nil {
+		b.err = err
+	}
 	return n, err
 }
 
@@ -233,7 +260,7 @@ func openRecordStream(codec int8, src []byte) (io.Reader, func(), error) {
 		}
 		*s = snappyStream{src: src, buf: s.buf}
 		return s, func() {
-			s.src, s.out = nil, nil
+			s.src, s.out, s.err = nil, nil, nil
 			snappyStreams.Put(s)
 		}, nil
 	case 3:
@@ -244,7 +271,8 @@ func openRecordStream(codec int8, src []byte) (io.Reader, func(), error) {
 		d, _ := zstdStreams.Get().(*zstd.Decoder)
 		var err error
 		if d == nil {
-			d, err = zstd.NewReader(bytes.NewReader(src), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxDecompressedBytes))
+			d, err = zstd.NewReader(bytes.NewReader(src), zstd.WithDecoderConcurrency(1),
+				zstd.WithDecoderMaxMemory(maxDecompressedBytes), zstd.WithDecoderMaxWindow(maxStreamZstdWindow))
 		} else {
 			err = d.Reset(bytes.NewReader(src))
 		}
@@ -269,13 +297,15 @@ type snappyStream struct {
 	xerial  bool
 	out     []byte // the current block's unread bytes
 	buf     []byte
+	err     error // sticky: after a bad block the stream ends in error
 }
 
 func (s *snappyStream) Read(p []byte) (int, error) {
 	for len(s.out) == 0 {
-		if err := s.nextBlock(); err != nil {
-			return 0, err
+		if s.err != nil {
+			return 0, s.err
 		}
+		s.err = s.nextBlock()
 	}
 	n := copy(p, s.out)
 	s.out = s.out[n:]

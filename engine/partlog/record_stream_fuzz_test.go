@@ -39,7 +39,7 @@ func FuzzStreamedWalkMatchesInPlace(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, wantErr := CheckRecords(plainRaw, &ph, requireKeys)
+		want, wantErr := CheckRecords(plainRaw, &ph, requireKeys, 0)
 		var zbuf bytes.Buffer
 		zw, _ := zstd.NewWriter(&zbuf)
 		zw.Write(recs)
@@ -60,7 +60,7 @@ func FuzzStreamedWalkMatchesInPlace(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, gotErr := CheckRecords(raw, &h, requireKeys)
+			got, gotErr := CheckRecords(raw, &h, requireKeys, 0)
 			if (gotErr == nil) != (wantErr == nil) || errors.Is(gotErr, ErrRecordWithoutKey) != errors.Is(wantErr, ErrRecordWithoutKey) {
 				t.Fatalf("%s: %v; in place: %v", name, gotErr, wantErr)
 			}
@@ -77,4 +77,57 @@ func fuzzBatch(codec int16, recs []byte, count int32) []byte {
 	raw := rb.AppendTo(nil)
 	binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))
 	return raw
+}
+
+// FuzzStreamedWalkMatchesDecompress feeds arbitrary bytes as a compressed
+// records section: the streamed walk may accept it only where decompress
+// does and the decompressed section passes the in-place walk with the same
+// timestamps; where decompress refuses, so must the walk. (The walk may be
+// stricter only on zstd windows past maxStreamZstdWindow.)
+func FuzzStreamedWalkMatchesDecompress(f *testing.F) {
+	var recs []byte
+	for i, v := range []string{"a", strings.Repeat("long value ", 8000)} {
+		r := kmsg.Record{OffsetDelta: int32(i), TimestampDelta64: int64(i * 10), Key: []byte{'k'}, Value: []byte(v)}
+		r.Length = int32(len(r.AppendTo(nil)) - 1)
+		recs = r.AppendTo(recs)
+	}
+	var zbuf bytes.Buffer
+	zw, _ := zstd.NewWriter(&zbuf)
+	zw.Write(recs)
+	zw.Close()
+	var lbuf bytes.Buffer
+	lw := lz4.NewWriter(&lbuf)
+	lw.Write(recs)
+	lw.Close()
+	f.Add(gzipped(recs), uint8(1), int32(2))
+	f.Add(snappy.Encode(nil, recs), uint8(2), int32(2))
+	f.Add(appendXerial(nil, recs), uint8(2), int32(2))
+	f.Add(lbuf.Bytes(), uint8(3), int32(2))
+	f.Add(zbuf.Bytes(), uint8(4), int32(2))
+	f.Fuzz(func(t *testing.T, section []byte, codec uint8, count int32) {
+		if codec < 1 || codec > 4 || count < 1 || count > 1<<16 {
+			return
+		}
+		raw := fuzzBatch(int16(codec), section, count)
+		h, _ := batch.ParseHeader(raw)
+		got, gotErr := CheckRecords(raw, &h, false, 0)
+		plain, decErr := decompress(int8(codec), section)
+		if decErr != nil {
+			if gotErr == nil {
+				t.Fatalf("walk accepts a section decompress refuses: %v", decErr)
+			}
+			return
+		}
+		plainRaw := fuzzBatch(0, plain, count)
+		ph, _ := batch.ParseHeader(plainRaw)
+		want, wantErr := CheckRecords(plainRaw, &ph, false, 0)
+		switch {
+		case gotErr == nil && wantErr != nil:
+			t.Fatalf("walk accepts what the in-place walk refuses: %v", wantErr)
+		case gotErr != nil && wantErr == nil && codec != 4:
+			t.Fatalf("walk refuses what decompress and the in-place walk accept: %v", gotErr)
+		case gotErr == nil && (got.MinTimestamp != want.MinTimestamp || got.MaxTimestamp != want.MaxTimestamp || got.Bytes != want.Bytes):
+			t.Fatalf("walk saw %+v, in place %+v", got, want)
+		}
+	})
 }

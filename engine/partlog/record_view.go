@@ -121,12 +121,17 @@ var ErrRecordWithoutKey = errors.New("compacted topic cannot accept a record wit
 // decompressor (walkCompressed), as Kafka walks every batch, with memory
 // bounded by the codec's window and one record. Control batches carry no
 // user records and pass.
-func CheckRecords(raw []byte, h *batch.Header, requireKeys bool) (RecordsSeen, error) {
+// maxBytes bounds a compressed section's decompressed size (at most, and by
+// default when zero, maxDecompressedBytes): ErrDecompressedTooLarge past it.
+func CheckRecords(raw []byte, h *batch.Header, requireKeys bool, maxBytes int64) (RecordsSeen, error) {
 	if h.Control() {
 		return RecordsSeen{}, nil
 	}
 	if h.Codec() != 0 {
-		return walkCompressed(raw, h, requireKeys)
+		if maxBytes <= 0 || maxBytes > maxDecompressedBytes {
+			maxBytes = maxDecompressedBytes
+		}
+		return walkCompressed(raw, h, requireKeys, maxBytes)
 	}
 	recs, err := batchRecords(raw, h)
 	if err != nil {
