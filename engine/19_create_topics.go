@@ -101,7 +101,7 @@ func (b *Broker) handleCreateTopics(r *request) {
 		existing[collisionName(rt.Topic)] = rt.Topic
 		st.NumPartitions, st.ReplicationFactor = int32(len(spec.Partitions)), rf
 		if req.ValidateOnly {
-			st.Configs = createTopicsConfigs(describeTopicConfigs(b.cfg, spec.Configs, false, false))
+			st.Configs = createTopicsConfigs(describeTopicConfigs(b.configLevels(), spec.Configs, false, false))
 			continue
 		}
 		creates = append(creates, topicCreate{out: st, spec: spec})
@@ -147,7 +147,7 @@ func (b *Broker) checkCreateTopic(snap *meta.Snapshot, rt *kmsg.CreateTopicsRequ
 		}
 		configs[c.Name] = *c.Value
 	}
-	if aerr := checkTopicConfigCombination(b.cfg, configs); aerr != nil {
+	if aerr := checkTopicConfigCombination(b.liveConfig(), configs); aerr != nil {
 		return meta.Topic{}, 0, aerr
 	}
 	spec := meta.Topic{Name: rt.Topic, ID: newTopicID(), Configs: configs}
@@ -285,7 +285,7 @@ func (b *Broker) createTopics(ctx context.Context, creates []topicCreate) {
 				if t, ok := v.topic(c.spec.Name); ok {
 					overrides = t.Configs
 				}
-				c.out.Configs = createTopicsConfigs(describeTopicConfigs(b.cfg, overrides, false, false))
+				c.out.Configs = createTopicsConfigs(describeTopicConfigs(b.configLevels(), overrides, false, false))
 			}
 			return
 		}

@@ -55,16 +55,16 @@ func (b *Broker) handleDescribeConfigs(r *request) {
 				aerr = newAPIError(kerr.UnknownTopicOrPartition, "Topic %s does not exist.", rr.ResourceName)
 				break
 			}
-			res.Configs = filterConfigs(describeTopicConfigs(b.cfg, t.Configs, synonyms, docs), rr.ConfigNames)
+			res.Configs = filterConfigs(describeTopicConfigs(b.configLevels(), t.Configs, synonyms, docs), rr.ConfigNames)
 		case kmsg.ConfigResourceTypeBroker:
 			if rr.ResourceName == "" {
-				res.Configs = []kmsg.DescribeConfigsResponseResourceConfig{}
+				res.Configs = filterConfigs(describeBrokerDefaults(b.configLevels(), synonyms, docs), rr.ConfigNames)
 				break
 			}
 			if aerr = b.checkBrokerResource(rr.ResourceName); aerr != nil {
 				break
 			}
-			res.Configs = filterConfigs(describeBrokerConfigs(b.cfg, synonyms, docs), rr.ConfigNames)
+			res.Configs = filterConfigs(describeBrokerConfigs(b.configLevels(), synonyms, docs), rr.ConfigNames)
 		default:
 			aerr = newAPIError(kerr.InvalidRequest, "resource type %v is not supported", rr.ResourceType)
 		}

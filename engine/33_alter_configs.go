@@ -18,9 +18,13 @@ import (
 //   means. Every key and value is checked with the topic config rules
 //   (INVALID_CONFIG with the reason); a key given twice is INVALID_REQUEST;
 //   an unknown topic UNKNOWN_TOPIC_OR_PARTITION.
-// * BROKER resources: INVALID_REQUEST, dynamic broker configs are not
-//   supported; broker keys are set at start (properties file, CHRONIK_*
-//   environment, --set).
+// * BROKER resources ("" for the cluster-wide default, or this broker's
+//   id): the configs given replace that resource's dynamic overrides. Only
+//   dynamic keys may be given (chronik --help-config lists them); any other
+//   key, or a value that breaks the key's rules, is INVALID_REQUEST with
+//   the reason, as Kafka answers. Overrides sit above the static config
+//   (properties file, CHRONIK_*, --set), this broker's above the default,
+//   and apply at once to every topic that takes its default from them.
 // * A resource named twice in one request is INVALID_REQUEST for each.
 // * ValidateOnly runs every check and changes nothing.
 // * All valid changes of a request are one metadata proposal, run off the
@@ -43,15 +47,21 @@ type configChange struct {
 
 // configResourceOp is the per-resource dispatch AlterConfigs and
 // IncrementalAlterConfigs share: duplicates and unsupported types are
-// refused, broker resources are read-only, topics build their op.
-func (b *Broker) configResourceOp(kind kmsg.ConfigResourceType, name string, seen map[configResourceKey]int, topicOp func() (meta.Op, *apiError)) (meta.Op, *apiError) {
+// refused, a broker resource must name this broker or the cluster default
+// (""), and each type builds its op.
+func (b *Broker) configResourceOp(kind kmsg.ConfigResourceType, name string, seen map[configResourceKey]int, topicOp, brokerOp func() (meta.Op, *apiError)) (meta.Op, *apiError) {
 	switch {
 	case seen[configResourceKey{kind, name}] > 1:
 		return meta.Op{}, newAPIError(kerr.InvalidRequest, "Duplicate resource %s.", name)
 	case kind == kmsg.ConfigResourceTypeTopic:
 		return topicOp()
 	case kind == kmsg.ConfigResourceTypeBroker:
-		return meta.Op{}, b.brokerConfigsReadOnly(name)
+		if name != "" {
+			if aerr := b.checkBrokerResource(name); aerr != nil {
+				return meta.Op{}, aerr
+			}
+		}
+		return brokerOp()
 	}
 	return meta.Op{}, newAPIError(kerr.InvalidRequest, "resource type %v is not supported", kind)
 }
@@ -78,7 +88,9 @@ func (b *Broker) handleAlterConfigs(r *request) {
 		*res = kmsg.NewAlterConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
 		op, aerr := b.configResourceOp(rr.ResourceType, rr.ResourceName, seen, func() (meta.Op, *apiError) {
-			return replaceTopicConfigs(b.cfg, v, rr)
+			return replaceTopicConfigs(v.cfg, v, rr)
+		}, func() (meta.Op, *apiError) {
+			return replaceBrokerConfigs(rr)
 		})
 		if aerr != nil {
 			res.ErrorCode, res.ErrorMessage = aerr.errCode(), aerr.message()
@@ -118,15 +130,33 @@ func replaceTopicConfigs(cfg *config.Config, v *clusterView, rr kmsg.AlterConfig
 	return meta.Op{Kind: meta.OpAlterTopicConfig, Names: []string{rr.ResourceName}, Set: set, Replace: true}, nil
 }
 
-// brokerConfigsReadOnly answers a change to a BROKER resource: Chronik has
-// no dynamic broker configs, so every change is refused with the reason.
-func (b *Broker) brokerConfigsReadOnly(name string) *apiError {
-	if name != "" {
-		if aerr := b.checkBrokerResource(name); aerr != nil {
-			return aerr
+// replaceBrokerConfigs validates a legacy AlterConfigs broker resource and
+// builds its replace-all op: the dynamic overrides of that resource become
+// exactly the configs given.
+func replaceBrokerConfigs(rr kmsg.AlterConfigsRequestResource) (meta.Op, *apiError) {
+	op := meta.Op{Kind: meta.OpAlterBrokerConfig, Names: []string{rr.ResourceName}, Set: map[string]string{}, Replace: true}
+	for _, c := range rr.Configs {
+		if _, dup := op.Set[c.Name]; dup {
+			return meta.Op{}, newAPIError(kerr.InvalidRequest, "Error due to duplicate config keys: %s", c.Name)
 		}
+		if aerr := checkBrokerConfigValue(rr.ResourceName, c.Name, c.Value); aerr != nil {
+			return meta.Op{}, aerr
+		}
+		op.Set[c.Name] = *c.Value
 	}
-	return newAPIError(kerr.InvalidRequest, "dynamic broker configs are not supported: set broker keys in the properties file, CHRONIK_* environment variables or --set, and restart")
+	return op, nil
+}
+
+// checkBrokerConfigValue checks one dynamic broker key=value; anything
+// wrong is INVALID_REQUEST with the reason, as Kafka answers it.
+func checkBrokerConfigValue(resource, name string, value *string) *apiError {
+	if value == nil {
+		return newAPIError(kerr.InvalidRequest, "Invalid config value for resource ConfigResource(type=BROKER, name='%s'): %s: null value", resource, name)
+	}
+	if err := config.CheckDynamic(name, *value); err != nil {
+		return newAPIError(kerr.InvalidRequest, "Invalid config value for resource ConfigResource(type=BROKER, name='%s'): %v", resource, err)
+	}
+	return nil
 }
 
 // proposeConfigChanges commits all changes of one request as one proposal,

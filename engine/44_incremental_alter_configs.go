@@ -25,8 +25,10 @@ import (
 //   the reason; a key given twice in one resource, an unknown op or a
 //   resource named twice is INVALID_REQUEST; an unknown topic
 //   UNKNOWN_TOPIC_OR_PARTITION.
-// * BROKER resources: INVALID_REQUEST, dynamic broker configs are not
-//   supported (see AlterConfigs).
+// * BROKER resources ("" for the cluster-wide default, or this broker's
+//   id): SET and DELETE change that resource's dynamic overrides of the
+//   dynamic keys (see AlterConfigs); other keys, bad values, and APPEND or
+//   SUBTRACT (no dynamic key is a list) are INVALID_REQUEST.
 // * ValidateOnly runs every check and changes nothing.
 // * All valid changes of a request are one metadata proposal, run off the
 //   event loop and bounded by io.timeout.ms (see AlterConfigs).
@@ -52,7 +54,9 @@ func (b *Broker) handleIncrementalAlterConfigs(r *request) {
 		*res = kmsg.NewIncrementalAlterConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
 		op, aerr := b.configResourceOp(rr.ResourceType, rr.ResourceName, seen, func() (meta.Op, *apiError) {
-			return alterTopicConfigs(b.cfg, v, rr)
+			return alterTopicConfigs(v.cfg, v, rr)
+		}, func() (meta.Op, *apiError) {
+			return alterBrokerConfigs(rr)
 		})
 		if aerr != nil {
 			res.ErrorCode, res.ErrorMessage = aerr.errCode(), aerr.message()
@@ -127,6 +131,36 @@ func alterTopicConfigs(cfg *config.Config, v *clusterView, rr kmsg.IncrementalAl
 	}
 	if aerr := checkTopicConfigCombination(cfg, after); aerr != nil {
 		return meta.Op{}, aerr
+	}
+	return op, nil
+}
+
+// alterBrokerConfigs validates one broker resource's ops and builds the op
+// that sets and deletes exactly the dynamic overrides they name.
+func alterBrokerConfigs(rr kmsg.IncrementalAlterConfigsRequestResource) (meta.Op, *apiError) {
+	op := meta.Op{Kind: meta.OpAlterBrokerConfig, Names: []string{rr.ResourceName}, Set: map[string]string{}}
+	touched := make(map[string]bool, len(rr.Configs))
+	for _, c := range rr.Configs {
+		if touched[c.Name] {
+			return meta.Op{}, newAPIError(kerr.InvalidRequest, "Error due to duplicate config keys: %s", c.Name)
+		}
+		touched[c.Name] = true
+		switch c.Op {
+		case kmsg.IncrementalAlterConfigOpSet:
+			if aerr := checkBrokerConfigValue(rr.ResourceName, c.Name, c.Value); aerr != nil {
+				return meta.Op{}, aerr
+			}
+			op.Set[c.Name] = *c.Value
+		case kmsg.IncrementalAlterConfigOpDelete:
+			if !config.IsDynamic(c.Name) {
+				return meta.Op{}, newAPIError(kerr.InvalidRequest, "Invalid config value for resource ConfigResource(type=BROKER, name='%s'): %s is not a dynamic broker config", rr.ResourceName, c.Name)
+			}
+			op.Delete = append(op.Delete, c.Name)
+		case kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
+			return meta.Op{}, newAPIError(kerr.InvalidRequest, "Invalid config value for resource ConfigResource(type=BROKER, name='%s'): %s of %s: no dynamic broker config is a list", rr.ResourceName, listOpName(c.Op), c.Name)
+		default:
+			return meta.Op{}, newAPIError(kerr.InvalidRequest, "unknown alter config operation %d for config key %s", c.Op, c.Name)
+		}
 	}
 	return op, nil
 }

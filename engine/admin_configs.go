@@ -15,8 +15,10 @@ import (
 //
 // A topic config's value comes from the first level that sets it, as in
 // Kafka: the topic's own override (DYNAMIC_TOPIC_CONFIG), then its broker
-// synonym when the operator set that key (STATIC_BROKER_CONFIG), then the
-// default (DEFAULT_CONFIG). Synonyms list those levels in that order. A
+// synonym's dynamic override for this broker (DYNAMIC_BROKER_CONFIG) or
+// for the cluster (DYNAMIC_DEFAULT_BROKER_CONFIG), then the synonym when the
+// operator set it at start (STATIC_BROKER_CONFIG), then the default
+// (DEFAULT_CONFIG). Synonyms list those levels in that order. A static
 // broker key counts as set when its value differs from its default, since
 // the config package keeps values, not where they came from.
 
@@ -35,6 +37,67 @@ func brokerKeyLevels(cfg *config.Config, key string) (value, def string, set, kn
 	return value, def, value != def, true
 }
 
+// configLevels are the broker config levels a description reads: the
+// static config, the dynamic overrides (cluster default, then this
+// broker's) and the config in effect with both.
+type configLevels struct {
+	static    *config.Config
+	dynamic   [2]map[string]string
+	effective *config.Config
+}
+
+// configLevels returns the levels of the served view (or, before the
+// first, of the store's snapshot).
+func (b *Broker) configLevels() configLevels {
+	snap := b.store.Current()
+	if v := b.view.Load(); v != nil {
+		snap = v.snap
+	}
+	return configLevels{static: b.cfg, dynamic: b.dynamicLayers(snap), effective: b.liveConfig()}
+}
+
+// unitSynonyms maps a main broker key to itself and its other units,
+// finest first (log.retention.ms, .minutes, .hours).
+var unitSynonyms = sync.OnceValue(func() map[string][]string {
+	m := map[string][]string{}
+	for _, k := range config.Keys() {
+		main := k.Name
+		if k.SynonymOf != "" {
+			main = k.SynonymOf
+		}
+		m[main] = append(m[main], k.Name)
+	}
+	return m
+})
+
+// brokerKeyChain lists the levels that set broker key, highest precedence
+// first, ending with its default: a dynamic layer counts when it sets the
+// key in any unit. known is false for a key the config package lacks.
+func (lv configLevels) brokerKeyChain(key string) (chain []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym, known bool) {
+	v, def, set, known := brokerKeyLevels(lv.static, key)
+	if !known {
+		return nil, false
+	}
+	main := key
+	for m, names := range unitSynonyms() {
+		if slices.Contains(names, key) {
+			main = m
+		}
+	}
+	for i, src := range []kmsg.ConfigSource{kmsg.ConfigSourceDynamicBrokerConfig, kmsg.ConfigSourceDynamicDefaultBrokerConfig} {
+		layer := lv.dynamic[1-i]
+		for _, name := range unitSynonyms()[main] {
+			if dv, ok := layer[name]; ok {
+				chain = append(chain, configSynonym(name, dv, src))
+			}
+		}
+	}
+	if set {
+		chain = append(chain, configSynonym(key, v, kmsg.ConfigSourceStaticBrokerConfig))
+	}
+	return append(chain, configSynonym(key, def, kmsg.ConfigSourceDefaultConfig)), true
+}
+
 func configSynonym(name, value string, src kmsg.ConfigSource) kmsg.DescribeConfigsResponseResourceConfigConfigSynonym {
 	s := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
 	s.Name, s.Value, s.Source = name, nullIfEmpty(value), src
@@ -49,19 +112,16 @@ func nullIfEmpty(s string) *string {
 }
 
 // describeTopicConfig describes one topic key given the topic's overrides.
-func describeTopicConfig(cfg *config.Config, k *topicConfigKey, overrides map[string]string, synonyms, docs bool) kmsg.DescribeConfigsResponseResourceConfig {
+func describeTopicConfig(lv configLevels, k *topicConfigKey, overrides map[string]string, synonyms, docs bool) kmsg.DescribeConfigsResponseResourceConfig {
 	var syns []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym
 	if v, ok := overrides[k.name]; ok {
 		syns = append(syns, configSynonym(k.name, v, kmsg.ConfigSourceDynamicTopicConfig))
 	}
 	if k.brokerKey != "" {
-		if v, def, set, known := brokerKeyLevels(cfg, k.brokerKey); known {
-			if set {
-				syns = append(syns, configSynonym(k.brokerKey, v, kmsg.ConfigSourceStaticBrokerConfig))
-			}
-			syns = append(syns, configSynonym(k.brokerKey, def, kmsg.ConfigSourceDefaultConfig))
+		if chain, known := lv.brokerKeyChain(k.brokerKey); known {
+			syns = append(syns, chain...)
 		} else {
-			syns = append(syns, configSynonym(k.brokerKey, k.brokerDefault(cfg), kmsg.ConfigSourceDefaultConfig))
+			syns = append(syns, configSynonym(k.brokerKey, k.brokerDefault(lv.effective), kmsg.ConfigSourceDefaultConfig))
 		}
 	}
 	c := kmsg.NewDescribeConfigsResponseResourceConfig()
@@ -72,7 +132,7 @@ func describeTopicConfig(cfg *config.Config, k *topicConfigKey, overrides map[st
 	} else {
 		// The topic-level form of the effective broker value (units
 		// and "never" spellings differ from the broker key's).
-		c.Value = nullIfEmpty(k.brokerDefault(cfg))
+		c.Value = nullIfEmpty(k.brokerDefault(lv.effective))
 	}
 	if len(syns) > 0 {
 		c.Source = syns[0].Source
@@ -90,42 +150,62 @@ func describeTopicConfig(cfg *config.Config, k *topicConfigKey, overrides map[st
 }
 
 // describeTopicConfigs describes every topic key Chronik knows.
-func describeTopicConfigs(cfg *config.Config, overrides map[string]string, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
+func describeTopicConfigs(lv configLevels, overrides map[string]string, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
 	out := make([]kmsg.DescribeConfigsResponseResourceConfig, 0, len(topicConfigKeys))
 	for i := range topicConfigKeys {
-		out = append(out, describeTopicConfig(cfg, &topicConfigKeys[i], overrides, synonyms, docs))
+		out = append(out, describeTopicConfig(lv, &topicConfigKeys[i], overrides, synonyms, docs))
 	}
 	return out
 }
 
-// describeBrokerConfigs describes every broker key. Keys that cannot change
-// at runtime are read-only, as Kafka marks its static broker configs.
-func describeBrokerConfigs(cfg *config.Config, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
+// describeBrokerConfigs describes every broker key of this broker, with the
+// value in effect and the level it comes from. Keys that cannot change at
+// runtime are read-only, as Kafka marks its static broker configs.
+func describeBrokerConfigs(lv configLevels, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
 	keys := config.Keys()
 	out := make([]kmsg.DescribeConfigsResponseResourceConfig, 0, len(keys))
 	for _, info := range keys {
-		v, def, set, _ := brokerKeyLevels(cfg, info.Name)
+		chain, _ := lv.brokerKeyChain(info.Name)
+		v, _ := lv.effective.Value(info.Name)
 		c := kmsg.NewDescribeConfigsResponseResourceConfig()
 		c.Name = info.Name
 		c.Value = nullIfEmpty(v)
-		c.Source = kmsg.ConfigSourceDefaultConfig
-		if set {
-			c.Source = kmsg.ConfigSourceStaticBrokerConfig
-		}
-		c.IsDefault = !set
+		c.Source = chain[0].Source
+		c.IsDefault = c.Source == kmsg.ConfigSourceDefaultConfig
 		c.ReadOnly = !info.Dynamic
 		c.ConfigType = kmsg.ConfigType(info.Type)
 		if synonyms {
-			if set {
-				c.ConfigSynonyms = append(c.ConfigSynonyms, configSynonym(info.Name, v, kmsg.ConfigSourceStaticBrokerConfig))
-			}
-			c.ConfigSynonyms = append(c.ConfigSynonyms, configSynonym(info.Name, def, kmsg.ConfigSourceDefaultConfig))
+			c.ConfigSynonyms = chain
 		}
 		if docs {
 			doc := info.Doc
 			if info.Unit != "" {
 				doc += " (" + info.Unit + ")"
 			}
+			c.Documentation = &doc
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// describeBrokerDefaults describes the cluster-wide dynamic defaults (the
+// BROKER resource named ""): only the keys set there, as Kafka lists them.
+func describeBrokerDefaults(lv configLevels, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
+	out := []kmsg.DescribeConfigsResponseResourceConfig{}
+	for _, info := range config.Keys() {
+		v, ok := lv.dynamic[0][info.Name]
+		if !ok {
+			continue
+		}
+		c := kmsg.NewDescribeConfigsResponseResourceConfig()
+		c.Name, c.Value, c.Source = info.Name, nullIfEmpty(v), kmsg.ConfigSourceDynamicDefaultBrokerConfig
+		c.ConfigType = kmsg.ConfigType(info.Type)
+		if synonyms {
+			c.ConfigSynonyms = []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{configSynonym(info.Name, v, c.Source)}
+		}
+		if docs {
+			doc := info.Doc
 			c.Documentation = &doc
 		}
 		out = append(out, c)

@@ -203,12 +203,13 @@ func (b *Broker) settingsFor(topic string) *topicSettings {
 			return st
 		}
 	}
+	cfg := b.liveConfig()
 	if snap := b.store.Current(); snap != nil {
 		if t, ok := snap.Topics[topic]; ok {
-			return resolveTopicSettings(b.cfg, t.Configs)
+			return resolveTopicSettings(cfg, t.Configs)
 		}
 	}
-	return resolveTopicSettings(b.cfg, nil)
+	return resolveTopicSettings(cfg, nil)
 }
 
 // reconcileLoop follows metadata changes made elsewhere (cluster mode) and
@@ -333,7 +334,7 @@ func (b *Broker) reconcile(snap *meta.Snapshot, clean bool) error {
 			}
 		}
 	}
-	b.publish(newClusterView(snap, b.cfg))
+	b.publish(newClusterView(snap, b.effectiveConfig(snap)))
 	return nil
 }
 

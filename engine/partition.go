@@ -142,7 +142,7 @@ func (s *shard) openLog(k partKey, id meta.TopicID, dir string, clean bool, logS
 		Opener:             b.opener,
 		SegmentBytes:       st.segmentBytes,
 		SegmentMs:          st.rollAfter(),
-		IndexIntervalBytes: b.cfg.LogIndexIntervalBytes,
+		IndexIntervalBytes: st.indexIntervalBytes,
 		Logger:             b.log,
 		Writeback:          s.queueWriteback,
 		Sealer:             s.queueSeal,
@@ -382,6 +382,7 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	// The bytes go to the kernel with the rest of the turn's appends
 	// (shard.writeTurn); the acknowledgement waits for the turn's commit.
 	p.log.SetRollLimits(st.segmentBytes, st.rollAfter())
+	p.log.SetIndexIntervalBytes(st.indexIntervalBytes)
 	segments, before := p.log.SegmentCount(), p.log.NextOffset()
 	base, err := p.log.StageAppend(raw, p.leaderEpoch)
 	if err != nil {

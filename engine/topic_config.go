@@ -177,6 +177,7 @@ type topicSettings struct {
 	flushMs              int64
 	segmentBytes         int64
 	segmentMs            int64
+	indexIntervalBytes   int32
 
 	// Compaction (compaction.go); compact-only topics keep no time or size
 	// retention, as in Kafka.
@@ -228,6 +229,8 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 		flushMs:              num("flush.ms"),
 		segmentBytes:         num("segment.bytes"),
 		segmentMs:            num("segment.ms"),
+		// 0 indexes every batch, as in Kafka (partlog takes 0 as its default).
+		indexIntervalBytes: int32(min(max(num("index.interval.bytes"), 1), math.MaxInt32)),
 
 		compact:            slices.Contains(policy, "compact"),
 		deletable:          slices.Contains(policy, "delete"),

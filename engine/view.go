@@ -12,13 +12,19 @@ type clusterView struct {
 	snap     *meta.Snapshot
 	byID     map[meta.TopicID]string
 	settings map[string]*topicSettings
+	// cfg is the broker config in effect: the static one with the
+	// snapshot's dynamic overrides (dynamic_configs.go) over it.
+	cfg *config.Config
 }
 
+// newClusterView builds the view of snap; cfg is the config in effect
+// (effectiveConfig), whose keys give topics their defaults.
 func newClusterView(snap *meta.Snapshot, cfg *config.Config) *clusterView {
 	v := &clusterView{
 		snap:     snap,
 		byID:     make(map[meta.TopicID]string, len(snap.Topics)),
 		settings: make(map[string]*topicSettings, len(snap.Topics)),
+		cfg:      cfg,
 	}
 	for name, t := range snap.Topics {
 		v.byID[t.ID] = name

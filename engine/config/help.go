@@ -13,7 +13,9 @@ func WriteHelp(w io.Writer) {
 	fmt.Fprint(w, `Each key is set, lowest precedence first, by its default; a "key=value" line in
 the --config properties file; the environment variable CHRONIK_<KEY> (upper case,
 dots as underscores, e.g. CHRONIK_LOG_DIRS); and --set key=value (repeatable, the
-last one wins). Dynamic keys can also change at runtime via IncrementalAlterConfigs.
+last one wins). Dynamic keys can also change at runtime, cluster-wide or for one
+broker, through (Incremental)AlterConfigs on BROKER resources (kafka-configs
+--entity-type brokers); those overrides sit above every source here.
 When a setting is given in several units, the finest one wins, as in Kafka.
 
 `)

@@ -43,6 +43,10 @@ type Snapshot struct {
 	Topics       map[string]*Topic `json:"topics"`
 	// NextProducerID is the first producer id not yet handed out.
 	NextProducerID int64 `json:"next_producer_id"`
+	// BrokerConfigs are the dynamic broker config overrides by resource
+	// name, as Kafka keeps them: "" holds the cluster-wide default, a node
+	// id that broker's own. Nil when none were ever set.
+	BrokerConfigs map[string]map[string]string `json:"broker_configs,omitempty"`
 	// AppliedIndex is the raft index this view reflects.
 	AppliedIndex uint64 `json:"applied_index"`
 }
@@ -54,6 +58,10 @@ const (
 	OpDeleteTopics     = "delete_topics"
 	OpCreatePartitions = "create_partitions"
 	OpAlterTopicConfig = "alter_topic_config"
+	// OpAlterBrokerConfig changes the dynamic broker config overrides of
+	// resource Names[0] ("" for the cluster default) with Set, Delete and
+	// Replace as OpAlterTopicConfig. The proposer checked the keys.
+	OpAlterBrokerConfig = "alter_broker_config"
 	// OpAllocateProducerIDs reserves Count producer ids; the result's
 	// FirstProducerID is the first of the block. Ids never repeat across restarts.
 	OpAllocateProducerIDs = "allocate_producer_ids"
@@ -70,7 +78,8 @@ type Op struct {
 	// OpCreateTopics: whole topics, IDs and placements chosen by the proposer.
 	Topics []Topic `json:"topics,omitempty"`
 
-	// OpDeleteTopics, OpCreatePartitions, OpAlterTopicConfig.
+	// OpDeleteTopics, OpCreatePartitions, OpAlterTopicConfig,
+	// OpAlterBrokerConfig.
 	Names []string `json:"names,omitempty"`
 
 	// OpCreatePartitions: the new partitions appended to Names[0], and the

@@ -21,6 +21,9 @@ type State struct {
 	// The draft. A nil map means "unchanged since published".
 	topics  map[string]*Topic
 	brokers map[int32]Broker
+	// brokerConfigs is the draft of Snapshot.BrokerConfigs; its inner maps
+	// are replaced, never written.
+	brokerConfigs map[string]map[string]string
 	// owned names the draft topics allocated since the last publish; only
 	// those may be changed in place.
 	owned map[string]bool
@@ -95,8 +98,12 @@ func (s *State) Snapshot() *Snapshot {
 	if s.brokers != nil {
 		snap.Brokers = s.brokers
 	}
+	snap.BrokerConfigs = s.published.BrokerConfigs
+	if s.brokerConfigs != nil {
+		snap.BrokerConfigs = s.brokerConfigs
+	}
 	s.published = snap
-	s.topics, s.brokers, s.owned = nil, nil, nil
+	s.topics, s.brokers, s.owned, s.brokerConfigs = nil, nil, nil, nil
 	s.dirty = false
 	return snap
 }
@@ -114,6 +121,8 @@ func (s *State) apply(op *Op) OpResult {
 		err = s.createPartitions(op)
 	case OpAlterTopicConfig:
 		err = s.alterTopicConfig(op)
+	case OpAlterBrokerConfig:
+		err = s.alterBrokerConfig(op)
 	case OpAllocateProducerIDs:
 		return s.allocateProducerIDs(op.Count)
 	default:
@@ -245,6 +254,38 @@ func (s *State) alterTopicConfig(op *Op) error {
 		configs = nil
 	}
 	s.mutTopic(name).Configs = configs
+	return nil
+}
+
+func (s *State) alterBrokerConfig(op *Op) error {
+	if len(op.Names) != 1 {
+		return fmt.Errorf("alter broker config: want one resource name, got %d: %w", len(op.Names), ErrInvalidOp)
+	}
+	name := op.Names[0]
+	for k := range op.Set {
+		if k == "" {
+			return fmt.Errorf("alter config of broker resource %q: empty key: %w", name, ErrInvalidOp)
+		}
+	}
+	if s.brokerConfigs == nil {
+		s.brokerConfigs = maps.Clone(s.published.BrokerConfigs)
+		if s.brokerConfigs == nil {
+			s.brokerConfigs = map[string]map[string]string{}
+		}
+	}
+	configs := make(map[string]string, len(s.brokerConfigs[name])+len(op.Set))
+	if !op.Replace {
+		maps.Copy(configs, s.brokerConfigs[name])
+	}
+	maps.Copy(configs, op.Set)
+	for _, k := range op.Delete {
+		delete(configs, k)
+	}
+	if len(configs) == 0 {
+		delete(s.brokerConfigs, name)
+	} else {
+		s.brokerConfigs[name] = configs
+	}
 	return nil
 }
 

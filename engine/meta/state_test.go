@@ -296,3 +296,47 @@ func TestNewStateEmpty(t *testing.T) {
 		t.Fatalf("create before any broker registered: err = %v, want ErrUnknownBroker", res[0].Err)
 	}
 }
+
+// Broker config overrides per resource ("" the cluster default): set,
+// delete and replace as topic configs, copy-on-write, and kept by a
+// snapshot's round trip.
+func TestStateAlterBrokerConfig(t *testing.T) {
+	s := baseState(t)
+	before := s.Snapshot()
+	alter := func(index uint64, op Op) {
+		t.Helper()
+		op.Kind = OpAlterBrokerConfig
+		if res := s.Apply(index, []Op{op}); res[0].Err != nil {
+			t.Fatal(res[0].Err)
+		}
+	}
+	alter(2, Op{Names: []string{""}, Set: map[string]string{"log.retention.ms": "1000", "log.segment.bytes": "4096"}})
+	alter(3, Op{Names: []string{"1"}, Set: map[string]string{"log.segment.bytes": "8192"}})
+	mid := s.Snapshot()
+	if before.BrokerConfigs != nil {
+		t.Fatalf("published snapshot changed: %v", before.BrokerConfigs)
+	}
+	if got := mid.BrokerConfigs; got[""]["log.retention.ms"] != "1000" || got[""]["log.segment.bytes"] != "4096" || got["1"]["log.segment.bytes"] != "8192" {
+		t.Fatalf("broker configs %v", got)
+	}
+	alter(4, Op{Names: []string{""}, Delete: []string{"log.retention.ms"}})
+	alter(5, Op{Names: []string{"1"}, Replace: true})
+	latest := s.Snapshot()
+	if mid.BrokerConfigs[""]["log.retention.ms"] != "1000" || mid.BrokerConfigs["1"] == nil {
+		t.Fatalf("mid snapshot changed: %v", mid.BrokerConfigs)
+	}
+	if got := latest.BrokerConfigs; len(got) != 1 || len(got[""]) != 1 || got[""]["log.segment.bytes"] != "4096" {
+		t.Fatalf("after delete and an empty replace: %v", got)
+	}
+	b, err := MarshalSnapshot(latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := UnmarshalSnapshot(b)
+	if err != nil || !reflect.DeepEqual(back.BrokerConfigs, latest.BrokerConfigs) {
+		t.Fatalf("round trip: %v, %v", back.BrokerConfigs, err)
+	}
+	if res := s.Apply(6, []Op{{Kind: OpAlterBrokerConfig, Names: []string{"", "1"}}}); !errors.Is(res[0].Err, ErrInvalidOp) {
+		t.Fatalf("two resources in one op: %v", res[0].Err)
+	}
+}

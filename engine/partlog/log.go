@@ -71,6 +71,14 @@ func (l *Log) SetRollLimits(segmentBytes int64, segmentMs time.Duration) {
 	l.opts.SegmentBytes, l.opts.SegmentMs = o.SegmentBytes, max(segmentMs, 0)
 }
 
+// SetIndexIntervalBytes changes how many bytes of batches lie between
+// offset index entries from the next append on, for a topic's
+// index.interval.bytes altered while the log is open; zero or less takes
+// the default.
+func (l *Log) SetIndexIntervalBytes(n int32) {
+	l.opts.IndexIntervalBytes = Options{IndexIntervalBytes: n}.withDefaults().IndexIntervalBytes
+}
+
 func (o Options) withDefaults() Options {
 	if o.Opener == nil {
 		o.Opener = uring.PwriteOpener{}
