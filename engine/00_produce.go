@@ -206,7 +206,7 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	// recompress, so an oversized batch costs no more than that here.
 	var limit int64
 	if st.recompresses(&h) {
-		limit = st.maxRecompressBytes()
+		limit = min(st.maxRecompressBytes(), partlog.MaxDecompressedBytes)
 	}
 	seen, err := partlog.CheckRecords(rp.Records, &h, st.compact, limit)
 	switch {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/snappy"
+	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-go/chronik/engine/batch"
@@ -230,21 +231,70 @@ func TestCheckRecordsBoundIsSticky(t *testing.T) {
 }
 
 // A zstd frame may not make the walk keep a history larger than
-// maxStreamZstdWindow: a 30-byte batch claiming a 256 MiB window is refused
-// instead of allocated.
-func TestCheckRecordsRefusesHugeZstdWindows(t *testing.T) {
+// maxStreamZstdWindow on the frame header's word: a larger window is decoded
+// whole instead, with memory in proportion to the data (Java producers at
+// zstd levels 20-22 write 32-128 MiB windows, which Kafka accepts), and a
+// window past Kafka's 128 MiB is refused.
+func TestCheckRecordsZstdWindows(t *testing.T) {
 	rec := tinyRecord('a', '1')
 	frame := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x90} // no content size; window 2^28
 	blockHeader := uint32(len(rec))<<3 | 1              // last block, raw
 	frame = append(frame, byte(blockHeader), byte(blockHeader>>8), byte(blockHeader>>16))
 	frame = append(frame, rec...)
-	raw, h := sectionBatch(t, 4, frame, 1)
-	if _, err := CheckRecords(raw, &h, false, 0); !errors.Is(err, ErrMalformedRecords) {
-		t.Fatalf("zstd frame claiming a 256 MiB window: %v", err)
+	for _, c := range []struct {
+		name   string
+		window byte
+		ok     bool
+	}{{"2 MiB", 0x58, true}, {"128 MiB (level 22)", 0x88, true}, {"256 MiB", 0x90, false}} {
+		frame[5] = c.window
+		raw, h := sectionBatch(t, 4, frame, 1)
+		_, err := CheckRecords(raw, &h, false, 0)
+		if c.ok && err != nil || !c.ok && !errors.Is(err, ErrMalformedRecords) {
+			t.Fatalf("zstd frame with a %s window: %v", c.name, err)
+		}
 	}
-	frame[5] = 0x58 // window 2^21 (2 MiB): fine
-	raw, h = sectionBatch(t, 4, frame, 1)
-	if _, err := CheckRecords(raw, &h, false, 0); err != nil {
-		t.Fatalf("zstd frame with a 2 MiB window: %v", err)
+
+	// A real large-window stream, as a high-level Java producer writes it.
+	var recs []byte
+	for i := range 2000 {
+		recs = append(recs, tinyRecord(byte('a'+i%26), byte('0'+i%10))...)
+	}
+	var buf bytes.Buffer
+	w, err := zstd.NewWriter(&buf, zstd.WithWindowSize(64<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(recs)
+	w.Close()
+	raw, h := sectionBatch(t, 4, buf.Bytes(), 2000)
+	if seen, err := CheckRecords(raw, &h, false, 0); err != nil || seen.Bytes != int64(len(recs)) {
+		t.Fatalf("zstd stream with a 64 MiB window: %+v, %v", seen, err)
+	}
+	if _, err := CheckRecords(raw, &h, false, int64(len(recs)-1)); !errors.Is(err, ErrDecompressedTooLarge) {
+		t.Fatalf("the same, one byte over the bound: %v", err)
+	}
+}
+
+// The bound holds wherever the walk reaches it: inside a long record's
+// length fields, and at a raw snappy block, which is decoded whole and so
+// must be refused before it is allocated.
+func TestCheckRecordsBoundInsideRecordsAndBlocks(t *testing.T) {
+	key := bytes.Repeat([]byte{'k'}, 70<<10)
+	body := binary.AppendVarint([]byte{0, 0, 0}, int64(len(key)))
+	body = append(body, key...)
+	prefix := len(body)
+	body = append(binary.AppendVarint(body, 1), 'v', 0)
+	sec := append(binary.AppendVarint(nil, int64(len(body))), body...)
+	limit := int64(len(sec) - len(body) + prefix)
+	raw, h := sectionBatch(t, 1, gzipped(sec), 1)
+	if _, err := CheckRecords(raw, &h, false, limit); !errors.Is(err, ErrDecompressedTooLarge) {
+		t.Fatalf("bound reached at a long record's value length: %v", err)
+	}
+
+	zeros := make([]byte, 1<<20)
+	recs := append(binary.AppendVarint(nil, int64(len(zeros))), zeros...) // not a valid record; refused before it is read
+	raw, h = sectionBatch(t, 2, snappy.Encode(nil, recs), 1)
+	if _, err := CheckRecords(raw, &h, false, 64<<10); !errors.Is(err, ErrDecompressedTooLarge) {
+		t.Fatalf("raw snappy block of 1 MiB under a 64 KiB bound: %v", err)
 	}
 }

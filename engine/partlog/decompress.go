@@ -18,6 +18,9 @@ import (
 // hostile batch cannot exhaust memory when a timestamp search opens it.
 const maxDecompressedBytes = 256 << 20
 
+// MaxDecompressedBytes is the most CheckRecords walks of one batch.
+const MaxDecompressedBytes = maxDecompressedBytes
+
 // ErrDecompressedTooLarge reports a records section that decompresses past
 // the bound its reader was given.
 var ErrDecompressedTooLarge = errors.New("decompressed records exceed the bound")
@@ -85,7 +88,7 @@ func readBounded(name string, r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(out) > maxDecompressedBytes {
-		return nil, fmt.Errorf("%s: %w", name, ErrDecompressedTooLarge)
+		return nil, fmt.Errorf("%s: %w: over %d bytes", name, ErrDecompressedTooLarge, maxDecompressedBytes)
 	}
 	return out, nil
 }
@@ -124,7 +127,7 @@ func snappyBlock(dst, block []byte) ([]byte, error) {
 		return nil, fmt.Errorf("snappy: %w", err)
 	}
 	if len(dst)+n > maxDecompressedBytes {
-		return nil, fmt.Errorf("snappy: %w", ErrDecompressedTooLarge)
+		return nil, fmt.Errorf("snappy: %w: over %d bytes", ErrDecompressedTooLarge, maxDecompressedBytes)
 	}
 	// The decoder allocates the length the block's header claims before it
 	// reads the data; no snappy element expands more than 64 bytes from 3

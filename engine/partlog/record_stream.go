@@ -30,9 +30,10 @@ const streamBufSize = 64 << 10
 
 // maxStreamZstdWindow bounds the history a zstd frame may ask the walk to
 // keep: the decoder allocates it on the frame header's word, so a batch of
-// a few bytes could otherwise claim 256 MiB per event loop. Producers'
-// frames need far less (a batch-sized window, or 2-8 MiB at the usual
-// levels); Kafka's zstd-jni allows 128 MiB.
+// a few bytes could otherwise claim 256 MiB per event loop. Most producers'
+// frames need far less (a batch-sized window, or 2-8 MiB at levels up to
+// 19); larger ones (levels 20-22: 32-128 MiB, which Kafka's zstd-jni
+// allows) are decoded whole instead (walkZstdWhole).
 const maxStreamZstdWindow = 8 << 20
 
 var (
@@ -48,7 +49,49 @@ var (
 // uncompressed one's, reading at most limit bytes of them through the
 // codec's decompressor (ErrDecompressedTooLarge past it).
 func walkCompressed(raw []byte, h *batch.Header, requireKeys bool, limit int64) (RecordsSeen, error) {
-	src, release, err := openRecordStream(h.Codec(), raw[batch.HeaderSize:])
+	seen, err := walkStream(raw, h, requireKeys, limit)
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		return walkZstdWhole(raw, h, requireKeys, limit)
+	}
+	return seen, err
+}
+
+// walkZstdWhole walks a zstd section whose frame asks for a history past
+// maxStreamZstdWindow (Java producers at levels 20-22 write 32-128 MiB
+// windows): decoded whole, as Kafka accepts it, with memory in proportion
+// to what it holds (at most maxWholeZstdBytes) rather than to the window
+// its header claims.
+func walkZstdWhole(raw []byte, h *batch.Header, requireKeys bool, limit int64) (RecordsSeen, error) {
+	d, err := zstdWholeDecoder()
+	if err != nil {
+		return RecordsSeen{}, fmt.Errorf("%w: zstd: %w", ErrMalformedRecords, err)
+	}
+	recs, err := d.DecodeAll(raw[batch.HeaderSize:], nil)
+	switch {
+	case errors.Is(err, zstd.ErrDecoderSizeExceeded) || err == nil && int64(len(recs)) > limit:
+		return RecordsSeen{}, fmt.Errorf("zstd with a %d+ byte window: %w: over %d bytes", maxStreamZstdWindow, ErrDecompressedTooLarge, min(limit, maxWholeZstdBytes))
+	case err != nil:
+		return RecordsSeen{}, fmt.Errorf("%w: zstd: %w", ErrMalformedRecords, err)
+	}
+	return walkRecords(recs, h, requireKeys)
+}
+
+// maxWholeZstdBytes bounds a large-window zstd section decoded whole. It
+// is also the largest window such a frame may name (the decoder bounds the
+// window by the output), Kafka's own bound (zstd-jni's 2^27); so a small
+// batch with such a frame can cost up to this much memory once, where the
+// streaming walk would have cost the window on the header's word alone.
+const maxWholeZstdBytes = 1 << 27
+
+// zstdWholeDecoder decodes large-window zstd sections whole; DecodeAll is
+// safe for concurrent use.
+var zstdWholeDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxWholeZstdBytes), zstd.WithDecoderMaxWindow(maxWholeZstdBytes))
+})
+
+// walkStream is walkCompressed's streaming walk.
+func walkStream(raw []byte, h *batch.Header, requireKeys bool, limit int64) (RecordsSeen, error) {
+	src, release, err := openRecordStream(h.Codec(), raw[batch.HeaderSize:], limit)
 	if err != nil {
 		return RecordsSeen{}, fmt.Errorf("%w: %w", ErrMalformedRecords, err)
 	}
@@ -146,7 +189,10 @@ func skipLongRecord(br *bufio.Reader, length int64, r *recordView) error {
 	r.offsetDelta = int32(off)
 	for _, field := range []string{"key", "value"} {
 		l, err := binary.ReadVarint(cr)
-		if err != nil || l < -1 || l > length-cr.n {
+		if err != nil {
+			return fmt.Errorf("bad %s: %w", field, truncated(err))
+		}
+		if l < -1 || l > length-cr.n {
 			return fmt.Errorf("bad %s", field)
 		}
 		if field == "key" && l >= 0 {
@@ -159,7 +205,10 @@ func skipLongRecord(br *bufio.Reader, length int64, r *recordView) error {
 			return truncated(err)
 		}
 	}
-	if _, err := binary.ReadVarint(cr); err != nil || cr.n > length {
+	if _, err := binary.ReadVarint(cr); err != nil {
+		return fmt.Errorf("bad header count: %w", truncated(err))
+	}
+	if cr.n > length {
 		return errors.New("bad header count")
 	}
 	return truncated(cr.discard(length - cr.n))
@@ -239,7 +288,7 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 
 // openRecordStream returns a reader of the decompressed records of src and
 // the function that returns its decoder to its pool.
-func openRecordStream(codec int8, src []byte) (io.Reader, func(), error) {
+func openRecordStream(codec int8, src []byte, limit int64) (io.Reader, func(), error) {
 	switch codec {
 	case 1:
 		r, _ := gzipReaders.Get().(*gzip.Reader)
@@ -258,7 +307,7 @@ func openRecordStream(codec int8, src []byte) (io.Reader, func(), error) {
 		if s == nil {
 			s = new(snappyStream)
 		}
-		*s = snappyStream{src: src, buf: s.buf}
+		*s = snappyStream{src: src, buf: s.buf, left: limit}
 		return s, func() {
 			s.src, s.out, s.err = nil, nil, nil
 			snappyStreams.Put(s)
@@ -298,6 +347,7 @@ type snappyStream struct {
 	out     []byte // the current block's unread bytes
 	buf     []byte
 	err     error // sticky: after a bad block the stream ends in error
+	left    int64 // decoded bytes the walk's bound still allows
 }
 
 func (s *snappyStream) Read(p []byte) (int, error) {
@@ -344,9 +394,15 @@ func (s *snappyStream) decode(block []byte) error {
 	if err != nil {
 		return fmt.Errorf("snappy: %w", err)
 	}
-	if n > maxSnappyExpansion*len(block)+maxSnappyExpansion || n > maxDecompressedBytes {
+	if n > maxSnappyExpansion*len(block)+maxSnappyExpansion {
 		return fmt.Errorf("snappy: block of %d bytes claims %d decoded", len(block), n)
 	}
+	if int64(n) > s.left {
+		// Refused before the block is allocated: a raw block is decoded
+		// whole, so the walk's bound must stop it here.
+		return fmt.Errorf("snappy: %w: a block decodes to %d bytes", ErrDecompressedTooLarge, n)
+	}
+	s.left -= int64(n)
 	if cap(s.buf) < n {
 		s.buf = make([]byte, n)
 	}
