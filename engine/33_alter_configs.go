@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -49,7 +50,7 @@ type configChange struct {
 // IncrementalAlterConfigs share: duplicates and unsupported types are
 // refused, a broker resource must name this broker or the cluster default
 // (""), and each type builds its op.
-func (b *Broker) configResourceOp(kind kmsg.ConfigResourceType, name string, seen map[configResourceKey]int, topicOp, brokerOp func() (meta.Op, *apiError)) (meta.Op, *apiError) {
+func (b *Broker) configResourceOp(kind kmsg.ConfigResourceType, name string, seen map[configResourceKey]int, topicOp func() (meta.Op, *apiError), brokerOp func(resource string) (meta.Op, *apiError)) (meta.Op, *apiError) {
 	switch {
 	case seen[configResourceKey{kind, name}] > 1:
 		return meta.Op{}, newAPIError(kerr.InvalidRequest, "Duplicate resource %s.", name)
@@ -60,8 +61,11 @@ func (b *Broker) configResourceOp(kind kmsg.ConfigResourceType, name string, see
 			if aerr := b.checkBrokerResource(name); aerr != nil {
 				return meta.Op{}, aerr
 			}
+			// Stored under the id's own spelling ("01" names broker 1),
+			// where the broker looks its overrides up.
+			name = strconv.Itoa(int(b.nodeID))
 		}
-		return brokerOp()
+		return brokerOp(name)
 	}
 	return meta.Op{}, newAPIError(kerr.InvalidRequest, "resource type %v is not supported", kind)
 }
@@ -89,8 +93,8 @@ func (b *Broker) handleAlterConfigs(r *request) {
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
 		op, aerr := b.configResourceOp(rr.ResourceType, rr.ResourceName, seen, func() (meta.Op, *apiError) {
 			return replaceTopicConfigs(v.cfg, v, rr)
-		}, func() (meta.Op, *apiError) {
-			return replaceBrokerConfigs(rr)
+		}, func(resource string) (meta.Op, *apiError) {
+			return replaceBrokerConfigs(resource, rr)
 		})
 		if aerr != nil {
 			res.ErrorCode, res.ErrorMessage = aerr.errCode(), aerr.message()
@@ -133,13 +137,13 @@ func replaceTopicConfigs(cfg *config.Config, v *clusterView, rr kmsg.AlterConfig
 // replaceBrokerConfigs validates a legacy AlterConfigs broker resource and
 // builds its replace-all op: the dynamic overrides of that resource become
 // exactly the configs given.
-func replaceBrokerConfigs(rr kmsg.AlterConfigsRequestResource) (meta.Op, *apiError) {
-	op := meta.Op{Kind: meta.OpAlterBrokerConfig, Names: []string{rr.ResourceName}, Set: map[string]string{}, Replace: true}
+func replaceBrokerConfigs(resource string, rr kmsg.AlterConfigsRequestResource) (meta.Op, *apiError) {
+	op := meta.Op{Kind: meta.OpAlterBrokerConfig, Names: []string{resource}, Set: map[string]string{}, Replace: true}
 	for _, c := range rr.Configs {
 		if _, dup := op.Set[c.Name]; dup {
 			return meta.Op{}, newAPIError(kerr.InvalidRequest, "Error due to duplicate config keys: %s", c.Name)
 		}
-		if aerr := checkBrokerConfigValue(rr.ResourceName, c.Name, c.Value); aerr != nil {
+		if aerr := checkBrokerConfigValue(resource, c.Name, c.Value); aerr != nil {
 			return meta.Op{}, aerr
 		}
 		op.Set[c.Name] = *c.Value

@@ -27,8 +27,10 @@ import (
 //   UNKNOWN_TOPIC_OR_PARTITION.
 // * BROKER resources ("" for the cluster-wide default, or this broker's
 //   id): SET and DELETE change that resource's dynamic overrides of the
-//   dynamic keys (see AlterConfigs); other keys, bad values, and APPEND or
-//   SUBTRACT (no dynamic key is a list) are INVALID_REQUEST.
+//   dynamic keys (see AlterConfigs); SET of another key or a bad value, and
+//   APPEND or SUBTRACT (no dynamic key is a list), are INVALID_REQUEST;
+//   DELETE takes any name, so an override a later build no longer takes
+//   can be removed.
 // * ValidateOnly runs every check and changes nothing.
 // * All valid changes of a request are one metadata proposal, run off the
 //   event loop and bounded by io.timeout.ms (see AlterConfigs).
@@ -55,8 +57,8 @@ func (b *Broker) handleIncrementalAlterConfigs(r *request) {
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
 		op, aerr := b.configResourceOp(rr.ResourceType, rr.ResourceName, seen, func() (meta.Op, *apiError) {
 			return alterTopicConfigs(v.cfg, v, rr)
-		}, func() (meta.Op, *apiError) {
-			return alterBrokerConfigs(rr)
+		}, func(resource string) (meta.Op, *apiError) {
+			return alterBrokerConfigs(resource, rr)
 		})
 		if aerr != nil {
 			res.ErrorCode, res.ErrorMessage = aerr.errCode(), aerr.message()
@@ -137,8 +139,8 @@ func alterTopicConfigs(cfg *config.Config, v *clusterView, rr kmsg.IncrementalAl
 
 // alterBrokerConfigs validates one broker resource's ops and builds the op
 // that sets and deletes exactly the dynamic overrides they name.
-func alterBrokerConfigs(rr kmsg.IncrementalAlterConfigsRequestResource) (meta.Op, *apiError) {
-	op := meta.Op{Kind: meta.OpAlterBrokerConfig, Names: []string{rr.ResourceName}, Set: map[string]string{}}
+func alterBrokerConfigs(resource string, rr kmsg.IncrementalAlterConfigsRequestResource) (meta.Op, *apiError) {
+	op := meta.Op{Kind: meta.OpAlterBrokerConfig, Names: []string{resource}, Set: map[string]string{}}
 	touched := make(map[string]bool, len(rr.Configs))
 	for _, c := range rr.Configs {
 		if touched[c.Name] {
@@ -147,14 +149,13 @@ func alterBrokerConfigs(rr kmsg.IncrementalAlterConfigsRequestResource) (meta.Op
 		touched[c.Name] = true
 		switch c.Op {
 		case kmsg.IncrementalAlterConfigOpSet:
-			if aerr := checkBrokerConfigValue(rr.ResourceName, c.Name, c.Value); aerr != nil {
+			if aerr := checkBrokerConfigValue(resource, c.Name, c.Value); aerr != nil {
 				return meta.Op{}, aerr
 			}
 			op.Set[c.Name] = *c.Value
 		case kmsg.IncrementalAlterConfigOpDelete:
-			if !config.IsDynamic(c.Name) {
-				return meta.Op{}, newAPIError(kerr.InvalidRequest, "Invalid config value for resource ConfigResource(type=BROKER, name='%s'): %s is not a dynamic broker config", rr.ResourceName, c.Name)
-			}
+			// Any name: a stored override a later build no longer takes
+			// must be removable.
 			op.Delete = append(op.Delete, c.Name)
 		case kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
 			return meta.Op{}, newAPIError(kerr.InvalidRequest, "Invalid config value for resource ConfigResource(type=BROKER, name='%s'): %s of %s: no dynamic broker config is a list", rr.ResourceName, listOpName(c.Op), c.Name)

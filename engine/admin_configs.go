@@ -49,11 +49,11 @@ type configLevels struct {
 // configLevels returns the levels of the served view (or, before the
 // first, of the store's snapshot).
 func (b *Broker) configLevels() configLevels {
-	snap := b.store.Current()
 	if v := b.view.Load(); v != nil {
-		snap = v.snap
+		return configLevels{static: b.cfg, dynamic: b.dynamicLayers(v.snap), effective: v.cfg}
 	}
-	return configLevels{static: b.cfg, dynamic: b.dynamicLayers(snap), effective: b.liveConfig()}
+	snap := b.store.Current()
+	return configLevels{static: b.cfg, dynamic: b.dynamicLayers(snap), effective: b.effectiveConfig(snap)}
 }
 
 // unitSynonyms maps a main broker key to itself and its other units,
@@ -190,9 +190,11 @@ func describeBrokerConfigs(lv configLevels, synonyms, docs bool) []kmsg.Describe
 }
 
 // describeBrokerDefaults describes the cluster-wide dynamic defaults (the
-// BROKER resource named ""): only the keys set there, as Kafka lists them.
+// BROKER resource named ""): only the keys set there, read-only, with the
+// levels below them as synonyms, as Kafka lists them.
 func describeBrokerDefaults(lv configLevels, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
 	out := []kmsg.DescribeConfigsResponseResourceConfig{}
+	lv.dynamic[1] = nil // this broker's own are not the cluster's
 	for _, info := range config.Keys() {
 		v, ok := lv.dynamic[0][info.Name]
 		if !ok {
@@ -200,9 +202,10 @@ func describeBrokerDefaults(lv configLevels, synonyms, docs bool) []kmsg.Describ
 		}
 		c := kmsg.NewDescribeConfigsResponseResourceConfig()
 		c.Name, c.Value, c.Source = info.Name, nullIfEmpty(v), kmsg.ConfigSourceDynamicDefaultBrokerConfig
+		c.ReadOnly = true
 		c.ConfigType = kmsg.ConfigType(info.Type)
 		if synonyms {
-			c.ConfigSynonyms = []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{configSynonym(info.Name, v, c.Source)}
+			c.ConfigSynonyms, _ = lv.brokerKeyChain(info.Name)
 		}
 		if docs {
 			doc := info.Doc

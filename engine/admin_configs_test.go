@@ -12,6 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/engine/meta"
 )
 
 // describedConfig returns one config of one described resource.
@@ -344,4 +346,62 @@ func TestDynamicBrokerConfigs(t *testing.T) {
 	topicRetention("10800000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
 	alter([]kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: "log.retention.hours"}})
 	topicRetention("7200000", kmsg.ConfigSourceStaticBrokerConfig)
+}
+
+// A stored override a later build no longer takes (here one written as if
+// num.shards had been dynamic) is skipped alone: the others still apply,
+// describe shows what applies, and DELETE removes it. A broker resource
+// named by another spelling of this broker's id ("01") is stored under the
+// id, where it applies. ValidateOnly changes nothing.
+func TestDynamicBrokerConfigsStaleAndSpelling(t *testing.T) {
+	tb := startBroker(t, "log.retention.ms=7200000", "auto.create.topics.enable=false")
+	ctx := adminCtx(t)
+	adm := tb.admin()
+	createTestTopic(t, tb, "dyn", 1)
+	if res, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "log.retention.ms", Value: kadm.StringPtr("60000")}}); err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
+	if _, err := tb.b.propose(ctx, []meta.Op{{Kind: meta.OpAlterBrokerConfig, Names: []string{""}, Set: map[string]string{"num.shards": "2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := tb.b.settingsFor("dyn").retentionMs; got != 60000 {
+		t.Fatalf("retention %d ms: the valid override was dropped with the stale one", got)
+	}
+	defaults, err := adm.DescribeBrokerConfigs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(defaults[0].Configs) != 1 || defaults[0].Configs[0].Key != "log.retention.ms" {
+		t.Fatalf("cluster defaults described as %+v, want only what applies", defaults[0].Configs)
+	}
+	res, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: "num.shards"}})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("DELETE of the stale override: %v %v", err, res)
+	}
+	if got := tb.b.store.Current().BrokerConfigs[""]; len(got) != 1 {
+		t.Fatalf("stored defaults after the DELETE: %v", got)
+	}
+
+	send := func(validate bool) int16 {
+		t.Helper()
+		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+		req.ValidateOnly = validate
+		r := kmsg.NewIncrementalAlterConfigsRequestResource()
+		r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeBroker, "01"
+		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		c.Name, c.Value = "log.retention.ms", kmsg.StringPtr("30000")
+		r.Configs = append(r.Configs, c)
+		req.Resources = append(req.Resources, r)
+		resp, err := req.RequestWith(ctx, tb.client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Resources[0].ErrorCode
+	}
+	if code := send(true); code != 0 || tb.b.liveConfig().LogRetention.Milliseconds() != 60000 {
+		t.Fatalf("ValidateOnly: code %d, retention %v", code, tb.b.liveConfig().LogRetention)
+	}
+	if code := send(false); code != 0 || tb.b.liveConfig().LogRetention.Milliseconds() != 30000 {
+		t.Fatalf("broker \"01\": code %d, retention %v, stored %v", code, tb.b.liveConfig().LogRetention, tb.b.store.Current().BrokerConfigs)
+	}
 }

@@ -42,6 +42,9 @@ type Broker struct {
 	log     *slog.Logger
 	dataDir string
 	nodeID  int32
+	// staleOverrides are the stored dynamic broker configs last skipped
+	// (dynamic_configs.go), so each set is logged once.
+	staleOverrides atomic.Pointer[string]
 
 	shards  []*shard
 	view    atomic.Pointer[clusterView]

@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/chronik-go/chronik/engine/config"
 	"github.com/chronik-go/chronik/engine/meta"
@@ -15,24 +18,45 @@ import (
 // properties file, environment and --set.
 
 // dynamicLayers returns snap's cluster-default and per-broker overrides for
-// this broker, in that order.
+// this broker, in that order, without the ones that no longer apply (a key
+// a later build made static, or a value it no longer takes): those are
+// skipped one by one, as Kafka drops them when it loads its persisted
+// overrides, and logged once each time the set of them changes.
 func (b *Broker) dynamicLayers(snap *meta.Snapshot) [2]map[string]string {
+	var layers [2]map[string]string
 	if snap == nil {
-		return [2]map[string]string{}
+		return layers
 	}
-	return [2]map[string]string{snap.BrokerConfigs[""], snap.BrokerConfigs[strconv.Itoa(int(b.nodeID))]}
+	var stale []string
+	for i, name := range []string{"", strconv.Itoa(int(b.nodeID))} {
+		for k, v := range snap.BrokerConfigs[name] {
+			if err := config.CheckDynamic(k, v); err != nil {
+				stale = append(stale, fmt.Sprintf("%q: %v", name, err))
+				continue
+			}
+			if layers[i] == nil {
+				layers[i] = make(map[string]string)
+			}
+			layers[i][k] = v
+		}
+	}
+	slices.Sort(stale)
+	key := strings.Join(stale, "; ")
+	if prev := b.staleOverrides.Swap(&key); key != "" && (prev == nil || *prev != key) {
+		b.log.Warn("dynamic broker config overrides skipped; delete them with IncrementalAlterConfigs", "overrides", key)
+	}
+	return layers
 }
 
 // effectiveConfig is the static config with snap's dynamic overrides over
-// it. An override that no longer applies (written by a build with other
-// keys) is logged and the static config kept, rather than refusing to serve.
+// it.
 func (b *Broker) effectiveConfig(snap *meta.Snapshot) *config.Config {
 	layers := b.dynamicLayers(snap)
 	if layers[0] == nil && layers[1] == nil {
 		return b.cfg
 	}
 	cfg, err := b.cfg.WithDynamic(layers[0], layers[1])
-	if err != nil {
+	if err != nil { // dynamicLayers checked every entry
 		b.log.Error("dynamic broker configs not applied", "err", err)
 		return b.cfg
 	}

@@ -29,12 +29,6 @@ func CheckDynamic(key, value string) error {
 	return nil
 }
 
-// IsDynamic reports whether key exists and may change at runtime.
-func IsDynamic(key string) bool {
-	k := lookupKey(key)
-	return k != nil && k.dynamic
-}
-
 // WithDynamic returns a copy of c with the layers of dynamic overrides
 // applied in order, a later layer winning (Kafka's cluster-wide default,
 // then this broker's own). Within a layer the finest unit of a setting wins,
