@@ -15,8 +15,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// compressedRecords builds a gzip (1) or zstd (4) batch of records with the
-// given timestamps and values; header claims first and max timestamp.
+// compressedRecords builds an uncompressed (0), gzip (1) or zstd (4) batch
+// of records with the given timestamps and values, record i keyed byte(i);
+// header is what the batch claims as first and max timestamp.
 func compressedRecords(codec int16, header int64, ts []int64, values [][]byte) []byte {
 	var recs []byte
 	for i := range ts {
@@ -26,6 +27,8 @@ func compressedRecords(codec int16, header int64, ts []int64, values [][]byte) [
 	}
 	var buf bytes.Buffer
 	switch codec {
+	case 0:
+		buf.Write(recs)
 	case 1:
 		w := gzip.NewWriter(&buf)
 		w.Write(recs)

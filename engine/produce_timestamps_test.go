@@ -2,9 +2,7 @@ package engine
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"strings"
 	"testing"
 	"time"
@@ -12,28 +10,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // batchWithTimestamps builds a batch whose records carry the given
 // timestamps while its header claims header (first and max timestamp), as a
 // producer with a wrong header would send it.
 func batchWithTimestamps(header int64, ts ...int64) []byte {
-	rb := kmsg.RecordBatch{
-		Magic: 2, LastOffsetDelta: int32(len(ts) - 1), FirstTimestamp: header, MaxTimestamp: header,
-		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(len(ts)),
+	values := make([][]byte, len(ts))
+	for i := range values {
+		values[i] = []byte("v")
 	}
-	var recs []byte
-	for i, t := range ts {
-		r := kmsg.Record{OffsetDelta: int32(i), TimestampDelta64: t - header, Value: []byte("v")}
-		r.Length = int32(len(r.AppendTo(nil)) - 1)
-		recs = r.AppendTo(recs)
-	}
-	rb.Records = recs
-	raw := rb.AppendTo(nil)
-	binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))
-	binary.BigEndian.PutUint32(raw[17:], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
-	return raw
+	return compressedRecords(0, header, ts, values)
 }
 
 // CreateTime timestamps must lie within message.timestamp.before.max.ms

@@ -4,44 +4,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"hash/crc32"
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // compressedBatch builds a batch whose records are compressed with codec
 // (1 gzip, 4 zstd), as a producer would send it.
 func compressedBatch(t *testing.T, codec int16, n int) []byte {
 	t.Helper()
-	var recs []byte
-	for i := 0; i < n; i++ {
-		r := kmsg.Record{OffsetDelta: int32(i), Key: []byte{byte(i)}, Value: bytes.Repeat([]byte("chronik "), 20)}
-		r.Length = int32(len(r.AppendTo(nil)) - 1)
-		recs = r.AppendTo(recs)
+	ts := make([]int64, n)
+	values := make([][]byte, n)
+	for i := range n {
+		ts[i], values[i] = 5000, bytes.Repeat([]byte("chronik "), 20)
 	}
-	var buf bytes.Buffer
-	switch codec {
-	case 1:
-		w := gzip.NewWriter(&buf)
-		w.Write(recs)
-		w.Close()
-	case 4:
-		w, _ := zstd.NewWriter(&buf)
-		w.Write(recs)
-		w.Close()
-	}
-	rb := kmsg.RecordBatch{Magic: 2, Attributes: codec, LastOffsetDelta: int32(n - 1), FirstTimestamp: 5000, MaxTimestamp: 5000,
-		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(n), Records: buf.Bytes()}
-	raw := rb.AppendTo(nil)
-	binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))
-	binary.BigEndian.PutUint32(raw[17:], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
-	return raw
+	return compressedRecords(codec, 5000, ts, values)
 }
 
 // Compressed batches are stored as sent and served back byte-identical

@@ -115,11 +115,7 @@ func walkStream(raw []byte, h *batch.Header, requireKeys bool, limit int64) (Rec
 		if requireKeys && r.key == nil {
 			return RecordsSeen{}, ErrRecordWithoutKey
 		}
-		ts := h.BaseTimestamp + r.timestampDelta
-		seen.MaxTimestamp = max(seen.MaxTimestamp, ts)
-		if ts != noTimestamp && (ts < seen.MinTimestamp || seen.MinTimestamp == noTimestamp) {
-			seen.MinTimestamp = ts
-		}
+		seen.saw(h.BaseTimestamp + r.timestampDelta)
 	}
 	// The stream must end with the last record (a corrupt stream's checksum
 	// error shows up here too).

@@ -40,21 +40,7 @@ func FuzzStreamedWalkMatchesInPlace(f *testing.F) {
 			t.Fatal(err)
 		}
 		want, wantErr := CheckRecords(plainRaw, &ph, requireKeys, 0)
-		var zbuf bytes.Buffer
-		zw, _ := zstd.NewWriter(&zbuf)
-		zw.Write(recs)
-		zw.Close()
-		var lbuf bytes.Buffer
-		lw := lz4.NewWriter(&lbuf)
-		lw.Write(recs)
-		lw.Close()
-		for name, c := range map[string]struct {
-			codec int16
-			data  []byte
-		}{
-			"gzip": {1, gzipped(recs)}, "snappy": {2, snappy.Encode(nil, recs)}, "xerial": {2, appendXerial(nil, recs)},
-			"lz4": {3, lbuf.Bytes()}, "zstd": {4, zbuf.Bytes()},
-		} {
+		for name, c := range compressedEachWay(recs) {
 			raw := fuzzBatch(c.codec, c.data, count)
 			h, err := batch.ParseHeader(raw)
 			if err != nil {
@@ -91,19 +77,9 @@ func FuzzStreamedWalkMatchesDecompress(f *testing.F) {
 		r.Length = int32(len(r.AppendTo(nil)) - 1)
 		recs = r.AppendTo(recs)
 	}
-	var zbuf bytes.Buffer
-	zw, _ := zstd.NewWriter(&zbuf)
-	zw.Write(recs)
-	zw.Close()
-	var lbuf bytes.Buffer
-	lw := lz4.NewWriter(&lbuf)
-	lw.Write(recs)
-	lw.Close()
-	f.Add(gzipped(recs), uint8(1), int32(2))
-	f.Add(snappy.Encode(nil, recs), uint8(2), int32(2))
-	f.Add(appendXerial(nil, recs), uint8(2), int32(2))
-	f.Add(lbuf.Bytes(), uint8(3), int32(2))
-	f.Add(zbuf.Bytes(), uint8(4), int32(2))
+	for _, c := range compressedEachWay(recs) {
+		f.Add(c.data, uint8(c.codec), int32(2))
+	}
 	f.Fuzz(func(t *testing.T, section []byte, codec uint8, count int32) {
 		if codec < 1 || codec > 4 || count < 1 || count > 1<<16 {
 			return
@@ -130,4 +106,27 @@ func FuzzStreamedWalkMatchesDecompress(f *testing.F) {
 			t.Fatalf("walk saw %+v, in place %+v", got, want)
 		}
 	})
+}
+
+// compressedSection is a records section compressed one way.
+type compressedSection struct {
+	codec int16
+	data  []byte
+}
+
+// compressedEachWay compresses recs with every codec and framing a
+// producer may send.
+func compressedEachWay(recs []byte) map[string]compressedSection {
+	var zbuf bytes.Buffer
+	zw, _ := zstd.NewWriter(&zbuf)
+	zw.Write(recs)
+	zw.Close()
+	var lbuf bytes.Buffer
+	lw := lz4.NewWriter(&lbuf)
+	lw.Write(recs)
+	lw.Close()
+	return map[string]compressedSection{
+		"gzip": {1, gzipped(recs)}, "snappy": {2, snappy.Encode(nil, recs)}, "xerial": {2, appendXerial(nil, recs)},
+		"lz4": {3, lbuf.Bytes()}, "zstd": {4, zbuf.Bytes()},
+	}
 }

@@ -153,11 +153,7 @@ func walkRecords(recs []byte, h *batch.Header, requireKeys bool) (RecordsSeen, e
 		if requireKeys && r.key == nil {
 			return RecordsSeen{}, ErrRecordWithoutKey
 		}
-		ts := h.BaseTimestamp + r.timestampDelta
-		seen.MaxTimestamp = max(seen.MaxTimestamp, ts)
-		if ts != noTimestamp && (ts < seen.MinTimestamp || seen.MinTimestamp == noTimestamp) {
-			seen.MinTimestamp = ts
-		}
+		seen.saw(h.BaseTimestamp + r.timestampDelta)
 	}
 	if len(recs) > 0 {
 		return RecordsSeen{}, fmt.Errorf("%w: %d bytes past the %d records the header counts", ErrMalformedRecords, len(recs), h.NumRecords)
@@ -176,4 +172,12 @@ type RecordsSeen struct {
 	MinTimestamp int64
 	MaxTimestamp int64
 	Bytes        int64 // the records section's size, decompressed
+}
+
+// saw counts one record's timestamp.
+func (s *RecordsSeen) saw(ts int64) {
+	s.MaxTimestamp = max(s.MaxTimestamp, ts)
+	if ts != noTimestamp && (ts < s.MinTimestamp || s.MinTimestamp == noTimestamp) {
+		s.MinTimestamp = ts
+	}
 }
