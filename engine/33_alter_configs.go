@@ -52,7 +52,7 @@ type configChange struct {
 // (""), and each type builds its op.
 func (b *Broker) configResourceOp(kind kmsg.ConfigResourceType, name string, seen map[configResourceKey]int, topicOp func() (meta.Op, *apiError), brokerOp func(resource string) (meta.Op, *apiError)) (meta.Op, *apiError) {
 	switch {
-	case seen[configResourceKey{kind, name}] > 1:
+	case seen[b.configResourceKey(kind, name)] > 1:
 		return meta.Op{}, newAPIError(kerr.InvalidRequest, "Duplicate resource %s.", name)
 	case kind == kmsg.ConfigResourceTypeTopic:
 		return topicOp()
@@ -76,6 +76,15 @@ type configResourceKey struct {
 	name string
 }
 
+// configResourceKey keys a resource by what it names: "1" and "01" are the
+// same broker, so one request cannot change it twice unseen.
+func (b *Broker) configResourceKey(kind kmsg.ConfigResourceType, name string) configResourceKey {
+	if kind == kmsg.ConfigResourceTypeBroker && name != "" && b.checkBrokerResource(name) == nil {
+		name = strconv.Itoa(int(b.nodeID))
+	}
+	return configResourceKey{kind, name}
+}
+
 func (b *Broker) handleAlterConfigs(r *request) {
 	req := r.kreq.(*kmsg.AlterConfigsRequest)
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
@@ -83,7 +92,7 @@ func (b *Broker) handleAlterConfigs(r *request) {
 
 	seen := make(map[configResourceKey]int)
 	for _, rr := range req.Resources {
-		seen[configResourceKey{rr.ResourceType, rr.ResourceName}]++
+		seen[b.configResourceKey(rr.ResourceType, rr.ResourceName)]++
 	}
 	var changes []configChange
 	resp.Resources = make([]kmsg.AlterConfigsResponseResource, len(req.Resources))

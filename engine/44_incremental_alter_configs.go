@@ -47,7 +47,7 @@ func (b *Broker) handleIncrementalAlterConfigs(r *request) {
 
 	seen := make(map[configResourceKey]int)
 	for _, rr := range req.Resources {
-		seen[configResourceKey{rr.ResourceType, rr.ResourceName}]++
+		seen[b.configResourceKey(rr.ResourceType, rr.ResourceName)]++
 	}
 	var changes []configChange
 	resp.Resources = make([]kmsg.IncrementalAlterConfigsResponseResource, len(req.Resources))

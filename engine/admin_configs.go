@@ -190,11 +190,11 @@ func describeBrokerConfigs(lv configLevels, synonyms, docs bool) []kmsg.Describe
 }
 
 // describeBrokerDefaults describes the cluster-wide dynamic defaults (the
-// BROKER resource named ""): only the keys set there, read-only, with the
-// levels below them as synonyms, as Kafka lists them.
+// BROKER resource named ""): only the keys set there, with only the
+// cluster-default level among the synonyms, as Kafka's ConfigHelper lists
+// them.
 func describeBrokerDefaults(lv configLevels, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
 	out := []kmsg.DescribeConfigsResponseResourceConfig{}
-	lv.dynamic[1] = nil // this broker's own are not the cluster's
 	for _, info := range config.Keys() {
 		v, ok := lv.dynamic[0][info.Name]
 		if !ok {
@@ -202,10 +202,13 @@ func describeBrokerDefaults(lv configLevels, synonyms, docs bool) []kmsg.Describ
 		}
 		c := kmsg.NewDescribeConfigsResponseResourceConfig()
 		c.Name, c.Value, c.Source = info.Name, nullIfEmpty(v), kmsg.ConfigSourceDynamicDefaultBrokerConfig
-		c.ReadOnly = true
+		c.ReadOnly = !info.Dynamic
 		c.ConfigType = kmsg.ConfigType(info.Type)
 		if synonyms {
-			c.ConfigSynonyms, _ = lv.brokerKeyChain(info.Name)
+			chain, _ := lv.brokerKeyChain(info.Name)
+			c.ConfigSynonyms = slices.DeleteFunc(chain, func(s kmsg.DescribeConfigsResponseResourceConfigConfigSynonym) bool {
+				return s.Source != kmsg.ConfigSourceDynamicDefaultBrokerConfig
+			})
 		}
 		if docs {
 			doc := info.Doc

@@ -405,3 +405,32 @@ func TestDynamicBrokerConfigsStaleAndSpelling(t *testing.T) {
 		t.Fatalf("broker \"01\": code %d, retention %v, stored %v", code, tb.b.liveConfig().LogRetention, tb.b.store.Current().BrokerConfigs)
 	}
 }
+
+// One request naming this broker twice, by two spellings of its id, is
+// refused for both (INVALID_REQUEST, as any resource named twice), instead
+// of one change silently undoing the other.
+func TestBrokerResourceNamedTwiceBySpelling(t *testing.T) {
+	tb := startBroker(t, "auto.create.topics.enable=false")
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	for _, name := range []string{"1", "01"} {
+		r := kmsg.NewIncrementalAlterConfigsRequestResource()
+		r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeBroker, name
+		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		c.Name, c.Value = "log.retention.ms", kmsg.StringPtr("1000")
+		if name == "01" {
+			c.Op, c.Value = kmsg.IncrementalAlterConfigOpDelete, nil
+		}
+		r.Configs = append(r.Configs, c)
+		req.Resources = append(req.Resources, r)
+	}
+	resp, err := req.RequestWith(adminCtx(t), tb.client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range resp.Resources {
+		wantCode(t, "broker "+r.ResourceName+" named twice", r.ErrorCode, kerr.InvalidRequest)
+	}
+	if got := tb.b.store.Current().BrokerConfigs; len(got) != 0 {
+		t.Fatalf("stored %v", got)
+	}
+}

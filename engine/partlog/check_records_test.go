@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -231,10 +232,11 @@ func TestCheckRecordsBoundIsSticky(t *testing.T) {
 }
 
 // A zstd frame may not make the walk keep a history larger than
-// maxStreamZstdWindow on the frame header's word: a larger window is decoded
-// whole instead, with memory in proportion to the data (Java producers at
-// zstd levels 20-22 write 32-128 MiB windows, which Kafka accepts), and a
-// window past Kafka's 128 MiB is refused.
+// maxStreamZstdWindow on the frame header's word. A larger window (Java
+// producers at levels 20-22: up to 128 MiB, which Kafka accepts), or a
+// single-segment frame of more content, is decoded whole instead once its
+// block headers show it holds at most maxWholeZstdBytes; a window past
+// Kafka's 128 MiB is refused.
 func TestCheckRecordsZstdWindows(t *testing.T) {
 	rec := tinyRecord('a', '1')
 	frame := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x90} // no content size; window 2^28
@@ -254,24 +256,94 @@ func TestCheckRecordsZstdWindows(t *testing.T) {
 		}
 	}
 
-	// A real large-window stream, as a high-level Java producer writes it.
-	var recs []byte
-	for i := range 2000 {
-		recs = append(recs, tinyRecord(byte('a'+i%26), byte('0'+i%10))...)
+	// Real streams, as a high-level producer writes them: a 64 MiB window,
+	// and one single-segment frame of 9 MiB of records.
+	recsOf := func(n int) []byte {
+		var recs []byte
+		for i := range n {
+			recs = append(recs, tinyRecord(byte('a'+i%26), byte('0'+i%10))...)
+		}
+		return recs
 	}
+	for _, c := range []struct {
+		name string
+		n    int
+		opts []zstd.EOption
+	}{
+		{"64 MiB window", 2000, []zstd.EOption{zstd.WithWindowSize(64 << 20), zstd.WithSingleSegment(false)}},
+		{"single segment of 9 MiB", 9 << 20 / 9, []zstd.EOption{zstd.WithWindowSize(16 << 20), zstd.WithSingleSegment(true)}},
+	} {
+		recs := recsOf(c.n)
+		var buf bytes.Buffer
+		w, err := zstd.NewWriter(&buf, c.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(recs)
+		w.Close()
+		raw, h := sectionBatch(t, 4, buf.Bytes(), int32(c.n))
+		if seen, err := CheckRecords(raw, &h, false, 0); err != nil || seen.Bytes != int64(len(recs)) {
+			t.Fatalf("%s: %+v, %v", c.name, seen, err)
+		}
+		if _, err := CheckRecords(raw, &h, false, int64(len(recs)-1)); !errors.Is(err, ErrDecompressedTooLarge) {
+			t.Fatalf("%s, one byte over the bound: %v", c.name, err)
+		}
+	}
+}
+
+// A few KiB of run-length blocks under a 128 MiB window claim 128 MiB: the
+// claim is refused from the block headers, before anything is decoded
+// (decoding it whole cost 680 MiB of allocations and 1.6 s in a review).
+func TestCheckRecordsZstdLargeWindowBombRefusedUndecoded(t *testing.T) {
+	f := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x88} // no size, window 128 MiB
+	for i := range 1024 {
+		bh := uint32(128<<10)<<3 | 1<<1 // run-length block of 128 KiB
+		if i == 1023 {
+			bh |= 1
+		}
+		f = append(f, byte(bh), byte(bh>>8), byte(bh>>16), 'x')
+	}
+	raw, h := sectionBatch(t, 4, f, 1)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := CheckRecords(raw, &h, false, 0)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrDecompressedTooLarge) {
+		t.Fatalf("%d-byte batch of 128 MiB of run-length blocks: %v", len(raw), err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Fatalf("refusing it allocated %d MiB", alloc>>20)
+	}
+}
+
+func TestZstdDecodedBound(t *testing.T) {
+	raw := func(n int, last bool) []byte {
+		bh := uint32(n) << 3
+		if last {
+			bh |= 1
+		}
+		return append([]byte{byte(bh), byte(bh >> 8), byte(bh >> 16)}, make([]byte, n)...)
+	}
+	frame := append([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58}, raw(100, false)...)
+	frame = append(frame, raw(50, true)...)
+	skippable := append(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, 0x184d2a5e), 3), 1, 2, 3)
+	two := append(append(bytes.Clone(frame), skippable...), frame...)
+	if b, err := zstdDecodedBound(two); err != nil || b != 300 {
+		t.Fatalf("two frames of 150 raw bytes around a skippable one: %d, %v", b, err)
+	}
+	for _, cut := range []int{3, 5, 8, len(frame) - 1} {
+		if _, err := zstdDecodedBound(frame[:cut]); err == nil {
+			t.Fatalf("frame cut at %d of %d bytes: no error", cut, len(frame))
+		}
+	}
+	// A real frame's bound covers what it decodes to.
 	var buf bytes.Buffer
-	w, err := zstd.NewWriter(&buf, zstd.WithWindowSize(64<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(recs)
+	w, _ := zstd.NewWriter(&buf)
+	data := bytes.Repeat([]byte("0123456789abcdef"), 50000)
+	w.Write(data)
 	w.Close()
-	raw, h := sectionBatch(t, 4, buf.Bytes(), 2000)
-	if seen, err := CheckRecords(raw, &h, false, 0); err != nil || seen.Bytes != int64(len(recs)) {
-		t.Fatalf("zstd stream with a 64 MiB window: %+v, %v", seen, err)
-	}
-	if _, err := CheckRecords(raw, &h, false, int64(len(recs)-1)); !errors.Is(err, ErrDecompressedTooLarge) {
-		t.Fatalf("the same, one byte over the bound: %v", err)
+	if b, err := zstdDecodedBound(buf.Bytes()); err != nil || b < int64(len(data)) {
+		t.Fatalf("bound %d (%v) of a frame decoding to %d", b, err, len(data))
 	}
 }
 

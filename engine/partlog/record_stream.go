@@ -50,43 +50,52 @@ var (
 // codec's decompressor (ErrDecompressedTooLarge past it).
 func walkCompressed(raw []byte, h *batch.Header, requireKeys bool, limit int64) (RecordsSeen, error) {
 	seen, err := walkStream(raw, h, requireKeys, limit)
-	if errors.Is(err, zstd.ErrWindowSizeExceeded) {
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
 		return walkZstdWhole(raw, h, requireKeys, limit)
 	}
 	return seen, err
 }
 
-// walkZstdWhole walks a zstd section whose frame asks for a history past
-// maxStreamZstdWindow (Java producers at levels 20-22 write 32-128 MiB
-// windows): decoded whole, as Kafka accepts it, with memory in proportion
-// to what it holds (at most maxWholeZstdBytes) rather than to the window
-// its header claims.
+// walkZstdWhole walks a zstd section the streaming walk would not keep a
+// history for: a frame naming a window past maxStreamZstdWindow (Java
+// producers at levels 20-22 write 32-128 MiB windows), or a single-segment
+// frame of more content than that. Kafka accepts those; here they are
+// decoded whole, once the frame and block headers show the section decodes
+// to at most maxWholeZstdBytes (and the caller's limit), so memory follows
+// what the blocks can hold and not what a header claims.
 func walkZstdWhole(raw []byte, h *batch.Header, requireKeys bool, limit int64) (RecordsSeen, error) {
+	section := raw[batch.HeaderSize:]
+	bound, err := zstdDecodedBound(section)
+	if err != nil {
+		return RecordsSeen{}, fmt.Errorf("%w: %w", ErrMalformedRecords, err)
+	}
+	if most := min(limit, maxWholeZstdBytes); bound > most {
+		return RecordsSeen{}, fmt.Errorf("zstd frame with a window past %d bytes: %w: its blocks may hold %d bytes, over %d", maxStreamZstdWindow, ErrDecompressedTooLarge, bound, most)
+	}
 	d, err := zstdWholeDecoder()
 	if err != nil {
 		return RecordsSeen{}, fmt.Errorf("%w: zstd: %w", ErrMalformedRecords, err)
 	}
-	recs, err := d.DecodeAll(raw[batch.HeaderSize:], nil)
-	switch {
-	case errors.Is(err, zstd.ErrDecoderSizeExceeded) || err == nil && int64(len(recs)) > limit:
-		return RecordsSeen{}, fmt.Errorf("zstd with a %d+ byte window: %w: over %d bytes", maxStreamZstdWindow, ErrDecompressedTooLarge, min(limit, maxWholeZstdBytes))
-	case err != nil:
+	recs, err := d.DecodeAll(section, make([]byte, 0, bound))
+	if err != nil {
 		return RecordsSeen{}, fmt.Errorf("%w: zstd: %w", ErrMalformedRecords, err)
 	}
 	return walkRecords(recs, h, requireKeys)
 }
 
-// maxWholeZstdBytes bounds a large-window zstd section decoded whole. It
-// is also the largest window such a frame may name (the decoder bounds the
-// window by the output), Kafka's own bound (zstd-jni's 2^27); so a small
-// batch with such a frame can cost up to this much memory once, where the
-// streaming walk would have cost the window on the header's word alone.
-const maxWholeZstdBytes = 1 << 27
+// maxWholeZstdBytes bounds what walkZstdWhole decodes of one batch: a
+// legitimate large-window batch holds far less (a producer's batch is at
+// most a few MiB before compression), and a larger claim is refused
+// (MESSAGE_TOO_LARGE, which producers answer by splitting the batch)
+// before any of it is decoded.
+const maxWholeZstdBytes = 32 << 20
 
-// zstdWholeDecoder decodes large-window zstd sections whole; DecodeAll is
-// safe for concurrent use.
+// zstdWholeDecoder decodes such sections whole; DecodeAll is safe for
+// concurrent use. The decoder bounds a frame's window by its memory bound,
+// so that is Kafka's window bound (zstd-jni's 2^27); zstdDecodedBound keeps
+// the output itself to maxWholeZstdBytes.
 var zstdWholeDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
-	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxWholeZstdBytes), zstd.WithDecoderMaxWindow(maxWholeZstdBytes))
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<27), zstd.WithDecoderMaxWindow(1<<27))
 })
 
 // walkStream is walkCompressed's streaming walk.
