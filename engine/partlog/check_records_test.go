@@ -316,6 +316,46 @@ func TestCheckRecordsZstdLargeWindowBombRefusedUndecoded(t *testing.T) {
 	}
 }
 
+// A frame whose content-size field claims far more than its blocks hold is
+// refused without the decoder sizing its output by the claim (a 4 KiB
+// batch claiming 127 MiB allocated 127 MiB in a review); one decoding to
+// exactly the walk's bound passes (the blocks' bound rounds up, so it is
+// not the test).
+func TestCheckRecordsZstdContentSizeClaims(t *testing.T) {
+	for _, fhd := range []byte{0x80, 0xa0} { // 4-byte FCS; with and without single segment
+		f := []byte{0x28, 0xb5, 0x2f, 0xfd, fhd}
+		if fhd == 0x80 {
+			f = append(f, 0x70) // window 16 MiB
+		}
+		f = binary.LittleEndian.AppendUint32(f, 127<<20)
+		bh := uint32(4096)<<3 | 1 // raw, last
+		f = append(append(f, byte(bh), byte(bh>>8), byte(bh>>16)), make([]byte, 4096)...)
+		raw, h := sectionBatch(t, 4, f, 1)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := CheckRecords(raw, &h, false, 0)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrMalformedRecords) {
+			t.Fatalf("FHD %#x: 4 KiB claiming 127 MiB: %v", fhd, err)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+			t.Fatalf("FHD %#x: refusing it allocated %d MiB", fhd, alloc>>20)
+		}
+	}
+	var recs []byte
+	for i := range 20000 {
+		recs = append(recs, tinyRecord(byte('a'+i%26), byte('0'+i%10))...)
+	}
+	var buf bytes.Buffer
+	w, _ := zstd.NewWriter(&buf, zstd.WithWindowSize(64<<20), zstd.WithSingleSegment(false))
+	w.Write(recs)
+	w.Close()
+	raw, h := sectionBatch(t, 4, buf.Bytes(), 20000)
+	if _, err := CheckRecords(raw, &h, false, int64(len(recs))); err != nil {
+		t.Fatalf("large-window frame decoding to exactly the bound: %v", err)
+	}
+}
+
 func TestZstdDecodedBound(t *testing.T) {
 	raw := func(n int, last bool) []byte {
 		bh := uint32(n) << 3

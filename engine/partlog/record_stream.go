@@ -69,16 +69,22 @@ func walkZstdWhole(raw []byte, h *batch.Header, requireKeys bool, limit int64) (
 	if err != nil {
 		return RecordsSeen{}, fmt.Errorf("%w: %w", ErrMalformedRecords, err)
 	}
-	if most := min(limit, maxWholeZstdBytes); bound > most {
-		return RecordsSeen{}, fmt.Errorf("zstd frame with a window past %d bytes: %w: its blocks may hold %d bytes, over %d", maxStreamZstdWindow, ErrDecompressedTooLarge, bound, most)
+	if bound > maxWholeZstdBytes {
+		return RecordsSeen{}, fmt.Errorf("zstd frame past the streaming walk's %d-byte history: %w: its blocks may hold %d bytes, over %d", maxStreamZstdWindow, ErrDecompressedTooLarge, bound, maxWholeZstdBytes)
 	}
 	d, err := zstdWholeDecoder()
 	if err != nil {
 		return RecordsSeen{}, fmt.Errorf("%w: zstd: %w", ErrMalformedRecords, err)
 	}
+	// The decoder would size its output from a frame's content-size claim;
+	// the capacity given is the blocks' bound, and the decoder is told to
+	// stay within it (a larger claim is a lie the blocks cannot back).
 	recs, err := d.DecodeAll(section, make([]byte, 0, bound))
 	if err != nil {
 		return RecordsSeen{}, fmt.Errorf("%w: zstd: %w", ErrMalformedRecords, err)
+	}
+	if int64(len(recs)) > limit {
+		return RecordsSeen{}, fmt.Errorf("zstd: %w: over %d bytes", ErrDecompressedTooLarge, limit)
 	}
 	return walkRecords(recs, h, requireKeys)
 }
@@ -95,7 +101,8 @@ const maxWholeZstdBytes = 32 << 20
 // so that is Kafka's window bound (zstd-jni's 2^27); zstdDecodedBound keeps
 // the output itself to maxWholeZstdBytes.
 var zstdWholeDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
-	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<27), zstd.WithDecoderMaxWindow(1<<27))
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<27), zstd.WithDecoderMaxWindow(1<<27),
+		zstd.WithDecodeAllCapLimit(true))
 })
 
 // walkStream is walkCompressed's streaming walk.
