@@ -11,16 +11,17 @@ import (
 //
 // Behaviour:
 // * TOPIC resources: every topic config Chronik knows with its effective
-//   value. Source is DYNAMIC_TOPIC_CONFIG for the topic's own override,
-//   STATIC_BROKER_CONFIG when the broker synonym was set by the operator,
-//   else DEFAULT_CONFIG (see admin_configs.go). An invalid name is
+//   value. Source, highest first: DYNAMIC_TOPIC_CONFIG for the topic's own
+//   override, then its broker synonym's DYNAMIC_BROKER_CONFIG (this
+//   broker's dynamic override), DYNAMIC_DEFAULT_BROKER_CONFIG (the
+//   cluster-wide one), STATIC_BROKER_CONFIG (set by the operator at
+//   start), else DEFAULT_CONFIG (see admin_configs.go). An invalid name is
 //   INVALID_TOPIC_EXCEPTION, an unknown topic UNKNOWN_TOPIC_OR_PARTITION.
 // * BROKER resources: the name is this node's id and the answer is every
-//   broker key with its value, STATIC_BROKER_CONFIG when set and
-//   DEFAULT_CONFIG otherwise; keys that cannot change at runtime are
-//   read-only. An empty name asks for the cluster-wide dynamic defaults,
-//   of which Chronik has none, so the list is empty. Another node's id or a
-//   non-number is INVALID_REQUEST, as Kafka answers.
+//   broker key with its value in effect and the level it comes from, as
+//   above; keys that cannot change at runtime are read-only. An empty name
+//   lists the cluster-wide dynamic overrides (DYNAMIC_DEFAULT_BROKER_CONFIG).
+//   Another node's id or a non-number is INVALID_REQUEST, as Kafka answers.
 // * Other resource types are INVALID_REQUEST.
 // * ConfigNames, when not null, keeps only the named configs.
 // * Synonyms (v1+) when IncludeSynonyms, highest precedence first.

@@ -354,6 +354,36 @@ func TestCheckRecordsZstdContentSizeClaims(t *testing.T) {
 	if _, err := CheckRecords(raw, &h, false, int64(len(recs))); err != nil {
 		t.Fatalf("large-window frame decoding to exactly the bound: %v", err)
 	}
+
+	// A frame claiming 31 MiB of content, then writing 249 run-length
+	// blocks of 128 KiB past it: decoding may not outgrow the buffer (it
+	// reallocated to 69 MiB in a review), and under a small caller's limit
+	// nothing is decoded at all.
+	f := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x80, 0x70}
+	f = binary.LittleEndian.AppendUint32(f, 248<<17)
+	for i := range 249 {
+		bh := uint32(128<<10)<<3 | 1<<1
+		if i == 248 {
+			bh |= 1
+		}
+		f = append(f, byte(bh), byte(bh>>8), byte(bh>>16), 'x')
+	}
+	raw, h = sectionBatch(t, 4, f, 1)
+	for _, c := range []struct {
+		limit, most int64
+	}{{0, 36 << 20}, {1 << 20, 1 << 20}} {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := CheckRecords(raw, &h, false, c.limit)
+		runtime.ReadMemStats(&after)
+		if err == nil {
+			t.Fatalf("limit %d: a frame writing past its content size accepted", c.limit)
+		}
+		if alloc := int64(after.TotalAlloc - before.TotalAlloc); alloc > c.most {
+			t.Fatalf("limit %d: refusing it allocated %d MiB", c.limit, alloc>>20)
+		}
+	}
 }
 
 func TestZstdDecodedBound(t *testing.T) {

@@ -69,16 +69,19 @@ func walkZstdWhole(raw []byte, h *batch.Header, requireKeys bool, limit int64) (
 	if err != nil {
 		return RecordsSeen{}, fmt.Errorf("%w: %w", ErrMalformedRecords, err)
 	}
-	if bound > maxWholeZstdBytes {
-		return RecordsSeen{}, fmt.Errorf("zstd frame past the streaming walk's %d-byte history: %w: its blocks may hold %d bytes, over %d", maxStreamZstdWindow, ErrDecompressedTooLarge, bound, maxWholeZstdBytes)
+	// One block of slack past the caller's limit: the bound counts every
+	// compressed block as full, so a section that decodes to the limit
+	// can bound a little over it.
+	if most := min(maxWholeZstdBytes, limit+zstdBlockMax); bound > most {
+		return RecordsSeen{}, fmt.Errorf("zstd frame past the streaming walk's %d-byte history: %w: its blocks may hold %d bytes, over %d", maxStreamZstdWindow, ErrDecompressedTooLarge, bound, most)
 	}
 	d, err := zstdWholeDecoder()
 	if err != nil {
 		return RecordsSeen{}, fmt.Errorf("%w: zstd: %w", ErrMalformedRecords, err)
 	}
-	// The decoder would size its output from a frame's content-size claim;
-	// the capacity given is the blocks' bound, and the decoder is told to
-	// stay within it (a larger claim is a lie the blocks cannot back).
+	// The buffer is the blocks' bound, which the decoder cannot write past
+	// (each block holds at most its maximum), and the decoder is told not
+	// to size its output from a frame's content-size claim instead.
 	recs, err := d.DecodeAll(section, make([]byte, 0, bound))
 	if err != nil {
 		return RecordsSeen{}, fmt.Errorf("%w: zstd: %w", ErrMalformedRecords, err)
@@ -95,6 +98,9 @@ func walkZstdWhole(raw []byte, h *batch.Header, requireKeys bool, limit int64) (
 // (MESSAGE_TOO_LARGE, which producers answer by splitting the batch)
 // before any of it is decoded.
 const maxWholeZstdBytes = 32 << 20
+
+// zstdBlockMax is the most one zstd block decodes to (RFC 8878).
+const zstdBlockMax = 128 << 10
 
 // zstdWholeDecoder decodes such sections whole; DecodeAll is safe for
 // concurrent use. The decoder bounds a frame's window by its memory bound,

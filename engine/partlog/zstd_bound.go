@@ -9,10 +9,10 @@ import (
 // zstdDecodedBound reads the frame and block headers of a zstd section
 // (RFC 8878) without decoding anything and returns the most it can decode
 // to: raw and RLE blocks name their size, a compressed block decodes to at
-// most the frame's block maximum (128 KiB, or the window when smaller), and
-// a frame's content size, when given, caps its frame. Decoding a section
-// whole can then be refused before it costs memory in proportion to a
-// claim. Skippable frames count nothing.
+// most the frame's block maximum (128 KiB, or the window when smaller).
+// Decoding a section whole can then be refused before it costs memory in
+// proportion to a claim, and given a buffer it will not outgrow. Skippable
+// frames count nothing.
 func zstdDecodedBound(src []byte) (int64, error) {
 	var total int64
 	for len(src) > 0 {
@@ -85,7 +85,7 @@ func zstdFrameBound(src []byte) (int, int64, error) {
 	if single {
 		window = fcs
 	}
-	blockMax := min(window, 128<<10)
+	blockMax := min(window, zstdBlockMax)
 	var bound int64
 	for {
 		if len(src) < pos+3 {
@@ -119,8 +119,8 @@ func zstdFrameBound(src []byte) (int, int64, error) {
 			return 0, 0, errors.New("zstd: truncated checksum")
 		}
 	}
-	if fcs >= 0 {
-		bound = min(bound, fcs)
-	}
+	// The content size is not taken into the bound: a frame that claims
+	// less than its blocks write is found out only as they are decoded,
+	// and the bound must hold for what is written until then.
 	return pos, bound, nil
 }
