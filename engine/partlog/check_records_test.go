@@ -377,12 +377,37 @@ func TestCheckRecordsZstdContentSizeClaims(t *testing.T) {
 		runtime.ReadMemStats(&before)
 		_, err := CheckRecords(raw, &h, false, c.limit)
 		runtime.ReadMemStats(&after)
-		if err == nil {
-			t.Fatalf("limit %d: a frame writing past its content size accepted", c.limit)
+		if !errors.Is(err, ErrMalformedRecords) && !errors.Is(err, ErrDecompressedTooLarge) {
+			t.Fatalf("limit %d: a frame writing past its content size: %v", c.limit, err)
 		}
 		if alloc := int64(after.TotalAlloc - before.TotalAlloc); alloc > c.most {
 			t.Fatalf("limit %d: refusing it allocated %d MiB", c.limit, alloc>>20)
 		}
+	}
+}
+
+// A single-segment frame claiming less than 1 KiB may still hold a
+// compressed block of 1 KiB (the decoder's minimum window), so the bound
+// counts that: 32 MiB of run-length blocks and such a frame are refused
+// before decoding, where the buffer outgrew the bound to 72 MiB.
+func TestCheckRecordsZstdTinySingleSegmentFrame(t *testing.T) {
+	f := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x70}
+	for i := range 256 {
+		bh := uint32(128<<10)<<3 | 1<<1
+		if i == 255 {
+			bh |= 1
+		}
+		f = append(f, byte(bh), byte(bh>>8), byte(bh>>16), 'x')
+	}
+	f = append(f, 0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x00) // single segment, content size 0
+	bh := uint32(4)<<3 | 2<<1 | 1                     // compressed, last
+	f = append(f, byte(bh), byte(bh>>8), byte(bh>>16), 0x05, 0x40, 'y', 0x00)
+	if b, err := zstdDecodedBound(f); err != nil || b != 32<<20+1<<10 {
+		t.Fatalf("bound %d, %v; want 32 MiB + 1 KiB", b, err)
+	}
+	raw, h := sectionBatch(t, 4, f, 1)
+	if _, err := CheckRecords(raw, &h, false, 0); !errors.Is(err, ErrDecompressedTooLarge) {
+		t.Fatalf("32 MiB + 1 KiB of blocks: %v", err)
 	}
 }
 

@@ -83,7 +83,10 @@ func zstdFrameBound(src []byte) (int, int64, error) {
 	}
 	pos += fcsSize
 	if single {
-		window = fcs
+		// The decoder's own window for such a frame: its content size,
+		// but never under 1 KiB (RFC 8878's minimum), which a compressed
+		// block may fill even when the frame claims less.
+		window = max(fcs, 1<<10)
 	}
 	blockMax := min(window, zstdBlockMax)
 	var bound int64
