@@ -19,6 +19,9 @@ import (
 // * Unknown topics are created with num.partitions when
 //   auto.create.topics.enable is on and the request allows it (v4+
 //   AllowAutoTopicCreation); the response then already carries the topic.
+//   Each is created on its own, once however often it is named; one whose
+//   name collides with another once '.' and '_' are taken alike is not
+//   (UNKNOWN_TOPIC_OR_PARTITION), as CreateTopics refuses it.
 //
 // Version notes:
 // * v1: ControllerID, IsInternal, Rack; null topics = all
@@ -62,21 +65,42 @@ func (b *Broker) handleMetadata(r *request) {
 	}()
 }
 
-// autoCreate creates topics with the broker defaults; a topic created
-// meanwhile by someone else is not an error.
+// autoCreate creates topics with the broker defaults, each in its own op
+// so that one created meanwhile by someone else (ErrTopicExists, not an
+// error here) does not stop the others. A name given twice is created once;
+// a name that collides with an existing topic, or an earlier name, once
+// '.' and '_' are taken alike (as CreateTopics refuses it, since metric
+// names cannot tell them apart) is not created.
 func (b *Broker) autoCreate(ctx context.Context, names []string) error {
-	specs := make([]meta.Topic, 0, len(names))
-	for _, n := range names {
-		specs = append(specs, b.newTopicSpec(n, b.cfg.NumPartitions, nil))
+	existing := make(map[string]string)
+	for name := range b.currentView().snap.Topics {
+		existing[collisionName(name)] = name
 	}
-	res, err := b.propose(ctx, []meta.Op{{Kind: meta.OpCreateTopics, Topics: specs}})
+	var ops []meta.Op
+	for _, n := range names {
+		if other, ok := existing[collisionName(n)]; ok {
+			if other != n {
+				b.log.Warn("auto-create: topic name collides with another", "topic", n, "other", other)
+			}
+			continue
+		}
+		existing[collisionName(n)] = n
+		ops = append(ops, meta.Op{Kind: meta.OpCreateTopics, Topics: []meta.Topic{b.newTopicSpec(n, b.cfg.NumPartitions, nil)}})
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	res, err := b.propose(ctx, ops)
 	if err != nil {
 		return err
 	}
-	if res[0].Err != nil && !errors.Is(res[0].Err, meta.ErrTopicExists) {
-		return res[0].Err
+	var errs []error
+	for _, r := range res {
+		if r.Err != nil && !errors.Is(r.Err, meta.ErrTopicExists) {
+			errs = append(errs, r.Err)
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, v *clusterView) *kmsg.MetadataResponse {

@@ -316,3 +316,32 @@ func TestAdminConcurrentCreatePartitions(t *testing.T) {
 		t.Fatalf("%d of 8 concurrent requests for 4 partitions succeeded; the topic has %d", ok, n)
 	}
 }
+
+// Auto-creation through Metadata creates a name given twice once (the whole
+// creation used to fail, creating nothing), and skips a name that collides
+// with an existing topic or an earlier name once '.' and '_' are taken
+// alike, as CreateTopics refuses it.
+func TestAutoCreateDuplicatesAndCollisions(t *testing.T) {
+	tb := startBroker(t)
+	ctx := adminCtx(t)
+	createTestTopic(t, tb, "made_before", 1)
+	req := kmsg.NewPtrMetadataRequest()
+	req.AllowAutoTopicCreation = true
+	for _, name := range []string{"twice", "twice", "made.before", "new.one", "new_one"} {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(name)
+		req.Topics = append(req.Topics, rt)
+	}
+	if _, err := req.RequestWith(ctx, tb.client()); err != nil {
+		t.Fatal(err)
+	}
+	topics, err := tb.admin().ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"twice": true, "new.one": true, "made.before": false, "new_one": false, "made_before": true} {
+		if got := topics.Has(name); got != want {
+			t.Errorf("topic %s exists: %v, want %v (topics %v)", name, got, want, topics.Names())
+		}
+	}
+}
