@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/chronik-go/chronik/engine"
 	"github.com/chronik-go/chronik/engine/config"
@@ -108,8 +109,26 @@ func shutdown(logger *slog.Logger, cfg *config.Config, srv *netpoll.Server, b *e
 		logger.Warn("listener shutdown", "err", err)
 	}
 	errB := b.Close()
-	errS := store.Close()
+	errS := closeWithin(cfg.IOTimeout, store.Close)
 	return errors.Join(errB, errS)
+}
+
+// closeWithin runs close and waits for it at most d: the metadata store's
+// Close waits for its raft loop, which a stalled disk can hold in an
+// fdatasync forever, and a broker asked to stop must not hang on it (every
+// acknowledged metadata change is already durable). A close that outlives d
+// is left running and reported.
+func closeWithin(d time.Duration, close func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- close() }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return fmt.Errorf("metadata store did not stop within io.timeout.ms (%v); exiting without it", d)
+	}
 }
 
 // advertised resolves the host:port Metadata names: advertised.listeners if
