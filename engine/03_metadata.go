@@ -70,7 +70,9 @@ func (b *Broker) handleMetadata(r *request) {
 // error here) does not stop the others. A name given twice is created once;
 // a name that collides with an existing topic, or an earlier name, once
 // '.' and '_' are taken alike (as CreateTopics refuses it, since metric
-// names cannot tell them apart) is not created.
+// names cannot tell them apart) is not created; the metadata state machine
+// refuses such a create too (meta.ErrTopicCollision), so requests racing
+// with colliding names cannot both succeed.
 func (b *Broker) autoCreate(ctx context.Context, names []string) error {
 	existing := make(map[string]string)
 	for name := range b.currentView().snap.Topics {
@@ -96,7 +98,12 @@ func (b *Broker) autoCreate(ctx context.Context, names []string) error {
 	}
 	var errs []error
 	for _, r := range res {
-		if r.Err != nil && !errors.Is(r.Err, meta.ErrTopicExists) {
+		switch {
+		case r.Err == nil || errors.Is(r.Err, meta.ErrTopicExists):
+		case errors.Is(r.Err, meta.ErrTopicCollision):
+			// A colliding name created by a request racing this one.
+			b.log.Warn("auto-create: topic name collides with another", "err", r.Err)
+		default:
 			errs = append(errs, r.Err)
 		}
 	}

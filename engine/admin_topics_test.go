@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -342,6 +344,41 @@ func TestAutoCreateDuplicatesAndCollisions(t *testing.T) {
 	for name, want := range map[string]bool{"twice": true, "new.one": true, "made.before": false, "new_one": false, "made_before": true} {
 		if got := topics.Has(name); got != want {
 			t.Errorf("topic %s exists: %v, want %v (topics %v)", name, got, want, topics.Names())
+		}
+	}
+}
+
+// Two requests auto-creating colliding names at the same moment cannot both
+// succeed: the metadata state machine checks collisions where creates apply
+// one at a time (a review had 20 of 20 racing pairs both created).
+func TestAutoCreateCollisionRace(t *testing.T) {
+	tb := startBroker(t)
+	ctx := adminCtx(t)
+	cls := []*kgo.Client{tb.client(), tb.client()}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		for j, sep := range []string{".", "_"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := kmsg.NewPtrMetadataRequest()
+				req.AllowAutoTopicCreation = true
+				rt := kmsg.NewMetadataRequestTopic()
+				rt.Topic = kmsg.StringPtr(fmt.Sprintf("race%d%sx", i, sep))
+				req.Topics = append(req.Topics, rt)
+				req.RequestWith(ctx, cls[j])
+			}()
+		}
+	}
+	wg.Wait()
+	topics, err := tb.admin().ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		dot, under := topics.Has(fmt.Sprintf("race%d.x", i)), topics.Has(fmt.Sprintf("race%d_x", i))
+		if dot && under || !dot && !under {
+			t.Fatalf("pair %d: race%d.x %v, race%d_x %v; want exactly one", i, i, dot, i, under)
 		}
 	}
 }

@@ -109,15 +109,17 @@ func shutdown(logger *slog.Logger, cfg *config.Config, srv *netpoll.Server, b *e
 		logger.Warn("listener shutdown", "err", err)
 	}
 	errB := b.Close()
-	errS := closeWithin(cfg.IOTimeout, store.Close)
+	errS := closeWithin(max(cfg.IOTimeout, cfg.ShutdownGrace), store.Close)
 	return errors.Join(errB, errS)
 }
 
-// closeWithin runs close and waits for it at most d: the metadata store's
-// Close waits for its raft loop, which a stalled disk can hold in an
-// fdatasync forever, and a broker asked to stop must not hang on it (every
-// acknowledged metadata change is already durable). A close that outlives d
-// is left running and reported.
+// closeWithin runs close and waits for it at most d (shutdown gives the
+// store the longer of io.timeout.ms and shutdown.timeout.ms: a healthy
+// close may finish a snapshot, several disk operations): the metadata
+// store's Close waits for its raft loop, which a stalled disk can hold in
+// an fdatasync forever, and a broker asked to stop must not hang on it
+// (every acknowledged metadata change is already durable, as after a
+// crash). A close that outlives d is left running and reported.
 func closeWithin(d time.Duration, close func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- close() }()
@@ -127,7 +129,7 @@ func closeWithin(d time.Duration, close func() error) error {
 	case err := <-done:
 		return err
 	case <-t.C:
-		return fmt.Errorf("metadata store did not stop within io.timeout.ms (%v); exiting without it", d)
+		return fmt.Errorf("metadata store did not stop within %v; exiting without it", d)
 	}
 }
 

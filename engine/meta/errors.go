@@ -17,6 +17,10 @@ var (
 	// ErrUnknownBroker: a placement names a broker that never registered
 	// (INVALID_REPLICA_ASSIGNMENT / BROKER_NOT_AVAILABLE).
 	ErrUnknownBroker = errors.New("unknown broker")
+	// ErrTopicCollision: a created topic's name equals another's once '.'
+	// and '_' are taken alike, which metric names cannot tell apart
+	// (INVALID_TOPIC_EXCEPTION, as Kafka refuses it).
+	ErrTopicCollision = errors.New("topic name collides with another")
 	// ErrInvalidOp: the op is malformed (unknown kind, missing fields); a
 	// handler built it wrongly (INVALID_REQUEST).
 	ErrInvalidOp = errors.New("invalid metadata op")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"strings"
 )
 
 // State is the metadata state machine. It applies batches of Ops in log order
@@ -148,10 +149,29 @@ func (s *State) createTopics(topics []Topic) error {
 	}
 	names := make(map[string]bool, len(topics))
 	ids := make(map[TopicID]string, len(topics))
+	// Collisions are checked here, where creates apply one at a time, so
+	// that two requests racing with colliding names cannot both succeed.
+	// Only a name with '.' or '_' can collide with another.
+	var collide map[string]string
+	for i := range topics {
+		if strings.ContainsAny(topics[i].Name, "._") {
+			collide = make(map[string]string, len(s.currentTopics())+len(topics))
+			for name := range s.currentTopics() {
+				collide[collisionName(name)] = name
+			}
+			break
+		}
+	}
 	for i := range topics {
 		t := &topics[i]
 		if t.Name == "" {
 			return fmt.Errorf("create topic: empty name: %w", ErrInvalidOp)
+		}
+		if collide != nil {
+			if other, ok := collide[collisionName(t.Name)]; ok && other != t.Name {
+				return fmt.Errorf("create topic %q: collides with %q: %w", t.Name, other, ErrTopicCollision)
+			}
+			collide[collisionName(t.Name)] = t.Name
 		}
 		if t.ID == (TopicID{}) {
 			return fmt.Errorf("create topic %q: zero topic id: %w", t.Name, ErrInvalidOp)
@@ -181,6 +201,18 @@ func (s *State) createTopics(topics []Topic) error {
 		s.owned[t.Name] = true
 	}
 	return nil
+}
+
+// collisionName is a topic name with '.' taken as '_'.
+func collisionName(name string) string { return strings.ReplaceAll(name, ".", "_") }
+
+// currentTopics is the draft's topics, or the published ones when the
+// draft has not touched them.
+func (s *State) currentTopics() map[string]*Topic {
+	if s.topics != nil {
+		return s.topics
+	}
+	return s.published.Topics
 }
 
 func (s *State) deleteTopics(names []string) error {

@@ -340,3 +340,22 @@ func TestStateAlterBrokerConfig(t *testing.T) {
 		t.Fatalf("two resources in one op: %v", res[0].Err)
 	}
 }
+
+// A create whose name equals another's once '.' and '_' are taken alike is
+// refused by the state machine itself (ErrTopicCollision), against existing
+// topics, earlier ops of the same entry and names in the same op; the
+// exact name is ErrTopicExists as before.
+func TestStateRefusesCollidingTopicNames(t *testing.T) {
+	s := baseState(t)
+	res := s.Apply(2, []Op{createOp("x.y", 2, 1), createOp("x_y", 3, 1), createOp("x.y", 4, 1)})
+	if res[0].Err != nil || !errors.Is(res[1].Err, ErrTopicCollision) || !errors.Is(res[2].Err, ErrTopicExists) {
+		t.Fatalf("results %v, %v, %v; want ok, collision, exists", res[0].Err, res[1].Err, res[2].Err)
+	}
+	two := Op{Kind: OpCreateTopics, Topics: []Topic{{Name: "p_q", ID: topicID(5), Partitions: partitions(1, 1)}, {Name: "p.q", ID: topicID(6), Partitions: partitions(1, 1)}}}
+	if res := s.Apply(3, []Op{two}); !errors.Is(res[0].Err, ErrTopicCollision) {
+		t.Fatalf("two colliding names in one op: %v", res[0].Err)
+	}
+	if _, ok := s.Snapshot().Topics["p_q"]; ok {
+		t.Fatal("a refused op created part of its topics")
+	}
+}
