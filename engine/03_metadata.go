@@ -87,7 +87,7 @@ func (b *Broker) autoCreate(ctx context.Context, names []string) error {
 			continue
 		}
 		existing[collisionName(n)] = n
-		ops = append(ops, meta.Op{Kind: meta.OpCreateTopics, Topics: []meta.Topic{b.newTopicSpec(n, b.cfg.NumPartitions, nil)}})
+		ops = append(ops, meta.Op{Kind: meta.OpCreateTopics, Topics: []meta.Topic{b.newTopicSpec(n, b.cfg.NumPartitions, nil)}, RefuseCollisions: true})
 	}
 	if len(ops) == 0 {
 		return nil

@@ -273,7 +273,7 @@ func (b *Broker) createTopics(ctx context.Context, creates []topicCreate) {
 		for i := range creates {
 			specs[i] = creates[i].spec
 		}
-		res, err := b.propose(ctx, []meta.Op{{Kind: meta.OpCreateTopics, Topics: specs}})
+		res, err := b.propose(ctx, []meta.Op{{Kind: meta.OpCreateTopics, Topics: specs, RefuseCollisions: true}})
 		if err == nil {
 			err = res[0].Err
 		}

@@ -321,7 +321,7 @@ func (gc *groupCoordinators) create() error {
 		Configs:    offsetsTopicConfigs(b.cfg.OffsetsTopicSegmentBytes),
 		Partitions: b.newPartitions(b.cfg.OffsetsTopicNumPartitions),
 	}
-	res, err := b.propose(ctx, []meta.Op{{Kind: meta.OpCreateTopics, Topics: []meta.Topic{spec}}})
+	res, err := b.propose(ctx, []meta.Op{{Kind: meta.OpCreateTopics, Topics: []meta.Topic{spec}, RefuseCollisions: true}})
 	if err == nil {
 		err = res[0].Err
 	}

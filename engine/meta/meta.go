@@ -77,6 +77,11 @@ type Op struct {
 
 	// OpCreateTopics: whole topics, IDs and placements chosen by the proposer.
 	Topics []Topic `json:"topics,omitempty"`
+	// RefuseCollisions makes OpCreateTopics fail (ErrTopicCollision) for a
+	// name equal to another's once '.' and '_' are taken alike. A field
+	// rather than a rule, so that entries of older builds, which did not
+	// ask for it, replay as they applied then.
+	RefuseCollisions bool `json:"refuse_collisions,omitempty"`
 
 	// OpDeleteTopics, OpCreatePartitions, OpAlterTopicConfig,
 	// OpAlterBrokerConfig.

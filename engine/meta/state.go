@@ -115,7 +115,7 @@ func (s *State) apply(op *Op) OpResult {
 	case OpRegisterBroker:
 		err = s.registerBroker(op.Broker)
 	case OpCreateTopics:
-		err = s.createTopics(op.Topics)
+		err = s.createTopics(op.Topics, op.RefuseCollisions)
 	case OpDeleteTopics:
 		err = s.deleteTopics(op.Names)
 	case OpCreatePartitions:
@@ -143,7 +143,7 @@ func (s *State) registerBroker(b *Broker) error {
 	return nil
 }
 
-func (s *State) createTopics(topics []Topic) error {
+func (s *State) createTopics(topics []Topic, refuseCollisions bool) error {
 	if len(topics) == 0 {
 		return fmt.Errorf("create topics: no topics given: %w", ErrInvalidOp)
 	}
@@ -154,7 +154,7 @@ func (s *State) createTopics(topics []Topic) error {
 	// Only a name with '.' or '_' can collide with another.
 	var collide map[string]string
 	for i := range topics {
-		if strings.ContainsAny(topics[i].Name, "._") {
+		if refuseCollisions && strings.ContainsAny(topics[i].Name, "._") {
 			collide = make(map[string]string, len(s.currentTopics())+len(topics))
 			for name := range s.currentTopics() {
 				collide[collisionName(name)] = name

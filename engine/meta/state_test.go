@@ -342,20 +342,25 @@ func TestStateAlterBrokerConfig(t *testing.T) {
 }
 
 // A create whose name equals another's once '.' and '_' are taken alike is
-// refused by the state machine itself (ErrTopicCollision), against existing
-// topics, earlier ops of the same entry and names in the same op; the
-// exact name is ErrTopicExists as before.
+// refused by the state machine itself (ErrTopicCollision) when the op asks,
+// against existing topics, earlier ops of the same entry and names in the
+// same op; the exact name is ErrTopicExists as before.
 func TestStateRefusesCollidingTopicNames(t *testing.T) {
 	s := baseState(t)
-	res := s.Apply(2, []Op{createOp("x.y", 2, 1), createOp("x_y", 3, 1), createOp("x.y", 4, 1)})
+	refusing := func(op Op) Op { op.RefuseCollisions = true; return op }
+	res := s.Apply(2, []Op{refusing(createOp("x.y", 2, 1)), refusing(createOp("x_y", 3, 1)), refusing(createOp("x.y", 4, 1))})
 	if res[0].Err != nil || !errors.Is(res[1].Err, ErrTopicCollision) || !errors.Is(res[2].Err, ErrTopicExists) {
 		t.Fatalf("results %v, %v, %v; want ok, collision, exists", res[0].Err, res[1].Err, res[2].Err)
 	}
-	two := Op{Kind: OpCreateTopics, Topics: []Topic{{Name: "p_q", ID: topicID(5), Partitions: partitions(1, 1)}, {Name: "p.q", ID: topicID(6), Partitions: partitions(1, 1)}}}
+	two := Op{Kind: OpCreateTopics, RefuseCollisions: true, Topics: []Topic{{Name: "p_q", ID: topicID(5), Partitions: partitions(1, 1)}, {Name: "p.q", ID: topicID(6), Partitions: partitions(1, 1)}}}
 	if res := s.Apply(3, []Op{two}); !errors.Is(res[0].Err, ErrTopicCollision) {
 		t.Fatalf("two colliding names in one op: %v", res[0].Err)
 	}
 	if _, ok := s.Snapshot().Topics["p_q"]; ok {
 		t.Fatal("a refused op created part of its topics")
+	}
+	// An entry of an older build, which did not ask, replays as it applied.
+	if res := s.Apply(4, []Op{createOp("x_y", 7, 1)}); res[0].Err != nil {
+		t.Fatalf("older build's create of a colliding name: %v", res[0].Err)
 	}
 }
