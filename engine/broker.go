@@ -42,6 +42,9 @@ type Broker struct {
 	log     *slog.Logger
 	dataDir string
 	nodeID  int32
+	// shutdownSync is the shutdown's filesystem sync: syncFilesystem, or a
+	// test's stand-in for a stalled disk.
+	shutdownSync func(*os.File) error
 	// staleOverrides are the stored dynamic broker configs last skipped
 	// (dynamic_configs.go), so each set is logged once.
 	staleOverrides atomic.Pointer[string]
@@ -86,18 +89,19 @@ type Broker struct {
 func New(opts Options) (*Broker, error) {
 	cfg := opts.Config
 	b := &Broker{
-		cfg:         cfg,
-		store:       opts.Store,
-		opener:      opts.Opener,
-		log:         opts.Logger,
-		dataDir:     opts.DataDir,
-		nodeID:      cfg.NodeID,
-		viewChanged: make(chan struct{}),
-		reconcileCh: make(chan struct{}, 1),
-		closed:      make(chan struct{}),
-		readyCh:     make(chan struct{}),
-		open:        make(map[partKey]meta.TopicID),
-		sessions:    newFetchSessions(1000),
+		cfg:          cfg,
+		store:        opts.Store,
+		opener:       opts.Opener,
+		log:          opts.Logger,
+		dataDir:      opts.DataDir,
+		nodeID:       cfg.NodeID,
+		shutdownSync: syncFilesystem,
+		viewChanged:  make(chan struct{}),
+		reconcileCh:  make(chan struct{}, 1),
+		closed:       make(chan struct{}),
+		readyCh:      make(chan struct{}),
+		open:         make(map[partKey]meta.TopicID),
+		sessions:     newFetchSessions(1000),
 	}
 	if b.log == nil {
 		b.log = slog.Default()
@@ -456,7 +460,7 @@ func (b *Broker) Close() error {
 	closed := time.Since(start)
 	if syncfsAvailable {
 		// Partitions closed without their own syncs; one syncfs covers them.
-		if err := syncFilesystem(b.dataDirFile); err != nil {
+		if err := b.syncAtShutdown(); err != nil {
 			b.dataDirFile.Close()
 			return fmt.Errorf("sync data filesystem at shutdown (no clean-shutdown marker written): %w", err)
 		}
@@ -483,6 +487,25 @@ func (b *Broker) Close() error {
 		}
 	}
 	return writeCleanShutdownMarker(b.dataDir, st)
+}
+
+// syncAtShutdown runs the shutdown's syncfs within io.timeout.ms, as every
+// I/O is bounded: a stalled disk must not hang a stop. One that does not
+// finish is left running and reported; the stop then writes no
+// clean-shutdown marker and keeps the WALs, so the next start recovers
+// from the files as after a crash.
+func (b *Broker) syncAtShutdown() error {
+	done := make(chan error, 1)
+	go func() { done <- b.shutdownSync(b.dataDirFile) }()
+	t := time.NewTimer(b.cfg.IOTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		b.metrics.syncStalls.Add(1)
+		return fmt.Errorf("syncfs did not finish within io.timeout.ms (%v)", b.cfg.IOTimeout)
+	}
 }
 
 func (b *Broker) stopShards() {

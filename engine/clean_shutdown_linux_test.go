@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -404,5 +405,48 @@ func stopLeavingNoCleanState(t *testing.T, tb *testBroker) {
 		if err := os.Remove(filepath.Join(tb.dir, f)); err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A shutdown whose syncfs stalls (a dying disk) gives up after
+// io.timeout.ms instead of hanging the stop: it reports the error, writes
+// no clean-shutdown marker and keeps the WALs, and the next start recovers
+// every acknowledged record as after a crash.
+func TestStalledShutdownSyncIsBounded(t *testing.T) {
+	tb := startBroker(t, "io.timeout.ms=300", "log.flush.policy=always")
+	createTestTopic(t, tb, "stall", 1)
+	cl := tb.client()
+	if r := produceRaw(t, cl, "stall", 0, 11, rawBatch(5, -1, -1, -1)); r.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+	}
+	cl.Close()
+	release := make(chan struct{})
+	defer close(release)
+	tb.b.shutdownSync = func(*os.File) error { <-release; return nil }
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tb.srv.Shutdown(ctx)
+	start := time.Now()
+	err := tb.b.Close()
+	if err == nil || !strings.Contains(err.Error(), "did not finish") {
+		t.Fatalf("close over a stalled syncfs: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("close took %v with io.timeout.ms=300", took)
+	}
+	if err := tb.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tb.b = nil
+	if _, err := os.Stat(filepath.Join(tb.dir, cleanShutdownMarker)); !os.IsNotExist(err) {
+		t.Fatalf("clean-shutdown marker after a failed sync: %v", err)
+	}
+	tb.open()
+	ends, err := tb.admin().ListEndOffsets(adminCtx(t), "stall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := ends.Lookup("stall", 0); e.Offset != 5 {
+		t.Fatalf("end offset %d after the recovering start, want 5", e.Offset)
 	}
 }
