@@ -295,23 +295,13 @@ func TestCheckRecordsZstdWindows(t *testing.T) {
 // claim is refused from the block headers, before anything is decoded
 // (decoding it whole cost 680 MiB of allocations and 1.6 s in a review).
 func TestCheckRecordsZstdLargeWindowBombRefusedUndecoded(t *testing.T) {
-	f := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x88} // no size, window 128 MiB
-	for i := range 1024 {
-		bh := uint32(128<<10)<<3 | 1<<1 // run-length block of 128 KiB
-		if i == 1023 {
-			bh |= 1
-		}
-		f = append(f, byte(bh), byte(bh>>8), byte(bh>>16), 'x')
-	}
+	f := appendRLEBlocks([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x88}, 1024) // no size, window 128 MiB
 	raw, h := sectionBatch(t, 4, f, 1)
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	_, err := CheckRecords(raw, &h, false, 0)
-	runtime.ReadMemStats(&after)
+	alloc, err := checkAllocating(raw, &h, 0)
 	if !errors.Is(err, ErrDecompressedTooLarge) {
 		t.Fatalf("%d-byte batch of 128 MiB of run-length blocks: %v", len(raw), err)
 	}
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+	if alloc > 16<<20 {
 		t.Fatalf("refusing it allocated %d MiB", alloc>>20)
 	}
 }
@@ -331,14 +321,11 @@ func TestCheckRecordsZstdContentSizeClaims(t *testing.T) {
 		bh := uint32(4096)<<3 | 1 // raw, last
 		f = append(append(f, byte(bh), byte(bh>>8), byte(bh>>16)), make([]byte, 4096)...)
 		raw, h := sectionBatch(t, 4, f, 1)
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		_, err := CheckRecords(raw, &h, false, 0)
-		runtime.ReadMemStats(&after)
+		alloc, err := checkAllocating(raw, &h, 0)
 		if !errors.Is(err, ErrMalformedRecords) {
 			t.Fatalf("FHD %#x: 4 KiB claiming 127 MiB: %v", fhd, err)
 		}
-		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		if alloc > 16<<20 {
 			t.Fatalf("FHD %#x: refusing it allocated %d MiB", fhd, alloc>>20)
 		}
 	}
@@ -359,28 +346,17 @@ func TestCheckRecordsZstdContentSizeClaims(t *testing.T) {
 	// blocks of 128 KiB past it: decoding may not outgrow the buffer (it
 	// reallocated to 69 MiB in a review), and under a small caller's limit
 	// nothing is decoded at all.
-	f := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x80, 0x70}
-	f = binary.LittleEndian.AppendUint32(f, 248<<17)
-	for i := range 249 {
-		bh := uint32(128<<10)<<3 | 1<<1
-		if i == 248 {
-			bh |= 1
-		}
-		f = append(f, byte(bh), byte(bh>>8), byte(bh>>16), 'x')
-	}
-	raw, h = sectionBatch(t, 4, f, 1)
+	f := binary.LittleEndian.AppendUint32([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x80, 0x70}, 248<<17)
+	raw, h = sectionBatch(t, 4, appendRLEBlocks(f, 249), 1)
 	for _, c := range []struct {
-		limit, most int64
+		limit int64
+		most  uint64
 	}{{0, 36 << 20}, {1 << 20, 1 << 20}} {
-		runtime.GC()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		_, err := CheckRecords(raw, &h, false, c.limit)
-		runtime.ReadMemStats(&after)
+		alloc, err := checkAllocating(raw, &h, c.limit)
 		if !errors.Is(err, ErrMalformedRecords) && !errors.Is(err, ErrDecompressedTooLarge) {
 			t.Fatalf("limit %d: a frame writing past its content size: %v", c.limit, err)
 		}
-		if alloc := int64(after.TotalAlloc - before.TotalAlloc); alloc > c.most {
+		if alloc > c.most {
 			t.Fatalf("limit %d: refusing it allocated %d MiB", c.limit, alloc>>20)
 		}
 	}
@@ -391,14 +367,7 @@ func TestCheckRecordsZstdContentSizeClaims(t *testing.T) {
 // counts that: 32 MiB of run-length blocks and such a frame are refused
 // before decoding, where the buffer outgrew the bound to 72 MiB.
 func TestCheckRecordsZstdTinySingleSegmentFrame(t *testing.T) {
-	f := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x70}
-	for i := range 256 {
-		bh := uint32(128<<10)<<3 | 1<<1
-		if i == 255 {
-			bh |= 1
-		}
-		f = append(f, byte(bh), byte(bh>>8), byte(bh>>16), 'x')
-	}
+	f := appendRLEBlocks([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x70}, 256)
 	f = append(f, 0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x00) // single segment, content size 0
 	bh := uint32(4)<<3 | 2<<1 | 1                     // compressed, last
 	f = append(f, byte(bh), byte(bh>>8), byte(bh>>16), 0x05, 0x40, 'y', 0x00)
@@ -464,4 +433,28 @@ func TestCheckRecordsBoundInsideRecordsAndBlocks(t *testing.T) {
 	if _, err := CheckRecords(raw, &h, false, 64<<10); !errors.Is(err, ErrDecompressedTooLarge) {
 		t.Fatalf("raw snappy block of 1 MiB under a 64 KiB bound: %v", err)
 	}
+}
+
+// appendRLEBlocks appends n zstd run-length blocks of 128 KiB of 'x', the
+// last one marked last.
+func appendRLEBlocks(f []byte, n int) []byte {
+	for i := range n {
+		bh := uint32(128<<10)<<3 | 1<<1
+		if i == n-1 {
+			bh |= 1
+		}
+		f = append(f, byte(bh), byte(bh>>8), byte(bh>>16), 'x')
+	}
+	return f
+}
+
+// checkAllocating runs CheckRecords and returns the bytes it allocated and
+// its error.
+func checkAllocating(raw []byte, h *batch.Header, limit int64) (uint64, error) {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := CheckRecords(raw, h, false, limit)
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc, err
 }
