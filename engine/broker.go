@@ -489,22 +489,23 @@ func (b *Broker) Close() error {
 	return writeCleanShutdownMarker(b.dataDir, st)
 }
 
-// syncAtShutdown runs the shutdown's syncfs within io.timeout.ms, as every
-// I/O is bounded: a stalled disk must not hang a stop. One that does not
-// finish is left running and reported; the stop then writes no
-// clean-shutdown marker and keeps the WALs, so the next start recovers
+// syncAtShutdown runs the shutdown's syncfs within the longer of
+// io.timeout.ms and shutdown.timeout.ms (it may write back gigabytes the
+// default flush policy left to the kernel), as every I/O is bounded. One
+// that does not finish is left running and reported; the stop then writes
+// no clean-shutdown marker and keeps the WALs, so the next start recovers
 // from the files as after a crash.
 func (b *Broker) syncAtShutdown() error {
+	limit := max(b.cfg.IOTimeout, b.cfg.ShutdownGrace)
 	done := make(chan error, 1)
 	go func() { done <- b.shutdownSync(b.dataDirFile) }()
-	t := time.NewTimer(b.cfg.IOTimeout)
+	t := time.NewTimer(limit)
 	defer t.Stop()
 	select {
 	case err := <-done:
 		return err
 	case <-t.C:
-		b.metrics.syncStalls.Add(1)
-		return fmt.Errorf("syncfs did not finish within io.timeout.ms (%v)", b.cfg.IOTimeout)
+		return fmt.Errorf("syncfs did not finish within %v", limit)
 	}
 }
 

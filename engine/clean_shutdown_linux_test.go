@@ -408,12 +408,13 @@ func stopLeavingNoCleanState(t *testing.T, tb *testBroker) {
 	}
 }
 
-// A shutdown whose syncfs stalls (a dying disk) gives up after
-// io.timeout.ms instead of hanging the stop: it reports the error, writes
-// no clean-shutdown marker and keeps the WALs, and the next start recovers
+// A shutdown whose final syncfs stalls (a dying disk) gives up after its
+// limit instead of hanging the stop: it reports the error, writes no
+// clean-shutdown marker and keeps the WAL, and the next start recovers
 // every acknowledged record as after a crash.
 func TestStalledShutdownSyncIsBounded(t *testing.T) {
-	tb := startBroker(t, "io.timeout.ms=300", "log.flush.policy=always")
+	tb := startBroker(t, "io.timeout.ms=300", "shutdown.timeout.ms=300", "log.flush.policy=always",
+		"num.shards=1", "log.flush.wal.min.partitions=1")
 	createTestTopic(t, tb, "stall", 1)
 	cl := tb.client()
 	if r := produceRaw(t, cl, "stall", 0, 11, rawBatch(5, -1, -1, -1)); r.ErrorCode != 0 {
@@ -440,6 +441,9 @@ func TestStalledShutdownSyncIsBounded(t *testing.T) {
 	tb.b = nil
 	if _, err := os.Stat(filepath.Join(tb.dir, cleanShutdownMarker)); !os.IsNotExist(err) {
 		t.Fatalf("clean-shutdown marker after a failed sync: %v", err)
+	}
+	if wals, _ := filepath.Glob(filepath.Join(tb.dir, walDirName, "*")); len(wals) == 0 {
+		t.Fatal("the WAL was removed although the filesystem sync did not finish")
 	}
 	tb.open()
 	ends, err := tb.admin().ListEndOffsets(adminCtx(t), "stall")
