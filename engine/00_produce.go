@@ -32,9 +32,9 @@ import (
 // * Compacted topics (cleanup.policy has compact) reject records without a
 //   key with INVALID_RECORD, as Kafka does.
 // * A batch claiming LogAppendTime is INVALID_TIMESTAMP; zstd below v7 is
-//   UNSUPPORTED_COMPRESSION_TYPE (KIP-110). A walked batch whose header
-//   max timestamp is not its records' largest gets the right one written
-//   in (and its CRC recomputed), as Kafka does. CreateTime timestamps
+//   UNSUPPORTED_COMPRESSION_TYPE (KIP-110). A batch whose header max
+//   timestamp is not its records' largest gets the right one written in
+//   (and its CRC recomputed), as Kafka does. CreateTime timestamps
 //   outside message.timestamp.before.max.ms / after.max.ms of the broker's
 //   clock are INVALID_TIMESTAMP (KIP-937's keys; Kafka 4's defaults).
 // * Idempotent producers: sequence checked per (producer id, epoch,
@@ -212,7 +212,7 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	switch {
 	case errors.Is(err, partlog.ErrDecompressedTooLarge) && limit > 0:
 		return kerr.MessageTooLarge.Code, produceJob{errMsg: fmt.Sprintf(
-			"batch decompresses to over %d bytes, the most topic %s recompresses (compression.type) in one batch", limit, topic)}
+			"%v (topic %s recompresses batches, compression.type, of at most %d bytes)", err, topic, limit)}
 	case errors.Is(err, partlog.ErrDecompressedTooLarge):
 		return kerr.MessageTooLarge.Code, produceJob{errMsg: err.Error()}
 	case err != nil:
@@ -226,7 +226,7 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 				lo, hi, topic, st.timestampBeforeMaxMs, st.timestampAfterMaxMs, now)}
 		}
 	}
-	if seen.Walked && !st.logAppendTime && seen.MaxTimestamp != h.MaxTimestamp {
+	if !st.logAppendTime && seen.MaxTimestamp != h.MaxTimestamp {
 		// As Kafka: the header carries the records' real largest
 		// timestamp, which the time index and retention go by.
 		batch.SetMaxTimestamp(rp.Records, seen.MaxTimestamp)

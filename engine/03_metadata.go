@@ -76,17 +76,17 @@ func (b *Broker) handleMetadata(r *request) {
 func (b *Broker) autoCreate(ctx context.Context, names []string) error {
 	existing := make(map[string]string)
 	for name := range b.currentView().snap.Topics {
-		existing[collisionName(name)] = name
+		existing[meta.CollisionName(name)] = name
 	}
 	var ops []meta.Op
 	for _, n := range names {
-		if other, ok := existing[collisionName(n)]; ok {
+		if other, ok := existing[meta.CollisionName(n)]; ok {
 			if other != n {
 				b.log.Warn("auto-create: topic name collides with another", "topic", n, "other", other)
 			}
 			continue
 		}
-		existing[collisionName(n)] = n
+		existing[meta.CollisionName(n)] = n
 		ops = append(ops, meta.Op{Kind: meta.OpCreateTopics, Topics: []meta.Topic{b.newTopicSpec(n, b.cfg.NumPartitions, nil)}, RefuseCollisions: true})
 	}
 	if len(ops) == 0 {

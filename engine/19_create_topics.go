@@ -5,7 +5,6 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -75,7 +74,7 @@ func (b *Broker) handleCreateTopics(r *request) {
 	}
 	existing := make(map[string]string, len(snap.Topics))
 	for name := range snap.Topics {
-		existing[collisionName(name)] = name
+		existing[meta.CollisionName(name)] = name
 	}
 	budget := int32(maxPartitionsPerRequest)
 	var creates []topicCreate
@@ -98,7 +97,7 @@ func (b *Broker) handleCreateTopics(r *request) {
 			continue
 		}
 		budget -= int32(len(spec.Partitions))
-		existing[collisionName(rt.Topic)] = rt.Topic
+		existing[meta.CollisionName(rt.Topic)] = rt.Topic
 		st.NumPartitions, st.ReplicationFactor = int32(len(spec.Partitions)), rf
 		if req.ValidateOnly {
 			st.Configs = createTopicsConfigs(describeTopicConfigs(b.configLevels(), spec.Configs, false, false))
@@ -119,9 +118,6 @@ func (b *Broker) handleCreateTopics(r *request) {
 	}()
 }
 
-// collisionName is the form in which two topic names collide in Kafka.
-func collisionName(name string) string { return strings.ReplaceAll(name, ".", "_") }
-
 // checkCreateTopic validates one topic against snap and builds its spec;
 // existing maps collision names to the names already taken.
 func (b *Broker) checkCreateTopic(snap *meta.Snapshot, rt *kmsg.CreateTopicsRequestTopic, existing map[string]string) (meta.Topic, int16, *apiError) {
@@ -131,7 +127,7 @@ func (b *Broker) checkCreateTopic(snap *meta.Snapshot, rt *kmsg.CreateTopicsRequ
 	if _, ok := snap.Topics[rt.Topic]; ok {
 		return meta.Topic{}, 0, newAPIError(kerr.TopicAlreadyExists, "Topic '%s' already exists.", rt.Topic)
 	}
-	if other, ok := existing[collisionName(rt.Topic)]; ok {
+	if other, ok := existing[meta.CollisionName(rt.Topic)]; ok {
 		return meta.Topic{}, 0, newAPIError(kerr.InvalidTopicException, "Topic '%s' collides with existing topic: %s", rt.Topic, other)
 	}
 	var configs map[string]string

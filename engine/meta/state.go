@@ -157,7 +157,7 @@ func (s *State) createTopics(topics []Topic, refuseCollisions bool) error {
 		if refuseCollisions && strings.ContainsAny(topics[i].Name, "._") {
 			collide = make(map[string]string, len(s.currentTopics())+len(topics))
 			for name := range s.currentTopics() {
-				collide[collisionName(name)] = name
+				collide[CollisionName(name)] = name
 			}
 			break
 		}
@@ -168,10 +168,10 @@ func (s *State) createTopics(topics []Topic, refuseCollisions bool) error {
 			return fmt.Errorf("create topic: empty name: %w", ErrInvalidOp)
 		}
 		if collide != nil {
-			if other, ok := collide[collisionName(t.Name)]; ok && other != t.Name {
+			if other, ok := collide[CollisionName(t.Name)]; ok && other != t.Name {
 				return fmt.Errorf("create topic %q: collides with %q: %w", t.Name, other, ErrTopicCollision)
 			}
-			collide[collisionName(t.Name)] = t.Name
+			collide[CollisionName(t.Name)] = t.Name
 		}
 		if t.ID == (TopicID{}) {
 			return fmt.Errorf("create topic %q: zero topic id: %w", t.Name, ErrInvalidOp)
@@ -203,8 +203,9 @@ func (s *State) createTopics(topics []Topic, refuseCollisions bool) error {
 	return nil
 }
 
-// collisionName is a topic name with '.' taken as '_'.
-func collisionName(name string) string { return strings.ReplaceAll(name, ".", "_") }
+// CollisionName is a topic name with '.' taken as '_': two names with the
+// same CollisionName collide in Kafka (metric names cannot tell them apart).
+func CollisionName(name string) string { return strings.ReplaceAll(name, ".", "_") }
 
 // currentTopics is the draft's topics, or the published ones when the
 // draft has not touched them.

@@ -4,7 +4,9 @@
 // whole record batches (stamped with their base offset and leader epoch) at
 // the end of the active segment through uring.File; Sync makes them durable.
 // A segment is rolled when it would grow past Options.SegmentBytes or its
-// first append is older than Options.SegmentMs: the owner writes out its
+// first append is older than Options.SegmentMs (SetRollLimits changes both
+// on an open log; a segment found on disk ages from its first batch's
+// timestamp): the owner writes out its
 // indexes and appends to the next segment at once, while a SealTask
 // (Options.Sealer, any goroutine) fdatasyncs it and then moves the recovery
 // point past it. A log has at most one seal pending, so after a crash

@@ -125,12 +125,12 @@ func walkStream(raw []byte, h *batch.Header, requireKeys bool, limit int64) (Rec
 		br.Reset(nil)
 		streamBufs.Put(br)
 	}()
-	seen := RecordsSeen{Walked: true, MinTimestamp: noTimestamp, MaxTimestamp: noTimestamp}
+	seen := RecordsSeen{MinTimestamp: noTimestamp, MaxTimestamp: noTimestamp}
 	var r recordView
 	for i := int32(0); i < h.NumRecords; i++ {
 		if err := nextStreamRecord(br, &r); err != nil {
 			if errors.Is(err, ErrDecompressedTooLarge) {
-				return RecordsSeen{}, err
+				return RecordsSeen{}, fmt.Errorf("%w: over %d bytes", ErrDecompressedTooLarge, limit)
 			}
 			return RecordsSeen{}, fmt.Errorf("%w: record %d of %d: %w", ErrMalformedRecords, i, h.NumRecords, err)
 		}
@@ -145,7 +145,7 @@ func walkStream(raw []byte, h *batch.Header, requireKeys bool, limit int64) (Rec
 	case err == nil:
 		return RecordsSeen{}, fmt.Errorf("%w: data past the %d records the header counts", ErrMalformedRecords, h.NumRecords)
 	case errors.Is(err, ErrDecompressedTooLarge):
-		return RecordsSeen{}, err
+		return RecordsSeen{}, fmt.Errorf("%w: over %d bytes", ErrDecompressedTooLarge, limit)
 	case !errors.Is(err, io.EOF):
 		return RecordsSeen{}, fmt.Errorf("%w: after the last record: %w", ErrMalformedRecords, err)
 	}

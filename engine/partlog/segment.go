@@ -85,9 +85,12 @@ type segment struct {
 	firstTSKnown bool
 
 	// Active segment bookkeeping.
-	bytesSinceIndex int64     // bytes appended since the last offset index entry
-	firstAppend     time.Time // wall clock of the first append seen (SegmentMs rolls)
-	dirty           bool      // .log has writes not yet fdatasynced
+	bytesSinceIndex int64 // bytes appended since the last offset index entry
+	// firstAppend is when the segment took its first append (SegmentMs
+	// rolls): the wall clock then, or for a segment found on disk its first
+	// batch's timestamp, read at its next append (Log.firstAppendOf).
+	firstAppend time.Time
+	dirty       bool // .log has writes not yet fdatasynced
 	// staged are appended batches not yet written, from file position
 	// stagedAt on; size counts them (staged.go).
 	staged   [][]byte
