@@ -86,13 +86,13 @@ var topicConfigKeys = []topicConfigKey{
 	{"index.interval.bytes", "log.index.interval.bytes", kmsg.ConfigTypeInt, "bytes between offset index entries",
 		func(c *config.Config) string { return strconv.Itoa(int(c.LogIndexIntervalBytes)) }, intValidator(0)},
 	{"max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", kmsg.ConfigTypeLong, "records older than this are compacted whatever the dirty ratio",
-		func(c *config.Config) string { return msOrMax(c.LogCleanerMaxCompactionLag) }, intValidator(1)},
+		brokerValue("log.cleaner.max.compaction.lag.ms"), intValidator(1)},
 	{"max.message.bytes", "message.max.bytes", kmsg.ConfigTypeInt, "largest record batch accepted",
 		func(c *config.Config) string { return strconv.Itoa(int(c.MessageMaxBytes)) }, intValidator(0)},
 	{"message.timestamp.after.max.ms", "log.message.timestamp.after.max.ms", kmsg.ConfigTypeLong, "how far in the future a CreateTime record timestamp may be",
-		func(c *config.Config) string { return strconv.FormatInt(c.LogMessageTimestampAfterMaxMs, 10) }, intValidator(0)},
+		brokerValue("log.message.timestamp.after.max.ms"), intValidator(0)},
 	{"message.timestamp.before.max.ms", "log.message.timestamp.before.max.ms", kmsg.ConfigTypeLong, "how far in the past a CreateTime record timestamp may be",
-		func(c *config.Config) string { return strconv.FormatInt(c.LogMessageTimestampBeforeMaxMs, 10) }, intValidator(0)},
+		brokerValue("log.message.timestamp.before.max.ms"), intValidator(0)},
 	{"message.timestamp.type", "log.message.timestamp.type", kmsg.ConfigTypeString, "CreateTime or LogAppendTime",
 		func(*config.Config) string { return "CreateTime" }, oneOf("CreateTime", "LogAppendTime")},
 	{"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", kmsg.ConfigTypeDouble, "dirty share of the log that starts a compaction pass",
@@ -120,13 +120,14 @@ func msOrNever(d interface{ Milliseconds() int64 }) string {
 	return ms(d)
 }
 
-// msOrMax is ms for a duration that may be saturated, shown as Kafka's
-// Long.MAX_VALUE ("no bound").
-func msOrMax(d time.Duration) string {
-	if d == math.MaxInt64 {
-		return strconv.FormatInt(math.MaxInt64, 10)
+// brokerValue is a topic key's default where the broker key's own value,
+// as the config package writes it, is already the topic form (the same
+// unit, Long.MAX_VALUE for "no bound").
+func brokerValue(key string) func(*config.Config) string {
+	return func(c *config.Config) string {
+		v, _ := c.Value(key)
+		return v
 	}
-	return ms(d)
 }
 
 func rollMs(c *config.Config) string {

@@ -187,18 +187,26 @@ func TestCompactKeepsLastRecordPerKeyAtItsOffset(t *testing.T) {
 	}
 }
 
-func TestCompactRespectsMinDirtyRatio(t *testing.T) {
-	l := mustOpen(t, t.TempDir(), testOptions(nil), false)
-	defer l.Close()
+// cleanedThenSlightlyDirty writes 30 rounds of updates at t0, cleans them,
+// and writes on until one more segment is sealed: a small dirty share whose
+// first dirty segment starts with a batch from t0.
+func cleanedThenSlightlyDirty(t *testing.T, l *Log) *updateWriter {
+	t.Helper()
 	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
 	for r := 0; r < 30; r++ {
 		w.round(r)
 	}
 	cleanAll(t, l, CleanOptions{MinDirtyRatio: 0.5})
-	// One more segment's worth of updates is a small dirty share.
 	for r := 30; l.CleanerStats().FirstDirtyOffset == l.active().base; r++ {
 		w.round(r)
 	}
+	return w
+}
+
+func TestCompactRespectsMinDirtyRatio(t *testing.T) {
+	l := mustOpen(t, t.TempDir(), testOptions(nil), false)
+	defer l.Close()
+	cleanedThenSlightlyDirty(t, l)
 	ratio, due, err := l.CleanPriority(CleanOptions{MinDirtyRatio: 0.99})
 	if err != nil || due || ratio <= 0 || ratio >= 0.99 {
 		t.Fatalf("CleanPriority = %v, %v, %v; want a small ratio, not due", ratio, due, err)
@@ -972,15 +980,7 @@ func TestCompactDueByMaxCompactionLag(t *testing.T) {
 	opts.Now = clock.Now
 	l := mustOpen(t, t.TempDir(), opts, false)
 	defer l.Close()
-	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
-	for r := 0; r < 30; r++ {
-		w.round(r)
-	}
-	cleanAll(t, l, CleanOptions{MinDirtyRatio: 0.5})
-	// A small dirty share; the first dirty segment's first batch is from t0.
-	for r := 30; l.CleanerStats().FirstDirtyOffset == l.active().base; r++ {
-		w.round(r)
-	}
+	w := cleanedThenSlightlyDirty(t, l)
 	o := CleanOptions{MinDirtyRatio: 0.99, MaxCompactionLag: 30 * time.Minute}
 	clock.now = t0.Add(29 * time.Minute)
 	if ratio, due, err := l.CleanPriority(o); err != nil || due || ratio >= 0.99 {
