@@ -49,15 +49,9 @@ var (
 func decompress(codec int8, src []byte) ([]byte, error) {
 	switch codec {
 	case 1:
-		r, _ := gzipReaders.Get().(*gzip.Reader)
-		var err error
-		if r == nil {
-			r, err = gzip.NewReader(bytes.NewReader(src))
-		} else {
-			err = r.Reset(bytes.NewReader(src))
-		}
+		r, err := pooledGzipReader(src)
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return nil, err
 		}
 		defer gzipReaders.Put(r)
 		return readBounded("gzip", r)
@@ -80,6 +74,22 @@ func decompress(codec int8, src []byte) ([]byte, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("unknown compression codec %d", codec)
+}
+
+// pooledGzipReader is a pooled gzip reader over src (put it back in
+// gzipReaders when done).
+func pooledGzipReader(src []byte) (*gzip.Reader, error) {
+	r, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if r == nil {
+		r, err = gzip.NewReader(bytes.NewReader(src))
+	} else {
+		err = r.Reset(bytes.NewReader(src))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return r, nil
 }
 
 func readBounded(name string, r io.Reader) ([]byte, error) {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"sync"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
@@ -309,15 +308,9 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 func openRecordStream(codec int8, src []byte, limit int64) (io.Reader, func(), error) {
 	switch codec {
 	case 1:
-		r, _ := gzipReaders.Get().(*gzip.Reader)
-		var err error
-		if r == nil {
-			r, err = gzip.NewReader(bytes.NewReader(src))
-		} else {
-			err = r.Reset(bytes.NewReader(src))
-		}
+		r, err := pooledGzipReader(src)
 		if err != nil {
-			return nil, func() {}, fmt.Errorf("gzip: %w", err)
+			return nil, func() {}, err
 		}
 		return r, func() { gzipReaders.Put(r) }, nil
 	case 2:
