@@ -67,8 +67,10 @@ type WritebackHint struct {
 // them from the next append on, without a restart. Zero or less takes the
 // default size and never rolls by age.
 func (l *Log) SetRollLimits(segmentBytes int64, segmentMs time.Duration) {
-	o := Options{SegmentBytes: segmentBytes}.withDefaults()
-	l.opts.SegmentBytes, l.opts.SegmentMs = o.SegmentBytes, max(segmentMs, 0)
+	if segmentBytes <= 0 {
+		segmentBytes = DefaultSegmentBytes
+	}
+	l.opts.SegmentBytes, l.opts.SegmentMs = min(segmentBytes, math.MaxInt32), max(segmentMs, 0)
 }
 
 // SetIndexIntervalBytes changes how many bytes of batches lie between
@@ -76,7 +78,10 @@ func (l *Log) SetRollLimits(segmentBytes int64, segmentMs time.Duration) {
 // index.interval.bytes altered while the log is open; zero or less takes
 // the default.
 func (l *Log) SetIndexIntervalBytes(n int32) {
-	l.opts.IndexIntervalBytes = Options{IndexIntervalBytes: n}.withDefaults().IndexIntervalBytes
+	if n <= 0 {
+		n = DefaultIndexIntervalBytes
+	}
+	l.opts.IndexIntervalBytes = n
 }
 
 func (o Options) withDefaults() Options {
