@@ -139,16 +139,16 @@ func New(opts Options) (*Broker, error) {
 	err = b.reconcile(b.store.Current(), clean)
 	b.startState = nil
 	if err != nil {
-		b.stopShards()
+		_ = b.stopShards() // the start's own error says more
 		return nil, err
 	}
 	if err := b.consumeMarker(ss); err != nil {
-		b.stopShards()
+		_ = b.stopShards() // the start's own error says more
 		return nil, err
 	}
 	b.log.Info("partitions opened", "partitions", len(b.open), "clean", clean, "took", time.Since(start))
 	if err := b.replayWAL(clean); err != nil {
-		b.stopShards()
+		_ = b.stopShards() // the start's own error says more
 		return nil, err
 	}
 	b.groups.loadAll()
@@ -456,12 +456,15 @@ func (b *Broker) Close() error {
 	b.wg.Wait()
 	b.groups.closeAll()
 	start := time.Now()
-	b.stopShards()
+	if err := b.stopShards(); err != nil {
+		// dataDirFile stays open: a stuck shard's syncer may still syncfs it.
+		return fmt.Errorf("stop partition shards (no clean-shutdown marker written): %w", err)
+	}
 	closed := time.Since(start)
 	if syncfsAvailable {
 		// Partitions closed without their own syncs; one syncfs covers them.
 		if err := b.syncAtShutdown(); err != nil {
-			b.dataDirFile.Close()
+			// dataDirFile stays open: the stalled syncfs still holds it.
 			return fmt.Errorf("sync data filesystem at shutdown (no clean-shutdown marker written): %w", err)
 		}
 	}
@@ -509,10 +512,40 @@ func (b *Broker) syncAtShutdown() error {
 	}
 }
 
-func (b *Broker) stopShards() {
+// stopShards stops every shard at once and waits for them within the
+// longer of io.timeout.ms and shutdown.timeout.ms: a shard stops only after
+// its syncer finished the queued fdatasyncs and its partitions closed, and a
+// stalled disk must not hold the stop for good. Shards still running at the
+// limit are left to finish on their own (the process is on its way out) and
+// named in the error; the caller then writes no clean-shutdown marker.
+func (b *Broker) stopShards() error {
 	for _, s := range b.shards {
-		s.stop()
+		close(s.quit)
 	}
+	limit := max(b.cfg.IOTimeout, b.cfg.ShutdownGrace)
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	expired := false
+	var stuck []int
+	for _, s := range b.shards {
+		if !expired {
+			select {
+			case <-s.done:
+				continue
+			case <-t.C:
+				expired = true
+			}
+		}
+		select {
+		case <-s.done:
+		default:
+			stuck = append(stuck, s.id)
+		}
+	}
+	if len(stuck) > 0 {
+		return fmt.Errorf("shards %v did not stop within %v (a stalled disk?)", stuck, limit)
+	}
+	return nil
 }
 
 func syncDir(dir string) {

@@ -315,8 +315,3 @@ func (s *shard) closeAll() {
 	}
 	wg.Wait()
 }
-
-func (s *shard) stop() {
-	close(s.quit)
-	<-s.done
-}

@@ -405,6 +405,68 @@ func stalledFsync(t *testing.T, inner uring.Opener, stall string, sets ...string
 	})
 }
 
+// A stop whose shard waits on a stalled fdatasync ends within the longer of
+// io.timeout.ms and shutdown.timeout.ms: Close names the stuck shard and
+// writes no clean-shutdown marker, and once the disk answers the next start
+// recovers every acknowledged record.
+func TestStopOverStalledFsyncIsBounded(t *testing.T) {
+	forEachWritePath(t, testStopOverStalledFsyncIsBounded)
+}
+
+func testStopOverStalledFsyncIsBounded(t *testing.T, inner uring.Opener) {
+	fo := newFaultOpener(inner)
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "io.timeout.ms=300",
+		"shutdown.timeout.ms=300", "log.flush.wal.enable=false")
+	createTestTopic(t, tb, "sa", 1)
+	cl := fetchClient(tb)
+	if code, off := produceCode(t, cl, "sa"); code != 0 || off != 0 {
+		t.Fatalf("first produce: %v at %d", kerr.ErrorForCode(code), off)
+	}
+	release := fo.blockSync("sa-0")
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	if code, _ := produceCode(t, cl, "sa"); code != kerr.KafkaStorageError.Code {
+		t.Fatalf("produce behind a stalled fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+	}
+	cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tb.srv.Shutdown(ctx)
+	shard := tb.b.shards[0]
+	start := time.Now()
+	err := tb.b.Close()
+	if err == nil || !strings.Contains(err.Error(), "did not stop") {
+		t.Fatalf("close with a shard behind a stalled fdatasync: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("close took %v with io.timeout.ms=300 and shutdown.timeout.ms=300", took)
+	}
+	if _, err := os.Stat(filepath.Join(tb.dir, cleanShutdownMarker)); !os.IsNotExist(err) {
+		t.Fatalf("clean-shutdown marker although a shard did not stop: %v", err)
+	}
+	release()
+	release = nil
+	select {
+	case <-shard.done: // the disk answered: the shard closes its partitions
+	case <-time.After(10 * time.Second):
+		t.Fatal("the shard did not stop after the stall ended")
+	}
+	if err := tb.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tb.b = nil
+	tb.open()
+	cl = fetchClient(tb)
+	// The unacknowledged batch may or may not be there, as in Kafka; the
+	// acknowledged one is, and offsets stay contiguous.
+	if got := fmt.Sprint(readBatchOffsets(t, cl, "sa")); got != "[0]" && got != "[0 2]" {
+		t.Fatalf("batches after the recovering start %s, want [0] or [0 2]", got)
+	}
+}
+
 // An idempotent batch whose write failed is never acknowledged by a retry
 // while the fault lasts (the producer state that named it is taken back with
 // it), the partition's data stays readable throughout, and once the fault
