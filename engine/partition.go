@@ -352,7 +352,13 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 				// duplicate after this log's queued syncs, not before.
 				p.queueSync()
 			}
-			return appendResult{baseOffset: v.duplicate.BaseOffset, logAppendTime: -1}
+			// On a LogAppendTime topic the original was stamped, and its
+			// stamp is the batch's max timestamp: answer it, as Kafka does.
+			appendTime := int64(-1)
+			if st.logAppendTime {
+				appendTime = v.duplicate.Timestamp
+			}
+			return appendResult{baseOffset: v.duplicate.BaseOffset, logAppendTime: appendTime}
 		}
 		if v.errCode != 0 {
 			return appendResult{errCode: v.errCode, baseOffset: -1, logAppendTime: -1}

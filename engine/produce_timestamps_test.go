@@ -93,3 +93,36 @@ func TestProduceTimestampBounds(t *testing.T) {
 		t.Fatalf("franz-go produce of a record 3 hours ahead: %v, want INVALID_TIMESTAMP", err)
 	}
 }
+
+// A retried idempotent batch on a LogAppendTime topic is answered with the
+// time the broker stamped on the original, as Kafka answers it, also after
+// a restart; before, the duplicate's answer said -1 (no append time).
+func TestDuplicateAnsweredWithOriginalAppendTime(t *testing.T) {
+	tb := startBroker(t, "num.shards=1")
+	if _, err := tb.admin().CreateTopic(adminCtx(t), 1, 1,
+		map[string]*string{"message.timestamp.type": kadm.StringPtr("LogAppendTime")}, "dup-append"); err != nil {
+		t.Fatal(err)
+	}
+	cl := fetchClient(tb)
+	first := produceRaw(t, cl, "dup-append", 0, 11, rawBatch(2, 7, 0, 0))
+	if first.ErrorCode != 0 || first.LogAppendTime < 0 {
+		t.Fatalf("first produce: %v, append time %d", kerr.ErrorForCode(first.ErrorCode), first.LogAppendTime)
+	}
+	check := func(when string) {
+		t.Helper()
+		time.Sleep(5 * time.Millisecond) // a fresh stamp would differ
+		dup := produceRaw(t, cl, "dup-append", 0, 11, rawBatch(2, 7, 0, 0))
+		if dup.ErrorCode != 0 || dup.BaseOffset != first.BaseOffset || dup.LogAppendTime != first.LogAppendTime {
+			t.Fatalf("duplicate %s: %v at %d, append time %d; want success at %d, append time %d", when,
+				kerr.ErrorForCode(dup.ErrorCode), dup.BaseOffset, dup.LogAppendTime, first.BaseOffset, first.LogAppendTime)
+		}
+	}
+	check("while running")
+	cl.Close()
+	tb.restart()
+	cl = fetchClient(tb)
+	check("after a restart")
+	if got := readBatchOffsets(t, cl, "dup-append"); len(got) != 1 {
+		t.Fatalf("stored batches %v, want one", got)
+	}
+}
