@@ -60,6 +60,8 @@ func TestStartupFailuresExitWithOneClearLine(t *testing.T) {
 	}
 	defer busy.Close()
 	f("port in use", "address already in use", "--set", "listeners=PLAINTEXT://"+busy.Addr().String(), "--set", "log.dirs="+filepath.Join(dir, "a"))
+	f("metrics port in use", "metrics.listener "+busy.Addr().String(), "--set", "listeners=PLAINTEXT://"+freeAddr(t),
+		"--set", "metrics.listener="+busy.Addr().String(), "--set", "log.dirs="+filepath.Join(dir, "m"))
 
 	file := filepath.Join(dir, "plainfile")
 	os.WriteFile(file, []byte("x"), 0o644)

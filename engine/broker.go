@@ -70,6 +70,7 @@ type Broker struct {
 	pids        producerIDs
 	groups      *groupCoordinators
 	metrics     brokerMetrics
+	requests    *requestMetrics // per-API request times (metrics_export.go)
 	flushPolicy flushPolicy
 	// dataDirFile is held open for syncfs of the data directory's filesystem.
 	dataDirFile *os.File
@@ -102,6 +103,7 @@ func New(opts Options) (*Broker, error) {
 		readyCh:      make(chan struct{}),
 		open:         make(map[partKey]meta.TopicID),
 		sessions:     newFetchSessions(1000),
+		requests:     newRequestMetrics(),
 	}
 	if b.log == nil {
 		b.log = slog.Default()

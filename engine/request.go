@@ -98,12 +98,14 @@ func (r *request) respond(resp kmsg.Response) {
 	}
 	buf = resp.AppendTo(buf)
 	r.out.Respond([][]byte{buf})
+	r.b.requests.observe(r.key, r.received)
 }
 
 // respondNone frees the request's slot without writing (acks=0 produce).
 func (r *request) respondNone() {
 	if r.done.CompareAndSwap(false, true) {
 		r.out.Respond(nil)
+		r.b.requests.observe(r.key, r.received)
 	}
 }
 

@@ -92,6 +92,10 @@ type shard struct {
 	cleaner shardCleaner // log compaction (compaction.go)
 
 	place numa.Placement // where its thread runs (shard_placement.go)
+
+	// When the current turn, fdatasync group and seal began
+	// (shard_activity.go).
+	turnClock, syncClock, sealClock activityClock
 }
 
 func newShard(b *Broker, id, mailbox int) *shard {
@@ -157,20 +161,28 @@ func (s *shard) run() {
 	for {
 		select {
 		case fn := <-s.mailbox:
+			s.turnClock.begin()
 			fn(s)
 			s.drain()
 			s.commit()
 			s.maybeCheckpoint()
+			s.turnClock.end()
 		case job := <-s.syncResults:
+			s.turnClock.begin()
 			s.finishSync(job)
+			s.turnClock.end()
 		case r := <-s.reopened:
 			s.finishReopen(r)
 		case <-retention.C:
+			s.turnClock.begin()
 			s.enforceRetention()
+			s.turnClock.end()
 		case <-producerExpiry.C:
 			s.expireProducers()
 		case <-s.cleanerC():
+			s.turnClock.begin()
 			s.runCleaner()
+			s.turnClock.end()
 		case <-s.quit:
 			s.drain()
 			s.commit()

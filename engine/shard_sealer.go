@@ -19,7 +19,10 @@ func (s *shard) runSealer() {
 	for {
 		select {
 		case t := <-s.sealQ:
-			if err := t.Run(); err != nil {
+			s.sealClock.begin()
+			err := t.Run()
+			s.sealClock.end()
+			if err != nil {
 				s.b.log.Error("seal rolled segment", "segment_base", t.Base(), "err", err)
 			}
 		case <-s.quit:

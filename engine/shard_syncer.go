@@ -95,8 +95,10 @@ func (s *shard) runSyncer() {
 				j.answer(errs)
 			}
 		})
+		s.syncClock.begin()
 		s.appendGroupToWAL(group)
 		s.runSyncGroup(group)
+		s.syncClock.end()
 		deadline.Stop()
 		s.afterSyncGroup(group)
 		markWALDurable(group)

@@ -81,6 +81,7 @@ type conn struct {
 func newConn(srv *Server, info ConnInfo, io connIO) *conn {
 	c := &conn{srv: srv, info: info, io: io, slots: make([]responseSlot, srv.opts.MaxInflight)}
 	c.lastActive.Store(monoNow())
+	srv.openConns.Add(1)
 	if idle := srv.opts.IdleTimeout; idle > 0 {
 		c.mu.Lock()
 		c.idleTimer = time.AfterFunc(idle, c.checkIdle)
@@ -354,6 +355,7 @@ func (c *conn) markClosed() bool {
 		return false
 	}
 	c.closed = true
+	c.srv.openConns.Add(-1)
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}

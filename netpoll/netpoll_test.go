@@ -525,6 +525,35 @@ func TestConnClosedOnceAndLateRespondHarmless(t *testing.T) {
 	})
 }
 
+// OpenConnections counts connections from accept to close, on both
+// transports, closed by the client or by the server.
+func TestOpenConnectionsCount(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, transport string) {
+		h := newTestHandler()
+		s, _ := startServer(t, transport, Options{}, h)
+		var cs []*testClient
+		for i := range 3 {
+			c := dial(t, s)
+			want := request(uint32(i+1), modeEcho, "x")
+			c.send(want) // answered: the server has opened it
+			if got := c.recv(); !bytes.Equal(got, want) {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+			cs = append(cs, c)
+		}
+		if n := s.OpenConnections(); n != 3 {
+			t.Fatalf("open connections %d, want 3", n)
+		}
+		_ = cs[0].nc.Close()
+		eventually(t, "two open connections", func() bool { return s.OpenConnections() == 2 })
+		cs[1].send(request(9, modeClose, "")) // the handler closes this one
+		cs[1].expectClosed()
+		eventually(t, "one open connection", func() bool { return s.OpenConnections() == 1 })
+		_ = cs[2].nc.Close()
+		eventually(t, "no open connection", func() bool { return s.OpenConnections() == 0 })
+	})
+}
+
 func TestListenPortInUse(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, transport string) {
 		s, _ := startServer(t, transport, Options{}, newTestHandler())

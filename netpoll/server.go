@@ -36,6 +36,7 @@ type Server struct {
 
 	draining  atomic.Bool
 	busyConns atomic.Int64  // connections that owe a client a response
+	openConns atomic.Int64  // connections accepted and not yet closed
 	idle      chan struct{} // signalled when busyConns reaches zero while draining
 
 	shutdownOnce sync.Once
@@ -64,6 +65,9 @@ func Listen(opts Options, h Handler) (*Server, error) {
 
 // Addr is the bound address, with port 0 resolved.
 func (s *Server) Addr() net.Addr { return s.addr }
+
+// OpenConnections is how many client connections are open now.
+func (s *Server) OpenConnections() int64 { return s.openConns.Load() }
 
 // Shutdown stops accepting connections and reading requests, waits until
 // every request already read has had its response written (or ctx ends),

@@ -49,6 +49,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	metrics, err := startMetrics(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer metrics.close(cfg.ShutdownGrace)
 	store, err := raftmeta.Open(filepath.Join(dataDir, "__raft_metadata"), raftmeta.Options{
 		NodeID:    uint64(cfg.NodeID),
 		ClusterID: cfg.ClusterID, // empty: the recorded one, or a new one
@@ -84,6 +89,9 @@ func run(args []string) error {
 		return fmt.Errorf("listen on %s: %w", listenAddr, err)
 	}
 	host, port, err := advertised(cfg, srv.Addr())
+	if err == nil {
+		err = metrics.attach(b, srv)
+	}
 	if err == nil {
 		err = b.Start(host, port)
 	}

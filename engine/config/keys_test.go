@@ -67,6 +67,7 @@ var nonDefault = map[string]string{
 	"log.flush.wal.min.partitions":             "2",
 	"log.flush.wal.checkpoint.bytes":           "1048576",
 	"net.transport":                            "std",
+	"metrics.listener":                         "127.0.0.1:9644",
 	"io.timeout.ms":                            "1",
 	"fetch.max.wait.cap.ms":                    "500",
 	"shutdown.timeout.ms":                      "0",

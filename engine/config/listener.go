@@ -154,3 +154,22 @@ func (c *Config) AdvertisedHostPort() (string, int32, error) {
 	}
 	return host, int32(l.port), nil
 }
+
+// metricsListenerField takes host:port for the metrics endpoint (an empty
+// host binds every interface, port 0 an ephemeral port) or "" for none.
+func metricsListenerField(c *Config, v string) error {
+	v = strings.TrimSpace(v)
+	if v != "" {
+		host, portText, err := net.SplitHostPort(v)
+		if err != nil {
+			return fmt.Errorf("want host:port or empty: %w", err)
+		}
+		port, err := strconv.Atoi(portText)
+		if err != nil || port < 0 || port > 65535 {
+			return fmt.Errorf("port %q is not a number in 0-65535", portText)
+		}
+		v = net.JoinHostPort(host, portText)
+	}
+	c.MetricsListener = v
+	return nil
+}
