@@ -182,7 +182,13 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	case errors.Is(err, batch.ErrCodec):
 		return kerr.UnsupportedCompressionType.Code, produceJob{}
 	case err != nil:
-		return kerr.InvalidRecord.Code, produceJob{}
+		return kerr.InvalidRecord.Code, produceJob{errMsg: err.Error()}
+	}
+	if h.ProducerID >= 0 && h.BaseSequence < 0 {
+		// An idempotent batch's sequence numbers start at 0 (Kafka's
+		// LogValidator refuses a negative one from a client).
+		return kerr.InvalidRecord.Code, produceJob{errMsg: fmt.Sprintf(
+			"invalid sequence number %d in a record batch of producer id %d", h.BaseSequence, h.ProducerID)}
 	}
 	if h.Control() {
 		return kerr.InvalidRecord.Code, produceJob{}

@@ -186,6 +186,21 @@ func TestProduceBadInput(t *testing.T) {
 	f("count says 2^30, holds 1", 11, "bad", withCount(1<<30), kerr.InvalidRecord.Code)
 	f("bytes past the last record", 11, "bad", recrc(trailing), kerr.InvalidRecord.Code)
 	f("producer claims LogAppendTime", 11, "bad", recrc(logAppendTime), kerr.InvalidTimestamp.Code)
+	// Damage inside the CRC's range is CORRUPT_MESSAGE (retriable), not an
+	// error about the field it hit; Kafka checks the CRC first too.
+	damagedCount := append([]byte(nil), good...)
+	binary.BigEndian.PutUint32(damagedCount[57:], 9)
+	f("record count damaged in transit", 11, "bad", damagedCount, kerr.CorruptMessage.Code)
+	damagedCodec := append([]byte(nil), good...)
+	damagedCodec[22] |= 0x07
+	f("codec bits damaged in transit", 11, "bad", damagedCodec, kerr.CorruptMessage.Code)
+	// As Kafka: a client's batch starts at offset 0, an idempotent one at
+	// sequence 0 or later.
+	baseOffset := append([]byte(nil), good...)
+	binary.BigEndian.PutUint64(baseOffset[0:], 5)
+	f("base offset 5", 11, "bad", baseOffset, kerr.InvalidRecord.Code)
+	f("idempotent batch at sequence -1", 11, "bad", rawBatch(1, 50, 0, -1), kerr.InvalidRecord.Code)
+	f("idempotent batch at sequence -5", 11, "bad", rawBatch(3, 51, 0, -5), kerr.InvalidRecord.Code)
 	zstdBatch := zstdRawBatch(t, 2)
 	v6 := kversion.Stable()
 	v6.SetMaxKeyVersion(0, 6)

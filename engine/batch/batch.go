@@ -81,6 +81,7 @@ var (
 	ErrCodec       = errors.New("record batch has unknown compression codec")
 	ErrNumRecords  = errors.New("record batch record count inconsistent with offset delta")
 	ErrEmptyRecord = errors.New("record batch has no records")
+	ErrBaseOffset  = errors.New("record batch base offset is not 0")
 )
 
 // ParseHeader decodes the header of the batch at the start of b without
@@ -116,7 +117,10 @@ func ParseHeader(b []byte) (Header, error) {
 }
 
 // Validate checks a batch as a producer sent it: exactly one whole batch in b,
-// magic 2, a known codec, a consistent record count and a correct CRC.
+// magic 2, base offset 0, a correct CRC, a known codec and a consistent
+// record count. The CRC is checked before the fields it covers, as Kafka
+// does: a batch damaged on its way gets CORRUPT_MESSAGE, which producers
+// retry, not an error about a field the damage happened to hit.
 func Validate(b []byte) (Header, error) {
 	h, err := ParseHeader(b)
 	if err != nil {
@@ -124,6 +128,12 @@ func Validate(b []byte) (Header, error) {
 	}
 	if h.Size() != len(b) {
 		return h, fmt.Errorf("%w: header says %d bytes, got %d", ErrLength, h.Size(), len(b))
+	}
+	if h.BaseOffset != 0 {
+		return h, fmt.Errorf("%w: it is %d", ErrBaseOffset, h.BaseOffset)
+	}
+	if !CRCValid(b) {
+		return h, ErrCRC
 	}
 	if h.Codec() > 4 {
 		return h, ErrCodec
@@ -133,9 +143,6 @@ func Validate(b []byte) (Header, error) {
 	}
 	if h.LastOffsetDelta != h.NumRecords-1 {
 		return h, ErrNumRecords
-	}
-	if !CRCValid(b) {
-		return h, ErrCRC
 	}
 	return h, nil
 }
