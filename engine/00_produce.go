@@ -224,6 +224,21 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	case err != nil:
 		return kerr.InvalidRecord.Code, produceJob{errMsg: err.Error()}
 	}
+	if seen.OffsetDeltasOff && h.Codec() != 0 {
+		// As Kafka: a compressed batch whose records are not numbered
+		// 0, 1, 2, ... is rebuilt, not stored as sent (a consumer would
+		// compute offsets from the deltas) nor refused (older clients
+		// wrote them so).
+		rebuilt, err := partlog.RenumberRecords(rp.Records, &h)
+		if err != nil {
+			return kerr.InvalidRecord.Code, produceJob{errMsg: err.Error()}
+		}
+		if len(rebuilt) > int(st.maxMessageBytes) {
+			return kerr.MessageTooLarge.Code, produceJob{}
+		}
+		rp.Records = rebuilt
+		h.Length = int32(len(rebuilt) - batch.LengthFieldEnd)
+	}
 	if !st.logAppendTime {
 		lo, hi := seen.MinTimestamp, seen.MaxTimestamp
 		if now := time.Now().UnixMilli(); !st.timestampsInRange(now, lo, hi) {

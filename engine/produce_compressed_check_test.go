@@ -25,6 +25,12 @@ func compressedRecords(codec int16, header int64, ts []int64, values [][]byte) [
 		r.Length = int32(len(r.AppendTo(nil)) - 1)
 		recs = r.AppendTo(recs)
 	}
+	return batchOfRecords(codec, header, int32(len(ts)), recs)
+}
+
+// batchOfRecords builds a batch of n records from their encoded bytes, as
+// given, compressed with codec (0 none, 1 gzip, 4 zstd).
+func batchOfRecords(codec int16, header int64, n int32, recs []byte) []byte {
 	var buf bytes.Buffer
 	switch codec {
 	case 0:
@@ -38,8 +44,8 @@ func compressedRecords(codec int16, header int64, ts []int64, values [][]byte) [
 		w.Write(recs)
 		w.Close()
 	}
-	rb := kmsg.RecordBatch{Magic: 2, Attributes: codec, LastOffsetDelta: int32(len(ts) - 1), FirstTimestamp: header, MaxTimestamp: header,
-		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(len(ts)), Records: buf.Bytes()}
+	rb := kmsg.RecordBatch{Magic: 2, Attributes: codec, LastOffsetDelta: n - 1, FirstTimestamp: header, MaxTimestamp: header,
+		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: n, Records: buf.Bytes()}
 	raw := rb.AppendTo(nil)
 	binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))
 	binary.BigEndian.PutUint32(raw[17:], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))

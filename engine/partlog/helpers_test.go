@@ -37,6 +37,8 @@ type batchSpec struct {
 	valueSize     int
 	codec         int
 	logAppendTime bool
+	// zeroDeltas numbers every record 0, as some older clients did.
+	zeroDeltas bool
 }
 
 // makeBatch builds a producer-style v2 batch (base offset 0) with kmsg and
@@ -55,6 +57,9 @@ func makeBatch(t testing.TB, spec batchSpec) []byte {
 			OffsetDelta:      int32(i),
 			Key:              []byte{byte(i)},
 			Value:            bytes.Repeat([]byte{byte('a' + i%26)}, spec.valueSize),
+		}
+		if spec.zeroDeltas {
+			r.OffsetDelta = 0
 		}
 		unsized := r.AppendTo(nil) // with Length 0, which encodes as one byte
 		r.Length = int32(len(unsized) - 1)

@@ -137,6 +137,7 @@ func walkStream(raw []byte, h *batch.Header, requireKeys bool, limit int64) (Rec
 			return RecordsSeen{}, ErrRecordWithoutKey
 		}
 		seen.saw(h.BaseTimestamp + r.timestampDelta)
+		seen.OffsetDeltasOff = seen.OffsetDeltasOff || r.offsetDelta != i
 	}
 	// The stream must end with the last record (a corrupt stream's checksum
 	// error shows up here too).
@@ -203,6 +204,9 @@ func skipLongRecord(br *bufio.Reader, length int64, r *recordView) error {
 	if err != nil {
 		return fmt.Errorf("bad offset delta: %w", truncated(err))
 	}
+	if off != int64(int32(off)) {
+		return errors.New("bad offset delta")
+	}
 	r.offsetDelta = int32(off)
 	for _, field := range []string{"key", "value"} {
 		l, err := binary.ReadVarint(cr)
@@ -222,13 +226,31 @@ func skipLongRecord(br *bufio.Reader, length int64, r *recordView) error {
 			return truncated(err)
 		}
 	}
-	if _, err := binary.ReadVarint(cr); err != nil {
+	headers, err := binary.ReadVarint(cr)
+	if err != nil {
 		return fmt.Errorf("bad header count: %w", truncated(err))
 	}
-	if cr.n > length {
+	if headers < 0 || cr.n > length {
 		return errors.New("bad header count")
 	}
-	return truncated(cr.discard(length - cr.n))
+	for i := int64(0); i < headers; i++ {
+		for _, field := range []string{"key", "value"} {
+			l, err := binary.ReadVarint(cr)
+			if err != nil {
+				return fmt.Errorf("bad header %d %s: %w", i, field, truncated(err))
+			}
+			if l < 0 && !(field == "value" && l == -1) || l > length-cr.n {
+				return fmt.Errorf("bad header %d %s", i, field)
+			}
+			if err := cr.discard(max(l, 0)); err != nil {
+				return truncated(err)
+			}
+		}
+	}
+	if cr.n != length {
+		return fmt.Errorf("%d bytes past the last header", length-cr.n)
+	}
+	return nil
 }
 
 // countingByteReader counts the bytes read from br.

@@ -63,8 +63,8 @@ func parseRecordView(b []byte, r *recordView) (int, error) {
 	body = body[n:]
 	r.fromOffsetDelta = body
 	offDelta, n := binary.Varint(body)
-	if n <= 0 {
-		return 0, errors.New("bad offset delta")
+	if n <= 0 || offDelta != int64(int32(offDelta)) {
+		return 0, errors.New("bad offset delta") // an int32 varint in Kafka's records
 	}
 	r.offsetDelta = int32(offDelta)
 	body = body[n:]
@@ -77,8 +77,26 @@ func parseRecordView(b []byte, r *recordView) (int, error) {
 		return 0, errors.New("bad value")
 	}
 	r.nullValue = value == nil
-	if _, n = binary.Varint(body); n <= 0 {
+	headers, n := binary.Varint(body)
+	if n <= 0 || headers < 0 {
 		return 0, errors.New("bad header count")
+	}
+	body = body[n:]
+	// Each header is checked, and the record must end with its last one,
+	// as Kafka's DefaultRecord.readFrom requires: a consumer cannot decode
+	// a record that breaks either rule (franz-go drops it silently, the
+	// Java consumer stops at it).
+	for i := int64(0); i < headers; i++ {
+		var key []byte
+		if key, body, ok = varBytes(body); !ok || key == nil {
+			return 0, fmt.Errorf("bad header %d key", i)
+		}
+		if _, body, ok = varBytes(body); !ok {
+			return 0, fmt.Errorf("bad header %d value", i)
+		}
+	}
+	if len(body) != 0 {
+		return 0, fmt.Errorf("%d bytes past the last header", len(body))
 	}
 	return size, nil
 }
@@ -154,6 +172,7 @@ func walkRecords(recs []byte, h *batch.Header, requireKeys bool) (RecordsSeen, e
 			return RecordsSeen{}, ErrRecordWithoutKey
 		}
 		seen.saw(h.BaseTimestamp + r.timestampDelta)
+		seen.OffsetDeltasOff = seen.OffsetDeltasOff || r.offsetDelta != i
 	}
 	if len(recs) > 0 {
 		return RecordsSeen{}, fmt.Errorf("%w: %d bytes past the %d records the header counts", ErrMalformedRecords, len(recs), h.NumRecords)
@@ -171,6 +190,9 @@ type RecordsSeen struct {
 	MinTimestamp int64
 	MaxTimestamp int64
 	Bytes        int64 // the records section's size, decompressed
+	// OffsetDeltasOff says some record's offset delta is not its place in
+	// the batch (a compressed batch is then rebuilt: RenumberRecords).
+	OffsetDeltasOff bool
 }
 
 // saw counts one record's timestamp.

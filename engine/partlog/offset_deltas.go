@@ -1,0 +1,48 @@
+package partlog
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/chronik-go/chronik/engine/batch"
+)
+
+// RenumberRecords returns a compressed batch rebuilt with its records'
+// offset deltas set to 0, 1, 2, ... in order, compressed again with the
+// producer's codec (and framing). Kafka rebuilds a compressed batch whose
+// inner offsets are not consecutive rather than refuse it (some older
+// clients wrote them wrong); stored as sent, a consumer would compute the
+// records' offsets from the deltas and skip or repeat records. Only such
+// batches take this path (CheckRecords reports them), so it decodes the
+// section whole; CheckRecords has bounded its size.
+func RenumberRecords(raw []byte, h *batch.Header) ([]byte, error) {
+	section := raw[batch.HeaderSize:]
+	recs, err := decompress(h.Codec(), section)
+	if err != nil {
+		return nil, fmt.Errorf("renumber records: %w", err)
+	}
+	renumbered := make([]byte, 0, len(recs)+int(h.NumRecords)*binary.MaxVarintLen32)
+	var r recordView
+	for i := int32(0); i < h.NumRecords; i++ {
+		n, err := parseRecordView(recs, &r)
+		if err != nil {
+			return nil, fmt.Errorf("renumber records: %w: record %d: %w", ErrMalformedRecords, i, err)
+		}
+		recs = recs[n:]
+		_, deltaLen := binary.Varint(r.fromOffsetDelta)
+		rest := r.fromOffsetDelta[deltaLen:]
+		var tmp [2 * binary.MaxVarintLen64]byte
+		head := binary.PutVarint(tmp[:], r.timestampDelta)
+		head += binary.PutVarint(tmp[head:], int64(i))
+		renumbered = binary.AppendVarint(renumbered, int64(1+head+len(rest)))
+		renumbered = append(renumbered, r.attributes)
+		renumbered = append(renumbered, tmp[:head]...)
+		renumbered = append(renumbered, rest...)
+	}
+	dst := appendBatchHeader(make([]byte, 0, len(raw)+64), h)
+	if dst, err = compressLike(dst, h.Codec(), renumbered, section); err != nil {
+		return nil, fmt.Errorf("renumber records: %w", err)
+	}
+	finishBatch(dst)
+	return dst, nil
+}
