@@ -16,8 +16,11 @@ import (
 // * The first lookup creates __consumer_offsets (internal, compacted,
 //   offsets.topic.num.partitions partitions) and is answered once it
 //   exists; COORDINATOR_NOT_AVAILABLE if it cannot be created in time.
-// * Transaction keys (type 1) get COORDINATOR_NOT_AVAILABLE until
-//   transactions are served; other types INVALID_REQUEST.
+// * Transactions are not served: transaction keys (type 1) get
+//   INVALID_REQUEST with a message saying so. COORDINATOR_NOT_AVAILABLE,
+//   answered before, is retriable: a transactional producer then hung in
+//   its first call until its own timeout (a minute) instead of failing
+//   with the reason. Other types INVALID_REQUEST too.
 //
 // Version notes:
 // * v1: CoordinatorType, ThrottleMillis, ErrorMessage
@@ -26,6 +29,9 @@ import (
 // * v6: share coordinator type 2 (KIP-932, not served)
 
 func init() { registerAPI(10, 0, 6, (*Broker).handleFindCoordinator) }
+
+// errTransactionsNotServed is the reason a transactional producer is given.
+const errTransactionsNotServed = "Transactions are not supported by this broker (Chronik): use an idempotent producer without a transactional id."
 
 func (b *Broker) handleFindCoordinator(r *request) {
 	req := r.kreq.(*kmsg.FindCoordinatorRequest)
@@ -77,7 +83,8 @@ func (b *Broker) findCoordinatorResponse(req *kmsg.FindCoordinatorRequest) *kmsg
 			}
 			sc.NodeID, sc.Host, sc.Port = br.NodeID, br.Host, br.Port
 		case 1:
-			fail(kerr.CoordinatorNotAvailable, "Transactions are not served by this broker yet.")
+			b.log.Warn("transactional producer refused: transactions are not supported", "transactional_id", key)
+			fail(kerr.InvalidRequest, errTransactionsNotServed)
 		default:
 			fail(kerr.InvalidRequest, "Unsupported coordinator type.")
 		}

@@ -13,7 +13,9 @@ import (
 // * Idempotent producers (no transactional id) get a fresh producer id at
 //   epoch 0, as Kafka's coordinator gives them, ids reserved in blocks in the
 //   replicated metadata so they never repeat.
-// * Transactional ids are not served yet: COORDINATOR_NOT_AVAILABLE.
+// * Transactional ids are not served: INVALID_REQUEST, which clients treat
+//   as fatal (this answer has no message field; FindCoordinator, which
+//   transactional producers send first, carries the reason).
 //
 // Version notes:
 // * v2: flexible
@@ -26,8 +28,9 @@ func (b *Broker) handleInitProducerID(r *request) {
 	req := r.kreq.(*kmsg.InitProducerIDRequest)
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	if req.TransactionalID != nil {
+		b.log.Warn("transactional producer refused: transactions are not supported", "transactional_id", *req.TransactionalID)
 		resp.ProducerID, resp.ProducerEpoch = -1, -1
-		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		resp.ErrorCode = kerr.InvalidRequest.Code
 		r.respond(resp)
 		return
 	}
