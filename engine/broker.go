@@ -141,16 +141,16 @@ func New(opts Options) (*Broker, error) {
 	err = b.reconcile(b.store.Current(), clean)
 	b.startState = nil
 	if err != nil {
-		_ = b.stopShards() // the start's own error says more
+		b.stopAfterFailedStart()
 		return nil, err
 	}
 	if err := b.consumeMarker(ss); err != nil {
-		_ = b.stopShards() // the start's own error says more
+		b.stopAfterFailedStart()
 		return nil, err
 	}
 	b.log.Info("partitions opened", "partitions", len(b.open), "clean", clean, "took", time.Since(start))
 	if err := b.replayWAL(clean); err != nil {
-		_ = b.stopShards() // the start's own error says more
+		b.stopAfterFailedStart()
 		return nil, err
 	}
 	b.groups.loadAll()
@@ -449,16 +449,28 @@ func (b *Broker) Serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 func (b *Broker) ConnClosed(netpoll.ConnInfo) {}
 
 // Close stops the shards, closes every partition cleanly and writes the
-// clean-shutdown marker. The listener must be shut down first.
+// clean-shutdown marker. The listener must be shut down first. Stopping
+// takes at most the longer of io.timeout.ms and shutdown.timeout.ms, and
+// the final filesystem sync as long again: a shard loop held by a stalled
+// disk (a write, or a full queue behind a stalled fdatasync) cannot answer
+// the reconciler or the group coordinators' close, and must not hold the
+// stop for good. Past the limit the stop reports what did not finish and
+// writes no marker.
 func (b *Broker) Close() error {
+	limit := max(b.cfg.IOTimeout, b.cfg.ShutdownGrace)
+	deadline := time.Now().Add(limit)
 	close(b.closed)
 	if b.stopWatch != nil {
 		b.stopWatch()
 	}
-	b.wg.Wait()
-	b.groups.closeAll()
+	var stuck error
+	if !waitBy(deadline, b.wg.Wait) {
+		stuck = fmt.Errorf("metadata changes still waiting for the shards after %v", limit)
+	} else if !waitBy(deadline, b.groups.closeAll) {
+		stuck = fmt.Errorf("group coordinators still waiting for the shards after %v", limit)
+	}
 	start := time.Now()
-	if err := b.stopShards(); err != nil {
+	if err := errors.Join(stuck, b.stopShards(deadline)); err != nil {
 		// dataDirFile stays open: a stuck shard's syncer may still syncfs it.
 		return fmt.Errorf("stop partition shards (no clean-shutdown marker written): %w", err)
 	}
@@ -514,18 +526,17 @@ func (b *Broker) syncAtShutdown() error {
 	}
 }
 
-// stopShards stops every shard at once and waits for them within the
-// longer of io.timeout.ms and shutdown.timeout.ms: a shard stops only after
-// its syncer finished the queued fdatasyncs and its partitions closed, and a
-// stalled disk must not hold the stop for good. Shards still running at the
-// limit are left to finish on their own (the process is on its way out) and
-// named in the error; the caller then writes no clean-shutdown marker.
-func (b *Broker) stopShards() error {
+// stopShards stops every shard at once and waits for them until deadline:
+// a shard stops only after its syncer finished the queued fdatasyncs and its
+// partitions closed, and a stalled disk must not hold the stop for good.
+// Shards still running at the deadline are left to finish on their own (the
+// process is on its way out) and named in the error; the caller then writes
+// no clean-shutdown marker.
+func (b *Broker) stopShards(deadline time.Time) error {
 	for _, s := range b.shards {
 		close(s.quit)
 	}
-	limit := max(b.cfg.IOTimeout, b.cfg.ShutdownGrace)
-	t := time.NewTimer(limit)
+	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	expired := false
 	var stuck []int
@@ -545,9 +556,35 @@ func (b *Broker) stopShards() error {
 		}
 	}
 	if len(stuck) > 0 {
-		return fmt.Errorf("shards %v did not stop within %v (a stalled disk?)", stuck, limit)
+		return fmt.Errorf("shards %v did not stop in time (a stalled disk?)", stuck)
 	}
 	return nil
+}
+
+// stopAfterFailedStart stops the shards of a start that failed; the start's
+// own error is what New returns, a stop that also fails is logged.
+func (b *Broker) stopAfterFailedStart() {
+	if err := b.stopShards(time.Now().Add(max(b.cfg.IOTimeout, b.cfg.ShutdownGrace))); err != nil {
+		b.log.Error("stop partition shards after a failed start", "err", err)
+	}
+}
+
+// waitBy runs wait and reports whether it returned by deadline; one that
+// did not is left running.
+func waitBy(deadline time.Time, wait func()) bool {
+	done := make(chan struct{})
+	go func() {
+		wait()
+		close(done)
+	}()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 func syncDir(dir string) {

@@ -352,13 +352,11 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 				// duplicate after this log's queued syncs, not before.
 				p.queueSync()
 			}
-			// On a LogAppendTime topic the original was stamped, and its
-			// stamp is the batch's max timestamp: answer it, as Kafka does.
-			appendTime := int64(-1)
-			if st.logAppendTime {
-				appendTime = v.duplicate.Timestamp
-			}
-			return appendResult{baseOffset: v.duplicate.BaseOffset, logAppendTime: appendTime}
+			// Kafka answers a duplicate with the original batch's max
+			// timestamp as its log append time, whatever the topic's
+			// timestamp type: on a LogAppendTime topic that is the stamp
+			// the original got.
+			return appendResult{baseOffset: v.duplicate.BaseOffset, logAppendTime: v.duplicate.Timestamp}
 		}
 		if v.errCode != 0 {
 			return appendResult{errCode: v.errCode, baseOffset: -1, logAppendTime: -1}

@@ -96,7 +96,8 @@ func TestProduceTimestampBounds(t *testing.T) {
 
 // A retried idempotent batch on a LogAppendTime topic is answered with the
 // time the broker stamped on the original, as Kafka answers it, also after
-// a restart; before, the duplicate's answer said -1 (no append time).
+// a restart; before, the duplicate's answer said -1 (no append time). Kafka
+// answers the original batch's max timestamp on CreateTime topics too.
 func TestDuplicateAnsweredWithOriginalAppendTime(t *testing.T) {
 	tb := startBroker(t, "num.shards=1")
 	if _, err := tb.admin().CreateTopic(adminCtx(t), 1, 1,
@@ -124,5 +125,13 @@ func TestDuplicateAnsweredWithOriginalAppendTime(t *testing.T) {
 	check("after a restart")
 	if got := readBatchOffsets(t, cl, "dup-append"); len(got) != 1 {
 		t.Fatalf("stored batches %v, want one", got)
+	}
+	createTestTopic(t, tb, "dup-create", 1)
+	if p := produceRaw(t, cl, "dup-create", 0, 11, rawBatch(2, 8, 0, 0)); p.ErrorCode != 0 || p.LogAppendTime != -1 {
+		t.Fatalf("first produce to a CreateTime topic: %v, append time %d", kerr.ErrorForCode(p.ErrorCode), p.LogAppendTime)
+	}
+	if p := produceRaw(t, cl, "dup-create", 0, 11, rawBatch(2, 8, 0, 0)); p.ErrorCode != 0 || p.LogAppendTime != 1001 {
+		t.Fatalf("duplicate on a CreateTime topic: %v, append time %d, want the batch's max timestamp 1001",
+			kerr.ErrorForCode(p.ErrorCode), p.LogAppendTime)
 	}
 }

@@ -467,6 +467,91 @@ func testStopOverStalledFsyncIsBounded(t *testing.T, inner uring.Opener) {
 	}
 }
 
+// The stop stays bounded when the shard's loop itself is held: with an
+// fdatasync stalled and produces still arriving, the loop blocks handing
+// its 65th turn to the full sync queue and answers neither the group
+// coordinators' close nor its own quit until the disk does.
+func TestStopWithShardHeldBehindFullSyncQueueIsBounded(t *testing.T) {
+	fo := newFaultOpener(uring.PwriteOpener{})
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "io.timeout.ms=300",
+		"shutdown.timeout.ms=300", "log.flush.wal.enable=false")
+	createTestTopic(t, tb, "sq", 1)
+	cl := fetchClient(tb)
+	if code, _ := produceCode(t, cl, "sq"); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	release := fo.blockSync("sq-0")
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	shard := tb.b.shards[0]
+	// Produces one after another, each its own turn, until the queue is
+	// full and the loop waits on it; they are answered once the stall
+	// ends (or not at all: the test does not wait for them).
+	// Several connections: each holds at most socket.max.inflight.requests.
+	clients := []*kgo.Client{cl, fetchClient(tb), fetchClient(tb), fetchClient(tb)}
+	stop := make(chan struct{})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for i := range 200 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			go tryProduceRaw(clients[i%len(clients)], "sq", 0, 11, rawBatch(1, -1, -1, -1))
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if n := len(shard.syncQ); n < cap(shard.syncQ) {
+			return fmt.Errorf("%d of %d turns queued behind the stalled fdatasync", n, cap(shard.syncQ))
+		}
+		return nil
+	})
+	close(stop)
+	<-sent
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	tb.srv.Shutdown(ctx) // produces are still waiting: cut short
+	start := time.Now()
+	err := tb.b.Close()
+	if err == nil || !strings.Contains(err.Error(), "no clean-shutdown marker") {
+		t.Fatalf("close with the shard's loop held: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("close took %v with io.timeout.ms=300 and shutdown.timeout.ms=300", took)
+	}
+	if _, err := os.Stat(filepath.Join(tb.dir, cleanShutdownMarker)); !os.IsNotExist(err) {
+		t.Fatalf("clean-shutdown marker although the shard did not stop: %v", err)
+	}
+	release()
+	release = nil
+	select {
+	case <-shard.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the shard did not stop after the stall ended")
+	}
+	if err := tb.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tb.b = nil
+	tb.open()
+	// The acknowledged batch is there, offsets contiguous from it.
+	offs := readBatchOffsets(t, fetchClient(tb), "sq")
+	if len(offs) == 0 || offs[0] != 0 {
+		t.Fatalf("batches after the recovering start: %v", offs)
+	}
+	for i := 1; i < len(offs); i++ {
+		if offs[i] != offs[i-1]+2 && offs[i] != offs[i-1]+1 {
+			t.Fatalf("batches after the recovering start not contiguous: %v", offs)
+		}
+	}
+}
+
 // An idempotent batch whose write failed is never acknowledged by a retry
 // while the fault lasts (the producer state that named it is taken back with
 // it), the partition's data stays readable throughout, and once the fault
