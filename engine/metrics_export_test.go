@@ -78,12 +78,8 @@ func testHealthAndMetricsShowAStalledSync(t *testing.T, inner uring.Opener) {
 	if n, ok := gatherSample(t, reg, "chronik_partitions", map[string]string{"shard": "0"}); !ok || n != 1 {
 		t.Fatalf("partitions of shard 0: %v (%v), want 1", n, ok)
 	}
-	release := fo.blockSync("hs-0")
-	defer func() {
-		if release != nil {
-			release()
-		}
-	}()
+	release := fo.blockSync("hs-0") // idempotent
+	defer release()
 	if code, _ := produceCode(t, cl, "hs"); code != kerr.KafkaStorageError.Code {
 		t.Fatalf("produce behind a stalled fdatasync: %v", kerr.ErrorForCode(code))
 	}
@@ -104,7 +100,6 @@ func testHealthAndMetricsShowAStalledSync(t *testing.T, inner uring.Opener) {
 		t.Fatalf("partitions of shard 0 during the stall: %v (%v)", n, ok)
 	}
 	release()
-	release = nil
 	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
 		if h := tb.b.Health(); len(h) != 0 {
 			return fmt.Errorf("health after the stall: %q", h)

@@ -422,24 +422,37 @@ func testStopOverStalledFsyncIsBounded(t *testing.T, inner uring.Opener) {
 	if code, off := produceCode(t, cl, "sa"); code != 0 || off != 0 {
 		t.Fatalf("first produce: %v at %d", kerr.ErrorForCode(code), off)
 	}
-	release := fo.blockSync("sa-0")
-	defer func() {
-		if release != nil {
-			release()
-		}
-	}()
+	release := fo.blockSync("sa-0") // idempotent
+	defer release()
 	if code, _ := produceCode(t, cl, "sa"); code != kerr.KafkaStorageError.Code {
 		t.Fatalf("produce behind a stalled fdatasync: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
 	}
 	cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	closeOverStalledDisk(t, tb, "did not stop", release)
+	cl = fetchClient(tb)
+	// The unacknowledged batch may or may not be there, as in Kafka; the
+	// acknowledged one is, and offsets stay contiguous.
+	if got := fmt.Sprint(readBatchOffsets(t, cl, "sa")); got != "[0]" && got != "[0 2]" {
+		t.Fatalf("batches after the recovering start %s, want [0] or [0 2]", got)
+	}
+}
+
+// closeOverStalledDisk stops tb's one-shard broker while a disk call of its
+// is held, and checks that Close gives up within the limit
+// (io.timeout.ms=300, shutdown.timeout.ms=300) with an error containing
+// want and writes no clean-shutdown marker. Then it releases the disk,
+// waits for the shard to finish stopping and
+// starts the broker again on the same data, recovering as after a crash.
+func closeOverStalledDisk(t *testing.T, tb *testBroker, want string, release func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	tb.srv.Shutdown(ctx)
+	tb.srv.Shutdown(ctx) // produces may still be waiting: cut short
 	shard := tb.b.shards[0]
 	start := time.Now()
 	err := tb.b.Close()
-	if err == nil || !strings.Contains(err.Error(), "did not stop") {
-		t.Fatalf("close with a shard behind a stalled fdatasync: %v", err)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("close over a stalled disk: %v, want an error saying %q", err, want)
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("close took %v with io.timeout.ms=300 and shutdown.timeout.ms=300", took)
@@ -448,10 +461,9 @@ func testStopOverStalledFsyncIsBounded(t *testing.T, inner uring.Opener) {
 		t.Fatalf("clean-shutdown marker although a shard did not stop: %v", err)
 	}
 	release()
-	release = nil
 	select {
 	case <-shard.done: // the disk answered: the shard closes its partitions
-	case <-time.After(10 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatal("the shard did not stop after the stall ended")
 	}
 	if err := tb.store.Close(); err != nil {
@@ -459,12 +471,6 @@ func testStopOverStalledFsyncIsBounded(t *testing.T, inner uring.Opener) {
 	}
 	tb.b = nil
 	tb.open()
-	cl = fetchClient(tb)
-	// The unacknowledged batch may or may not be there, as in Kafka; the
-	// acknowledged one is, and offsets stay contiguous.
-	if got := fmt.Sprint(readBatchOffsets(t, cl, "sa")); got != "[0]" && got != "[0 2]" {
-		t.Fatalf("batches after the recovering start %s, want [0] or [0 2]", got)
-	}
 }
 
 // The stop stays bounded when the shard's loop itself is held: with an
@@ -480,12 +486,8 @@ func TestStopWithShardHeldBehindFullSyncQueueIsBounded(t *testing.T) {
 	if code, _ := produceCode(t, cl, "sq"); code != 0 {
 		t.Fatal(kerr.ErrorForCode(code))
 	}
-	release := fo.blockSync("sq-0")
-	defer func() {
-		if release != nil {
-			release()
-		}
-	}()
+	release := fo.blockSync("sq-0") // idempotent
+	defer release()
 	shard := tb.b.shards[0]
 	// Produces one after another, each its own turn, until the queue is
 	// full and the loop waits on it; they are answered once the stall
@@ -514,32 +516,7 @@ func TestStopWithShardHeldBehindFullSyncQueueIsBounded(t *testing.T) {
 	})
 	close(stop)
 	<-sent
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	tb.srv.Shutdown(ctx) // produces are still waiting: cut short
-	start := time.Now()
-	err := tb.b.Close()
-	if err == nil || !strings.Contains(err.Error(), "no clean-shutdown marker") {
-		t.Fatalf("close with the shard's loop held: %v", err)
-	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Fatalf("close took %v with io.timeout.ms=300 and shutdown.timeout.ms=300", took)
-	}
-	if _, err := os.Stat(filepath.Join(tb.dir, cleanShutdownMarker)); !os.IsNotExist(err) {
-		t.Fatalf("clean-shutdown marker although the shard did not stop: %v", err)
-	}
-	release()
-	release = nil
-	select {
-	case <-shard.done:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the shard did not stop after the stall ended")
-	}
-	if err := tb.store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	tb.b = nil
-	tb.open()
+	closeOverStalledDisk(t, tb, "no clean-shutdown marker", release)
 	// The acknowledged batch is there, offsets contiguous from it.
 	offs := readBatchOffsets(t, fetchClient(tb), "sq")
 	if len(offs) == 0 || offs[0] != 0 {
