@@ -299,6 +299,7 @@ func (op *fetchOp) finish() {
 	}
 	room := int(req.MaxBytes)
 	added := false
+	var returned []partKey
 	topicAt := make(map[partKey]int) // topic name (partition -1) -> index
 	for i := range op.parts {
 		fp := &op.parts[i]
@@ -339,11 +340,12 @@ func (op *fetchOp) finish() {
 				sp.RecordBatches = data
 				room -= len(data)
 				added = true
+				returned = append(returned, fp.key)
 			}
 		}
 		resp.Topics[ti].Partitions = append(resp.Topics[ti].Partitions, sp)
 	}
-	op.b.sessions.filter(op.session, op.incremental, resp)
+	op.b.sessions.filter(op.session, op.incremental, resp, returned)
 	op.r.respond(resp)
 }
 

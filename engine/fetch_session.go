@@ -33,11 +33,17 @@ type fetchSession struct {
 	id         int32
 	epoch      int32 // the epoch the next request must carry
 	partitions map[partKey]*sessionPartition
-	created    time.Time
-	lastUsed   time.Time
+	// The partitions in serving order, as Kafka keeps them: new ones join
+	// at the back and one that returns records goes to the back, so under
+	// a small MaxBytes the partitions take turns.
+	first, last *sessionPartition
+	created     time.Time
+	lastUsed    time.Time
 }
 
 type sessionPartition struct {
+	key          partKey
+	prev, next   *sessionPartition
 	topicID      [16]byte
 	fetchOffset  int64
 	maxBytes     int32
@@ -131,9 +137,59 @@ func (fs *fetchSessions) evictForLocked(size int, now time.Time) bool {
 	return true
 }
 
+// add appends a new partition to the back of the session's order.
+func (s *fetchSession) add(k partKey) *sessionPartition {
+	sp := &sessionPartition{key: k, lastHighWatermark: -1, lastLogStartOffset: -1}
+	s.partitions[k] = sp
+	s.link(sp)
+	return sp
+}
+
+// remove drops a partition from the session, if it is there.
+func (s *fetchSession) remove(k partKey) {
+	if sp, ok := s.partitions[k]; ok {
+		delete(s.partitions, k)
+		s.unlink(sp)
+	}
+}
+
+// toBack moves a partition to the back of the session's order.
+func (s *fetchSession) toBack(sp *sessionPartition) {
+	if s.last != sp {
+		s.unlink(sp)
+		s.link(sp)
+	}
+}
+
+func (s *fetchSession) link(sp *sessionPartition) {
+	sp.prev, sp.next = s.last, nil
+	if s.last == nil {
+		s.first = sp
+	} else {
+		s.last.next = sp
+	}
+	s.last = sp
+}
+
+func (s *fetchSession) unlink(sp *sessionPartition) {
+	if sp.prev == nil {
+		s.first = sp.next
+	} else {
+		sp.prev.next = sp.next
+	}
+	if sp.next == nil {
+		s.last = sp.prev
+	} else {
+		sp.next.prev = sp.prev
+	}
+	sp.prev, sp.next = nil, nil
+}
+
 // merge updates the session with the request's partitions and forgotten
-// topics and returns every partition the fetch must serve: the request's in
-// its order, then the session's others.
+// topics and returns every partition the fetch must serve, in the order it
+// serves them: a full fetch's in request order; an incremental one's in the
+// session's order (updating a partition keeps its place), then any topic
+// ids that name no topic.
 func (fs *fetchSessions) merge(s *fetchSession, isNew bool, requested []fetchPart, forgotten []partKey) []fetchPart {
 	if s == nil {
 		return requested
@@ -141,40 +197,46 @@ func (fs *fetchSessions) merge(s *fetchSession, isNew bool, requested []fetchPar
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for _, k := range forgotten {
-		delete(s.partitions, k)
+		s.remove(k)
 	}
-	inReq := make(map[partKey]bool, len(requested))
+	var unknown []fetchPart
 	for _, fp := range requested {
 		if fp.unknownID {
+			unknown = append(unknown, fp)
 			continue
 		}
-		inReq[fp.key] = true
 		sp, ok := s.partitions[fp.key]
 		if !ok {
-			sp = &sessionPartition{lastHighWatermark: -1, lastLogStartOffset: -1}
-			s.partitions[fp.key] = sp
+			sp = s.add(fp.key)
 		}
 		sp.topicID, sp.fetchOffset, sp.maxBytes, sp.currentEpoch = fp.topicID, fp.offset, fp.maxBytes, fp.currentEpoch
 	}
-	all := requested
-	if !isNew {
-		for k, sp := range s.partitions {
-			if !inReq[k] {
-				all = append(all, fetchPart{key: k, topicID: sp.topicID, offset: sp.fetchOffset, maxBytes: sp.maxBytes, currentEpoch: sp.currentEpoch})
-			}
-		}
+	if isNew {
+		return requested
 	}
-	return all
+	all := make([]fetchPart, 0, len(s.partitions)+len(unknown))
+	for sp := s.first; sp != nil; sp = sp.next {
+		all = append(all, fetchPart{key: sp.key, topicID: sp.topicID, offset: sp.fetchOffset, maxBytes: sp.maxBytes, currentEpoch: sp.currentEpoch})
+	}
+	return append(all, unknown...)
 }
 
 // filter records what the client is told and, for incremental fetches, drops
-// partitions with nothing new (no records, same watermarks, no error).
-func (fs *fetchSessions) filter(s *fetchSession, incremental bool, resp *kmsg.FetchResponse) {
+// partitions with nothing new (no records, same watermarks, no error) and
+// moves those that returned records, given in serving order, to the back.
+func (fs *fetchSessions) filter(s *fetchSession, incremental bool, resp *kmsg.FetchResponse, returned []partKey) {
 	if s == nil {
 		return
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	if incremental {
+		for _, k := range returned {
+			if sp, ok := s.partitions[k]; ok {
+				s.toBack(sp)
+			}
+		}
+	}
 	nt := 0
 	for i := range resp.Topics {
 		rt := &resp.Topics[i]
