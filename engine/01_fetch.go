@@ -17,8 +17,10 @@ import (
 //
 // Behaviour:
 // * Whole batches from the fetch offset, at most PartitionMaxBytes per
-//   partition and MaxBytes per response, except that the first batch is
-//   always returned whole (KIP-74) so a big batch cannot stall a consumer.
+//   partition and MaxBytes per response, except that the first partition
+//   with records returns its first batch whole (KIP-74) so a big batch
+//   cannot stall a consumer; as in Kafka, later partitions keep to the
+//   limits.
 // * Long poll: answers when MinBytes is reached or MaxWaitMs passes; a
 //   waiting fetch is woken by appends to its partitions, never by polling.
 //   Any partition error answers at once.
@@ -179,11 +181,14 @@ func (op *fetchOp) read() {
 			// past it), filled in partition order: what this shard read
 			// for earlier partitions is room a later one cannot use, so
 			// a fetch holds at most MaxBytes a shard in memory however
-			// many partitions it names.
+			// many partitions it names. Once one of them returned
+			// records, the first-batch exemption is spent (see fit).
 			budget := max(op.req.MaxBytes, 1) // 0 still gets a first batch (KIP-74)
+			firstWhole := true
 			for _, i := range idxs {
-				s.readFetchPart(op, &op.parts[i], register, budget)
+				s.readFetchPart(op, &op.parts[i], register, budget, firstWhole)
 				budget -= int32(len(op.parts[i].data))
+				firstWhole = firstWhole && len(op.parts[i].data) == 0
 			}
 			if op.pending.Add(-1) == 0 {
 				op.evaluate()
@@ -194,8 +199,9 @@ func (op *fetchOp) read() {
 
 // readFetchPart runs on the shard owning the partition; budget is the room
 // its shard's earlier partitions left in the response (none left: only the
-// offset is checked).
-func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget int32) {
+// offset is checked), firstWhole whether its first batch may exceed the
+// limits (KIP-74).
+func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget int32, firstWhole bool) {
 	p, ok := s.parts[fp.key]
 	if code := logErrorCode(p, ok); code != 0 {
 		fp.errCode = code
@@ -210,7 +216,7 @@ func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget 
 	if limit <= 0 && budget > 0 {
 		limit = 1
 	}
-	data, err := p.log.ReadAppend(nil, fp.offset, fp.highWatermark, max(limit, 0), budget > 0)
+	data, err := p.log.ReadAppend(nil, fp.offset, fp.highWatermark, max(limit, 0), firstWhole && budget > 0)
 	switch {
 	case errors.Is(err, partlog.ErrOffsetOutOfRange):
 		fp.errCode = kerr.OffsetOutOfRange.Code
@@ -237,10 +243,9 @@ func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget 
 
 // evaluate answers the fetch or waits for the next wake-up.
 func (op *fetchOp) evaluate() {
-	total := 0
+	total := op.fit()
 	anyErr := false
 	for i := range op.parts {
-		total += len(op.parts[i].data)
 		anyErr = anyErr || op.parts[i].errCode != 0
 	}
 	op.mu.Lock()
@@ -290,15 +295,37 @@ func (op *fetchOp) wake() {
 
 func (op *fetchOp) finished() bool { return op.done.Load() }
 
-// finish assembles the response in partition order within MaxBytes.
+// fit cuts the round's reads to what the response returns and reports its
+// size, so MinBytes counts only that. In partition order: the first
+// partition with records keeps what it read (its first batch whole, KIP-74);
+// as in Kafka, every later one keeps only whole batches within both the
+// room left of MaxBytes and its own PartitionMaxBytes.
+func (op *fetchOp) fit() int {
+	room := int(op.req.MaxBytes)
+	total := 0
+	for i := range op.parts {
+		fp := &op.parts[i]
+		if fp.errCode != 0 || len(fp.data) == 0 {
+			continue
+		}
+		if total > 0 {
+			if limit := min(room, int(fp.maxBytes)); len(fp.data) > limit {
+				fp.data = wholeBatchesWithin(fp.data, limit)
+			}
+		}
+		room -= len(fp.data)
+		total += len(fp.data)
+	}
+	return total
+}
+
+// finish assembles the response from what fit kept.
 func (op *fetchOp) finish() {
 	req := op.req
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	if op.session != nil {
 		resp.SessionID = op.session.id
 	}
-	room := int(req.MaxBytes)
-	added := false
 	var returned []partKey
 	topicAt := make(map[partKey]int) // topic name (partition -1) -> index
 	for i := range op.parts {
@@ -330,18 +357,8 @@ func (op *fetchOp) finish() {
 			sp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
 		}
 		if fp.errCode == 0 && len(fp.data) > 0 {
-			data := fp.data
-			if len(data) > room {
-				if added {
-					data = wholeBatchesWithin(data, room)
-				}
-			}
-			if len(data) > 0 {
-				sp.RecordBatches = data
-				room -= len(data)
-				added = true
-				returned = append(returned, fp.key)
-			}
+			sp.RecordBatches = fp.data
+			returned = append(returned, fp.key)
 		}
 		resp.Topics[ti].Partitions = append(resp.Topics[ti].Partitions, sp)
 	}

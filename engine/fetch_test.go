@@ -385,3 +385,72 @@ func TestFetchZstdNeedsV10(t *testing.T) {
 		}
 	}
 }
+
+// KIP-74's first-batch exemption lasts only until a partition has returned
+// records, as in Kafka: a later partition whose first batch exceeds its
+// PartitionMaxBytes returns nothing, however much room the response has
+// left, and a long poll counts only what would be returned.
+func TestFetchPartitionMaxBytesAfterFirstData(t *testing.T) {
+	tb := startBroker(t)
+	// Partition 2 shares partition 0's shard, partition 1 is on the other:
+	// both a shard's reads and the response's assembly keep the rule.
+	createTestTopic(t, tb, "pmb", 3)
+	cl := fetchClient(tb)
+	small, big := rawBatch(1, -1, -1, -1), rawBatch(600, -1, -1, -1)
+	const partMax = 200
+	if len(small) > partMax || len(big) <= partMax {
+		t.Fatalf("batches of %d and %d bytes around a %d-byte limit", len(small), len(big), partMax)
+	}
+	for p, b := range [][]byte{small, big, big} {
+		if r := produceRaw(t, cl, "pmb", int32(p), 11, b); r.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+		}
+	}
+	// fetch reads the partitions in the order given, each from offset 0
+	// unless from names another, and returns each one's record bytes.
+	fetch := func(minBytes, maxWait int32, from map[int32]int64, order ...int32) map[int32]int {
+		t.Helper()
+		req := fetchReq("pmb", order[0], from[order[0]], minBytes, maxWait, partMax)
+		for _, p := range order[1:] {
+			rp := kmsg.NewFetchRequestTopicPartition()
+			rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p, from[p], partMax
+			req.Topics[0].Partitions = append(req.Topics[0].Partitions, rp)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(map[int32]int)
+		for _, rp := range resp.Topics[0].Partitions {
+			if rp.ErrorCode != 0 {
+				t.Fatalf("partition %d: %v", rp.Partition, kerr.ErrorForCode(rp.ErrorCode))
+			}
+			got[rp.Partition] = len(rp.RecordBatches)
+		}
+		return got
+	}
+	if got := fetch(1, 0, nil, 0, 1, 2); got[0] != len(small) || got[1] != 0 || got[2] != 0 {
+		t.Fatalf("partitions 0, 1, 2: %v bytes, want %d, 0, 0", got, len(small))
+	}
+	// The first partition with records still gets its first batch whole.
+	if got := fetch(1, 0, nil, 1, 0, 2); got[1] != len(big) || got[0] != len(small) || got[2] != 0 {
+		t.Fatalf("partitions 1, 0, 2: %v bytes, want %d, %d, 0", got, len(big), len(small))
+	}
+	if got := fetch(1, 0, nil, 2, 0, 1); got[2] != len(big) || got[0] != len(small) || got[1] != 0 {
+		t.Fatalf("partitions 2, 0, 1: %v bytes, want %d, %d, 0", got, len(big), len(small))
+	}
+	if got := fetch(1, 0, map[int32]int64{0: 1}, 0, 1, 2); got[0] != 0 || got[1] != len(big) || got[2] != 0 {
+		t.Fatalf("partitions 0 (at its end), 1, 2: %v bytes, want 0, %d, 0", got, len(big))
+	}
+	// MinBytes past what is returned: the fetch waits out MaxWaitMs.
+	start := time.Now()
+	got := fetch(int32(len(small)+1), 500, nil, 0, 1, 2)
+	if took := time.Since(start); took < 400*time.Millisecond {
+		t.Fatalf("answered after %v with %v bytes, before MaxWaitMs: it counted bytes it did not return", took, got)
+	}
+	if got[0] != len(small) || got[1] != 0 || got[2] != 0 {
+		t.Fatalf("long poll: %v bytes, want %d, 0, 0", got, len(small))
+	}
+}
