@@ -23,7 +23,7 @@ import (
 //   limits.
 // * Long poll: answers when MinBytes is reached or MaxWaitMs passes; a
 //   waiting fetch is woken by appends to its partitions, never by polling.
-//   Any partition error answers at once.
+//   Any partition error, or naming no partitions, answers at once.
 // * Fetch sessions (KIP-227), see fetch_session.go.
 // * No transactions yet: the last stable offset is the high watermark and
 //   read_committed consumers get an empty aborted-transactions list.
@@ -99,7 +99,6 @@ func (b *Broker) handleFetch(r *request) {
 			return
 		}
 		op.session, isNew = s, created
-		op.incremental = s != nil && !created
 	}
 
 	var requested []fetchPart
@@ -127,7 +126,8 @@ func (b *Broker) handleFetch(r *request) {
 			forgotten = append(forgotten, partKey{name, p})
 		}
 	}
-	op.parts = b.sessions.merge(op.session, isNew, requested, forgotten)
+	op.parts, op.session = b.sessions.merge(op.session, isNew, requested, forgotten)
+	op.incremental = op.session != nil && !isNew
 
 	op.byShard = make(map[*shard][]int)
 	immediate := false
@@ -155,7 +155,8 @@ func (b *Broker) handleFetch(r *request) {
 	}
 	wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, b.cfg.FetchMaxWait)
 	op.deadline = r.received.Add(wait)
-	if immediate || wait <= 0 || req.MinBytes <= 0 {
+	// As in Kafka, a fetch of no partitions has nothing to wait for.
+	if immediate || wait <= 0 || req.MinBytes <= 0 || len(op.parts) == 0 {
 		op.expired = true
 	}
 	op.mu.Lock()

@@ -189,10 +189,12 @@ func (s *fetchSession) unlink(sp *sessionPartition) {
 // topics and returns every partition the fetch must serve, in the order it
 // serves them: a full fetch's in request order; an incremental one's in the
 // session's order (updating a partition keeps its place), then any topic
-// ids that name no topic.
-func (fs *fetchSessions) merge(s *fetchSession, isNew bool, requested []fetchPart, forgotten []partKey) []fetchPart {
+// ids that name no topic. An incremental fetch that leaves the session
+// empty closes it and is served without one, as in Kafka; merge returns the
+// session the fetch uses.
+func (fs *fetchSessions) merge(s *fetchSession, isNew bool, requested []fetchPart, forgotten []partKey) ([]fetchPart, *fetchSession) {
 	if s == nil {
-		return requested
+		return requested, nil
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -212,13 +214,17 @@ func (fs *fetchSessions) merge(s *fetchSession, isNew bool, requested []fetchPar
 		sp.topicID, sp.fetchOffset, sp.maxBytes, sp.currentEpoch = fp.topicID, fp.offset, fp.maxBytes, fp.currentEpoch
 	}
 	if isNew {
-		return requested
+		return requested, s
+	}
+	if len(s.partitions) == 0 {
+		delete(fs.sessions, s.id)
+		return requested, nil
 	}
 	all := make([]fetchPart, 0, len(s.partitions)+len(unknown))
 	for sp := s.first; sp != nil; sp = sp.next {
 		all = append(all, fetchPart{key: sp.key, topicID: sp.topicID, offset: sp.fetchOffset, maxBytes: sp.maxBytes, currentEpoch: sp.currentEpoch})
 	}
-	return append(all, unknown...)
+	return append(all, unknown...), s
 }
 
 // filter records what the client is told and, for incremental fetches, drops

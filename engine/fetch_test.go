@@ -454,3 +454,57 @@ func TestFetchPartitionMaxBytesAfterFirstData(t *testing.T) {
 		t.Fatalf("long poll: %v bytes, want %d, 0, 0", got, len(small))
 	}
 }
+
+// A fetch naming no partitions is answered at once, as in Kafka, rather
+// than after MaxWaitMs; so is an incremental fetch whose forgotten topics
+// empty its session, which closes the session and answers without one.
+func TestFetchNamingNoPartitions(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "none", 1)
+	cl := fetchClient(tb)
+	const maxWait, tooLong = 25_000, 12 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	empty := kmsg.NewPtrFetchRequest()
+	empty.Version, empty.ReplicaID, empty.MaxBytes = 12, -1, 1<<20
+	empty.MinBytes, empty.MaxWaitMillis, empty.SessionEpoch = 1, maxWait, -1
+	start := time.Now()
+	resp, err := empty.RequestWith(ctx, cl)
+	if err != nil || resp.ErrorCode != 0 {
+		t.Fatalf("sessionless fetch of nothing: %v %v", err, kerr.ErrorForCode(resp.ErrorCode))
+	}
+	if took := time.Since(start); took > tooLong {
+		t.Fatalf("sessionless fetch of nothing took %v: it waited out MaxWaitMs", took)
+	}
+
+	full := fetchReq("none", 0, 0, 0, 0, 1<<20)
+	full.SessionEpoch = 0
+	resp, err = full.RequestWith(ctx, cl)
+	if err != nil || resp.SessionID == 0 {
+		t.Fatalf("session not created: %v id %d", err, resp.SessionID)
+	}
+	id := resp.SessionID
+	forget := kmsg.NewPtrFetchRequest()
+	forget.Version, forget.ReplicaID, forget.MaxBytes = 12, -1, 1<<20
+	forget.MinBytes, forget.MaxWaitMillis = 1, maxWait
+	forget.SessionID, forget.SessionEpoch = id, 1
+	ft := kmsg.NewFetchRequestForgottenTopic()
+	ft.Topic, ft.Partitions = "none", []int32{0}
+	forget.ForgottenTopics = append(forget.ForgottenTopics, ft)
+	start = time.Now()
+	resp, err = forget.RequestWith(ctx, cl)
+	if err != nil || resp.ErrorCode != 0 {
+		t.Fatalf("fetch forgetting the last partition: %v %v", err, kerr.ErrorForCode(resp.ErrorCode))
+	}
+	if took := time.Since(start); took > tooLong {
+		t.Fatalf("fetch forgetting the last partition took %v: it waited out MaxWaitMs", took)
+	}
+	if resp.SessionID != 0 {
+		t.Fatalf("fetch emptying its session answered with session %d, want none (0)", resp.SessionID)
+	}
+	forget.SessionEpoch, forget.ForgottenTopics = 2, nil
+	if resp, err = forget.RequestWith(ctx, cl); err != nil || resp.ErrorCode != kerr.FetchSessionIDNotFound.Code {
+		t.Fatalf("the emptied session: %v %v, want it closed", err, kerr.ErrorForCode(resp.ErrorCode))
+	}
+}
