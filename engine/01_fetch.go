@@ -181,15 +181,23 @@ func (op *fetchOp) read() {
 			// The response holds at most MaxBytes (and the first batch
 			// past it), filled in partition order: what this shard read
 			// for earlier partitions is room a later one cannot use, so
-			// a fetch holds at most MaxBytes a shard in memory however
-			// many partitions it names. Once one of them returned
-			// records, the first-batch exemption is spent (see fit).
-			budget := max(op.req.MaxBytes, 1) // 0 still gets a first batch (KIP-74)
-			firstWhole := true
+			// a fetch holds at most MaxBytes and one batch a shard in
+			// memory however many partitions it names. Every read while
+			// room is left may take its first batch whole (KIP-74):
+			// shards read in parallel, so only fit, in response order,
+			// knows which partition is the first to return records. A
+			// batch read past its limits is kept only if it is that
+			// first one, so the shard's first such read does not take
+			// the room of its later partitions.
+			budget := max(op.req.MaxBytes, 1) // 0 still gets a first batch
+			exempted := false
 			for _, i := range idxs {
-				s.readFetchPart(op, &op.parts[i], register, budget, firstWhole)
+				past := s.readFetchPart(op, &op.parts[i], register, budget)
+				if past && !exempted {
+					exempted = true
+					continue
+				}
 				budget -= int32(len(op.parts[i].data))
-				firstWhole = firstWhole && len(op.parts[i].data) == 0
 			}
 			if op.pending.Add(-1) == 0 {
 				op.evaluate()
@@ -200,14 +208,15 @@ func (op *fetchOp) read() {
 
 // readFetchPart runs on the shard owning the partition; budget is the room
 // its shard's earlier partitions left in the response (none left: only the
-// offset is checked), firstWhole whether its first batch may exceed the
-// limits (KIP-74).
-func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget int32, firstWhole bool) {
+// offset is checked). While room is left its first batch is read whole
+// even past the limits (KIP-74), which it reports (past); fit decides
+// whether that batch is kept.
+func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget int32) (past bool) {
 	p, ok := s.parts[fp.key]
 	if code := logErrorCode(p, ok); code != 0 {
 		fp.errCode = code
 		fp.data = nil
-		return
+		return false
 	}
 	// Batches staged in this shard turn are not yet written and could still
 	// be taken back: the high watermark stops before them.
@@ -217,29 +226,30 @@ func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget 
 	if limit <= 0 && budget > 0 {
 		limit = 1
 	}
-	data, err := p.log.ReadAppend(nil, fp.offset, fp.highWatermark, max(limit, 0), firstWhole && budget > 0)
+	data, err := p.log.ReadAppend(nil, fp.offset, fp.highWatermark, max(limit, 0), budget > 0)
 	switch {
 	case errors.Is(err, partlog.ErrOffsetOutOfRange):
 		fp.errCode = kerr.OffsetOutOfRange.Code
 		fp.data = nil
-		return
+		return false
 	case err != nil:
 		s.b.log.Error("fetch read", "topic", fp.key.topic, "partition", fp.key.partition, "err", err)
 		fp.errCode = kerr.KafkaStorageError.Code
 		fp.data = nil
-		return
+		return false
 	}
 	if op.req.Version < 10 && holdsZstd(data) {
 		// KIP-110: a fetch older than v10 cannot take zstd batches.
 		fp.errCode = kerr.UnsupportedCompressionType.Code
 		fp.data = nil
-		return
+		return false
 	}
 	fp.errCode = 0
 	fp.data = data
 	if register {
 		p.addWaiter(op)
 	}
+	return int64(len(data)) > int64(max(limit, 0))
 }
 
 // evaluate answers the fetch or waits for the next wake-up.

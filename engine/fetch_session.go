@@ -217,7 +217,9 @@ func (fs *fetchSessions) merge(s *fetchSession, isNew bool, requested []fetchPar
 		return requested, s
 	}
 	if len(s.partitions) == 0 {
-		delete(fs.sessions, s.id)
+		if fs.sessions[s.id] == s { // not closed meanwhile, its id drawn again
+			delete(fs.sessions, s.id)
+		}
 		return requested, nil
 	}
 	all := make([]fetchPart, 0, len(s.partitions)+len(unknown))

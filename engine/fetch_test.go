@@ -455,6 +455,55 @@ func TestFetchPartitionMaxBytesAfterFirstData(t *testing.T) {
 	}
 }
 
+// Shards read in parallel, each with the room its own earlier partitions
+// left: a read that the response's assembly then drops (a later partition's
+// batch past its PartitionMaxBytes, or past the room) must not cost a
+// later partition on that shard its batches. Partitions 0 and 2 share a
+// shard, 1 is on the other; asked in the order 1, 0, 2, Kafka returns 1's
+// and 2's batches and none of 0's.
+func TestFetchLaterPartitionKeepsRoomAnEarlierReadLeft(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "room", 3)
+	cl := fetchClient(tb)
+	small, mid, big := rawBatch(1, -1, -1, -1), rawBatch(13, -1, -1, -1), rawBatch(600, -1, -1, -1)
+	for p, b := range [][]byte{big, small, mid} {
+		if r := produceRaw(t, cl, "room", int32(p), 11, b); r.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+		}
+	}
+	fetch := func(maxBytes, partMax int32) map[int32]int {
+		t.Helper()
+		req := fetchReq("room", 1, 0, 1, 0, partMax)
+		req.MaxBytes = maxBytes
+		for _, p := range []int32{0, 2} {
+			rp := kmsg.NewFetchRequestTopicPartition()
+			rp.Partition, rp.PartitionMaxBytes = p, partMax
+			req.Topics[0].Partitions = append(req.Topics[0].Partitions, rp)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(map[int32]int)
+		for _, rp := range resp.Topics[0].Partitions {
+			got[rp.Partition] = len(rp.RecordBatches)
+		}
+		return got
+	}
+	// Partition 0's batch is past its PartitionMaxBytes: dropped, and 2's
+	// batch fits the room it leaves.
+	partMax := int32(len(mid) + 10)
+	if got := fetch(int32(len(big)+len(small)/2), partMax); got[1] != len(small) || got[0] != 0 || got[2] != len(mid) {
+		t.Fatalf("partitions 1, 0, 2 (0 past its limit): %v bytes, want %d, 0, %d", got, len(small), len(mid))
+	}
+	// Partition 0's batch is past the room left after 1's.
+	if got := fetch(int32(len(small)+len(mid)+10), 1<<20); got[1] != len(small) || got[0] != 0 || got[2] != len(mid) {
+		t.Fatalf("partitions 1, 0, 2 (0 past the room): %v bytes, want %d, 0, %d", got, len(small), len(mid))
+	}
+}
+
 // A fetch naming no partitions is answered at once, as in Kafka, rather
 // than after MaxWaitMs; so is an incremental fetch whose forgotten topics
 // empty its session, which closes the session and answers without one.
