@@ -229,6 +229,13 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 		// 0, 1, 2, ... is rebuilt, not stored as sent (a consumer would
 		// compute offsets from the deltas) nor refused (older clients
 		// wrote them so).
+		// The rebuild decodes the section whole, here on the network
+		// loop: bounded as a recompressing shard bounds its work, or a
+		// few KiB of zeros could claim the walk's 256 MiB.
+		if limit := st.maxRecompressBytes(); seen.Bytes > limit {
+			return kerr.MessageTooLarge.Code, produceJob{errMsg: fmt.Sprintf(
+				"the batch's records are not numbered 0, 1, 2... and decompress to %d bytes: the broker renumbers at most %d (16 × max.message.bytes)", seen.Bytes, limit)}
+		}
 		rebuilt, err := partlog.RenumberRecords(rp.Records, &h)
 		if err != nil {
 			return kerr.InvalidRecord.Code, produceJob{errMsg: err.Error()}

@@ -2,7 +2,10 @@ package partlog
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-go/chronik/engine/batch"
 )
@@ -55,5 +58,53 @@ func TestRenumberRecords(t *testing.T) {
 	h, _ := batch.Validate(raw)
 	if seen, err := CheckRecords(raw, &h, false, 0); err != nil || seen.OffsetDeltasOff {
 		t.Fatalf("well-numbered batch: %+v, %v", seen, err)
+	}
+}
+
+// rawKeyedRecord encodes one record with its header section given raw.
+func rawKeyedRecord(offsetDelta int, key, value string, headerSection []byte) []byte {
+	body := []byte{0}
+	body = binary.AppendVarint(body, 0)
+	body = binary.AppendVarint(body, int64(offsetDelta))
+	body = binary.AppendVarint(body, int64(len(key)))
+	body = append(body, key...)
+	body = binary.AppendVarint(body, int64(len(value)))
+	body = append(body, value...)
+	body = append(body, headerSection...)
+	return append(binary.AppendVarint(nil, int64(len(body))), body...)
+}
+
+// Records the produce path now refuses but an older build stored (a header
+// with a null key, as sarama encodes a nil header key; bytes after the
+// last header) do not stop compaction: stored data is read by its framing.
+func TestCompactReadsRecordsTheProducePathRefuses(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	opts := testOptions(nil)
+	opts.Now = clock.Now
+	l := mustOpen(t, t.TempDir(), opts, false)
+	nullHeaderKey := append(binary.AppendVarint(nil, 1), binary.AppendVarint(binary.AppendVarint(nil, -1), 0)...)
+	trailing := append(binary.AppendVarint(nil, 0), 7, 7)
+	recs := append(rawKeyedRecord(0, "key-000", "old", nullHeaderKey), rawKeyedRecord(1, "key-001", "old", trailing)...)
+	rb := kmsg.RecordBatch{Magic: 2, LastOffsetDelta: 1, FirstTimestamp: t0.UnixMilli(), MaxTimestamp: t0.UnixMilli(),
+		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: 2, Records: recs}
+	raw := rb.AppendTo(nil)
+	finishBatch(raw)
+	h, err := batch.Validate(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CheckRecords(raw, &h, true, 0); err == nil {
+		t.Fatal("the produce path's check takes the batch")
+	}
+	mustAppend(t, l, raw)
+	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
+	for r := 0; r < 30; r++ {
+		w.round(r)
+	}
+	if passes := cleanAll(t, l, CleanOptions{MinDirtyRatio: 0.5}); passes != 1 {
+		t.Fatalf("%d passes, want 1", passes)
+	}
+	if st := l.CleanerStats(); st.RecordsRemoved == 0 {
+		t.Fatalf("nothing compacted: %+v", st)
 	}
 }

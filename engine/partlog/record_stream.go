@@ -181,6 +181,9 @@ func nextStreamRecord(br *bufio.Reader, r *recordView) error {
 		if _, err := parseRecordView(rec, r); err != nil {
 			return err
 		}
+		if err := r.checkProduced(); err != nil {
+			return err
+		}
 		br.Discard(size)
 		return nil
 	}
@@ -189,7 +192,8 @@ func nextStreamRecord(br *bufio.Reader, r *recordView) error {
 }
 
 // skipLongRecord reads a record body of length bytes field by field, with
-// parseRecordView's checks, discarding the key, value and headers.
+// parseRecordView's and checkProduced's checks, discarding the key, value
+// and headers.
 func skipLongRecord(br *bufio.Reader, length int64, r *recordView) error {
 	cr := &countingByteReader{br: br}
 	attrs, err := cr.ReadByte()
@@ -239,7 +243,8 @@ func skipLongRecord(br *bufio.Reader, length int64, r *recordView) error {
 			if err != nil {
 				return fmt.Errorf("bad header %d %s: %w", i, field, truncated(err))
 			}
-			if l < 0 && !(field == "value" && l == -1) || l > length-cr.n {
+			// A negative value length is a null value, as Kafka reads it.
+			if field == "key" && l < 0 || l > length-cr.n {
 				return fmt.Errorf("bad header %d %s", i, field)
 			}
 			if err := cr.discard(max(l, 0)); err != nil {

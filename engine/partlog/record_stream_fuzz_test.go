@@ -30,6 +30,16 @@ func FuzzStreamedWalkMatchesInPlace(f *testing.F) {
 	f.Add(recs[:len(recs)-3], int32(3), false)
 	f.Add(recs, int32(2), false)
 	f.Add([]byte{0x02, 0, 0}, int32(1), false)
+	// Records with headers, short and past the stream's window, and with
+	// every offset delta 0.
+	var withHeaders []byte
+	for _, v := range []string{"a", strings.Repeat("long value ", 8000)} {
+		r := kmsg.Record{OffsetDelta: 0, Key: []byte{'k'}, Value: []byte(v),
+			Headers: []kmsg.Header{{Key: "h", Value: []byte("v")}, {Key: "", Value: nil}}}
+		r.Length = int32(len(r.AppendTo(nil)) - 1)
+		withHeaders = r.AppendTo(withHeaders)
+	}
+	f.Add(withHeaders, int32(2), true)
 	f.Fuzz(func(t *testing.T, recs []byte, count int32, requireKeys bool) {
 		if count < 0 || count > 1<<16 {
 			return
@@ -50,7 +60,8 @@ func FuzzStreamedWalkMatchesInPlace(f *testing.F) {
 			if (gotErr == nil) != (wantErr == nil) || errors.Is(gotErr, ErrRecordWithoutKey) != errors.Is(wantErr, ErrRecordWithoutKey) {
 				t.Fatalf("%s: %v; in place: %v", name, gotErr, wantErr)
 			}
-			if wantErr == nil && (got.MinTimestamp != want.MinTimestamp || got.MaxTimestamp != want.MaxTimestamp || got.Bytes != want.Bytes) {
+			if wantErr == nil && (got.MinTimestamp != want.MinTimestamp || got.MaxTimestamp != want.MaxTimestamp || got.Bytes != want.Bytes ||
+				got.OffsetDeltasOff != want.OffsetDeltasOff) {
 				t.Fatalf("%s: saw %+v; in place %+v", name, got, want)
 			}
 		}
@@ -102,7 +113,8 @@ func FuzzStreamedWalkMatchesDecompress(f *testing.F) {
 			t.Fatalf("walk accepts what the in-place walk refuses: %v", wantErr)
 		case gotErr != nil && wantErr == nil && codec != 4:
 			t.Fatalf("walk refuses what decompress and the in-place walk accept: %v", gotErr)
-		case gotErr == nil && (got.MinTimestamp != want.MinTimestamp || got.MaxTimestamp != want.MaxTimestamp || got.Bytes != want.Bytes):
+		case gotErr == nil && (got.MinTimestamp != want.MinTimestamp || got.MaxTimestamp != want.MaxTimestamp || got.Bytes != want.Bytes ||
+			got.OffsetDeltasOff != want.OffsetDeltasOff):
 			t.Fatalf("walk saw %+v, in place %+v", got, want)
 		}
 	})

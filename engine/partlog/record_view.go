@@ -26,6 +26,11 @@ type recordView struct {
 	// copied unchanged when the record is re-encoded with a new timestamp
 	// delta.
 	fromOffsetDelta []byte
+	// headers is the header section (count, then headers), and
+	// wideOffsetDelta says the offset delta does not fit an int32: both for
+	// checkProduced, which only the produce path applies.
+	headers         []byte
+	wideOffsetDelta bool
 }
 
 // forEachRecordView walks count records of an uncompressed records section,
@@ -63,10 +68,11 @@ func parseRecordView(b []byte, r *recordView) (int, error) {
 	body = body[n:]
 	r.fromOffsetDelta = body
 	offDelta, n := binary.Varint(body)
-	if n <= 0 || offDelta != int64(int32(offDelta)) {
-		return 0, errors.New("bad offset delta") // an int32 varint in Kafka's records
+	if n <= 0 {
+		return 0, errors.New("bad offset delta")
 	}
 	r.offsetDelta = int32(offDelta)
+	r.wideOffsetDelta = offDelta != int64(r.offsetDelta)
 	body = body[n:]
 	var ok bool
 	if r.key, body, ok = varBytes(body); !ok {
@@ -77,28 +83,45 @@ func parseRecordView(b []byte, r *recordView) (int, error) {
 		return 0, errors.New("bad value")
 	}
 	r.nullValue = value == nil
-	headers, n := binary.Varint(body)
-	if n <= 0 || headers < 0 {
+	if _, n = binary.Varint(body); n <= 0 {
 		return 0, errors.New("bad header count")
 	}
-	body = body[n:]
-	// Each header is checked, and the record must end with its last one,
-	// as Kafka's DefaultRecord.readFrom requires: a consumer cannot decode
-	// a record that breaks either rule (franz-go drops it silently, the
-	// Java consumer stops at it).
+	r.headers = body
+	return size, nil
+}
+
+// checkProduced applies what Kafka's DefaultRecord.readFrom requires of a
+// producer's record beyond the framing parseRecordView reads: an int32
+// offset delta, each header whole with a key, and no byte after the last
+// header. A consumer cannot decode a record that breaks them (franz-go
+// drops it silently, the Java consumer stops at it). Only the produce path
+// applies them: data already in a log, which an older build may have
+// taken, is read by its framing alone, so that compaction can go on.
+func (r *recordView) checkProduced() error {
+	if r.wideOffsetDelta {
+		return errors.New("bad offset delta")
+	}
+	headers, n := binary.Varint(r.headers)
+	if n <= 0 || headers < 0 {
+		return errors.New("bad header count")
+	}
+	body := r.headers[n:]
 	for i := int64(0); i < headers; i++ {
-		var key []byte
-		if key, body, ok = varBytes(body); !ok || key == nil {
-			return 0, fmt.Errorf("bad header %d key", i)
+		key, rest, ok := varBytes(body)
+		if !ok || key == nil {
+			return fmt.Errorf("bad header %d key", i)
 		}
-		if _, body, ok = varBytes(body); !ok {
-			return 0, fmt.Errorf("bad header %d value", i)
+		// A negative value length is a null value, as Kafka reads it.
+		l, n := binary.Varint(rest)
+		if n <= 0 || l > int64(len(rest)-n) {
+			return fmt.Errorf("bad header %d value", i)
 		}
+		body = rest[n+int(max(l, 0)):]
 	}
 	if len(body) != 0 {
-		return 0, fmt.Errorf("%d bytes past the last header", len(body))
+		return fmt.Errorf("%d bytes past the last header", len(body))
 	}
-	return size, nil
+	return nil
 }
 
 // varBytes splits a varint-length-prefixed byte string off b; length -1 is
@@ -164,6 +187,9 @@ func walkRecords(recs []byte, h *batch.Header, requireKeys bool) (RecordsSeen, e
 	var r recordView
 	for i := int32(0); i < h.NumRecords; i++ {
 		n, err := parseRecordView(recs, &r)
+		if err == nil {
+			err = r.checkProduced()
+		}
 		if err != nil {
 			return RecordsSeen{}, fmt.Errorf("%w: record %d of %d: %w", ErrMalformedRecords, i, h.NumRecords, err)
 		}
