@@ -50,8 +50,17 @@ func TestMetricsEndpoint(t *testing.T) {
 	metricsAddr := freeAddr(t)
 	bp := startBinary(t, "metrics.listener="+metricsAddr, "num.shards=2")
 	base := "http://" + metricsAddr
-	if code, body := httpGet(t, base+"/health"); code != http.StatusOK || strings.TrimSpace(body) != "ok" {
-		t.Fatalf("/health: %d %q, want 200 ok", code, body)
+	// The Kafka port accepts before the broker has registered itself:
+	// until then /health answers 503 "starting".
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		code, body := httpGet(t, base+"/health")
+		if code == http.StatusOK && strings.TrimSpace(body) == "ok" {
+			break
+		}
+		if code != http.StatusServiceUnavailable || !strings.HasPrefix(body, "starting") || time.Now().After(deadline) {
+			t.Fatalf("/health: %d %q, want 200 ok (after 503 starting)", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bp.addr), kgo.DefaultProduceTopic("metered"), kgo.AllowAutoTopicCreation())

@@ -100,8 +100,9 @@ func (c brokerCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // shardCountWait bounds how long a scrape waits for the shards to count
-// their partitions; a shard busy past it is left out of that scrape (its
-// activity clocks still show why).
+// their partitions (and half of io.timeout.ms, within the scrape's own
+// deadline); a shard busy past it is left out of that scrape (its activity
+// clocks still show why).
 const shardCountWait = 500 * time.Millisecond
 
 func (c brokerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -116,7 +117,7 @@ func (c brokerCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(activityRunningDesc, prometheus.GaugeValue, a.clock.running(now).Seconds(), id, a.name)
 		}
 	}
-	for _, n := range c.b.countPartitions(shardCountWait) {
+	for _, n := range c.b.countPartitions(min(shardCountWait, c.b.cfg.IOTimeout/2)) {
 		id := strconv.Itoa(n.shard)
 		ch <- prometheus.MustNewConstMetric(partitionsDesc, prometheus.GaugeValue, float64(n.partitions), id)
 		ch <- prometheus.MustNewConstMetric(partitionsOfflineDesc, prometheus.GaugeValue, float64(n.offline), id)
@@ -129,10 +130,23 @@ type partitionCount struct {
 }
 
 // countPartitions asks every shard to count its partitions and those
-// without a usable log, and returns the answers that came within wait.
+// without a usable log, and returns the answers that came within wait. A
+// shard still owing the previous scrape its count is not asked again, so
+// scrapes of a stalled shard do not pile work into its mailbox; nothing is
+// asked once the broker is stopping.
 func (b *Broker) countPartitions(wait time.Duration) []partitionCount {
+	select {
+	case <-b.closed:
+		return nil
+	default:
+	}
 	answers := make(chan partitionCount, len(b.shards))
+	asked := 0
 	for _, s := range b.shards {
+		if !s.countPending.CompareAndSwap(false, true) {
+			continue
+		}
+		asked++
 		s.submit(func(s *shard) {
 			n := partitionCount{shard: s.id}
 			for _, p := range s.parts {
@@ -141,13 +155,14 @@ func (b *Broker) countPartitions(wait time.Duration) []partitionCount {
 					n.offline++
 				}
 			}
+			s.countPending.Store(false)
 			answers <- n
 		})
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	var out []partitionCount
-	for range b.shards {
+	for range asked {
 		select {
 		case n := <-answers:
 			out = append(out, n)
@@ -158,13 +173,19 @@ func (b *Broker) countPartitions(wait time.Duration) []partitionCount {
 	return out
 }
 
-// Health lists what keeps the broker from serving: not started yet, or a
-// shard turn, fdatasync group or seal running past io.timeout.ms (a stalled
-// disk: the produces waiting on it were answered KAFKA_STORAGE_ERROR at the
-// deadline, but the call has not returned). Empty when healthy.
+// Health lists what keeps the broker from serving: not started yet,
+// stopping, or a shard turn, fdatasync group or seal running past
+// io.timeout.ms (a stalled disk: the produces waiting on it were answered
+// KAFKA_STORAGE_ERROR at the deadline, but the call has not returned).
+// Empty when healthy.
 func (b *Broker) Health() []string {
+	select {
+	case <-b.closed:
+		return []string{"stopping"}
+	default:
+	}
 	if !b.ready.Load() {
-		return []string{"starting: partitions are being opened"}
+		return []string{"starting: not serving yet"}
 	}
 	var problems []string
 	now := time.Now()

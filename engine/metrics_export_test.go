@@ -153,3 +153,28 @@ func TestMetricsCountOfflinePartitions(t *testing.T) {
 		return nil
 	})
 }
+
+// Once the broker is stopping, /health says so and a scrape returns at
+// once without asking the shards (their loops are ending).
+func TestHealthSaysStoppingAndScrapesStayQuick(t *testing.T) {
+	tb := startBroker(t)
+	reg := prometheus.NewRegistry()
+	if err := tb.b.RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	if h := tb.b.Health(); len(h) != 0 {
+		t.Fatalf("health while serving: %q", h)
+	}
+	b := tb.b
+	tb.stop()
+	if h := b.Health(); len(h) != 1 || h[0] != "stopping" {
+		t.Fatalf("health after the stop: %q", h)
+	}
+	start := time.Now()
+	if _, ok := gatherSample(t, reg, "chronik_partitions", nil); ok {
+		t.Fatal("partition counts after the stop")
+	}
+	if took := time.Since(start); took > 250*time.Millisecond {
+		t.Fatalf("a scrape after the stop took %v: it waited for the shards", took)
+	}
+}

@@ -97,15 +97,17 @@ func (r *request) respond(resp kmsg.Response) {
 		buf = append(buf, 0)
 	}
 	buf = resp.AppendTo(buf)
-	r.out.Respond([][]byte{buf})
+	// Counted before the hand-off: a client that has its answer finds it
+	// counted.
 	r.b.requests.observe(r.key, r.received)
+	r.out.Respond([][]byte{buf})
 }
 
 // respondNone frees the request's slot without writing (acks=0 produce).
 func (r *request) respondNone() {
 	if r.done.CompareAndSwap(false, true) {
-		r.out.Respond(nil)
 		r.b.requests.observe(r.key, r.received)
+		r.out.Respond(nil)
 	}
 }
 

@@ -96,6 +96,9 @@ type shard struct {
 	// When the current turn, fdatasync group and seal began
 	// (shard_activity.go).
 	turnClock, syncClock, sealClock activityClock
+	// countPending: a metrics scrape's partition count is queued and not
+	// yet answered (metrics_export.go).
+	countPending atomic.Bool
 }
 
 func newShard(b *Broker, id, mailbox int) *shard {
