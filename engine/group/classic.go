@@ -287,8 +287,10 @@ func (cg *classicGroup) joinKnown(cl Client, req *kmsg.JoinGroupRequest, reply f
 			cg.updateMemberAndRebalance(m, req, reply)
 			return
 		}
-		// The member lost its JoinGroup response: answer it again.
-		reply(cg.joinSuccess(req, m, m.id == cg.leader, m.id, false))
+		// The member lost its JoinGroup response: answer it again, naming
+		// the group's leader (a follower told it leads would run the
+		// assignor over no members).
+		reply(cg.joinSuccess(req, m, m.id == cg.leader, cg.leader, false))
 		cg.heartbeat(m)
 	case stateStable:
 		// A leader's rejoin always rebalances: it is how a leader asks for

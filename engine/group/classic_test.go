@@ -493,3 +493,44 @@ func TestDeleteGroupWithOnlyAPendingMember(t *testing.T) {
 		t.Fatalf("%d groups after the delete", n)
 	}
 }
+
+// A follower that sends its JoinGroup again while the group completes its
+// rebalance (its answer was lost) is answered again naming the group's
+// leader, as Kafka does: told it leads, it would run the assignor over no
+// members.
+func TestClassicRejoinDuringCompletingRebalanceNamesTheLeader(t *testing.T) {
+	e := newEnv(t)
+	idA, ra := e.newMember("g")
+	idB, rb := e.newMember("g")
+	e.clock.advance(0)
+	leader := ra.join(t).LeaderID
+	if rb.join(t).LeaderID != leader {
+		t.Fatal("members disagree on the leader")
+	}
+	follower := idA
+	if follower == leader {
+		follower = idB
+	}
+	var again reply
+	e.c.JoinGroup(Client{ID: "client"}, joinReq("g", follower, nil), again.fn())
+	resp := again.join(t)
+	if resp.ErrorCode != 0 || resp.LeaderID != leader || len(resp.Members) != 0 {
+		t.Fatalf("follower's repeated join: %v, leader %q (want %q), %d members", kerr.ErrorForCode(resp.ErrorCode), resp.LeaderID, leader, len(resp.Members))
+	}
+}
+
+// A commit at generation -1 to a group that does not exist is taken
+// whatever member id it names, as Kafka takes it into a new empty group.
+func TestGenerationlessCommitWithMemberIDToMissingGroup(t *testing.T) {
+	e := newEnv(t)
+	e.topics.add("t", 1)
+	for _, version := range []int16{8, 9} {
+		commit := kmsg.NewPtrOffsetCommitRequest()
+		commit.Version = version
+		commit.Group, commit.MemberID, commit.Generation = "simple", "m", -1
+		commit.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: 7, LeaderEpoch: -1}}}}
+		if code := e.c.OffsetCommit(commit).Topics[0].Partitions[0].ErrorCode; code != 0 {
+			t.Fatalf("v%d: %v, want success", version, kerr.ErrorForCode(code))
+		}
+	}
+}

@@ -94,7 +94,10 @@ func (c *Coordinator) ConsumerGroupHeartbeat(cl Client, req *kmsg.ConsumerGroupH
 		c.armExpiry()
 	}
 	if g.classic != nil {
-		if !g.empty() {
+		// Only a join converts an empty classic group, as Kafka creates
+		// a consumer group only for member epoch 0: a stray heartbeat
+		// must not change the group's type.
+		if !g.empty() || req.MemberEpoch != 0 {
 			return fail(kerr.GroupIDNotFound.Code, "Group %s is not a consumer group.", req.Group)
 		}
 		g.toConsumer()
@@ -134,8 +137,10 @@ func (c *Coordinator) checkHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest) (i
 		switch {
 		case req.RebalanceTimeoutMillis == -1:
 			return kerr.InvalidRequest.Code, "RebalanceTimeoutMs must be provided in first request."
-		case len(req.SubscribedTopicNames) == 0 && req.SubscribedTopicRegex == nil:
-			return kerr.InvalidRequest.Code, "SubscribedTopicNames or SubscribedTopicRegex must be set in first request."
+		case req.SubscribedTopicNames == nil && req.SubscribedTopicRegex == nil:
+			// An empty list is a subscription (a regex consumer joining
+			// before any topic matches); only both null is refused.
+			return kerr.InvalidRequest.Code, "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining."
 		case req.Topics == nil || len(req.Topics) > 0:
 			return kerr.InvalidRequest.Code, "TopicPartitions must be empty when (re-)joining."
 		}

@@ -427,3 +427,38 @@ func TestGroupRemovedAfterTypeChangeStaysRemoved(t *testing.T) {
 		t.Fatalf("%d groups after compaction and a restart, want 0: %+v", n, e.c.ListGroups(nil, nil))
 	}
 }
+
+// A KIP-848 join with an empty (not null) topic list is a subscription to
+// nothing yet, as Kafka takes it (a regex consumer joining before any
+// topic matches); only both subscription fields null is refused.
+func TestConsumerJoinWithEmptySubscription(t *testing.T) {
+	e := newEnv(t)
+	e.topics.add("t", 1)
+	m := &cmember{e: e, id: "a", owned: make(assignment)}
+	resp := m.send(0, []string{}, []kmsg.ConsumerGroupHeartbeatRequestTopic{})
+	if resp.ErrorCode != 0 || m.epoch < 1 {
+		t.Fatalf("join with an empty topic list: %v %v", kerr.ErrorForCode(resp.ErrorCode), resp.ErrorMessage)
+	}
+}
+
+// A heartbeat that is not a join (member epoch above 0) to an empty
+// classic group is refused without turning the group into a consumer
+// group, as Kafka converts only on a join.
+func TestConsumerHeartbeatDoesNotConvertClassicGroupUnlessJoining(t *testing.T) {
+	e := newEnv(t)
+	e.topics.add("t", 1)
+	commit := kmsg.NewPtrOffsetCommitRequest()
+	commit.Version = 8
+	commit.Group, commit.Generation = "g", -1
+	commit.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: 1, LeaderEpoch: -1}}}}
+	if code := e.c.OffsetCommit(commit).Topics[0].Partitions[0].ErrorCode; code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	m := &cmember{e: e, id: "stray", owned: make(assignment)}
+	if resp := m.send(5, nil, nil); resp.ErrorCode == 0 {
+		t.Fatal("a stray heartbeat at epoch 5 was taken")
+	}
+	if g := e.c.groups["g"]; g == nil || g.classic == nil || g.consumer != nil {
+		t.Fatal("a refused heartbeat changed the group's type")
+	}
+}

@@ -85,14 +85,15 @@ func (c *Coordinator) OffsetCommit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCo
 	var v commitValidation
 	switch {
 	case g == nil:
-		// Only a group-less commit (generation -1) may create a group;
-		// anything else refers to a group that does not exist: from v9
-		// Kafka says so (GROUP_ID_NOT_FOUND), before that it answers
-		// ILLEGAL_GENERATION.
+		// Only a group-less commit (generation -1) may create a group,
+		// whatever member id it names (Kafka creates an empty group,
+		// where such a commit is accepted); one with a generation refers
+		// to a group that does not exist: from v9 Kafka says so
+		// (GROUP_ID_NOT_FOUND), before that it answers ILLEGAL_GENERATION.
 		switch {
 		case req.Generation >= 0 && req.Version >= 9:
 			v.code = kerr.GroupIDNotFound.Code
-		case req.Generation >= 0 || req.MemberID != "" || req.InstanceID != nil:
+		case req.Generation >= 0:
 			v.code = kerr.IllegalGeneration.Code
 		}
 	case g.consumer != nil:
