@@ -182,22 +182,22 @@ func (op *fetchOp) read() {
 			// past it), filled in partition order: what this shard read
 			// for earlier partitions is room a later one cannot use, so
 			// a fetch holds at most MaxBytes and one batch a shard in
-			// memory however many partitions it names. Every read while
-			// room is left may take its first batch whole (KIP-74):
-			// shards read in parallel, so only fit, in response order,
-			// knows which partition is the first to return records. A
-			// batch read past its limits is kept only if it is that
-			// first one, so the shard's first such read does not take
-			// the room of its later partitions.
+			// memory however many partitions it names. Shards read in
+			// parallel, so only fit, in response order, knows which
+			// partition is the first to return records (KIP-74: its
+			// first batch whole). Here, until this shard has read
+			// records, a partition may take its first batch past its
+			// limits; such a batch is kept only if it is that first one,
+			// so it does not take the room of the shard's later
+			// partitions. After it, none can be first.
 			budget := max(op.req.MaxBytes, 1) // 0 still gets a first batch
-			exempted := false
+			readAny := false
 			for _, i := range idxs {
-				past := s.readFetchPart(op, &op.parts[i], register, budget)
-				if past && !exempted {
-					exempted = true
-					continue
+				past := s.readFetchPart(op, &op.parts[i], register, budget, !readAny)
+				readAny = readAny || len(op.parts[i].data) > 0
+				if !past {
+					budget -= int32(len(op.parts[i].data))
 				}
-				budget -= int32(len(op.parts[i].data))
 			}
 			if op.pending.Add(-1) == 0 {
 				op.evaluate()
@@ -208,10 +208,10 @@ func (op *fetchOp) read() {
 
 // readFetchPart runs on the shard owning the partition; budget is the room
 // its shard's earlier partitions left in the response (none left: only the
-// offset is checked). While room is left its first batch is read whole
-// even past the limits (KIP-74), which it reports (past); fit decides
-// whether that batch is kept.
-func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget int32) (past bool) {
+// offset is checked). With firstWhole and room left its first batch is
+// read whole even past the limits (KIP-74), which it reports (past); fit
+// decides whether that batch is kept.
+func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget int32, firstWhole bool) (past bool) {
 	p, ok := s.parts[fp.key]
 	if code := logErrorCode(p, ok); code != 0 {
 		fp.errCode = code
@@ -226,7 +226,7 @@ func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget 
 	if limit <= 0 && budget > 0 {
 		limit = 1
 	}
-	data, err := p.log.ReadAppend(nil, fp.offset, fp.highWatermark, max(limit, 0), budget > 0)
+	data, err := p.log.ReadAppend(nil, fp.offset, fp.highWatermark, max(limit, 0), firstWhole && budget > 0)
 	switch {
 	case errors.Is(err, partlog.ErrOffsetOutOfRange):
 		fp.errCode = kerr.OffsetOutOfRange.Code

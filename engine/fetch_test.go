@@ -504,6 +504,43 @@ func TestFetchLaterPartitionKeepsRoomAnEarlierReadLeft(t *testing.T) {
 	}
 }
 
+// A shard's second partition whose first batch is past its limits can never
+// be the first to return records, so it is not read whole, and the room it
+// would have taken stays for the shard's later partitions. Partitions 0, 2
+// and 4 share a shard; asked 1, 0, 2, 4 with 0 and 2 holding large batches,
+// Kafka returns 1's and 4's.
+func TestFetchSecondLargeBatchOnAShardTakesNoRoom(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "room2", 5)
+	cl := fetchClient(tb)
+	small, mid, big := rawBatch(1, -1, -1, -1), rawBatch(13, -1, -1, -1), rawBatch(600, -1, -1, -1)
+	for p, b := range map[int32][]byte{0: big, 1: small, 2: big, 4: mid} {
+		if r := produceRaw(t, cl, "room2", p, 11, b); r.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+		}
+	}
+	req := fetchReq("room2", 1, 0, 1, 0, 1<<20)
+	req.MaxBytes = int32(len(big) - 1) // each large batch is past the room
+	for _, p := range []int32{0, 2, 4} {
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.PartitionMaxBytes = p, 1<<20
+		req.Topics[0].Partitions = append(req.Topics[0].Partitions, rp)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[int32]int)
+	for _, rp := range resp.Topics[0].Partitions {
+		got[rp.Partition] = len(rp.RecordBatches)
+	}
+	if got[1] != len(small) || got[0] != 0 || got[2] != 0 || got[4] != len(mid) {
+		t.Fatalf("partitions 1, 0, 2, 4: %v bytes, want %d, 0, 0, %d", got, len(small), len(mid))
+	}
+}
+
 // A fetch naming no partitions is answered at once, as in Kafka, rather
 // than after MaxWaitMs; so is an incremental fetch whose forgotten topics
 // empty its session, which closes the session and answers without one.
