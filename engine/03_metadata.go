@@ -29,11 +29,19 @@ import (
 // * v4: AllowAutoTopicCreation
 // * v5: OfflineReplicas
 // * v7: LeaderEpoch (KIP-320)
-// * v8-10: authorized operations (KIP-430)
+// * v8-10: authorized operations (KIP-430): with no authorizer, every
+//   operation the resource supports, as Kafka answers without ACLs (topics
+//   from v8, the cluster in v8-10)
+// * A topic is internal by its name (__consumer_offsets), as in Kafka,
+//   whoever created it; a topic named twice is answered once.
 // * v9: flexible
 // * v10: TopicID (KIP-516); v12: topics may be named by ID alone
 
 func init() { registerAPI(3, 0, 12, (*Broker).handleMetadata) }
+
+// topicOperations is the bit set of Kafka's TOPIC operations: READ, WRITE,
+// CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
+const topicOperations int32 = 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<10 | 1<<11
 
 func (b *Broker) handleMetadata(r *request) {
 	req := r.kreq.(*kmsg.MetadataRequest)
@@ -125,13 +133,24 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, v *clusterView) *km
 	clusterID := snap.ClusterID
 	resp.ClusterID = &clusterID
 	resp.ControllerID = b.nodeID
+	if req.IncludeClusterAuthorizedOperations && req.Version >= 8 && req.Version <= 10 {
+		resp.AuthorizedOperations = clusterOperations
+	}
 
+	answered := make(map[string]bool)
 	addTopic := func(name string, t *meta.Topic) {
+		if answered[name] {
+			return
+		}
+		answered[name] = true
 		st := kmsg.NewMetadataResponseTopic()
 		n := name
 		st.Topic = &n
 		st.TopicID = t.ID
-		st.IsInternal = t.Internal
+		st.IsInternal = t.Internal || isInternalTopic(name)
+		if req.IncludeTopicAuthorizedOperations && req.Version >= 8 {
+			st.AuthorizedOperations = topicOperations
+		}
 		for i, p := range t.Partitions {
 			sp := kmsg.NewMetadataResponseTopicPartition()
 			sp.Partition = int32(i)
@@ -145,6 +164,12 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, v *clusterView) *km
 		resp.Topics = append(resp.Topics, st)
 	}
 	addError := func(name *string, id [16]byte, code int16) {
+		if name != nil {
+			if answered[*name] {
+				return
+			}
+			answered[*name] = true
+		}
 		st := kmsg.NewMetadataResponseTopic()
 		st.Topic = name
 		st.TopicID = id

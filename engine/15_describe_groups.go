@@ -19,12 +19,18 @@ import (
 //
 // Version notes:
 // * v1: ThrottleMillis
-// * v3: IncludeAuthorizedOperations (KIP-430; no ACLs, so left unset)
+// * v3: IncludeAuthorizedOperations (KIP-430): with no authorizer, every
+//   operation a group supports (READ, DELETE, DESCRIBE), as Kafka answers
+//   without ACLs
 // * v4: InstanceID (KIP-345)
 // * v5: flexible
 // * v6: ErrorMessage, GROUP_ID_NOT_FOUND (KIP-1043)
 
 func init() { registerAPI(15, 0, 6, (*Broker).handleDescribeGroups) }
+
+// groupOperations is the bit set of Kafka's GROUP operations: READ, DELETE,
+// DESCRIBE.
+const groupOperations int32 = 1<<3 | 1<<6 | 1<<8
 
 func (b *Broker) handleDescribeGroups(r *request) {
 	req := r.kreq.(*kmsg.DescribeGroupsRequest)
@@ -36,6 +42,11 @@ func (b *Broker) handleDescribeGroups(r *request) {
 		out[i].Group, out[i].ErrorCode = req.Groups[i], code
 	}, func() {
 		resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
+		if req.IncludeAuthorizedOperations && req.Version >= 3 {
+			for i := range out {
+				out[i].AuthorizedOperations = groupOperations
+			}
+		}
 		resp.Groups = out
 		r.respond(resp)
 	})

@@ -101,6 +101,11 @@ func TestAdminTopicConfigs(t *testing.T) {
 
 	wantErr(t, "bad value", alter(false, kadm.AlterConfig{Op: kadm.SetConfig, Name: "retention.ms", Value: kadm.StringPtr("abc")}), kerr.InvalidConfig)
 	wantErr(t, "unknown key", alter(false, kadm.AlterConfig{Op: kadm.SetConfig, Name: "no.such.key", Value: kadm.StringPtr("1")}), kerr.InvalidConfig)
+	// INT keys hold an int32, as in Kafka: 2^31 used to wrap to a negative
+	// max.message.bytes that refused every produce.
+	wantErr(t, "INT past int32", alter(false, kadm.AlterConfig{Op: kadm.SetConfig, Name: "max.message.bytes", Value: kadm.StringPtr("2147483648")}), kerr.InvalidConfig)
+	wantErr(t, "INT past int32", alter(false, kadm.AlterConfig{Op: kadm.SetConfig, Name: "segment.bytes", Value: kadm.StringPtr("4294967296")}), kerr.InvalidConfig)
+	wantErr(t, "INT at int32's maximum", alter(false, kadm.AlterConfig{Op: kadm.SetConfig, Name: "index.interval.bytes", Value: kadm.StringPtr("2147483647")}), nil)
 	wantErr(t, "append to a scalar", alter(false, kadm.AlterConfig{Op: kadm.AppendConfig, Name: "retention.ms", Value: kadm.StringPtr("1")}), kerr.InvalidConfig)
 	wantErr(t, "append a bad item", alter(false, kadm.AlterConfig{Op: kadm.AppendConfig, Name: "cleanup.policy", Value: kadm.StringPtr("shred")}), kerr.InvalidConfig)
 	wantErr(t, "validate only", alter(true, kadm.AlterConfig{Op: kadm.SetConfig, Name: "max.message.bytes", Value: kadm.StringPtr("2048")}), nil)

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 func TestAdminCreateTopics(t *testing.T) {
@@ -380,5 +381,63 @@ func TestAutoCreateCollisionRace(t *testing.T) {
 		if dot && under || !dot && !under {
 			t.Fatalf("pair %d: race%d.x %v, race%d_x %v; want exactly one", i, i, dot, i, under)
 		}
+	}
+}
+
+// Metadata answers as Kafka without an authorizer: asked for authorized
+// operations, every operation a topic (v8+) and the cluster (v8-10)
+// support; a topic named twice is answered once; __consumer_offsets is
+// internal by its name even when a client created it. DescribeGroups
+// answers a group's operations the same way.
+func TestMetadataAuthorizedOperationsAndInternalByName(t *testing.T) {
+	tb := startBroker(t)
+	ctx := adminCtx(t)
+	createTestTopic(t, tb, "ops", 1)
+	createTestTopic(t, tb, "__consumer_offsets", 1) // before any group made it
+	cl := tb.client()
+	for _, v := range []int16{8, 10, 12} {
+		pinned := kversion.Stable()
+		pinned.SetMaxKeyVersion(3, v) // the client sends the highest version it may
+		vcl := tb.client(kgo.MaxVersions(pinned))
+		req := kmsg.NewPtrMetadataRequest()
+		req.Version = v
+		req.IncludeTopicAuthorizedOperations, req.IncludeClusterAuthorizedOperations = true, true
+		for _, name := range []string{"ops", "ops", "__consumer_offsets"} {
+			rt := kmsg.NewMetadataRequestTopic()
+			rt.Topic = kmsg.StringPtr(name)
+			req.Topics = append(req.Topics, rt)
+		}
+		resp, err := req.RequestWith(ctx, vcl)
+		vcl.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Topics) != 2 {
+			t.Fatalf("v%d: %d topics answered for ops, ops, __consumer_offsets", v, len(resp.Topics))
+		}
+		for _, rt := range resp.Topics {
+			if rt.AuthorizedOperations != topicOperations {
+				t.Fatalf("v%d: topic %s operations %b, want %b", v, *rt.Topic, rt.AuthorizedOperations, topicOperations)
+			}
+			if internal := *rt.Topic == "__consumer_offsets"; rt.IsInternal != internal {
+				t.Fatalf("v%d: topic %s internal %v", v, *rt.Topic, rt.IsInternal)
+			}
+		}
+		wantCluster := int32(clusterOperations)
+		if v > 10 {
+			wantCluster = -2147483648 // not in the response past v10
+		}
+		if resp.AuthorizedOperations != wantCluster {
+			t.Fatalf("v%d: cluster operations %b, want %b", v, resp.AuthorizedOperations, wantCluster)
+		}
+	}
+	describe := kmsg.NewPtrDescribeGroupsRequest()
+	describe.Groups, describe.IncludeAuthorizedOperations = []string{"nobody"}, true
+	resp, err := describe.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := resp.Groups[0].AuthorizedOperations; ops != groupOperations {
+		t.Fatalf("group operations %b, want %b", ops, groupOperations)
 	}
 }

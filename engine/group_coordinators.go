@@ -422,7 +422,7 @@ func (t viewTopics) Name(id [16]byte) (string, bool) { return t.b.currentView().
 func (t viewTopics) Names() []string {
 	v := t.b.currentView()
 	names := slices.Sorted(maps.Keys(v.snap.Topics))
-	return slices.DeleteFunc(names, func(n string) bool { return v.snap.Topics[n].Internal })
+	return slices.DeleteFunc(names, func(n string) bool { return v.snap.Topics[n].Internal || isInternalTopic(n) })
 }
 
 // clientHost is the ClientHost groups report, written as Kafka writes an

@@ -155,6 +155,13 @@ func validateTopicConfig(name string, value *string) error {
 	if value == nil {
 		return fmt.Errorf("topic config %q: null value", name)
 	}
+	if k.kind == kmsg.ConfigTypeInt {
+		// An INT key holds an int32, as Kafka's ConfigDef parses it: a
+		// larger value would wrap where the broker reads it.
+		if _, err := strconv.ParseInt(*value, 10, 32); err != nil {
+			return fmt.Errorf("invalid value %s for configuration %s: not a number of type INT", *value, name)
+		}
+	}
 	if err := k.validate(*value); err != nil {
 		return fmt.Errorf("topic config %s: %w", name, err)
 	}
@@ -220,7 +227,7 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 	st := &topicSettings{
 		retentionMs:     num("retention.ms"),
 		retentionBytes:  num("retention.bytes"),
-		maxMessageBytes: int32(num("max.message.bytes")),
+		maxMessageBytes: int32(min(num("max.message.bytes"), math.MaxInt32)), // a value stored before INT keys were bounded
 		logAppendTime:   get("message.timestamp.type") == "LogAppendTime",
 		codec:           compressionCodec(get("compression.type")),
 
