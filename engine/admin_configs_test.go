@@ -439,3 +439,43 @@ func TestBrokerResourceNamedTwiceBySpelling(t *testing.T) {
 		t.Fatalf("stored %v", got)
 	}
 }
+
+// Kafka's topic configs that Chronik does not apply are still taken with
+// Kafka's validation, kept and described, so that tools setting them work
+// (before, every one was INVALID_CONFIG); turning tiered storage on is
+// refused, as a Kafka broker without it refuses it.
+func TestAdminTopicConfigsKeptForCompatibility(t *testing.T) {
+	tb := startBroker(t)
+	ctx := adminCtx(t)
+	adm := tb.admin()
+	set := map[string]string{
+		"segment.jitter.ms": "1000", "preallocate": "true", "segment.index.bytes": "1048576",
+		"file.delete.delay.ms": "0", "message.downconversion.enable": "false", "compression.gzip.level": "6",
+		"compression.zstd.level": "-5", "local.retention.ms": "-2", "remote.storage.enable": "false",
+		"follower.replication.throttled.replicas": "0:1,1:1", "leader.replication.throttled.replicas": "*",
+		"message.timestamp.difference.max.ms": "60000",
+	}
+	configs := make(map[string]*string)
+	for k, v := range set {
+		configs[k] = kadm.StringPtr(v)
+	}
+	if _, err := adm.CreateTopic(ctx, 1, 1, configs, "compat"); err != nil {
+		t.Fatalf("create with Kafka's other topic configs: %v", err)
+	}
+	for k, v := range set {
+		wantConfig(t, adm, "compat", k, v, kmsg.ConfigSourceDynamicTopicConfig)
+	}
+	wantConfig(t, adm, "compat", "compression.lz4.level", "9", kmsg.ConfigSourceDefaultConfig)
+	for k, v := range map[string]string{
+		"remote.storage.enable": "true", "compression.gzip.level": "10", "compression.lz4.level": "18",
+		"segment.index.bytes": "3", "follower.replication.throttled.replicas": "x", "local.retention.ms": "-3",
+	} {
+		res, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{k: kadm.StringPtr(v)}, "refused")
+		if err == nil {
+			err = res.Err
+		}
+		if !errors.Is(err, kerr.InvalidConfig) {
+			t.Fatalf("create with %s=%s: %v, want INVALID_CONFIG", k, v, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -111,6 +112,90 @@ var topicConfigKeys = []topicConfigKey{
 		func(c *config.Config) string { return rollMs(c) }, intValidator(1)},
 	{"unclean.leader.election.enable", "unclean.leader.election.enable", kmsg.ConfigTypeBoolean, "allow out-of-sync leaders",
 		func(*config.Config) string { return "false" }, oneOf("true", "false")},
+
+	// Kafka's other topic configs are accepted with Kafka's validation and
+	// kept, so that tools setting them (kafka-topics, MirrorMaker's config
+	// sync, operators reconciling topics) work, but Chronik does not apply
+	// them; their documentation says so.
+	{"compression.gzip.level", "compression.gzip.level", kmsg.ConfigTypeInt, "gzip level for compression.type=gzip (kept, not applied: Chronik compresses at the codec's default)",
+		constDefault("-1"), oneOfRange(-1, -1, 1, 9)},
+	{"compression.lz4.level", "compression.lz4.level", kmsg.ConfigTypeInt, "lz4 level for compression.type=lz4 (kept, not applied)",
+		constDefault("9"), oneOfRange(1, 17)},
+	{"compression.zstd.level", "compression.zstd.level", kmsg.ConfigTypeInt, "zstd level for compression.type=zstd (kept, not applied)",
+		constDefault("3"), oneOfRange(-131072, 22)},
+	{"file.delete.delay.ms", "log.segment.delete.delay.ms", kmsg.ConfigTypeLong, "delay before a deleted segment's file is removed (kept, not applied: files are removed at once)",
+		constDefault("60000"), intValidator(0)},
+	{"follower.replication.throttled.replicas", "", kmsg.ConfigTypeList, "replicas throttled as followers (kept, not applied: no replication throttling)",
+		constDefault(""), throttledReplicasValidator},
+	{"leader.replication.throttled.replicas", "", kmsg.ConfigTypeList, "replicas throttled as leaders (kept, not applied: no replication throttling)",
+		constDefault(""), throttledReplicasValidator},
+	{"local.retention.bytes", "log.local.retention.bytes", kmsg.ConfigTypeLong, "local size kept under tiered storage (kept, not applied: no tiered storage)",
+		constDefault("-2"), intValidator(-2)},
+	{"local.retention.ms", "log.local.retention.ms", kmsg.ConfigTypeLong, "local age kept under tiered storage (kept, not applied: no tiered storage)",
+		constDefault("-2"), intValidator(-2)},
+	{"message.downconversion.enable", "log.message.downconversion.enable", kmsg.ConfigTypeBoolean, "down-convert for old fetch versions (kept, not applied: fetch v4+ needs none)",
+		constDefault("true"), oneOf("true", "false")},
+	{"message.timestamp.difference.max.ms", "log.message.timestamp.difference.max.ms", kmsg.ConfigTypeLong, "deprecated in Kafka 3.6 for message.timestamp.before/after.max.ms (kept, not applied)",
+		constDefault(strconv.FormatInt(math.MaxInt64, 10)), intValidator(0)},
+	{"preallocate", "log.preallocate", kmsg.ConfigTypeBoolean, "preallocate segment files (kept, not applied)",
+		constDefault("false"), oneOf("true", "false")},
+	{"remote.storage.enable", "", kmsg.ConfigTypeBoolean, "tiered storage for the topic: Chronik has none, so only false is taken",
+		constDefault("false"), remoteStorageValidator},
+	{"segment.index.bytes", "log.index.size.max.bytes", kmsg.ConfigTypeInt, "offset index file size (kept, not applied: indexes grow as needed)",
+		constDefault("10485760"), intValidator(4)},
+	{"segment.jitter.ms", "log.roll.jitter.ms", kmsg.ConfigTypeLong, "random jitter subtracted from segment.ms (kept, not applied)",
+		constDefault("0"), intValidator(0)},
+}
+
+// constDefault is the default of a topic key the broker config does not set.
+func constDefault(v string) func(*config.Config) string {
+	return func(*config.Config) string { return v }
+}
+
+// oneOfRange takes an integer within one of the inclusive ranges given as
+// pairs of bounds.
+func oneOfRange(bounds ...int64) func(string) error {
+	return func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", v)
+		}
+		for i := 0; i+1 < len(bounds); i += 2 {
+			if n >= bounds[i] && n <= bounds[i+1] {
+				return nil
+			}
+		}
+		return fmt.Errorf("%d is outside %v", n, bounds)
+	}
+}
+
+// throttledReplicasValidator takes Kafka's throttled replica lists: empty,
+// "*", or partition:broker pairs.
+func throttledReplicasValidator(v string) error {
+	if v = strings.TrimSpace(v); v == "" || v == "*" {
+		return nil
+	}
+	for _, e := range strings.Split(v, ",") {
+		p, b, ok := strings.Cut(strings.TrimSpace(e), ":")
+		_, perr := strconv.ParseUint(p, 10, 31)
+		_, berr := strconv.ParseUint(b, 10, 31)
+		if !ok || perr != nil || berr != nil {
+			return fmt.Errorf("%q must be empty, * or a list of partition:broker", v)
+		}
+	}
+	return nil
+}
+
+// remoteStorageValidator refuses turning tiered storage on, as a Kafka
+// broker without it does.
+func remoteStorageValidator(v string) error {
+	switch v {
+	case "false":
+		return nil
+	case "true":
+		return errors.New("tiered storage is not available on this broker")
+	}
+	return fmt.Errorf("%q is not a boolean", v)
 }
 
 func msOrNever(d interface{ Milliseconds() int64 }) string {
