@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -82,8 +83,15 @@ func (b *Broker) handleMetadata(r *request) {
 // refuses such a create too (meta.ErrTopicCollision), so requests racing
 // with colliding names cannot both succeed.
 func (b *Broker) autoCreate(ctx context.Context, names []string) error {
+	snap := b.currentView().snap
+	// default.replication.factor applies, as in Kafka: more replicas than
+	// brokers creates nothing (the topics stay unknown).
+	rf := b.cfg.DefaultReplicationFactor
+	if int(rf) > len(snap.Brokers) {
+		return fmt.Errorf("default.replication.factor %d exceeds the %d registered broker(s)", rf, len(snap.Brokers))
+	}
 	existing := make(map[string]string)
-	for name := range b.currentView().snap.Topics {
+	for name := range snap.Topics {
 		existing[meta.CollisionName(name)] = name
 	}
 	var ops []meta.Op
@@ -95,7 +103,8 @@ func (b *Broker) autoCreate(ctx context.Context, names []string) error {
 			continue
 		}
 		existing[meta.CollisionName(n)] = n
-		ops = append(ops, meta.Op{Kind: meta.OpCreateTopics, Topics: []meta.Topic{b.newTopicSpec(n, b.cfg.NumPartitions, nil)}, RefuseCollisions: true})
+		spec := meta.Topic{Name: n, ID: newTopicID(), Partitions: b.placePartitions(snap, b.cfg.NumPartitions, rf)}
+		ops = append(ops, meta.Op{Kind: meta.OpCreateTopics, Topics: []meta.Topic{spec}, RefuseCollisions: true})
 	}
 	if len(ops) == 0 {
 		return nil

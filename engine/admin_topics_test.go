@@ -441,3 +441,30 @@ func TestMetadataAuthorizedOperationsAndInternalByName(t *testing.T) {
 		t.Fatalf("group operations %b, want %b", ops, groupOperations)
 	}
 }
+
+// Auto-creation takes default.replication.factor, as Kafka's does: more
+// replicas than brokers creates nothing (the topic stays unknown) instead
+// of a topic with one replica.
+func TestAutoCreateHonoursDefaultReplicationFactor(t *testing.T) {
+	tb := startBroker(t, "default.replication.factor=3")
+	ctx := adminCtx(t)
+	req := kmsg.NewPtrMetadataRequest()
+	req.AllowAutoTopicCreation = true
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr("three-replicas")
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, tb.client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := resp.Topics[0].ErrorCode; code != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("auto-create with 3 replicas on one broker: %v, want UNKNOWN_TOPIC_OR_PARTITION", kerr.ErrorForCode(code))
+	}
+	topics, err := tb.admin().ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if topics.Has("three-replicas") {
+		t.Fatal("a topic was created with fewer replicas than default.replication.factor")
+	}
+}

@@ -44,14 +44,6 @@ func newTopicID() meta.TopicID {
 	return id
 }
 
-// newTopicSpec places all partitions of a new topic on this broker (single
-// node); cluster mode spreads replicas here.
-func (b *Broker) newTopicSpec(name string, partitions int32, configs map[string]string) meta.Topic {
-	t := meta.Topic{Name: name, ID: newTopicID(), Configs: configs}
-	t.Partitions = b.newPartitions(partitions)
-	return t
-}
-
 func (b *Broker) newPartitions(n int32) []meta.Partition {
 	ps := make([]meta.Partition, n)
 	for i := range ps {
