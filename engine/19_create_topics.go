@@ -260,9 +260,10 @@ func setCreateTopicError(st *kmsg.CreateTopicsResponseTopic, aerr *apiError) {
 }
 
 // createTopics proposes every topic in one op and fills each answer. A
-// topic created meanwhile by someone else fails the whole op, so those are
-// answered TOPIC_ALREADY_EXISTS and the others proposed again; each retry
-// drops at least one topic, so the loop ends.
+// topic created meanwhile by someone else, or one colliding with it once
+// '.' and '_' are taken alike, fails the whole op, so those are answered
+// TOPIC_ALREADY_EXISTS or INVALID_TOPIC_EXCEPTION and the others proposed
+// again; each retry drops at least one topic, so the loop ends.
 func (b *Broker) createTopics(ctx context.Context, creates []topicCreate) {
 	for len(creates) > 0 {
 		specs := make([]meta.Topic, len(creates))
@@ -285,12 +286,22 @@ func (b *Broker) createTopics(ctx context.Context, creates []topicCreate) {
 			}
 			return
 		}
-		if errors.Is(err, meta.ErrTopicExists) {
+		if errors.Is(err, meta.ErrTopicExists) || errors.Is(err, meta.ErrTopicCollision) {
+			// Another request created one of the names, or one colliding
+			// with it, since validation: that one fails, the rest retry.
 			now := b.store.Current()
+			colliding := make(map[string]string, len(now.Topics))
+			for name := range now.Topics {
+				colliding[meta.CollisionName(name)] = name
+			}
 			remaining := creates[:0:0]
 			for _, c := range creates {
 				if _, ok := now.Topics[c.spec.Name]; ok {
 					setCreateTopicError(c.out, newAPIError(kerr.TopicAlreadyExists, "Topic '%s' already exists.", c.spec.Name))
+					continue
+				}
+				if other, ok := colliding[meta.CollisionName(c.spec.Name)]; ok {
+					setCreateTopicError(c.out, newAPIError(kerr.InvalidTopicException, "Topic '%s' collides with existing topic: %s", c.spec.Name, other))
 					continue
 				}
 				remaining = append(remaining, c)

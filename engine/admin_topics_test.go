@@ -468,3 +468,37 @@ func TestAutoCreateHonoursDefaultReplicationFactor(t *testing.T) {
 		t.Fatal("a topic was created with fewer replicas than default.replication.factor")
 	}
 }
+
+// Two CreateTopics racing with colliding names ('.' against '_') fail only
+// the colliding topic: the others of the losing request are created, as
+// when a name itself was created meanwhile.
+func TestCreateTopicsCollisionRaceFailsOnlyThatTopic(t *testing.T) {
+	tb := startBroker(t)
+	ctx := adminCtx(t)
+	adms := []*kadm.Client{tb.admin(), tb.admin()}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		for j, sep := range []string{".", "_"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				adms[j].CreateTopics(ctx, 1, 1, nil, fmt.Sprintf("plain%d-%d", i, j), fmt.Sprintf("clash%d%sx", i, sep))
+			}()
+		}
+	}
+	wg.Wait()
+	topics, err := tb.admin().ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		for j := range 2 {
+			if name := fmt.Sprintf("plain%d-%d", i, j); !topics.Has(name) {
+				t.Fatalf("%s was not created: its request raced a colliding name", name)
+			}
+		}
+		if dot, under := topics.Has(fmt.Sprintf("clash%d.x", i)), topics.Has(fmt.Sprintf("clash%d_x", i)); dot == under {
+			t.Fatalf("pair %d: clash%d.x %v, clash%d_x %v; want exactly one", i, i, dot, i, under)
+		}
+	}
+}
