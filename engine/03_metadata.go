@@ -172,17 +172,28 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, v *clusterView) *km
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
+	unknownIDs := make(map[[16]byte]bool)
 	addError := func(name *string, id [16]byte, code int16) {
 		if name != nil {
 			if answered[*name] {
 				return
 			}
 			answered[*name] = true
+		} else {
+			if unknownIDs[id] {
+				return
+			}
+			unknownIDs[id] = true
 		}
 		st := kmsg.NewMetadataResponseTopic()
 		st.Topic = name
 		st.TopicID = id
 		st.ErrorCode = code
+		// Kafka sets operations on named error entries too (not on
+		// unknown topic ids, which it adds afterwards).
+		if name != nil && req.IncludeTopicAuthorizedOperations && req.Version >= 8 {
+			st.AuthorizedOperations = topicOperations
+		}
 		resp.Topics = append(resp.Topics, st)
 	}
 

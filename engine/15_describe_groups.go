@@ -44,7 +44,9 @@ func (b *Broker) handleDescribeGroups(r *request) {
 		resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
 		if req.IncludeAuthorizedOperations && req.Version >= 3 {
 			for i := range out {
-				out[i].AuthorizedOperations = groupOperations
+				if out[i].ErrorCode == 0 { // as Kafka: only groups described
+					out[i].AuthorizedOperations = groupOperations
+				}
 			}
 		}
 		resp.Groups = out

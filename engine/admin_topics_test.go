@@ -431,14 +431,54 @@ func TestMetadataAuthorizedOperationsAndInternalByName(t *testing.T) {
 			t.Fatalf("v%d: cluster operations %b, want %b", v, resp.AuthorizedOperations, wantCluster)
 		}
 	}
+	// An unknown name and an unknown topic id each answered once, the
+	// name with operations (as Kafka), the id without.
+	req := kmsg.NewPtrMetadataRequest()
+	req.IncludeTopicAuthorizedOperations = true
+	for range 2 {
+		byName := kmsg.NewMetadataRequestTopic()
+		byName.Topic = kmsg.StringPtr("nope")
+		byID := kmsg.NewMetadataRequestTopic()
+		byID.TopicID = [16]byte{9}
+		req.Topics = append(req.Topics, byName, byID)
+	}
+	mresp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mresp.Topics) != 2 {
+		t.Fatalf("%d answers for an unknown name and id named twice each", len(mresp.Topics))
+	}
+	for _, rt := range mresp.Topics {
+		if want := map[bool]int32{true: topicOperations, false: -2147483648}[rt.Topic != nil]; rt.AuthorizedOperations != want {
+			t.Fatalf("unknown topic %v: operations %d, want %d", rt.Topic, rt.AuthorizedOperations, want)
+		}
+	}
+
+	// DescribeGroups: a group that exists gets its operations, an unknown
+	// one (an error) none, as in Kafka.
+	offs := make(kadm.Offsets)
+	offs.Add(kadm.Offset{Topic: "ops", Partition: 0, At: 0, LeaderEpoch: -1})
+	if err := tb.admin().CommitAllOffsets(ctx, "described", offs); err != nil {
+		t.Fatal(err)
+	}
 	describe := kmsg.NewPtrDescribeGroupsRequest()
-	describe.Groups, describe.IncludeAuthorizedOperations = []string{"nobody"}, true
+	describe.Groups, describe.IncludeAuthorizedOperations = []string{"described", "nobody"}, true
 	resp, err := describe.RequestWith(ctx, cl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ops := resp.Groups[0].AuthorizedOperations; ops != groupOperations {
-		t.Fatalf("group operations %b, want %b", ops, groupOperations)
+	for _, g := range resp.Groups {
+		want := groupOperations
+		if g.ErrorCode != 0 {
+			want = -2147483648
+		}
+		if g.Group == "described" && g.ErrorCode != 0 {
+			t.Fatalf("group described: %v", kerr.ErrorForCode(g.ErrorCode))
+		}
+		if g.AuthorizedOperations != want {
+			t.Fatalf("group %s (error %d): operations %b, want %b", g.Group, g.ErrorCode, g.AuthorizedOperations, want)
+		}
 	}
 }
 

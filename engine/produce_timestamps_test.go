@@ -42,6 +42,11 @@ func TestProduceTimestampBounds(t *testing.T) {
 	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"message.timestamp.type": kadm.StringPtr("LogAppendTime")}, "ts-append"); err != nil {
 		t.Fatal(err)
 	}
+	// Kafka 3.6-3.9: the deprecated key bounds the side its successor
+	// leaves unbounded (before.max.ms, by default).
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"message.timestamp.difference.max.ms": kadm.StringPtr("60000")}, "ts-diff"); err != nil {
+		t.Fatal(err)
+	}
 	cl := fetchClient(tb)
 	now := time.Now().UnixMilli()
 	hour, minute := int64(time.Hour/time.Millisecond), int64(time.Minute/time.Millisecond)
@@ -61,6 +66,8 @@ func TestProduceTimestampBounds(t *testing.T) {
 		{"near the int64 minimum", "ts-tight", batchWithTimestamps(-(1 << 62), -(1 << 62)), kerr.InvalidTimestamp.Code},
 		{"within a tight bound", "ts-tight", rawBatchAt(1, -1, -1, -1, time.Now().UnixMilli()-1000), 0},
 		{"LogAppendTime topics take any producer timestamp", "ts-append", rawBatchAt(3, -1, -1, -1, now+2*hour), 0},
+		{"two minutes old, deprecated difference bound one minute", "ts-diff", rawBatchAt(1, -1, -1, -1, now-2*minute), kerr.InvalidTimestamp.Code},
+		{"within the deprecated difference bound", "ts-diff", rawBatchAt(1, -1, -1, -1, time.Now().UnixMilli()-1000), 0},
 	} {
 		if p := produceRaw(t, cl, c.topic, 0, 11, c.raw); p.ErrorCode != c.want {
 			t.Errorf("%s: %v, want %v", c.name, kerr.ErrorForCode(p.ErrorCode), kerr.ErrorForCode(c.want))
