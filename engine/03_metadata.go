@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -49,6 +50,12 @@ func (b *Broker) handleMetadata(r *request) {
 	v := b.currentView()
 	var missing []string
 	allowAuto := b.cfg.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
+	if allowAuto && int(b.cfg.DefaultReplicationFactor) > len(v.snap.Brokers) {
+		// Nothing can be created: answered as unknown, without a goroutine
+		// per refreshing producer, and logged at most once a minute.
+		allowAuto = false
+		b.warnAutoCreateRefused()
+	}
 	if allowAuto {
 		for _, t := range req.Topics {
 			if t.Topic == nil {
@@ -84,8 +91,8 @@ func (b *Broker) handleMetadata(r *request) {
 // with colliding names cannot both succeed.
 func (b *Broker) autoCreate(ctx context.Context, names []string) error {
 	snap := b.currentView().snap
-	// default.replication.factor applies, as in Kafka: more replicas than
-	// brokers creates nothing (the topics stay unknown).
+	// default.replication.factor applies, as in Kafka (handleMetadata does
+	// not ask for more replicas than brokers).
 	rf := b.cfg.DefaultReplicationFactor
 	if int(rf) > len(snap.Brokers) {
 		return fmt.Errorf("default.replication.factor %d exceeds the %d registered broker(s)", rf, len(snap.Brokers))
@@ -227,4 +234,16 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, v *clusterView) *km
 		addTopic(name, t)
 	}
 	return resp
+}
+
+// warnAutoCreateRefused logs, at most once a minute, that auto-creation
+// cannot place default.replication.factor replicas.
+func (b *Broker) warnAutoCreateRefused() {
+	now := time.Now().UnixNano()
+	last := b.autoCreateWarnedAt.Load()
+	if now-last < int64(time.Minute) || !b.autoCreateWarnedAt.CompareAndSwap(last, now) {
+		return
+	}
+	b.log.Warn("auto-create topics refused: default.replication.factor exceeds the registered brokers",
+		"default.replication.factor", b.cfg.DefaultReplicationFactor)
 }

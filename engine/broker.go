@@ -66,12 +66,15 @@ type Broker struct {
 	// open tracks which partitions shards hold; owned by the reconciler goroutine.
 	open map[partKey]meta.TopicID
 
-	sessions    *fetchSessions
-	pids        producerIDs
-	groups      *groupCoordinators
-	metrics     brokerMetrics
-	requests    *requestMetrics // per-API request times (metrics_export.go)
-	flushPolicy flushPolicy
+	sessions *fetchSessions
+	pids     producerIDs
+	groups   *groupCoordinators
+	metrics  brokerMetrics
+	requests *requestMetrics // per-API request times (metrics_export.go)
+	// autoCreateWarnedAt rate-limits the warning that auto-creation cannot
+	// place its replicas (03_metadata.go), in unix nanoseconds.
+	autoCreateWarnedAt atomic.Int64
+	flushPolicy        flushPolicy
 	// dataDirFile is held open for syncfs of the data directory's filesystem.
 	dataDirFile *os.File
 

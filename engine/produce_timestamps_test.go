@@ -42,8 +42,8 @@ func TestProduceTimestampBounds(t *testing.T) {
 	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"message.timestamp.type": kadm.StringPtr("LogAppendTime")}, "ts-append"); err != nil {
 		t.Fatal(err)
 	}
-	// Kafka 3.6-3.9: the deprecated key bounds the side its successor
-	// leaves unbounded (before.max.ms, by default).
+	// Kafka 3.6-3.9: the deprecated key bounds each side its successors
+	// leave at Kafka 3's default (no bound).
 	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"message.timestamp.difference.max.ms": kadm.StringPtr("60000")}, "ts-diff"); err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +68,7 @@ func TestProduceTimestampBounds(t *testing.T) {
 		{"LogAppendTime topics take any producer timestamp", "ts-append", rawBatchAt(3, -1, -1, -1, now+2*hour), 0},
 		{"two minutes old, deprecated difference bound one minute", "ts-diff", rawBatchAt(1, -1, -1, -1, now-2*minute), kerr.InvalidTimestamp.Code},
 		{"within the deprecated difference bound", "ts-diff", rawBatchAt(1, -1, -1, -1, time.Now().UnixMilli()-1000), 0},
+		{"two minutes ahead, deprecated difference bound one minute", "ts-diff", rawBatchAt(1, -1, -1, -1, now+2*minute), kerr.InvalidTimestamp.Code},
 	} {
 		if p := produceRaw(t, cl, c.topic, 0, 11, c.raw); p.ErrorCode != c.want {
 			t.Errorf("%s: %v, want %v", c.name, kerr.ErrorForCode(p.ErrorCode), kerr.ErrorForCode(c.want))

@@ -135,7 +135,7 @@ var topicConfigKeys = []topicConfigKey{
 		constDefault("-2"), intValidator(-2)},
 	{"message.downconversion.enable", "log.message.downconversion.enable", kmsg.ConfigTypeBoolean, "down-convert for old fetch versions (kept, not applied: fetch v4+ needs none)",
 		constDefault("true"), oneOf("true", "false")},
-	{"message.timestamp.difference.max.ms", "log.message.timestamp.difference.max.ms", kmsg.ConfigTypeLong, "deprecated in Kafka 3.6: bounds record timestamps on either side message.timestamp.before/after.max.ms leave unbounded",
+	{"message.timestamp.difference.max.ms", "log.message.timestamp.difference.max.ms", kmsg.ConfigTypeLong, "deprecated in Kafka 3.6: bounds record timestamps on each side message.timestamp.before/after.max.ms leave at Kafka 3's default",
 		constDefault(strconv.FormatInt(math.MaxInt64, 10)), intValidator(0)},
 	{"preallocate", "log.preallocate", kmsg.ConfigTypeBoolean, "preallocate segment files (kept, not applied)",
 		constDefault("false"), oneOf("true", "false")},
@@ -335,13 +335,17 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 	if st.compact && !st.deletable {
 		st.retentionMs, st.retentionBytes = -1, -1
 	}
-	// The deprecated message.timestamp.difference.max.ms bounds either side
-	// its successor leaves unbounded, as in Kafka 3.6-3.9.
-	if diff := num("message.timestamp.difference.max.ms"); diff >= 0 {
+	// The deprecated message.timestamp.difference.max.ms bounds each side
+	// its successor leaves at Kafka 3.x's default (no bound), as in Kafka
+	// 3.6-3.9. The future side's default here is Kafka 4's hour, so a
+	// topic setting difference but not after.max.ms gets difference there
+	// too, as it would on 3.x.
+	if _, set := overrides["message.timestamp.difference.max.ms"]; set {
+		diff := num("message.timestamp.difference.max.ms")
 		if st.timestampBeforeMaxMs == math.MaxInt64 {
 			st.timestampBeforeMaxMs = diff
 		}
-		if st.timestampAfterMaxMs == math.MaxInt64 {
+		if _, own := overrides["message.timestamp.after.max.ms"]; !own || st.timestampAfterMaxMs == math.MaxInt64 {
 			st.timestampAfterMaxMs = diff
 		}
 	}
