@@ -903,3 +903,34 @@ func TestIdleConnectionsClosed(t *testing.T) {
 		}
 	})
 }
+
+// bigHandler answers every request with size bytes.
+type bigHandler struct{ size int }
+
+func (h bigHandler) Serve(_ ConnInfo, body []byte, r Responder) {
+	r.Respond([][]byte{body[:4], make([]byte, h.size-4)})
+}
+func (bigHandler) ConnClosed(ConnInfo) {}
+
+// A client that keeps reading, however slowly, is not closed: WriteTimeout
+// bounds a time with no response bytes taken, not the time to write a whole
+// answer. Before, the std transport gave each batch of responses one
+// deadline and closed a consumer reading an 8 MiB answer at ~6 MB/s.
+func TestSlowReaderKeepsItsConnection(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, transport string) {
+		const size = 8 << 20
+		s, _ := startServer(t, transport, Options{WriteTimeout: 500 * time.Millisecond, MaxQueuedBytes: 16 << 20}, bigHandler{size})
+		c := dial(t, s)
+		c.send(request(1, modeEcho, ""))
+		buf := make([]byte, 64<<10)
+		got := 0
+		for got < size+4 {
+			n, err := c.nc.Read(buf)
+			got += n
+			if err != nil {
+				t.Fatalf("closed after reading %d of %d bytes: %v", got, size+4, err)
+			}
+			time.Sleep(10 * time.Millisecond) // ~6 MB/s: the answer takes over a second
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -234,8 +235,11 @@ func (sc *stdConn) finish() {
 	}
 }
 
-// writeLoop writes pending responses when kicked. Each writev has
-// WriteTimeout to complete; a client that does not read is closed.
+// writeLoop writes pending responses when kicked. A client that takes no
+// response bytes for WriteTimeout is closed; one that reads, however
+// slowly, gets a new deadline for the rest after every write that moved
+// bytes (a 50 MB fetch answer over a slow link takes longer than the
+// timeout).
 func (sc *stdConn) writeLoop() {
 	defer sc.t.wg.Done()
 	timeout := sc.t.srv.opts.WriteTimeout
@@ -250,9 +254,17 @@ func (sc *stdConn) writeLoop() {
 			if batch == nil {
 				break
 			}
-			_ = sc.nc.SetWriteDeadline(time.Now().Add(timeout))
 			bufs := net.Buffers(batch)
-			if _, err := bufs.WriteTo(sc.nc); err != nil {
+			var err error
+			for len(bufs) > 0 {
+				_ = sc.nc.SetWriteDeadline(time.Now().Add(timeout))
+				var n int64
+				// WriteTo consumes what it wrote from bufs.
+				if n, err = bufs.WriteTo(sc.nc); err == nil || n == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+					break
+				}
+			}
+			if err != nil {
 				select {
 				case <-sc.done:
 				default:
