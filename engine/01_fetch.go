@@ -82,6 +82,10 @@ type fetchOp struct {
 
 func (b *Broker) handleFetch(r *request) {
 	req := r.kreq.(*kmsg.FetchRequest)
+	// As Kafka: the broker's fetch.max.bytes bounds what a client may ask
+	// for, so one fetch (and the in-flight cap of them per connection)
+	// cannot make the broker hold gigabytes.
+	req.MaxBytes = min(req.MaxBytes, b.cfg.FetchMaxBytes)
 	v := b.currentView()
 	op := &fetchOp{b: b, r: r, req: req}
 

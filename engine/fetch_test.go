@@ -594,3 +594,31 @@ func TestFetchNamingNoPartitions(t *testing.T) {
 		t.Fatalf("the emptied session: %v %v, want it closed", err, kerr.ErrorForCode(resp.ErrorCode))
 	}
 }
+
+// fetch.max.bytes bounds what a fetch answers, whatever MaxBytes the client
+// asks for, as in Kafka: before, a client asking for 1 GiB got the whole
+// backlog, and a connection pipelining such fetches made the broker hold
+// gigabytes.
+func TestFetchMaxBytesBoundsTheAnswer(t *testing.T) {
+	tb := startBroker(t, "fetch.max.bytes=65536")
+	createTestTopic(t, tb, "fmb", 1)
+	cl := fetchClient(tb)
+	batch := rawBatch(600, -1, -1, -1) // ~6 KB
+	for range 40 {
+		if r := produceRaw(t, cl, "fmb", 0, 11, batch); r.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+		}
+	}
+	req := fetchReq("fmb", 0, 0, 1, 0, 1<<30)
+	req.MaxBytes = 1 << 30
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := len(resp.Topics[0].Partitions[0].RecordBatches)
+	if got > 65536 || got < 65536-len(batch) {
+		t.Fatalf("a fetch asking for 1 GiB got %d bytes, want whole batches within fetch.max.bytes 65536", got)
+	}
+}

@@ -60,6 +60,7 @@ type Config struct {
 	LogCleanerMaxCompactionLag    time.Duration // log.cleaner.max.compaction.lag.ms
 
 	SocketRequestMaxBytes      int32         // socket.request.max.bytes
+	FetchMaxBytes              int32         // fetch.max.bytes
 	MaxInflightPerConnection   int           // socket.max.inflight.requests
 	ConnectionsMaxIdle         time.Duration // connections.max.idle.ms (-1 or 0: never)
 	GroupInitialRebalanceDelay time.Duration // group.initial.rebalance.delay.ms

@@ -42,6 +42,7 @@ var nonDefault = map[string]string{
 	"log.cleaner.max.compaction.lag.ms":        "3600000",
 	"socket.request.max.bytes":                 "1",
 	"socket.max.inflight.requests":             "5",
+	"fetch.max.bytes":                          "1048576",
 	"connections.max.idle.ms":                  "-1",
 	"group.initial.rebalance.delay.ms":         "0",
 	"group.min.session.timeout.ms":             "1000",

@@ -74,6 +74,7 @@ func TestLoadDefaults(t *testing.T) {
 		LogCleanerMinCompactionLag:        0,
 		LogCleanerMaxCompactionLag:        math.MaxInt64,
 		SocketRequestMaxBytes:             104857600,
+		FetchMaxBytes:                     57671680,
 		MaxInflightPerConnection:          64,
 		ConnectionsMaxIdle:                10 * time.Minute,
 		GroupInitialRebalanceDelay:        3 * time.Second,
