@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -354,20 +355,31 @@ func TestAutoCreateDuplicatesAndCollisions(t *testing.T) {
 // one at a time (a review had 20 of 20 racing pairs both created).
 func TestAutoCreateCollisionRace(t *testing.T) {
 	tb := startBroker(t)
-	ctx := adminCtx(t)
 	cls := []*kgo.Client{tb.client(), tb.client()}
+	raceCollidingPairs(t, tb, "race", func(ctx context.Context, i, j int, name string) {
+		req := kmsg.NewPtrMetadataRequest()
+		req.AllowAutoTopicCreation = true
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(name)
+		req.Topics = append(req.Topics, rt)
+		req.RequestWith(ctx, cls[j])
+	})
+}
+
+// raceCollidingPairs runs create for 20 pairs of names differing only in
+// '.' against '_' (prefix, pair index, separator, "x"), the two of a pair
+// from two goroutines (j 0 and 1) at once, checks that exactly one of each
+// pair exists afterwards, and returns the topics.
+func raceCollidingPairs(t *testing.T, tb *testBroker, prefix string, create func(ctx context.Context, i, j int, name string)) kadm.TopicDetails {
+	t.Helper()
+	ctx := adminCtx(t)
 	var wg sync.WaitGroup
 	for i := range 20 {
 		for j, sep := range []string{".", "_"} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				req := kmsg.NewPtrMetadataRequest()
-				req.AllowAutoTopicCreation = true
-				rt := kmsg.NewMetadataRequestTopic()
-				rt.Topic = kmsg.StringPtr(fmt.Sprintf("race%d%sx", i, sep))
-				req.Topics = append(req.Topics, rt)
-				req.RequestWith(ctx, cls[j])
+				create(ctx, i, j, fmt.Sprintf("%s%d%sx", prefix, i, sep))
 			}()
 		}
 	}
@@ -377,11 +389,12 @@ func TestAutoCreateCollisionRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 20 {
-		dot, under := topics.Has(fmt.Sprintf("race%d.x", i)), topics.Has(fmt.Sprintf("race%d_x", i))
-		if dot && under || !dot && !under {
-			t.Fatalf("pair %d: race%d.x %v, race%d_x %v; want exactly one", i, i, dot, i, under)
+		dot, under := topics.Has(fmt.Sprintf("%s%d.x", prefix, i)), topics.Has(fmt.Sprintf("%s%d_x", prefix, i))
+		if dot == under {
+			t.Fatalf("pair %d: %s%d.x %v, %s%d_x %v; want exactly one", i, prefix, i, dot, prefix, i, under)
 		}
 	}
+	return topics
 }
 
 // Metadata answers as Kafka without an authorizer: asked for authorized
@@ -514,31 +527,15 @@ func TestAutoCreateHonoursDefaultReplicationFactor(t *testing.T) {
 // when a name itself was created meanwhile.
 func TestCreateTopicsCollisionRaceFailsOnlyThatTopic(t *testing.T) {
 	tb := startBroker(t)
-	ctx := adminCtx(t)
 	adms := []*kadm.Client{tb.admin(), tb.admin()}
-	var wg sync.WaitGroup
-	for i := range 20 {
-		for j, sep := range []string{".", "_"} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				adms[j].CreateTopics(ctx, 1, 1, nil, fmt.Sprintf("plain%d-%d", i, j), fmt.Sprintf("clash%d%sx", i, sep))
-			}()
-		}
-	}
-	wg.Wait()
-	topics, err := tb.admin().ListTopics(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	topics := raceCollidingPairs(t, tb, "clash", func(ctx context.Context, i, j int, name string) {
+		adms[j].CreateTopics(ctx, 1, 1, nil, fmt.Sprintf("plain%d-%d", i, j), name)
+	})
 	for i := range 20 {
 		for j := range 2 {
 			if name := fmt.Sprintf("plain%d-%d", i, j); !topics.Has(name) {
 				t.Fatalf("%s was not created: its request raced a colliding name", name)
 			}
-		}
-		if dot, under := topics.Has(fmt.Sprintf("clash%d.x", i)), topics.Has(fmt.Sprintf("clash%d_x", i)); dot == under {
-			t.Fatalf("pair %d: clash%d.x %v, clash%d_x %v; want exactly one", i, i, dot, i, under)
 		}
 	}
 }

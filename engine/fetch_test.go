@@ -455,6 +455,31 @@ func TestFetchPartitionMaxBytesAfterFirstData(t *testing.T) {
 	}
 }
 
+// fetchInOrder fetches partitions of topic from offset 0 in the order
+// given, with MaxBytes and every PartitionMaxBytes set, and returns each
+// one's record bytes.
+func fetchInOrder(t *testing.T, cl *kgo.Client, topic string, maxBytes, partMax int32, order ...int32) map[int32]int {
+	t.Helper()
+	req := fetchReq(topic, order[0], 0, 1, 0, partMax)
+	req.MaxBytes = maxBytes
+	for _, p := range order[1:] {
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.PartitionMaxBytes = p, partMax
+		req.Topics[0].Partitions = append(req.Topics[0].Partitions, rp)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[int32]int)
+	for _, rp := range resp.Topics[0].Partitions {
+		got[rp.Partition] = len(rp.RecordBatches)
+	}
+	return got
+}
+
 // Shards read in parallel, each with the room its own earlier partitions
 // left: a read that the response's assembly then drops (a later partition's
 // batch past its PartitionMaxBytes, or past the room) must not cost a
@@ -473,24 +498,7 @@ func TestFetchLaterPartitionKeepsRoomAnEarlierReadLeft(t *testing.T) {
 	}
 	fetch := func(maxBytes, partMax int32) map[int32]int {
 		t.Helper()
-		req := fetchReq("room", 1, 0, 1, 0, partMax)
-		req.MaxBytes = maxBytes
-		for _, p := range []int32{0, 2} {
-			rp := kmsg.NewFetchRequestTopicPartition()
-			rp.Partition, rp.PartitionMaxBytes = p, partMax
-			req.Topics[0].Partitions = append(req.Topics[0].Partitions, rp)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := make(map[int32]int)
-		for _, rp := range resp.Topics[0].Partitions {
-			got[rp.Partition] = len(rp.RecordBatches)
-		}
-		return got
+		return fetchInOrder(t, cl, "room", maxBytes, partMax, 1, 0, 2)
 	}
 	// Partition 0's batch is past its PartitionMaxBytes: dropped, and 2's
 	// batch fits the room it leaves.
@@ -519,23 +527,8 @@ func TestFetchSecondLargeBatchOnAShardTakesNoRoom(t *testing.T) {
 			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
 		}
 	}
-	req := fetchReq("room2", 1, 0, 1, 0, 1<<20)
-	req.MaxBytes = int32(len(big) - 1) // each large batch is past the room
-	for _, p := range []int32{0, 2, 4} {
-		rp := kmsg.NewFetchRequestTopicPartition()
-		rp.Partition, rp.PartitionMaxBytes = p, 1<<20
-		req.Topics[0].Partitions = append(req.Topics[0].Partitions, rp)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make(map[int32]int)
-	for _, rp := range resp.Topics[0].Partitions {
-		got[rp.Partition] = len(rp.RecordBatches)
-	}
+	// Each large batch is past the room.
+	got := fetchInOrder(t, cl, "room2", int32(len(big)-1), 1<<20, 1, 0, 2, 4)
 	if got[1] != len(small) || got[0] != 0 || got[2] != 0 || got[4] != len(mid) {
 		t.Fatalf("partitions 1, 0, 2, 4: %v bytes, want %d, 0, 0, %d", got, len(small), len(mid))
 	}
