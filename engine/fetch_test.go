@@ -410,26 +410,7 @@ func TestFetchPartitionMaxBytesAfterFirstData(t *testing.T) {
 	// unless from names another, and returns each one's record bytes.
 	fetch := func(minBytes, maxWait int32, from map[int32]int64, order ...int32) map[int32]int {
 		t.Helper()
-		req := fetchReq("pmb", order[0], from[order[0]], minBytes, maxWait, partMax)
-		for _, p := range order[1:] {
-			rp := kmsg.NewFetchRequestTopicPartition()
-			rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p, from[p], partMax
-			req.Topics[0].Partitions = append(req.Topics[0].Partitions, rp)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := make(map[int32]int)
-		for _, rp := range resp.Topics[0].Partitions {
-			if rp.ErrorCode != 0 {
-				t.Fatalf("partition %d: %v", rp.Partition, kerr.ErrorForCode(rp.ErrorCode))
-			}
-			got[rp.Partition] = len(rp.RecordBatches)
-		}
-		return got
+		return fetchInOrder(t, cl, "pmb", orderedFetch{minBytes: minBytes, maxWait: maxWait, maxBytes: 50 << 20, partMax: partMax, from: from}, order...)
 	}
 	if got := fetch(1, 0, nil, 0, 1, 2); got[0] != len(small) || got[1] != 0 || got[2] != 0 {
 		t.Fatalf("partitions 0, 1, 2: %v bytes, want %d, 0, 0", got, len(small))
@@ -455,16 +436,22 @@ func TestFetchPartitionMaxBytesAfterFirstData(t *testing.T) {
 	}
 }
 
-// fetchInOrder fetches partitions of topic from offset 0 in the order
-// given, with MaxBytes and every PartitionMaxBytes set, and returns each
-// one's record bytes.
-func fetchInOrder(t *testing.T, cl *kgo.Client, topic string, maxBytes, partMax int32, order ...int32) map[int32]int {
+// orderedFetch is the shape of a fetchInOrder request: each partition from
+// offset 0 unless from names another.
+type orderedFetch struct {
+	minBytes, maxWait, maxBytes, partMax int32
+	from                                 map[int32]int64
+}
+
+// fetchInOrder fetches partitions of topic in the order given and returns
+// each one's record bytes; a partition error fails the test.
+func fetchInOrder(t *testing.T, cl *kgo.Client, topic string, f orderedFetch, order ...int32) map[int32]int {
 	t.Helper()
-	req := fetchReq(topic, order[0], 0, 1, 0, partMax)
-	req.MaxBytes = maxBytes
+	req := fetchReq(topic, order[0], f.from[order[0]], f.minBytes, f.maxWait, f.partMax)
+	req.MaxBytes = f.maxBytes
 	for _, p := range order[1:] {
 		rp := kmsg.NewFetchRequestTopicPartition()
-		rp.Partition, rp.PartitionMaxBytes = p, partMax
+		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p, f.from[p], f.partMax
 		req.Topics[0].Partitions = append(req.Topics[0].Partitions, rp)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -475,6 +462,9 @@ func fetchInOrder(t *testing.T, cl *kgo.Client, topic string, maxBytes, partMax 
 	}
 	got := make(map[int32]int)
 	for _, rp := range resp.Topics[0].Partitions {
+		if rp.ErrorCode != 0 {
+			t.Fatalf("partition %d: %v", rp.Partition, kerr.ErrorForCode(rp.ErrorCode))
+		}
 		got[rp.Partition] = len(rp.RecordBatches)
 	}
 	return got
@@ -498,7 +488,7 @@ func TestFetchLaterPartitionKeepsRoomAnEarlierReadLeft(t *testing.T) {
 	}
 	fetch := func(maxBytes, partMax int32) map[int32]int {
 		t.Helper()
-		return fetchInOrder(t, cl, "room", maxBytes, partMax, 1, 0, 2)
+		return fetchInOrder(t, cl, "room", orderedFetch{minBytes: 1, maxBytes: maxBytes, partMax: partMax}, 1, 0, 2)
 	}
 	// Partition 0's batch is past its PartitionMaxBytes: dropped, and 2's
 	// batch fits the room it leaves.
@@ -528,7 +518,7 @@ func TestFetchSecondLargeBatchOnAShardTakesNoRoom(t *testing.T) {
 		}
 	}
 	// Each large batch is past the room.
-	got := fetchInOrder(t, cl, "room2", int32(len(big)-1), 1<<20, 1, 0, 2, 4)
+	got := fetchInOrder(t, cl, "room2", orderedFetch{minBytes: 1, maxBytes: int32(len(big) - 1), partMax: 1 << 20}, 1, 0, 2, 4)
 	if got[1] != len(small) || got[0] != 0 || got[2] != 0 || got[4] != len(mid) {
 		t.Fatalf("partitions 1, 0, 2, 4: %v bytes, want %d, 0, 0, %d", got, len(small), len(mid))
 	}
