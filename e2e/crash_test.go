@@ -167,13 +167,21 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool) {
 	// minutes; what must not happen is a read that stops moving.
 	const stall = 30 * time.Second
 	readStart, progressed := time.Now(), time.Now()
+	var lastFetchErr error // what a stall reports, with the broker's log
 	for read := int64(0); read < total; {
 		if time.Since(progressed) > stall {
-			t.Fatalf("read %d of %d records, then nothing for %v (next offsets %v)", read, total, stall, next)
+			log := bp.stderr.String()
+			t.Fatalf("read %d of %d records, then nothing for %v (next offsets %v, end offsets %v, last fetch error %v); broker log tail:\n%s",
+				read, total, stall, next, ends, lastFetchErr, log[max(0, len(log)-8192):])
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		fs := cons.PollFetches(ctx)
 		cancel()
+		fs.EachError(func(_ string, _ int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				lastFetchErr = err
+			}
+		})
 		if fs.NumRecords() > 0 {
 			progressed = time.Now()
 		}
