@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -239,11 +238,8 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, v *clusterView) *km
 // warnAutoCreateRefused logs, at most once a minute, that auto-creation
 // cannot place default.replication.factor replicas.
 func (b *Broker) warnAutoCreateRefused() {
-	now := time.Now().UnixNano()
-	last := b.autoCreateWarnedAt.Load()
-	if now-last < int64(time.Minute) || !b.autoCreateWarnedAt.CompareAndSwap(last, now) {
-		return
+	if b.autoCreateWarn.allow() {
+		b.log.Warn("auto-create topics refused: default.replication.factor exceeds the registered brokers",
+			"default.replication.factor", b.cfg.DefaultReplicationFactor)
 	}
-	b.log.Warn("auto-create topics refused: default.replication.factor exceeds the registered brokers",
-		"default.replication.factor", b.cfg.DefaultReplicationFactor)
 }

@@ -83,7 +83,9 @@ func (b *Broker) findCoordinatorResponse(req *kmsg.FindCoordinatorRequest) *kmsg
 			}
 			sc.NodeID, sc.Host, sc.Port = br.NodeID, br.Host, br.Port
 		case 1:
-			b.log.Warn("transactional producer refused: transactions are not supported", "transactional_id", key)
+			if b.txnRefusedWarn.allow() {
+				b.log.Warn("transactional producer refused: transactions are not supported (logged at most once a minute)", "transactional_id", key)
+			}
 			fail(kerr.InvalidRequest, errTransactionsNotServed)
 		default:
 			fail(kerr.InvalidRequest, "Unsupported coordinator type.")

@@ -28,7 +28,9 @@ func (b *Broker) handleInitProducerID(r *request) {
 	req := r.kreq.(*kmsg.InitProducerIDRequest)
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	if req.TransactionalID != nil {
-		b.log.Warn("transactional producer refused: transactions are not supported", "transactional_id", *req.TransactionalID)
+		if b.txnRefusedWarn.allow() {
+			b.log.Warn("transactional producer refused: transactions are not supported (logged at most once a minute)", "transactional_id", *req.TransactionalID)
+		}
 		resp.ProducerID, resp.ProducerEpoch = -1, -1
 		resp.ErrorCode = kerr.InvalidRequest.Code
 		r.respond(resp)

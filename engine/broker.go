@@ -71,10 +71,11 @@ type Broker struct {
 	groups   *groupCoordinators
 	metrics  brokerMetrics
 	requests *requestMetrics // per-API request times (metrics_export.go)
-	// autoCreateWarnedAt rate-limits the warning that auto-creation cannot
-	// place its replicas (03_metadata.go), in unix nanoseconds.
-	autoCreateWarnedAt atomic.Int64
-	flushPolicy        flushPolicy
+	// Warnings clients can repeat at will: auto-creation that cannot place
+	// its replicas (03_metadata.go), transactional producers refused
+	// (10_find_coordinator.go, 22_init_producer_id.go).
+	autoCreateWarn, txnRefusedWarn warnLimiter
+	flushPolicy                    flushPolicy
 	// dataDirFile is held open for syncfs of the data directory's filesystem.
 	dataDirFile *os.File
 
