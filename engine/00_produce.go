@@ -19,10 +19,12 @@ import (
 // * v0-2 (message sets) are advertised because librdkafka turns compression
 //   off when Produce v0 is missing; such requests get UNSUPPORTED_VERSION per
 //   partition, as Kafka 4 answers them.
-// * Exactly one magic-2 batch per partition, CRC-32C checked, stored as sent
-//   (base offset and leader epoch stamped in place) unless the topic's
-//   compression.type names a codec: the shard then recompresses the batch
-//   into it, as Kafka does.
+// * Exactly one magic-2 batch per partition at base offset 0, CRC-32C
+//   checked before the fields it covers, stored as sent (base offset and
+//   leader epoch stamped in place) unless the topic's compression.type names
+//   a codec (the shard then recompresses the batch into it) or its
+//   compressed records' offset deltas are not 0, 1, 2... (renumbered), as
+//   Kafka does. An idempotent batch's negative sequence is INVALID_RECORD.
 // * Internal topics (__consumer_offsets) take no client batches:
 //   INVALID_TOPIC_EXCEPTION, unless the client id is Kafka's admin one
 //   (__admin_client), as in Kafka.

@@ -23,7 +23,8 @@ import (
 //   limits.
 // * Long poll: answers when MinBytes is reached or MaxWaitMs passes; a
 //   waiting fetch is woken by appends to its partitions, never by polling.
-//   Any partition error, or naming no partitions, answers at once.
+//   Any partition error, or no partition to serve (none named and none
+//   left in the session), answers at once.
 // * Fetch sessions (KIP-227), see fetch_session.go.
 // * No transactions yet: the last stable offset is the high watermark and
 //   read_committed consumers get an empty aborted-transactions list.

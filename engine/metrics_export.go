@@ -9,8 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// requestSeconds buckets run from 100 µs to about 15 s (fetch long polls
-// wait up to fetch.max.wait.cap.ms and land in the last buckets).
+// requestSecondsBuckets run from 100 µs to about 15 s; fetch long polls
+// longer than that (fetch.max.wait.cap.ms, 30 s by default) count in +Inf.
 var requestSecondsBuckets = prometheus.ExponentialBuckets(0.0001, 2.5, 14)
 
 // maxAPIKey bounds the per-key observer table; served keys are far below it.

@@ -31,7 +31,9 @@ func validTopicName(name string) error {
 	return nil
 }
 
-// isInternalTopic reports names Kafka reserves; auto-creation never makes them.
+// isInternalTopic reports names Kafka reserves: auto-creation never makes
+// them, and Metadata and group topic lists treat them as internal whoever
+// created them.
 func isInternalTopic(name string) bool {
 	return name == "__consumer_offsets" || name == "__transaction_state"
 }

@@ -72,7 +72,7 @@ type Options struct {
 	// connection holding more than MaxFrameBytes+MaxQueuedBytes of unread input
 	// is closed.
 	MaxQueuedBytes int
-	WriteTimeout   time.Duration // a client that does not drain its responses within this is closed
+	WriteTimeout   time.Duration // a client that takes no response bytes for this long is closed
 	// IdleTimeout (connections.max.idle.ms) closes a connection that has had
 	// no request in flight, no response unwritten and no byte received for
 	// this long. Zero never closes a connection for being idle.

@@ -26,7 +26,6 @@ import (
 // rather than refused.
 type metricsServer struct {
 	srv    *http.Server
-	ln     net.Listener
 	reg    *prometheus.Registry
 	broker atomic.Pointer[engine.Broker]
 	done   chan struct{} // Serve returned
@@ -41,7 +40,7 @@ func startMetrics(cfg *config.Config, logger *slog.Logger) (*metricsServer, erro
 	if err != nil {
 		return nil, fmt.Errorf("metrics.listener %s: %w", cfg.MetricsListener, err)
 	}
-	m := &metricsServer{ln: ln, reg: prometheus.NewRegistry(), done: make(chan struct{})}
+	m := &metricsServer{reg: prometheus.NewRegistry(), done: make(chan struct{})}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{

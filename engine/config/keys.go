@@ -327,7 +327,7 @@ var keyTable = []key{
 		set: enumSetter(func(c *Config) *string { return &c.Transport }, "gnet", "std"),
 		get: func(c *Config) string { return c.Transport }},
 	{name: "metrics.listener", typ: TypeString, def: "",
-		doc: "host:port of the HTTP endpoint serving Prometheus metrics at /metrics and health at /health (empty: none)",
+		doc: "host:port of the HTTP endpoint serving Prometheus metrics at /metrics and health at /health (an empty host: every interface; empty: none)",
 		set: metricsListenerField, get: func(c *Config) string { return c.MetricsListener }},
 	{name: "io.timeout.ms", typ: TypeLong, def: "30000", unit: "ms",
 		doc: "deadline for any one disk or network operation; a stall past it is an error, not a hang",
@@ -338,7 +338,7 @@ var keyTable = []key{
 		set: durationSetter(func(c *Config) *time.Duration { return &c.FetchMaxWait }, time.Millisecond, 0),
 		get: durationGetter(func(c *Config) *time.Duration { return &c.FetchMaxWait }, time.Millisecond)},
 	{name: "shutdown.timeout.ms", typ: TypeLong, def: "10000", unit: "ms",
-		doc: "how long a graceful shutdown drains before it closes what is left",
+		doc: "how long a graceful shutdown drains before it closes what is left; with io.timeout.ms (the longer wins) it also bounds the shard stop and the final sync, past which no clean-shutdown marker is written",
 		set: durationSetter(func(c *Config) *time.Duration { return &c.ShutdownGrace }, time.Millisecond, 0),
 		get: durationGetter(func(c *Config) *time.Duration { return &c.ShutdownGrace }, time.Millisecond)},
 }

@@ -14,7 +14,8 @@ import (
 // clients wrote them wrong); stored as sent, a consumer would compute the
 // records' offsets from the deltas and skip or repeat records. Only such
 // batches take this path (CheckRecords reports them), so it decodes the
-// section whole; CheckRecords has bounded its size.
+// section whole; the caller bounds its size (prepareProduce: 16 ×
+// max.message.bytes).
 func RenumberRecords(raw []byte, h *batch.Header) ([]byte, error) {
 	section := raw[batch.HeaderSize:]
 	recs, err := decompress(h.Codec(), section)

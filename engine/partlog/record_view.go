@@ -9,7 +9,8 @@ import (
 )
 
 // recordView is one record of an uncompressed records section, decoded as far
-// as compaction needs: its key, whether its value is null, and its deltas.
+// as compaction and the produce checks need: its key, whether its value is
+// null, its deltas and where its headers start.
 // The slices point into the records section.
 //
 //	record: length varint | attributes int8 | timestampDelta varlong |
