@@ -518,16 +518,11 @@ func (b *Broker) Close() error {
 // from the files as after a crash.
 func (b *Broker) syncAtShutdown() error {
 	limit := max(b.cfg.IOTimeout, b.cfg.ShutdownGrace)
-	done := make(chan error, 1)
-	go func() { done <- b.shutdownSync(b.dataDirFile) }()
-	t := time.NewTimer(limit)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		return err
-	case <-t.C:
+	var err error // read only once the sync has returned
+	if !waitBy(time.Now().Add(limit), func() { err = b.shutdownSync(b.dataDirFile) }) {
 		return fmt.Errorf("syncfs did not finish within %v", limit)
 	}
+	return err
 }
 
 // stopShards stops every shard at once and waits for them until deadline:
