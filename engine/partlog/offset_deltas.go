@@ -30,15 +30,7 @@ func RenumberRecords(raw []byte, h *batch.Header) ([]byte, error) {
 			return nil, fmt.Errorf("renumber records: %w: record %d: %w", ErrMalformedRecords, i, err)
 		}
 		recs = recs[n:]
-		_, deltaLen := binary.Varint(r.fromOffsetDelta)
-		rest := r.fromOffsetDelta[deltaLen:]
-		var tmp [2 * binary.MaxVarintLen64]byte
-		head := binary.PutVarint(tmp[:], r.timestampDelta)
-		head += binary.PutVarint(tmp[head:], int64(i))
-		renumbered = binary.AppendVarint(renumbered, int64(1+head+len(rest)))
-		renumbered = append(renumbered, r.attributes)
-		renumbered = append(renumbered, tmp[:head]...)
-		renumbered = append(renumbered, rest...)
+		renumbered = appendRecordRenumbered(renumbered, &r, i)
 	}
 	dst := appendBatchHeader(make([]byte, 0, len(raw)+64), h)
 	if dst, err = compressLike(dst, h.Codec(), renumbered, section); err != nil {

@@ -143,11 +143,27 @@ func varBytes(b []byte) (v, rest []byte, ok bool) {
 // rest of the record is copied as it was.
 func appendRecordRebased(dst []byte, r *recordView, timestampDelta int64) []byte {
 	var tmp [binary.MaxVarintLen64]byte
-	tsLen := binary.PutVarint(tmp[:], timestampDelta)
-	dst = binary.AppendVarint(dst, int64(1+tsLen+len(r.fromOffsetDelta)))
-	dst = append(dst, r.attributes)
-	dst = append(dst, tmp[:tsLen]...)
-	return append(dst, r.fromOffsetDelta...)
+	head := tmp[:binary.PutVarint(tmp[:], timestampDelta)]
+	return appendRecordReencoded(dst, r.attributes, head, r.fromOffsetDelta)
+}
+
+// appendRecordRenumbered appends r re-encoded with a new offset delta (and
+// its own timestamp delta); the rest of the record is copied as it was.
+func appendRecordRenumbered(dst []byte, r *recordView, offsetDelta int32) []byte {
+	var tmp [2 * binary.MaxVarintLen64]byte
+	n := binary.PutVarint(tmp[:], r.timestampDelta)
+	n += binary.PutVarint(tmp[n:], int64(offsetDelta))
+	_, oldDelta := binary.Varint(r.fromOffsetDelta)
+	return appendRecordReencoded(dst, r.attributes, tmp[:n], r.fromOffsetDelta[oldDelta:])
+}
+
+// appendRecordReencoded appends a record of attributes, the re-encoded
+// fields head and the unchanged rest, behind its new length.
+func appendRecordReencoded(dst []byte, attributes byte, head, rest []byte) []byte {
+	dst = binary.AppendVarint(dst, int64(1+len(head)+len(rest)))
+	dst = append(dst, attributes)
+	dst = append(dst, head...)
+	return append(dst, rest...)
 }
 
 // ErrRecordWithoutKey reports a record with a null key bound for a compacted
