@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -90,12 +89,9 @@ func (b *Broker) handleMetadata(r *request) {
 // with colliding names cannot both succeed.
 func (b *Broker) autoCreate(ctx context.Context, names []string) error {
 	snap := b.currentView().snap
-	// default.replication.factor applies, as in Kafka (handleMetadata does
-	// not ask for more replicas than brokers).
+	// default.replication.factor applies, as in Kafka; handleMetadata, the
+	// only caller, asks only when the brokers can hold that many replicas.
 	rf := b.cfg.DefaultReplicationFactor
-	if int(rf) > len(snap.Brokers) {
-		return fmt.Errorf("default.replication.factor %d exceeds the %d registered broker(s)", rf, len(snap.Brokers))
-	}
 	existing := make(map[string]string)
 	for name := range snap.Topics {
 		existing[meta.CollisionName(name)] = name
