@@ -84,9 +84,11 @@ type fetchOp struct {
 func (b *Broker) handleFetch(r *request) {
 	req := r.kreq.(*kmsg.FetchRequest)
 	// As Kafka: the broker's fetch.max.bytes bounds what a client may ask
-	// for, so one fetch (and the in-flight cap of them per connection)
-	// cannot make the broker hold gigabytes.
-	req.MaxBytes = min(req.MaxBytes, b.cfg.FetchMaxBytes)
+	// for. Kafka reads one request of a connection at a time; here several
+	// may be in flight, so a fetch also keeps to the room the connection's
+	// unwritten responses leave (a client pipelining fetches it does not
+	// read gets first batches only, not MaxBytes each).
+	req.MaxBytes = int32(r.out.Reserve(int(min(req.MaxBytes, b.cfg.FetchMaxBytes))))
 	v := b.currentView()
 	op := &fetchOp{b: b, r: r, req: req}
 

@@ -21,6 +21,7 @@ func (f *fuzzResponder) Respond([][]byte) { f.once.Do(func() { close(f.done) }) 
 func (f *fuzzResponder) Close(error)      { f.once.Do(func() { close(f.done) }) }
 
 func (f *fuzzResponder) CloseAfterEarlier(error) { f.once.Do(func() { close(f.done) }) }
+func (f *fuzzResponder) Reserve(want int) int    { return want }
 
 // encodeRequest frames req the way a client does (header v1/v2 + body).
 func encodeRequest(req kmsg.Request, version int16) []byte {

@@ -96,7 +96,7 @@ func (tb *testBroker) tryOpen() error {
 		return fmt.Errorf("engine: %w", err)
 	}
 	addr, _ := cfg.ListenAddr()
-	srv, err := netpoll.Listen(netpoll.Options{Addr: addr, Transport: cfg.Transport, MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxInflight: cfg.MaxInflightPerConnection, WriteTimeout: cfg.IOTimeout, Logger: logger}, b)
+	srv, err := netpoll.Listen(netpoll.Options{Addr: addr, Transport: cfg.Transport, MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxInflight: cfg.MaxInflightPerConnection, MaxQueuedBytes: cfg.ResponseQueueBytes(), WriteTimeout: cfg.IOTimeout, Logger: logger}, b)
 	if err != nil {
 		b.Close()
 		store.Close()

@@ -35,7 +35,8 @@ type connIO interface {
 type responseSlot struct {
 	done       bool
 	bufs       [][]byte
-	closeAfter bool // close the connection once the responses before it are written
+	bytes      int64 // of bufs, counted in conn.waiting until moved to pending
+	closeAfter bool  // close the connection once the responses before it are written
 }
 
 // conn is one client connection's in-order response queue and backpressure
@@ -55,6 +56,8 @@ type conn struct {
 	headSeq      uint64         // oldest request whose response is not in pending yet
 	pending      [][]byte       // framed responses ready to write, in order
 	pendingBytes int64          // bytes in pending
+	waiting      int64          // bytes of responses in slots, waiting for an earlier one
+	reserved     int64          // bytes granted by Reserve to requests not answered yet
 	writing      int64          // bytes of the batch the flusher is writing
 	backlog      int64          // bytes the transport buffered that the socket has not taken
 	sizeArena    []byte         // carved into size prefixes, never rewritten, so batches in flight keep theirs
@@ -132,7 +135,44 @@ func (c *conn) checkIdle() {
 func (c *conn) canReadLocked() bool {
 	return !c.closed && !c.closing && !c.srv.draining.Load() &&
 		c.nextSeq-c.headSeq < uint64(len(c.slots)) &&
-		c.pendingBytes+c.writing+c.backlog <= int64(c.srv.opts.MaxQueuedBytes)
+		c.queuedLocked() <= int64(c.srv.opts.MaxQueuedBytes)
+}
+
+// queuedLocked is the bytes of responses given and not yet taken by the
+// socket, in order or waiting for an earlier one.
+func (c *conn) queuedLocked() int64 {
+	return c.pendingBytes + c.writing + c.backlog + c.waiting
+}
+
+// reserve grants r up to want bytes of what MaxQueuedBytes leaves after the
+// queued responses and the grants of other unanswered requests. Grants do
+// not stop reading (a produce behind a parked fetch is still read); they
+// keep the requests already read from building more than the cap between
+// them.
+func (c *conn) reserve(r *responder, want int64) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || want <= 0 {
+		return 0
+	}
+	grant := min(want, max(0, int64(c.srv.opts.MaxQueuedBytes)-c.queuedLocked()-c.reserved))
+	r.granted += grant
+	c.reserved += grant
+	return grant
+}
+
+// release ends r's grant (its connection is being closed).
+func (c *conn) release(r *responder) {
+	c.mu.Lock()
+	c.releaseLocked(r)
+	c.mu.Unlock()
+}
+
+func (c *conn) releaseLocked(r *responder) {
+	if !c.closed {
+		c.reserved -= r.granted
+	}
+	r.granted = 0
 }
 
 // admit gives the next request its sequence number, or marks the connection
@@ -156,16 +196,22 @@ func (c *conn) serve(seq uint64, body []byte) {
 	c.srv.h.Serve(c.info, body, &responder{c: c, seq: seq})
 }
 
-// complete records the response of request seq (nil: nothing to write) and
-// moves every response that is now in order to pending.
-func (c *conn) complete(seq uint64, bufs [][]byte) {
-	c.completeSlot(seq, responseSlot{done: true, bufs: bufs})
+// complete records r's response (nil: nothing to write) and moves every
+// response that is now in order to pending.
+func (c *conn) complete(r *responder, bufs [][]byte) {
+	slot := responseSlot{done: true, bufs: bufs}
+	for _, b := range bufs {
+		slot.bytes += int64(len(b))
+	}
+	c.completeSlot(r, slot)
 }
 
-// completeSlot records request seq's outcome and moves every response that
-// is now in order to pending.
-func (c *conn) completeSlot(seq uint64, slot responseSlot) {
+// completeSlot records r's outcome, ends its grant, and moves every
+// response that is now in order to pending.
+func (c *conn) completeSlot(r *responder, slot responseSlot) {
+	seq := r.seq
 	c.mu.Lock()
+	c.releaseLocked(r)
 	if c.closed || c.closeWhenFlushed {
 		c.mu.Unlock()
 		return
@@ -174,6 +220,7 @@ func (c *conn) completeSlot(seq uint64, slot responseSlot) {
 		c.closing = true // read no more requests
 	}
 	c.slots[seq%uint64(len(c.slots))] = slot
+	c.waiting += slot.bytes
 	if seq != c.headSeq {
 		c.mu.Unlock()
 		return
@@ -220,11 +267,9 @@ func (c *conn) dequeueReadyLocked() bool {
 			c.closeWhenFlushed = true
 			break
 		}
+		c.waiting -= s.bytes
 		if s.bufs != nil {
-			var n int
-			for _, b := range s.bufs {
-				n += len(b)
-			}
+			n := s.bytes
 			if n > math.MaxInt32 {
 				return false
 			}
@@ -236,7 +281,7 @@ func (c *conn) dequeueReadyLocked() bool {
 			binary.BigEndian.PutUint32(size, uint32(n))
 			c.pending = append(c.pending, size)
 			c.pending = append(c.pending, s.bufs...)
-			c.pendingBytes += int64(frameHeaderBytes + n)
+			c.pendingBytes += frameHeaderBytes + n
 		}
 		*s = responseSlot{}
 		c.headSeq++
@@ -361,7 +406,7 @@ func (c *conn) markClosed() bool {
 	}
 	clear(c.slots)
 	c.pending, c.spare, c.inFlight, c.sizeArena = nil, nil, nil, nil
-	c.pendingBytes, c.writing, c.backlog = 0, 0, 0
+	c.pendingBytes, c.writing, c.backlog, c.waiting, c.reserved = 0, 0, 0, 0, 0
 	c.updateBusyLocked()
 	return true
 }

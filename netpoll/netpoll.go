@@ -46,6 +46,12 @@ type Responder interface {
 	// connection for a failed acks=0 produce after answering what came
 	// before it. This request gets no response and no further one is read.
 	CloseAfterEarlier(reason error)
+	// Reserve asks for room for a response of up to want bytes among the
+	// connection's unwritten responses and returns what it grants, 0 to
+	// want: what MaxQueuedBytes leaves after the responses queued and the
+	// other requests' grants. A handler whose response size it chooses (a
+	// fetch) keeps to the grant; the grant ends with the request.
+	Reserve(want int) int
 }
 
 // Handler is the engine as netpoll sees it.
@@ -67,7 +73,10 @@ type Options struct {
 	// it netpoll stops reading that connection until responses drain.
 	MaxInflight int
 	// MaxQueuedBytes caps response bytes queued but not yet taken by the socket
-	// on one connection; past it netpoll stops reading that connection. gnet
+	// on one connection, counting responses that wait for an earlier one;
+	// past it netpoll stops reading that connection, and Responder.Reserve
+	// grants only what it leaves, so requests already read cannot add more
+	// than about as much again. gnet
 	// keeps draining a paused socket into its inbound buffer, so a paused
 	// connection holding more than MaxFrameBytes+MaxQueuedBytes of unread input
 	// is closed.

@@ -9,13 +9,20 @@ type responder struct {
 	c    *conn
 	seq  uint64
 	used atomic.Bool
+	// granted is what Reserve granted this request, held in conn.reserved
+	// until its slot completes; guarded by conn.mu.
+	granted int64
 }
 
 func (r *responder) Respond(bufs [][]byte) {
 	if r.used.Swap(true) {
 		return
 	}
-	r.c.complete(r.seq, bufs)
+	r.c.complete(r, bufs)
+}
+
+func (r *responder) Reserve(want int) int {
+	return int(r.c.reserve(r, int64(want)))
 }
 
 func (r *responder) Close(reason error) {
@@ -23,6 +30,7 @@ func (r *responder) Close(reason error) {
 		return
 	}
 	r.c.srv.opts.Logger.Warn("closing connection", "remote", r.c.info.Remote, "conn", r.c.info.ID, "reason", reason)
+	r.c.release(r)
 	r.c.close()
 }
 
@@ -31,5 +39,5 @@ func (r *responder) CloseAfterEarlier(reason error) {
 		return
 	}
 	r.c.srv.opts.Logger.Warn("closing connection after earlier responses", "remote", r.c.info.Remote, "conn", r.c.info.ID, "reason", reason)
-	r.c.completeSlot(r.seq, responseSlot{done: true, closeAfter: true})
+	r.c.completeSlot(r, responseSlot{done: true, closeAfter: true})
 }

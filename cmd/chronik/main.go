@@ -76,12 +76,13 @@ func run(args []string) error {
 		Addr:      listenAddr,
 		Transport: cfg.Transport,
 		// One loop per usable CPU: GOMAXPROCS is raised past the CPUs by now.
-		NumLoops:      config.UsableCPUs(),
-		MaxFrameBytes: cfg.SocketRequestMaxBytes,
-		MaxInflight:   cfg.MaxInflightPerConnection,
-		WriteTimeout:  cfg.IOTimeout,
-		IdleTimeout:   max(cfg.ConnectionsMaxIdle, 0), // -1: never
-		Logger:        logger,
+		NumLoops:       config.UsableCPUs(),
+		MaxFrameBytes:  cfg.SocketRequestMaxBytes,
+		MaxInflight:    cfg.MaxInflightPerConnection,
+		MaxQueuedBytes: cfg.ResponseQueueBytes(),
+		WriteTimeout:   cfg.IOTimeout,
+		IdleTimeout:    max(cfg.ConnectionsMaxIdle, 0), // -1: never
+		Logger:         logger,
 	}, b)
 	if err != nil {
 		b.Close()

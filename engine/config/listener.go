@@ -173,3 +173,9 @@ func metricsListenerField(c *Config, v string) error {
 	c.MetricsListener = v
 	return nil
 }
+
+// ResponseQueueBytes is how many bytes of responses one connection may hold
+// unwritten (netpoll's MaxQueuedBytes): 64 MiB, or one whole fetch where
+// fetch.max.bytes is set higher, so that the queue never cuts a fetch below
+// what the operator allows.
+func (c *Config) ResponseQueueBytes() int { return max(64<<20, int(c.FetchMaxBytes)) }

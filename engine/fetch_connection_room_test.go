@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/netpoll"
+)
+
+// roomResponder grants a fixed room to a request's response and keeps the
+// fetch answer it gets.
+type roomResponder struct {
+	room   int
+	wanted int
+	done   chan struct{}
+	raw    []byte
+}
+
+func (r *roomResponder) Respond(bufs [][]byte) { r.raw = bytes.Join(bufs, nil); close(r.done) }
+func (r *roomResponder) Close(error)           { close(r.done) }
+
+func (r *roomResponder) CloseAfterEarlier(error) { close(r.done) }
+
+func (r *roomResponder) Reserve(want int) int {
+	r.wanted = want
+	return min(want, r.room)
+}
+
+// TestFetchKeepsToTheConnectionsRoom serves fetches whose connection has
+// less room for unwritten responses than the fetch asks for: the answer
+// keeps to the room granted, and with none left it still carries the first
+// batch whole (KIP-74), so a consumer never stalls on it.
+func TestFetchKeepsToTheConnectionsRoom(t *testing.T) {
+	tb := startBroker(t, "fetch.max.bytes=1048576")
+	createTestTopic(t, tb, "room", 1)
+	cl := fetchClient(tb)
+	batch := rawBatch(600, -1, -1, -1) // ~6 KB
+	const batches = 10
+	for range batches {
+		if r := produceRaw(t, cl, "room", 0, 11, batch); r.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+		}
+	}
+	for i, tc := range []struct {
+		room        int
+		wantBatches int
+	}{
+		{room: 1 << 30, wantBatches: batches},
+		{room: 3*len(batch) + 100, wantBatches: 3},
+		{room: 0, wantBatches: 1},
+	} {
+		req := fetchReq("room", 0, 0, 1, 0, 1<<30)
+		req.MaxBytes = 1 << 30
+		r := &roomResponder{room: tc.room, done: make(chan struct{})}
+		tb.b.Serve(netpoll.ConnInfo{ID: 1<<40 + uint64(i), Remote: "test"}, encodeRequest(req, 11), r)
+		select {
+		case <-r.done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("fetch not answered")
+		}
+		if r.wanted != 1048576 {
+			t.Fatalf("the fetch asked for room for %d bytes, want fetch.max.bytes (1048576)", r.wanted)
+		}
+		resp := kmsg.NewPtrFetchResponse()
+		resp.Version = 11
+		if len(r.raw) < 4 {
+			t.Fatalf("answer of %d bytes", len(r.raw))
+		}
+		if err := resp.ReadFrom(r.raw[4:]); err != nil {
+			t.Fatal(err)
+		}
+		p := resp.Topics[0].Partitions[0]
+		if p.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+		}
+		if got := len(p.RecordBatches); got != tc.wantBatches*len(batch) {
+			t.Fatalf("room %d: got %d bytes, want %d whole batches (%d bytes)", tc.room, got, tc.wantBatches, tc.wantBatches*len(batch))
+		}
+	}
+}
