@@ -22,6 +22,10 @@ import (
 //   Each is created on its own, once however often it is named; one whose
 //   name collides with another once '.' and '_' are taken alike is not
 //   (UNKNOWN_TOPIC_OR_PARTITION), as CreateTopics refuses it.
+// * A partition whose log cannot serve (a storage fault, until its reopen
+//   succeeds) has no leader: LEADER_NOT_AVAILABLE, leader -1, this broker
+//   among OfflineReplicas (v5+), as Kafka answers once the partition's
+//   only replica is on a failed log directory.
 //
 // Version notes:
 // * v1: ControllerID, IsInternal, Rack; null topics = all
@@ -170,6 +174,13 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, v *clusterView) *km
 			sp.Replicas = append([]int32(nil), p.Replicas...)
 			sp.ISR = append([]int32(nil), p.ISR...)
 			sp.OfflineReplicas = []int32{}
+			if b.offline.has(partKey{name, int32(i)}) {
+				// As Kafka answers for a partition whose only replica's
+				// log directory failed: no leader, that replica offline.
+				sp.ErrorCode = kerr.LeaderNotAvailable.Code
+				sp.Leader = -1
+				sp.OfflineReplicas = []int32{b.nodeID}
+			}
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)

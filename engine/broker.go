@@ -67,6 +67,7 @@ type Broker struct {
 	open map[partKey]meta.TopicID
 
 	sessions *fetchSessions
+	offline  offlinePartitions // partitions whose log cannot serve, for Metadata
 	pids     producerIDs
 	groups   *groupCoordinators
 	metrics  brokerMetrics

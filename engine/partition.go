@@ -535,6 +535,7 @@ func (p *partition) enforceRetention(now time.Time) {
 // them in its own files.
 func (p *partition) close() (st partitionCleanState, ok bool) {
 	p.closed = true
+	p.noteOffline()
 	if p.log == nil {
 		return st, false
 	}
@@ -571,6 +572,7 @@ func (p *partition) close() (st partitionCleanState, ok bool) {
 func (p *partition) remove() {
 	p.shard.awaitReopen(p)
 	p.closed = true
+	p.noteOffline()
 	if p.log == nil {
 		p.removeFiles()
 		return

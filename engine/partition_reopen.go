@@ -32,6 +32,7 @@ const reopenQueueDepth = 16
 // failed (a write, a sync, retention, compaction), it does nothing for a
 // log that has not.
 func (p *partition) reopenSoon() {
+	p.noteOffline()
 	if !p.needsReopen() || p.reopenArmed {
 		return
 	}
@@ -137,6 +138,7 @@ func (s *shard) finishReopen(r *reopenResult) {
 	p.failedReopens = 0
 	sc := r.scratch
 	p.log = sc.log
+	p.noteOffline()
 	p.producers, p.producersSavedAt, p.producersUnreliable = sc.producers, sc.producersSavedAt, sc.producersUnreliable
 	p.producersExpired = p.producersExpired || sc.producersExpired
 	p.walUnsafe = true

@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/uring"
+)
+
+// TestMetadataReportsOfflinePartitionWithoutLeader fails one partition's
+// disk: Metadata answers it without a leader (LEADER_NOT_AVAILABLE, this
+// broker offline), as Kafka does for a partition on a failed log
+// directory, so a producer spreads keyless records over the partitions
+// that can take them and none fails; once the disk answers again the
+// partition has its leader back.
+func TestMetadataReportsOfflinePartitionWithoutLeader(t *testing.T) {
+	fo := newFaultOpener(uring.PwriteOpener{})
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false")
+	createTestTopic(t, tb, "mo", 3)
+	cl := fetchClient(tb)
+	if code, _ := produceCode(t, cl, "mo"); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	node := tb.cfg.NodeID
+	partitions := func() []kmsg.MetadataResponseTopicPartition {
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr("mo")
+		req.Topics = append(req.Topics, rt)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Topics[0].Partitions
+	}
+	led := func(p kmsg.MetadataResponseTopicPartition) error {
+		if p.ErrorCode != 0 || p.Leader != node || len(p.OfflineReplicas) != 0 {
+			return fmt.Errorf("partition %d: %v, leader %d, offline %v; want a leader (%d) and none offline",
+				p.Partition, kerr.ErrorForCode(p.ErrorCode), p.Leader, p.OfflineReplicas, node)
+		}
+		return nil
+	}
+	for _, p := range partitions() {
+		if err := led(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A failed fdatasync fails the log; the open fault fails its reopens.
+	fo.setSync("mo-0", syscall.EIO)
+	fo.setOpen("mo-0", syscall.EIO)
+	if code, _ := produceCode(t, cl, "mo"); code != kerr.KafkaStorageError.Code {
+		t.Fatalf("produce with failing fdatasync: %v", kerr.ErrorForCode(code))
+	}
+	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		ps := partitions()
+		if p := ps[0]; p.ErrorCode != kerr.LeaderNotAvailable.Code || p.Leader != -1 || !slices.Equal(p.OfflineReplicas, []int32{node}) {
+			return fmt.Errorf("failed partition: %v, leader %d, offline %v; want LEADER_NOT_AVAILABLE, -1, [%d]",
+				kerr.ErrorForCode(p.ErrorCode), p.Leader, p.OfflineReplicas, node)
+		}
+		for _, p := range ps[1:] {
+			if err := led(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return nil
+	})
+
+	// Keyless records, round robin over the partitions with a leader.
+	prod := tb.client(kgo.DefaultProduceTopic("mo"), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
+		kgo.RecordDeliveryTimeout(5*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 30 {
+		r := &kgo.Record{Value: fmt.Appendf(nil, "v%d", i)}
+		if err := prod.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatalf("keyless record %d while partition 0 is offline: %v", i, err)
+		}
+		if r.Partition == 0 {
+			t.Fatalf("keyless record %d sent to the offline partition", i)
+		}
+	}
+
+	fo.setSync("mo-0", nil)
+	fo.setOpen("mo-0", nil)
+	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error { return led(partitions()[0]) })
+	if code, _ := produceCode(t, cl, "mo"); code != 0 {
+		t.Fatalf("produce after the fault cleared: %v", kerr.ErrorForCode(code))
+	}
+}

@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// offlinePartitions names the partitions whose log cannot serve — failed
+// by a storage fault, being reopened, or left without a log by a reopen
+// or open that failed — so that Metadata, on any goroutine, reports them
+// as Kafka reports a partition on an offline log directory: no leader.
+// Producers then spread keyless records over the partitions that have one
+// (franz-go, librdkafka and the Java client skip leaderless partitions),
+// instead of sending some to a partition that can only fail them. The
+// owning shard writes the entries; the count keeps the common case (none
+// offline) free of lookups.
+type offlinePartitions struct {
+	m sync.Map // partKey → struct{}
+	n atomic.Int64
+}
+
+// set records whether k is offline.
+func (o *offlinePartitions) set(k partKey, offline bool) {
+	if offline {
+		if _, had := o.m.LoadOrStore(k, struct{}{}); !had {
+			o.n.Add(1)
+		}
+		return
+	}
+	if _, had := o.m.LoadAndDelete(k); had {
+		o.n.Add(-1)
+	}
+}
+
+// has says whether k is offline.
+func (o *offlinePartitions) has(k partKey) bool {
+	if o.n.Load() == 0 {
+		return false
+	}
+	_, ok := o.m.Load(k)
+	return ok
+}
+
+// noteOffline records, on p's shard, whether p's log can serve. Called
+// wherever that may have changed: a log that failed (reopenSoon), a reopen
+// that finished, a partition closed or removed.
+func (p *partition) noteOffline() {
+	offline := !p.closed && (p.log == nil || p.log.Failed() != nil)
+	p.shard.b.offline.set(p.key, offline)
+}
