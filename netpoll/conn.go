@@ -148,11 +148,14 @@ func (c *conn) queuedLocked() int64 {
 // queued responses and the grants of other unanswered requests. Grants do
 // not stop reading (a produce behind a parked fetch is still read); they
 // keep the requests already read from building more than the cap between
-// them.
+// them. A request already answered (or closed) is granted nothing: no
+// completion is left to end its grant. Respond sets used before it takes mu
+// to release, so under mu either the release is still to come or used is
+// seen.
 func (c *conn) reserve(r *responder, want int64) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || want <= 0 {
+	if c.closed || want <= 0 || r.used.Load() {
 		return 0
 	}
 	grant := min(want, max(0, int64(c.srv.opts.MaxQueuedBytes)-c.queuedLocked()-c.reserved))

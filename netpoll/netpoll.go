@@ -50,7 +50,8 @@ type Responder interface {
 	// connection's unwritten responses and returns what it grants, 0 to
 	// want: what MaxQueuedBytes leaves after the responses queued and the
 	// other requests' grants. A handler whose response size it chooses (a
-	// fetch) keeps to the grant; the grant ends with the request.
+	// fetch) keeps to the grant; the grant ends with the request, and a
+	// request already answered or closed is granted 0.
 	Reserve(want int) int
 }
 

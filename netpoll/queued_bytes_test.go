@@ -94,3 +94,36 @@ func TestReserveGrantsWhatQueuedBytesLeave(t *testing.T) {
 		c.recv()
 	})
 }
+
+// TestReserveAfterTheAnswerGrantsNothing has a handler reserve room after
+// it answered (or closed) its request: the request is over, so nothing is
+// granted, and the connection's later requests still get all the room
+// instead of a grant that nothing would ever end.
+func TestReserveAfterTheAnswerGrantsNothing(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, transport string) {
+		const queued = 100_000
+		late := make(chan int, 1)
+		granted := make(chan int, 1)
+		h := &funcHandler{serve: func(_ ConnInfo, body []byte, r Responder) {
+			if binary.BigEndian.Uint32(body) == 0 {
+				r.Respond([][]byte{body})
+				late <- r.Reserve(queued)
+				return
+			}
+			granted <- r.Reserve(queued)
+			r.Respond([][]byte{body})
+		}}
+		s, _ := startServer(t, transport, Options{MaxQueuedBytes: queued}, h)
+		c := dial(t, s)
+		c.send(request(0, modeHold, ""))
+		c.recv()
+		if g := <-late; g != 0 {
+			t.Fatalf("a request already answered was granted %d bytes, want 0", g)
+		}
+		c.send(request(1, modeHold, ""))
+		if g := <-granted; g != queued {
+			t.Fatalf("the next request was granted %d bytes, want all %d", g, queued)
+		}
+		c.recv()
+	})
+}
