@@ -88,7 +88,13 @@ func (b *Broker) handleFetch(r *request) {
 	// may be in flight, so a fetch also keeps to the room the connection's
 	// unwritten responses leave (a client pipelining fetches it does not
 	// read gets first batches only, not MaxBytes each).
-	req.MaxBytes = int32(r.out.Reserve(int(min(req.MaxBytes, b.cfg.FetchMaxBytes))))
+	want := min(req.MaxBytes, b.cfg.FetchMaxBytes)
+	req.MaxBytes = int32(r.out.Reserve(int(want)))
+	if req.MaxBytes < want && req.MaxBytes < req.MinBytes {
+		// Cut below MinBytes, the response can never hold it: answer
+		// with what fits once there is any, not after MaxWaitMs.
+		req.MinBytes = 1
+	}
 	v := b.currentView()
 	op := &fetchOp{b: b, r: r, req: req}
 

@@ -82,3 +82,55 @@ func TestFetchKeepsToTheConnectionsRoom(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchCutBelowMinBytesAnswersWithRecords serves fetches whose
+// connection grants less room than their MinBytes: the response can never
+// hold MinBytes, so the fetch answers with the records that fit as soon as
+// it has them rather than holding them until MaxWaitMs (a client pipelining
+// fetches would otherwise get one cut response per MaxWaitMs).
+func TestFetchCutBelowMinBytesAnswersWithRecords(t *testing.T) {
+	tb := startBroker(t, "fetch.max.bytes=1048576")
+	createTestTopic(t, tb, "cutmin", 1)
+	cl := fetchClient(tb)
+	batch := rawBatch(600, -1, -1, -1) // ~6 KB
+	const batches = 10
+	for range batches {
+		if r := produceRaw(t, cl, "cutmin", 0, 11, batch); r.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+		}
+	}
+	for i, tc := range []struct {
+		room        int
+		wantBatches int
+	}{
+		{room: 3*len(batch) + 100, wantBatches: 3},
+		{room: 0, wantBatches: 1},
+	} {
+		const maxWait = 5000
+		req := fetchReq("cutmin", 0, 0, int32(8*len(batch)), maxWait, 1<<30)
+		req.MaxBytes = 1 << 30
+		r := &roomResponder{room: tc.room, done: make(chan struct{})}
+		start := time.Now()
+		tb.b.Serve(netpoll.ConnInfo{ID: 1<<41 + uint64(i), Remote: "test"}, encodeRequest(req, 11), r)
+		select {
+		case <-r.done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("fetch not answered")
+		}
+		if took := time.Since(start); took > maxWait/2*time.Millisecond {
+			t.Fatalf("room %d: answered after %v with its records ready, waiting for MinBytes it had no room for", tc.room, took)
+		}
+		resp := kmsg.NewPtrFetchResponse()
+		resp.Version = 11
+		if err := resp.ReadFrom(r.raw[4:]); err != nil {
+			t.Fatal(err)
+		}
+		p := resp.Topics[0].Partitions[0]
+		if p.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+		}
+		if got := len(p.RecordBatches); got != tc.wantBatches*len(batch) {
+			t.Fatalf("room %d: got %d bytes, want %d whole batches (%d bytes)", tc.room, got, tc.wantBatches, tc.wantBatches*len(batch))
+		}
+	}
+}
