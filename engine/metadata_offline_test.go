@@ -98,3 +98,38 @@ func TestMetadataReportsOfflinePartitionWithoutLeader(t *testing.T) {
 		t.Fatalf("produce after the fault cleared: %v", kerr.ErrorForCode(code))
 	}
 }
+
+// A partition closed or removed says nothing about the partition that took
+// its key since (a topic deleted and created again in one reconcile pass,
+// whose new partition could not open): a late note from the old one, as
+// writeTurn makes for a removed partition whose produce shared the turn,
+// must not clear the new one's entry.
+func TestOfflineNoteOfReplacedPartitionKeepsNewOne(t *testing.T) {
+	b := &Broker{}
+	s := &shard{b: b}
+	k := partKey{"re", 0}
+	old := &partition{key: k, shard: s}
+	old.noteOffline() // no log: offline
+	old.closed = true // removed
+	old.noteOffline()
+	if b.offline.has(k) {
+		t.Fatal("a removed partition is still offline")
+	}
+	fresh := &partition{key: k, shard: s} // served offline: its open failed
+	fresh.noteOffline()
+	if !b.offline.has(k) {
+		t.Fatal("the new partition without a log is not offline")
+	}
+	old.noteOffline() // the removed partition's late note
+	if !b.offline.has(k) {
+		t.Fatal("a late note of the removed partition cleared the new partition's entry")
+	}
+	if n := b.offline.n.Load(); n != 1 {
+		t.Fatalf("count %d, want 1", n)
+	}
+	fresh.closed = true
+	fresh.noteOffline()
+	if b.offline.has(k) || b.offline.n.Load() != 0 {
+		t.Fatalf("after the new partition closed: has %v, count %d", b.offline.has(k), b.offline.n.Load())
+	}
+}

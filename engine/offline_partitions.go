@@ -14,20 +14,25 @@ import (
 // instead of sending some to a partition that can only fail them. The
 // owning shard writes the entries; the count keeps the common case (none
 // offline) free of lookups.
+//
+// An entry names the partition that wrote it: a partition removed (its
+// topic deleted) may still note itself later (writeTurn fails a removed
+// partition's queued produce, say), after a partition of a topic created
+// again under the same name took its key, and only clears its own entry.
 type offlinePartitions struct {
-	m sync.Map // partKey → struct{}
+	m sync.Map // partKey → *partition
 	n atomic.Int64
 }
 
-// set records whether k is offline.
-func (o *offlinePartitions) set(k partKey, offline bool) {
+// set records whether p is offline.
+func (o *offlinePartitions) set(p *partition, offline bool) {
 	if offline {
-		if _, had := o.m.LoadOrStore(k, struct{}{}); !had {
+		if _, had := o.m.Swap(p.key, p); !had {
 			o.n.Add(1)
 		}
 		return
 	}
-	if _, had := o.m.LoadAndDelete(k); had {
+	if o.m.CompareAndDelete(p.key, p) {
 		o.n.Add(-1)
 	}
 }
@@ -42,9 +47,10 @@ func (o *offlinePartitions) has(k partKey) bool {
 }
 
 // noteOffline records, on p's shard, whether p's log can serve. Called
-// wherever that may have changed: a log that failed (reopenSoon), a reopen
-// that finished, a partition closed or removed.
+// wherever that may have changed: a log that failed (reopenSoon, which
+// every path that may fail a log calls), a reopen that started or
+// finished, a partition closed or removed.
 func (p *partition) noteOffline() {
 	offline := !p.closed && (p.log == nil || p.log.Failed() != nil)
-	p.shard.b.offline.set(p.key, offline)
+	p.shard.b.offline.set(p, offline)
 }
