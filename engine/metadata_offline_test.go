@@ -99,6 +99,79 @@ func TestMetadataReportsOfflinePartitionWithoutLeader(t *testing.T) {
 	}
 }
 
+// metadataPartition returns partition part of topic as Metadata answers it.
+func metadataPartition(t *testing.T, cl *kgo.Client, topic string, part int) kmsg.MetadataResponseTopicPartition {
+	t.Helper()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Topics[0].Partitions[part]
+}
+
+// A log that fails inside an append (here a roll whose fdatasync fails) is
+// reported without a leader too, without waiting for another produce: the failed produce schedules
+// the reopen, and the partition is offline until it has finished.
+func TestMetadataOfflineAfterFailedAppend(t *testing.T) {
+	fo := newFaultOpener(uring.PwriteOpener{})
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=never", "log.segment.bytes=1024", "log.flush.wal.enable=false")
+	createTestTopic(t, tb, "fs", 1)
+	cl := fetchClient(tb)
+	node := tb.cfg.NodeID
+	big := func() int16 { // 120 records: over 1 KiB, a segment of its own
+		return produceRaw(t, cl, "fs", 0, 11, rawBatch(120, -1, -1, -1)).ErrorCode
+	}
+	if code := big(); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	// The reopen's recovery reads hang, so the partition stays without a
+	// log until released.
+	release := fo.blockRead("fs-0")
+	defer release()
+	fo.setSync("fs-0", syscall.EIO)
+	// A roll now fails the log: writing the recovery point before the seal,
+	// or (once there is one) the seal itself, which the next roll waits for.
+	failed := false
+	for range 3 {
+		code := big()
+		if code == kerr.KafkaStorageError.Code {
+			failed = true
+			break
+		}
+		if code != 0 {
+			t.Fatal(kerr.ErrorForCode(code))
+		}
+	}
+	if !failed {
+		t.Fatal("no produce failed although every roll's fdatasync fails")
+	}
+	// No further produce: the failed one must be enough.
+	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if p := metadataPartition(t, cl, "fs", 0); p.ErrorCode != kerr.LeaderNotAvailable.Code || p.Leader != -1 || !slices.Equal(p.OfflineReplicas, []int32{node}) {
+			return fmt.Errorf("failed partition: %v, leader %d, offline %v; want LEADER_NOT_AVAILABLE, -1, [%d]",
+				kerr.ErrorForCode(p.ErrorCode), p.Leader, p.OfflineReplicas, node)
+		}
+		return nil
+	})
+	fo.setSync("fs-0", nil)
+	release()
+	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		if p := metadataPartition(t, cl, "fs", 0); p.ErrorCode != 0 || p.Leader != node || len(p.OfflineReplicas) != 0 {
+			return fmt.Errorf("after the fault cleared: %v, leader %d, offline %v", kerr.ErrorForCode(p.ErrorCode), p.Leader, p.OfflineReplicas)
+		}
+		return nil
+	})
+	if code := big(); code != 0 {
+		t.Fatalf("produce after the fault cleared: %v", kerr.ErrorForCode(code))
+	}
+}
+
 // A partition closed or removed says nothing about the partition that took
 // its key since (a topic deleted and created again in one reconcile pass,
 // whose new partition could not open): a late note from the old one, as

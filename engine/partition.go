@@ -474,7 +474,13 @@ func (p *partition) prepareSync() (*partlog.SyncTask, error) {
 		return nil, nil
 	}
 	p.unflushed = 0
-	return p.log.PrepareSync()
+	t, err := p.log.PrepareSync()
+	if err != nil {
+		// Writing staged batches, or a rolled segment's seal, failed the
+		// log: no task comes back to syncDone to say so.
+		p.reopenSoon()
+	}
+	return t, err
 }
 
 // syncDone records the outcome of a sync the syncer ran.

@@ -107,6 +107,7 @@ type reopenResult struct {
 func (p *partition) startReopen() {
 	s := p.shard
 	p.reopening = true
+	p.noteOffline() // no log until finishReopen, whatever failed the old one
 	s.reopensRunning++
 	scratch := &partition{key: p.key, topicID: p.topicID, dir: p.dir, shard: s, producers: maps.Clone(p.producers)}
 	go func() {
