@@ -165,6 +165,11 @@ func (l *Log) activeFor(n, lastOffset int64) (*segment, error) {
 		}
 		l.segs = append(l.segs, s)
 		l.dirDirty = true
+		if n := len(l.segs); n > 1 && l.sealing == nil {
+			// Sealed in place (no Sealer): it was still the last segment
+			// when its seal was applied.
+			l.releaseSealed(l.segs[n-2])
+		}
 	}
 	if s.f == nil {
 		if _, err := s.file(); err != nil {
@@ -199,6 +204,7 @@ func (l *Log) roll() error {
 	if err := l.settleSeal(); err != nil {
 		return err
 	}
+	s.rolledAtTask = l.nextSyncTask
 	if err := s.sealWith(false); err != nil {
 		l.failed = fmt.Errorf("partlog %s: roll: %w", l.dir, err)
 		// Sync tasks already handed out cover this segment's bytes too.

@@ -161,6 +161,7 @@ type testOpener struct {
 	inner    uring.Opener
 	logReads atomic.Int64
 	opens    atomic.Int64
+	closes   atomic.Int64 // opens - closes: the descriptors the log holds
 	// failWrites makes the next N WriteAt/WritevAt calls on .log files fail
 	// after writing half their bytes, once passWrites more have gone
 	// through; logWrites counts those calls.
@@ -227,6 +228,11 @@ func (f *testFile) WriteAt(p []byte, off int64) (int, error) {
 		return n, errInjected
 	}
 	return f.File.WriteAt(p, off)
+}
+
+func (f *testFile) Close() error {
+	f.o.closes.Add(1)
+	return f.File.Close()
 }
 
 func (f *testFile) Datasync() error {

@@ -141,6 +141,9 @@ func (x *indexEntries) truncate(n int) error {
 		x.n = n
 		return nil
 	}
+	if err := x.open(); err != nil { // a sealed segment's may be closed
+		return err
+	}
 	if err := x.f.Truncate(int64(n * x.entrySize)); err != nil {
 		return fmt.Errorf("truncate index %s: %w", x.path, err)
 	}

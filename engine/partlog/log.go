@@ -146,6 +146,10 @@ type Log struct {
 	syncTasksOut []uint64
 	nextSyncTask uint64
 	retired      []retiredSegment
+	// awaitingRelease are sealed segments whose descriptors close once the
+	// sync tasks prepared before their roll are reported
+	// (segment_release.go).
+	awaitingRelease []*segment
 
 	failed error // set when a write left the log in an unknown state
 	// unsynced makes Close skip its fdatasyncs and directory syncs; see CloseUnsynced.

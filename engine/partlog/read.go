@@ -72,6 +72,7 @@ func (l *Log) locate(s *segment, offset int64) (int64, batch.Header, error) {
 	if err != nil {
 		return 0, batch.Header{}, err
 	}
+	l.releaseFiles(s, false) // reads go on by position, not by the index
 	sc := newHeaderScanner(s, pos, s.size, int(l.opts.IndexIntervalBytes)+batch.HeaderSize)
 	defer sc.release()
 	for {
@@ -205,6 +206,11 @@ func (l *Log) readBatches(dst []byte, si int, pos, offset, end, budget int64, mi
 		budget -= int64(n)
 		if int64(n) < avail {
 			break
+		}
+		// Read to its end: a reader going on to later segments is done
+		// with this one (segment_release.go).
+		if si+1 < len(l.segs) {
+			l.releaseFiles(s, true)
 		}
 	}
 	if lastSi >= 0 {

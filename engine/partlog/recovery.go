@@ -154,6 +154,7 @@ func (l *Log) recoverRolled() (done bool, err error) {
 // attaches its index files (rebuilding them from the data when
 // missing or malformed) and loads its timestamp stats.
 func (l *Log) prepare(s *segment) error {
+	attached := false
 	if !s.indexesReady {
 		if err := l.attachIndexFiles(s); err != nil {
 			l.opts.Logger.Warn("rebuilding segment indexes", "segment", s.path(logSuffix), "err", err)
@@ -161,9 +162,15 @@ func (l *Log) prepare(s *segment) error {
 				return err
 			}
 		}
-		s.indexesReady = true
+		s.indexesReady, attached = true, true
 	}
-	return s.loadStats()
+	err := s.loadStats()
+	if attached {
+		// Checked and its stats read: lookups reopen the index files
+		// when they need them (segment_release.go).
+		l.releaseFiles(s, false)
+	}
+	return err
 }
 
 func (l *Log) attachIndexFiles(s *segment) error {

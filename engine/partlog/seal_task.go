@@ -184,6 +184,7 @@ func (l *Log) sealDone(t *SealTask) error {
 	l.sealing = nil
 	if t.err == nil {
 		l.recoveryPointWritten = true
+		l.releaseSealed(t.seg)
 	} else if l.failed == nil {
 		l.failed = fmt.Errorf("partlog %s: %w", l.dir, t.err)
 	}

@@ -91,6 +91,10 @@ type segment struct {
 	// batch's timestamp, read at its next append (Log.firstAppendOf).
 	firstAppend time.Time
 	dirty       bool // .log has writes not yet fdatasynced
+	// rolledAtTask is the log's next sync task number when the segment
+	// was rolled: tasks numbered below it may hold its .log
+	// (segment_release.go).
+	rolledAtTask uint64
 	// staged are appended batches not yet written, from file position
 	// stagedAt on; size counts them (staged.go).
 	staged   [][]byte

@@ -155,6 +155,9 @@ func (l *Log) SyncDone(t *SyncTask, err error) {
 			// Their files are deleted already: a failed close loses nothing.
 			_ = l.closeRetired(false)
 		}
+		if len(l.awaitingRelease) > 0 && !l.closed {
+			l.releaseAwaiting()
+		}
 	}
 	if err == nil || l.closed || t.log != l {
 		return // a task of a log since replaced (reopened) says nothing about l

@@ -21,8 +21,10 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, found bool,
 			return -1, -1, false, err
 		}
 		if s.maxTSOffset < 0 || s.maxTS < ts {
+			l.releaseFiles(s, false) // its stats are loaded; its indexes not needed
 			continue
 		}
+		defer l.releaseFiles(s, false)
 		return l.searchSegment(s, ts)
 	}
 	return -1, -1, false, nil
