@@ -12,7 +12,8 @@ import (
 // Behaviour:
 // * Group keys (type 0) are placed as Kafka places them: partition
 //   abs(javaHash(group)) % partitions of __consumer_offsets, whose leader
-//   is the coordinator.
+//   is the coordinator; while that partition's log cannot serve (a storage
+//   fault), COORDINATOR_NOT_AVAILABLE, as Metadata names it no leader.
 // * The first lookup creates __consumer_offsets (internal, compacted,
 //   offsets.topic.num.partitions partitions) and is answered once it
 //   exists; COORDINATOR_NOT_AVAILABLE if it cannot be created in time.
@@ -75,9 +76,12 @@ func (b *Broker) findCoordinatorResponse(req *kmsg.FindCoordinatorRequest) *kmsg
 				fail(kerr.CoordinatorNotAvailable, "The coordinator is not available.")
 				break
 			}
-			leader := t.Partitions[offsetsPartitionFor(key, len(t.Partitions))].Leader
-			br, ok := brokers[leader]
-			if !ok {
+			p := offsetsPartitionFor(key, len(t.Partitions))
+			br, ok := brokers[t.Partitions[p].Leader]
+			if !ok || b.offline.has(partKey{offsetsTopic, int32(p)}) {
+				// No broker, or (as Metadata says) no leader while the
+				// group's offsets partition cannot serve: Kafka's
+				// coordinator resigns with its log directory.
 				fail(kerr.CoordinatorNotAvailable, "The coordinator is not available.")
 				break
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -204,5 +205,69 @@ func TestOfflineNoteOfReplacedPartitionKeepsNewOne(t *testing.T) {
 	fresh.noteOffline()
 	if b.offline.has(k) || b.offline.n.Load() != 0 {
 		t.Fatalf("after the new partition closed: has %v, count %d", b.offline.has(k), b.offline.n.Load())
+	}
+}
+
+// TestFindCoordinatorWhileOffsetsPartitionOffline fails the disk of the
+// __consumer_offsets partition a group lives on: FindCoordinator answers
+// COORDINATOR_NOT_AVAILABLE (clients retry the lookup) instead of sending
+// the group to a coordinator that cannot store its offsets, and names the
+// coordinator again once the partition is back.
+func TestFindCoordinatorWhileOffsetsPartitionOffline(t *testing.T) {
+	fo, tb, _ := startFaultBroker(t, uring.PwriteOpener{}, []string{"offsets.topic.num.partitions=1"}, "fc")
+	adm := tb.admin()
+	commit := func(ctx context.Context) error {
+		offs := make(kadm.Offsets)
+		offs.AddOffset("fc", 0, 1, -1)
+		resp, err := adm.CommitOffsets(ctx, "fc-group", offs)
+		if err != nil {
+			return err
+		}
+		return resp.Error()
+	}
+	if err := commit(adminCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	find := func() kmsg.FindCoordinatorResponseCoordinator {
+		req := kmsg.NewPtrFindCoordinatorRequest()
+		req.CoordinatorKeys = []string{"fc-group"}
+		body, err := rawExchange(t, tb.addr, encodeRequest(req, 4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := kmsg.NewPtrFindCoordinatorResponse()
+		resp.Version = 4
+		if err := resp.ReadFrom(body[5:]); err != nil { // correlation id, empty tags
+			t.Fatal(err)
+		}
+		return resp.Coordinators[0]
+	}
+	if c := find(); c.ErrorCode != 0 || c.NodeID != tb.cfg.NodeID {
+		t.Fatalf("coordinator before the fault: %v, node %d", kerr.ErrorForCode(c.ErrorCode), c.NodeID)
+	}
+	fo.setSync("__consumer_offsets-0", syscall.EIO)
+	fo.setOpen("__consumer_offsets-0", syscall.EIO)
+	// Fails the offsets log, and its reopens fail too; the client would
+	// retry the commit for as long as it may.
+	short, cancel := context.WithTimeout(context.Background(), time.Second)
+	_ = commit(short)
+	cancel()
+	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if c := find(); c.ErrorCode != kerr.CoordinatorNotAvailable.Code || c.NodeID != -1 {
+			return fmt.Errorf("coordinator while its offsets partition is offline: %v, node %d; want COORDINATOR_NOT_AVAILABLE, -1",
+				kerr.ErrorForCode(c.ErrorCode), c.NodeID)
+		}
+		return nil
+	})
+	fo.setSync("__consumer_offsets-0", nil)
+	fo.setOpen("__consumer_offsets-0", nil)
+	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		if c := find(); c.ErrorCode != 0 || c.NodeID != tb.cfg.NodeID {
+			return fmt.Errorf("coordinator after the fault: %v, node %d", kerr.ErrorForCode(c.ErrorCode), c.NodeID)
+		}
+		return nil
+	})
+	if err := commit(adminCtx(t)); err != nil {
+		t.Fatalf("commit after the fault cleared: %v", err)
 	}
 }
