@@ -89,6 +89,10 @@ type Broker struct {
 
 	// startState is how the last run ended, while New opens the partitions.
 	startState *startState
+
+	// descriptorWarnedAt is the partition count checkDescriptorLimit last
+	// warned about.
+	descriptorWarnedAt atomic.Int64
 }
 
 // New opens every partition the metadata names and starts the shards.
@@ -154,6 +158,7 @@ func New(opts Options) (*Broker, error) {
 		return nil, err
 	}
 	b.log.Info("partitions opened", "partitions", len(b.open), "clean", clean, "took", time.Since(start))
+	b.checkDescriptorLimit(len(b.open))
 	if err := b.replayWAL(clean); err != nil {
 		b.stopAfterFailedStart()
 		return nil, err
@@ -347,6 +352,9 @@ func (b *Broker) reconcile(snap *meta.Snapshot, clean bool) error {
 				b.open[c.k] = c.id
 			}
 		}
+	}
+	if !starting && len(byShard) > 0 {
+		b.checkDescriptorLimit(len(b.open))
 	}
 	b.publish(newClusterView(snap, b.effectiveConfig(snap)))
 	return nil
