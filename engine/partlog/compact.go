@@ -420,7 +420,13 @@ func (l *Log) cleanGroupStep(p *cleanPass, o *CleanOptions, res *CleanResult) er
 		if err := l.prepare(s); err != nil {
 			return err
 		}
+		// Pinned, the group is read through these descriptors while the
+		// task deletes its files and renames the cleaned ones into place:
+		// a path opened then names nothing, or the cleaned segment's index.
 		if _, err := s.file(); err != nil {
+			return err
+		}
+		if err := errors.Join(s.offsets.open(), s.times.open()); err != nil {
 			return err
 		}
 	}

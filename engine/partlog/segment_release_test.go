@@ -2,6 +2,9 @@ package partlog
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -131,5 +134,61 @@ func TestRolledSegmentStaysOpenForEarlierSyncTask(t *testing.T) {
 	}
 	if syncsBefore == 0 {
 		t.Fatal("the task synced no .log")
+	}
+}
+
+// A compaction group's segments are read through their open files while the
+// swap task deletes them and renames the cleaned files into place: a lookup
+// in a pinned segment must not reopen its index by path, which by then names
+// nothing (recreated empty) or, for the group's first segment, the cleaned
+// segment's index, whose positions are not this file's.
+func TestPinnedGroupReadsWhileItsFilesAreSwapped(t *testing.T) {
+	o := &testOpener{}
+	dir := t.TempDir()
+	l := mustOpen(t, dir, testOptions(o), false)
+	defer l.Close()
+	w := &updateWriter{t: t, l: l, keys: 60, perB: 5, ts: t0.UnixMilli(), valPad: strings.Repeat("v", 100)}
+	w.round(0)
+	w.first = 30 // the first half of the keys survives in the first segments
+	for r := 1; r < 20; r++ {
+		w.round(r)
+	}
+	before := consumeRecords(t, l) // reads every segment to its end
+	task := taskPending(t, l, CleanOptions{MinDirtyRatio: 0.5})
+	if task.out.size == 0 {
+		t.Fatal("the group was cleaned into nothing")
+	}
+	if err := task.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// The swap is done on disk; the owner has not applied it yet, so reads
+	// of the group still go through its pinned segments.
+	groupEnd := task.manifest.end
+	for i, r := range before {
+		if r.offset >= groupEnd {
+			break
+		}
+		if i%7 != 0 {
+			continue
+		}
+		b, err := l.Read(r.offset, 1)
+		if err != nil {
+			t.Fatalf("read offset %d of a pinned segment: %v", r.offset, err)
+		}
+		hs := splitBatches(t, b)
+		if len(hs) == 0 || hs[0].BaseOffset > r.offset || hs[0].LastOffset() < r.offset {
+			t.Fatalf("read offset %d of a pinned segment: got batches %v", r.offset, hs)
+		}
+	}
+	if err := l.CleanTaskDone(task); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range dirNames(t, dir) {
+		base, suffix, ok := parseSegmentFileName(n)
+		if ok && suffix != logSuffix {
+			if _, err := os.Stat(filepath.Join(dir, segmentFileName(base, logSuffix))); err != nil {
+				t.Errorf("%s left behind without its .log", n)
+			}
+		}
 	}
 }
