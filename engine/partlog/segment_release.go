@@ -20,6 +20,13 @@ func (l *Log) releasable(s *segment) bool {
 	if !s.sealed || s.pinned || len(s.staged) > 0 || s == l.active() {
 		return false
 	}
+	if s.pathSuffix != "" {
+		// A cleaned segment whose swap failed after its commit: its files
+		// may have been renamed already, so its paths may name nothing
+		// (and an open would create it empty). It keeps its descriptors
+		// until the log is reopened.
+		return false
+	}
 	if l.sealing != nil && l.sealing.seg == s {
 		return false
 	}

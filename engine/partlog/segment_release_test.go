@@ -2,6 +2,7 @@ package partlog
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,4 +192,52 @@ func TestPinnedGroupReadsWhileItsFilesAreSwapped(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A swap that failed after its commit leaves the cleaned segment in the log
+// under its .cleaned names, which the failed step may have renamed already:
+// its files must stay open, not be reopened by a path that may name nothing
+// (and be recreated empty, which the next Open's redo of the swap then
+// refuses).
+func TestCleanedSegmentOfFailedSwapKeepsItsFiles(t *testing.T) {
+	o := &testOpener{}
+	dir := t.TempDir()
+	l := mustOpen(t, dir, testOptions(o), false)
+	w := &updateWriter{t: t, l: l, keys: 60, perB: 5, ts: t0.UnixMilli(), valPad: strings.Repeat("v", 100)}
+	w.round(0)
+	w.first = 30 // the first half of the keys survives in the first segments
+	for r := 1; r < 20; r++ {
+		w.round(r)
+	}
+	before := consumeRecords(t, l)
+	task := taskPending(t, l, CleanOptions{MinDirtyRatio: 0.5})
+	if err := task.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// As if the directory sync after the renames had failed: the manifest
+	// is still there and the task reports an error after its commit.
+	if err := writeSwapManifest(dir, task.manifest); err != nil {
+		t.Fatal(err)
+	}
+	task.err = errors.New("injected: sync directory")
+	if err := l.CleanTaskDone(task); err == nil {
+		t.Fatal("CleanTaskDone reported no error")
+	}
+	if l.segs[0] != task.out || task.out.size == 0 {
+		t.Fatal("want a cleaned segment with data first")
+	}
+	if l.Failed() == nil {
+		t.Fatal("a failure after the commit did not fail the log")
+	}
+	want := consumeRecords(t, l) // reads past the cleaned segment's end
+	if len(want) >= len(before) {
+		t.Fatalf("%d records after cleaning, %d before", len(want), len(before))
+	}
+	sameRecords(t, consumeRecords(t, l), want) // and again
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, testOptions(nil), false)
+	defer l.Close()
+	sameRecords(t, consumeRecords(t, l), want)
 }
