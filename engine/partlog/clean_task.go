@@ -108,6 +108,9 @@ func (l *Log) CleanTaskDone(t *CleanTask) error {
 		s.pinned = false
 	}
 	if !t.committed {
+		for _, s := range t.group {
+			l.releaseFiles(s, true) // opened for the task (cleanGroupStep)
+		}
 		p.cleaned = t.out // deleted with the abandoned pass
 		l.abortClean()
 		return fmt.Errorf("compact %s: %w", l.dir, t.err)
@@ -136,6 +139,7 @@ func (l *Log) CleanTaskDone(t *CleanTask) error {
 	cs.stats.SegmentsCleaned += int64(len(t.group))
 	if t.err == nil {
 		out.cleanedPromoted()
+		l.releaseFiles(out, true) // idle like any sealed segment (segment_release.go)
 	} else if l.failed == nil {
 		l.failed = fmt.Errorf("partlog %s: swap in cleaned segment %d: %w", l.dir, out.base, t.err)
 	}

@@ -197,7 +197,10 @@ func (l *Log) planClean(o *CleanOptions) (cleanPlan, error) {
 // compaction delay. Batches without a timestamp do not count.
 func (l *Log) dirtyOlderThan(first int, cutoff int64) (bool, error) {
 	for i := first; i < len(l.segs)-1; i++ {
-		ts, err := l.segs[i].firstBatchTimestamp()
+		s := l.segs[i]
+		logWasOpen := s.f != nil
+		ts, err := s.firstBatchTimestamp()
+		l.releaseLookup(s, logWasOpen)
 		if err != nil {
 			return false, err
 		}

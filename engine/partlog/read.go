@@ -256,9 +256,12 @@ func (l *Log) ScanBatches(from int64, fn func(h batch.Header) error) error {
 		return err
 	}
 	for ; si < len(l.segs); si, pos = si+1, 0 {
-		if err := scanSegment(l.segs[si], pos, fn); err != nil {
+		s := l.segs[si]
+		if err := scanSegment(s, pos, fn); err != nil {
 			return err
 		}
+		// Scanned to its end, as a read going past it (segment_release.go).
+		l.releaseFiles(s, true)
 	}
 	return nil
 }

@@ -132,6 +132,7 @@ func (l *Log) recoverRolled() (done bool, err error) {
 		if err := s.seal(); err != nil {
 			return false, err
 		}
+		l.releaseFiles(s, true) // sealed and synced: idle (segment_release.go)
 		l.recoveryPointWritten = true
 		return false, commitRecoveryPoint(l.opts.Opener, l.dir, last.base)
 	}
@@ -154,7 +155,7 @@ func (l *Log) recoverRolled() (done bool, err error) {
 // attaches its index files (rebuilding them from the data when
 // missing or malformed) and loads its timestamp stats.
 func (l *Log) prepare(s *segment) error {
-	attached := false
+	attached, logWasOpen := false, s.f != nil
 	if !s.indexesReady {
 		if err := l.attachIndexFiles(s); err != nil {
 			l.opts.Logger.Warn("rebuilding segment indexes", "segment", s.path(logSuffix), "err", err)
@@ -167,8 +168,8 @@ func (l *Log) prepare(s *segment) error {
 	err := s.loadStats()
 	if attached {
 		// Checked and its stats read: lookups reopen the index files
-		// when they need them (segment_release.go).
-		l.releaseFiles(s, false)
+		// when they need them, and the .log a rebuild read (segment_release.go).
+		l.releaseLookup(s, logWasOpen)
 	}
 	return err
 }

@@ -82,3 +82,10 @@ func (l *Log) releaseAwaiting() {
 	clear(l.awaitingRelease[len(kept):])
 	l.awaitingRelease = kept
 }
+
+// releaseLookup ends a lookup in s that read its files (a timestamp search,
+// a header scan, an index rebuild): its indexes are closed, and its .log too
+// unless it was open before (logWasOpen), for a reader in the middle of it.
+func (l *Log) releaseLookup(s *segment, logWasOpen bool) {
+	l.releaseFiles(s, !logWasOpen)
+}

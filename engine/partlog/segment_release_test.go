@@ -3,10 +3,15 @@ package partlog
 import (
 	"bytes"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chronik-go/chronik/engine/batch"
 )
 
 // heldFiles is how many files the log has open through o.
@@ -194,6 +199,31 @@ func TestPinnedGroupReadsWhileItsFilesAreSwapped(t *testing.T) {
 	}
 }
 
+// A cleaned segment swapped in holds no descriptor once idle, like a rolled
+// one: a compacted log of many segments must not hold three files for
+// each cleaned segment.
+func TestCleanedSegmentFilesAreReleased(t *testing.T) {
+	o := &testOpener{}
+	opts := testOptions(o)
+	opts.SegmentBytes = 2 << 10
+	l := mustOpen(t, t.TempDir(), opts, false)
+	defer l.Close()
+	w := &updateWriter{t: t, l: l, keys: 400, perB: 5, ts: t0.UnixMilli()}
+	for r := 0; r < 3; r++ {
+		w.round(r)
+	}
+	if passes := cleanAll(t, l, CleanOptions{MinDirtyRatio: 0.1}); passes == 0 {
+		t.Fatal("no compaction pass")
+	}
+	if l.CleanerStats().SegmentsCleaned < 20 {
+		t.Fatalf("%d segments cleaned, want many", l.CleanerStats().SegmentsCleaned)
+	}
+	if h := heldFiles(o); h > maxHeldFiles {
+		t.Fatalf("after compacting %d segments into %d the log holds %d files", l.CleanerStats().SegmentsCleaned, len(l.segs), h)
+	}
+	sameRecords(t, consumeRecords(t, l), expectCompacted(w.written, l.CleanerStats().FirstDirtyOffset))
+}
+
 // A swap that failed after its commit leaves the cleaned segment in the log
 // under its .cleaned names, which the failed step may have renamed already:
 // its files must stay open, not be reopened by a path that may name nothing
@@ -240,4 +270,148 @@ func TestCleanedSegmentOfFailedSwapKeepsItsFiles(t *testing.T) {
 	l = mustOpen(t, dir, testOptions(nil), false)
 	defer l.Close()
 	sameRecords(t, consumeRecords(t, l), want)
+}
+
+// Scanning a long log from its start (rebuilding producer state without a
+// snapshot) must not leave every segment it scanned open.
+func TestScanBatchesReleasesSegments(t *testing.T) {
+	o := &testOpener{}
+	dir := t.TempDir()
+	opts := testOptions(o)
+	opts.SegmentBytes = 2 << 10
+	l := mustOpen(t, dir, opts, false)
+	for i := range 400 {
+		mustAppend(t, l, simpleBatch(t, 2, int64(1000+i), 500))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, opts, true)
+	defer l.Close()
+	n := 0
+	if err := l.ScanBatches(0, func(batch.Header) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 400 {
+		t.Fatalf("scanned %d batches, want 400", n)
+	}
+	if h := heldFiles(o); h > maxHeldFiles {
+		t.Fatalf("after scanning %d segments the log holds %d files", len(l.segs), h)
+	}
+}
+
+// Timestamp lookups (ListOffsets by time, MAX_TIMESTAMP) and the max
+// compaction lag check read batches of sealed segments: each must not leave
+// the segment it read open.
+func TestLookupsReleaseSegments(t *testing.T) {
+	o := &testOpener{}
+	dir := t.TempDir()
+	opts := testOptions(o)
+	opts.SegmentBytes = 2 << 10
+	l := mustOpen(t, dir, opts, false)
+	const batches = 400
+	for i := range batches {
+		mustAppend(t, l, simpleBatch(t, 2, int64(1000+i), 500))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, opts, true)
+	defer l.Close()
+	for i := 0; i < batches; i += 3 {
+		ts := int64(1000 + i)
+		off, _, found, err := l.OffsetForTimestamp(ts)
+		if err != nil || !found || off != 2*(ts-1000) {
+			t.Fatalf("offset for timestamp %d: %d, %v, %v", ts, off, found, err)
+		}
+	}
+	if h := heldFiles(o); h > maxHeldFiles {
+		t.Fatalf("after timestamp lookups in %d segments the log holds %d files", len(l.segs), h)
+	}
+	if _, due, err := l.CleanPriority(CleanOptions{Now: time.UnixMilli(1000), MinDirtyRatio: 2, MaxCompactionLag: time.Millisecond}); err != nil || due {
+		t.Fatalf("CleanPriority: due %v, %v", due, err)
+	}
+	if h := heldFiles(o); h > maxHeldFiles {
+		t.Fatalf("after the max compaction lag check the log holds %d files", h)
+	}
+}
+
+// A rolled segment recovery validated and sealed again at Open holds no
+// descriptor afterwards.
+func TestRecoveredRolledSegmentIsReleased(t *testing.T) {
+	dir := t.TempDir()
+	var h heldSeals
+	l := mustOpen(t, dir, sealingOptions(nil, &h), false)
+	appendUntilRolls(t, l, 2)
+	if len(h.tasks) != 1 {
+		t.Fatalf("%d seals handed out, want 1", len(h.tasks))
+	}
+	crash(l) // the seal never ran: the rolled segment is validated at Open
+	o := &testOpener{}
+	l = mustOpen(t, dir, testOptions(o), false)
+	defer l.Close()
+	if len(l.segs) != 2 || !l.segs[0].sealed {
+		t.Fatalf("%d segments after recovery", len(l.segs))
+	}
+	if s := l.segs[0]; s.f != nil || s.offsets.f != nil || s.times.f != nil {
+		t.Fatal("the recovered rolled segment keeps files open")
+	}
+}
+
+// A sealed segment whose indexes were rebuilt at first use keeps no .log
+// open for it.
+func TestRebuiltIndexesReleaseTheLog(t *testing.T) {
+	o := &testOpener{}
+	dir := t.TempDir()
+	opts := testOptions(o)
+	opts.SegmentBytes = 2 << 10
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	l := mustOpen(t, dir, opts, false)
+	for i := range 100 {
+		mustAppend(t, l, simpleBatch(t, 2, int64(1000+i), 500))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := filepath.Glob(filepath.Join(dir, "*"+timeIndexSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range idx {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l = mustOpen(t, dir, opts, true)
+	defer l.Close()
+	if off, ts := l.MaxTimestamp(); ts != 1099 || off != 198 {
+		t.Fatalf("max timestamp %d at %d", ts, off)
+	}
+	if h := heldFiles(o); h > maxHeldFiles {
+		t.Fatalf("after rebuilding the indexes of %d segments the log holds %d files", len(l.segs), h)
+	}
+}
+
+// A group whose swap failed before its commit stays in the log, unpinned:
+// the descriptors opened for the task are closed with it.
+func TestGroupOfFailedSwapIsReleased(t *testing.T) {
+	l := mustOpen(t, t.TempDir(), testOptions(&testOpener{}), false)
+	defer l.Close()
+	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
+	for r := 0; r < 30; r++ {
+		w.round(r)
+	}
+	task := taskPending(t, l, CleanOptions{MinDirtyRatio: 0.5})
+	task.files[0].Close() // its fdatasync now fails
+	if err := task.Run(); err == nil {
+		t.Fatal("Run with a closed file succeeded")
+	}
+	if err := l.CleanTaskDone(task); err == nil {
+		t.Fatal("CleanTaskDone reported no error")
+	}
+	for _, s := range task.group {
+		if s.f != nil || s.offsets.f != nil || s.times.f != nil {
+			t.Fatalf("segment %d of the abandoned group keeps files open", s.base)
+		}
+	}
 }

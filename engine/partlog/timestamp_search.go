@@ -24,7 +24,7 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, found bool,
 			l.releaseFiles(s, false) // its stats are loaded; its indexes not needed
 			continue
 		}
-		defer l.releaseFiles(s, false)
+		defer l.releaseLookup(s, s.f != nil)
 		return l.searchSegment(s, ts)
 	}
 	return -1, -1, false, nil
@@ -98,7 +98,9 @@ func (l *Log) MaxTimestamp() (offset, timestamp int64) {
 	if best == nil {
 		return -1, -1
 	}
+	logWasOpen := best.f != nil
 	off, err := l.recordWithTimestamp(best, best.maxTSOffset, best.maxTS)
+	l.releaseLookup(best, logWasOpen)
 	if err != nil {
 		l.opts.Logger.Warn("max timestamp: batch unreadable", "segment", best.path(logSuffix), "offset", best.maxTSOffset, "err", err)
 		return best.maxTSOffset, best.maxTS
