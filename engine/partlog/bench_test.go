@@ -75,6 +75,27 @@ func BenchmarkReadTail(b *testing.B) {
 	}
 }
 
+// BenchmarkReadSealedLookup reads at offsets of a sealed 1 MiB segment that
+// no read hint knows, as fetches do past readHintSlots readers: each looks
+// its offset up in the segment's index.
+func BenchmarkReadSealedLookup(b *testing.B) {
+	opts := Options{SegmentBytes: 1 << 20}
+	l := mustOpen(b, b.TempDir(), opts, false)
+	defer l.Close()
+	for i := range 4000 {
+		mustAppend(b, l, simpleBatch(b, 2, int64(1000+i), 500))
+	}
+	n := l.segs[1].base // the first segment's offsets
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := l.Read(int64(i*7919)%n, 1); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
 // BenchmarkOpenNewPartition measures creating an empty partition.
 func BenchmarkOpenNewPartition(b *testing.B) {
 	root := b.TempDir()

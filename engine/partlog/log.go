@@ -129,6 +129,11 @@ type Log struct {
 
 	hints    [readHintSlots]readHint
 	hintNext int
+	// recent are the sealed segments the last reads and lookups stopped
+	// in, whose files stay open for the next ones (segment_release.go);
+	// recentNext is the slot to reuse.
+	recent     [recentSegments]*segment
+	recentNext int
 
 	cleaner *cleanerState // compaction bookkeeping, nil until first used
 	sealing *SealTask     // the last roll's seal, until the owner applies it

@@ -72,7 +72,7 @@ func (l *Log) locate(s *segment, offset int64) (int64, batch.Header, error) {
 	if err != nil {
 		return 0, batch.Header{}, err
 	}
-	l.releaseFiles(s, false) // reads go on by position, not by the index
+	l.keepOpen(s) // for the reads that follow and the next lookups in s
 	sc := newHeaderScanner(s, pos, s.size, int(l.opts.IndexIntervalBytes)+batch.HeaderSize)
 	defer sc.release()
 	for {
@@ -151,6 +151,14 @@ func (l *Log) readBatches(dst []byte, si int, pos, offset, end, budget int64, mi
 	start := len(dst)
 	first := true // no batch appended yet
 	next, lastSi, lastPos := offset, -1, int64(0)
+	// in is a segment read and not left behind: its files stay open for
+	// the next read, within bounds (keepOpen).
+	var in *segment
+	defer func() {
+		if in != nil {
+			l.keepOpen(in)
+		}
+	}()
 	for ; si < len(l.segs); si, pos = si+1, 0 {
 		s := l.segs[si]
 		if s.base >= end && !first {
@@ -169,6 +177,7 @@ func (l *Log) readBatches(dst []byte, si int, pos, offset, end, budget int64, mi
 		}
 		at := len(dst)
 		dst = slices.Grow(dst, int(want))[:at+int(want)]
+		in = s
 		if err := s.readAt(dst[at:], pos); err != nil {
 			return dst[:start], err
 		}
@@ -211,6 +220,7 @@ func (l *Log) readBatches(dst []byte, si int, pos, offset, end, budget int64, mi
 		// with this one (segment_release.go).
 		if si+1 < len(l.segs) {
 			l.releaseFiles(s, true)
+			in = nil
 		}
 	}
 	if lastSi >= 0 {

@@ -9,8 +9,9 @@ import "errors"
 // long log of small segments from its start, or a long uptime of rolls, ran
 // the broker into RLIMIT_NOFILE, after which it could accept no connection,
 // roll no segment and read no further. A sealed segment's files are released
-// when its seal has been applied, when a read moves past its end, and its
-// index files after a lookup in it.
+// when its seal has been applied and when a read moves past its end; a
+// segment a read or an index lookup stopped in keeps its files open until
+// recentSegments other segments have been (keepOpen), for the next fetch.
 
 // releasable says whether s's descriptors may be closed now: s is a sealed
 // segment of l other than the last, no seal or cleaner swap task holds its
@@ -88,4 +89,31 @@ func (l *Log) releaseAwaiting() {
 // unless it was open before (logWasOpen), for a reader in the middle of it.
 func (l *Log) releaseLookup(s *segment, logWasOpen bool) {
 	l.releaseFiles(s, !logWasOpen)
+}
+
+// recentSegments bounds the sealed segments that keep their files open after
+// a read or an index lookup stopped in them: twice the read hints, one for
+// each reader a log tracks and as many for readers it does not.
+const recentSegments = 2 * readHintSlots
+
+// keepOpen leaves s's files open after a read or lookup stopped in it, and
+// closes those of the segment that was so kept longest ago. A reader's next
+// fetch (or, past the read hints, its next index lookup) is then served from
+// the open files: reopening the index for each lookup doubled its cost. But
+// no read leaves a segment open for good: a client seeking through a long
+// log, reading a little here and there, would otherwise open them all.
+func (l *Log) keepOpen(s *segment) {
+	if !l.releasable(s) {
+		return // the active segment, or one whose files are held: their own rules
+	}
+	for _, o := range l.recent {
+		if o == s {
+			return
+		}
+	}
+	if old := l.recent[l.recentNext]; old != nil {
+		l.releaseFiles(old, true)
+	}
+	l.recent[l.recentNext] = s
+	l.recentNext = (l.recentNext + 1) % len(l.recent)
 }

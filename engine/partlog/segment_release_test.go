@@ -415,3 +415,59 @@ func TestGroupOfFailedSwapIsReleased(t *testing.T) {
 		}
 	}
 }
+
+// A client seeking through a long log, reading a little in each segment
+// (a browsing tool, consumers parked at many positions), must not leave
+// every segment it read in open; a few stay open for the next fetches.
+func TestSeekingReadsKeepFewSegmentsOpen(t *testing.T) {
+	o := &testOpener{}
+	opts := testOptions(o)
+	l := mustOpen(t, t.TempDir(), opts, false)
+	defer l.Close()
+	for i := range 1000 {
+		mustAppend(t, l, simpleBatch(t, 2, int64(1000+i), 500))
+	}
+	if len(l.segs) < 100 {
+		t.Fatalf("%d segments, want many", len(l.segs))
+	}
+	for i := 0; i+1 < len(l.segs); i++ {
+		s := l.segs[i]
+		mid := (s.base + l.segs[i+1].base) / 2
+		b, err := l.Read(mid, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hs := splitBatches(t, b); len(hs) != 1 || hs[0].LastOffset() >= l.segs[i+1].base-1 {
+			t.Fatalf("read at %d: want one batch short of the segment's end, got %v", mid, hs)
+		}
+	}
+	if h := heldFiles(o); h > maxHeldFiles+3*recentSegments {
+		t.Fatalf("after reads in %d segments the log holds %d files", len(l.segs), h)
+	}
+}
+
+// Fetches whose read hint misses look their offset up in the index: the
+// index of a sealed segment stays open from one such lookup to the next.
+func TestRepeatedLookupsReuseTheIndex(t *testing.T) {
+	o := &testOpener{}
+	opts := testOptions(o)
+	opts.SegmentBytes = 64 << 10
+	l := mustOpen(t, t.TempDir(), opts, false)
+	defer l.Close()
+	for i := range 200 {
+		mustAppend(t, l, simpleBatch(t, 2, int64(1000+i), 500))
+	}
+	if len(l.segs) < 2 || l.segs[0].offsets.n < 10 {
+		t.Fatalf("%d segments, %d index entries in the first", len(l.segs), l.segs[0].offsets.n)
+	}
+	end := l.segs[1].base
+	opens := o.opens.Load()
+	for off := int64(1); off < end-2; off += 9 {
+		if _, err := l.Read(off, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := o.opens.Load() - opens; n > 3 {
+		t.Fatalf("%d lookups in one sealed segment opened %d files", (end-3)/9, n)
+	}
+}
