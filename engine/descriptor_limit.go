@@ -1,7 +1,7 @@
 package engine
 
 // Each partition being written holds its active segment's .log, .index and
-// .timeindex open (sealed segments hold none while idle), and connections,
+// .timeindex open (a sealed segment only while a reader is in it), and connections,
 // the shards' write-ahead logs and the metadata store need their own. Kafka
 // asks operators for a high descriptor limit for the same reason; a broker
 // that runs out cannot accept connections or roll segments, so the start and
