@@ -271,3 +271,40 @@ func TestFindCoordinatorWhileOffsetsPartitionOffline(t *testing.T) {
 		t.Fatalf("commit after the fault cleared: %v", err)
 	}
 }
+
+// TestFailedSealIsAppliedWithoutFurtherWrites fails the fdatasync of a
+// rolled segment's seal, which runs on the shard's sealer after the produce
+// that rolled it was answered (flush policy never): the log must be failed
+// and reopened from disk at once (offline meanwhile), not only when a
+// later produce happens to find the failure.
+func TestFailedSealIsAppliedWithoutFurtherWrites(t *testing.T) {
+	fo := newFaultOpener(uring.PwriteOpener{})
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=never", "log.segment.bytes=1024")
+	createTestTopic(t, tb, "sf", 1)
+	cl := fetchClient(tb)
+	if r := produceRaw(t, cl, "sf", 0, 11, rawBatch(200, -1, -1, -1)); r.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+	}
+	// The first segment's files: its seal's fdatasyncs fail.
+	fo.setSync("sf-0/00000000000000000000.", syscall.EIO)
+	if r := produceRaw(t, cl, "sf", 0, 11, rawBatch(200, -1, -1, -1)); r.ErrorCode != 0 || r.BaseOffset != 200 {
+		t.Fatalf("produce that rolls: %v at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+	// Its reopens re-seal the segment and fail too while the fault lasts.
+	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if !tb.b.offline.has(partKey{"sf", 0}) || tb.b.Metrics().ReopenFailures == 0 {
+			return fmt.Errorf("the log whose seal failed is not offline and being reopened")
+		}
+		return nil
+	})
+	fo.setSync("sf-0/00000000000000000000.", nil)
+	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		if tb.b.offline.has(partKey{"sf", 0}) {
+			return fmt.Errorf("partition offline after its reopen")
+		}
+		return nil
+	})
+	if r := produceRaw(t, cl, "sf", 0, 11, rawBatch(200, -1, -1, -1)); r.ErrorCode != 0 || r.BaseOffset != 400 {
+		t.Fatalf("produce after the reopen: %v at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+}

@@ -24,8 +24,23 @@ func (s *shard) runSealer() {
 			s.sealClock.end()
 			if err != nil {
 				s.b.log.Error("seal rolled segment", "segment_base", t.Base(), "err", err)
+				s.submit(func(s *shard) { s.sealFailed(t) })
 			}
 		case <-s.quit:
+			return
+		}
+	}
+}
+
+// sealFailed applies a failed seal to its partition at once: the log stops
+// taking writes and is reopened from disk, and meanwhile Metadata names the
+// partition offline, even if nothing is appended to it after the roll.
+func (s *shard) sealFailed(t *partlog.SealTask) {
+	for _, p := range s.parts {
+		if p.log != nil && p.log == t.Log() {
+			if p.log.ApplySeal() != nil {
+				p.reopenSoon()
+			}
 			return
 		}
 	}

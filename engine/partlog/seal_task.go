@@ -40,6 +40,9 @@ type SealTask struct {
 // Base is the sealed segment's base offset.
 func (t *SealTask) Base() int64 { return t.base }
 
+// Log is the log whose segment the task seals.
+func (t *SealTask) Log() *Log { return t.log }
+
 // Run performs the seal on disk. It is safe on any goroutine; a second call
 // waits for the first and returns its error.
 func (t *SealTask) Run() error {
@@ -139,6 +142,17 @@ func (l *Log) hasRecoveryPoint() bool {
 		l.recoveryPointWritten = found && err == nil
 	}
 	return l.recoveryPointWritten
+}
+
+// ApplySeal applies the pending seal if it has finished and returns the
+// log's failure. The owner calls it when its sealer reports a failed seal,
+// so that a log with no further writes stops serving as healthy.
+func (l *Log) ApplySeal() error {
+	if l.closed {
+		return l.failed
+	}
+	l.pollSeal()
+	return l.failed
 }
 
 // pollSeal applies a pending seal that has finished, without waiting.
