@@ -25,8 +25,11 @@ type shard struct {
 	id      int
 	b       *Broker
 	mailbox chan func(*shard)
-	quit    chan struct{}
-	done    chan struct{}
+	// overflow keeps submissions in order while the mailbox is full
+	// (shard_mailbox.go).
+	overflow mailboxOverflow
+	quit     chan struct{}
+	done     chan struct{}
 
 	parts map[partKey]*partition
 	// closedStates is what closeAll kept of each partition for the
@@ -123,23 +126,6 @@ func newShard(b *Broker, id, mailbox int) *shard {
 		walWide: b != nil && b.cfg.WALMinPartitions <= 1,
 		// Window 0 is a new partition's zero value: start past it.
 		walWindow: 1,
-	}
-}
-
-// submit queues fn for the shard without blocking the caller. When the
-// mailbox is full the send waits on its own goroutine: the number of such
-// waiters is bounded by the per-connection in-flight cap times connections,
-// and the client sees the delay as backpressure.
-func (s *shard) submit(fn func(*shard)) {
-	select {
-	case s.mailbox <- fn:
-	default:
-		go func() {
-			select {
-			case s.mailbox <- fn:
-			case <-s.quit:
-			}
-		}()
 	}
 }
 

@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Submissions past a full mailbox reach the shard in the order they were
+// made, as produce requests of one connection must be appended; and a
+// submission made while earlier ones wait is not let in ahead of them when
+// room appears.
+func TestSubmitKeepsOrderPastAFullMailbox(t *testing.T) {
+	s := newShard(nil, 0, 2)
+	defer close(s.quit)
+	const n = 200
+	var mu sync.Mutex
+	var order []int
+	record := func(i int) func(*shard) {
+		return func(*shard) {
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+		}
+	}
+	for i := range n / 2 {
+		s.submit(record(i))
+	}
+	// Drain slowly while more are submitted.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range n {
+			select {
+			case fn := <-s.mailbox:
+				fn(s)
+			case <-time.After(10 * time.Second):
+				t.Error("mailbox fed nothing for 10s")
+				return
+			}
+		}
+	}()
+	for i := n / 2; i < n; i++ {
+		s.submit(record(i))
+	}
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(order) != n {
+		t.Fatalf("%d of %d submissions ran", len(order), n)
+	}
+	for i, got := range order {
+		if got != i {
+			t.Fatalf("submission %d ran in place %d: order %v", got, i, order)
+		}
+	}
+}
+
+// TestPipelinedIdempotentProducesStayInOrderPastAFullMailbox holds the
+// only shard while one connection pipelines more idempotent produce
+// requests to one partition than its mailbox holds: once the shard goes
+// on, every batch must be appended in the order sent, none refused as out
+// of sequence.
+func TestPipelinedIdempotentProducesStayInOrderPastAFullMailbox(t *testing.T) {
+	tb := startBroker(t, "num.shards=1", "shard.mailbox.size=16")
+	createTestTopic(t, tb, "ord", 1)
+	cl := fetchClient(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ip, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, cl)
+	if err != nil || ip.ErrorCode != 0 {
+		t.Fatalf("InitProducerId: %v, %v", err, kerr.ErrorForCode(ip.ErrorCode))
+	}
+
+	c, err := net.DialTimeout("tcp", tb.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	release := make(chan struct{})
+	tb.b.shards[0].submit(func(*shard) { <-release })
+	const requests, perBatch = 48, 4
+	var frames []byte
+	for i := range requests {
+		req := kmsg.NewPtrProduceRequest()
+		req.Acks = -1
+		req.TimeoutMillis = 5000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "ord"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = rawBatch(perBatch, ip.ProducerID, ip.ProducerEpoch, int32(i*perBatch))
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		frames = append(frames, sizePrefixed(encodeRequest(req, 7))...)
+	}
+	if _, err := c.Write(frames); err != nil {
+		t.Fatal(err)
+	}
+	// The requests fill the mailbox (16) and wait behind it.
+	time.Sleep(300 * time.Millisecond)
+	close(release)
+	for i := range requests {
+		var size [4]byte
+		if _, err := io.ReadFull(c, size[:]); err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		body := make([]byte, binary.BigEndian.Uint32(size[:]))
+		if _, err := io.ReadFull(c, body); err != nil {
+			t.Fatal(err)
+		}
+		resp := kmsg.NewPtrProduceResponse()
+		resp.Version = 7
+		if err := resp.ReadFrom(body[4:]); err != nil {
+			t.Fatal(err)
+		}
+		p := resp.Topics[0].Partitions[0]
+		if p.ErrorCode != 0 || p.BaseOffset != int64(i*perBatch) {
+			t.Fatalf("request %d: %v at %d, want offset %d", i, kerr.ErrorForCode(p.ErrorCode), p.BaseOffset, i*perBatch)
+		}
+	}
+}
