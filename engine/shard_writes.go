@@ -96,6 +96,16 @@ func (s *shard) writeTurn() map[*partition]error {
 	}
 	clear(s.toWrite)
 	s.toWrite = s.toWrite[:0]
+	// A failed log counts offsets whose bytes are not in its file: reads
+	// would fail and ListOffsets would name offsets that get reused. Reopen
+	// it from disk soon rather than waiting for the next produce — also for
+	// a log that failed before this turn's write (a seal failure applied
+	// in the turn): a reopen tried meanwhile gave way to the queued write.
+	defer func() {
+		for p := range errs {
+			p.reopenSoon()
+		}
+	}()
 	if len(s.writes) == 0 {
 		return errs
 	}
@@ -130,11 +140,5 @@ func (s *shard) writeTurn() map[*partition]error {
 	}
 	clear(s.writes)
 	s.writes = s.writes[:0]
-	// A failed log counts offsets whose bytes are not in its file: reads
-	// would fail and ListOffsets would name offsets that get reused. Reopen
-	// it from disk soon rather than waiting for the next produce.
-	for p := range errs {
-		p.reopenSoon()
-	}
 	return errs
 }
