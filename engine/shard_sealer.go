@@ -9,8 +9,9 @@ import "github.com/chronik-go/chronik/engine/partlog"
 // partition has at most one seal pending (its next roll waits for it).
 
 // sealQueueDepth bounds the seals waiting for the sealer; past it a roll
-// seals on the shard's thread, as if the disk's backlog were its own.
-const sealQueueDepth = 1024
+// seals on the shard's thread, as if the disk's backlog were its own. A
+// variable so that tests can reach that path.
+var sealQueueDepth = 1024
 
 // runSealer runs the shard's seal tasks until the shard is told to quit;
 // tasks still queued then are run by their logs' Close.
@@ -22,10 +23,7 @@ func (s *shard) runSealer() {
 			s.sealClock.begin()
 			err := t.Run()
 			s.sealClock.end()
-			if err != nil {
-				s.b.log.Error("seal rolled segment", "segment_base", t.Base(), "err", err)
-				s.submit(func(s *shard) { s.sealFailed(t) })
-			}
+			s.sealRan(t, err)
 		case <-s.quit:
 			return
 		}
@@ -51,6 +49,18 @@ func (s *shard) queueSeal(t *partlog.SealTask) {
 	select {
 	case s.sealQ <- t:
 	default:
-		t.Run()
+		// Inside the log's roll: the failure is applied in a later call
+		// (sealRan), as for one the sealer ran.
+		s.sealRan(t, t.Run())
 	}
+}
+
+// sealRan reports a seal that failed and has the shard apply the failure
+// (sealFailed) once the current call is over.
+func (s *shard) sealRan(t *partlog.SealTask, err error) {
+	if err == nil {
+		return
+	}
+	s.b.log.Error("seal rolled segment", "segment_base", t.Base(), "err", err)
+	s.submit(func(s *shard) { s.sealFailed(t) })
 }
