@@ -285,11 +285,23 @@ func TestFailedSealIsAppliedWithoutFurtherWrites(t *testing.T) {
 	if r := produceRaw(t, cl, "sf", 0, 11, rawBatch(200, -1, -1, -1)); r.ErrorCode != 0 {
 		t.Fatal(kerr.ErrorForCode(r.ErrorCode))
 	}
-	// The first segment's files: its seal's fdatasyncs fail.
+	// The first segment's files: its seal's fdatasyncs fail, once the
+	// produce that rolled it has been answered (a failure the sealer
+	// reported within that produce's turn failed the produce instead, and
+	// the test then proved nothing about a quiet partition).
 	fo.setSync("sf-0/00000000000000000000.", syscall.EIO)
+	release := fo.blockSync("sf-0/00000000000000000000.")
+	defer release()
 	if r := produceRaw(t, cl, "sf", 0, 11, rawBatch(200, -1, -1, -1)); r.ErrorCode != 0 || r.BaseOffset != 200 {
 		t.Fatalf("produce that rolls: %v at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
 	}
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if fo.blockedSyncs.Load() == 0 {
+			return fmt.Errorf("the seal has not started")
+		}
+		return nil
+	})
+	release()
 	// Its reopens re-seal the segment and fail too while the fault lasts.
 	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
 		if !tb.b.offline.has(partKey{"sf", 0}) || tb.b.Metrics().ReopenFailures == 0 {
