@@ -49,10 +49,12 @@ type Broker struct {
 	// (dynamic_configs.go), so each set is logged once.
 	staleOverrides atomic.Pointer[string]
 
-	shards  []*shard
-	view    atomic.Pointer[clusterView]
-	ready   atomic.Bool   // set by Start once the listener is registered
-	readyCh chan struct{} // closed by Start; requests that arrive earlier wait on it
+	shards []*shard
+	view   atomic.Pointer[clusterView]
+	// ready is set by Start once the listener is registered and the
+	// requests that came earlier (early) are served.
+	ready atomic.Bool
+	early earlyRequests
 
 	// viewMu guards viewChanged, a channel closed and replaced whenever a
 	// new view is published, so waiters block on an event rather than poll.
@@ -109,7 +111,6 @@ func New(opts Options) (*Broker, error) {
 		viewChanged:  make(chan struct{}),
 		reconcileCh:  make(chan struct{}, 1),
 		closed:       make(chan struct{}),
-		readyCh:      make(chan struct{}),
 		open:         make(map[partKey]meta.TopicID),
 		sessions:     newFetchSessions(1000),
 		requests:     newRequestMetrics(),
@@ -185,8 +186,7 @@ func (b *Broker) Start(host string, port int32) error {
 	if err := b.waitApplied(ctx, b.store.Current().AppliedIndex); err != nil {
 		return fmt.Errorf("publish broker registration: %w", err)
 	}
-	b.ready.Store(true)
-	close(b.readyCh)
+	b.serveEarly()
 	return nil
 }
 
@@ -405,20 +405,18 @@ func (b *Broker) propose(ctx context.Context, ops []meta.Op) ([]meta.OpResult, e
 
 // Serve implements netpoll.Handler: decode the header, pick the handler.
 func (b *Broker) Serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
-	if !b.ready.Load() {
-		// The listener binds before the broker has registered its address;
-		// a request that arrives in between waits (bounded by the
-		// connection's in-flight cap) instead of losing its connection.
-		go func() {
-			select {
-			case <-b.readyCh:
-				b.Serve(c, body, out)
-			case <-b.closed:
-				out.Close(errors.New("broker shut down before it started serving"))
-			}
-		}()
+	// The listener binds before the broker has registered its address; a
+	// request that arrives in between waits (bounded by the connection's
+	// in-flight cap) instead of losing its connection, in order behind
+	// the earlier ones (serve_early.go).
+	if !b.ready.Load() && b.holdEarly(c, body, out) {
 		return
 	}
+	b.serve(c, body, out)
+}
+
+// serve decodes the header and picks the handler.
+func (b *Broker) serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 	h, err := parseRequestHeader(body)
 	if err != nil {
 		out.Close(err)
@@ -473,6 +471,7 @@ func (b *Broker) Close() error {
 	limit := max(b.cfg.IOTimeout, b.cfg.ShutdownGrace)
 	deadline := time.Now().Add(limit)
 	close(b.closed)
+	b.refuseEarly()
 	if b.stopWatch != nil {
 		b.stopWatch()
 	}

@@ -28,11 +28,14 @@ type testBroker struct {
 	sets   []string
 	opener uring.Opener // nil: plain pwrite
 	sysfs  string       // NUMA topology root; "": the machine's
-	cfg    *config.Config
-	store  *raftmeta.Store
-	b      *Broker
-	srv    *netpoll.Server
-	addr   string
+	// beforeStart, when set, runs once the listener is bound and before
+	// the broker's Start, with the listener's address.
+	beforeStart func(addr string)
+	cfg         *config.Config
+	store       *raftmeta.Store
+	b           *Broker
+	srv         *netpoll.Server
+	addr        string
 }
 
 // startBroker starts a broker with its data in a fresh temp dir; sets are
@@ -103,6 +106,9 @@ func (tb *testBroker) tryOpen() error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	port := srv.Addr().(*net.TCPAddr).Port
+	if tb.beforeStart != nil {
+		tb.beforeStart(fmt.Sprintf("127.0.0.1:%d", port))
+	}
 	if err := b.Start("127.0.0.1", int32(port)); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}

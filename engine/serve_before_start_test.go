@@ -1,0 +1,136 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/engine/config"
+	"github.com/chronik-go/chronik/netpoll"
+	"github.com/chronik-go/chronik/raftmeta"
+	"github.com/chronik-go/chronik/uring"
+)
+
+// TestPipelinedProducesBeforeStartKeepTheirOrder pipelines idempotent
+// produce requests to one partition on a connection the listener accepts
+// before the broker's Start: held until Start, they must still be appended
+// in the order sent, none refused as out of sequence.
+func TestPipelinedProducesBeforeStartKeepTheirOrder(t *testing.T) {
+	tb := startBroker(t, "num.shards=1")
+	createTestTopic(t, tb, "early", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ip, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, fetchClient(tb))
+	if err != nil || ip.ErrorCode != 0 {
+		t.Fatalf("InitProducerId: %v, %v", err, kerr.ErrorForCode(ip.ErrorCode))
+	}
+	tb.stop()
+
+	const requests, perBatch = 32, 4
+	var c net.Conn
+	tb.beforeStart = func(addr string) {
+		var err error
+		if c, err = net.DialTimeout("tcp", addr, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		var frames []byte
+		for i := range requests {
+			req := kmsg.NewPtrProduceRequest()
+			req.Acks = -1
+			req.TimeoutMillis = 5000
+			rt := kmsg.NewProduceRequestTopic()
+			rt.Topic = "early"
+			rp := kmsg.NewProduceRequestTopicPartition()
+			rp.Records = rawBatch(perBatch, ip.ProducerID, ip.ProducerEpoch, int32(i*perBatch))
+			rt.Partitions = append(rt.Partitions, rp)
+			req.Topics = append(req.Topics, rt)
+			frames = append(frames, sizePrefixed(encodeRequest(req, 7))...)
+		}
+		if _, err := c.Write(frames); err != nil {
+			t.Fatal(err)
+		}
+		// The listener reads them all before Start.
+		time.Sleep(300 * time.Millisecond)
+	}
+	tb.open()
+	defer c.Close()
+	for i := range requests {
+		var size [4]byte
+		if _, err := io.ReadFull(c, size[:]); err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		body := make([]byte, binary.BigEndian.Uint32(size[:]))
+		if _, err := io.ReadFull(c, body); err != nil {
+			t.Fatal(err)
+		}
+		resp := kmsg.NewPtrProduceResponse()
+		resp.Version = 7
+		if err := resp.ReadFrom(body[4:]); err != nil {
+			t.Fatal(err)
+		}
+		p := resp.Topics[0].Partitions[0]
+		if p.ErrorCode != 0 || p.BaseOffset != int64(i*perBatch) {
+			t.Fatalf("request %d: %v at %d, want offset %d", i, kerr.ErrorForCode(p.ErrorCode), p.BaseOffset, i*perBatch)
+		}
+	}
+}
+
+// TestRequestsHeldBeforeStartAreRefusedByClose stops a broker that never
+// started: the requests it held, and any that come later, close their
+// connections instead of waiting for good.
+func TestRequestsHeldBeforeStartAreRefusedByClose(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Load([]string{"--set", "log.dirs=" + dir, "--set", "listeners=PLAINTEXT://127.0.0.1:0", "--set", "num.shards=1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(procs)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	store, err := raftmeta.Open(filepath.Join(dir, "__raft_metadata"), raftmeta.Options{NodeID: 1, ClusterID: "test-cluster", Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	b, err := New(Options{Config: cfg, Store: store, Opener: uring.PwriteOpener{}, Logger: logger, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := encodeRequest(kmsg.NewPtrApiVersionsRequest(), 3)
+	var held []*fuzzResponder
+	for range 3 {
+		r := &fuzzResponder{done: make(chan struct{})}
+		b.Serve(netpoll.ConnInfo{}, append([]byte(nil), frame...), r)
+		held = append(held, r)
+	}
+	for i, r := range held {
+		select {
+		case <-r.done:
+			t.Fatalf("request %d answered before Start", i)
+		default:
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	late := &fuzzResponder{done: make(chan struct{})}
+	b.Serve(netpoll.ConnInfo{}, frame, late)
+	for i, r := range append(held, late) {
+		select {
+		case <-r.done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("request %d still held after Close", i)
+		}
+	}
+}
