@@ -45,6 +45,9 @@ func (s *shard) feedOverflow() {
 	for {
 		o.mu.Lock()
 		if len(o.queue) == 0 {
+			// Drop the array a burst grew rather than keep it (its slots
+			// are cleared, but sized for the burst's peak).
+			o.queue = nil
 			o.feeding = false
 			o.mu.Unlock()
 			return
