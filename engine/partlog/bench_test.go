@@ -75,6 +75,39 @@ func BenchmarkReadTail(b *testing.B) {
 	}
 }
 
+// BenchmarkReadAcrossSealedSegments reads a 64 MiB log of small sealed
+// segments from its start in 16 KiB fetches, as a consumer catching up
+// does: each segment read to its end is closed and the next opened
+// (segment_release.go), which it measures against the segment size.
+func BenchmarkReadAcrossSealedSegments(b *testing.B) {
+	for _, seg := range []int64{64 << 10, 1 << 20} {
+		b.Run(fmt.Sprintf("segment=%dKiB", seg>>10), func(b *testing.B) {
+			l := mustOpen(b, b.TempDir(), Options{SegmentBytes: seg}, false)
+			defer l.Close()
+			batch := simpleBatch(b, 1, 1, 1024-61-10)
+			for range 64 << 10 {
+				if _, err := l.Append(batch, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			buf := make([]byte, 0, 32<<10)
+			off := int64(0)
+			b.SetBytes(16 << 10)
+			b.ReportAllocs()
+			for b.Loop() {
+				out, err := l.ReadAppend(buf[:0], off, -1, 16<<10, true)
+				if err != nil {
+					b.Fatal(err)
+				}
+				off += int64(len(out) / 1024)
+				if off >= l.NextOffset() {
+					off = 0
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkReadSealedLookup reads at offsets of a sealed 1 MiB segment that
 // no read hint knows, as fetches do past readHintSlots readers: each looks
 // its offset up in the segment's index.
