@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/binary"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -44,46 +42,13 @@ func TestPipelinedProducesBeforeStartKeepTheirOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.SetDeadline(time.Now().Add(20 * time.Second))
-		var frames []byte
-		for i := range requests {
-			req := kmsg.NewPtrProduceRequest()
-			req.Acks = -1
-			req.TimeoutMillis = 5000
-			rt := kmsg.NewProduceRequestTopic()
-			rt.Topic = "early"
-			rp := kmsg.NewProduceRequestTopicPartition()
-			rp.Records = rawBatch(perBatch, ip.ProducerID, ip.ProducerEpoch, int32(i*perBatch))
-			rt.Partitions = append(rt.Partitions, rp)
-			req.Topics = append(req.Topics, rt)
-			frames = append(frames, sizePrefixed(encodeRequest(req, 7))...)
-		}
-		if _, err := c.Write(frames); err != nil {
-			t.Fatal(err)
-		}
+		writeIdempotentProduces(t, c, "early", ip, requests, perBatch)
 		// The listener reads them all before Start.
 		time.Sleep(300 * time.Millisecond)
 	}
 	tb.open()
 	defer c.Close()
-	for i := range requests {
-		var size [4]byte
-		if _, err := io.ReadFull(c, size[:]); err != nil {
-			t.Fatalf("answer %d: %v", i, err)
-		}
-		body := make([]byte, binary.BigEndian.Uint32(size[:]))
-		if _, err := io.ReadFull(c, body); err != nil {
-			t.Fatal(err)
-		}
-		resp := kmsg.NewPtrProduceResponse()
-		resp.Version = 7
-		if err := resp.ReadFrom(body[4:]); err != nil {
-			t.Fatal(err)
-		}
-		p := resp.Topics[0].Partitions[0]
-		if p.ErrorCode != 0 || p.BaseOffset != int64(i*perBatch) {
-			t.Fatalf("request %d: %v at %d, want offset %d", i, kerr.ErrorForCode(p.ErrorCode), p.BaseOffset, i*perBatch)
-		}
-	}
+	readProducesInOrder(t, c, requests, perBatch)
 }
 
 // TestRequestsHeldBeforeStartAreRefusedByClose stops a broker that never

@@ -89,13 +89,25 @@ func TestPipelinedIdempotentProducesStayInOrderPastAFullMailbox(t *testing.T) {
 	release := make(chan struct{})
 	tb.b.shards[0].submit(func(*shard) { <-release })
 	const requests, perBatch = 48, 4
+	writeIdempotentProduces(t, c, "ord", ip, requests, perBatch)
+	// The requests fill the mailbox (16) and wait behind it.
+	time.Sleep(300 * time.Millisecond)
+	close(release)
+	readProducesInOrder(t, c, requests, perBatch)
+}
+
+// writeIdempotentProduces pipelines requests produce requests on c, each one
+// batch of perBatch records of producer ip to partition 0 of topic, their
+// sequences following on.
+func writeIdempotentProduces(t *testing.T, c net.Conn, topic string, ip *kmsg.InitProducerIDResponse, requests, perBatch int) {
+	t.Helper()
 	var frames []byte
 	for i := range requests {
 		req := kmsg.NewPtrProduceRequest()
 		req.Acks = -1
 		req.TimeoutMillis = 5000
 		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = "ord"
+		rt.Topic = topic
 		rp := kmsg.NewProduceRequestTopicPartition()
 		rp.Records = rawBatch(perBatch, ip.ProducerID, ip.ProducerEpoch, int32(i*perBatch))
 		rt.Partitions = append(rt.Partitions, rp)
@@ -105,9 +117,12 @@ func TestPipelinedIdempotentProducesStayInOrderPastAFullMailbox(t *testing.T) {
 	if _, err := c.Write(frames); err != nil {
 		t.Fatal(err)
 	}
-	// The requests fill the mailbox (16) and wait behind it.
-	time.Sleep(300 * time.Millisecond)
-	close(release)
+}
+
+// readProducesInOrder reads the answers to writeIdempotentProduces: every
+// batch appended, in the order sent.
+func readProducesInOrder(t *testing.T, c net.Conn, requests, perBatch int) {
+	t.Helper()
 	for i := range requests {
 		var size [4]byte
 		if _, err := io.ReadFull(c, size[:]); err != nil {

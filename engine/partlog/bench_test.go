@@ -49,9 +49,26 @@ func BenchmarkAppendManySync(b *testing.B) {
 	}
 }
 
-// BenchmarkReadTail is a consumer fetching the next 16 KiB it has not seen.
-func BenchmarkReadTail(b *testing.B) {
-	l := mustOpen(b, b.TempDir(), Options{}, false)
+// BenchmarkReadTail reads a 64 MiB log of one segment from its start in
+// 16 KiB reads, over and over.
+func BenchmarkReadTail(b *testing.B) { benchReadFromStart(b, Options{}) }
+
+// BenchmarkReadAcrossSealedSegments is BenchmarkReadTail over small sealed
+// segments, as a consumer catching up reads them: each segment read to its
+// end is closed and the next opened (segment_release.go), which it
+// measures against the segment size.
+func BenchmarkReadAcrossSealedSegments(b *testing.B) {
+	for _, seg := range []int64{64 << 10, 1 << 20} {
+		b.Run(fmt.Sprintf("segment=%dKiB", seg>>10), func(b *testing.B) {
+			benchReadFromStart(b, Options{SegmentBytes: seg})
+		})
+	}
+}
+
+// benchReadFromStart fills a log of opts with 64 MiB of 1 KiB batches and
+// reads it from its start in 16 KiB reads, starting over at its end.
+func benchReadFromStart(b *testing.B, opts Options) {
+	l := mustOpen(b, b.TempDir(), opts, false)
 	defer l.Close()
 	batch := simpleBatch(b, 1, 1, 1024-61-10)
 	for range 64 << 10 {
@@ -72,39 +89,6 @@ func BenchmarkReadTail(b *testing.B) {
 		if off >= l.NextOffset() {
 			off = 0
 		}
-	}
-}
-
-// BenchmarkReadAcrossSealedSegments reads a 64 MiB log of small sealed
-// segments from its start in 16 KiB fetches, as a consumer catching up
-// does: each segment read to its end is closed and the next opened
-// (segment_release.go), which it measures against the segment size.
-func BenchmarkReadAcrossSealedSegments(b *testing.B) {
-	for _, seg := range []int64{64 << 10, 1 << 20} {
-		b.Run(fmt.Sprintf("segment=%dKiB", seg>>10), func(b *testing.B) {
-			l := mustOpen(b, b.TempDir(), Options{SegmentBytes: seg}, false)
-			defer l.Close()
-			batch := simpleBatch(b, 1, 1, 1024-61-10)
-			for range 64 << 10 {
-				if _, err := l.Append(batch, 1); err != nil {
-					b.Fatal(err)
-				}
-			}
-			buf := make([]byte, 0, 32<<10)
-			off := int64(0)
-			b.SetBytes(16 << 10)
-			b.ReportAllocs()
-			for b.Loop() {
-				out, err := l.ReadAppend(buf[:0], off, -1, 16<<10, true)
-				if err != nil {
-					b.Fatal(err)
-				}
-				off += int64(len(out) / 1024)
-				if off >= l.NextOffset() {
-					off = 0
-				}
-			}
-		})
 	}
 }
 
