@@ -31,19 +31,7 @@ func TestMetadataReportsOfflinePartitionWithoutLeader(t *testing.T) {
 		t.Fatal(kerr.ErrorForCode(code))
 	}
 	node := tb.cfg.NodeID
-	partitions := func() []kmsg.MetadataResponseTopicPartition {
-		req := kmsg.NewPtrMetadataRequest()
-		rt := kmsg.NewMetadataRequestTopic()
-		rt.Topic = kmsg.StringPtr("mo")
-		req.Topics = append(req.Topics, rt)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.Topics[0].Partitions
-	}
+	partitions := func() []kmsg.MetadataResponseTopicPartition { return metadataPartitions(t, cl, "mo") }
 	led := func(p kmsg.MetadataResponseTopicPartition) error {
 		if p.ErrorCode != 0 || p.Leader != node || len(p.OfflineReplicas) != 0 {
 			return fmt.Errorf("partition %d: %v, leader %d, offline %v; want a leader (%d) and none offline",
@@ -100,8 +88,8 @@ func TestMetadataReportsOfflinePartitionWithoutLeader(t *testing.T) {
 	}
 }
 
-// metadataPartition returns partition part of topic as Metadata answers it.
-func metadataPartition(t *testing.T, cl *kgo.Client, topic string, part int) kmsg.MetadataResponseTopicPartition {
+// metadataPartitions returns topic's partitions as Metadata answers them.
+func metadataPartitions(t *testing.T, cl *kgo.Client, topic string) []kmsg.MetadataResponseTopicPartition {
 	t.Helper()
 	req := kmsg.NewPtrMetadataRequest()
 	rt := kmsg.NewMetadataRequestTopic()
@@ -113,7 +101,7 @@ func metadataPartition(t *testing.T, cl *kgo.Client, topic string, part int) kms
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.Topics[0].Partitions[part]
+	return resp.Topics[0].Partitions
 }
 
 // A log that fails inside an append (here a roll whose fdatasync fails) is
@@ -154,7 +142,7 @@ func TestMetadataOfflineAfterFailedAppend(t *testing.T) {
 	}
 	// No further produce: the failed one must be enough.
 	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if p := metadataPartition(t, cl, "fs", 0); p.ErrorCode != kerr.LeaderNotAvailable.Code || p.Leader != -1 || !slices.Equal(p.OfflineReplicas, []int32{node}) {
+		if p := metadataPartitions(t, cl, "fs")[0]; p.ErrorCode != kerr.LeaderNotAvailable.Code || p.Leader != -1 || !slices.Equal(p.OfflineReplicas, []int32{node}) {
 			return fmt.Errorf("failed partition: %v, leader %d, offline %v; want LEADER_NOT_AVAILABLE, -1, [%d]",
 				kerr.ErrorForCode(p.ErrorCode), p.Leader, p.OfflineReplicas, node)
 		}
@@ -163,7 +151,7 @@ func TestMetadataOfflineAfterFailedAppend(t *testing.T) {
 	fo.setSync("fs-0", nil)
 	release()
 	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
-		if p := metadataPartition(t, cl, "fs", 0); p.ErrorCode != 0 || p.Leader != node || len(p.OfflineReplicas) != 0 {
+		if p := metadataPartitions(t, cl, "fs")[0]; p.ErrorCode != 0 || p.Leader != node || len(p.OfflineReplicas) != 0 {
 			return fmt.Errorf("after the fault cleared: %v, leader %d, offline %v", kerr.ErrorForCode(p.ErrorCode), p.Leader, p.OfflineReplicas)
 		}
 		return nil
