@@ -70,7 +70,17 @@ type produceJob struct {
 }
 
 func (b *Broker) handleProduce(r *request) {
-	req := r.kreq.(*kmsg.ProduceRequest)
+	if b.handOff(r) {
+		return // checked on the connection's lane (produce_lanes.go)
+	}
+	b.produce(r)
+}
+
+func (r *request) produceRequest() *kmsg.ProduceRequest { return r.kreq.(*kmsg.ProduceRequest) }
+
+// produce checks r's batches and submits them to their shards.
+func (b *Broker) produce(r *request) {
+	req := r.produceRequest()
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	v := b.currentView()
 

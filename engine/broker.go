@@ -70,6 +70,7 @@ type Broker struct {
 
 	sessions *fetchSessions
 	offline  offlinePartitions // partitions whose log cannot serve, for Metadata
+	lanes    produceLanes      // connections' produces checked off the event loop
 	pids     producerIDs
 	groups   *groupCoordinators
 	metrics  brokerMetrics
@@ -457,7 +458,7 @@ func (b *Broker) serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 }
 
 // ConnClosed implements netpoll.Handler.
-func (b *Broker) ConnClosed(netpoll.ConnInfo) {}
+func (b *Broker) ConnClosed(c netpoll.ConnInfo) { b.dropLane(c.ID) }
 
 // Close stops the shards, closes every partition cleanly and writes the
 // clean-shutdown marker. The listener must be shut down first. Stopping

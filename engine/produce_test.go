@@ -73,7 +73,7 @@ func tryProduceRaw(cl *kgo.Client, topic string, part int32, version int16, raw 
 	return resp.Topics[0].Partitions[0], nil
 }
 
-func createTestTopic(t *testing.T, tb *testBroker, topic string, partitions int32) {
+func createTestTopic(t testing.TB, tb *testBroker, topic string, partitions int32) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

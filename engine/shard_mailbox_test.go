@@ -101,6 +101,15 @@ func TestPipelinedIdempotentProducesStayInOrderPastAFullMailbox(t *testing.T) {
 // sequences following on.
 func writeIdempotentProduces(t *testing.T, c net.Conn, topic string, ip *kmsg.InitProducerIDResponse, requests, perBatch int) {
 	t.Helper()
+	writeProduces(t, c, topic, requests, func(i int) []byte {
+		return rawBatch(perBatch, ip.ProducerID, ip.ProducerEpoch, int32(i*perBatch))
+	})
+}
+
+// writeProduces pipelines requests produce requests on c, request i
+// carrying batchFor(i) to partition 0 of topic.
+func writeProduces(t *testing.T, c net.Conn, topic string, requests int, batchFor func(i int) []byte) {
+	t.Helper()
 	var frames []byte
 	for i := range requests {
 		req := kmsg.NewPtrProduceRequest()
@@ -109,7 +118,7 @@ func writeIdempotentProduces(t *testing.T, c net.Conn, topic string, ip *kmsg.In
 		rt := kmsg.NewProduceRequestTopic()
 		rt.Topic = topic
 		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = rawBatch(perBatch, ip.ProducerID, ip.ProducerEpoch, int32(i*perBatch))
+		rp.Records = batchFor(i)
 		rt.Partitions = append(rt.Partitions, rp)
 		req.Topics = append(req.Topics, rt)
 		frames = append(frames, sizePrefixed(encodeRequest(req, 7))...)

@@ -28,6 +28,7 @@ type testBroker struct {
 	sets   []string
 	opener uring.Opener // nil: plain pwrite
 	sysfs  string       // NUMA topology root; "": the machine's
+	loops  int          // netpoll event loops; 0: one per usable CPU
 	// beforeStart, when set, runs once the listener is bound and before
 	// the broker's Start, with the listener's address.
 	beforeStart func(addr string)
@@ -99,7 +100,7 @@ func (tb *testBroker) tryOpen() error {
 		return fmt.Errorf("engine: %w", err)
 	}
 	addr, _ := cfg.ListenAddr()
-	srv, err := netpoll.Listen(netpoll.Options{Addr: addr, Transport: cfg.Transport, MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxInflight: cfg.MaxInflightPerConnection, MaxQueuedBytes: cfg.ResponseQueueBytes(), WriteTimeout: cfg.IOTimeout, Logger: logger}, b)
+	srv, err := netpoll.Listen(netpoll.Options{Addr: addr, Transport: cfg.Transport, NumLoops: tb.loops, MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxInflight: cfg.MaxInflightPerConnection, MaxQueuedBytes: cfg.ResponseQueueBytes(), WriteTimeout: cfg.IOTimeout, Logger: logger}, b)
 	if err != nil {
 		b.Close()
 		store.Close()

@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/chronik-go/chronik/engine/batch"
+)
+
+// A produce is checked where it is decoded, on the network event loop:
+// compressed batches are decompressed and their records walked, as Kafka's
+// validator does. For a large batch that takes long enough (a 1 MiB gzip
+// batch about a millisecond here) to hold every other connection of that
+// loop. Such a produce is checked on its connection's lane instead: one
+// goroutine per connection at most, running that connection's produces in
+// the order they came. Once a lane runs, the connection's later produces
+// join it whatever their size, so the shards see the connection's batches
+// in order (an idempotent producer's sequences, a plain producer's record
+// order), as Kafka handles a connection's requests one at a time.
+
+// Thresholds above which a produce leaves the event loop: compressed batch
+// bytes (each is decompressed), or batch bytes of any kind (each record is
+// walked, about 3.6 GB/s).
+var (
+	produceLaneCompressedBytes = 64 << 10
+	produceLaneBytes           = 1 << 20
+)
+
+// produceLane runs one connection's produces off the event loop, in order.
+type produceLane struct {
+	mu      sync.Mutex
+	queue   []*request
+	running bool // a goroutine is running the queue; while set, produces join it
+}
+
+// produceLanes maps connection ids to their lanes.
+type produceLanes struct {
+	m         sync.Map
+	handedOff atomic.Int64 // produces queued on a lane, for tests
+}
+
+// heavyProduce says whether checking r's batches should leave the loop.
+func heavyProduce(r *request) bool {
+	compressed, all := 0, 0
+	for _, t := range r.produceRequest().Topics {
+		for _, p := range t.Partitions {
+			all += len(p.Records)
+			if len(p.Records) >= batch.HeaderSize && p.Records[22]&0x07 != 0 {
+				compressed += len(p.Records)
+			}
+		}
+	}
+	return compressed >= produceLaneCompressedBytes || all >= produceLaneBytes
+}
+
+// handOff queues r on its connection's lane and reports true when r must
+// not be handled on the loop: it is heavy, or the lane is running earlier
+// produces of the connection. Calls for one connection come from one
+// goroutine (netpoll serves a connection's requests in order).
+func (b *Broker) handOff(r *request) bool {
+	heavy := heavyProduce(r)
+	v, ok := b.lanes.m.Load(r.conn.ID)
+	if !ok {
+		if !heavy {
+			return false
+		}
+		v, _ = b.lanes.m.LoadOrStore(r.conn.ID, &produceLane{})
+	}
+	l := v.(*produceLane)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.running && !heavy {
+		return false
+	}
+	l.queue = append(l.queue, r)
+	b.lanes.handedOff.Add(1)
+	if !l.running {
+		l.running = true
+		go b.runLane(l)
+	}
+	return true
+}
+
+// runLane handles the lane's produces in order until it is empty. A
+// produce only checks its batches and submits them to the shards, so the
+// lane never waits for a disk.
+func (b *Broker) runLane(l *produceLane) {
+	for {
+		l.mu.Lock()
+		if len(l.queue) == 0 {
+			l.running = false
+			l.queue = nil
+			l.mu.Unlock()
+			return
+		}
+		r := l.queue[0]
+		l.queue[0] = nil
+		l.queue = l.queue[1:]
+		l.mu.Unlock()
+		b.produce(r)
+	}
+}
+
+// dropLane forgets a closed connection's lane; a running one finishes its
+// queue (their answers go nowhere).
+func (b *Broker) dropLane(id uint64) { b.lanes.m.Delete(id) }
