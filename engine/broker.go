@@ -123,6 +123,7 @@ func New(opts Options) (*Broker, error) {
 		b.opener = uring.PwriteOpener{}
 	}
 	b.pids.b = b
+	b.lanes.checks = make(chan struct{}, config.UsableCPUs())
 	b.flushPolicy = parseFlushPolicy(cfg.LogFlushPolicy)
 	var err error
 	if err = os.MkdirAll(b.dataDir, 0o755); err != nil {

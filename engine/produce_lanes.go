@@ -16,7 +16,9 @@ import (
 // the order they came. Once a lane runs, the connection's later produces
 // join it whatever their size, so the shards see the connection's batches
 // in order (an idempotent producer's sequences, a plain producer's record
-// order), as Kafka handles a connection's requests one at a time.
+// order), as Kafka handles a connection's requests one at a time. At most
+// one lane per usable CPU checks at once (the loops' own bound: a check
+// holds a decompressor's window).
 
 // Thresholds above which a produce leaves the event loop: compressed batch
 // bytes (each is decompressed), or batch bytes of any kind (each record is
@@ -25,6 +27,10 @@ var (
 	produceLaneCompressedBytes = 64 << 10
 	produceLaneBytes           = 1 << 20
 )
+
+// laneCheckHook, when set (tests), runs on a lane before each produce it
+// checks.
+var laneCheckHook func()
 
 // produceLane runs one connection's produces off the event loop, in order.
 type produceLane struct {
@@ -35,7 +41,13 @@ type produceLane struct {
 
 // produceLanes maps connection ids to their lanes.
 type produceLanes struct {
-	m         sync.Map
+	m sync.Map
+	// checks holds a token for each lane checking a produce: at most one
+	// per usable CPU at once, as the event loops (one per usable CPU) did,
+	// since a check holds its decompressor's window (zstd's up to 8 MiB, a
+	// large-window frame's whole section up to 32 MiB) and lanes are one
+	// per connection.
+	checks    chan struct{}
 	handedOff atomic.Int64 // produces queued on a lane, for tests
 }
 
@@ -83,7 +95,7 @@ func (b *Broker) handOff(r *request) bool {
 
 // runLane handles the lane's produces in order until it is empty. A
 // produce only checks its batches and submits them to the shards, so the
-// lane never waits for a disk.
+// lane never waits for a disk; it waits for a check token.
 func (b *Broker) runLane(l *produceLane) {
 	for {
 		l.mu.Lock()
@@ -97,7 +109,12 @@ func (b *Broker) runLane(l *produceLane) {
 		l.queue[0] = nil
 		l.queue = l.queue[1:]
 		l.mu.Unlock()
+		b.lanes.checks <- struct{}{}
+		if laneCheckHook != nil {
+			laneCheckHook()
+		}
 		b.produce(r)
+		<-b.lanes.checks
 	}
 }
 

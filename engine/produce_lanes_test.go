@@ -6,13 +6,17 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/crc32"
+	"io"
 	"math/rand/v2"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/engine/config"
 )
 
 // idempotentGzipBatch is a gzip batch of n records of random values of
@@ -77,5 +81,65 @@ func TestProduceLaneKeepsConnectionOrder(t *testing.T) {
 	readProducesInOrder(t, c, requests, perBatch)
 	if n := tb.b.lanes.handedOff.Load() - before; n < requests/2 {
 		t.Fatalf("%d produces left the event loop, want at least the %d large ones", n, requests/2)
+	}
+}
+
+// TestProduceLanesCheckAtMostOneBatchPerCPUAtOnce sends one lane produce on
+// each of more connections than there are usable CPUs, holding every check
+// that starts: no more lanes may check at once than the event loops did
+// (one each), since a check holds a decompressor window (zstd's up to
+// 8 MiB, a large-window frame's whole section up to 32 MiB).
+func TestProduceLanesCheckAtMostOneBatchPerCPUAtOnce(t *testing.T) {
+	all := produceLaneBytes
+	produceLaneBytes = 1 // every produce takes its connection's lane
+	t.Cleanup(func() { produceLaneBytes = all })
+	var entered atomic.Int32
+	release := make(chan struct{})
+	laneCheckHook = func() {
+		entered.Add(1)
+		<-release
+	}
+	t.Cleanup(func() { laneCheckHook = nil })
+	released := false
+	unblock := func() {
+		if !released {
+			released = true
+			close(release)
+		}
+	}
+	defer unblock()
+
+	tb := startBroker(t)
+	createTestTopic(t, tb, "lanes-bounded", 1)
+	limit := config.UsableCPUs()
+	conns := make([]net.Conn, limit+4)
+	frame := produceFrame("lanes-bounded", rawBatch(1, -1, -1, -1))
+	for i := range conns {
+		c, err := net.DialTimeout("tcp", tb.addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := c.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline) && int(entered.Load()) < len(conns); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := int(entered.Load()); n > limit || n == 0 {
+		t.Fatalf("%d lanes checked produces at once, want 1 to %d (usable CPUs)", n, limit)
+	}
+	unblock()
+	for i, c := range conns {
+		var size [4]byte
+		if _, err := io.ReadFull(c, size[:]); err != nil {
+			t.Fatalf("answer on connection %d: %v", i, err)
+		}
+		if _, err := io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint32(size[:]))); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
