@@ -459,7 +459,8 @@ func (b *Broker) serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 }
 
 // ConnClosed implements netpoll.Handler.
-func (b *Broker) ConnClosed(c netpoll.ConnInfo) { b.dropLane(c.ID) }
+// A produce lane removes itself once its queue is empty (produce_lanes.go).
+func (b *Broker) ConnClosed(netpoll.ConnInfo) {}
 
 // Close stops the shards, closes every partition cleanly and writes the
 // clean-shutdown marker. The listener must be shut down first. Stopping

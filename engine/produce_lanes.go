@@ -33,13 +33,18 @@ var (
 var laneCheckHook func()
 
 // produceLane runs one connection's produces off the event loop, in order.
+// It is in the map only while it runs: the goroutine that empties it
+// removes it, so no lane outlives its work, whether or not the connection's
+// ConnClosed comes (a request held before Start is served after it).
 type produceLane struct {
+	id      uint64 // the connection's
 	mu      sync.Mutex
 	queue   []*request
 	running bool // a goroutine is running the queue; while set, produces join it
+	gone    bool // removed from the map: a produce that finds it looks again
 }
 
-// produceLanes maps connection ids to their lanes.
+// produceLanes maps connection ids to their running lanes.
 type produceLanes struct {
 	m sync.Map
 	// checks holds a token for each lane checking a produce: at most one
@@ -67,41 +72,56 @@ func heavyProduce(r *request) bool {
 
 // handOff queues r on its connection's lane and reports true when r must
 // not be handled on the loop: it is heavy, or the lane is running earlier
-// produces of the connection. Calls for one connection come from one
-// goroutine (netpoll serves a connection's requests in order).
+// produces of the connection. Calls for one connection come one at a time
+// (netpoll serves a connection's requests in order; those held before
+// Start are served before any later one).
+//
+// A produce handled here after the lane's last one sees the lane removed
+// (Load finds nothing, or gone under the lane's lock) only after that
+// produce reached its shards' mailboxes, so the shards still see the
+// connection's batches in order.
 func (b *Broker) handOff(r *request) bool {
 	heavy := heavyProduce(r)
-	v, ok := b.lanes.m.Load(r.conn.ID)
-	if !ok {
-		if !heavy {
+	for {
+		v, ok := b.lanes.m.Load(r.conn.ID)
+		if !ok {
+			if !heavy {
+				return false
+			}
+			v, _ = b.lanes.m.LoadOrStore(r.conn.ID, &produceLane{id: r.conn.ID})
+		}
+		l := v.(*produceLane)
+		l.mu.Lock()
+		if l.gone {
+			l.mu.Unlock()
+			continue
+		}
+		if !l.running && !heavy {
+			l.mu.Unlock()
 			return false
 		}
-		v, _ = b.lanes.m.LoadOrStore(r.conn.ID, &produceLane{})
+		l.queue = append(l.queue, r)
+		b.lanes.handedOff.Add(1)
+		if !l.running {
+			l.running = true
+			go b.runLane(l)
+		}
+		l.mu.Unlock()
+		return true
 	}
-	l := v.(*produceLane)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.running && !heavy {
-		return false
-	}
-	l.queue = append(l.queue, r)
-	b.lanes.handedOff.Add(1)
-	if !l.running {
-		l.running = true
-		go b.runLane(l)
-	}
-	return true
 }
 
-// runLane handles the lane's produces in order until it is empty. A
-// produce only checks its batches and submits them to the shards, so the
-// lane never waits for a disk; it waits for a check token.
+// runLane handles the lane's produces in order until it is empty, then
+// removes it. A produce only checks its batches and submits them to the
+// shards, so the lane never waits for a disk; it waits for a check token.
 func (b *Broker) runLane(l *produceLane) {
 	for {
 		l.mu.Lock()
 		if len(l.queue) == 0 {
 			l.running = false
+			l.gone = true
 			l.queue = nil
+			b.lanes.m.CompareAndDelete(l.id, l)
 			l.mu.Unlock()
 			return
 		}
@@ -117,7 +137,3 @@ func (b *Broker) runLane(l *produceLane) {
 		<-b.lanes.checks
 	}
 }
-
-// dropLane forgets a closed connection's lane; a running one finishes its
-// queue (their answers go nowhere).
-func (b *Broker) dropLane(id uint64) { b.lanes.m.Delete(id) }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
@@ -84,6 +85,13 @@ func TestProduceLaneKeepsConnectionOrder(t *testing.T) {
 	}
 }
 
+// lanesHeld counts the connections the broker keeps a lane for.
+func lanesHeld(b *Broker) int {
+	n := 0
+	b.lanes.m.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
 // TestProduceLanesCheckAtMostOneBatchPerCPUAtOnce sends one lane produce on
 // each of more connections than there are usable CPUs, holding every check
 // that starts: no more lanes may check at once than the event loops did
@@ -142,4 +150,109 @@ func TestProduceLanesCheckAtMostOneBatchPerCPUAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestProduceLaneOfConnectionClosedBeforeStartIsNotKept holds a lane
+// produce of a connection that closes before the broker's Start: Start
+// serves it after the connection's ConnClosed, and the lane it runs on must
+// not be kept for good.
+func TestProduceLaneOfConnectionClosedBeforeStartIsNotKept(t *testing.T) {
+	all := produceLaneBytes
+	produceLaneBytes = 1 // every produce takes its connection's lane
+	t.Cleanup(func() { produceLaneBytes = all })
+	tb := startBroker(t, "num.shards=1")
+	createTestTopic(t, tb, "lane-early", 1)
+	tb.stop()
+
+	tb.beforeStart = func(addr string) {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(produceFrame("lane-early", rawBatch(1, -1, -1, -1))); err != nil {
+			t.Fatal(err)
+		}
+		// The listener reads it before Start, then sees the close.
+		time.Sleep(300 * time.Millisecond)
+		c.Close()
+		time.Sleep(300 * time.Millisecond)
+	}
+	tb.open()
+	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if n := tb.b.lanes.handedOff.Load(); n != 1 {
+			return fmt.Errorf("%d produces handed to a lane, want 1", n)
+		}
+		if n := lanesHeld(tb.b); n != 0 {
+			return fmt.Errorf("%d lanes kept after their connection closed", n)
+		}
+		return nil
+	})
+}
+
+// TestProduceLanesComingAndGoingKeepConnectionOrder sends idempotent
+// produces on one connection in pipelined pairs, a heavy one (any
+// compressed batch, here) then a light one, waiting for both answers before
+// the next pair: each pair starts a lane, which the light one must join
+// however soon it comes, and which empties and is removed before the next
+// pair. Every batch must be appended in the order sent.
+func TestProduceLanesComingAndGoingKeepConnectionOrder(t *testing.T) {
+	compressed := produceLaneCompressedBytes
+	produceLaneCompressedBytes = 1
+	t.Cleanup(func() { produceLaneCompressedBytes = compressed })
+	tb := startBroker(t, "num.shards=1")
+	createTestTopic(t, tb, "lanes-churn", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ip, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, fetchClient(tb))
+	if err != nil || ip.ErrorCode != 0 {
+		t.Fatalf("InitProducerId: %v, %v", err, kerr.ErrorForCode(ip.ErrorCode))
+	}
+	c, err := net.DialTimeout("tcp", tb.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(60 * time.Second))
+	const pairs, perBatch = 100, 16
+	heavy := make([][]byte, pairs) // made first: the pairs go out back to back
+	for i := range heavy {
+		heavy[i] = idempotentGzipBatch(ip.ProducerID, ip.ProducerEpoch, int32(2*i*perBatch), perBatch, 1024)
+	}
+	before := tb.b.lanes.handedOff.Load()
+	for i := range pairs {
+		writeProduces(t, c, "lanes-churn", 2, func(j int) []byte {
+			if j == 0 {
+				return heavy[i]
+			}
+			return rawBatch(perBatch, ip.ProducerID, ip.ProducerEpoch, int32((2*i+1)*perBatch))
+		})
+		for j := range 2 {
+			var size [4]byte
+			if _, err := io.ReadFull(c, size[:]); err != nil {
+				t.Fatalf("pair %d answer %d: %v", i, j, err)
+			}
+			body := make([]byte, binary.BigEndian.Uint32(size[:]))
+			if _, err := io.ReadFull(c, body); err != nil {
+				t.Fatal(err)
+			}
+			resp := kmsg.NewPtrProduceResponse()
+			resp.Version = 7
+			if err := resp.ReadFrom(body[4:]); err != nil {
+				t.Fatal(err)
+			}
+			want := int64((2*i + j) * perBatch)
+			if p := resp.Topics[0].Partitions[0]; p.ErrorCode != 0 || p.BaseOffset != want {
+				t.Fatalf("pair %d request %d: %v at %d, want offset %d", i, j, kerr.ErrorForCode(p.ErrorCode), p.BaseOffset, want)
+			}
+		}
+	}
+	if n := tb.b.lanes.handedOff.Load() - before; n < pairs {
+		t.Fatalf("%d produces left the event loop, want at least the %d compressed ones", n, pairs)
+	}
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if n := lanesHeld(tb.b); n != 0 {
+			return fmt.Errorf("%d lanes kept after their produces were answered", n)
+		}
+		return nil
+	})
 }
