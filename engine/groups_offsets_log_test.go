@@ -51,7 +51,7 @@ func TestGroupLogBatchesRoundTrip(t *testing.T) {
 }
 
 // gzipBatch recompresses an uncompressed batch's records with gzip.
-func gzipBatch(t *testing.T, raw []byte) []byte {
+func gzipBatch(t testing.TB, raw []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)

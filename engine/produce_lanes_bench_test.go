@@ -1,11 +1,8 @@
 package engine
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -23,29 +20,18 @@ import (
 // textGzipBatch is a gzip batch of n records of size bytes of text drawn
 // from a small vocabulary (about 3:1 compressible, so decompressing it is
 // real work), without producer id.
-func textGzipBatch(n, size int) []byte {
+func textGzipBatch(t testing.TB, n, size int) []byte {
 	words := strings.Fields("kafka broker shard segment offset record batch fetch produce consumer group commit leader replica partition topic")
-	var recs []byte
-	for i := range n {
+	values := make([][]byte, n)
+	for i := range values {
 		var v []byte
 		for len(v) < size {
 			v = append(v, words[rand.IntN(len(words))]...)
 			v = append(v, ' ')
 		}
-		r := kmsg.Record{OffsetDelta: int32(i), TimestampDelta64: int64(i), Value: v[:size]}
-		r.Length = int32(len(r.AppendTo(nil)) - 1)
-		recs = r.AppendTo(recs)
+		values[i] = v[:size]
 	}
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	w.Write(recs)
-	w.Close()
-	rb := kmsg.RecordBatch{Magic: 2, Attributes: 1, LastOffsetDelta: int32(n - 1), FirstTimestamp: 1000, MaxTimestamp: 1000 + int64(n) - 1,
-		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(n), Records: buf.Bytes()}
-	raw := rb.AppendTo(nil)
-	binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))
-	binary.BigEndian.PutUint32(raw[17:], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
-	return raw
+	return gzipBatch(t, valuesBatch(-1, -1, -1, values))
 }
 
 // produceFrame is a size-prefixed acks=1 produce request of raw to
@@ -101,7 +87,7 @@ func BenchmarkProduceBesideLargeGzipProducer(b *testing.B) {
 				}
 				return c
 			}
-			big := produceFrame("big", textGzipBatch(1024, 1024))
+			big := produceFrame("big", textGzipBatch(b, 1024, 1024))
 			small := produceFrame("small", rawBatch(1, -1, -1, -1))
 			heavy := dial()
 			defer heavy.Close()

@@ -1,9 +1,6 @@
 package engine
 
 import (
-	"bytes"
-	"compress/gzip"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -22,23 +19,29 @@ import (
 
 // idempotentGzipBatch is a gzip batch of n records of random values of
 // size bytes, of producer pid/epoch from sequence seq.
-func idempotentGzipBatch(pid int64, epoch int16, seq int32, n, size int) []byte {
-	var recs []byte
-	for i := range n {
-		v := make([]byte, size)
-		for j := range v {
-			v[j] = byte(rand.IntN(256))
+func idempotentGzipBatch(t testing.TB, pid int64, epoch int16, seq int32, n, size int) []byte {
+	values := make([][]byte, n)
+	for i := range values {
+		values[i] = make([]byte, size)
+		for j := range values[i] {
+			values[i][j] = byte(rand.IntN(256))
 		}
+	}
+	return gzipBatch(t, valuesBatch(pid, epoch, seq, values))
+}
+
+// valuesBatch is an uncompressed batch of values, of producer pid/epoch
+// from sequence seq (-1, -1, -1: none).
+func valuesBatch(pid int64, epoch int16, seq int32, values [][]byte) []byte {
+	var recs []byte
+	for i, v := range values {
 		r := kmsg.Record{OffsetDelta: int32(i), TimestampDelta64: int64(i), Value: v}
 		r.Length = int32(len(r.AppendTo(nil)) - 1)
 		recs = r.AppendTo(recs)
 	}
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	w.Write(recs)
-	w.Close()
-	rb := kmsg.RecordBatch{Magic: 2, Attributes: 1, LastOffsetDelta: int32(n - 1), FirstTimestamp: 1000, MaxTimestamp: 1000 + int64(n) - 1,
-		ProducerID: pid, ProducerEpoch: epoch, FirstSequence: seq, NumRecords: int32(n), Records: buf.Bytes()}
+	n := len(values)
+	rb := kmsg.RecordBatch{Magic: 2, LastOffsetDelta: int32(n - 1), FirstTimestamp: 1000, MaxTimestamp: 1000 + int64(n) - 1,
+		ProducerID: pid, ProducerEpoch: epoch, FirstSequence: seq, NumRecords: int32(n), Records: recs}
 	raw := rb.AppendTo(nil)
 	binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))
 	binary.BigEndian.PutUint32(raw[17:], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
@@ -54,20 +57,10 @@ func idempotentGzipBatch(pid int64, epoch int16, seq int32, n, size int) []byte 
 func TestProduceLaneKeepsConnectionOrder(t *testing.T) {
 	tb := startBroker(t, "num.shards=1")
 	createTestTopic(t, tb, "lane", 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ip, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, fetchClient(tb))
-	if err != nil || ip.ErrorCode != 0 {
-		t.Fatalf("InitProducerId: %v, %v", err, kerr.ErrorForCode(ip.ErrorCode))
-	}
-	c, err := net.DialTimeout("tcp", tb.addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
+	ip := initProducer(t, tb)
+	c := dialRaw(t, tb.addr, 30*time.Second)
 	const requests, perBatch = 40, 80
-	heavy := idempotentGzipBatch(ip.ProducerID, ip.ProducerEpoch, 0, perBatch, 1024)
+	heavy := idempotentGzipBatch(t, ip.ProducerID, ip.ProducerEpoch, 0, perBatch, 1024)
 	if len(heavy) < produceLaneCompressedBytes {
 		t.Fatalf("a gzip batch of %d bytes would stay on the loop", len(heavy))
 	}
@@ -75,7 +68,7 @@ func TestProduceLaneKeepsConnectionOrder(t *testing.T) {
 	writeProduces(t, c, "lane", requests, func(i int) []byte {
 		seq := int32(i * perBatch)
 		if i%2 == 0 {
-			return idempotentGzipBatch(ip.ProducerID, ip.ProducerEpoch, seq, perBatch, 1024)
+			return idempotentGzipBatch(t, ip.ProducerID, ip.ProducerEpoch, seq, perBatch, 1024)
 		}
 		return rawBatch(perBatch, ip.ProducerID, ip.ProducerEpoch, seq)
 	})
@@ -201,22 +194,12 @@ func TestProduceLanesComingAndGoingKeepConnectionOrder(t *testing.T) {
 	t.Cleanup(func() { produceLaneCompressedBytes = compressed })
 	tb := startBroker(t, "num.shards=1")
 	createTestTopic(t, tb, "lanes-churn", 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ip, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, fetchClient(tb))
-	if err != nil || ip.ErrorCode != 0 {
-		t.Fatalf("InitProducerId: %v, %v", err, kerr.ErrorForCode(ip.ErrorCode))
-	}
-	c, err := net.DialTimeout("tcp", tb.addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(60 * time.Second))
+	ip := initProducer(t, tb)
+	c := dialRaw(t, tb.addr, 60*time.Second)
 	const pairs, perBatch = 100, 16
 	heavy := make([][]byte, pairs) // made first: the pairs go out back to back
 	for i := range heavy {
-		heavy[i] = idempotentGzipBatch(ip.ProducerID, ip.ProducerEpoch, int32(2*i*perBatch), perBatch, 1024)
+		heavy[i] = idempotentGzipBatch(t, ip.ProducerID, ip.ProducerEpoch, int32(2*i*perBatch), perBatch, 1024)
 	}
 	before := tb.b.lanes.handedOff.Load()
 	for i := range pairs {

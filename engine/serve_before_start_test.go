@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-go/chronik/engine/config"
@@ -26,12 +24,7 @@ import (
 func TestPipelinedProducesBeforeStartKeepTheirOrder(t *testing.T) {
 	tb := startBroker(t, "num.shards=1")
 	createTestTopic(t, tb, "early", 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ip, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, fetchClient(tb))
-	if err != nil || ip.ErrorCode != 0 {
-		t.Fatalf("InitProducerId: %v, %v", err, kerr.ErrorForCode(ip.ErrorCode))
-	}
+	ip := initProducer(t, tb)
 	tb.stop()
 
 	const requests, perBatch = 32, 4

@@ -72,20 +72,8 @@ func TestSubmitKeepsOrderPastAFullMailbox(t *testing.T) {
 func TestPipelinedIdempotentProducesStayInOrderPastAFullMailbox(t *testing.T) {
 	tb := startBroker(t, "num.shards=1", "shard.mailbox.size=16")
 	createTestTopic(t, tb, "ord", 1)
-	cl := fetchClient(tb)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ip, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, cl)
-	if err != nil || ip.ErrorCode != 0 {
-		t.Fatalf("InitProducerId: %v, %v", err, kerr.ErrorForCode(ip.ErrorCode))
-	}
-
-	c, err := net.DialTimeout("tcp", tb.addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
+	ip := initProducer(t, tb)
+	c := dialRaw(t, tb.addr, 20*time.Second)
 	release := make(chan struct{})
 	tb.b.shards[0].submit(func(*shard) { <-release })
 	const requests, perBatch = 48, 4
@@ -94,6 +82,31 @@ func TestPipelinedIdempotentProducesStayInOrderPastAFullMailbox(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	close(release)
 	readProducesInOrder(t, c, requests, perBatch)
+}
+
+// initProducer asks tb for an idempotent producer id.
+func initProducer(t *testing.T, tb *testBroker) *kmsg.InitProducerIDResponse {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ip, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, fetchClient(tb))
+	if err != nil || ip.ErrorCode != 0 {
+		t.Fatalf("InitProducerId: %v, %v", err, kerr.ErrorForCode(ip.ErrorCode))
+	}
+	return ip
+}
+
+// dialRaw opens a raw connection to addr whose reads and writes must be
+// done within limit; the test closes it.
+func dialRaw(t *testing.T, addr string, limit time.Duration) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(limit))
+	return c
 }
 
 // writeIdempotentProduces pipelines requests produce requests on c, each one
