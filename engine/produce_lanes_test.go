@@ -210,21 +210,8 @@ func TestProduceLanesComingAndGoingKeepConnectionOrder(t *testing.T) {
 			return rawBatch(perBatch, ip.ProducerID, ip.ProducerEpoch, int32((2*i+1)*perBatch))
 		})
 		for j := range 2 {
-			var size [4]byte
-			if _, err := io.ReadFull(c, size[:]); err != nil {
-				t.Fatalf("pair %d answer %d: %v", i, j, err)
-			}
-			body := make([]byte, binary.BigEndian.Uint32(size[:]))
-			if _, err := io.ReadFull(c, body); err != nil {
-				t.Fatal(err)
-			}
-			resp := kmsg.NewPtrProduceResponse()
-			resp.Version = 7
-			if err := resp.ReadFrom(body[4:]); err != nil {
-				t.Fatal(err)
-			}
 			want := int64((2*i + j) * perBatch)
-			if p := resp.Topics[0].Partitions[0]; p.ErrorCode != 0 || p.BaseOffset != want {
+			if p := readProduceAnswer(t, c); p.ErrorCode != 0 || p.BaseOffset != want {
 				t.Fatalf("pair %d request %d: %v at %d, want offset %d", i, j, kerr.ErrorForCode(p.ErrorCode), p.BaseOffset, want)
 			}
 		}

@@ -146,24 +146,31 @@ func writeProduces(t *testing.T, c net.Conn, topic string, requests int, batchFo
 func readProducesInOrder(t *testing.T, c net.Conn, requests, perBatch int) {
 	t.Helper()
 	for i := range requests {
-		var size [4]byte
-		if _, err := io.ReadFull(c, size[:]); err != nil {
-			t.Fatalf("answer %d: %v", i, err)
-		}
-		body := make([]byte, binary.BigEndian.Uint32(size[:]))
-		if _, err := io.ReadFull(c, body); err != nil {
-			t.Fatal(err)
-		}
-		resp := kmsg.NewPtrProduceResponse()
-		resp.Version = 7
-		if err := resp.ReadFrom(body[4:]); err != nil {
-			t.Fatal(err)
-		}
-		p := resp.Topics[0].Partitions[0]
+		p := readProduceAnswer(t, c)
 		if p.ErrorCode != 0 || p.BaseOffset != int64(i*perBatch) {
 			t.Fatalf("request %d: %v at %d, want offset %d", i, kerr.ErrorForCode(p.ErrorCode), p.BaseOffset, i*perBatch)
 		}
 	}
+}
+
+// readProduceAnswer reads the next answer on c to a v7 produce of one
+// partition.
+func readProduceAnswer(t *testing.T, c net.Conn) kmsg.ProduceResponseTopicPartition {
+	t.Helper()
+	var size [4]byte
+	if _, err := io.ReadFull(c, size[:]); err != nil {
+		t.Fatalf("produce answer: %v", err)
+	}
+	body := make([]byte, binary.BigEndian.Uint32(size[:]))
+	if _, err := io.ReadFull(c, body); err != nil {
+		t.Fatal(err)
+	}
+	resp := kmsg.NewPtrProduceResponse()
+	resp.Version = 7
+	if err := resp.ReadFrom(body[4:]); err != nil {
+		t.Fatal(err)
+	}
+	return resp.Topics[0].Partitions[0]
 }
 
 // Submissions from many goroutines at once, and from the shard itself while
