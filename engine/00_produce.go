@@ -288,12 +288,6 @@ func (s *shard) appendProduce(j *produceJob) {
 		return
 	}
 	res := p.append(j.raw, &j.hdr, j.st)
-	if p.log.Failed() != nil {
-		// The append failed the log (a roll whose write or fdatasync
-		// failed, an index write): reopen it without waiting for another
-		// produce, and stop naming a leader for it meanwhile.
-		p.reopenSoon()
-	}
 	switch {
 	case res.err != nil:
 		s.b.log.Error("append", "topic", j.key.topic, "partition", j.key.partition, "err", res.err)

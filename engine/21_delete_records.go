@@ -99,7 +99,6 @@ func (s *shard) deleteRecords(k partKey, j *deleteRecordsJob) {
 	if to > p.log.StartOffset() {
 		if err := p.log.DeleteBefore(to); err != nil {
 			s.b.log.Error("delete records", "topic", k.topic, "partition", k.partition, "offset", to, "err", err)
-			p.reopenSoon() // in case it failed the log
 			out.ErrorCode = kerr.KafkaStorageError.Code
 			return
 		}

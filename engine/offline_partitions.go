@@ -47,9 +47,9 @@ func (o *offlinePartitions) has(k partKey) bool {
 }
 
 // noteOffline records, on p's shard, whether p's log can serve. Called
-// wherever that may have changed: a log that failed (reopenSoon, which
-// every path that may fail a log calls), a reopen that started or
-// finished, a partition closed or removed.
+// wherever that may have changed: a log that failed (its OnFail hook,
+// logFailed, reaches reopenSoon whichever call failed it), a reopen that
+// started or finished, a partition closed or removed.
 func (p *partition) noteOffline() {
 	offline := !p.closed && (p.log == nil || p.log.Failed() != nil)
 	p.shard.b.offline.set(p, offline)

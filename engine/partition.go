@@ -97,6 +97,7 @@ func (s *shard) openPartition(k partKey, id meta.TopicID, epoch int32, clean boo
 		return nil, err
 	}
 	p := &partition{key: k, topicID: id, dir: dir, shard: s, log: l, leaderEpoch: epoch}
+	l.OnFail(p.logFailed)
 	if err := p.restoreProducers(snap); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("restore producer state of %s-%d: %w", k.topic, k.partition, err)
@@ -474,13 +475,7 @@ func (p *partition) prepareSync() (*partlog.SyncTask, error) {
 		return nil, nil
 	}
 	p.unflushed = 0
-	t, err := p.log.PrepareSync()
-	if err != nil {
-		// Writing staged batches, or a rolled segment's seal, failed the
-		// log: no task comes back to syncDone to say so.
-		p.reopenSoon()
-	}
-	return t, err
+	return p.log.PrepareSync()
 }
 
 // syncDone records the outcome of a sync the syncer ran.

@@ -25,6 +25,16 @@ func (p *partition) reopenDelay() time.Duration {
 // the goroutines that ran them wait too.
 const reopenQueueDepth = 16
 
+// logFailed is the partition log's OnFail hook: whichever call failed the
+// log (a write, a roll, a sync, a seal, DeleteRecords, a WAL replay, a
+// cleaner swap), the partition is noted offline and reopened from disk
+// soon.
+func (p *partition) logFailed() {
+	if !p.closed {
+		p.reopenSoon()
+	}
+}
+
 // reopenSoon reopens a failed log, or retries a reopen that failed, without
 // waiting for another produce to ask: in a later turn of the shard — never
 // in the middle of one, whose commit may still use the log — and no sooner
@@ -139,6 +149,7 @@ func (s *shard) finishReopen(r *reopenResult) {
 	p.failedReopens = 0
 	sc := r.scratch
 	p.log = sc.log
+	p.log.OnFail(p.logFailed)
 	p.noteOffline()
 	p.producers, p.producersSavedAt, p.producersUnreliable = sc.producers, sc.producersSavedAt, sc.producersUnreliable
 	p.producersExpired = p.producersExpired || sc.producersExpired

@@ -30,19 +30,11 @@ func (s *shard) runSealer() {
 	}
 }
 
-// sealFailed applies a failed seal to its partition at once: the log stops
-// taking writes and is reopened from disk, and meanwhile Metadata names the
-// partition offline, even if nothing is appended to it after the roll.
-func (s *shard) sealFailed(t *partlog.SealTask) {
-	for _, p := range s.parts {
-		if p.log != nil && p.log == t.Log() {
-			if p.log.ApplySeal() != nil {
-				p.reopenSoon()
-			}
-			return
-		}
-	}
-}
+// sealFailed applies a failed seal to its log at once, on the shard: the log
+// stops taking writes, and its partition (logFailed) is reopened from disk
+// and named offline meanwhile, even if nothing is appended to it after the
+// roll. A log closed or replaced since is left as it is (ApplySeal).
+func (s *shard) sealFailed(t *partlog.SealTask) { t.Log().ApplySeal() }
 
 // queueSeal is the partition logs' Sealer hook.
 func (s *shard) queueSeal(t *partlog.SealTask) {

@@ -243,7 +243,6 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 			case h.BaseOffset == next:
 				if _, err := p.log.Append(raw, p.leaderEpoch); err != nil {
 					s.b.log.Error("replay write-ahead log batch", "topic", it.key.topic, "partition", it.key.partition, "offset", h.BaseOffset, "err", err)
-					p.reopenSoon() // in case it failed the log
 					st.gaps++
 					continue
 				}

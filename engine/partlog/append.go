@@ -128,7 +128,7 @@ func (l *Log) appended(s *segment, h *batch.Header, pos int64) {
 	if err := s.indexBatch(h, pos, l.opts.IndexIntervalBytes); err != nil && l.failed == nil {
 		// The batch is written; only its index entry could not be. The
 		// disk is failing: take no more writes.
-		l.failed = fmt.Errorf("partlog %s: %w", l.dir, err)
+		l.setFailed(fmt.Errorf("partlog %s: %w", l.dir, err))
 	}
 	n := int64(h.Size())
 	s.size += n
@@ -206,7 +206,7 @@ func (l *Log) roll() error {
 	}
 	s.rolledAtTask = l.nextSyncTask
 	if err := s.sealWith(false); err != nil {
-		l.failed = fmt.Errorf("partlog %s: roll: %w", l.dir, err)
+		l.setFailed(fmt.Errorf("partlog %s: roll: %w", l.dir, err))
 		// Sync tasks already handed out cover this segment's bytes too.
 		l.syncFailure.err.CompareAndSwap(nil, &l.failed)
 		return l.failed
@@ -219,7 +219,7 @@ func (l *Log) roll() error {
 func (l *Log) writeFailed(s *segment, err error) error {
 	err = fmt.Errorf("append to %s: %w", s.path(logSuffix), err)
 	if terr := s.f.Truncate(s.size); terr != nil {
-		l.failed = fmt.Errorf("%w (and truncating the partial write failed: %v)", err, terr)
+		l.setFailed(fmt.Errorf("%w (and truncating the partial write failed: %v)", err, terr))
 		return l.failed
 	}
 	return err

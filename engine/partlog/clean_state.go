@@ -47,7 +47,7 @@ func (l *Log) CloseToState() (st CleanState, ok bool, err error) {
 		if s.maxTSOffset >= 0 {
 			// As sealing does: the last entry holds the largest timestamp.
 			if err := s.times.maybeAppend(s.maxTS, int32(s.maxTSOffset-s.base)); err != nil {
-				l.failed = err // Close then leaves no claim of a clean shutdown
+				l.setFailed(err) // Close then leaves no claim of a clean shutdown
 				return st, false, errors.Join(fmt.Errorf("close partition log %s: %w", l.dir, err), l.Close())
 			}
 		}

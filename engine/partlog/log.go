@@ -156,7 +156,8 @@ type Log struct {
 	// (segment_release.go).
 	awaitingRelease []*segment
 
-	failed error // set when a write left the log in an unknown state
+	onFail func() // OnFail's hook, called by setFailed
+	failed error  // set when a write left the log in an unknown state
 	// unsynced makes Close skip its fdatasyncs and directory syncs; see CloseUnsynced.
 	unsynced bool
 	closed   bool
@@ -363,7 +364,7 @@ func (l *Log) removeFirstSegment() error {
 		// (DeleteBefore has persisted a start past it already.)
 		if err := l.persistStart(l.segs[1].base); err != nil {
 			// A retry would delete the segment without it: stop here.
-			l.failed = fmt.Errorf("partlog %s: persist the start offset past a segment whose seal was dropped: %w", l.dir, err)
+			l.setFailed(fmt.Errorf("partlog %s: persist the start offset past a segment whose seal was dropped: %w", l.dir, err))
 			return l.failed
 		}
 	}

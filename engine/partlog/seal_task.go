@@ -108,7 +108,7 @@ func (l *Log) startSeal(s *segment) error {
 	if err := l.markUnsealed(s.base); err != nil {
 		// Not retried in place: a sync that failed once may pass again
 		// without the data (sync_task.go). The log reopens from disk.
-		l.failed = fmt.Errorf("partlog %s: roll: %w", l.dir, err)
+		l.setFailed(fmt.Errorf("partlog %s: roll: %w", l.dir, err))
 		l.syncFailure.err.CompareAndSwap(nil, &l.failed)
 		return l.failed
 	}
@@ -200,7 +200,7 @@ func (l *Log) sealDone(t *SealTask) error {
 		l.recoveryPointWritten = true
 		l.releaseSealed(t.seg)
 	} else if l.failed == nil {
-		l.failed = fmt.Errorf("partlog %s: %w", l.dir, t.err)
+		l.setFailed(fmt.Errorf("partlog %s: %w", l.dir, t.err))
 	}
 	return l.failed
 }

@@ -163,9 +163,26 @@ func (l *Log) SyncDone(t *SyncTask, err error) {
 		return // a task of a log since replaced (reopened) says nothing about l
 	}
 	if l.failed == nil {
-		l.failed = fmt.Errorf("partlog %s: %w", l.dir, err)
+		l.setFailed(fmt.Errorf("partlog %s: %w", l.dir, err))
 	}
 }
 
 // Failed reports the error that stopped the log taking writes, if any.
 func (l *Log) Failed() error { return l.failed }
+
+// OnFail sets fn to be called, on the owner, when the log stops taking
+// writes (a failed write, fdatasync, seal, roll or swap), whichever call
+// found it: the owner reopens the log from there, instead of each caller
+// checking Failed after every call that might fail it. fn may call Failed
+// but nothing that writes.
+func (l *Log) OnFail(fn func()) { l.onFail = fn }
+
+// setFailed stops the log taking writes with err and, the first time, tells
+// the owner (OnFail).
+func (l *Log) setFailed(err error) {
+	first := l.failed == nil
+	l.failed = err
+	if first && l.onFail != nil {
+		l.onFail()
+	}
+}

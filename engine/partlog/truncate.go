@@ -115,7 +115,7 @@ func (l *Log) truncateFully(offset int64) error {
 }
 
 func (l *Log) truncateFailed(err error) error {
-	l.failed = fmt.Errorf("partlog %s: truncate: %w", l.dir, err)
+	l.setFailed(fmt.Errorf("partlog %s: truncate: %w", l.dir, err))
 	return l.failed
 }
 
