@@ -216,16 +216,8 @@ func spreadOverProducers(n int64, do func(i int64)) {
 // number, which each send overwrites.
 func sweepProduceFrame(topic string, shape sweepShape) ([]byte, int) {
 	const marker = 0x7ab1e5ed
-	req := kmsg.NewPtrProduceRequest()
-	req.Acks = -1
+	req := produceRequestOf(topic, marker, -1, sweepBatch(shape))
 	req.TimeoutMillis = 30000
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = topic
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Partition = marker
-	rp.Records = sweepBatch(shape)
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
 	frame := encodeRequest(req, 7)
 	at := bytes.Index(frame, binary.BigEndian.AppendUint32(nil, marker))
 	if at < 0 {

@@ -19,15 +19,7 @@ import (
 // acksZeroFrame is a size-prefixed acks=0 produce of one record to
 // topic's partition 0.
 func acksZeroFrame(corr int32, topic string) []byte {
-	req := kmsg.NewPtrProduceRequest()
-	req.Acks = 0
-	req.TimeoutMillis = 5000
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = topic
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Records = rawBatch(1, -1, -1, -1)
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
+	req := produceRequestOf(topic, 0, 0, rawBatch(1, -1, -1, -1))
 	return sizePrefixed(withCorrelation(encodeRequest(req, 9), corr))
 }
 

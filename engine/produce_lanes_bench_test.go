@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // textGzipBatch is a gzip batch of n records of size bytes of text drawn
@@ -37,16 +35,7 @@ func textGzipBatch(t testing.TB, n, size int) []byte {
 // produceFrame is a size-prefixed acks=1 produce request of raw to
 // partition 0 of topic.
 func produceFrame(topic string, raw []byte) []byte {
-	req := kmsg.NewPtrProduceRequest()
-	req.Acks = 1
-	req.TimeoutMillis = 5000
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = topic
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Records = raw
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	return sizePrefixed(encodeRequest(req, 7))
+	return sizePrefixed(encodeRequest(produceRequestOf(topic, 0, 1, raw), 7))
 }
 
 // exchange writes frame on c and reads one answer.

@@ -50,12 +50,11 @@ func produceRaw(t *testing.T, cl *kgo.Client, topic string, part int32, version 
 	return p
 }
 
-// tryProduceRaw is produceRaw returning its error, for use off the test's
-// goroutine.
-func tryProduceRaw(cl *kgo.Client, topic string, part int32, version int16, raw []byte) (kmsg.ProduceResponseTopicPartition, error) {
+// produceRequestOf is a produce request of one batch, raw, to partition
+// part of topic, with acks and a 5 s timeout.
+func produceRequestOf(topic string, part int32, acks int16, raw []byte) *kmsg.ProduceRequest {
 	req := kmsg.NewPtrProduceRequest()
-	req.Version = version
-	req.Acks = -1
+	req.Acks = acks
 	req.TimeoutMillis = 5000
 	rt := kmsg.NewProduceRequestTopic()
 	rt.Topic = topic
@@ -64,6 +63,14 @@ func tryProduceRaw(cl *kgo.Client, topic string, part int32, version int16, raw 
 	rp.Records = raw
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
+	return req
+}
+
+// tryProduceRaw is produceRaw returning its error, for use off the test's
+// goroutine.
+func tryProduceRaw(cl *kgo.Client, topic string, part int32, version int16, raw []byte) (kmsg.ProduceResponseTopicPartition, error) {
+	req := produceRequestOf(topic, part, -1, raw)
+	req.Version = version
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	resp, err := req.RequestWith(ctx, cl)

@@ -125,16 +125,7 @@ func writeProduces(t *testing.T, c net.Conn, topic string, requests int, batchFo
 	t.Helper()
 	var frames []byte
 	for i := range requests {
-		req := kmsg.NewPtrProduceRequest()
-		req.Acks = -1
-		req.TimeoutMillis = 5000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = topic
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = batchFor(i)
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		frames = append(frames, sizePrefixed(encodeRequest(req, 7))...)
+		frames = append(frames, sizePrefixed(encodeRequest(produceRequestOf(topic, 0, -1, batchFor(i)), 7))...)
 	}
 	if _, err := c.Write(frames); err != nil {
 		t.Fatal(err)
