@@ -144,15 +144,13 @@ func (l *Log) hasRecoveryPoint() bool {
 	return l.recoveryPointWritten
 }
 
-// ApplySeal applies the pending seal if it has finished and returns the
-// log's failure. The owner calls it when its sealer reports a failed seal,
-// so that a log with no further writes stops serving as healthy.
-func (l *Log) ApplySeal() error {
-	if l.closed {
-		return l.failed
+// ApplySeal applies the pending seal if it has finished; a failed one fails
+// the log (OnFail). The owner calls it when its sealer reports a failed
+// seal, so that a log with no further writes stops serving as healthy.
+func (l *Log) ApplySeal() {
+	if !l.closed {
+		l.pollSeal()
 	}
-	l.pollSeal()
-	return l.failed
 }
 
 // pollSeal applies a pending seal that has finished, without waiting.
