@@ -10,7 +10,7 @@ import (
 
 // raiseGOMAXPROCS gives the Go scheduler one P more per shard than there
 // are usable CPUs. Every shard has two goroutines that spend much of their
-// time inside blocking system calls: its OS-locked thread writing to
+// time inside blocking system calls: its loop, writing to
 // partition files (which the kernel may throttle when dirty pages pile up)
 // and its syncer in fdatasync. A goroutine in a system call keeps its P
 // until the runtime's monitor takes it back, so with GOMAXPROCS at the CPU

@@ -130,8 +130,10 @@ func newShard(b *Broker, id, mailbox int) *shard {
 }
 
 func (s *shard) run() {
-	runtime.LockOSThread() // never unlocked: see pinThread
-	s.pinThread()
+	if s.ownsThread() {
+		runtime.LockOSThread() // never unlocked: see pinThread
+		s.pinThread()
+	}
 	defer close(s.done)
 	s.openShardIO()
 	defer s.closeShardIO()

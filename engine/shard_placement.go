@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"github.com/chronik-go/chronik/uring"
 	"log/slog"
 	"strings"
 
@@ -60,6 +61,15 @@ func placeShards(sysfsRoot string, n int, policy string, log *slog.Logger) []num
 	log.Info("shard threads pinned", "numa.policy", policy, "nodes", len(topo.Nodes), "cpus", topo.CPUs(),
 		"shards", strings.Join(spread, " "))
 	return places
+}
+
+// ownsThread says whether the shard's goroutine keeps an OS thread of its
+// own: when placement pinned it to CPUs, or when it drives an io_uring ring
+// (entered from one thread, for locality). Otherwise it runs wherever the
+// runtime puts it, since waking a goroutine locked to a thread hands the
+// waker's P to that sleeping thread, a second thread wake-up per request.
+func (s *shard) ownsThread() bool {
+	return len(s.place.CPUs) > 0 || uring.HasShardState(s.b.opener)
 }
 
 // pinThread pins the shard's OS-locked thread as placed, if at all. The

@@ -12,12 +12,11 @@ var ErrUringUnavailable = errors.New("io_uring is not usable here")
 
 // Select picks the file writer for wal.io (auto, uring or pwrite) and logs
 // the reason for its choice. uring takes io_uring when the probe passes and
-// fails start-up with the probe's reason when it does not. auto takes pwrite
-// for now: the engine writes one call at a time and syncs many partitions at
-// once with syncfs, and buffered writes through the ring are handed to
-// kernel worker threads, which measured slower than pwrite here
-// (BenchmarkFileAppend); auto moves to io_uring when the shard turn submits
-// its writes as one batch.
+// fails start-up with the probe's reason when it does not. auto takes
+// pwrite: buffered writes through the ring are handed to kernel worker
+// threads on ext4, so even with a shard turn's writes submitted as one batch
+// the two paths measured level (docs/ARCHITECTURE.md, "io_uring"), and a
+// shard without a ring needs no OS thread of its own.
 //
 // A *UringOpener's Open is safe from any goroutine; each shard should call
 // NewShardOpener on the result to get its own ring and batch API.

@@ -16,6 +16,13 @@ type shardOpenerSource interface {
 	NewShardOpener() (ShardOpener, error)
 }
 
+// HasShardState says whether o keeps I/O state per shard (a ring), which
+// the shard's goroutine then drives from a thread of its own.
+func HasShardState(o Opener) bool {
+	_, ok := o.(shardOpenerSource)
+	return ok
+}
+
 // NewShardOpener gives a shard its own Opener derived from the process-wide
 // one Select returned: a private ring for io_uring, the same Opener for
 // pwrite. Call it once per shard, from the shard's goroutine.
