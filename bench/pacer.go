@@ -13,3 +13,8 @@ type pacer interface {
 	// close releases the pacer's thread.
 	close()
 }
+
+// SleepUntil returns at or soon after t, with the pacer's precision: for
+// open-loop generators elsewhere (the engine's in-process benchmarks), which
+// time.Sleep would leave up to a millisecond late and then bunch up.
+func SleepUntil(t time.Time) { newPacer().sleepUntil(t) }

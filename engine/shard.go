@@ -130,12 +130,16 @@ func newShard(b *Broker, id, mailbox int) *shard {
 }
 
 func (s *shard) run() {
-	if s.ownsThread() {
-		runtime.LockOSThread() // never unlocked: see pinThread
+	locked := s.ownsThread()
+	if locked {
+		runtime.LockOSThread() // never unlocked when pinned: see pinThread
 		s.pinThread()
 	}
 	defer close(s.done)
 	s.openShardIO()
+	if locked && s.io == nil && len(s.place.CPUs) == 0 {
+		runtime.UnlockOSThread() // its ring could not be made: nothing is tied to the thread
+	}
 	defer s.closeShardIO()
 	go s.runWriteback()
 	defer func() { <-s.writebackDone }()

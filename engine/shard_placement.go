@@ -2,11 +2,11 @@ package engine
 
 import (
 	"fmt"
-	"github.com/chronik-go/chronik/uring"
 	"log/slog"
 	"strings"
 
 	"github.com/chronik-go/chronik/numa"
+	"github.com/chronik-go/chronik/uring"
 )
 
 // defaultSysfsRoot is where the NUMA topology is read from.

@@ -29,6 +29,9 @@ func newUringOpener(p ProbeResult, log *slog.Logger) (Opener, error) {
 	return &UringOpener{probe: p, pool: newRingPool(poolRingEntries, 2*runtime.GOMAXPROCS(0), log)}, nil
 }
 
+// A UringOpener gives each shard a ring of its own (HasShardState).
+var _ shardOpenerSource = (*UringOpener)(nil)
+
 func (o *UringOpener) Kind() string { return "uring" }
 
 func (o *UringOpener) Open(path string) (File, error) {
