@@ -97,11 +97,14 @@ func TestReserveGrantsWhatQueuedBytesLeave(t *testing.T) {
 
 // TestReserveAfterTheAnswerGrantsNothing has a handler reserve room after
 // it answered (or closed) its request: the request is over, so nothing is
-// granted, and the connection's later requests still get all the room
-// instead of a grant that nothing would ever end.
+// granted, and the connection's later requests still get their room
+// instead of losing it to a grant that nothing would ever end. The later
+// request asks for half the room: the writer may not yet have settled the
+// answer the client just read (a few bytes, for an instant), and that must
+// not decide the test.
 func TestReserveAfterTheAnswerGrantsNothing(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, transport string) {
-		const queued = 100_000
+		const queued, later = 100_000, 50_000
 		late := make(chan int, 1)
 		granted := make(chan int, 1)
 		h := &funcHandler{serve: func(_ ConnInfo, body []byte, r Responder) {
@@ -110,7 +113,7 @@ func TestReserveAfterTheAnswerGrantsNothing(t *testing.T) {
 				late <- r.Reserve(queued)
 				return
 			}
-			granted <- r.Reserve(queued)
+			granted <- r.Reserve(later)
 			r.Respond([][]byte{body})
 		}}
 		s, _ := startServer(t, transport, Options{MaxQueuedBytes: queued}, h)
@@ -121,8 +124,8 @@ func TestReserveAfterTheAnswerGrantsNothing(t *testing.T) {
 			t.Fatalf("a request already answered was granted %d bytes, want 0", g)
 		}
 		c.send(request(1, modeHold, ""))
-		if g := <-granted; g != queued {
-			t.Fatalf("the next request was granted %d bytes, want all %d", g, queued)
+		if g := <-granted; g != later {
+			t.Fatalf("the next request was granted %d bytes, want the %d it asked for", g, later)
 		}
 		c.recv()
 	})
