@@ -125,7 +125,6 @@ func (s *shard) runCleaner() {
 	}
 	if err != nil {
 		s.b.log.Error("log compaction", "topic", p.key.topic, "partition", p.key.partition, "err", err)
-		p.reopenSoon()
 		c.current = nil
 		c.timer.Reset(s.b.cfg.LogCleanerBackoff)
 		return
@@ -148,7 +147,6 @@ func (s *shard) runSwap(p *partition, l *partlog.Log, t *partlog.CleanTask) {
 			if p.log == l {
 				if err := l.CleanTaskDone(t); err != nil {
 					s.b.log.Error("log compaction swap", "topic", p.key.topic, "partition", p.key.partition, "err", err)
-					p.reopenSoon()
 				}
 			}
 			s.cleaner.timer.Reset(0)
@@ -168,7 +166,6 @@ func (s *shard) dirtiestPartition(now time.Time) *partition {
 		ratio, due, err := p.log.CleanPriority(p.cleanOptions(now, cleanerStepBytes))
 		if err != nil {
 			s.b.log.Error("log compaction", "topic", p.key.topic, "partition", p.key.partition, "err", err)
-			p.reopenSoon()
 			continue
 		}
 		if due && ratio > bestRatio {

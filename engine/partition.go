@@ -486,7 +486,6 @@ func (p *partition) syncDone(t *partlog.SyncTask, err error) {
 	p.log.SyncDone(t, err)
 	if err != nil {
 		p.shard.b.log.Error("sync partition", "topic", p.key.topic, "partition", p.key.partition, "err", err)
-		p.reopenSoon() // the log stops taking writes until reopened from disk
 	}
 }
 
@@ -525,7 +524,6 @@ func (p *partition) enforceRetention(now time.Time) {
 	}
 	if _, err := p.log.EnforceRetention(now, retention, st.retentionBytes); err != nil {
 		p.shard.b.log.Error("retention", "topic", p.key.topic, "partition", p.key.partition, "err", err)
-		p.reopenSoon()
 	}
 }
 

@@ -38,9 +38,10 @@ func (p *partition) logFailed() {
 // reopenSoon reopens a failed log, or retries a reopen that failed, without
 // waiting for another produce to ask: in a later turn of the shard — never
 // in the middle of one, whose commit may still use the log — and no sooner
-// than reopenDelay after the last attempt. Called wherever a log may have
-// failed (a write, a sync, retention, compaction), it does nothing for a
-// log that has not.
+// than reopenDelay after the last attempt. Called when the log fails (its
+// OnFail hook, logFailed), after a turn whose write failed (a reopen tried
+// in that turn gave way to the write), and to retry a reopen; it does
+// nothing for a log that has not failed.
 func (p *partition) reopenSoon() {
 	p.noteOffline()
 	if !p.needsReopen() || p.reopenArmed {

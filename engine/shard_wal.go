@@ -145,7 +145,6 @@ func (s *shard) writeForCheckpoint() {
 		for _, sp := range flushing {
 			if err := sp.p.log.StagedDone(sp.w, results); err != nil {
 				s.b.log.Error("write staged batches for a checkpoint", "topic", sp.p.key.topic, "partition", sp.p.key.partition, "err", err)
-				sp.p.reopenSoon()
 				s.checkpointWrites = append(s.checkpointWrites, sp.p)
 				s.checkpointRetryAt = time.Now().Add(walRetryInterval)
 			}
