@@ -226,6 +226,14 @@ func (op *fetchOp) read() {
 // decides whether that batch is kept.
 func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget int32, firstWhole bool) (past bool) {
 	p, ok := s.parts[fp.key]
+	if op.req.Version >= 13 && (!ok || p.topicID != fp.topicID) {
+		// A fetch by topic id that waited while its topic was deleted,
+		// or deleted and created again under the same name, must not
+		// read the new topic's records under the old id.
+		fp.errCode = kerr.UnknownTopicID.Code
+		fp.data = nil
+		return false
+	}
 	if code := logErrorCode(p, ok); code != 0 {
 		fp.errCode = code
 		fp.data = nil

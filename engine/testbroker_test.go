@@ -156,7 +156,7 @@ func (tb *testBroker) admin() *kadm.Client {
 	return kadm.NewClient(tb.client())
 }
 
-// onShard runs fn on s's goroutine (its OS-locked thread) and waits for it.
+// onShard runs fn on s's goroutine and waits for it.
 func onShard(t *testing.T, s *shard, fn func(*shard)) {
 	t.Helper()
 	done := make(chan struct{})
