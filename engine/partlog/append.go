@@ -125,7 +125,7 @@ func (l *Log) appended(s *segment, h *batch.Header, pos int64) {
 		s.firstAppend = l.opts.Now()
 		s.firstTS, s.firstTSKnown = h.MaxTimestamp, true
 	}
-	if err := s.indexBatch(h, pos, l.opts.IndexIntervalBytes); err != nil && l.failed == nil {
+	if err := s.indexBatch(h, pos, l.opts.IndexIntervalBytes); err != nil {
 		// The batch is written; only its index entry could not be. The
 		// disk is failing: take no more writes.
 		l.setFailed(fmt.Errorf("partlog %s: %w", l.dir, err))

@@ -140,7 +140,7 @@ func (l *Log) CleanTaskDone(t *CleanTask) error {
 	if t.err == nil {
 		out.cleanedPromoted()
 		l.releaseFiles(out, true) // idle like any sealed segment (segment_release.go)
-	} else if l.failed == nil {
+	} else {
 		l.setFailed(fmt.Errorf("partlog %s: swap in cleaned segment %d: %w", l.dir, out.base, t.err))
 	}
 	// DeleteRecords may have moved the start offset past the group while it

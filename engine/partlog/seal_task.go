@@ -197,7 +197,7 @@ func (l *Log) sealDone(t *SealTask) error {
 	if t.err == nil {
 		l.recoveryPointWritten = true
 		l.releaseSealed(t.seg)
-	} else if l.failed == nil {
+	} else {
 		l.setFailed(fmt.Errorf("partlog %s: %w", l.dir, t.err))
 	}
 	return l.failed

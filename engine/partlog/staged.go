@@ -165,9 +165,7 @@ func (l *Log) unstage(s *segment, base int64, err error) error {
 	err = fmt.Errorf("append to %s: %w", s.path(logSuffix), err)
 	l.clearHints()
 	if cerr := l.reactivate(s, s.stagedAt, base); cerr != nil {
-		if l.failed == nil {
-			l.setFailed(fmt.Errorf("partlog %s: %w (and cutting the failed write off failed: %v)", l.dir, err, cerr))
-		}
+		l.setFailed(fmt.Errorf("partlog %s: %w (and cutting the failed write off failed: %v)", l.dir, err, cerr))
 		return err
 	}
 	l.next = base
@@ -189,9 +187,7 @@ func (l *Log) writeStaged() error {
 
 func (l *Log) stagedFailed(s *segment, err error) error {
 	err = fmt.Errorf("append to %s: %w", s.path(logSuffix), err)
-	if l.failed == nil {
-		l.setFailed(fmt.Errorf("partlog %s: %w", l.dir, err))
-	}
+	l.setFailed(fmt.Errorf("partlog %s: %w", l.dir, err))
 	return err
 }
 

@@ -162,9 +162,7 @@ func (l *Log) SyncDone(t *SyncTask, err error) {
 	if err == nil || l.closed || t.log != l {
 		return // a task of a log since replaced (reopened) says nothing about l
 	}
-	if l.failed == nil {
-		l.setFailed(fmt.Errorf("partlog %s: %w", l.dir, err))
-	}
+	l.setFailed(fmt.Errorf("partlog %s: %w", l.dir, err))
 }
 
 // Failed reports the error that stopped the log taking writes, if any.
@@ -177,12 +175,15 @@ func (l *Log) Failed() error { return l.failed }
 // but nothing that writes.
 func (l *Log) OnFail(fn func()) { l.onFail = fn }
 
-// setFailed stops the log taking writes with err and, the first time, tells
-// the owner (OnFail).
+// setFailed stops the log taking writes with err and tells the owner
+// (OnFail). Only the first failure is kept and told: a later one is most
+// likely a consequence of it, and the log reopens from disk either way.
 func (l *Log) setFailed(err error) {
-	first := l.failed == nil
+	if l.failed != nil {
+		return
+	}
 	l.failed = err
-	if first && l.onFail != nil {
+	if l.onFail != nil {
 		l.onFail()
 	}
 }
