@@ -117,13 +117,13 @@ func (s *shard) writeTurn() map[*partition]error {
 		if err := p.log.StagedDone(sp.w, results); err != nil {
 			if p.log.WriteBehind() {
 				// The batches stay staged and the log stops taking appends
-				// until they are written (reopenIfFailed). Those the WAL
-				// covers this turn are still acknowledged by it.
+				// until they are written (reopenIfFailed, which the log's
+				// OnFail hook has armed). Those the WAL covers this turn
+				// are still acknowledged by it.
 				s.b.log.Error("write partition", "topic", p.key.topic, "partition", p.key.partition, "err", err)
 				if p.turnBatches == nil {
 					fail(p, err)
 				}
-				p.reopenSoon()
 				continue
 			}
 			fail(p, err)

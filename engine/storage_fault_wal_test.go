@@ -158,6 +158,14 @@ func testWriteBehindFaultKeepsAcknowledgedBatches(t *testing.T, inner uring.Open
 		t.Fatalf("during the fault the partition reads %v, want the acknowledged %v", got, acked)
 	}
 	fo.setWrite("wb-0", nil)
+	// The partition is reopened (its staged batches written) without
+	// waiting for another produce to ask.
+	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		if tb.b.Metrics().Reopens == 0 {
+			return fmt.Errorf("the partition was not reopened once the disk answered")
+		}
+		return nil
+	})
 	resumesHoldingAcknowledged(t, tb, cl, "wb", batch, acked)
 }
 
@@ -219,4 +227,44 @@ func testWriteBehindTransientWriteFault(t *testing.T, inner uring.Opener) {
 		t.Fatal("the write fault was never hit")
 	}
 	resumesHoldingAcknowledged(t, tb, cl, "wt", batch, acked)
+}
+
+// A partition whose write-behind write fails in a shard turn (256 KiB
+// staged, far from a WAL checkpoint) is reopened, its staged batches
+// written, without waiting for another produce to ask: here none comes
+// after the one whose turn hit the fault.
+func TestWriteBehindTurnWriteFaultReopensWithoutProduce(t *testing.T) {
+	forEachWritePath(t, testWriteBehindTurnWriteFaultReopensWithoutProduce)
+}
+
+func testWriteBehindTurnWriteFaultReopensWithoutProduce(t *testing.T, inner uring.Opener) {
+	fo := newFaultOpener(inner)
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1")
+	createTestTopic(t, tb, "wr", 1)
+	cl := fetchClient(tb)
+	batch := sweepBatch(sweepSmallBatches)
+	fo.failWrites("wr-0", syscall.EIO, 1)
+	hit := func() bool {
+		fo.mu.Lock()
+		defer fo.mu.Unlock()
+		return fo.write["wr-0"] == nil
+	}
+	var acked []int64
+	for i := 0; i < 40 && !hit(); i++ {
+		p := produceRaw(t, cl, "wr", 0, 7, slices.Clone(batch))
+		if p.ErrorCode != 0 {
+			t.Fatalf("produce %d: %v (the WAL acknowledges it whatever the file write does)", i, kerr.ErrorForCode(p.ErrorCode))
+		}
+		acked = append(acked, p.BaseOffset)
+	}
+	if !hit() {
+		t.Fatal("the write fault was never hit")
+	}
+	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		if tb.b.Metrics().Reopens == 0 {
+			return fmt.Errorf("the partition was not reopened after its failed write")
+		}
+		return nil
+	})
+	resumesHoldingAcknowledged(t, tb, cl, "wr", batch, acked)
 }
