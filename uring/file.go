@@ -33,6 +33,16 @@ type WritebackStarter interface {
 	StartWriteback(off, n int64) error
 }
 
+// SpaceReserver is implemented by files whose blocks can be reserved ahead
+// of the writes that will fill them without changing the file's size (Linux
+// fallocate with FALLOC_FL_KEEP_SIZE). A page-cache write into reserved
+// blocks skips the filesystem's per-block allocation work (ext4's delayed
+// allocation), which a log appending at memory speed notices. Truncate to
+// the current size frees what is reserved past it.
+type SpaceReserver interface {
+	ReserveSpace(off, n int64) error
+}
+
 // Opener opens (creating if needed) a log file for reading and writing.
 type Opener interface {
 	Open(path string) (File, error)

@@ -39,6 +39,13 @@ func (p *pwriteFile) StartWriteback(off, n int64) error {
 	return nil
 }
 
+func (p *pwriteFile) ReserveSpace(off, n int64) error {
+	if err := reserveSpace(p.f, off, n); err != nil {
+		return fmt.Errorf("fallocate %s at %d, %d bytes: %w", p.f.Name(), off, n, err)
+	}
+	return nil
+}
+
 func (p *pwriteFile) Truncate(size int64) error { return p.f.Truncate(size) }
 
 func (p *pwriteFile) Size() (int64, error) {

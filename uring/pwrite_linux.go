@@ -86,3 +86,25 @@ func startWriteback(f *os.File, off, n int64) error {
 	}
 	return serr
 }
+
+// reserveSpace allocates blocks for n bytes at off without changing the
+// file's size (fallocate, FALLOC_FL_KEEP_SIZE), through the RawConn for the
+// same reason as datasync.
+func reserveSpace(f *os.File, off, n int64) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = unix.Fallocate(int(fd), unix.FALLOC_FL_KEEP_SIZE, off, n)
+			if serr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return fmt.Errorf("%w: %v", os.ErrClosed, err)
+	}
+	return serr
+}

@@ -2,7 +2,10 @@
 
 package uring
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 func datasync(f *os.File) error { return f.Sync() }
 
@@ -21,3 +24,6 @@ func pwritev(f *os.File, bufs [][]byte, off int64) (int, error) {
 
 // startWriteback has no portable equivalent; the next sync writes back.
 func startWriteback(*os.File, int64, int64) error { return nil }
+
+// reserveSpace has no portable equivalent: files grow as they are written.
+func reserveSpace(*os.File, int64, int64) error { return errors.ErrUnsupported }

@@ -118,6 +118,8 @@ func (u *uringFile) Datasync() error {
 
 func (u *uringFile) StartWriteback(off, n int64) error { return u.plain.StartWriteback(off, n) }
 
+func (u *uringFile) ReserveSpace(off, n int64) error { return u.plain.ReserveSpace(off, n) }
+
 func (u *uringFile) Truncate(size int64) error { return u.f.Truncate(size) }
 
 func (u *uringFile) Size() (int64, error) { return u.plain.Size() }

@@ -40,6 +40,7 @@ func (l *Log) Append(b []byte, leaderEpoch int32) (int64, error) {
 		return -1, err
 	}
 	pos := s.size
+	l.reserveAhead(s, pos, pos+int64(len(b)))
 	if _, err := s.f.WriteAt(b, pos); err != nil {
 		return -1, l.writeFailed(s, err)
 	}
@@ -100,6 +101,7 @@ func (l *Log) AppendMany(bs [][]byte, leaderEpoch int32) ([]int64, error) {
 			j++
 		}
 		pos := s.size
+		l.reserveAhead(s, pos, end)
 		if _, err := s.f.WritevAt(bs[i:j], pos); err != nil {
 			return bases[:i], l.writeFailed(s, err)
 		}
@@ -205,6 +207,7 @@ func (l *Log) roll() error {
 		return err
 	}
 	s.rolledAtTask = l.nextSyncTask
+	l.releaseReserved(s)
 	if err := s.sealWith(false); err != nil {
 		l.setFailed(fmt.Errorf("partlog %s: roll: %w", l.dir, err))
 		// Sync tasks already handed out cover this segment's bytes too.

@@ -48,6 +48,9 @@ type Options struct {
 	// back bytes written behind a WAL, so that the owner does not block in
 	// them; unset, the owner starts writeback itself.
 	Writeback func(WritebackHint)
+	// Preallocate reserves the active segment's blocks ahead of its
+	// writes (topic preallocate; reserve.go).
+	Preallocate bool
 	// Owner, when set, says whose directory this is (the topic id): it is
 	// written into the directory when the log creates it, and Open fails
 	// with ErrOtherOwner on a directory that names another (owner.go). A
@@ -303,7 +306,9 @@ func (l *Log) finishWrites() {
 	if l.failed != nil {
 		l.DiscardStaged()
 	}
-	l.writeStaged()
+	if l.writeStaged() == nil && l.failed == nil {
+		l.releaseReserved(l.active())
+	}
 }
 
 func (l *Log) persistClean() error {

@@ -51,6 +51,9 @@ func Open(dir string, opts Options, clean bool) (*Log, error) {
 		}
 		return nil, fmt.Errorf("open partition log %s: %w", dir, err)
 	}
+	if s := l.active(); s != nil && s.size >= reserveFromBytes {
+		s.tailUnknown = true
+	}
 	return l, nil
 }
 

@@ -95,6 +95,13 @@ type segment struct {
 	// was rolled: tasks numbered below it may hold its .log
 	// (segment_release.go).
 	rolledAtTask uint64
+	// reserved is where the blocks reserved ahead of the writes end (0:
+	// none); noReserve says the file cannot reserve; tailUnknown says a
+	// crash may have left blocks reserved past the data of a segment found
+	// on disk (reserve.go).
+	reserved    int64
+	noReserve   bool
+	tailUnknown bool
 	// staged are appended batches not yet written, from file position
 	// stagedAt on; size counts them (staged.go).
 	staged   [][]byte

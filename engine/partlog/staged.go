@@ -64,6 +64,7 @@ func (l *Log) SubmitStaged(bt *uring.Batch) *StagedWrite {
 	}
 	w := &StagedWrite{seg: s, first: -1, n: len(s.staged)}
 	pos := s.stagedAt
+	l.reserveAhead(s, pos, s.size)
 	for bufs := s.staged; len(bufs) > 0; {
 		chunk := bufs[:uring.WritevChunk(bufs)]
 		bufs = bufs[len(chunk):]
@@ -179,6 +180,7 @@ func (l *Log) writeStaged() error {
 	if s == nil || len(s.staged) == 0 {
 		return nil
 	}
+	l.reserveAhead(s, s.stagedAt, s.size)
 	if err := s.writeStaged(l.writeBehind); err != nil {
 		return l.stagedFailed(s, err)
 	}

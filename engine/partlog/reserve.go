@@ -1,0 +1,64 @@
+package partlog
+
+import "github.com/chronik-go/chronik/uring"
+
+// Reserving the active segment's blocks ahead of its writes (preallocate).
+//
+// A page-cache write that grows a file costs ext4 its delayed-allocation
+// bookkeeping for every block; into blocks reserved beforehand with
+// fallocate(FALLOC_FL_KEEP_SIZE) the same write skips it (BENCHMARKS.md,
+// "Segment blocks reserved ahead"). A segment reserves only once it holds
+// reserveFromBytes, in steps no larger than its own size, maxReserveStep
+// or an eighth of segment.bytes, so a quiet partition reserves nothing and
+// a busy one at most doubles its active segment's footprint. The file's
+// size never changes, so readers and recovery see only the data; sealing
+// the segment (a roll, a clean close) frees what lies past the data. A
+// crash leaves the active segment's reservation behind: appends after
+// recovery fill it, a torn tail's truncation frees it, and the segment's
+// seal frees whatever is left (tailUnknown).
+
+const (
+	reserveFromBytes = 1 << 20
+	maxReserveStep   = 8 << 20
+)
+
+// SetPreallocate turns reserving ahead on or off from the next write, for
+// a topic's preallocate altered while the log is open.
+func (l *Log) SetPreallocate(on bool) { l.opts.Preallocate = on }
+
+// reserveAhead makes sure the blocks of the active segment s up to end (a
+// write's end, from from on) are reserved, with a step beyond. It is
+// advisory: a file or filesystem that cannot reserve (or a full disk) is
+// written as before, and s stops trying.
+func (l *Log) reserveAhead(s *segment, from, end int64) {
+	if !l.opts.Preallocate || s.noReserve || s.f == nil || end < reserveFromBytes || end <= s.reserved {
+		return
+	}
+	r, ok := s.f.(uring.SpaceReserver)
+	if !ok {
+		s.noReserve = true
+		return
+	}
+	from = max(from, s.reserved)
+	to := end + min(end, maxReserveStep, max(l.opts.SegmentBytes/8, 1))
+	if err := r.ReserveSpace(from, to-from); err != nil {
+		l.opts.Logger.Debug("reserve segment blocks; writing without", "err", err)
+		s.noReserve = true
+		return
+	}
+	s.reserved = to
+}
+
+// releaseReserved frees the blocks reserved past the data of the active
+// segment s before it is sealed (a roll, a close): truncating a file to its
+// own size drops them. Only with every byte of s in its file; a failure
+// leaves the blocks until the segment is deleted.
+func (l *Log) releaseReserved(s *segment) {
+	if s == nil || s.f == nil || len(s.staged) > 0 || (s.reserved <= s.size && !s.tailUnknown) {
+		return
+	}
+	s.reserved, s.tailUnknown = 0, false
+	if err := s.f.Truncate(s.size); err != nil {
+		l.opts.Logger.Warn("free the blocks reserved past a segment's data", "segment", s.path(logSuffix), "err", err)
+	}
+}
