@@ -449,7 +449,7 @@ func TestAdminTopicConfigsKeptForCompatibility(t *testing.T) {
 	ctx := adminCtx(t)
 	adm := tb.admin()
 	set := map[string]string{
-		"segment.jitter.ms": "1000", "preallocate": "true", "segment.index.bytes": "1048576",
+		"segment.jitter.ms": "1000", "segment.index.bytes": "1048576",
 		"file.delete.delay.ms": "0", "message.downconversion.enable": "false", "compression.gzip.level": "6",
 		"compression.zstd.level": "-5", "local.retention.ms": "-2", "remote.storage.enable": "false",
 		"follower.replication.throttled.replicas": "0:1,1:1", "leader.replication.throttled.replicas": "*",

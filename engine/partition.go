@@ -144,6 +144,7 @@ func (s *shard) openLog(k partKey, id meta.TopicID, dir string, clean bool, logS
 		SegmentBytes:       st.segmentBytes,
 		SegmentMs:          st.rollAfter(),
 		IndexIntervalBytes: st.indexIntervalBytes,
+		Preallocate:        st.preallocate,
 		Logger:             b.log,
 		Writeback:          s.queueWriteback,
 		Sealer:             s.queueSeal,
@@ -388,6 +389,7 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	// (shard.writeTurn); the acknowledgement waits for the turn's commit.
 	p.log.SetRollLimits(st.segmentBytes, st.rollAfter())
 	p.log.SetIndexIntervalBytes(st.indexIntervalBytes)
+	p.log.SetPreallocate(st.preallocate)
 	segments, before := p.log.SegmentCount(), p.log.NextOffset()
 	base, err := p.log.StageAppend(raw, p.leaderEpoch)
 	if err != nil {

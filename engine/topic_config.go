@@ -102,6 +102,8 @@ var topicConfigKeys = []topicConfigKey{
 		func(c *config.Config) string { return ms(c.LogCleanerMinCompactionLag) }, intValidator(0)},
 	{"min.insync.replicas", "min.insync.replicas", kmsg.ConfigTypeInt, "replicas that must ack an acks=all write",
 		func(*config.Config) string { return "1" }, intValidator(1)},
+	{"preallocate", "log.preallocate", kmsg.ConfigTypeBoolean, "reserve the active segment's blocks ahead of its writes",
+		brokerValue("log.preallocate"), oneOf("true", "false")},
 	{"retention.bytes", "log.retention.bytes", kmsg.ConfigTypeLong, "size a partition is trimmed to (-1: unlimited)",
 		func(c *config.Config) string { return strconv.FormatInt(c.LogRetentionBytes, 10) }, intValidator(-1)},
 	{"retention.ms", "log.retention.ms", kmsg.ConfigTypeLong, "age after which segments are deleted (-1: forever)",
@@ -137,8 +139,6 @@ var topicConfigKeys = []topicConfigKey{
 		constDefault("true"), oneOf("true", "false")},
 	{"message.timestamp.difference.max.ms", "log.message.timestamp.difference.max.ms", kmsg.ConfigTypeLong, "deprecated in Kafka 3.6: bounds record timestamps on each side message.timestamp.before/after.max.ms leave at Kafka 3's default",
 		constDefault(strconv.FormatInt(math.MaxInt64, 10)), intValidator(0)},
-	{"preallocate", "log.preallocate", kmsg.ConfigTypeBoolean, "preallocate segment files (kept, not applied)",
-		constDefault("false"), oneOf("true", "false")},
 	{"remote.storage.enable", "", kmsg.ConfigTypeBoolean, "tiered storage for the topic: Chronik has none, so only false is taken",
 		constDefault("false"), remoteStorageValidator},
 	{"segment.index.bytes", "log.index.size.max.bytes", kmsg.ConfigTypeInt, "offset index file size (kept, not applied: indexes grow as needed)",
@@ -271,6 +271,7 @@ type topicSettings struct {
 	segmentBytes         int64
 	segmentMs            int64
 	indexIntervalBytes   int32
+	preallocate          bool
 
 	// Compaction (compaction.go); compact-only topics keep no time or size
 	// retention, as in Kafka.
@@ -324,6 +325,7 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 		segmentMs:            num("segment.ms"),
 		// 0 indexes every batch, as in Kafka (partlog takes 0 as its default).
 		indexIntervalBytes: int32(min(max(num("index.interval.bytes"), 1), math.MaxInt32)),
+		preallocate:        get("preallocate") == "true",
 
 		compact:            slices.Contains(policy, "compact"),
 		deletable:          slices.Contains(policy, "delete"),

@@ -30,6 +30,7 @@ type Config struct {
 
 	LogSegmentBytes           int64         // log.segment.bytes
 	LogSegmentMs              time.Duration // log.roll.ms (also log.roll.hours)
+	LogPreallocate            bool          // log.preallocate
 	LogRetention              time.Duration // log.retention.ms (also .minutes, .hours; -1: forever)
 	LogRetentionBytes         int64         // log.retention.bytes (-1: unlimited)
 	LogRetentionCheckInterval time.Duration // log.retention.check.interval.ms

@@ -122,6 +122,14 @@ var keyTable = []key{
 		doc: "log.roll.ms in hours (log.roll.ms wins when both are set)",
 		set: durationSetter(func(c *Config) *time.Duration { return &c.LogSegmentMs }, time.Hour, 1),
 		get: durationGetter(func(c *Config) *time.Duration { return &c.LogSegmentMs }, time.Hour)},
+	// On by default, unlike Kafka (whose preallocate sizes the whole segment
+	// file at creation): reserving a busy segment's next blocks made 1 MiB
+	// page-cache appends about 11 % faster at the median on ext4 on the
+	// 2-core VM (BENCHMARKS.md, "Segment blocks reserved ahead").
+	{name: "log.preallocate", typ: TypeBoolean, def: "true", dynamic: true,
+		doc: "reserve the blocks of a partition's active segment ahead of its writes once it holds 1 MiB (fallocate, at most min(its size, 8 MiB, segment.bytes/8) past its data, freed when the segment rolls or closes): page-cache appends then skip the filesystem's block allocation",
+		set: boolSetter(func(c *Config) *bool { return &c.LogPreallocate }),
+		get: boolGetter(func(c *Config) *bool { return &c.LogPreallocate })},
 	{name: "log.retention.ms", typ: TypeLong, def: "604800000", unit: "ms", dynamic: true,
 		doc: "delete segments whose newest record is older than this (-1: keep forever)",
 		set: durationSetter(func(c *Config) *time.Duration { return &c.LogRetention }, time.Millisecond, -1),

@@ -65,6 +65,7 @@ var nonDefault = map[string]string{
 	"log.flush.policy":                         "always",
 	"log.flush.syncfs.min.partitions":          "4",
 	"log.flush.wal.enable":                     "false",
+	"log.preallocate":                          "false",
 	"log.flush.wal.min.partitions":             "2",
 	"log.flush.wal.checkpoint.bytes":           "1048576",
 	"net.transport":                            "std",

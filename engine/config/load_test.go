@@ -49,6 +49,7 @@ func TestLoadDefaults(t *testing.T) {
 		AutoCreateTopics:                  true,
 		LogSegmentBytes:                   1 << 30,
 		LogSegmentMs:                      7 * 24 * time.Hour,
+		LogPreallocate:                    true,
 		LogRetention:                      7 * 24 * time.Hour,
 		LogRetentionBytes:                 -1,
 		LogRetentionCheckInterval:         5 * time.Minute,

@@ -1,0 +1,58 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// reservedPastData is how many bytes the partition's active segment holds
+// on disk beyond its data.
+func reservedPastData(t *testing.T, tb *testBroker, topic string) int64 {
+	t.Helper()
+	logs, err := filepath.Glob(filepath.Join(partitionDir(tb.dir, partKey{topic, 0}), "*.log"))
+	if err != nil || len(logs) != 1 {
+		t.Fatalf("segments %v, %v: want one", logs, err)
+	}
+	st, err := os.Stat(logs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Sys().(*syscall.Stat_t).Blocks*512 - st.Size()
+}
+
+// A topic's preallocate, altered while it takes writes, applies from the
+// next produce on: its busy partition's segment then holds blocks reserved
+// past its data, which it did not before. (On is the broker's default.)
+func TestTopicPreallocateReservesSegmentBlocks(t *testing.T) {
+	tb := startBroker(t)
+	adm := tb.admin()
+	if _, err := adm.CreateTopic(adminCtx(t), 1, 1, map[string]*string{"preallocate": kadm.StringPtr("false")}, "pre"); err != nil {
+		t.Fatal(err)
+	}
+	cl := fetchClient(tb)
+	batch := sweepBatch(sweepSmallBatches) // 16 KiB of values
+	produce := func(n int) {
+		for i := 0; i < n; i++ {
+			if p := produceRaw(t, cl, "pre", 0, 7, slices.Clone(batch)); p.ErrorCode != 0 {
+				t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+			}
+		}
+	}
+	produce(80) // past 1 MiB, where a segment starts to reserve
+	if n := reservedPastData(t, tb, "pre"); n >= 64<<10 {
+		t.Fatalf("without preallocate the segment holds %d bytes past its data", n)
+	}
+	if _, err := adm.AlterTopicConfigs(adminCtx(t), []kadm.AlterConfig{{Name: "preallocate", Value: kadm.StringPtr("true")}}, "pre"); err != nil {
+		t.Fatal(err)
+	}
+	produce(1)
+	if n := reservedPastData(t, tb, "pre"); n < 1<<20 {
+		t.Fatalf("with preallocate the segment holds %d bytes past its data, want a reservation of a MiB or more", n)
+	}
+}
