@@ -42,6 +42,9 @@ type Broker struct {
 	log     *slog.Logger
 	dataDir string
 	nodeID  int32
+	// segmentReserve says the data directory's file system is one where
+	// preallocate reserves segment blocks (segment_reserve_linux.go).
+	segmentReserve bool
 	// shutdownSync is the shutdown's filesystem sync: syncFilesystem, or a
 	// test's stand-in for a stalled disk.
 	shutdownSync func(*os.File) error
@@ -131,6 +134,10 @@ func New(opts Options) (*Broker, error) {
 	}
 	if b.dataDirFile, err = os.Open(b.dataDir); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", b.dataDir, err)
+	}
+	var why string
+	if b.segmentReserve, why = segmentReserveUsable(b.dataDir); !b.segmentReserve && cfg.LogPreallocate {
+		b.log.Info("segment blocks are not reserved ahead of their writes (log.preallocate, preallocate)", "reason", why)
 	}
 	n := cfg.NumShards
 	if n <= 0 {

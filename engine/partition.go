@@ -144,7 +144,7 @@ func (s *shard) openLog(k partKey, id meta.TopicID, dir string, clean bool, logS
 		SegmentBytes:       st.segmentBytes,
 		SegmentMs:          st.rollAfter(),
 		IndexIntervalBytes: st.indexIntervalBytes,
-		Preallocate:        st.preallocate,
+		Preallocate:        st.preallocate && b.segmentReserve,
 		Logger:             b.log,
 		Writeback:          s.queueWriteback,
 		Sealer:             s.queueSeal,
@@ -389,7 +389,7 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	// (shard.writeTurn); the acknowledgement waits for the turn's commit.
 	p.log.SetRollLimits(st.segmentBytes, st.rollAfter())
 	p.log.SetIndexIntervalBytes(st.indexIntervalBytes)
-	p.log.SetPreallocate(st.preallocate)
+	p.log.SetPreallocate(st.preallocate && p.shard.b.segmentReserve)
 	segments, before := p.log.SegmentCount(), p.log.NextOffset()
 	base, err := p.log.StageAppend(raw, p.leaderEpoch)
 	if err != nil {

@@ -207,7 +207,6 @@ func (l *Log) roll() error {
 		return err
 	}
 	s.rolledAtTask = l.nextSyncTask
-	l.releaseReserved(s)
 	if err := s.sealWith(false); err != nil {
 		l.setFailed(fmt.Errorf("partlog %s: roll: %w", l.dir, err))
 		// Sync tasks already handed out cover this segment's bytes too.

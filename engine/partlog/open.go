@@ -51,9 +51,6 @@ func Open(dir string, opts Options, clean bool) (*Log, error) {
 		}
 		return nil, fmt.Errorf("open partition log %s: %w", dir, err)
 	}
-	if s := l.active(); s != nil && s.size >= reserveFromBytes {
-		s.tailUnknown = true
-	}
 	return l, nil
 }
 
@@ -220,6 +217,7 @@ func (l *Log) recoverActive(last *segment) error {
 	if err != nil {
 		return err
 	}
+	last.tailUnknown = true // a crash may have left blocks reserved past its data (reserve.go)
 	l.next = next
 	l.size -= before - last.size
 	return nil

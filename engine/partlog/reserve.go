@@ -12,10 +12,13 @@ import "github.com/chronik-go/chronik/uring"
 // or an eighth of segment.bytes, so a quiet partition reserves nothing and
 // a busy one at most doubles its active segment's footprint. The file's
 // size never changes, so readers and recovery see only the data; sealing
-// the segment (a roll, a clean close) frees what lies past the data. A
-// crash leaves the active segment's reservation behind: appends after
-// recovery fill it, a torn tail's truncation frees it, and the segment's
-// seal frees whatever is left (tailUnknown).
+// the segment (its SealTask after a roll, or a clean close) frees what lies
+// past the data. A crash leaves the active segment's reservation behind:
+// appends after recovery fill it, a torn tail's truncation frees it, and
+// the segment's seal frees whatever is left (tailUnknown, set by recovery).
+// A crash between a roll and the journal commit of its seal's truncate can
+// leave a rolled segment's reservation (at most maxReserveStep) until the
+// segment is deleted.
 
 const (
 	reserveFromBytes = 1 << 20
@@ -42,19 +45,24 @@ func (l *Log) reserveAhead(s *segment, from, end int64) {
 	from = max(from, s.reserved)
 	to := end + min(end, maxReserveStep, max(l.opts.SegmentBytes/8, 1))
 	if err := r.ReserveSpace(from, to-from); err != nil {
+		// A full disk may have granted part of the range before failing:
+		// the seal frees whatever it did.
 		l.opts.Logger.Debug("reserve segment blocks; writing without", "err", err)
-		s.noReserve = true
+		s.noReserve, s.tailUnknown = true, true
 		return
 	}
 	s.reserved = to
 }
 
+// holdsReserve says blocks may be reserved past the data of s.
+func (s *segment) holdsReserve() bool { return s.reserved > s.size || s.tailUnknown }
+
 // releaseReserved frees the blocks reserved past the data of the active
-// segment s before it is sealed (a roll, a close): truncating a file to its
-// own size drops them. Only with every byte of s in its file; a failure
-// leaves the blocks until the segment is deleted.
+// segment s at a clean close: truncating a file to its own size drops them.
+// Only with every byte of s in its file; a failure leaves the blocks until
+// the segment is deleted. (A roll frees them in its SealTask.)
 func (l *Log) releaseReserved(s *segment) {
-	if s == nil || s.f == nil || len(s.staged) > 0 || (s.reserved <= s.size && !s.tailUnknown) {
+	if s == nil || s.f == nil || len(s.staged) > 0 || !s.holdsReserve() {
 		return
 	}
 	s.reserved, s.tailUnknown = 0, false

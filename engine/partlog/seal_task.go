@@ -2,6 +2,7 @@ package partlog
 
 import (
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 
 	"github.com/chronik-go/chronik/uring"
@@ -30,6 +31,13 @@ type SealTask struct {
 	// must validate once this task has run.
 	recoveryPoint int64
 	opener        uring.Opener
+	// trim, when set, is the sealed .log to truncate to trimSize first,
+	// freeing the blocks reserved past its data (reserve.go). Here and not
+	// on the owner: on XFS that truncate writes the file's unsynced tail
+	// back before it returns.
+	trim     uring.File
+	trimSize int64
+	logger   *slog.Logger
 
 	seg     *segment // owner state, not touched by Run
 	started atomic.Bool
@@ -63,6 +71,11 @@ func (t *SealTask) Run() error {
 }
 
 func (t *SealTask) run() error {
+	if t.trim != nil {
+		if err := t.trim.Truncate(t.trimSize); err != nil {
+			t.logger.Warn("free the blocks reserved past a segment's data", "segment", t.trim.Name(), "err", err)
+		}
+	}
 	for _, f := range t.files {
 		if err := f.Datasync(); err != nil {
 			return fmt.Errorf("seal segment %s: %w", f.Name(), err)
@@ -92,6 +105,11 @@ func (l *Log) startSeal(s *segment) error {
 		opener:        l.opts.Opener,
 		seg:           s,
 		done:          make(chan struct{}),
+		logger:        l.opts.Logger,
+	}
+	if s.f != nil && s.holdsReserve() {
+		t.trim, t.trimSize = s.f, s.size
+		s.reserved, s.tailUnknown = 0, false
 	}
 	// A segment not written since a clean open has no .log file open: its
 	// data was synced by the shutdown.

@@ -180,7 +180,6 @@ func (l *Log) writeStaged() error {
 	if s == nil || len(s.staged) == 0 {
 		return nil
 	}
-	l.reserveAhead(s, s.stagedAt, s.size)
 	if err := s.writeStaged(l.writeBehind); err != nil {
 		return l.stagedFailed(s, err)
 	}

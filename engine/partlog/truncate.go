@@ -133,6 +133,7 @@ func (l *Log) reactivate(s *segment, cutPos, cutOffset int64) error {
 	}
 	l.size -= s.size - cutPos
 	s.size = cutPos
+	s.reserved = 0 // the truncate freed the blocks past cutPos
 	s.dirty = true
 	s.sealed = false
 	rel := cutOffset - s.base
