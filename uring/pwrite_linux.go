@@ -7,10 +7,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// datasync runs fdatasync through the file's RawConn so the descriptor stays
-// referenced for the call: a Close on the owner goroutine meanwhile waits for
-// it instead of freeing (and letting the kernel reuse) the fd.
-func datasync(f *os.File) error {
+// datasync runs fdatasync on f.
+func datasync(f *os.File) error { return onDescriptor(f, unix.Fdatasync) }
+
+// onDescriptor runs call on f's descriptor through the file's RawConn, so
+// the descriptor stays referenced for the call: a Close on the owner
+// goroutine meanwhile waits for it instead of freeing (and letting the
+// kernel reuse) the fd. EINTR is retried.
+func onDescriptor(f *os.File, call func(fd int) error) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
@@ -18,13 +22,14 @@ func datasync(f *os.File) error {
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
 		for {
-			serr = unix.Fdatasync(int(fd))
-			if serr != unix.EINTR {
+			if serr = call(int(fd)); serr != unix.EINTR {
 				return
 			}
 		}
 	}); err != nil {
-		return err
+		// Control fails only on a closed file; say so in the os package's
+		// terms, since a caller on another goroutine may race a close.
+		return fmt.Errorf("%w: %v", os.ErrClosed, err)
 	}
 	return serr
 }
@@ -69,42 +74,17 @@ func pwritev(f *os.File, bufs [][]byte, off int64) (int, error) {
 }
 
 // startWriteback asks the kernel to begin writing back a range of f's dirty
-// pages without waiting for it (sync_file_range with WRITE only), through
-// the RawConn for the same reason as datasync.
+// pages without waiting for it (sync_file_range with WRITE only).
 func startWriteback(f *os.File, off, n int64) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE)
-	}); err != nil {
-		// Control fails only on a closed file; say so in the os package's
-		// terms, since a caller on another goroutine may race a close.
-		return fmt.Errorf("%w: %v", os.ErrClosed, err)
-	}
-	return serr
+	return onDescriptor(f, func(fd int) error {
+		return unix.SyncFileRange(fd, off, n, unix.SYNC_FILE_RANGE_WRITE)
+	})
 }
 
 // reserveSpace allocates blocks for n bytes at off without changing the
-// file's size (fallocate, FALLOC_FL_KEEP_SIZE), through the RawConn for the
-// same reason as datasync.
+// file's size (fallocate, FALLOC_FL_KEEP_SIZE).
 func reserveSpace(f *os.File, off, n int64) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			serr = unix.Fallocate(int(fd), unix.FALLOC_FL_KEEP_SIZE, off, n)
-			if serr != unix.EINTR {
-				return
-			}
-		}
-	}); err != nil {
-		return fmt.Errorf("%w: %v", os.ErrClosed, err)
-	}
-	return serr
+	return onDescriptor(f, func(fd int) error {
+		return unix.Fallocate(fd, unix.FALLOC_FL_KEEP_SIZE, off, n)
+	})
 }
