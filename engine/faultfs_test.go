@@ -82,6 +82,14 @@ func (o *faultOpener) failWrites(match string, err error, n int) {
 	o.write[match], o.writesLeft[match] = err, n
 }
 
+// writeFaultUsedUp says a limited write fault on match has failed all the
+// writes it was set for.
+func (o *faultOpener) writeFaultUsedUp(match string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.write[match] == nil
+}
+
 // writeFault is the error a write to path fails with, counting down a
 // limited fault.
 func (o *faultOpener) writeFault(path string) error {

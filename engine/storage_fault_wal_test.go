@@ -200,14 +200,21 @@ func TestWriteBehindTransientWriteFault(t *testing.T) {
 	forEachWritePath(t, testWriteBehindTransientWriteFault)
 }
 
-func testWriteBehindTransientWriteFault(t *testing.T, inner uring.Opener) {
+// startWriteBehindBroker starts a one-shard broker whose single partition
+// of topic goes through the WAL (log.flush.policy=always), its files under
+// a fault layer, and returns the 16 KiB batch the tests produce: staged
+// batches reach the partition file once 256 KiB have gathered (16
+// produces), in the turn of the produce that passes that mark.
+func startWriteBehindBroker(t *testing.T, inner uring.Opener, topic string) (*faultOpener, *testBroker, *kgo.Client, []byte) {
+	t.Helper()
 	fo := newFaultOpener(inner)
-	// Staged batches reach the file once 256 KiB have gathered (16
-	// produces here), in the turn of the produce that passes that mark.
 	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1")
-	createTestTopic(t, tb, "wt", 1)
-	cl := fetchClient(tb)
-	batch := sweepBatch(sweepSmallBatches)
+	createTestTopic(t, tb, topic, 1)
+	return fo, tb, fetchClient(tb), sweepBatch(sweepSmallBatches)
+}
+
+func testWriteBehindTransientWriteFault(t *testing.T, inner uring.Opener) {
+	fo, tb, cl, batch := startWriteBehindBroker(t, inner, "wt")
 	fo.failWrites("wt-0", syscall.EIO, 1)
 	var acked []int64
 	for i := 0; i < 40; i++ {
@@ -220,10 +227,7 @@ func testWriteBehindTransientWriteFault(t *testing.T, inner uring.Opener) {
 			t.Fatalf("produce %d: %v", i, kerr.ErrorForCode(p.ErrorCode))
 		}
 	}
-	fo.mu.Lock()
-	hit := fo.write["wt-0"] == nil
-	fo.mu.Unlock()
-	if !hit {
+	if !fo.writeFaultUsedUp("wt-0") {
 		t.Fatal("the write fault was never hit")
 	}
 	resumesHoldingAcknowledged(t, tb, cl, "wt", batch, acked)
@@ -238,26 +242,17 @@ func TestWriteBehindTurnWriteFaultReopensWithoutProduce(t *testing.T) {
 }
 
 func testWriteBehindTurnWriteFaultReopensWithoutProduce(t *testing.T, inner uring.Opener) {
-	fo := newFaultOpener(inner)
-	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1")
-	createTestTopic(t, tb, "wr", 1)
-	cl := fetchClient(tb)
-	batch := sweepBatch(sweepSmallBatches)
+	fo, tb, cl, batch := startWriteBehindBroker(t, inner, "wr")
 	fo.failWrites("wr-0", syscall.EIO, 1)
-	hit := func() bool {
-		fo.mu.Lock()
-		defer fo.mu.Unlock()
-		return fo.write["wr-0"] == nil
-	}
 	var acked []int64
-	for i := 0; i < 40 && !hit(); i++ {
+	for i := 0; i < 40 && !fo.writeFaultUsedUp("wr-0"); i++ {
 		p := produceRaw(t, cl, "wr", 0, 7, slices.Clone(batch))
 		if p.ErrorCode != 0 {
 			t.Fatalf("produce %d: %v (the WAL acknowledges it whatever the file write does)", i, kerr.ErrorForCode(p.ErrorCode))
 		}
 		acked = append(acked, p.BaseOffset)
 	}
-	if !hit() {
+	if !fo.writeFaultUsedUp("wr-0") {
 		t.Fatal("the write fault was never hit")
 	}
 	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
