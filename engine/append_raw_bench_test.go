@@ -28,7 +28,9 @@ var rawShape = sweepShape{records: 63, valueBytes: 16 << 10}
 // fdatasync p99. For never it also runs minimalAppendPipeline on the same
 // filesystem: pipeline-of-raw is what copying, checking and writing each
 // batch, and nothing else, reaches against the raw loop on this machine, and
-// of-pipeline is the broker against that. Keep -benchtime × 1 MiB well under the kernel's dirty page
+// of-pipeline is the broker against that; of-raw-reserved is the broker
+// against the raw loop writing into blocks reserved ahead, as the broker's
+// busy segments are (rawReservedSeqWrite). Keep -benchtime × 1 MiB well under the kernel's dirty page
 // limits (vm.dirty_background_ratio): past them both sides are throttled to
 // the device's writeback rate and the comparison says nothing.
 //
@@ -70,6 +72,11 @@ func BenchmarkAppendAgainstRawDisk(b *testing.B) {
 					floor := minimalAppendPipeline(b, tb.dir, res.n, frame, rawShape)
 					b.ReportMetric(floor/ref, "pipeline-of-raw")
 					b.ReportMetric(res.megabytesPerSec()/floor, "of-pipeline")
+					unix.Sync()
+					if reserved := rawReservedSeqWrite(b, tb.dir, int64(res.n*rawShape.bytes())); reserved > 0 {
+						b.ReportMetric(reserved, "raw-reserved-MB/s")
+						b.ReportMetric(res.megabytesPerSec()/reserved, "of-raw-reserved")
+					}
 				}
 			})
 		}
