@@ -61,6 +61,36 @@ func TestCrashKillNineLosesNothingAcknowledged(t *testing.T) {
 	t.Run("wal.io=pwrite/wal=off", func(t *testing.T) { crashCyclesOn(t, "pwrite", false, 4<<20, 1024) })
 }
 
+// prefill writes 1.5 MiB of valueBytes records (ids "p-r<index>"),
+// uncompressed, to each of topic's partitions and notes them as
+// acknowledged.
+func prefill(t *testing.T, addr, topic string, partitions int32, valueBytes int, acked map[string][2]int64) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n := (3 << 19) / max(valueBytes, 1)
+	var recs []*kgo.Record
+	for p := range partitions {
+		for i := 0; i < n; i++ {
+			val := fmt.Appendf(nil, "p-r%d", int(p)*n+i)
+			val = append(val, bytes.Repeat([]byte{'.'}, max(valueBytes-len(val), 0))...)
+			recs = append(recs, &kgo.Record{Partition: p, Value: val})
+		}
+	}
+	for _, r := range cl.ProduceSync(ctx, recs...) {
+		if r.Err != nil {
+			t.Fatalf("prefill: %v", r.Err)
+		}
+		acked[recordID(r.Record)] = [2]int64{int64(r.Record.Partition), r.Record.Offset}
+	}
+}
+
 // recordID is a crash-test record's id: its value less the padding.
 func recordID(r *kgo.Record) string { return string(bytes.TrimRight(r.Value, ".")) }
 
@@ -69,6 +99,9 @@ var walApplied = regexp.MustCompile(`write-ahead log replayed.* applied=(\d+)`)
 
 // crashCyclesOn runs the kill cycles on one write path. Each record's value
 // is its id ("c<cycle>-r<index>"), padded with dots to valueBytes.
+// Segments larger than a MiB are first filled past the MiB at which they
+// reserve blocks ahead (log.preallocate), so that kills land on such
+// segments however few records a loaded machine acknowledges per cycle.
 func crashCyclesOn(t *testing.T, walIO string, wal bool, segmentBytes, valueBytes int) {
 	cycles := crashCycles(t)
 	bp := startBinary(t, "log.flush.policy=always", "num.shards=2", "log.segment.bytes="+strconv.Itoa(segmentBytes), "wal.io="+walIO,
@@ -81,12 +114,20 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool, segmentBytes, valueByte
 	rng := rand.New(rand.NewSource(seed))
 	t.Logf("%d cycles, kill points from seed %d", cycles, seed)
 
+	// Padded values are sent uncompressed, so that they fill segments.
+	compression := kgo.ProducerBatchCompression(kgo.NoCompression())
+	if valueBytes == 0 {
+		compression = kgo.ProducerBatchCompression(kgo.SnappyCompression(), kgo.NoCompression()) // franz-go's default
+	}
 	var mu sync.Mutex
 	acked := map[string][2]int64{} // value -> (partition, offset)
+	if segmentBytes > 1<<20 {
+		prefill(t, bp.addr, topic, partitions, valueBytes, acked)
+	}
 	for c := 0; c < cycles; c++ {
 		cl, err := kgo.NewClient(kgo.SeedBrokers(bp.addr), kgo.DefaultProduceTopic(topic),
 			kgo.RecordRetries(3), kgo.RequestRetries(3), kgo.ProduceRequestTimeout(5*time.Second),
-			kgo.RetryTimeout(5*time.Second))
+			kgo.RetryTimeout(5*time.Second), compression)
 		if err != nil {
 			t.Fatal(err)
 		}
