@@ -144,7 +144,7 @@ func (s *shard) openLog(k partKey, id meta.TopicID, dir string, clean bool, logS
 		SegmentBytes:       st.segmentBytes,
 		SegmentMs:          st.rollAfter(),
 		IndexIntervalBytes: st.indexIntervalBytes,
-		Preallocate:        st.preallocate && b.segmentReserve,
+		Preallocate:        b.reservesBlocks(st),
 		Logger:             b.log,
 		Writeback:          s.queueWriteback,
 		Sealer:             s.queueSeal,
@@ -159,6 +159,11 @@ func (s *shard) openLog(k partKey, id meta.TopicID, dir string, clean bool, logS
 	}
 	return l, nil
 }
+
+// reservesBlocks says whether a partition of a topic with settings st
+// reserves its active segment's blocks ahead of its writes: the topic's
+// preallocate, on a file system where that helps (segmentReserveUsable).
+func (b *Broker) reservesBlocks(st *topicSettings) bool { return st.preallocate && b.segmentReserve }
 
 // partitionOwner is the content of a partition directory's owner file, as
 // Kafka writes partition.metadata: the topic id in its base64 form.
@@ -389,7 +394,7 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	// (shard.writeTurn); the acknowledgement waits for the turn's commit.
 	p.log.SetRollLimits(st.segmentBytes, st.rollAfter())
 	p.log.SetIndexIntervalBytes(st.indexIntervalBytes)
-	p.log.SetPreallocate(st.preallocate && p.shard.b.segmentReserve)
+	p.log.SetPreallocate(p.shard.b.reservesBlocks(st))
 	segments, before := p.log.SegmentCount(), p.log.NextOffset()
 	base, err := p.log.StageAppend(raw, p.leaderEpoch)
 	if err != nil {
