@@ -57,15 +57,25 @@ func (l *Log) reserveAhead(s *segment, from, end int64) {
 // holdsReserve says blocks may be reserved past the data of s.
 func (s *segment) holdsReserve() bool { return s.reserved > s.size || s.tailUnknown }
 
+// takeReserve says whether s, whose .log is open, may hold blocks reserved
+// past its data, and forgets them: the caller truncates the file to s.size,
+// which frees them.
+func (s *segment) takeReserve() bool {
+	if s.f == nil || !s.holdsReserve() {
+		return false
+	}
+	s.reserved, s.tailUnknown = 0, false
+	return true
+}
+
 // releaseReserved frees the blocks reserved past the data of the active
 // segment s at a clean close: truncating a file to its own size drops them.
 // Only with every byte of s in its file; a failure leaves the blocks until
 // the segment is deleted. (A roll frees them in its SealTask.)
 func (l *Log) releaseReserved(s *segment) {
-	if s == nil || s.f == nil || len(s.staged) > 0 || !s.holdsReserve() {
+	if s == nil || len(s.staged) > 0 || !s.takeReserve() {
 		return
 	}
-	s.reserved, s.tailUnknown = 0, false
 	if err := s.f.Truncate(s.size); err != nil {
 		l.opts.Logger.Warn("free the blocks reserved past a segment's data", "segment", s.path(logSuffix), "err", err)
 	}

@@ -107,9 +107,8 @@ func (l *Log) startSeal(s *segment) error {
 		done:          make(chan struct{}),
 		logger:        l.opts.Logger,
 	}
-	if s.f != nil && s.holdsReserve() {
+	if s.takeReserve() {
 		t.trim, t.trimSize = s.f, s.size
-		s.reserved, s.tailUnknown = 0, false
 	}
 	// A segment not written since a clean open has no .log file open: its
 	// data was synced by the shutdown.
