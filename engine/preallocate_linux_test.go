@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -13,29 +12,6 @@ import (
 
 	"github.com/chronik-go/chronik/uring"
 )
-
-// reserveCountingOpener opens pwrite files that count their reservations.
-type reserveCountingOpener struct{ reserves atomic.Int64 }
-
-func (o *reserveCountingOpener) Kind() string { return "reserve-counting" }
-
-func (o *reserveCountingOpener) Open(path string) (uring.File, error) {
-	f, err := uring.PwriteOpener{}.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	return &reserveCountingFile{File: f, o: o}, nil
-}
-
-type reserveCountingFile struct {
-	uring.File
-	o *reserveCountingOpener
-}
-
-func (f *reserveCountingFile) ReserveSpace(off, n int64) error {
-	f.o.reserves.Add(1)
-	return f.File.(uring.SpaceReserver).ReserveSpace(off, n)
-}
 
 // reservedPastData is how many bytes the partition's active segment holds
 // on disk beyond its data.
@@ -58,7 +34,7 @@ func reservedPastData(t *testing.T, tb *testBroker, topic string) int64 {
 // elsewhere the broker reserves nothing either way. (On is the broker's
 // default.)
 func TestTopicPreallocateReservesSegmentBlocks(t *testing.T) {
-	op := &reserveCountingOpener{}
+	op := &fileCallCounter{inner: uring.PwriteOpener{}}
 	tb := startBrokerWith(t, op)
 	adm := tb.admin()
 	if _, err := adm.CreateTopic(adminCtx(t), 1, 1, map[string]*string{"preallocate": kadm.StringPtr("false")}, "pre"); err != nil {

@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"crypto/rand"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,40 +10,6 @@ import (
 
 	"github.com/chronik-go/chronik/uring"
 )
-
-// hintCounter opens log files through inner and counts the writeback hints
-// run on files whose path contains match.
-type hintCounter struct {
-	inner uring.Opener
-	match string
-	hints atomic.Int64
-}
-
-func (o *hintCounter) Kind() string { return "hint-counter(" + o.inner.Kind() + ")" }
-
-func (o *hintCounter) Open(path string) (uring.File, error) {
-	f, err := o.inner.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	return &hintCountingFile{File: f, o: o, path: path}, nil
-}
-
-type hintCountingFile struct {
-	uring.File
-	o    *hintCounter
-	path string
-}
-
-func (f *hintCountingFile) StartWriteback(off, n int64) error {
-	if strings.Contains(f.path, f.o.match) {
-		f.o.hints.Add(1)
-	}
-	if ws, ok := f.File.(uring.WritebackStarter); ok {
-		return ws.StartWriteback(off, n)
-	}
-	return nil
-}
 
 // Under log.flush.policy=always, bytes written behind the shard's WAL get a
 // writeback hint, but a partition synced directly (too few partitions for
@@ -61,7 +25,7 @@ func TestWritebackHintsOnlyForBytesWrittenBehind(t *testing.T) {
 		{"written behind the WAL", []string{"log.flush.wal.min.partitions=1", "log.flush.wal.checkpoint.bytes=262144"}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			o := &hintCounter{inner: uring.PwriteOpener{}, match: "hints-0"}
+			o := &fileCallCounter{inner: uring.PwriteOpener{}, match: "hints-0"}
 			tb := startBrokerWith(t, o, append([]string{"num.shards=1", "log.flush.policy=always"}, c.sets...)...)
 			createTestTopic(t, tb, "hints", 1)
 			cl := fetchClient(tb)
