@@ -78,9 +78,7 @@ func prefill(t *testing.T, addr, topic string, partitions int32, valueBytes int,
 	var recs []*kgo.Record
 	for p := range partitions {
 		for i := 0; i < n; i++ {
-			val := fmt.Appendf(nil, "p-r%d", int(p)*n+i)
-			val = append(val, bytes.Repeat([]byte{'.'}, max(valueBytes-len(val), 0))...)
-			recs = append(recs, &kgo.Record{Partition: p, Value: val})
+			recs = append(recs, &kgo.Record{Partition: p, Value: paddedValue(fmt.Appendf(nil, "p-r%d", int(p)*n+i), valueBytes)})
 		}
 	}
 	for _, r := range cl.ProduceSync(ctx, recs...) {
@@ -89,6 +87,12 @@ func prefill(t *testing.T, addr, topic string, partitions int32, valueBytes int,
 		}
 		acked[recordID(r.Record)] = [2]int64{int64(r.Record.Partition), r.Record.Offset}
 	}
+}
+
+// paddedValue is a crash-test record's value: its id, padded with dots to
+// valueBytes.
+func paddedValue(id []byte, valueBytes int) []byte {
+	return append(id, bytes.Repeat([]byte{'.'}, max(valueBytes-len(id), 0))...)
 }
 
 // recordID is a crash-test record's id: its value less the padding.
@@ -114,10 +118,11 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool, segmentBytes, valueByte
 	rng := rand.New(rand.NewSource(seed))
 	t.Logf("%d cycles, kill points from seed %d", cycles, seed)
 
-	// Padded values are sent uncompressed, so that they fill segments.
-	compression := kgo.ProducerBatchCompression(kgo.NoCompression())
-	if valueBytes == 0 {
-		compression = kgo.ProducerBatchCompression(kgo.SnappyCompression(), kgo.NoCompression()) // franz-go's default
+	opts := []kgo.Opt{kgo.SeedBrokers(bp.addr), kgo.DefaultProduceTopic(topic),
+		kgo.RecordRetries(3), kgo.RequestRetries(3), kgo.ProduceRequestTimeout(5 * time.Second),
+		kgo.RetryTimeout(5 * time.Second)}
+	if valueBytes > 0 { // padded values are sent uncompressed, so that they fill segments
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
 	}
 	var mu sync.Mutex
 	acked := map[string][2]int64{} // value -> (partition, offset)
@@ -125,9 +130,7 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool, segmentBytes, valueByte
 		prefill(t, bp.addr, topic, partitions, valueBytes, acked)
 	}
 	for c := 0; c < cycles; c++ {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(bp.addr), kgo.DefaultProduceTopic(topic),
-			kgo.RecordRetries(3), kgo.RequestRetries(3), kgo.ProduceRequestTimeout(5*time.Second),
-			kgo.RetryTimeout(5*time.Second), compression)
+		cl, err := kgo.NewClient(opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,10 +143,7 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool, segmentBytes, valueByte
 		go func(cycle int) {
 			defer close(done)
 			for i := 0; i < 200_000 && ctx.Err() == nil; i++ {
-				val := fmt.Appendf(nil, "c%d-r%d", cycle, i)
-				if pad := valueBytes - len(val); pad > 0 {
-					val = append(val, bytes.Repeat([]byte{'.'}, pad)...)
-				}
+				val := paddedValue(fmt.Appendf(nil, "c%d-r%d", cycle, i), valueBytes)
 				answered.Add(1)
 				cl.Produce(ctx, &kgo.Record{Key: []byte(strconv.Itoa(i % 7)), Value: val}, func(r *kgo.Record, err error) {
 					defer answered.Done()
