@@ -15,19 +15,8 @@ import (
 // record on partition 0 and returns the channel its answer arrives on.
 func parkFetchByID(t *testing.T, tb *testBroker, id [16]byte) <-chan *kmsg.FetchResponseTopicPartition {
 	t.Helper()
-	req := kmsg.NewPtrFetchRequest()
-	req.Version = 13
-	req.ReplicaID = -1
-	req.MaxWaitMillis = 20_000
-	req.MinBytes = 1
-	req.MaxBytes = 1 << 20
-	req.SessionEpoch = -1
-	rt := kmsg.NewFetchRequestTopic()
-	rt.TopicID = id
-	rp := kmsg.NewFetchRequestTopicPartition()
-	rp.PartitionMaxBytes = 1 << 20
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
+	req := fetchReq("", 0, 0, 1, 20_000, 1<<20)
+	req.Version, req.Topics[0].TopicID = 13, id
 
 	cl := tb.client()
 	t.Cleanup(cl.Close)
