@@ -77,6 +77,9 @@ type shard struct {
 	// has been asked to come back for them.
 	checkpointWrites []*partition
 	checkpointPoked  bool
+	// Quiet partitions whose reserved blocks are still to be freed, a few
+	// per turn (shard_quiet_reserve.go).
+	quietReserves []*partition
 
 	// Writeback hints of partition logs, run off the shard's thread
 	// (shard_writeback.go).
@@ -290,8 +293,15 @@ func (s *shard) clearWritten() {
 
 func (s *shard) enforceRetention() {
 	now := time.Now()
+	releasing := len(s.quietReserves) > 0
 	for _, p := range s.parts {
 		p.enforceRetention(now)
+		if p.log != nil && p.log.QuietReserve() {
+			s.quietReserves = append(s.quietReserves, p)
+		}
+	}
+	if !releasing {
+		s.releaseQuietReserves()
 	}
 }
 

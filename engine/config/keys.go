@@ -127,7 +127,7 @@ var keyTable = []key{
 	// page-cache appends about 11 % faster at the median on ext4 on the
 	// 2-core VM (BENCHMARKS.md, "Segment blocks reserved ahead").
 	{name: "log.preallocate", typ: TypeBoolean, def: "true", dynamic: true,
-		doc: "on ext4, reserve the blocks of a partition's active segment ahead of its writes once it holds 1 MiB (fallocate, at most min(its size, 8 MiB, segment.bytes/8) past its data, freed when the segment rolls or closes): page-cache appends then skip the filesystem's block allocation",
+		doc: "on ext4, reserve the blocks of a partition's active segment ahead of its writes once it holds 1 MiB (fallocate, at most min(its size, 8 MiB, segment.bytes/8) past its data, freed when the segment rolls or closes, or at the retention check after one with no append): page-cache appends then skip the filesystem's block allocation",
 		set: boolSetter(func(c *Config) *bool { return &c.LogPreallocate }),
 		get: boolGetter(func(c *Config) *bool { return &c.LogPreallocate })},
 	{name: "log.retention.ms", typ: TypeLong, def: "604800000", unit: "ms", dynamic: true,
@@ -147,7 +147,7 @@ var keyTable = []key{
 		set: intSetter(func(c *Config) *int64 { return &c.LogRetentionBytes }, -1, math.MaxInt64),
 		get: intGetter(func(c *Config) *int64 { return &c.LogRetentionBytes })},
 	{name: "log.retention.check.interval.ms", typ: TypeLong, def: "300000", unit: "ms",
-		doc: "how often retention is enforced",
+		doc: "how often retention is enforced (and blocks a quiet partition reserved ahead are freed)",
 		set: durationSetter(func(c *Config) *time.Duration { return &c.LogRetentionCheckInterval }, time.Millisecond, 1),
 		get: durationGetter(func(c *Config) *time.Duration { return &c.LogRetentionCheckInterval }, time.Millisecond)},
 	{name: "log.index.interval.bytes", typ: TypeInt, def: "4096", unit: "bytes", dynamic: true,

@@ -1,6 +1,10 @@
 package partlog
 
-import "github.com/chronik-go/chronik/uring"
+import (
+	"fmt"
+
+	"github.com/chronik-go/chronik/uring"
+)
 
 // Reserving the active segment's blocks ahead of its writes (preallocate).
 //
@@ -16,9 +20,11 @@ import "github.com/chronik-go/chronik/uring"
 // past the data. A crash leaves the active segment's reservation behind:
 // appends after recovery fill it, a torn tail's truncation frees it, and
 // the segment's seal frees whatever is left (tailUnknown, set by recovery).
-// A crash between a roll and the journal commit of its seal's truncate can
-// leave a rolled segment's reservation (at most maxReserveStep) until the
-// segment is deleted.
+// A partition that goes quiet frees its reservation after the broker's
+// next retention checks (QuietReserve) rather than holding it until its
+// segment rolls. A crash between a roll and the journal commit of its
+// seal's truncate can leave a rolled segment's reservation (at most
+// maxReserveStep) until the segment is deleted.
 
 const (
 	reserveFromBytes = 1 << 20
@@ -79,4 +85,34 @@ func (l *Log) releaseReserved(s *segment) {
 	if err := s.f.Truncate(s.size); err != nil {
 		l.opts.Logger.Warn("free the blocks reserved past a segment's data", "segment", s.path(logSuffix), "err", err)
 	}
+}
+
+// QuietReserve says whether the active segment may hold blocks reserved
+// past its data and took no append since the previous call; the caller then
+// frees them with ReleaseQuietReserve. Reserved blocks are disk space that
+// DescribeLogDirs and retention.bytes do not count, and a busy partition
+// that went quiet would otherwise keep them until its segment rolls, which
+// may be days away. The broker asks at each retention check.
+func (l *Log) QuietReserve() bool {
+	s := l.active()
+	if s == nil || l.writable() != nil {
+		return false
+	}
+	quiet := s.size == s.sizeAtQuietCheck
+	s.sizeAtQuietCheck = s.size
+	return quiet && len(s.staged) == 0 && s.f != nil && s.holdsReserve()
+}
+
+// ReleaseQuietReserve frees the blocks reserved past the active segment's
+// data if it took no append since QuietReserve found it quiet. It truncates
+// the file, so it runs on the log's owner between its writes.
+func (l *Log) ReleaseQuietReserve() error {
+	s := l.active()
+	if s == nil || l.writable() != nil || s.size != s.sizeAtQuietCheck || len(s.staged) > 0 || !s.takeReserve() {
+		return nil
+	}
+	if err := s.f.Truncate(s.size); err != nil {
+		return fmt.Errorf("free the blocks reserved past %s: %w", s.path(logSuffix), err)
+	}
+	return nil
 }

@@ -144,3 +144,54 @@ func TestPreallocateOnAFullDiskFreesAtSeal(t *testing.T) {
 		t.Fatalf("the rolled segment (%d bytes) was truncated to %v, not to its data", size, logFile.truncatedTo)
 	}
 }
+
+// A segment that took no append between two quiet checks frees its
+// reservation at the second; one appended to in between keeps it. Its data
+// is untouched, and appends after the release reserve again.
+func TestQuietSegmentFreesItsReserve(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, Options{Opener: uring.PwriteOpener{}, SegmentBytes: 16 << 20, Preallocate: true}, false)
+	defer l.Close()
+	appendMiB(t, l, 3)
+	active := segmentLogFiles(t, dir)[0]
+	check := func() {
+		t.Helper()
+		if !l.QuietReserve() {
+			return
+		}
+		if err := l.ReleaseQuietReserve(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holding := func() bool {
+		s := l.active()
+		return s.reserved > s.size && allocated(t, active) >= s.reserved&^4095
+	}
+	check() // the first check only notes the size
+	if !holding() {
+		t.Fatal("a 3 MiB segment holds no blocks reserved past its data")
+	}
+	// Append until a MiB is reserved past the data, so that freeing it shows.
+	for i := 0; i == 0 || l.active().reserved-l.active().size < 1<<20; i++ {
+		if i == 200 {
+			t.Fatal("200 batches of 64 KiB left no MiB reserved past the data")
+		}
+		mustAppend(t, l, simpleBatch(t, 4, 1_000, 16<<10))
+	}
+	check()
+	if !holding() {
+		t.Fatal("a check after an append freed the segment's reservation")
+	}
+	want := readAll(t, l)
+	check()
+	if size, held := fileSize(t, active), allocated(t, active); held > size+reserveSlack || l.active().holdsReserve() {
+		t.Fatalf("after a quiet interval the segment holds %d bytes for %d of data", held, size)
+	}
+	if got := readAll(t, l); !bytes.Equal(got, want) {
+		t.Fatal("freeing the reservation changed the log's data")
+	}
+	appendMiB(t, l, 1)
+	if !holding() {
+		t.Fatal("appends after the release reserved nothing")
+	}
+}

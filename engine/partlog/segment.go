@@ -102,6 +102,8 @@ type segment struct {
 	reserved    int64
 	noReserve   bool
 	tailUnknown bool
+	// sizeAtQuietCheck is size at the previous QuietReserve.
+	sizeAtQuietCheck int64
 	// staged are appended batches not yet written, from file position
 	// stagedAt on; size counts them (staged.go).
 	staged   [][]byte
