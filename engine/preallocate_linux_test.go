@@ -76,42 +76,53 @@ func TestTopicPreallocateReservesSegmentBlocks(t *testing.T) {
 // Busy partitions that go quiet give back the blocks they reserved ahead
 // at the retention checks, without a roll or a stop: disk space that
 // DescribeLogDirs does not count is not held for long. More partitions than
-// a shard frees in one turn, so the rest are freed in the turns after.
-// (Where the broker reserves nothing, not on ext4, nothing is given back.)
+// a shard frees in one turn, so the rest are freed in the turns after; and
+// written behind the WAL too, where each partition's last batches (under
+// 256 KiB) are still staged when it goes quiet. (Where the broker reserves
+// nothing, not on ext4, nothing is given back.)
 func TestQuietPartitionsFreeReservedBlocks(t *testing.T) {
-	const partitions = quietReleasesPerTurn + 4
-	op := &fileCallCounter{inner: uring.PwriteOpener{}}
-	tb := startBrokerWith(t, op, "num.shards=1", "log.retention.check.interval.ms=100")
-	adm := tb.admin()
-	if _, err := adm.CreateTopic(adminCtx(t), partitions, 1, nil, "quiet"); err != nil {
-		t.Fatal(err)
-	}
-	cl := fetchClient(tb)
-	batch := sweepBatch(sweepSmallBatches) // 16 KiB of values
-	// Every partition takes a batch in turn, so that all go quiet at once.
-	for i := 0; i < 80; i++ { // past 1 MiB, where a segment starts to reserve
-		for p := int32(0); p < partitions; p++ {
-			if r := produceRaw(t, cl, "quiet", p, 7, slices.Clone(batch)); r.ErrorCode != 0 {
-				t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+	for name, sets := range map[string][]string{
+		"direct":       nil,
+		"write-behind": {"log.flush.policy=always", "log.flush.wal.min.partitions=1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			const partitions = quietReleasesPerTurn + 4
+			op := &fileCallCounter{inner: uring.PwriteOpener{}}
+			tb := startBrokerWith(t, op, append(sets, "num.shards=1", "log.retention.check.interval.ms=100")...)
+			adm := tb.admin()
+			if _, err := adm.CreateTopic(adminCtx(t), partitions, 1, nil, "quiet"); err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	if usable, why := segmentReserveUsable(tb.dir); !usable {
-		if n := op.reserves.Load(); n != 0 {
-			t.Fatalf("%s, yet segments reserved blocks %d times", why, n)
-		}
-		return
-	}
-	if n := op.reserves.Load(); n < partitions {
-		t.Fatalf("%d busy partitions reserved blocks %d times", partitions, n)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for p := int32(0); p < partitions; p++ {
-		for reservedPastData(t, tb, "quiet", p) > 64<<10 {
-			if time.Now().After(deadline) {
-				t.Fatalf("10 s without a produce, partition %d still holds %d bytes past its data", p, reservedPastData(t, tb, "quiet", p))
+			cl := fetchClient(tb)
+			batch := sweepBatch(sweepSmallBatches) // 16 KiB of values
+			// Every partition takes a batch in turn, so that all go quiet at
+			// once; 85 batches are past 1 MiB, where a segment starts to
+			// reserve, and leave 5 staged under write-behind.
+			for i := 0; i < 85; i++ {
+				for p := int32(0); p < partitions; p++ {
+					if r := produceRaw(t, cl, "quiet", p, 7, slices.Clone(batch)); r.ErrorCode != 0 {
+						t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+					}
+				}
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			if usable, why := segmentReserveUsable(tb.dir); !usable {
+				if n := op.reserves.Load(); n != 0 {
+					t.Fatalf("%s, yet segments reserved blocks %d times", why, n)
+				}
+				return
+			}
+			if n := op.reserves.Load(); n < partitions {
+				t.Fatalf("%d busy partitions reserved blocks %d times", partitions, n)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for p := int32(0); p < partitions; p++ {
+				for reservedPastData(t, tb, "quiet", p) > 64<<10 {
+					if time.Now().After(deadline) {
+						t.Fatalf("10 s without a produce, partition %d still holds %d bytes past its data", p, reservedPastData(t, tb, "quiet", p))
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		})
 	}
 }

@@ -293,14 +293,15 @@ func (s *shard) clearWritten() {
 
 func (s *shard) enforceRetention() {
 	now := time.Now()
-	releasing := len(s.quietReserves) > 0
+	// While a release is under way the next check collects again.
+	collect := len(s.quietReserves) == 0
 	for _, p := range s.parts {
 		p.enforceRetention(now)
-		if p.log != nil && p.log.QuietReserve() {
+		if collect && p.log != nil && p.log.QuietReserve() {
 			s.quietReserves = append(s.quietReserves, p)
 		}
 	}
-	if !releasing {
+	if collect {
 		s.releaseQuietReserves()
 	}
 }

@@ -10,8 +10,15 @@ const quietReleasesPerTurn = 16
 // releaseQuietReserves frees the reservations of the first partitions in
 // quietReserves (found by the retention check) and comes back through the
 // mailbox for the rest. A partition closed, or appended to, since it was
-// found is left as it is.
+// found is left as it is; a stopping shard leaves them all to its closes,
+// which free them too.
 func (s *shard) releaseQuietReserves() {
+	select {
+	case <-s.quit:
+		s.quietReserves = nil
+		return
+	default:
+	}
 	n := min(len(s.quietReserves), quietReleasesPerTurn)
 	for _, p := range s.quietReserves[:n] {
 		if p.closed || p.log == nil {

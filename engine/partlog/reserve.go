@@ -100,18 +100,29 @@ func (l *Log) QuietReserve() bool {
 	}
 	quiet := s.size == s.sizeAtQuietCheck
 	s.sizeAtQuietCheck = s.size
-	return quiet && len(s.staged) == 0 && s.f != nil && s.holdsReserve()
+	return quiet && s.f != nil && s.holdsReserve()
 }
 
 // ReleaseQuietReserve frees the blocks reserved past the active segment's
-// data if it took no append since QuietReserve found it quiet. It truncates
-// the file, so it runs on the log's owner between its writes.
+// data if it took no append since QuietReserve found it quiet. Written
+// behind a WAL, its last batches may still be staged, waiting for a
+// checkpoint that a quiet broker may not reach for long: they are written
+// first, as that checkpoint would (the WAL keeps them durable meanwhile).
+// It writes and truncates the file, so it runs on the log's owner between
+// its turns.
 func (l *Log) ReleaseQuietReserve() error {
 	s := l.active()
-	if s == nil || l.writable() != nil || s.size != s.sizeAtQuietCheck || len(s.staged) > 0 || !s.takeReserve() {
+	if s == nil || l.writable() != nil || s.size != s.sizeAtQuietCheck || !s.holdsReserve() {
+		return nil
+	}
+	if err := l.writeStaged(); err != nil {
+		return err
+	}
+	if !s.takeReserve() {
 		return nil
 	}
 	if err := s.f.Truncate(s.size); err != nil {
+		s.tailUnknown = true // the seal tries again
 		return fmt.Errorf("free the blocks reserved past %s: %w", s.path(logSuffix), err)
 	}
 	return nil

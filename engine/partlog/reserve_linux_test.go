@@ -195,3 +195,50 @@ func TestQuietSegmentFreesItsReserve(t *testing.T) {
 		t.Fatal("appends after the release reserved nothing")
 	}
 }
+
+// Written behind a WAL, a quiet segment's last batches may wait staged for a
+// checkpoint: freeing its reservation writes them first, so a quiet
+// partition frees its blocks all the same, and every batch reads back from
+// the file.
+func TestQuietWriteBehindSegmentWritesItsStagedBatchesAndFreesItsReserve(t *testing.T) {
+	so, _ := uring.NewShardOpener(uring.PwriteOpener{})
+	bt := so.NewBatch()
+	dir := t.TempDir()
+	l := mustOpen(t, dir, Options{Opener: uring.PwriteOpener{}, SegmentBytes: 16 << 20, Preallocate: true}, false)
+	defer l.Close()
+	l.SetWriteBehind()
+	var all []byte
+	stage := func() {
+		t.Helper()
+		b := simpleBatch(t, 4, 1_000, 16<<10)
+		if _, err := l.StageAppend(b, 0); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	for i := 0; i < 48; i++ { // 3 MiB written, reserving past it
+		stage()
+	}
+	if errs := commitStaged(t, bt, l); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	stage() // left staged, as a partition's last batches under write-behind
+	l.UnloggedStaged()
+	l.MarkDurable(l.NextOffset())
+	active := segmentLogFiles(t, dir)[0]
+	if l.QuietReserve() || !l.QuietReserve() {
+		t.Fatal("a segment holding a reservation and no new append is not found quiet at the second check")
+	}
+	if err := l.ReleaseQuietReserve(); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.StagedBytes(); n != 0 {
+		t.Fatalf("%d bytes still staged after the release", n)
+	}
+	if size, held := fileSize(t, active), allocated(t, active); size != int64(len(all)) || held > size+reserveSlack {
+		t.Fatalf("after the release the segment holds %d bytes for %d of data, want %d of data", held, size, len(all))
+	}
+	if got := readAll(t, l); !bytes.Equal(got, all) {
+		t.Fatal("the log reads back differently after the release")
+	}
+}
