@@ -39,6 +39,11 @@ import (
 //   (and its CRC recomputed), as Kafka does. CreateTime timestamps
 //   outside message.timestamp.before.max.ms / after.max.ms of the broker's
 //   clock are INVALID_TIMESTAMP (KIP-937's keys; Kafka 4's defaults).
+// * A batch refused for some of its records (no key on a compacted topic,
+//   a timestamp out of range) names each from v8 on (ErrorRecords: its place
+//   in the batch and why, the first 1,000; KIP-467), and is INVALID_TIMESTAMP
+//   when any timestamp is out of range, otherwise INVALID_RECORD, as Kafka
+//   decides.
 // * Idempotent producers: sequence checked per (producer id, epoch,
 //   partition); a duplicate of one of the last 5 batches gets its original
 //   offset.
@@ -65,8 +70,10 @@ type produceJob struct {
 	hdr  batch.Header
 	st   *topicSettings
 	// errMsg explains a refused batch in the answer (v8+), where the code
-	// alone would leave the producer guessing.
-	errMsg string
+	// alone would leave the producer guessing, and recordErrs names the
+	// records it was refused for (KIP-467).
+	errMsg     string
+	recordErrs []kmsg.ProduceResponseTopicPartitionErrorRecord
 }
 
 func (b *Broker) handleProduce(r *request) {
@@ -103,6 +110,7 @@ func (b *Broker) produce(r *request) {
 				sp.ErrorCode = code
 				if job.errMsg != "" && req.Version >= 8 {
 					sp.ErrorMessage = &job.errMsg
+					sp.ErrorRecords = job.recordErrs
 				}
 				continue
 			}
@@ -226,13 +234,20 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	if st.recompresses(&h) {
 		limit = min(st.maxRecompressBytes(), partlog.MaxDecompressedBytes)
 	}
-	seen, err := partlog.CheckRecords(rp.Records, &h, st.compact, limit)
+	rules := partlog.RecordRules{RequireKeys: st.compact}
+	if !st.logAppendTime {
+		rules.CheckTimestamps = true
+		rules.Now, rules.BeforeMs, rules.AfterMs = time.Now().UnixMilli(), st.timestampBeforeMaxMs, st.timestampAfterMaxMs
+	}
+	seen, err := partlog.CheckRecords(rp.Records, &h, rules, limit)
 	switch {
 	case errors.Is(err, partlog.ErrDecompressedTooLarge) && limit > 0:
 		return kerr.MessageTooLarge.Code, produceJob{errMsg: fmt.Sprintf(
 			"%v (topic %s recompresses batches, compression.type, of at most %d bytes)", err, topic, limit)}
 	case errors.Is(err, partlog.ErrDecompressedTooLarge):
 		return kerr.MessageTooLarge.Code, produceJob{errMsg: err.Error()}
+	case errors.Is(err, partlog.ErrTimestampOutOfRange) || errors.Is(err, partlog.ErrRecordWithoutKey):
+		return refusedRecords(topic, &h, &seen, &rules)
 	case err != nil:
 		return kerr.InvalidRecord.Code, produceJob{errMsg: err.Error()}
 	}
@@ -257,14 +272,6 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 		}
 		rp.Records = rebuilt
 		h.Length = int32(len(rebuilt) - batch.LengthFieldEnd)
-	}
-	if !st.logAppendTime {
-		lo, hi := seen.MinTimestamp, seen.MaxTimestamp
-		if now := time.Now().UnixMilli(); !st.timestampsInRange(now, lo, hi) {
-			return kerr.InvalidTimestamp.Code, produceJob{errMsg: fmt.Sprintf(
-				"record timestamps %d..%d are out of range: topic %s takes CreateTime timestamps at most %d ms before and %d ms after the broker's clock (%d)",
-				lo, hi, topic, st.timestampBeforeMaxMs, st.timestampAfterMaxMs, now)}
-		}
 	}
 	if !st.logAppendTime && seen.MaxTimestamp != h.MaxTimestamp {
 		// As Kafka: the header carries the records' real largest

@@ -387,21 +387,6 @@ func compressionCodec(v string) int8 {
 	return keepProducerCodec
 }
 
-// timestampsInRange reports whether CreateTime timestamps from lo to hi (ms;
-// noTimestamp for none) lie within message.timestamp.before.max.ms before
-// now and message.timestamp.after.max.ms after it, as Kafka checks each
-// record. Differences are taken unsigned: a timestamp near either end of
-// int64 must not wrap into range.
-func (st *topicSettings) timestampsInRange(now, lo, hi int64) bool {
-	if hi != noTimestamp && hi > now && uint64(hi)-uint64(now) > uint64(st.timestampAfterMaxMs) {
-		return false
-	}
-	if lo != noTimestamp && lo < now && uint64(now)-uint64(lo) > uint64(st.timestampBeforeMaxMs) {
-		return false
-	}
-	return true
-}
-
 // noTimestamp is a record or batch timestamp that was not set (-1).
 const noTimestamp = -1
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,24 +25,24 @@ func TestCheckRecordsCountsAndFraming(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := CheckRecords(raw, &h, true, 0); err != nil {
+		if _, err := CheckRecords(raw, &h, RecordRules{RequireKeys: true}, 0); err != nil {
 			t.Fatalf("codec %d: good batch: %v", codec, err)
 		}
 		for _, lie := range []int32{1, 3, 1 << 30} {
 			h := h
 			h.NumRecords, h.LastOffsetDelta = lie, lie-1
-			if _, err := CheckRecords(raw, &h, true, 0); !errors.Is(err, ErrMalformedRecords) {
+			if _, err := CheckRecords(raw, &h, RecordRules{RequireKeys: true}, 0); !errors.Is(err, ErrMalformedRecords) {
 				t.Fatalf("codec %d: header counts %d of 2 records: %v", codec, lie, err)
 			}
 			// Every batch is walked, keys or not, compressed or not.
-			if _, err := CheckRecords(raw, &h, false, 0); !errors.Is(err, ErrMalformedRecords) {
+			if _, err := CheckRecords(raw, &h, RecordRules{}, 0); !errors.Is(err, ErrMalformedRecords) {
 				t.Fatalf("codec %d: header counts %d of 2 records, no keys required: %v", codec, lie, err)
 			}
 		}
 	}
 	raw := append(keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1")}, ts: 1}), 0, 0, 0)
 	h, _ := batch.ParseHeader(raw)
-	if _, err := CheckRecords(raw, &h, false, 0); !errors.Is(err, ErrMalformedRecords) {
+	if _, err := CheckRecords(raw, &h, RecordRules{}, 0); !errors.Is(err, ErrMalformedRecords) {
 		t.Fatalf("bytes past the last record: %v", err)
 	}
 }
@@ -64,28 +65,28 @@ func TestCheckRecordsStreamsCompressedBatches(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			seen, err := CheckRecords(raw, &h, true, 0)
+			seen, err := CheckRecords(raw, &h, RecordRules{RequireKeys: true}, 0)
 			if err != nil || seen.MinTimestamp != 500 || seen.MaxTimestamp != 5000 {
 				t.Fatalf("CheckRecords = %+v, %v; want timestamps 500..5000", seen, err)
 			}
 			keyless := keyedBatch(t, keyedSpec{recs: []kv{rec("a", long), {value: []byte("v")}}, ts: 1, codec: c.codec})
 			kh, _ := batch.ParseHeader(keyless)
-			if _, err := CheckRecords(keyless, &kh, true, 0); !errors.Is(err, ErrRecordWithoutKey) {
+			if _, err := CheckRecords(keyless, &kh, RecordRules{RequireKeys: true}, 0); !errors.Is(err, ErrRecordWithoutKey) {
 				t.Fatalf("keyless record on a compacted topic: %v", err)
 			}
-			if _, err := CheckRecords(keyless, &kh, false, 0); err != nil {
+			if _, err := CheckRecords(keyless, &kh, RecordRules{}, 0); err != nil {
 				t.Fatalf("keyless record elsewhere: %v", err)
 			}
 			longKeyless := keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1"), {value: []byte(long)}}, ts: 1, codec: c.codec})
 			lh, _ := batch.ParseHeader(longKeyless)
-			if _, err := CheckRecords(longKeyless, &lh, true, 0); !errors.Is(err, ErrRecordWithoutKey) {
+			if _, err := CheckRecords(longKeyless, &lh, RecordRules{RequireKeys: true}, 0); !errors.Is(err, ErrRecordWithoutKey) {
 				t.Fatalf("long keyless record on a compacted topic: %v", err)
 			}
 			// A long record cut short: the section claims more than it holds.
 			cut := keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1"), rec("b", long)}, ts: 1, codec: c.codec})
 			ch, _ := batch.ParseHeader(cut)
 			ch.NumRecords, ch.LastOffsetDelta = 3, 2
-			if _, err := CheckRecords(cut, &ch, false, 0); !errors.Is(err, ErrMalformedRecords) {
+			if _, err := CheckRecords(cut, &ch, RecordRules{}, 0); !errors.Is(err, ErrMalformedRecords) {
 				t.Fatalf("a third record past a long one: %v", err)
 			}
 		})
@@ -104,7 +105,7 @@ func TestCheckRecordsRefusesBrokenCompressedSections(t *testing.T) {
 				"cut":     raw[:batch.HeaderSize+(len(raw)-batch.HeaderSize)/2],
 				"flipped": flipMiddle(raw),
 			} {
-				if _, err := CheckRecords(broken, &h, false, 0); !errors.Is(err, ErrMalformedRecords) {
+				if _, err := CheckRecords(broken, &h, RecordRules{}, 0); !errors.Is(err, ErrMalformedRecords) {
 					t.Fatalf("%s section: %v, want ErrMalformedRecords", name, err)
 				}
 			}
@@ -157,7 +158,7 @@ func TestCheckRecordsLongRecordWithLyingKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := CheckRecords(raw, &h, false, 0); !errors.Is(err, ErrMalformedRecords) {
+		if _, err := CheckRecords(raw, &h, RecordRules{}, 0); !errors.Is(err, ErrMalformedRecords) {
 			t.Fatalf("%s: key longer than its record: %v", c.name, err)
 		}
 	}
@@ -205,7 +206,7 @@ func TestCheckRecordsRefusesACorruptBlockMidStream(t *testing.T) {
 	if _, err := batchRecords(raw, &h); err == nil {
 		t.Fatal("decompress accepts the corrupt block")
 	}
-	if _, err := CheckRecords(raw, &h, false, 0); !errors.Is(err, ErrMalformedRecords) {
+	if _, err := CheckRecords(raw, &h, RecordRules{}, 0); !errors.Is(err, ErrMalformedRecords) {
 		t.Fatalf("walk of a stream with a corrupt block between good ones: %v", err)
 	}
 }
@@ -221,11 +222,11 @@ func TestCheckRecordsBoundIsSticky(t *testing.T) {
 		section func([]byte) []byte
 	}{{"gzip", 1, gzipped}, {"xerial", 2, func(b []byte) []byte { return appendXerial(nil, b) }}} {
 		raw, h := sectionBatch(t, c.codec, c.section(append(bytes.Clone(recs), 0x7f)), 2)
-		if _, err := CheckRecords(raw, &h, false, int64(len(recs))); !errors.Is(err, ErrDecompressedTooLarge) {
+		if _, err := CheckRecords(raw, &h, RecordRules{}, int64(len(recs))); !errors.Is(err, ErrDecompressedTooLarge) {
 			t.Fatalf("%s: a byte past the bound after the last record: %v, want ErrDecompressedTooLarge", c.name, err)
 		}
 		raw, h = sectionBatch(t, c.codec, c.section(recs), 2)
-		if seen, err := CheckRecords(raw, &h, false, int64(len(recs))); err != nil || seen.Bytes != int64(len(recs)) {
+		if seen, err := CheckRecords(raw, &h, RecordRules{}, int64(len(recs))); err != nil || seen.Bytes != int64(len(recs)) {
 			t.Fatalf("%s: a section exactly at the bound: %+v, %v", c.name, seen, err)
 		}
 	}
@@ -250,7 +251,7 @@ func TestCheckRecordsZstdWindows(t *testing.T) {
 	}{{"2 MiB", 0x58, true}, {"128 MiB (level 22)", 0x88, true}, {"256 MiB", 0x90, false}} {
 		frame[5] = c.window
 		raw, h := sectionBatch(t, 4, frame, 1)
-		_, err := CheckRecords(raw, &h, false, 0)
+		_, err := CheckRecords(raw, &h, RecordRules{}, 0)
 		if c.ok && err != nil || !c.ok && !errors.Is(err, ErrMalformedRecords) {
 			t.Fatalf("zstd frame with a %s window: %v", c.name, err)
 		}
@@ -282,10 +283,10 @@ func TestCheckRecordsZstdWindows(t *testing.T) {
 		w.Write(recs)
 		w.Close()
 		raw, h := sectionBatch(t, 4, buf.Bytes(), int32(c.n))
-		if seen, err := CheckRecords(raw, &h, false, 0); err != nil || seen.Bytes != int64(len(recs)) {
+		if seen, err := CheckRecords(raw, &h, RecordRules{}, 0); err != nil || seen.Bytes != int64(len(recs)) {
 			t.Fatalf("%s: %+v, %v", c.name, seen, err)
 		}
-		if _, err := CheckRecords(raw, &h, false, int64(len(recs)-1)); !errors.Is(err, ErrDecompressedTooLarge) {
+		if _, err := CheckRecords(raw, &h, RecordRules{}, int64(len(recs)-1)); !errors.Is(err, ErrDecompressedTooLarge) {
 			t.Fatalf("%s, one byte over the bound: %v", c.name, err)
 		}
 	}
@@ -338,7 +339,7 @@ func TestCheckRecordsZstdContentSizeClaims(t *testing.T) {
 	w.Write(recs)
 	w.Close()
 	raw, h := sectionBatch(t, 4, buf.Bytes(), 20000)
-	if _, err := CheckRecords(raw, &h, false, int64(len(recs))); err != nil {
+	if _, err := CheckRecords(raw, &h, RecordRules{}, int64(len(recs))); err != nil {
 		t.Fatalf("large-window frame decoding to exactly the bound: %v", err)
 	}
 
@@ -375,7 +376,7 @@ func TestCheckRecordsZstdTinySingleSegmentFrame(t *testing.T) {
 		t.Fatalf("bound %d, %v; want 32 MiB + 1 KiB", b, err)
 	}
 	raw, h := sectionBatch(t, 4, f, 1)
-	if _, err := CheckRecords(raw, &h, false, 0); !errors.Is(err, ErrDecompressedTooLarge) {
+	if _, err := CheckRecords(raw, &h, RecordRules{}, 0); !errors.Is(err, ErrDecompressedTooLarge) {
 		t.Fatalf("32 MiB + 1 KiB of blocks: %v", err)
 	}
 }
@@ -423,14 +424,14 @@ func TestCheckRecordsBoundInsideRecordsAndBlocks(t *testing.T) {
 	sec := append(binary.AppendVarint(nil, int64(len(body))), body...)
 	limit := int64(len(sec) - len(body) + prefix)
 	raw, h := sectionBatch(t, 1, gzipped(sec), 1)
-	if _, err := CheckRecords(raw, &h, false, limit); !errors.Is(err, ErrDecompressedTooLarge) {
+	if _, err := CheckRecords(raw, &h, RecordRules{}, limit); !errors.Is(err, ErrDecompressedTooLarge) {
 		t.Fatalf("bound reached at a long record's value length: %v", err)
 	}
 
 	zeros := make([]byte, 1<<20)
 	recs := append(binary.AppendVarint(nil, int64(len(zeros))), zeros...) // not a valid record; refused before it is read
 	raw, h = sectionBatch(t, 2, snappy.Encode(nil, recs), 1)
-	if _, err := CheckRecords(raw, &h, false, 64<<10); !errors.Is(err, ErrDecompressedTooLarge) {
+	if _, err := CheckRecords(raw, &h, RecordRules{}, 64<<10); !errors.Is(err, ErrDecompressedTooLarge) {
 		t.Fatalf("raw snappy block of 1 MiB under a 64 KiB bound: %v", err)
 	}
 }
@@ -454,7 +455,59 @@ func checkAllocating(raw []byte, h *batch.Header, limit int64) (uint64, error) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err := CheckRecords(raw, h, false, limit)
+	_, err := CheckRecords(raw, h, RecordRules{}, limit)
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc, err
+}
+
+// Records breaking the rules are each listed, in order, with why, and the
+// walk goes on past them: a key missing on a compacted topic, a timestamp
+// outside the window around the broker's clock (the key decides for a
+// record that breaks both; unset timestamps pass). Every codec lists the
+// same records, and the list stops at maxRefusedRecords while the counts go
+// on.
+func TestCheckRecordsListsTheRecordsItRefuses(t *testing.T) {
+	const now = 1_000_000
+	rules := RecordRules{RequireKeys: true, CheckTimestamps: true, Now: now, BeforeMs: 1_000, AfterMs: 0}
+	recs := []kv{
+		{key: []byte("a"), value: []byte("v"), ts: now},
+		{value: []byte("v"), ts: now},                           // no key
+		{key: []byte("c"), value: []byte("v"), ts: now - 2_000}, // too old
+		{key: []byte("d"), value: []byte("v"), ts: now + 1},     // ahead
+		{value: []byte("v"), ts: now + 1},                       // both: no key
+		{key: []byte("f"), value: []byte("v"), ts: now - 1_000}, // at the edge
+	}
+	want := []RefusedRecord{{1, now, true}, {2, now - 2_000, false}, {3, now + 1, false}, {4, now + 1, true}}
+	for _, codec := range []int{codecNone, codecGzip, codecSnappy, codecLZ4, codecZstd} {
+		raw := keyedBatch(t, keyedSpec{recs: recs, codec: codec})
+		h, err := batch.ParseHeader(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen, err := CheckRecords(raw, &h, rules, 0)
+		if !errors.Is(err, ErrRecordWithoutKey) || !errors.Is(err, ErrTimestampOutOfRange) {
+			t.Fatalf("codec %d: %v, want both refusals", codec, err)
+		}
+		if !slices.Equal(seen.Refused, want) || seen.RefusedNoKey != 2 || seen.RefusedOutside != 2 {
+			t.Fatalf("codec %d: refused %v (%d without key, %d outside), want %v", codec, seen.Refused, seen.RefusedNoKey, seen.RefusedOutside, want)
+		}
+		// Without the rules the same batch passes.
+		if _, err := CheckRecords(raw, &h, RecordRules{}, 0); err != nil {
+			t.Fatalf("codec %d without rules: %v", codec, err)
+		}
+	}
+
+	many := make([]kv, maxRefusedRecords+10)
+	for i := range many {
+		many[i] = kv{value: []byte("v"), ts: now}
+	}
+	raw := keyedBatch(t, keyedSpec{recs: many, codec: codecNone})
+	h, err := batch.ParseHeader(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen, err := CheckRecords(raw, &h, RecordRules{RequireKeys: true}, 0)
+	if !errors.Is(err, ErrRecordWithoutKey) || len(seen.Refused) != maxRefusedRecords || seen.RefusedNoKey != len(many) {
+		t.Fatalf("%d keyless records: %v, %d listed, %d counted", len(many), err, len(seen.Refused), seen.RefusedNoKey)
+	}
 }

@@ -758,12 +758,12 @@ func TestCheckRecordsRequiresKeys(t *testing.T) {
 	for _, codec := range []int{codecNone, codecGzip, codecSnappy, codecLZ4, codecZstd} {
 		good := keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1"), tombstone("b"), {key: []byte{}, value: []byte("empty key")}}, ts: 1, codec: codec})
 		h, _ := batch.ParseHeader(good)
-		if _, err := CheckRecords(good, &h, true, 0); err != nil {
+		if _, err := CheckRecords(good, &h, RecordRules{RequireKeys: true}, 0); err != nil {
 			t.Fatalf("codec %d: keyed batch: %v", codec, err)
 		}
 		bad := keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1"), {value: []byte("no key")}}, ts: 1, codec: codec})
 		h, _ = batch.ParseHeader(bad)
-		if _, err := CheckRecords(bad, &h, true, 0); !errors.Is(err, ErrRecordWithoutKey) {
+		if _, err := CheckRecords(bad, &h, RecordRules{RequireKeys: true}, 0); !errors.Is(err, ErrRecordWithoutKey) {
 			t.Fatalf("codec %d: keyless record: %v", codec, err)
 		}
 	}

@@ -23,7 +23,7 @@ func TestRenumberRecords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen, err := CheckRecords(raw, &h, false, 0)
+		seen, err := CheckRecords(raw, &h, RecordRules{}, 0)
 		if err != nil || !seen.OffsetDeltasOff {
 			t.Fatalf("codec %d: CheckRecords %+v, %v: want the deltas reported", codec, seen, err)
 		}
@@ -38,7 +38,7 @@ func TestRenumberRecords(t *testing.T) {
 		if oh.Attributes != h.Attributes || oh.NumRecords != h.NumRecords || oh.MaxTimestamp != h.MaxTimestamp || oh.BaseTimestamp != h.BaseTimestamp {
 			t.Fatalf("codec %d: header %+v, was %+v", codec, oh, h)
 		}
-		if seen, err := CheckRecords(out, &oh, false, 0); err != nil || seen.OffsetDeltasOff {
+		if seen, err := CheckRecords(out, &oh, RecordRules{}, 0); err != nil || seen.OffsetDeltasOff {
 			t.Fatalf("codec %d: rebuilt batch checks %+v, %v", codec, seen, err)
 		}
 		got, err := decompress(oh.Codec(), out[batch.HeaderSize:])
@@ -56,7 +56,7 @@ func TestRenumberRecords(t *testing.T) {
 	// Well-numbered batches are not reported.
 	raw := makeBatch(t, batchSpec{timestamps: ts, valueSize: 5, codec: codecGzip})
 	h, _ := batch.Validate(raw)
-	if seen, err := CheckRecords(raw, &h, false, 0); err != nil || seen.OffsetDeltasOff {
+	if seen, err := CheckRecords(raw, &h, RecordRules{}, 0); err != nil || seen.OffsetDeltasOff {
 		t.Fatalf("well-numbered batch: %+v, %v", seen, err)
 	}
 }
@@ -93,7 +93,7 @@ func TestCompactReadsRecordsTheProducePathRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := CheckRecords(raw, &h, true, 0); err == nil {
+	if _, err := CheckRecords(raw, &h, RecordRules{RequireKeys: true}, 0); err == nil {
 		t.Fatal("the produce path's check takes the batch")
 	}
 	mustAppend(t, l, raw)

@@ -47,10 +47,10 @@ var (
 // walkCompressed checks a compressed batch's records as CheckRecords does an
 // uncompressed one's, reading at most limit bytes of them through the
 // codec's decompressor (ErrDecompressedTooLarge past it).
-func walkCompressed(raw []byte, h *batch.Header, requireKeys bool, limit int64) (RecordsSeen, error) {
-	seen, err := walkStream(raw, h, requireKeys, limit)
+func walkCompressed(raw []byte, h *batch.Header, rules *RecordRules, limit int64) (RecordsSeen, error) {
+	seen, err := walkStream(raw, h, rules, limit)
 	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
-		return walkZstdWhole(raw, h, requireKeys, limit)
+		return walkZstdWhole(raw, h, rules, limit)
 	}
 	return seen, err
 }
@@ -62,7 +62,7 @@ func walkCompressed(raw []byte, h *batch.Header, requireKeys bool, limit int64) 
 // decoded whole, once the frame and block headers show the section decodes
 // to at most maxWholeZstdBytes (and the caller's limit), so memory follows
 // what the blocks can hold and not what a header claims.
-func walkZstdWhole(raw []byte, h *batch.Header, requireKeys bool, limit int64) (RecordsSeen, error) {
+func walkZstdWhole(raw []byte, h *batch.Header, rules *RecordRules, limit int64) (RecordsSeen, error) {
 	section := raw[batch.HeaderSize:]
 	bound, err := zstdDecodedBound(section)
 	if err != nil {
@@ -88,7 +88,7 @@ func walkZstdWhole(raw []byte, h *batch.Header, requireKeys bool, limit int64) (
 	if int64(len(recs)) > limit {
 		return RecordsSeen{}, fmt.Errorf("zstd: %w: over %d bytes", ErrDecompressedTooLarge, limit)
 	}
-	return walkRecords(recs, h, requireKeys)
+	return walkRecords(recs, h, rules)
 }
 
 // maxWholeZstdBytes bounds what walkZstdWhole decodes of one batch: a
@@ -111,7 +111,7 @@ var zstdWholeDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 })
 
 // walkStream is walkCompressed's streaming walk.
-func walkStream(raw []byte, h *batch.Header, requireKeys bool, limit int64) (RecordsSeen, error) {
+func walkStream(raw []byte, h *batch.Header, rules *RecordRules, limit int64) (RecordsSeen, error) {
 	src, release, err := openRecordStream(h.Codec(), raw[batch.HeaderSize:], limit)
 	if err != nil {
 		return RecordsSeen{}, fmt.Errorf("%w: %w", ErrMalformedRecords, err)
@@ -133,10 +133,11 @@ func walkStream(raw []byte, h *batch.Header, requireKeys bool, limit int64) (Rec
 			}
 			return RecordsSeen{}, fmt.Errorf("%w: record %d of %d: %w", ErrMalformedRecords, i, h.NumRecords, err)
 		}
-		if requireKeys && r.key == nil {
-			return RecordsSeen{}, ErrRecordWithoutKey
+		ts := h.BaseTimestamp + r.timestampDelta
+		if noKey := rules.RequireKeys && r.key == nil; noKey || !rules.timestampOK(ts) {
+			seen.refuse(i, ts, noKey)
 		}
-		seen.saw(h.BaseTimestamp + r.timestampDelta)
+		seen.saw(ts)
 		seen.OffsetDeltasOff = seen.OffsetDeltasOff || r.offsetDelta != i
 	}
 	// The stream must end with the last record (a corrupt stream's checksum
@@ -150,7 +151,7 @@ func walkStream(raw []byte, h *batch.Header, requireKeys bool, limit int64) (Rec
 		return RecordsSeen{}, fmt.Errorf("%w: after the last record: %w", ErrMalformedRecords, err)
 	}
 	seen.Bytes = limit - lr.left
-	return seen, nil
+	return seen, seen.refusal()
 }
 
 // nextStreamRecord reads the next record into r: parsed in place in br's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,20 +50,23 @@ func FuzzStreamedWalkMatchesInPlace(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, wantErr := CheckRecords(plainRaw, &ph, requireKeys, 0)
+		want, wantErr := CheckRecords(plainRaw, &ph, RecordRules{RequireKeys: requireKeys}, 0)
 		for name, c := range compressedEachWay(recs) {
 			raw := fuzzBatch(c.codec, c.data, count)
 			h, err := batch.ParseHeader(raw)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, gotErr := CheckRecords(raw, &h, requireKeys, 0)
+			got, gotErr := CheckRecords(raw, &h, RecordRules{RequireKeys: requireKeys}, 0)
 			if (gotErr == nil) != (wantErr == nil) || errors.Is(gotErr, ErrRecordWithoutKey) != errors.Is(wantErr, ErrRecordWithoutKey) {
 				t.Fatalf("%s: %v; in place: %v", name, gotErr, wantErr)
 			}
 			if wantErr == nil && (got.MinTimestamp != want.MinTimestamp || got.MaxTimestamp != want.MaxTimestamp || got.Bytes != want.Bytes ||
 				got.OffsetDeltasOff != want.OffsetDeltasOff) {
 				t.Fatalf("%s: saw %+v; in place %+v", name, got, want)
+			}
+			if errors.Is(wantErr, ErrRecordWithoutKey) && !slices.Equal(got.Refused, want.Refused) {
+				t.Fatalf("%s: refused %v; in place %v", name, got.Refused, want.Refused)
 			}
 		}
 	})
@@ -97,7 +101,7 @@ func FuzzStreamedWalkMatchesDecompress(f *testing.F) {
 		}
 		raw := fuzzBatch(int16(codec), section, count)
 		h, _ := batch.ParseHeader(raw)
-		got, gotErr := CheckRecords(raw, &h, false, 0)
+		got, gotErr := CheckRecords(raw, &h, RecordRules{}, 0)
 		plain, decErr := decompress(int8(codec), section)
 		if decErr != nil {
 			if gotErr == nil {
@@ -107,7 +111,7 @@ func FuzzStreamedWalkMatchesDecompress(f *testing.F) {
 		}
 		plainRaw := fuzzBatch(0, plain, count)
 		ph, _ := batch.ParseHeader(plainRaw)
-		want, wantErr := CheckRecords(plainRaw, &ph, false, 0)
+		want, wantErr := CheckRecords(plainRaw, &ph, RecordRules{}, 0)
 		switch {
 		case gotErr == nil && wantErr != nil:
 			t.Fatalf("walk accepts what the in-place walk refuses: %v", wantErr)

@@ -171,17 +171,63 @@ func appendRecordReencoded(dst []byte, attributes byte, head, rest []byte) []byt
 // remove or replace it.
 var ErrRecordWithoutKey = errors.New("compacted topic cannot accept a record without a key")
 
+// ErrTimestampOutOfRange reports a record whose CreateTime timestamp lies
+// outside the topic's bounds around the broker's clock, which Kafka rejects
+// with INVALID_TIMESTAMP.
+var ErrTimestampOutOfRange = errors.New("record timestamp out of range")
+
+// RecordRules are what each record of a produced batch must meet besides
+// its framing: a key on a compacted topic (RequireKeys), and with
+// CheckTimestamps a timestamp, where set, at most BeforeMs before Now and
+// AfterMs after it (ms; message.timestamp.before/after.max.ms).
+type RecordRules struct {
+	RequireKeys       bool
+	CheckTimestamps   bool
+	Now               int64
+	BeforeMs, AfterMs int64
+}
+
+// timestampOK says a record's timestamp meets the rules. Differences are
+// taken unsigned: a timestamp near either end of int64 must not wrap into
+// range.
+func (r *RecordRules) timestampOK(ts int64) bool {
+	switch {
+	case !r.CheckTimestamps || ts == noTimestamp:
+		return true
+	case ts > r.Now:
+		return uint64(ts)-uint64(r.Now) <= uint64(r.AfterMs)
+	default:
+		return uint64(r.Now)-uint64(ts) <= uint64(r.BeforeMs)
+	}
+}
+
+// RefusedRecord is a record its batch is refused for, as KIP-467's record
+// errors name it: its place in the batch, its timestamp, and whether it
+// lacks a key (otherwise its timestamp is out of range).
+type RefusedRecord struct {
+	Index     int32
+	Timestamp int64
+	NoKey     bool
+}
+
+// maxRefusedRecords bounds the records one check lists (Kafka lists every
+// one): a batch of a hundred thousand keyless records would otherwise be
+// answered with as many messages. The batch is refused all the same.
+const maxRefusedRecords = 1000
+
 // CheckRecords checks what a batch's header and CRC cannot: that its records
 // section holds exactly the records the header counts, each well framed
-// (ErrMalformedRecords); offsets are assigned from the header's count. With
-// requireKeys, for compacted topics, every record must also have a key
-// (ErrRecordWithoutKey). A compressed batch is streamed through its
+// (ErrMalformedRecords); offsets are assigned from the header's count. Each
+// record must also meet rules: a record that does not is listed in the
+// RecordsSeen returned with ErrRecordWithoutKey, ErrTimestampOutOfRange or
+// both, and the walk goes on, so that every such record is named (a framing
+// error still ends it). A compressed batch is streamed through its
 // decompressor (walkCompressed), as Kafka walks every batch, with memory
 // bounded by the codec's window and one record. Control batches carry no
 // user records and pass.
 // maxBytes bounds a compressed section's decompressed size (at most, and by
 // default when zero, maxDecompressedBytes): ErrDecompressedTooLarge past it.
-func CheckRecords(raw []byte, h *batch.Header, requireKeys bool, maxBytes int64) (RecordsSeen, error) {
+func CheckRecords(raw []byte, h *batch.Header, rules RecordRules, maxBytes int64) (RecordsSeen, error) {
 	if h.Control() {
 		return RecordsSeen{}, nil
 	}
@@ -189,13 +235,13 @@ func CheckRecords(raw []byte, h *batch.Header, requireKeys bool, maxBytes int64)
 		if maxBytes <= 0 || maxBytes > maxDecompressedBytes {
 			maxBytes = maxDecompressedBytes
 		}
-		return walkCompressed(raw, h, requireKeys, maxBytes)
+		return walkCompressed(raw, h, &rules, maxBytes)
 	}
-	return walkRecords(raw[batch.HeaderSize:], h, requireKeys)
+	return walkRecords(raw[batch.HeaderSize:], h, &rules)
 }
 
 // walkRecords checks an uncompressed records section in place.
-func walkRecords(recs []byte, h *batch.Header, requireKeys bool) (RecordsSeen, error) {
+func walkRecords(recs []byte, h *batch.Header, rules *RecordRules) (RecordsSeen, error) {
 	size := len(recs)
 	seen := RecordsSeen{MinTimestamp: -1, MaxTimestamp: -1}
 	// forEachRecordView's loop, written out: its callback closure escapes
@@ -211,17 +257,18 @@ func walkRecords(recs []byte, h *batch.Header, requireKeys bool) (RecordsSeen, e
 			return RecordsSeen{}, fmt.Errorf("%w: record %d of %d: %w", ErrMalformedRecords, i, h.NumRecords, err)
 		}
 		recs = recs[n:]
-		if requireKeys && r.key == nil {
-			return RecordsSeen{}, ErrRecordWithoutKey
+		ts := h.BaseTimestamp + r.timestampDelta
+		if noKey := rules.RequireKeys && r.key == nil; noKey || !rules.timestampOK(ts) {
+			seen.refuse(i, ts, noKey)
 		}
-		seen.saw(h.BaseTimestamp + r.timestampDelta)
+		seen.saw(ts)
 		seen.OffsetDeltasOff = seen.OffsetDeltasOff || r.offsetDelta != i
 	}
 	if len(recs) > 0 {
 		return RecordsSeen{}, fmt.Errorf("%w: %d bytes past the %d records the header counts", ErrMalformedRecords, len(recs), h.NumRecords)
 	}
 	seen.Bytes = int64(size)
-	return seen, nil
+	return seen, seen.refusal()
 }
 
 // RecordsSeen is what CheckRecords learnt walking a batch's records: its
@@ -236,6 +283,34 @@ type RecordsSeen struct {
 	// OffsetDeltasOff says some record's offset delta is not its place in
 	// the batch (a compressed batch is then rebuilt: RenumberRecords).
 	OffsetDeltasOff bool
+	// Refused lists the first maxRefusedRecords records that break the
+	// check's rules; the counts are of all of them.
+	Refused                      []RefusedRecord
+	RefusedNoKey, RefusedOutside int
+}
+
+// refuse lists record i as breaking the rules.
+func (s *RecordsSeen) refuse(i int32, ts int64, noKey bool) {
+	if noKey {
+		s.RefusedNoKey++
+	} else {
+		s.RefusedOutside++
+	}
+	if len(s.Refused) < maxRefusedRecords {
+		s.Refused = append(s.Refused, RefusedRecord{Index: i, Timestamp: ts, NoKey: noKey})
+	}
+}
+
+// refusal is the error for the records refused, nil when none was.
+func (s *RecordsSeen) refusal() error {
+	var errs []error
+	if s.RefusedNoKey > 0 {
+		errs = append(errs, ErrRecordWithoutKey)
+	}
+	if s.RefusedOutside > 0 {
+		errs = append(errs, ErrTimestampOutOfRange)
+	}
+	return errors.Join(errs...)
 }
 
 // saw counts one record's timestamp.
