@@ -226,8 +226,9 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 		return kerr.UnsupportedCompressionType.Code, produceJob{}
 	}
 	// The records must be what the header counts (offsets are assigned
-	// from it), and on a compacted topic each needs a key: compaction could
-	// never replace or remove a record without one.
+	// from it), on a compacted topic each needs a key (compaction could
+	// never replace or remove a record without one), and CreateTime
+	// timestamps must lie within the topic's window around the clock.
 	// A topic that recompresses bounds the walk at what its shard will
 	// recompress, so an oversized batch costs no more than that here.
 	var limit int64

@@ -28,8 +28,10 @@ func refusedRecords(topic string, h *batch.Header, seen *partlog.RecordsSeen, ru
 	}
 	errs := make([]kmsg.ProduceResponseTopicPartitionErrorRecord, len(seen.Refused))
 	for i, r := range seen.Refused {
-		msg := fmt.Sprintf("record %d has no key: topic %s is compacted (cleanup.policy=compact)", r.Index, topic)
-		if !r.NoKey {
+		var msg string
+		if r.NoKey {
+			msg = fmt.Sprintf("record %d has no key: topic %s is compacted (cleanup.policy=compact)", r.Index, topic)
+		} else {
 			msg = fmt.Sprintf("record %d has timestamp %d, outside the %d..%d topic %s takes", r.Index, r.Timestamp, earliest, latest, topic)
 		}
 		errs[i] = kmsg.NewProduceResponseTopicPartitionErrorRecord()

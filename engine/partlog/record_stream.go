@@ -124,7 +124,7 @@ func walkStream(raw []byte, h *batch.Header, rules *RecordRules, limit int64) (R
 		br.Reset(nil)
 		streamBufs.Put(br)
 	}()
-	seen := RecordsSeen{MinTimestamp: noTimestamp, MaxTimestamp: noTimestamp}
+	seen := RecordsSeen{MaxTimestamp: noTimestamp}
 	var r recordView
 	for i := int32(0); i < h.NumRecords; i++ {
 		if err := nextStreamRecord(br, &r); err != nil {

@@ -41,6 +41,18 @@ func FuzzStreamedWalkMatchesInPlace(f *testing.F) {
 		withHeaders = r.AppendTo(withHeaders)
 	}
 	f.Add(withHeaders, int32(2), true)
+	// A keyless record past the stream's window between keyed ones: the
+	// streamed walk skips its fields and must still see it has no key.
+	var keyless []byte
+	for i, key := range [][]byte{{'k'}, nil, {'m'}} {
+		r := kmsg.Record{OffsetDelta: int32(i), TimestampDelta64: int64(i * 7), Key: key, Value: []byte(strings.Repeat("long value ", 8000))}
+		r.Length = int32(len(r.AppendTo(nil)) - 1)
+		keyless = r.AppendTo(keyless)
+	}
+	f.Add(keyless, int32(3), true)
+	// Timestamps are also checked against a window that refuses some of
+	// the records' deltas (a fuzzed batch's base timestamp is 0).
+	timeRules := RecordRules{CheckTimestamps: true, Now: 10, BeforeMs: 5, AfterMs: 5}
 	f.Fuzz(func(t *testing.T, recs []byte, count int32, requireKeys bool) {
 		if count < 0 || count > 1<<16 {
 			return
@@ -51,6 +63,8 @@ func FuzzStreamedWalkMatchesInPlace(f *testing.F) {
 			t.Fatal(err)
 		}
 		want, wantErr := CheckRecords(plainRaw, &ph, RecordRules{RequireKeys: requireKeys}, 0)
+		timeRules.RequireKeys = requireKeys
+		wantTimed, wantTimedErr := CheckRecords(plainRaw, &ph, timeRules, 0)
 		for name, c := range compressedEachWay(recs) {
 			raw := fuzzBatch(c.codec, c.data, count)
 			h, err := batch.ParseHeader(raw)
@@ -61,12 +75,21 @@ func FuzzStreamedWalkMatchesInPlace(f *testing.F) {
 			if (gotErr == nil) != (wantErr == nil) || errors.Is(gotErr, ErrRecordWithoutKey) != errors.Is(wantErr, ErrRecordWithoutKey) {
 				t.Fatalf("%s: %v; in place: %v", name, gotErr, wantErr)
 			}
-			if wantErr == nil && (got.MinTimestamp != want.MinTimestamp || got.MaxTimestamp != want.MaxTimestamp || got.Bytes != want.Bytes ||
+			if wantErr == nil && (got.MaxTimestamp != want.MaxTimestamp || got.Bytes != want.Bytes ||
 				got.OffsetDeltasOff != want.OffsetDeltasOff) {
 				t.Fatalf("%s: saw %+v; in place %+v", name, got, want)
 			}
 			if errors.Is(wantErr, ErrRecordWithoutKey) && !slices.Equal(got.Refused, want.Refused) {
 				t.Fatalf("%s: refused %v; in place %v", name, got.Refused, want.Refused)
+			}
+			gotTimed, gotTimedErr := CheckRecords(raw, &h, timeRules, 0)
+			for _, refusal := range []error{ErrRecordWithoutKey, ErrTimestampOutOfRange, ErrMalformedRecords} {
+				if errors.Is(gotTimedErr, refusal) != errors.Is(wantTimedErr, refusal) {
+					t.Fatalf("%s with timestamps checked: %v; in place: %v", name, gotTimedErr, wantTimedErr)
+				}
+			}
+			if !slices.Equal(gotTimed.Refused, wantTimed.Refused) {
+				t.Fatalf("%s with timestamps checked: refused %v; in place %v", name, gotTimed.Refused, wantTimed.Refused)
 			}
 		}
 	})
@@ -117,7 +140,7 @@ func FuzzStreamedWalkMatchesDecompress(f *testing.F) {
 			t.Fatalf("walk accepts what the in-place walk refuses: %v", wantErr)
 		case gotErr != nil && wantErr == nil && codec != 4:
 			t.Fatalf("walk refuses what decompress and the in-place walk accept: %v", gotErr)
-		case gotErr == nil && (got.MinTimestamp != want.MinTimestamp || got.MaxTimestamp != want.MaxTimestamp || got.Bytes != want.Bytes ||
+		case gotErr == nil && (got.MaxTimestamp != want.MaxTimestamp || got.Bytes != want.Bytes ||
 			got.OffsetDeltasOff != want.OffsetDeltasOff):
 			t.Fatalf("walk saw %+v, in place %+v", got, want)
 		}
