@@ -45,6 +45,9 @@ type Broker struct {
 	// segmentReserve says the data directory's file system is one where
 	// preallocate reserves segment blocks (segment_reserve_linux.go).
 	segmentReserve bool
+	// gcBallast holds the collector off below gc.min.heap.bytes while the
+	// broker runs (gc_ballast.go); it is never read.
+	gcBallast []byte
 	// shutdownSync is the shutdown's filesystem sync: syncFilesystem, or a
 	// test's stand-in for a stalled disk.
 	shutdownSync func(*os.File) error
@@ -144,6 +147,7 @@ func New(opts Options) (*Broker, error) {
 		n = 1
 	}
 	raiseGOMAXPROCS(n, b.log)
+	b.gcBallast = gcBallast(cfg.GCMinHeap, memoryLimit(), b.log)
 	places := placeShards(opts.SysfsRoot, n, cfg.NUMAPolicy, b.log)
 	for i := 0; i < n; i++ {
 		s := newShard(b, i, max(cfg.ShardMailbox, 16))
@@ -506,6 +510,7 @@ func (b *Broker) Close() error {
 	}
 	b.log.Info("partitions closed", "partitions", len(b.open), "close_took", closed, "sync_took", time.Since(start)-closed)
 	b.dataDirFile.Close()
+	b.gcBallast = nil // the shards are gone: a held Broker need not hold it
 	if !syncfsAvailable {
 		// Each partition wrote and synced its own files.
 		marker := filepath.Join(b.dataDir, cleanShutdownMarker)

@@ -87,6 +87,7 @@ type Config struct {
 	IOTimeout       time.Duration // io.timeout.ms: deadline for any one disk or network operation
 	FetchMaxWait    time.Duration // fetch.max.wait.cap.ms: cap on a client's MaxWaitMs
 	ShutdownGrace   time.Duration // shutdown.timeout.ms
+	GCMinHeap       int64         // gc.min.heap.bytes
 }
 
 // Defaults returns a Config holding every key's default, built by parsing the

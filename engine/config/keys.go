@@ -337,6 +337,15 @@ var keyTable = []key{
 	{name: "metrics.listener", typ: TypeString, def: "",
 		doc: "host:port of the HTTP endpoint serving Prometheus metrics at /metrics and health at /health (an empty host: every interface; empty: none)",
 		set: metricsListenerField, get: func(c *Config) string { return c.MetricsListener }},
+	// A broker's live heap is a few MiB while every produce request's
+	// buffer turns to garbage once written: at the runtime's own 4 MiB
+	// floor it collected several times a second, each time with pauses
+	// that reached the acknowledgement p99 (BENCHMARKS.md, "The Go
+	// collector and the fsync p99").
+	{name: "gc.min.heap.bytes", typ: TypeLong, def: "134217728", unit: "bytes",
+		doc: "Go heap size below which the garbage collector does not run (at GOGC=100; half of it is held as a ballast that is never touched, address space rather than memory), at most an eighth of the machine's or the container's memory; 0: the runtime's 4 MiB. Left alone when GOGC or GOMEMLIMIT is set in the environment",
+		set: intSetter(func(c *Config) *int64 { return &c.GCMinHeap }, 0, 1<<40),
+		get: intGetter(func(c *Config) *int64 { return &c.GCMinHeap })},
 	{name: "io.timeout.ms", typ: TypeLong, def: "30000", unit: "ms",
 		doc: "deadline for any one disk or network operation; a stall past it is an error, not a hang",
 		set: durationSetter(func(c *Config) *time.Duration { return &c.IOTimeout }, time.Millisecond, 1),

@@ -73,6 +73,7 @@ var nonDefault = map[string]string{
 	"io.timeout.ms":                            "1",
 	"fetch.max.wait.cap.ms":                    "500",
 	"shutdown.timeout.ms":                      "0",
+	"gc.min.heap.bytes":                        "0",
 }
 
 func TestEveryKeySetsAndReads(t *testing.T) {

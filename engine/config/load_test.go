@@ -98,6 +98,7 @@ func TestLoadDefaults(t *testing.T) {
 		IOTimeout:                         30 * time.Second,
 		FetchMaxWait:                      30 * time.Second,
 		ShutdownGrace:                     10 * time.Second,
+		GCMinHeap:                         128 << 20,
 	}
 	if !reflect.DeepEqual(*c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", *c, want)
