@@ -45,9 +45,9 @@ type Broker struct {
 	// segmentReserve says the data directory's file system is one where
 	// preallocate reserves segment blocks (segment_reserve_linux.go).
 	segmentReserve bool
-	// gcBallast holds the collector off below gc.min.heap.bytes while the
-	// broker runs (gc_ballast.go); it is never read.
-	gcBallast []byte
+	// releaseGCFloor ends the broker's hold on the collector's heap floor
+	// (gc_floor.go).
+	releaseGCFloor func()
 	// shutdownSync is the shutdown's filesystem sync: syncFilesystem, or a
 	// test's stand-in for a stalled disk.
 	shutdownSync func(*os.File) error
@@ -147,7 +147,7 @@ func New(opts Options) (*Broker, error) {
 		n = 1
 	}
 	raiseGOMAXPROCS(n, b.log)
-	b.gcBallast = gcBallast(cfg.GCMinHeap, memoryLimit(), b.log)
+	b.releaseGCFloor = holdGCFloor(gcFloorFor(cfg.GCMinHeap, memoryLimit()), b.log)
 	places := placeShards(opts.SysfsRoot, n, cfg.NUMAPolicy, b.log)
 	for i := 0; i < n; i++ {
 		s := newShard(b, i, max(cfg.ShardMailbox, 16))
@@ -482,6 +482,7 @@ func (b *Broker) ConnClosed(netpoll.ConnInfo) {}
 // stop for good. Past the limit the stop reports what did not finish and
 // writes no marker.
 func (b *Broker) Close() error {
+	defer b.releaseGCFloor()
 	limit := max(b.cfg.IOTimeout, b.cfg.ShutdownGrace)
 	deadline := time.Now().Add(limit)
 	close(b.closed)
@@ -510,7 +511,6 @@ func (b *Broker) Close() error {
 	}
 	b.log.Info("partitions closed", "partitions", len(b.open), "close_took", closed, "sync_took", time.Since(start)-closed)
 	b.dataDirFile.Close()
-	b.gcBallast = nil // the shards are gone: a held Broker need not hold it
 	if !syncfsAvailable {
 		// Each partition wrote and synced its own files.
 		marker := filepath.Join(b.dataDir, cleanShutdownMarker)
@@ -586,6 +586,7 @@ func (b *Broker) stopShards(deadline time.Time) error {
 // stopAfterFailedStart stops the shards of a start that failed; the start's
 // own error is what New returns, a stop that also fails is logged.
 func (b *Broker) stopAfterFailedStart() {
+	b.releaseGCFloor()
 	if err := b.stopShards(time.Now().Add(max(b.cfg.IOTimeout, b.cfg.ShutdownGrace))); err != nil {
 		b.log.Error("stop partition shards after a failed start", "err", err)
 	}

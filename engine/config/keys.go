@@ -343,7 +343,7 @@ var keyTable = []key{
 	// that reached the acknowledgement p99 (BENCHMARKS.md, "The Go
 	// collector and the fsync p99").
 	{name: "gc.min.heap.bytes", typ: TypeLong, def: "134217728", unit: "bytes",
-		doc: "Go heap size below which the garbage collector does not run (at GOGC=100; half of it is held as a ballast that is never touched, address space rather than memory), at most an eighth of the machine's or the container's memory; 0: the runtime's 4 MiB. Left alone when GOGC or GOMEMLIMIT is set in the environment",
+		doc: "Go heap size below which the garbage collector does not run (after each collection the GC percentage is set so that the next heap goal is the larger of this and twice the live heap), at most an eighth of the machine's or the container's memory; 0: the runtime's own 4 MiB. Left alone when GOGC or a memory limit is already set (environment or program)",
 		set: intSetter(func(c *Config) *int64 { return &c.GCMinHeap }, 0, 1<<40),
 		get: intGetter(func(c *Config) *int64 { return &c.GCMinHeap })},
 	{name: "io.timeout.ms", typ: TypeLong, def: "30000", unit: "ms",
