@@ -37,14 +37,16 @@ func gcFloorFor(setting, memory int64) int64 {
 }
 
 // gcFloor is the process's one floor, shared by its brokers (tests run
-// several): the first start that asks for one installs it, the last stop
-// takes it away.
+// several): a start that asks for one installs it if none runs, the last
+// stop takes it away.
 var gcFloor struct {
-	mu     sync.Mutex
-	users  int
-	floor  int64
-	active bool // the tuner runs (it is not while the runtime was tuned by someone else)
-	epoch  int  // which installation a finalizer belongs to
+	mu          sync.Mutex
+	users       int
+	floor       int64
+	active      bool  // the tuner runs
+	epoch       int   // which installation a finalizer belongs to
+	lastPercent int64 // what the tuner last set
+	tunes       int   // cycles tuned, for tests
 }
 
 // holdGCFloor asks for a heap goal of at least floor bytes until the
@@ -54,16 +56,14 @@ func holdGCFloor(floor int64, log *slog.Logger) (release func()) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.users++
-	if g.users == 1 {
-		g.active = floor > 0 && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" && runtimeUntuned()
-		if g.active {
-			g.floor = floor
-			g.epoch++
-			log.Debug("Go collector held off below gc.min.heap.bytes", "bytes", floor)
-			armGCFloor(g.epoch)
-		}
-	} else if g.active {
+	switch {
+	case g.active:
 		g.floor = max(g.floor, floor)
+	case floor > 0 && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" && runtimeUntuned():
+		g.active, g.floor, g.lastPercent = true, floor, 100
+		g.epoch++
+		log.Debug("Go collector held off below gc.min.heap.bytes", "bytes", floor)
+		armGCFloor(g.epoch)
 	}
 	return func() {
 		g.mu.Lock()
@@ -76,18 +76,30 @@ func holdGCFloor(floor int64, log *slog.Logger) (release func()) {
 	}
 }
 
+// gcMetric reads one runtime/metrics value (0 if the runtime lacks it).
+func gcMetric(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
 // runtimeUntuned says the collector runs at its defaults: GOGC 100 and no
 // memory limit.
 func runtimeUntuned() bool {
-	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Kind() == metrics.KindUint64 && s[0].Value.Uint64() == 100 &&
-		s[1].Value.Kind() == metrics.KindUint64 && s[1].Value.Uint64() == math.MaxInt64
+	return gcMetric("/gc/gogc:percent") == 100 && gcMetric("/gc/gomemlimit:bytes") == math.MaxInt64
 }
 
 // gcFloorSentinel is collected by every cycle; its finalizer retunes the
-// collector and arms a new one for the next cycle.
-type gcFloorSentinel struct{ epoch int }
+// collector and arms a new one for the next cycle. The pointer keeps it out
+// of the tiny allocator, whose shared blocks may never be freed (and the
+// finalizer never run) while a neighbour lives.
+type gcFloorSentinel struct {
+	epoch int
+	_     *byte
+}
 
 func armGCFloor(epoch int) {
 	s := &gcFloorSentinel{epoch: epoch}
@@ -99,7 +111,11 @@ func armGCFloor(epoch int) {
 }
 
 // tuneGCFloor sets the GC percentage for the next goal after a cycle; false
-// once the floor it was armed for is gone.
+// once the floor it was armed for is gone, or once someone else changed
+// the percentage (the program embedding the broker: its choice then
+// stands, and the release leaves it). The runtime's goal is
+// marked + (marked + stacks + globals) × percent/100, and at least
+// 4 MiB × percent/100, so both are kept to the floor.
 func tuneGCFloor(epoch int) bool {
 	g := &gcFloor
 	g.mu.Lock()
@@ -107,16 +123,16 @@ func tuneGCFloor(epoch int) bool {
 	if !g.active || g.epoch != epoch {
 		return false
 	}
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	live := int64(1)
-	if s[0].Value.Kind() == metrics.KindUint64 {
-		live = max(live, int64(s[0].Value.Uint64()))
+	if int64(gcMetric("/gc/gogc:percent")) != g.lastPercent {
+		g.active = false
+		return false
 	}
-	percent := int64(100)
-	if g.floor > 2*live {
-		percent = min((g.floor-live)*100/live, math.MaxInt32)
-	}
+	live := max(int64(gcMetric("/gc/heap/live:bytes")), 1)
+	scan := live + int64(gcMetric("/gc/scan/stack:bytes")) + int64(gcMetric("/gc/scan/globals:bytes"))
+	percent := min((g.floor-live)*100/scan, g.floor*100/(4<<20), math.MaxInt32)
+	percent = max(percent, 100)
 	debug.SetGCPercent(int(percent))
+	g.lastPercent = percent
+	g.tunes++
 	return true
 }
