@@ -14,10 +14,11 @@ import (
 // A broker's live heap is a few MiB while each produce request's buffer is
 // garbage once written, so 1,000 requests of 16 KiB a second brought a
 // collection every 140 ms, each stopping the world for up to 0.8 ms
-// (BENCHMARKS.md, "The Go collector and the fsync p99"). The floor keeps
-// the goal at gc.min.heap.bytes or more: after every collection the GC
-// percentage is set so that the next goal is the larger of the floor and
-// twice the live heap. Above the floor the runtime behaves as at GOGC=100.
+// (BENCHMARKS.md, "The Go collector and the fsync p99"). The floor raises
+// the goal to about gc.min.heap.bytes: after every collection the GC
+// percentage is set so that the next goal is about the larger of the floor
+// and twice the live heap (it lags a cycle behind the live heap it is
+// computed from). Above the floor the runtime behaves as at GOGC=100.
 // A process whose GOGC or memory limit is already set (the environment, or
 // a program embedding the broker) is left alone, as raiseGOMAXPROCS leaves
 // GOMAXPROCS.
