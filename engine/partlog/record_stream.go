@@ -133,12 +133,7 @@ func walkStream(raw []byte, h *batch.Header, rules *RecordRules, limit int64) (R
 			}
 			return RecordsSeen{}, fmt.Errorf("%w: record %d of %d: %w", ErrMalformedRecords, i, h.NumRecords, err)
 		}
-		ts := h.BaseTimestamp + r.timestampDelta
-		if noKey := rules.RequireKeys && r.key == nil; noKey || !rules.timestampOK(ts) {
-			seen.refuse(i, ts, noKey)
-		}
-		seen.saw(ts)
-		seen.OffsetDeltasOff = seen.OffsetDeltasOff || r.offsetDelta != i
+		seen.saw(rules, h.BaseTimestamp, i, &r)
 	}
 	// The stream must end with the last record (a corrupt stream's checksum
 	// error shows up here too).

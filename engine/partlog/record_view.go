@@ -257,12 +257,7 @@ func walkRecords(recs []byte, h *batch.Header, rules *RecordRules) (RecordsSeen,
 			return RecordsSeen{}, fmt.Errorf("%w: record %d of %d: %w", ErrMalformedRecords, i, h.NumRecords, err)
 		}
 		recs = recs[n:]
-		ts := h.BaseTimestamp + r.timestampDelta
-		if noKey := rules.RequireKeys && r.key == nil; noKey || !rules.timestampOK(ts) {
-			seen.refuse(i, ts, noKey)
-		}
-		seen.saw(ts)
-		seen.OffsetDeltasOff = seen.OffsetDeltasOff || r.offsetDelta != i
+		seen.saw(rules, h.BaseTimestamp, i, &r)
 	}
 	if len(recs) > 0 {
 		return RecordsSeen{}, fmt.Errorf("%w: %d bytes past the %d records the header counts", ErrMalformedRecords, len(recs), h.NumRecords)
@@ -311,5 +306,14 @@ func (s *RecordsSeen) refusal() error {
 	return errors.Join(errs...)
 }
 
-// saw counts one record's timestamp.
-func (s *RecordsSeen) saw(ts int64) { s.MaxTimestamp = max(s.MaxTimestamp, ts) }
+// saw counts record i, r, of a batch whose base timestamp is base: its
+// timestamp, its offset delta, and whether it breaks the rules (both walks
+// share it, the in-place one and the streamed one).
+func (s *RecordsSeen) saw(rules *RecordRules, base int64, i int32, r *recordView) {
+	ts := base + r.timestampDelta
+	if noKey := rules.RequireKeys && r.key == nil; noKey || !rules.timestampOK(ts) {
+		s.refuse(i, ts, noKey)
+	}
+	s.MaxTimestamp = max(s.MaxTimestamp, ts)
+	s.OffsetDeltasOff = s.OffsetDeltasOff || r.offsetDelta != i
+}
