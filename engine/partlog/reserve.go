@@ -74,16 +74,30 @@ func (s *segment) takeReserve() bool {
 	return true
 }
 
-// releaseReserved frees the blocks reserved past the data of the active
-// segment s at a clean close: truncating a file to its own size drops them.
-// Only with every byte of s in its file; a failure leaves the blocks until
-// the segment is deleted. (A roll frees them in its SealTask.)
-func (l *Log) releaseReserved(s *segment) {
-	if s == nil || len(s.staged) > 0 || !s.takeReserve() {
-		return
+// freeReserve truncates s, whose every byte is in its file, to its own
+// size when it may hold blocks reserved past its data, which frees them. A
+// failed truncate leaves them to the segment's seal.
+func (s *segment) freeReserve() error {
+	if !s.takeReserve() {
+		return nil
 	}
 	if err := s.f.Truncate(s.size); err != nil {
-		l.opts.Logger.Warn("free the blocks reserved past a segment's data", "segment", s.path(logSuffix), "err", err)
+		s.tailUnknown = true // the seal tries again
+		return fmt.Errorf("free the blocks reserved past %s: %w", s.path(logSuffix), err)
+	}
+	return nil
+}
+
+// releaseReserved frees the blocks reserved past the data of the active
+// segment s at a clean close. Only with every byte of s in its file; a
+// failure leaves the blocks until the segment is deleted. (A roll frees
+// them in its SealTask.)
+func (l *Log) releaseReserved(s *segment) {
+	if s == nil || len(s.staged) > 0 {
+		return
+	}
+	if err := s.freeReserve(); err != nil {
+		l.opts.Logger.Warn("free the blocks reserved past a segment's data", "err", err)
 	}
 }
 
@@ -118,12 +132,5 @@ func (l *Log) ReleaseQuietReserve() error {
 	if err := l.writeStaged(); err != nil {
 		return err
 	}
-	if !s.takeReserve() {
-		return nil
-	}
-	if err := s.f.Truncate(s.size); err != nil {
-		s.tailUnknown = true // the seal tries again
-		return fmt.Errorf("free the blocks reserved past %s: %w", s.path(logSuffix), err)
-	}
-	return nil
+	return s.freeReserve()
 }
