@@ -4,17 +4,12 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"testing"
 	"time"
 )
 
 // gcPercent is the collector's GC percentage now.
-func gcPercent() uint64 {
-	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
+func gcPercent() uint64 { return gcMetric("/gc/gogc:percent") }
 
 // The floor is at most an eighth of the memory the process may use (1 GiB
 // where that is unknown).
