@@ -51,7 +51,7 @@ func groupStream(t *testing.T, opts ...kgo.Opt) {
 	d.leave()
 	waitFor(t, 10*time.Second, "committed offsets at the end", func() error {
 		if lag, state := groupLag(t, bp.addr, "stream-group"); lag != 0 || state != "Empty" {
-			return fmt.Errorf("lag %d in state %s", lag, state)
+			return fmt.Errorf("lag %d in state %s:%s", lag, state, lagByPartition(t, bp.addr, "stream-group"))
 		}
 		return nil
 	})

@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -148,11 +149,19 @@ type member struct {
 
 // startGroupMember consumes topic in group, recording values in seen and
 // committing what it processed (marks), also when partitions are revoked.
+// Its client's log is printed if the test fails.
 func startGroupMember(t *testing.T, addr, name, group, topic string, seen *seenValues, opts ...kgo.Opt) *member {
 	t.Helper()
 	m := &member{name: name, dialer: &cuttableDialer{}, done: make(chan struct{}), owned: make(map[int32]bool)}
+	clientLog := new(syncBuffer)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("member %s's client log:\n%s", name, clientLog)
+		}
+	})
 	base := []kgo.Opt{
 		kgo.SeedBrokers(addr),
+		kgo.WithLogger(kgo.BasicLogger(clientLog, kgo.LogLevelInfo, nil)),
 		kgo.ClientID(name),
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topic),
@@ -161,6 +170,10 @@ func startGroupMember(t *testing.T, addr, name, group, topic string, seen *seenV
 		kgo.FetchMaxWait(250 * time.Millisecond),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(200 * time.Millisecond),
+		// A revoke waits for the records of the last poll to be marked:
+		// otherwise its commit can miss records still being processed,
+		// which a member leaving right after never reads again.
+		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
@@ -193,6 +206,7 @@ func startGroupMember(t *testing.T, addr, name, group, topic string, seen *seenV
 				seen.add(r.Value)
 				cl.MarkCommitRecords(r)
 			})
+			cl.AllowRebalance()
 		}
 	}()
 	t.Cleanup(m.cut)
@@ -285,6 +299,24 @@ func waitSpread(t *testing.T, wait time.Duration, ms []*member, want []int) {
 // groupLag is kadm's total lag of group.
 func groupLag(t *testing.T, addr, group string) (int64, string) {
 	t.Helper()
+	l := describeGroupLag(t, addr, group)
+	return l.Lag.Total(), l.State
+}
+
+// lagByPartition lists each lagging partition's committed and end offsets.
+func lagByPartition(t *testing.T, addr, group string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, pl := range describeGroupLag(t, addr, group).Lag.Sorted() {
+		if pl.Lag != 0 {
+			fmt.Fprintf(&b, " %s/%d committed %d end %d;", pl.Topic, pl.Partition, pl.Commit.At, pl.End.Offset)
+		}
+	}
+	return b.String()
+}
+
+func describeGroupLag(t *testing.T, addr, group string) kadm.DescribedGroupLag {
+	t.Helper()
 	cl, ctx, done := briefClient(t, addr, 20*time.Second)
 	defer done()
 	lags, err := kadm.NewClient(cl).Lag(ctx, group)
@@ -295,7 +327,7 @@ func groupLag(t *testing.T, addr, group string) (int64, string) {
 	if l.Error() != nil {
 		t.Fatalf("lag of %s: %v", group, l.Error())
 	}
-	return l.Lag.Total(), l.State
+	return l
 }
 
 func errorSplit(a, b int) error { return fmt.Errorf("members own %d and %d partitions", a, b) }
