@@ -127,7 +127,14 @@ func (l *Log) recoverRolled() (done bool, err error) {
 		return false, err
 	}
 	l.size -= before - s.size
+	// The roll's seal may not have freed the blocks reserved past the data
+	// (reserve.go) before the crash: whole or cut, they go now or at the
+	// segment's next seal.
+	s.tailUnknown = true
 	if next == last.base { // every offset up to the next segment is there
+		if err := s.freeReserve(); err != nil {
+			l.opts.Logger.Warn("free the blocks reserved past a segment's data", "err", err)
+		}
 		s.sealed = false // recoverSegment rebuilt its indexes in memory: write them out
 		if err := s.seal(); err != nil {
 			return false, err

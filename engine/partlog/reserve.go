@@ -22,9 +22,11 @@ import (
 // the segment's seal frees whatever is left (tailUnknown, set by recovery).
 // A partition that goes quiet frees its reservation after the broker's
 // next retention checks (QuietReserve) rather than holding it until its
-// segment rolls. A crash between a roll and the journal commit of its
-// seal's truncate can leave a rolled segment's reservation (at most
-// maxReserveStep) until the segment is deleted.
+// segment rolls. A crash before a roll's seal reached the disk leaves the
+// rolled segment's reservation too: recovery, which validates that segment
+// then, frees it (recoverRolled). A journal that let the recovery point
+// reach the disk before the seal's truncate would leave that reservation
+// (at most maxReserveStep) until the segment is deleted.
 
 const (
 	reserveFromBytes = 1 << 20

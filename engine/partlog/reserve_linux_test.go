@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/chronik-go/chronik/uring"
 )
 
@@ -240,5 +242,74 @@ func TestQuietWriteBehindSegmentWritesItsStagedBatchesAndFreesItsReserve(t *test
 	}
 	if got := readAll(t, l); !bytes.Equal(got, all) {
 		t.Fatal("the log reads back differently after the release")
+	}
+}
+
+// A crash before a roll's seal reached the disk leaves the rolled segment
+// holding the blocks it reserved ahead. Recovery validates that segment and
+// frees them: at once when it is whole, at its next seal or clean close
+// when its tail was lost and it becomes the active segment again.
+func TestRolledSegmentCutByACrashFreesItsReserve(t *testing.T) {
+	for _, tail := range []string{"whole", "lost"} {
+		t.Run(tail, func(t *testing.T) {
+			dir, held := t.TempDir(), &heldSeals{}
+			opts := Options{Opener: uring.PwriteOpener{}, SegmentBytes: 16 << 20, Preallocate: true, Sealer: held.hold}
+			l := mustOpen(t, dir, opts, false)
+			appendMiB(t, l, 3)
+			rolled, size := segmentLogFiles(t, dir)[0], l.active().size
+			l.SetRollLimits(l.Size(), 0) // the next append rolls; its seal is held
+			mustAppend(t, l, simpleBatch(t, 1, 1_000, 100))
+			if len(held.tasks) != 1 {
+				t.Fatalf("%d seals held, want the roll's", len(held.tasks))
+			}
+			want := readAll(t, l)
+			crash(l)
+			if got := allocated(t, rolled); got < size+1<<20 {
+				t.Fatalf("before the crash the rolled segment held %d bytes for %d of data: nothing reserved ahead", got, size)
+			}
+			if tail == "lost" {
+				// Its last batch never reached the disk, the blocks past it did.
+				last := simpleBatch(t, 4, 1_000, 16<<10)
+				size -= int64(len(last))
+				want = want[:size]
+				cutKeepingBlocks(t, rolled, size, 4<<20)
+			}
+
+			l = mustOpen(t, dir, opts, false)
+			if got := readAll(t, l); !bytes.Equal(got, want) {
+				t.Fatalf("after recovery the log reads %d bytes, want %d", len(got), len(want))
+			}
+			if tail == "lost" {
+				if n := len(segmentLogFiles(t, dir)); n != 1 {
+					t.Fatalf("%d segments after the rolled one lost its tail, want it alone", n)
+				}
+				if err := l.Close(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				defer l.Close()
+			}
+			if got := allocated(t, rolled); got > size+reserveSlack {
+				t.Fatalf("after recovery the rolled segment holds %d bytes for %d of data", got, size)
+			}
+		})
+	}
+}
+
+// cutKeepingBlocks cuts the file at path to size, as a power cut loses a
+// tail that was never synced, and reserves keep bytes past it again, as
+// blocks reserved before the cut stay allocated.
+func cutKeepingBlocks(t *testing.T, path string, size, keep int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, size, keep); err != nil {
+		t.Fatal(err)
 	}
 }
