@@ -183,7 +183,9 @@ func startGroupMember(t *testing.T, addr, name, group, topic string, seen *seenV
 			}
 		}),
 		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, r map[string][]int32) {
-			cl.CommitMarkedOffsets(ctx)
+			if err := cl.CommitMarkedOffsets(ctx); err != nil {
+				fmt.Fprintf(clientLog, "test: commit on revoke of %v: %v\n", r[topic], err)
+			}
 			m.drop(r[topic], true)
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, l map[string][]int32) {
@@ -200,6 +202,7 @@ func startGroupMember(t *testing.T, addr, name, group, topic string, seen *seenV
 		for {
 			fs := cl.PollFetches(context.Background())
 			if fs.IsClientClosed() {
+				cl.AllowRebalance() // a later LeaveGroupContext (cut) must not wait on this poll
 				return
 			}
 			fs.EachRecord(func(r *kgo.Record) {
