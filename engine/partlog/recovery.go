@@ -133,7 +133,7 @@ func (l *Log) recoverRolled() (done bool, err error) {
 	s.tailUnknown = true
 	if next == last.base { // every offset up to the next segment is there
 		if err := s.freeReserve(); err != nil {
-			l.opts.Logger.Warn("free the blocks reserved past a segment's data", "err", err)
+			l.opts.Logger.Warn("free the blocks reserved past a rolled segment's data; they stay until it is deleted", "err", err)
 		}
 		s.sealed = false // recoverSegment rebuilt its indexes in memory: write them out
 		if err := s.seal(); err != nil {
