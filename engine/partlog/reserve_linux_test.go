@@ -7,8 +7,6 @@ import (
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/chronik-go/chronik/uring"
 )
 
@@ -301,7 +299,7 @@ func TestRolledSegmentCutByACrashFreesItsReserve(t *testing.T) {
 // blocks reserved before the cut stay allocated.
 func cutKeepingBlocks(t *testing.T, path string, size, keep int64) {
 	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := uring.PwriteOpener{}.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +307,7 @@ func cutKeepingBlocks(t *testing.T, path string, size, keep int64) {
 	if err := f.Truncate(size); err != nil {
 		t.Fatal(err)
 	}
-	if err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, size, keep); err != nil {
+	if err := f.(uring.SpaceReserver).ReserveSpace(size, keep); err != nil {
 		t.Fatal(err)
 	}
 }
