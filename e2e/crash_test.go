@@ -14,15 +14,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// crashCycles is how many kill -9 cycles TestCrashKillNineLosesNothingAcknowledged
-// runs: 20 in make test, CRASH_CYCLES=1000 in make soak.
+// crashCycles is how many kill -9 cycles each variant of the crash tests
+// runs: 20 in make test, CRASH_CYCLES=500 in make soak.
 func crashCycles(t *testing.T) int {
 	if s := os.Getenv("CRASH_CYCLES"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -107,172 +106,55 @@ var walApplied = regexp.MustCompile(`write-ahead log replayed.* applied=(\d+)`)
 // reserve blocks ahead (log.preallocate), so that kills land on such
 // segments however few records a loaded machine acknowledges per cycle.
 func crashCyclesOn(t *testing.T, walIO string, wal bool, segmentBytes, valueBytes int) {
-	cycles := crashCycles(t)
 	bp := startBinary(t, "log.flush.policy=always", "num.shards=2", "log.segment.bytes="+strconv.Itoa(segmentBytes), "wal.io="+walIO,
 		"log.flush.wal.enable="+strconv.FormatBool(wal), "log.flush.wal.min.partitions=1", "log.flush.wal.checkpoint.bytes=1048576")
-	replayed, gracefulStops, rolledTorn, reservedAtKill := 0, 0, 0, 0
-	onExt4 := false
 	const topic, partitions = "crash", 3
 	createTopic(t, bp.addr, topic, partitions)
-	seed := time.Now().UnixNano()
-	rng := rand.New(rand.NewSource(seed))
-	t.Logf("%d cycles, kill points from seed %d", cycles, seed)
-
-	opts := []kgo.Opt{kgo.SeedBrokers(bp.addr), kgo.DefaultProduceTopic(topic),
-		kgo.RecordRetries(3), kgo.RequestRetries(3), kgo.ProduceRequestTimeout(5 * time.Second),
-		kgo.RetryTimeout(5 * time.Second)}
+	opts := []kgo.Opt{kgo.DefaultProduceTopic(topic)}
 	if valueBytes > 0 { // padded values are sent uncompressed, so that they fill segments
 		opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
 	}
-	var mu sync.Mutex
-	acked := map[string][2]int64{} // value -> (partition, offset)
+	acked := newAckLog(recordID)
 	if segmentBytes > 1<<20 {
-		prefill(t, bp.addr, topic, partitions, valueBytes, acked)
+		prefill(t, bp.addr, topic, partitions, valueBytes, acked.byID)
 	}
-	for c := 0; c < cycles; c++ {
-		cl, err := kgo.NewClient(opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		// Every Produce's callback runs exactly once, possibly after Close
-		// has returned; answered counts them, so that the acknowledgements
-		// are all in before the tails are torn.
-		var answered sync.WaitGroup
-		go func(cycle int) {
-			defer close(done)
-			for i := 0; i < 200_000 && ctx.Err() == nil; i++ {
-				val := paddedValue(fmt.Appendf(nil, "c%d-r%d", cycle, i), valueBytes)
-				answered.Add(1)
-				cl.Produce(ctx, &kgo.Record{Key: []byte(strconv.Itoa(i % 7)), Value: val}, func(r *kgo.Record, err error) {
-					defer answered.Done()
-					if err == nil {
-						mu.Lock()
-						acked[recordID(r)] = [2]int64{int64(r.Partition), r.Offset}
-						mu.Unlock()
-					}
-				})
-			}
-		}(c)
-		time.Sleep(time.Duration(20+rng.Intn(250)) * time.Millisecond)
-		// One stop in six is graceful (SIGTERM under load): the next start
-		// is then clean, and the one after the next kill unclean again.
-		graceful := rng.Intn(6) == 0
-		if graceful {
-			bp.stop()
-			gracefulStops++
-		} else {
-			bp.kill()
-		}
-		cancel()
-		<-done
-		closed := make(chan struct{})
-		go func() { cl.Close(); close(closed) }()
-		select {
-		case <-closed:
-		case <-time.After(30 * time.Second):
-			t.Fatal("producer did not close after the broker was killed")
-		}
-		allAnswered := make(chan struct{})
-		go func() { answered.Wait(); close(allAnswered) }()
-		select {
-		case <-allAnswered:
-		case <-time.After(30 * time.Second):
-			t.Fatal("produce callbacks still pending 30s after the producer closed")
-		}
-		mu.Lock()
-		lastAcked := map[int32]int64{}
-		for _, at := range acked {
-			p := int32(at[0])
-			if off, ok := lastAcked[p]; !ok || at[1] > off {
-				lastAcked[p] = at[1]
-			}
-		}
-		mu.Unlock()
-		if !graceful { // a graceful stop synced everything: no power cut tears it
-			n, ext4 := reservedSegments(t, bp.dataDir)
-			reservedAtKill += n
-			onExt4 = ext4
-			rolledTorn += tearUnacknowledgedTails(t, rng, bp.dataDir, topic, partitions, lastAcked)
-		}
-		bp.start()
-		if m := walApplied.FindStringSubmatch(bp.stderr.String()); m != nil && m[1] != "0" {
-			replayed++
-		}
-	}
-	if wal && replayed == 0 {
+	st := runKillCycles(t, bp, topic, partitions, opts, acked, func(cycle, i int) *kgo.Record {
+		return &kgo.Record{Key: []byte(strconv.Itoa(i % 7)), Value: paddedValue(fmt.Appendf(nil, "c%d-r%d", cycle, i), valueBytes)}
+	})
+	if wal && st.replayed == 0 {
 		t.Fatalf("no restart replayed a batch from the write-ahead log; last start's log:\n%s", bp.stderr)
 	}
-	if segmentBytes > 1<<20 && onExt4 && reservedAtKill == 0 {
-		t.Fatalf("no kill found a segment holding blocks reserved ahead of its writes in %d cycles", cycles)
+	if segmentBytes > 1<<20 && st.onExt4 && st.reservedAtKill == 0 {
+		t.Fatalf("no kill found a segment holding blocks reserved ahead of its writes in %d cycles", st.cycles)
 	}
 
-	// Read everything back.
-	offsets := map[int32]kgo.Offset{}
-	for p := int32(0); p < partitions; p++ {
-		offsets[p] = kgo.NewOffset().AtStart()
-	}
-	cons, err := kgo.NewClient(kgo.SeedBrokers(bp.addr), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
-	ends := endOffsets(t, bp.addr, topic, partitions)
+	// Read everything back: every offset holds a record, each once, each
+	// acknowledged one where it was acknowledged.
 	seen := map[string]bool{}
 	next := map[int32]int64{}
-	total := int64(0)
-	for _, e := range ends {
-		total += e
-	}
-	// Reading back tens of millions of records (make soak) can take
-	// minutes; what must not happen is a read that stops moving.
-	const stall = 30 * time.Second
-	readStart, progressed := time.Now(), time.Now()
-	var lastFetchErr error // what a stall reports, with the broker's log
-	for read := int64(0); read < total; {
-		if time.Since(progressed) > stall {
-			log := bp.stderr.String()
-			t.Fatalf("read %d of %d records, then nothing for %v (next offsets %v, end offsets %v, last fetch error %v); broker log tail:\n%s",
-				read, total, stall, next, ends, lastFetchErr, log[max(0, len(log)-8192):])
+	readStart := time.Now()
+	total := readBack(t, bp, topic, partitions, func(r *kgo.Record) {
+		if r.Offset != next[r.Partition] {
+			t.Fatalf("partition %d: offset %d after %d: offsets not contiguous", r.Partition, r.Offset, next[r.Partition]-1)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		fs := cons.PollFetches(ctx)
-		cancel()
-		fs.EachError(func(_ string, _ int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) {
-				lastFetchErr = err
-			}
-		})
-		if fs.NumRecords() > 0 {
-			progressed = time.Now()
+		next[r.Partition]++
+		v := recordID(r)
+		if seen[v] {
+			t.Fatalf("record %s stored twice", v)
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if r.Offset != next[r.Partition] {
-				t.Fatalf("partition %d: offset %d after %d: offsets not contiguous", r.Partition, r.Offset, next[r.Partition]-1)
-			}
-			next[r.Partition]++
-			v := recordID(r)
-			if seen[v] {
-				t.Fatalf("record %s stored twice", v)
-			}
-			seen[v] = true
-			if want, ok := acked[v]; ok && (want[0] != int64(r.Partition) || want[1] != r.Offset) {
-				t.Fatalf("record %s acknowledged at %d/%d, found at %d/%d", v, want[0], want[1], r.Partition, r.Offset)
-			}
-			read++
-		})
-	}
-	for v, at := range acked {
+		seen[v] = true
+		acked.checkPlace(t, v, r)
+	})
+	for v, at := range acked.byID {
 		if !seen[v] {
 			t.Fatalf("acknowledged record %s (partition %d offset %d) lost", v, at[0], at[1])
 		}
 	}
-	if len(acked) == 0 {
+	if len(acked.byID) == 0 {
 		t.Fatal("no record was acknowledged in any cycle: the test proved nothing")
 	}
 	t.Logf("%d cycles (%d stops graceful), %d records acknowledged, %d stored and read back in %v, %d restarts replayed batches from the WAL, %d rolled segments torn before their seal, %d segments holding reserved blocks at a kill",
-		cycles, gracefulStops, len(acked), total, time.Since(readStart).Round(time.Second), replayed, rolledTorn, reservedAtKill)
+		st.cycles, st.gracefulStops, len(acked.byID), total, time.Since(readStart).Round(time.Second), st.replayed, st.rolledTorn, st.reservedAtKill)
 }
 
 // tearUnacknowledgedTails does to each partition's unsealed segments what

@@ -99,9 +99,15 @@ func createTopic(t *testing.T, addr, topic string, partitions int32) {
 
 func createTopicB(t testing.TB, addr, topic string, partitions int32) {
 	t.Helper()
+	createTopicWith(t, addr, topic, partitions, nil)
+}
+
+// createTopicWith creates topic with the given topic configs.
+func createTopicWith(t testing.TB, addr, topic string, partitions int32, configs map[string]*string) {
+	t.Helper()
 	cl, ctx, done := briefClient(t, addr, 15*time.Second)
 	defer done()
-	resp, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, 1, nil, topic)
+	resp, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, 1, configs, topic)
 	if err != nil {
 		t.Fatalf("create topic %s: %v", topic, err)
 	}
