@@ -53,7 +53,7 @@ func compactedCrashCycles(t *testing.T, wal bool) {
 
 	seen := map[string]bool{}
 	lastOffset := map[int32]int64{}
-	newestByKey := map[string]int64{} // offset of each key's newest record read
+	newestByKey := map[partitionKey]int64{} // offset of each key's newest record read
 	readStart := time.Now()
 	read := readBack(t, bp, topic, partitions, func(r *kgo.Record) {
 		if last, ok := lastOffset[r.Partition]; ok && r.Offset <= last {
@@ -66,12 +66,12 @@ func compactedCrashCycles(t *testing.T, wal bool) {
 		}
 		seen[id] = true
 		acked.checkPlace(t, id, r)
-		newestByKey[string(r.Key)] = r.Offset
+		newestByKey[partitionKey{r.Partition, string(r.Key)}] = r.Offset
 	})
-	for key, last := range acked.lastByKey {
-		if newest, ok := newestByKey[key]; !ok || newest < last.offset {
+	for pk, last := range acked.lastByKey {
+		if newest, ok := newestByKey[pk]; !ok || newest < last.offset {
 			t.Fatalf("key %s: last acknowledged record %s (partition %d offset %d) lost; newest record of the key read: offset %d (found: %v)",
-				key, last.id, last.partition, last.offset, newest, ok)
+				pk.key, last.id, last.partition, last.offset, newest, ok)
 		}
 	}
 	if len(acked.byID) == 0 {

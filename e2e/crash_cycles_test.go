@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -16,12 +17,21 @@ import (
 )
 
 // ackLog is what the broker acknowledged during the kill cycles: where each
-// record (named by id) landed, and each key's last acknowledged record.
+// record (named by id) landed, which record each place holds, and each
+// key's last acknowledged record.
 type ackLog struct {
 	mu        sync.Mutex
 	id        func(*kgo.Record) string
 	byID      map[string][2]int64 // id -> (partition, offset)
-	lastByKey map[string]ackedRecord
+	byPlace   map[[2]int64]string // (partition, offset) -> id
+	lastByKey map[partitionKey]ackedRecord
+	reused    string // the first acknowledgement of a place acknowledged before for another record
+}
+
+// partitionKey is a record key in one partition.
+type partitionKey struct {
+	partition int32
+	key       string
 }
 
 // ackedRecord is one acknowledged record.
@@ -32,16 +42,24 @@ type ackedRecord struct {
 }
 
 func newAckLog(id func(*kgo.Record) string) *ackLog {
-	return &ackLog{id: id, byID: map[string][2]int64{}, lastByKey: map[string]ackedRecord{}}
+	return &ackLog{id: id, byID: map[string][2]int64{}, byPlace: map[[2]int64]string{}, lastByKey: map[partitionKey]ackedRecord{}}
 }
 
+// add notes an acknowledged record. An offset acknowledged twice for two
+// records means the log lost the first and wrote the second over it.
 func (a *ackLog) add(r *kgo.Record) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	id := a.id(r)
-	a.byID[id] = [2]int64{int64(r.Partition), r.Offset}
-	if last, ok := a.lastByKey[string(r.Key)]; !ok || r.Offset > last.offset {
-		a.lastByKey[string(r.Key)] = ackedRecord{id: id, partition: r.Partition, offset: r.Offset}
+	place := [2]int64{int64(r.Partition), r.Offset}
+	if prev, ok := a.byPlace[place]; ok && prev != id && a.reused == "" {
+		a.reused = fmt.Sprintf("partition %d offset %d acknowledged for record %s, then for %s", r.Partition, r.Offset, prev, id)
+	}
+	a.byID[id] = place
+	a.byPlace[place] = id
+	pk := partitionKey{r.Partition, string(r.Key)}
+	if last, ok := a.lastByKey[pk]; !ok || r.Offset > last.offset {
+		a.lastByKey[pk] = ackedRecord{id: id, partition: r.Partition, offset: r.Offset}
 	}
 }
 
@@ -110,6 +128,8 @@ func runKillCycles(t *testing.T, bp *brokerProc, topic string, partitions int32,
 			}
 		}(c)
 		time.Sleep(time.Duration(20+rng.Intn(250)) * time.Millisecond)
+		// The start's log is complete by now: it has been serving.
+		st.countStart(bp.stderr.String())
 		// One stop in six is graceful (SIGTERM under load): the next start
 		// is then clean, and the one after the next kill unclean again.
 		graceful := rng.Intn(6) == 0
@@ -144,15 +164,22 @@ func runKillCycles(t *testing.T, bp *brokerProc, topic string, partitions int32,
 			}
 			st.rolledTorn += tearUnacknowledgedTails(t, rng, bp.dataDir, topic, partitions, acked.lastOffsets())
 		}
+		if acked.reused != "" {
+			t.Fatalf("cycle %d: %s: the log lost an acknowledged record", c, acked.reused)
+		}
 		bp.start()
-		if m := walApplied.FindStringSubmatch(bp.stderr.String()); m != nil && m[1] != "0" {
-			st.replayed++
-		}
-		if strings.Contains(bp.stderr.String(), "finishing a cleaned-segment swap interrupted by a crash") {
-			st.swapsFinished++
-		}
 	}
 	return st
+}
+
+// countStart counts what one start's log says it recovered.
+func (st *killStats) countStart(log string) {
+	if m := walApplied.FindStringSubmatch(log); m != nil && m[1] != "0" {
+		st.replayed++
+	}
+	if strings.Contains(log, "finishing a cleaned-segment swap interrupted by a crash") {
+		st.swapsFinished++
+	}
 }
 
 // cleaningFilesIn reports whether a partition of topic holds the files of a
@@ -175,11 +202,15 @@ func cleaningFilesIn(t *testing.T, dataDir, topic string, partitions int32) bool
 }
 
 // checkPlace fails the test when the record named id was acknowledged at
-// another partition or offset than the one r was read from.
+// another partition or offset than the one r was read from, or r's place
+// was acknowledged for another record.
 func (a *ackLog) checkPlace(t *testing.T, id string, r *kgo.Record) {
 	t.Helper()
 	if want, ok := a.byID[id]; ok && (want[0] != int64(r.Partition) || want[1] != r.Offset) {
 		t.Fatalf("record %s acknowledged at %d/%d, found at %d/%d", id, want[0], want[1], r.Partition, r.Offset)
+	}
+	if want, ok := a.byPlace[[2]int64{int64(r.Partition), r.Offset}]; ok && want != id {
+		t.Fatalf("partition %d offset %d: acknowledged for record %s, holds %s", r.Partition, r.Offset, want, id)
 	}
 }
 

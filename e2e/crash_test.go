@@ -63,7 +63,7 @@ func TestCrashKillNineLosesNothingAcknowledged(t *testing.T) {
 // prefill writes 1.5 MiB of valueBytes records (ids "p-r<index>"),
 // uncompressed, to each of topic's partitions and notes them as
 // acknowledged.
-func prefill(t *testing.T, addr, topic string, partitions int32, valueBytes int, acked map[string][2]int64) {
+func prefill(t *testing.T, addr, topic string, partitions int32, valueBytes int, acked *ackLog) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ProducerBatchCompression(kgo.NoCompression()))
@@ -84,7 +84,7 @@ func prefill(t *testing.T, addr, topic string, partitions int32, valueBytes int,
 		if r.Err != nil {
 			t.Fatalf("prefill: %v", r.Err)
 		}
-		acked[recordID(r.Record)] = [2]int64{int64(r.Record.Partition), r.Record.Offset}
+		acked.add(r.Record)
 	}
 }
 
@@ -110,13 +110,13 @@ func crashCyclesOn(t *testing.T, walIO string, wal bool, segmentBytes, valueByte
 		"log.flush.wal.enable="+strconv.FormatBool(wal), "log.flush.wal.min.partitions=1", "log.flush.wal.checkpoint.bytes=1048576")
 	const topic, partitions = "crash", 3
 	createTopic(t, bp.addr, topic, partitions)
-	opts := []kgo.Opt{kgo.DefaultProduceTopic(topic)}
+	var opts []kgo.Opt
 	if valueBytes > 0 { // padded values are sent uncompressed, so that they fill segments
 		opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
 	}
 	acked := newAckLog(recordID)
 	if segmentBytes > 1<<20 {
-		prefill(t, bp.addr, topic, partitions, valueBytes, acked.byID)
+		prefill(t, bp.addr, topic, partitions, valueBytes, acked)
 	}
 	st := runKillCycles(t, bp, topic, partitions, opts, acked, func(cycle, i int) *kgo.Record {
 		return &kgo.Record{Key: []byte(strconv.Itoa(i % 7)), Value: paddedValue(fmt.Appendf(nil, "c%d-r%d", cycle, i), valueBytes)}
