@@ -141,20 +141,8 @@ func runKillCycles(t *testing.T, bp *brokerProc, topic string, partitions int32,
 		}
 		cancel()
 		<-done
-		closed := make(chan struct{})
-		go func() { cl.Close(); close(closed) }()
-		select {
-		case <-closed:
-		case <-time.After(30 * time.Second):
-			t.Fatal("producer did not close after the broker was killed")
-		}
-		allAnswered := make(chan struct{})
-		go func() { answered.Wait(); close(allAnswered) }()
-		select {
-		case <-allAnswered:
-		case <-time.After(30 * time.Second):
-			t.Fatal("produce callbacks still pending 30s after the producer closed")
-		}
+		within(t, 30*time.Second, cl.Close, "producer did not close after the broker was killed")
+		within(t, 30*time.Second, answered.Wait, "produce callbacks still pending 30s after the producer closed")
 		if !graceful { // a graceful stop synced everything: no power cut tears it
 			n, ext4 := reservedSegments(t, bp.dataDir)
 			st.reservedAtKill += n
@@ -266,4 +254,17 @@ func readBack(t *testing.T, bp *brokerProc, topic string, partitions int32, each
 		})
 	}
 	return read
+}
+
+// within runs f and fails the test with msg when it has not returned
+// after limit.
+func within(t *testing.T, limit time.Duration, f func(), msg string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { f(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		t.Fatal(msg)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -88,24 +87,4 @@ func TestCrashKillNineRetainedTopicLosesNothingAboveLogStart(t *testing.T) {
 	}
 	t.Logf("%d cycles (%d stops graceful), %d records acknowledged, %d deleted by retention, %d read back from log starts %v; %d rolled segments torn before their seal, %d restarts replayed batches from the WAL",
 		st.cycles, st.gracefulStops, len(acked.byID), deleted, read, starts, st.rolledTorn, st.replayed)
-}
-
-// startOffsets lists each partition's log start offset.
-func startOffsets(t *testing.T, addr, topic string, partitions int32) map[int32]int64 {
-	t.Helper()
-	cl, ctx, done := briefClient(t, addr, 15*time.Second)
-	defer done()
-	listed, err := kadm.NewClient(cl).ListStartOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("list start offsets: %v", err)
-	}
-	starts := map[int32]int64{}
-	for p := int32(0); p < partitions; p++ {
-		o, ok := listed.Lookup(topic, p)
-		if !ok || o.Err != nil {
-			t.Fatalf("start offset %s/%d: %v", topic, p, o.Err)
-		}
-		starts[p] = o.Offset
-	}
-	return starts
 }

@@ -248,19 +248,32 @@ func consumeFranzAndVerify(t *testing.T, addr, topic string, partitions int32, l
 // endOffsets lists each partition's log end offset.
 func endOffsets(t *testing.T, addr, topic string, partitions int32) map[int32]int64 {
 	t.Helper()
+	return listOffsets(t, addr, topic, partitions, "end", (*kadm.Client).ListEndOffsets)
+}
+
+// startOffsets lists each partition's log start offset.
+func startOffsets(t *testing.T, addr, topic string, partitions int32) map[int32]int64 {
+	t.Helper()
+	return listOffsets(t, addr, topic, partitions, "start", (*kadm.Client).ListStartOffsets)
+}
+
+// listOffsets lists one offset (which: start or end) of each partition.
+func listOffsets(t *testing.T, addr, topic string, partitions int32, which string,
+	list func(*kadm.Client, context.Context, ...string) (kadm.ListedOffsets, error)) map[int32]int64 {
+	t.Helper()
 	cl, ctx, done := briefClient(t, addr, 15*time.Second)
 	defer done()
-	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	listed, err := list(kadm.NewClient(cl), ctx, topic)
 	if err != nil {
-		t.Fatalf("list end offsets: %v", err)
+		t.Fatalf("list %s offsets: %v", which, err)
 	}
-	ends := map[int32]int64{}
+	offsets := map[int32]int64{}
 	for p := int32(0); p < partitions; p++ {
 		o, ok := listed.Lookup(topic, p)
 		if !ok || o.Err != nil {
-			t.Fatalf("end offset %s/%d: %v", topic, p, o.Err)
+			t.Fatalf("%s offset %s/%d: %v", which, topic, p, o.Err)
 		}
-		ends[p] = o.Offset
+		offsets[p] = o.Offset
 	}
-	return ends
+	return offsets
 }
