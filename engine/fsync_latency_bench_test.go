@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -75,6 +76,17 @@ func benchFsyncAckLatency(b *testing.B, rate int) {
 	}
 	if _, _, err := send(time.Now(), 1); err != nil { // creates the segment
 		b.Fatal(err)
+	}
+	// CHRONIK_BENCH_WARMUP=n sends n requests, one at a time, before the
+	// measured ones: past a shard's first WAL files, which are zero-filled
+	// as they grow (later ones reuse checkpointed files), to see the
+	// steady state rather than the first minutes after a start.
+	if n, _ := strconv.Atoi(os.Getenv("CHRONIK_BENCH_WARMUP")); n > 0 {
+		for i := 0; i < n; i++ {
+			if _, _, err := send(time.Now(), 1); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 
 	m0 := tb.b.Metrics()
