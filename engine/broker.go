@@ -95,6 +95,8 @@ type Broker struct {
 	// staged batches at shutdown).
 	walGen     atomic.Uint64
 	walKeepAll atomic.Bool
+	// spareFills are the goroutines filling WAL spares ahead (wal_spare_fill.go).
+	spareFills sync.WaitGroup
 
 	// startState is how the last run ended, while New opens the partitions.
 	startState *startState
@@ -149,6 +151,7 @@ func New(opts Options) (*Broker, error) {
 	raiseGOMAXPROCS(n, b.log)
 	b.releaseGCFloor = holdGCFloor(gcFloorFor(cfg.GCMinHeap, memoryLimit()), b.log)
 	places := placeShards(opts.SysfsRoot, n, cfg.NUMAPolicy, b.log)
+	b.removeStaleFills() // before a shard starts a fill of its own
 	for i := 0; i < n; i++ {
 		s := newShard(b, i, max(cfg.ShardMailbox, 16))
 		s.place = places[i]
@@ -486,6 +489,7 @@ func (b *Broker) Close() error {
 	limit := max(b.cfg.IOTimeout, b.cfg.ShutdownGrace)
 	deadline := time.Now().Add(limit)
 	close(b.closed)
+	defer waitBy(deadline, b.spareFills.Wait) // each stops within a megabyte
 	b.refuseEarly()
 	if b.stopWatch != nil {
 		b.stopWatch()

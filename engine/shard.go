@@ -66,10 +66,15 @@ type shard struct {
 	walRetryAt        time.Time
 	checkpointRetryAt time.Time
 	// The window deciding whether turns use the WAL (shard_wal.go).
-	walWide          bool
-	walWindow        uint64
-	walWindowTurns   int
-	walWindowParts   int
+	walWide        bool
+	walWindow      uint64
+	walWindowTurns int
+	walWindowParts int
+	// walReady says the shard's first WAL files are filled, so that its
+	// turns can use the WAL without the file growing on the syncer
+	// (wal_spare_fill.go); walFileRequested that the fills were started.
+	walReady         atomic.Bool
+	walFileRequested bool
 	walCheckpointDue atomic.Bool
 	checkpointQueued bool
 	// A running checkpoint (shard_wal.go): the partitions still to write
@@ -149,6 +154,9 @@ func (s *shard) run() {
 	go s.runSealer()
 	defer func() { <-s.sealerDone }()
 	go s.runSyncer()
+	if s.walWide && s.b.writeBehindOn() {
+		s.requestWALFile() // its turns use the WAL from the first
+	}
 	retention := time.NewTicker(s.b.cfg.LogRetentionCheckInterval)
 	defer retention.Stop()
 	producerExpiry := time.NewTicker(s.b.cfg.ProducerIDExpirationCheckInterval)

@@ -19,13 +19,18 @@ func (b *Broker) writeBehindOn() bool {
 
 // walBatches decides, at the end of a turn, whether p's new batches go to
 // the WAL; it returns them, or nil when p is synced directly this turn: the
-// shard's recent turns touched too few partitions for the WAL to pay, the
-// log was reopened from files holding unsynced bytes, or a WAL failure is
-// being recovered from. Switching between the two is safe either way: a
-// direct sync writes and syncs every staged batch of the partition.
+// shard's recent turns touched too few partitions for the WAL to pay, its
+// first WAL file is still being filled, the log was reopened from files
+// holding unsynced bytes, or a WAL failure is being recovered from.
+// Switching between the two is safe either way: a direct sync writes and
+// syncs every staged batch of the partition.
 func (s *shard) walBatches(p *partition) [][]byte {
 	s.countWritten(p)
 	if !s.walWide || !p.log.WriteBehind() || p.walUnsafe || s.walResume || time.Now().Before(s.walRetryAt) {
+		return nil
+	}
+	if !s.walReady.Load() {
+		s.requestWALFile()
 		return nil
 	}
 	return p.log.UnloggedStaged()

@@ -115,7 +115,27 @@ func (tb *testBroker) tryOpen() error {
 	}
 	tb.store, tb.b, tb.srv = store, b, srv
 	tb.addr = fmt.Sprintf("127.0.0.1:%d", port)
+	tb.awaitWALFiles()
 	return nil
+}
+
+// awaitWALFiles waits, when the shards use their WALs from their first
+// turn, until each has a WAL file filled ahead (wal_spare_fill.go), so that
+// tests written for the WAL path see it from their first produce.
+func (tb *testBroker) awaitWALFiles() {
+	tb.t.Helper()
+	if !tb.b.writeBehindOn() || tb.b.cfg.WALMinPartitions > 1 {
+		return
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, s := range tb.b.shards {
+		for !s.walReady.Load() {
+			if time.Now().After(deadline) {
+				tb.t.Fatalf("shard %d: no write-ahead log file ready 30s after start", s.id)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 }
 
 // stop shuts the broker down gracefully (idempotent).

@@ -229,8 +229,8 @@ func (w *shardWAL) openNext() error {
 	return nil
 }
 
-// prepareWALFile makes a shard's next WAL file: the spare, renamed, when
-// there is one, or else a new file written with zeros to its expected
+// prepareWALFile makes a shard's next WAL file: a spare, renamed, when
+// there is one (wal_spare_fill.go), or else a new file written with zeros to its expected
 // size. Its directory entry is durable before it is used, so an fdatasync
 // of the file is enough for its entries. Any goroutine may call it.
 func (b *Broker) prepareWALFile(shard int) (*walNextFile, error) {
@@ -240,15 +240,15 @@ func (b *Broker) prepareWALFile(shard int) (*walNextFile, error) {
 	}
 	gen := b.walGen.Add(1)
 	name := filepath.Join(dir, walFileName(gen, shard))
-	spare := filepath.Join(dir, walSpareName(shard))
-	fresh := os.Rename(spare, name) != nil
+	fresh := os.Rename(filepath.Join(dir, walSpareName(shard)), name) != nil &&
+		os.Rename(filepath.Join(dir, walSecondSpareName(shard)), name) != nil
 	f, err := b.opener.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("open write-ahead log: %w", err)
 	}
 	allocated := int64(0)
 	if fresh {
-		allocated = min(walExtendBytes, b.cfg.WALCheckpointBytes+b.cfg.WALCheckpointBytes/4)
+		allocated = min(walExtendBytes, b.walFileLimit())
 		err = zeroFill(f, 0, allocated)
 		if err == nil {
 			err = f.Datasync()
@@ -293,7 +293,7 @@ func zeroFill(f uring.File, off, n int64) error {
 // durable. It is an optimisation: a failure only means appends that grow
 // the file, and is logged.
 func (w *shardWAL) extendAhead() {
-	limit := w.b.cfg.WALCheckpointBytes + w.b.cfg.WALCheckpointBytes/4
+	limit := w.b.walFileLimit()
 	if w.allocated-w.size > walExtendBytes/2 || w.allocated >= limit {
 		return
 	}

@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A shard's first two WAL files are written full of zeros before its turns
+// use the WAL, off the syncer: the file the first WAL append goes to
+// already has the WAL file's whole size (checkpoint size and a quarter),
+// and the next one waits filled in a spare slot. Grown on the syncer, the
+// first file would hold 8 MiB and grow 8 MiB at a time, each step riding on
+// an fdatasync.
+func TestWALFirstFilesFilledAhead(t *testing.T) {
+	tb := startBroker(t, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1")
+	createTestTopic(t, tb, "filled", 1)
+	cl := fetchClient(tb)
+	if p := produceRaw(t, cl, "filled", 0, 11, rawBatch(4, -1, -1, -1)); p.ErrorCode != 0 {
+		t.Fatalf("produce: error %d", p.ErrorCode)
+	}
+	if tb.b.Metrics().WALSyncs == 0 {
+		t.Fatal("the produce was not made durable through the WAL")
+	}
+	limit := tb.b.walFileLimit()
+	dir := filepath.Join(tb.dir, walDirName)
+	sizes := func() map[string]int64 {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]int64{}
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[e.Name()] = info.Size()
+		}
+		return m
+	}
+	var inUse []string
+	for name, size := range sizes() {
+		if _, _, ok := parseWALFileName(name); ok {
+			inUse = append(inUse, name)
+			if size != limit {
+				t.Errorf("WAL file %s holds %d bytes; want %d, filled before its first entry", name, size, limit)
+			}
+		}
+	}
+	if len(inUse) != 1 {
+		t.Fatalf("WAL files in use: %v, want one", inUse)
+	}
+	// The second file waits, filled, in a spare slot.
+	spares := 0
+	for name, size := range sizes() {
+		if strings.HasPrefix(name, "spare-") {
+			spares++
+			if size != limit || !strings.HasSuffix(name, ".wal") {
+				t.Errorf("spare %s holds %d bytes; want a filled WAL file of %d", name, size, limit)
+			}
+		}
+	}
+	if spares != 1 {
+		t.Errorf("%d spares after the first WAL file was taken; want 1: %v", spares, sizes())
+	}
+
+	// A fill a crash cut short is removed at the next start.
+	tb.stop()
+	stale := filepath.Join(dir, walFillingName(0))
+	if err := os.WriteFile(stale, make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tb.open()
+	for name := range sizes() {
+		if strings.HasSuffix(name, ".filling") {
+			t.Errorf("%s left after a start that had a spare ready", name)
+		}
+	}
+}
