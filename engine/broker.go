@@ -95,8 +95,13 @@ type Broker struct {
 	// staged batches at shutdown).
 	walGen     atomic.Uint64
 	walKeepAll atomic.Bool
-	// spareFills are the goroutines filling WAL spares ahead (wal_spare_fill.go).
-	spareFills sync.WaitGroup
+	// spareFills are the goroutines filling WAL spares ahead
+	// (wal_spare_fill.go); fillTurn lets one write at a time; stopFills
+	// ends them.
+	spareFills    sync.WaitGroup
+	fillTurn      chan struct{}
+	stopFills     chan struct{}
+	stopFillsOnce sync.Once
 
 	// startState is how the last run ended, while New opens the partitions.
 	startState *startState
@@ -120,6 +125,8 @@ func New(opts Options) (*Broker, error) {
 		viewChanged:  make(chan struct{}),
 		reconcileCh:  make(chan struct{}, 1),
 		closed:       make(chan struct{}),
+		fillTurn:     make(chan struct{}, 1),
+		stopFills:    make(chan struct{}),
 		open:         make(map[partKey]meta.TopicID),
 		sessions:     newFetchSessions(1000),
 		requests:     newRequestMetrics(),
@@ -151,7 +158,7 @@ func New(opts Options) (*Broker, error) {
 	raiseGOMAXPROCS(n, b.log)
 	b.releaseGCFloor = holdGCFloor(gcFloorFor(cfg.GCMinHeap, memoryLimit()), b.log)
 	places := placeShards(opts.SysfsRoot, n, cfg.NUMAPolicy, b.log)
-	b.removeStaleFills() // before a shard starts a fill of its own
+	b.tidyWALSpares(n) // before a shard starts a fill of its own
 	for i := 0; i < n; i++ {
 		s := newShard(b, i, max(cfg.ShardMailbox, 16))
 		s.place = places[i]
@@ -179,6 +186,16 @@ func New(opts Options) (*Broker, error) {
 	if err := b.replayWAL(clean); err != nil {
 		b.stopAfterFailedStart()
 		return nil, err
+	}
+	// Shards whose turns use the WAL from the first fill its first files
+	// now, after the replay (whose filesystem sync would otherwise write
+	// back their zeros too).
+	for _, s := range b.shards {
+		s.submit(func(s *shard) {
+			if s.walWide && s.b.writeBehindOn() {
+				s.requestWALFile()
+			}
+		})
 	}
 	b.groups.loadAll()
 
@@ -489,7 +506,7 @@ func (b *Broker) Close() error {
 	limit := max(b.cfg.IOTimeout, b.cfg.ShutdownGrace)
 	deadline := time.Now().Add(limit)
 	close(b.closed)
-	defer waitBy(deadline, b.spareFills.Wait) // each stops within a megabyte
+	defer b.stopFilling(deadline) // on every path; a no-op after the first
 	b.refuseEarly()
 	if b.stopWatch != nil {
 		b.stopWatch()
@@ -506,6 +523,9 @@ func (b *Broker) Close() error {
 		return fmt.Errorf("stop partition shards (no clean-shutdown marker written): %w", err)
 	}
 	closed := time.Since(start)
+	// Before the shutdown sync, which would otherwise write back a fill's
+	// zeros, and before the marker says the directory is settled.
+	b.stopFilling(deadline)
 	if syncfsAvailable {
 		// Partitions closed without their own syncs; one syncfs covers them.
 		if err := b.syncAtShutdown(); err != nil {
@@ -591,9 +611,11 @@ func (b *Broker) stopShards(deadline time.Time) error {
 // own error is what New returns, a stop that also fails is logged.
 func (b *Broker) stopAfterFailedStart() {
 	b.releaseGCFloor()
-	if err := b.stopShards(time.Now().Add(max(b.cfg.IOTimeout, b.cfg.ShutdownGrace))); err != nil {
+	deadline := time.Now().Add(max(b.cfg.IOTimeout, b.cfg.ShutdownGrace))
+	if err := b.stopShards(deadline); err != nil {
 		b.log.Error("stop partition shards after a failed start", "err", err)
 	}
+	b.stopFilling(deadline)
 }
 
 // waitBy runs wait and reports whether it returned by deadline; one that

@@ -18,8 +18,11 @@ type brokerMetrics struct {
 	turnWrites     atomic.Int64 // shard turns whose appends went to the kernel as one batch
 	turnWriteNano  atomic.Int64 // total time waiting for those batches
 	walSyncs       atomic.Int64 // groups of turns made durable by one write-ahead log fdatasync
-	walBytes       atomic.Int64 // bytes appended to write-ahead logs
-	walCheckpoints atomic.Int64 // write-ahead log checkpoints (syncfs) run
+	// walFillFailures counts WAL files that could not be filled ahead
+	// (wal_spare_fill.go); the shard then grows them as it goes.
+	walFillFailures atomic.Int64
+	walBytes        atomic.Int64 // bytes appended to write-ahead logs
+	walCheckpoints  atomic.Int64 // write-ahead log checkpoints (syncfs) run
 }
 
 func (m *brokerMetrics) observeTurnWrite(d time.Duration) {

@@ -154,9 +154,6 @@ func (s *shard) run() {
 	go s.runSealer()
 	defer func() { <-s.sealerDone }()
 	go s.runSyncer()
-	if s.walWide && s.b.writeBehindOn() {
-		s.requestWALFile() // its turns use the WAL from the first
-	}
 	retention := time.NewTicker(s.b.cfg.LogRetentionCheckInterval)
 	defer retention.Stop()
 	producerExpiry := time.NewTicker(s.b.cfg.ProducerIDExpirationCheckInterval)

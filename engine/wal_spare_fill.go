@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // A shard's first two WAL files after a start have no checkpointed file to
@@ -13,9 +15,10 @@ import (
 // fdatasync together with a journal commit for the new size: at 1,000
 // fsynced produces a second that put 3.5-6 ms into the p99 for the first
 // 128 MiB (BENCHMARKS.md, "WAL files filled before use"). Instead, when a
-// shard's turns are first to use its WAL, a goroutine writes both files
-// full of zeros under names the WAL never reads, and renames each to one of
-// the shard's two spare names once it is durable; the shard syncs its
+// shard's turns are first to use its WAL (right after the start's replay
+// when they do from the first), a goroutine writes both files full of
+// zeros under names the WAL never reads, and renames each to one of the
+// shard's two spare names once it is durable; the shard syncs its
 // partitions directly until then. From the third file on, checkpointed
 // files are reused. Filled while the WAL was in use instead, 80 MiB of
 // zeros reaching the disk together held WAL fdatasyncs queued behind them
@@ -25,8 +28,12 @@ import (
 // fills: a checkpoint recycles into the first (walSpareName).
 func walSecondSpareName(shard int) string { return fmt.Sprintf("spare-%04d-2.wal", shard) }
 
-// walFillingName is where a spare is written before it is complete.
-func walFillingName(shard int) string { return fmt.Sprintf("spare-%04d.filling", shard) }
+// walFillingName is where a spare is written before it is complete: a name
+// of its own per fill, so that a fill a failed start left running can never
+// touch the file of another.
+func walFillingName(shard int) string {
+	return fmt.Sprintf("spare-%04d-%016x.filling", shard, rand.Uint64())
+}
 
 // walFileLimit is how large a WAL file grows: a little more than the
 // checkpoint size, so that the entries that arrive while a checkpoint is
@@ -37,6 +44,9 @@ func (b *Broker) walFileLimit() int64 {
 
 // requestWALFile is called by the shard when its turns should go to its
 // WAL but its files are not ready; it starts the fills once per process.
+// The broker's fills run one at a time, so that one shard's zeros never
+// reach the disk in one burst with another's (a shard already using its
+// WAL would wait behind them).
 func (s *shard) requestWALFile() {
 	if s.walFileRequested {
 		return
@@ -49,13 +59,32 @@ func (s *shard) requestWALFile() {
 		// Ready either way: after a failure the syncer grows a new file as
 		// it goes, as it did before fills.
 		defer s.walReady.Store(true)
+		select {
+		case b.fillTurn <- struct{}{}:
+			defer func() { <-b.fillTurn }()
+		case <-b.stopFills:
+			return
+		}
 		for _, name := range []string{walSpareName(s.id), walSecondSpareName(s.id)} {
-			if err := b.fillSpare(s.id, name); err != nil {
+			err := b.fillSpare(s.id, name)
+			if errors.Is(err, errFillStopped) {
+				return
+			}
+			if err != nil {
+				b.metrics.walFillFailures.Add(1)
 				b.log.Warn("fill a write-ahead log file ahead; the shard grows its file as it goes", "shard", s.id, "err", err)
 				return
 			}
 		}
 	}()
+}
+
+// stopFilling stops the fills (each within a megabyte) and waits for them
+// until deadline; a fill stuck in a write is left behind, on a file no
+// other fill or WAL uses.
+func (b *Broker) stopFilling(deadline time.Time) {
+	b.stopFillsOnce.Do(func() { close(b.stopFills) })
+	waitBy(deadline, b.spareFills.Wait)
 }
 
 // errFillStopped ends a fill when the broker closes.
@@ -81,7 +110,7 @@ func (b *Broker) fillSpare(shard int, spareName string) error {
 	limit := b.walFileLimit()
 	for off := int64(0); off < limit && err == nil; off += int64(len(walZeros)) {
 		select {
-		case <-b.closed:
+		case <-b.stopFills:
 			err = errFillStopped
 		default:
 			err = zeroFill(f, off, min(int64(len(walZeros)), limit-off))
@@ -107,15 +136,29 @@ func (b *Broker) fillSpare(shard int, spareName string) error {
 	}
 	os.Remove(filling)
 	if errors.Is(err, errFillStopped) {
-		return nil
+		return err
 	}
 	return fmt.Errorf("fill %s: %w", filling, err)
 }
 
-// removeStaleFills deletes spare files a crash left half filled.
-func (b *Broker) removeStaleFills() {
-	stale, _ := filepath.Glob(filepath.Join(b.dataDir, walDirName, "spare-*.filling"))
+// tidyWALSpares runs at start, before any shard fills: it deletes the
+// files of fills a crash cut short, and spares no shard of this run will
+// take — those of shards past num.shards, and all of them when the shards
+// use no WAL. Spares hold no entry that replay reads.
+func (b *Broker) tidyWALSpares(shards int) {
+	dir := filepath.Join(b.dataDir, walDirName)
+	stale, _ := filepath.Glob(filepath.Join(dir, "spare-*.filling"))
 	for _, path := range stale {
 		os.Remove(path)
+	}
+	spares, _ := filepath.Glob(filepath.Join(dir, "spare-*.wal"))
+	for _, path := range spares {
+		var shard int
+		if _, err := fmt.Sscanf(filepath.Base(path), "spare-%04d", &shard); err != nil {
+			continue
+		}
+		if !b.writeBehindOn() || shard >= shards {
+			os.Remove(path)
+		}
 	}
 }

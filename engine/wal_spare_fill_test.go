@@ -66,16 +66,18 @@ func TestWALFirstFilesFilledAhead(t *testing.T) {
 		t.Errorf("%d spares after the first WAL file was taken; want 1: %v", spares, sizes())
 	}
 
-	// A fill a crash cut short is removed at the next start.
+	// A fill a crash cut short, and a spare of a shard this run does not
+	// have, are removed at the next start.
 	tb.stop()
-	stale := filepath.Join(dir, walFillingName(0))
-	if err := os.WriteFile(stale, make([]byte, 4096), 0o644); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{walFillingName(0), walSpareName(7)} {
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, 4096), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tb.open()
-	for name := range sizes() {
-		if strings.HasSuffix(name, ".filling") {
-			t.Errorf("%s left after a start that had a spare ready", name)
+	for name, size := range sizes() {
+		if strings.HasSuffix(name, ".filling") || name == walSpareName(7) {
+			t.Errorf("%s (%d bytes) left after a start", name, size)
 		}
 	}
 }
