@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -91,7 +90,8 @@ func (b *Broker) stopFilling(deadline time.Time) {
 var errFillStopped = errors.New("broker closing")
 
 // fillSpare writes a WAL file of zeros of the full size, makes it durable
-// and renames it to the spare name given, unless a file is there already.
+// and renames it to the spare name given, unless a file is there already
+// (left by an earlier run).
 // It stops between megabytes when the broker closes.
 func (b *Broker) fillSpare(shard int, spareName string) error {
 	dir := filepath.Join(b.dataDir, walDirName)
@@ -123,13 +123,9 @@ func (b *Broker) fillSpare(shard int, spareName string) error {
 		err = cerr
 	}
 	if err == nil {
-		if _, serr := os.Stat(spare); serr == nil {
-			err = os.Remove(filling) // a checkpoint recycled a file there meanwhile
-		} else if errors.Is(serr, fs.ErrNotExist) {
-			err = os.Rename(filling, spare)
-		} else {
-			err = serr
-		}
+		// No checkpoint can have recycled a file into the slot meanwhile:
+		// the shard uses its WAL only once its fills have ended.
+		err = os.Rename(filling, spare)
 	}
 	if err == nil {
 		return syncDirErr(dir)
