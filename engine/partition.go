@@ -403,6 +403,7 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	if segments > 0 && p.log.SegmentCount() > segments {
 		p.snapshotAtRoll(before)
 	}
+	p.shard.walWindowBytes += int64(len(raw))
 	p.queueWrite()
 	if h.ProducerID >= 0 {
 		// (A duplicate answered from the state above does not refresh

@@ -65,11 +65,16 @@ type shard struct {
 	lastResume        uint64
 	walRetryAt        time.Time
 	checkpointRetryAt time.Time
-	// The window deciding whether turns use the WAL (shard_wal.go).
+	// The window deciding whether turns use the WAL (shard_wal.go):
+	// walWideByParts says the last window chose it for its partitions
+	// alone; walWindowBytes counts the bytes appended since walWindowStart.
 	walWide        bool
+	walWideByParts bool
 	walWindow      uint64
 	walWindowTurns int
 	walWindowParts int
+	walWindowBytes int64
+	walWindowStart time.Time
 	// walReady says the shard's first WAL files are filled, so that its
 	// turns can use the WAL without the file growing on the syncer
 	// (wal_spare_fill.go); walFileRequested that the fills were started.
@@ -131,7 +136,8 @@ func newShard(b *Broker, id, mailbox int) *shard {
 		syncResults: make(chan *syncJob, syncQueueDepth),
 		wal:         newShardWAL(b, id),
 		// With a threshold of one partition every turn qualifies at once.
-		walWide: b != nil && b.cfg.WALMinPartitions <= 1,
+		walWide:        b != nil && b.cfg.WALMinPartitions <= 1,
+		walWideByParts: b != nil && b.cfg.WALMinPartitions <= 1,
 		// Window 0 is a new partition's zero value: start past it.
 		walWindow: 1,
 	}

@@ -37,9 +37,9 @@ func (s *shard) walBatches(p *partition) [][]byte {
 }
 
 // walWindowTurns is how many turns the shard looks back at to decide whether
-// its appends are spread over enough partitions for the WAL to pay: with
-// few, one fdatasync of a partition file costs what one of the WAL costs
-// and writes each byte once.
+// its turns use the WAL: with few partitions, one fdatasync of a partition
+// file costs what one of the WAL costs and writes each byte once, unless the
+// load is light (walLight).
 const walWindowTurns = 64
 
 // countWritten counts p among the partitions written in this window.
@@ -51,16 +51,45 @@ func (s *shard) countWritten(p *partition) {
 }
 
 // endWALWindowTurn closes a turn for the window; every walWindowTurns
-// turns it decides whether the next window's turns use the WAL
-// (log.flush.wal.min.partitions distinct partitions written).
+// turns it decides whether the next window's turns use the WAL: when they
+// wrote log.flush.wal.min.partitions distinct partitions, or appended
+// lightly (walLight).
 func (s *shard) endWALWindowTurn() {
 	s.walWindowTurns++
+	if s.walWindowTurns == 1 {
+		// The rate is taken from the end of the window's first turn, so
+		// that a quiet spell before the window does not make a burst look
+		// light.
+		s.walWindowStart, s.walWindowBytes = time.Now(), 0
+	}
 	if s.walWindowTurns < walWindowTurns {
 		return
 	}
-	s.walWide = s.walWindowParts >= s.b.cfg.WALMinPartitions
+	light := s.walLight(time.Since(s.walWindowStart))
+	s.walWideByParts = s.walWindowParts >= s.b.cfg.WALMinPartitions
+	s.walWide = s.walWideByParts || light
 	s.walWindow++
 	s.walWindowTurns, s.walWindowParts = 0, 0
+}
+
+// walLight says the window's appends, over elapsed, came to less than
+// log.flush.wal.light.bytes.per.second, or to less than twice that when the
+// WAL was chosen for that reason before (so that a load near the limit
+// does not switch every window). A WAL fdatasync overwrites blocks already
+// written, where a partition file's grows the file and commits the
+// journal: at 1,000 fsynced produces a second the WAL answered one
+// partition's p99 in half the time. It writes each byte twice, though, and
+// one partition streaming flat out through it ran 0.76 times as fast
+// (BENCHMARKS.md, "One partition through the WAL, in steady state").
+func (s *shard) walLight(elapsed time.Duration) bool {
+	limit := s.b.cfg.WALLightBytesPerSecond
+	if limit <= 0 {
+		return false
+	}
+	if s.walWide && !s.walWideByParts {
+		limit *= 2
+	}
+	return float64(s.walWindowBytes) < float64(limit)*elapsed.Seconds()
 }
 
 // walRetryInterval is how long a shard syncs partitions directly after a

@@ -36,9 +36,16 @@ func readBatchOffsets(t *testing.T, cl *kgo.Client, topic string) []int64 {
 // readPartitionBatchOffsets is readBatchOffsets for any partition.
 func readPartitionBatchOffsets(t *testing.T, cl *kgo.Client, topic string, part int32) []int64 {
 	t.Helper()
+	return readPartitionBatchOffsetsUpTo(t, cl, topic, part, 1<<20)
+}
+
+// readPartitionBatchOffsetsUpTo is readPartitionBatchOffsets for the first
+// maxBytes of the partition.
+func readPartitionBatchOffsetsUpTo(t *testing.T, cl *kgo.Client, topic string, part int32, maxBytes int32) []int64 {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := fetchReq(topic, part, 0, 1, 0, 1<<20).RequestWith(ctx, cl)
+	resp, err := fetchReq(topic, part, 0, 1, 0, maxBytes).RequestWith(ctx, cl)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,8 @@ import (
 // files are filled, and goes back and forth as the load changes;
 // acknowledged batches survive every switch.
 func TestShardSwitchesBetweenWALAndDirectSyncs(t *testing.T) {
-	tb := startBroker(t, "num.shards=1", "log.flush.policy=always")
+	// The rate rule is off here: the narrow load below is light too.
+	tb := startBroker(t, "num.shards=1", "log.flush.policy=always", "log.flush.wal.light.bytes.per.second=0")
 	createTestTopic(t, tb, "narrow", 1)
 	createTestTopic(t, tb, "wide", 16)
 	cl := fetchClient(tb)
@@ -67,6 +68,66 @@ func TestShardSwitchesBetweenWALAndDirectSyncs(t *testing.T) {
 		if stored := readPartitionBatchOffsets(t, cl, k.topic, k.partition); !slices.Equal(stored, offs) {
 			t.Fatalf("%s-%d holds %v after restart, want the acknowledged %v", k.topic, k.partition, stored, offs)
 		}
+	}
+}
+
+// A shard writing one partition uses its WAL while the load is light
+// (log.flush.wal.light.bytes.per.second) and syncs the partition directly
+// once it streams, and back; acknowledged batches survive every switch.
+func TestShardUsesWALWhileLoadIsLight(t *testing.T) {
+	// Light: a 2-record batch (about 80 bytes) every 2 ms or slower, under
+	// 40 KB/s. Heavy: a batch of about 60 KB per fsynced produce, one at a
+	// time, which even at 30 ms a sync is 2 MB/s: four times the 512 KiB/s
+	// (twice the limit) that leaving the WAL takes.
+	tb := startBroker(t, "num.shards=1", "log.flush.policy=always",
+		"log.flush.wal.light.bytes.per.second=262144", "log.flush.wal.checkpoint.bytes=262144")
+	createTestTopic(t, tb, "stream", 1)
+	cl := fetchClient(tb)
+	var acked []int64
+	heavyBatch := rawBatch(6000, -1, -1, -1)
+	produce := func(raw []byte) {
+		t.Helper()
+		p := produceRaw(t, cl, "stream", 0, 11, raw)
+		if p.ErrorCode != 0 {
+			t.Fatalf("produce: %v", kerr.ErrorForCode(p.ErrorCode))
+		}
+		acked = append(acked, p.BaseOffset)
+	}
+	// untilWAL produces lightly until the WAL takes the turns: its first
+	// window syncs directly and its files are filled meanwhile.
+	untilWAL := func(phase string) {
+		t.Helper()
+		before := tb.b.Metrics().WALSyncs
+		deadline := time.Now().Add(30 * time.Second)
+		for i := 0; i < 2*walWindowTurns || tb.b.Metrics().WALSyncs == before; i++ {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: a light load on one partition never went through the WAL", phase)
+			}
+			produce(rawBatch(2, -1, -1, -1))
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	heavy := func() {
+		for range walWindowTurns {
+			produce(heavyBatch)
+		}
+	}
+	untilWAL("at first")
+	// The first heavy window may still use the WAL (it was chosen by the
+	// light one before it); the one after it must not.
+	heavy()
+	heavy()
+	before := tb.b.Metrics().WALSyncs
+	heavy()
+	if n := tb.b.Metrics().WALSyncs; n != before {
+		t.Fatalf("the WAL was still used %d times while one partition streamed", n-before)
+	}
+	untilWAL("after streaming")
+	tb.restart()
+	cl = fetchClient(tb)
+	if stored := readPartitionBatchOffsetsUpTo(t, cl, "stream", 0, 32<<20); !slices.Equal(stored, acked) {
+		t.Fatalf("the partition holds %d batches after restart, want the %d acknowledged (%v... against %v...)",
+			len(stored), len(acked), stored[:min(len(stored), 5)], acked[:5])
 	}
 }
 

@@ -21,7 +21,7 @@ func TestWritebackHintsOnlyForBytesWrittenBehind(t *testing.T) {
 		sets      []string
 		wantHints bool
 	}{
-		{"synced directly", nil, false},
+		{"synced directly", []string{"log.flush.wal.light.bytes.per.second=0"}, false},
 		{"written behind the WAL", []string{"log.flush.wal.min.partitions=1", "log.flush.wal.checkpoint.bytes=262144"}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {

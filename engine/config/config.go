@@ -46,6 +46,7 @@ type Config struct {
 	SyncfsMinPartitions               int           // log.flush.syncfs.min.partitions
 	WALEnable                         bool          // log.flush.wal.enable
 	WALMinPartitions                  int           // log.flush.wal.min.partitions
+	WALLightBytesPerSecond            int64         // log.flush.wal.light.bytes.per.second
 	WALCheckpointBytes                int64         // log.flush.wal.checkpoint.bytes
 	MessageMaxBytes                   int32         // message.max.bytes
 	LogMessageTimestampBeforeMaxMs    int64         // log.message.timestamp.before.max.ms

@@ -67,6 +67,7 @@ var nonDefault = map[string]string{
 	"log.flush.wal.enable":                     "false",
 	"log.preallocate":                          "false",
 	"log.flush.wal.min.partitions":             "2",
+	"log.flush.wal.light.bytes.per.second":     "1048576",
 	"log.flush.wal.checkpoint.bytes":           "1048576",
 	"net.transport":                            "std",
 	"metrics.listener":                         "127.0.0.1:9644",

@@ -62,6 +62,7 @@ func TestLoadDefaults(t *testing.T) {
 		SyncfsMinPartitions:               16,
 		WALEnable:                         true,
 		WALMinPartitions:                  8,
+		WALLightBytesPerSecond:            32 << 20,
 		WALCheckpointBytes:                64 << 20,
 		MessageMaxBytes:                   1048588,
 		LogMessageTimestampBeforeMaxMs:    math.MaxInt64,
