@@ -82,14 +82,14 @@ func (s *shard) endWALWindowTurn() {
 // one partition streaming flat out through it ran 0.76 times as fast
 // (BENCHMARKS.md, "One partition through the WAL, in steady state").
 func (s *shard) walLight(elapsed time.Duration) bool {
-	limit := s.b.cfg.WALLightBytesPerSecond
-	if limit <= 0 {
+	if s.b.cfg.WALLightBytesPerSecond <= 0 {
 		return false
 	}
+	limit := float64(s.b.cfg.WALLightBytesPerSecond) // a float: doubling the largest setting
 	if s.walWide && !s.walWideByParts {
 		limit *= 2
 	}
-	return float64(s.walWindowBytes) < float64(limit)*elapsed.Seconds()
+	return float64(s.walWindowBytes) < limit*elapsed.Seconds()
 }
 
 // walRetryInterval is how long a shard syncs partitions directly after a

@@ -96,6 +96,11 @@ type shardWAL struct {
 	// next is the file the following rotation moves to, prepared by the
 	// last checkpoint's goroutine (nil when there is none).
 	next *walNextFile
+	// reusable are the files close leaves to become spares after a clean
+	// shutdown (keepWALSpares): the current one, unless an append to it
+	// failed, the prepared next one, and one rotated out for a checkpoint
+	// that did not start (the shutdown's syncfs covers it).
+	reusable []string
 
 	hdrs []byte   // scratch: entry and item headers of one write
 	iov  [][]byte // scratch: the write's buffers
@@ -409,9 +414,11 @@ func (w *shardWAL) reapCheckpoint(wait bool) {
 	// After a failed syncfs every WAL file stays for the next start
 	// (checkpointWAL set walKeepAll), and nothing was prepared.
 	if next != nil {
-		if w.next != nil { // not expected: one checkpoint at a time
+		if w.next != nil {
+			// No append came between two checkpoints (a rotation with the
+			// file just started): keep the unused one as a spare.
 			w.next.f.Close()
-			w.b.removeWALFiles([]string{w.next.name})
+			w.b.recycleWAL(w.shard, w.next.name)
 		}
 		w.next = next
 	}
@@ -436,17 +443,24 @@ func (b *Broker) recycleWAL(shard int, name string) {
 // once its own syncfs has made every partition durable.
 func (w *shardWAL) close() {
 	w.reapCheckpoint(true)
-	if w.next != nil {
-		// Holds no entries of its generation; Broker.Close deletes it with
-		// the rest, or the next start's replay finds nothing in it.
-		w.next.f.Close()
-		w.next = nil
-	}
 	if w.f != nil {
 		if err := w.f.Close(); err != nil {
 			w.b.log.Warn("close write-ahead log", "file", w.name, "err", err)
+		} else {
+			w.reusable = append(w.reusable, w.name)
 		}
 		w.f = nil
+	}
+	if w.next != nil {
+		// Holds no entries of its generation; Broker.Close keeps or
+		// deletes it with the rest, or the next start's replay finds
+		// nothing in it.
+		w.next.f.Close()
+		w.reusable = append(w.reusable, w.next.name)
+		w.next = nil
+	}
+	if w.retiring != "" {
+		w.reusable = append(w.reusable, w.retiring)
 	}
 }
 

@@ -43,8 +43,8 @@ func (st *walReplayStats) add(o walReplayStats) {
 // replayWAL runs once at start, after every partition is open and before
 // any request is served. It appends to each log the batches a previous
 // run's WAL holds beyond the log's end (the partition files lost them with
-// the page cache), then makes the data filesystem durable and deletes the
-// WAL files. An unclean start syncs the filesystem even without WAL files:
+// the page cache), then makes the data filesystem durable and keeps the
+// WAL files as spares or deletes them. An unclean start syncs the filesystem even without WAL files:
 // bytes recovered from the page cache must be durable before new WAL
 // entries build on them.
 func (b *Broker) replayWAL(clean bool) error {
@@ -82,10 +82,13 @@ func (b *Broker) replayWAL(clean bool) error {
 		}
 	}
 	for _, f := range files {
+		b.walGen.Store(max(b.walGen.Load(), f.gen))
+		if b.keepAsSpare(f.shard, f.path) {
+			continue // its shard fills no new file
+		}
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove replayed write-ahead log: %w", err)
 		}
-		b.walGen.Store(max(b.walGen.Load(), f.gen))
 	}
 	if len(files) > 0 {
 		syncDir(filepath.Join(b.dataDir, walDirName))
@@ -155,11 +158,16 @@ func firstWALEntryGen(path string) (uint64, error) {
 }
 
 // removeAllWALFiles deletes the WAL files at a clean shutdown, after the
-// syncfs that made every partition durable. After a failed checkpoint they
-// stay, and the next start replays them.
+// syncfs that made every partition durable, but first keeps each shard's
+// last files as its spares (keepWALSpares). After a failed checkpoint they
+// all stay, and the next start replays them.
 func (b *Broker) removeAllWALFiles() error {
+	if b.walKeepAll.Load() {
+		return nil
+	}
+	b.keepWALSpares()
 	files, err := b.listWALFiles()
-	if err != nil || len(files) == 0 || b.walKeepAll.Load() {
+	if err != nil || len(files) == 0 {
 		return err
 	}
 	for _, f := range files {

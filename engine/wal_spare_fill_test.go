@@ -81,3 +81,80 @@ func TestWALFirstFilesFilledAhead(t *testing.T) {
 		}
 	}
 }
+
+// A clean shutdown keeps a shard's last WAL files as its spares, so that a
+// restart writes no zeros: every WAL file of the restarted broker is one
+// the first run filled, and the shard's turns use the WAL at once.
+func TestWALFilesKeptAcrossCleanRestart(t *testing.T) {
+	tb := startBroker(t, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1",
+		"log.flush.wal.checkpoint.bytes=262144")
+	createTestTopic(t, tb, "kept", 1)
+	cl := fetchClient(tb)
+	produce := func() {
+		t.Helper()
+		if p := produceRaw(t, cl, "kept", 0, 11, rawBatch(2000, -1, -1, -1)); p.ErrorCode != 0 {
+			t.Fatalf("produce: error %d", p.ErrorCode)
+		}
+	}
+	for range 60 { // about 16 KB each: past two checkpoints of 256 KiB
+		produce()
+	}
+	if tb.b.Metrics().WALCheckpoints < 2 {
+		t.Fatalf("%d checkpoints; want the files recycled at least twice", tb.b.Metrics().WALCheckpoints)
+	}
+	dir := filepath.Join(tb.dir, walDirName)
+	walFiles := func() map[string]os.FileInfo {
+		t.Helper()
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]os.FileInfo{}
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[e.Name()] = info
+		}
+		return m
+	}
+	filled := walFiles()
+	fromFirstRun := func(info os.FileInfo) bool {
+		for _, f := range filled {
+			if os.SameFile(f, info) {
+				return true
+			}
+		}
+		return false
+	}
+	limit := tb.b.walFileLimit()
+
+	tb.stop()
+	left := walFiles()
+	for _, name := range []string{walSpareName(0), walSecondSpareName(0)} {
+		info, ok := left[name]
+		switch {
+		case !ok:
+			t.Errorf("no %s after a clean shutdown: %v", name, left)
+		case info.Size() != limit || !fromFirstRun(info):
+			t.Errorf("%s holds %d bytes (want %d) and is a file the run filled: %v", name, info.Size(), limit, fromFirstRun(info))
+		}
+	}
+	if len(left) != 2 {
+		t.Errorf("after a clean shutdown the WAL directory holds %d files, want the two spares: %v", len(left), left)
+	}
+
+	tb.open()
+	cl = fetchClient(tb)
+	syncs := tb.b.Metrics().WALSyncs
+	produce()
+	if tb.b.Metrics().WALSyncs == syncs {
+		t.Fatal("the first produce after the restart was not made durable through the WAL")
+	}
+	for name, info := range walFiles() {
+		if !fromFirstRun(info) {
+			t.Errorf("%s (%d bytes) was made after the restart; want the kept files reused", name, info.Size())
+		}
+	}
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/chronik-go/chronik/engine/config"
 	"github.com/chronik-go/chronik/engine/partlog"
 )
 
@@ -75,12 +77,13 @@ func TestShardSwitchesBetweenWALAndDirectSyncs(t *testing.T) {
 // (log.flush.wal.light.bytes.per.second) and syncs the partition directly
 // once it streams, and back; acknowledged batches survive every switch.
 func TestShardUsesWALWhileLoadIsLight(t *testing.T) {
-	// Light: a 2-record batch (about 80 bytes) every 2 ms or slower, under
-	// 40 KB/s. Heavy: a batch of about 60 KB per fsynced produce, one at a
-	// time, which even at 30 ms a sync is 2 MB/s: four times the 512 KiB/s
-	// (twice the limit) that leaving the WAL takes.
+	// Light: a 2-record batch (about 80 bytes) every 5 ms or slower, under
+	// 16 KB/s against a limit of 64 KiB/s. Heavy: a batch of about 50 KB
+	// per fsynced produce, one at a time, which even at 30 ms a turn is
+	// 1.6 MB/s: twelve times the 128 KiB/s (twice the limit) that leaving
+	// the WAL takes.
 	tb := startBroker(t, "num.shards=1", "log.flush.policy=always",
-		"log.flush.wal.light.bytes.per.second=262144", "log.flush.wal.checkpoint.bytes=262144")
+		"log.flush.wal.light.bytes.per.second=65536", "log.flush.wal.checkpoint.bytes=262144")
 	createTestTopic(t, tb, "stream", 1)
 	cl := fetchClient(tb)
 	var acked []int64
@@ -104,7 +107,7 @@ func TestShardUsesWALWhileLoadIsLight(t *testing.T) {
 				t.Fatalf("%s: a light load on one partition never went through the WAL", phase)
 			}
 			produce(rawBatch(2, -1, -1, -1))
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
 	heavy := func() {
@@ -131,6 +134,35 @@ func TestShardUsesWALWhileLoadIsLight(t *testing.T) {
 	}
 }
 
+// The rate rule's limits: under the limit is light; once the WAL was
+// chosen for the rate alone it stays until twice the limit (but not when
+// it was chosen for its partitions); 0 turns the rule off; the largest
+// setting is light at any rate.
+func TestWALLightRate(t *testing.T) {
+	for _, c := range []struct {
+		limit            int64
+		bytes            int64
+		wide, wideByRate bool
+		want             bool
+	}{
+		{limit: 1000, bytes: 900, want: true},
+		{limit: 1000, bytes: 1500, want: false},
+		{limit: 1000, bytes: 1500, wide: true, wideByRate: true, want: true},
+		{limit: 1000, bytes: 2500, wide: true, wideByRate: true, want: false},
+		{limit: 1000, bytes: 1500, wide: true, want: false},
+		{limit: 0, bytes: 1, want: false},
+		{limit: math.MaxInt64, bytes: 1 << 40, wide: true, wideByRate: true, want: true},
+	} {
+		cfg := config.Defaults()
+		cfg.WALLightBytesPerSecond = c.limit
+		s := &shard{b: &Broker{cfg: cfg}, walWide: c.wide, walWideByParts: c.wide && !c.wideByRate, walWindowBytes: c.bytes}
+		if got := s.walLight(time.Second); got != c.want {
+			t.Errorf("limit %d B/s, %d bytes in a second, WAL chosen before %v (for its rate %v): light %v, want %v",
+				c.limit, c.bytes, c.wide, c.wideByRate, got, c.want)
+		}
+	}
+}
+
 // What a crash leaves behind: the data directory as it is on disk while the
 // broker runs, with the WAL's entries durable and batches still staged in
 // memory missing from the partition files. A broker started on a copy of
@@ -154,6 +186,24 @@ func TestWALReplayRestoresWhatACrashLost(t *testing.T) {
 	createTestTopic(t, tb, "gone", 1)
 	createTestTopic(t, tb, "kept", 1)
 	crashed, acked := walOnlyCrashCopy(t, tb, cl, "kept")
+	walDir := filepath.Join(crashed, walDirName)
+	var replayed []os.FileInfo
+	entries, err := os.ReadDir(walDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if _, _, ok := parseWALFileName(e.Name()); ok {
+			info, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			replayed = append(replayed, info)
+		}
+	}
+	if len(replayed) != 1 {
+		t.Fatalf("the crash left %d WAL files; want the one in use", len(replayed))
+	}
 
 	again := &testBroker{t: t, dir: crashed, sets: sets}
 	again.open()
@@ -161,6 +211,21 @@ func TestWALReplayRestoresWhatACrashLost(t *testing.T) {
 	cl = fetchClient(again)
 	if got := readBatchOffsets(t, cl, "kept"); !slices.Equal(got, acked) {
 		t.Fatalf("after replay kept-0 holds %v, want the acknowledged %v", got, acked)
+	}
+	// The replayed file, filled and now redundant, is the shard's spare
+	// rather than deleted and filled again: the same file, its entries
+	// still in it (a new fill holds zeros).
+	spare := filepath.Join(walDir, walSpareName(0))
+	info, err := os.Stat(spare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := firstWALEntryGen(spare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(info, replayed[0]) || first == 0 {
+		t.Errorf("the replayed WAL file %s did not become the shard's spare", replayed[0].Name())
 	}
 	if got := readBatchOffsets(t, cl, "gone"); len(got) != 0 {
 		t.Fatalf("the re-created topic got the deleted one's batches %v", got)

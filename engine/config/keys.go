@@ -188,7 +188,7 @@ var keyTable = []key{
 		set: intSetter(func(c *Config) *int { return &c.WALMinPartitions }, 1, maxInt32),
 		get: intGetter(func(c *Config) *int { return &c.WALMinPartitions })},
 	{name: "log.flush.wal.light.bytes.per.second", typ: TypeLong, def: "33554432", unit: "bytes per second",
-		doc: "a shard also uses its write-ahead log, however few partitions it writes, while its last 64 turns appended less than this many bytes a second (and until they reach twice as many); 0: only log.flush.wal.min.partitions decides",
+		doc: "a shard also uses its write-ahead log, however few partitions it writes, for the next 64 turns when its last 64 appended less than this many bytes a second; once chosen for this alone it is left only at twice the rate; 0: only log.flush.wal.min.partitions decides",
 		set: intSetter(func(c *Config) *int64 { return &c.WALLightBytesPerSecond }, 0, math.MaxInt64),
 		get: intGetter(func(c *Config) *int64 { return &c.WALLightBytesPerSecond })},
 	{name: "log.flush.wal.checkpoint.bytes", typ: TypeLong, def: "67108864", unit: "bytes",
