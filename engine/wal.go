@@ -67,7 +67,8 @@ func parseWALFileName(name string) (gen uint64, shard int, ok bool) {
 }
 
 // shardWAL is one shard's write-ahead log. Only the shard's syncer
-// goroutine touches it.
+// goroutine touches it (Broker.Close reads reusable once the shard has
+// stopped).
 type shardWAL struct {
 	b     *Broker
 	shard int

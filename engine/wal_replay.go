@@ -83,7 +83,10 @@ func (b *Broker) replayWAL(clean bool) error {
 	}
 	for _, f := range files {
 		b.walGen.Store(max(b.walGen.Load(), f.gen))
-		if b.keepAsSpare(f.shard, f.path) {
+		// A file whose first entry is not whole (a crash in its first
+		// append, or a failed one) would hide from seedWALGen the
+		// generations of the older entries behind it: it is deleted.
+		if first, err := firstWALEntryGen(f.path); err == nil && first == f.gen && b.keepAsSpare(f.shard, f.path) {
 			continue // its shard fills no new file
 		}
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -23,8 +23,9 @@ import (
 // zeros reaching the disk together held WAL fdatasyncs queued behind them
 // for up to 22 ms.
 
-// walSecondSpareName is the shard's second spare slot, used only by these
-// fills: a checkpoint recycles into the first (walSpareName).
+// walSecondSpareName is the shard's second spare slot, filled by these fills
+// or kept at a clean shutdown (keepAsSpare): a checkpoint recycles into the
+// first (walSpareName).
 func walSecondSpareName(shard int) string { return fmt.Sprintf("spare-%04d-2.wal", shard) }
 
 // walFillingName is where a spare is written before it is complete: a name
@@ -146,8 +147,9 @@ func (b *Broker) fillSpare(shard int, spareName string) error {
 
 // tidyWALSpares runs at start, before any shard fills: it deletes the
 // files of fills a crash cut short, and spares no shard of this run will
-// take — those of shards past num.shards, and all of them when the shards
-// use no WAL. Spares hold no entry that replay reads.
+// take — those of shards past num.shards, all of them when the shards use
+// no WAL, and those smaller than this run's WAL files. Spares hold no
+// entry that replay reads.
 func (b *Broker) tidyWALSpares(shards int) {
 	dir := filepath.Join(b.dataDir, walDirName)
 	stale, _ := filepath.Glob(filepath.Join(dir, "spare-*.filling"))
@@ -160,7 +162,10 @@ func (b *Broker) tidyWALSpares(shards int) {
 		if _, err := fmt.Sscanf(filepath.Base(path), "spare-%04d", &shard); err != nil {
 			continue
 		}
-		if !b.writeBehindOn() || shard >= shards {
+		// A spare smaller than this run's files (a larger checkpoint size
+		// now) would be grown on the syncer as it fills: filled again.
+		info, err := os.Stat(path)
+		if !b.writeBehindOn() || shard >= shards || (err == nil && info.Size() < b.walFileLimit()) {
 			os.Remove(path)
 		}
 	}

@@ -67,9 +67,11 @@ func TestWALFirstFilesFilledAhead(t *testing.T) {
 	}
 
 	// A fill a crash cut short, and a spare of a shard this run does not
-	// have, are removed at the next start.
+	// have, are removed at the next start; so is a spare smaller than the
+	// run's WAL files (as after a larger checkpoint size was set), which
+	// is filled again.
 	tb.stop()
-	for _, name := range []string{walFillingName(0), walSpareName(7)} {
+	for _, name := range []string{walFillingName(0), walSpareName(7), walSecondSpareName(0)} {
 		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, 4096), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -78,6 +80,9 @@ func TestWALFirstFilesFilledAhead(t *testing.T) {
 	for name, size := range sizes() {
 		if strings.HasSuffix(name, ".filling") || name == walSpareName(7) {
 			t.Errorf("%s (%d bytes) left after a start", name, size)
+		}
+		if strings.HasPrefix(name, "spare-0000") && size != limit {
+			t.Errorf("spare %s holds %d bytes after a start; want %d", name, size, limit)
 		}
 	}
 }

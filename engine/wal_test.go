@@ -232,6 +232,59 @@ func TestWALReplayRestoresWhatACrashLost(t *testing.T) {
 	}
 }
 
+// A WAL file whose first entry a crash tore is not kept as a spare after
+// the replay: a spare's first entry must carry its newest generation, from
+// which the next start sets the generation counter.
+func TestWALReplayDeletesAFileWithATornFirstEntry(t *testing.T) {
+	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1"}
+	tb := startBroker(t, sets...)
+	createTestTopic(t, tb, "torn", 1)
+	cl := fetchClient(tb)
+	crashed, _ := walOnlyCrashCopy(t, tb, cl, "torn")
+	walDir := filepath.Join(crashed, walDirName)
+	entries, err := os.ReadDir(walDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	torn := false
+	for _, e := range entries {
+		if _, _, ok := parseWALFileName(e.Name()); ok {
+			path := filepath.Join(walDir, e.Name())
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The first entry's CRC no longer matches: as if the crash
+			// cut its write short.
+			if _, err := f.WriteAt([]byte{0xde, 0xad}, 20); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			torn = true
+		}
+	}
+	if !torn {
+		t.Fatal("the crash left no WAL file")
+	}
+	again := &testBroker{t: t, dir: crashed, sets: sets}
+	again.open()
+	t.Cleanup(again.stop)
+	// (A file filled since may have the deleted file's inode number, so
+	// the contents tell: a fill holds zeros, the torn file its entries.)
+	for _, slot := range []string{walSpareName(0), walSecondSpareName(0)} {
+		head := make([]byte, len(walEntryMagic))
+		f, err := os.Open(filepath.Join(walDir, slot))
+		if err != nil {
+			continue
+		}
+		_, err = f.ReadAt(head, 0)
+		f.Close()
+		if err != nil || string(head) == walEntryMagic {
+			t.Errorf("the WAL file with a torn first entry became %s (%v)", slot, err)
+		}
+	}
+}
+
 // Batches the WAL replay restores count for duplicate detection: an
 // idempotent producer retrying one after the crash gets its original offset,
 // and its next batch goes on at the next sequence.
