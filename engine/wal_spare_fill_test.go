@@ -88,8 +88,9 @@ func TestWALFirstFilesFilledAhead(t *testing.T) {
 }
 
 // A clean shutdown keeps a shard's last WAL files as its spares, so that a
-// restart writes no zeros: every WAL file of the restarted broker is one
-// the first run filled, and the shard's turns use the WAL at once.
+// restart writes no zeros: both spares are files the run used (their first
+// entries are whole; a fill holds zeros), and every WAL file of the
+// restarted broker is one of them.
 func TestWALFilesKeptAcrossCleanRestart(t *testing.T) {
 	tb := startBroker(t, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1",
 		"log.flush.wal.checkpoint.bytes=262144")
@@ -104,10 +105,12 @@ func TestWALFilesKeptAcrossCleanRestart(t *testing.T) {
 	for range 60 { // about 16 KB each: past two checkpoints of 256 KiB
 		produce()
 	}
-	if tb.b.Metrics().WALCheckpoints < 2 {
-		t.Fatalf("%d checkpoints; want the files recycled at least twice", tb.b.Metrics().WALCheckpoints)
+	if n := tb.b.Metrics().WALCheckpoints; n < 2 {
+		t.Fatalf("%d checkpoints; want the filled files used and recycled", n)
 	}
 	dir := filepath.Join(tb.dir, walDirName)
+	// walFiles lists the WAL directory, each file with its first entry's
+	// generation (0: none whole, as in a file of zeros).
 	walFiles := func() map[string]os.FileInfo {
 		t.Helper()
 		entries, err := os.ReadDir(dir)
@@ -120,34 +123,26 @@ func TestWALFilesKeptAcrossCleanRestart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if gen, err := firstWALEntryGen(filepath.Join(dir, e.Name())); err != nil || gen == 0 {
+				t.Errorf("%s holds no whole first entry (%v): not a file the run used", e.Name(), err)
+			}
 			m[e.Name()] = info
 		}
 		return m
 	}
-	filled := walFiles()
-	fromFirstRun := func(info os.FileInfo) bool {
-		for _, f := range filled {
-			if os.SameFile(f, info) {
-				return true
-			}
-		}
-		return false
-	}
 	limit := tb.b.walFileLimit()
 
 	tb.stop()
-	left := walFiles()
+	kept := walFiles()
 	for _, name := range []string{walSpareName(0), walSecondSpareName(0)} {
-		info, ok := left[name]
-		switch {
-		case !ok:
-			t.Errorf("no %s after a clean shutdown: %v", name, left)
-		case info.Size() != limit || !fromFirstRun(info):
-			t.Errorf("%s holds %d bytes (want %d) and is a file the run filled: %v", name, info.Size(), limit, fromFirstRun(info))
+		if info, ok := kept[name]; !ok {
+			t.Errorf("no %s after a clean shutdown: %v", name, kept)
+		} else if info.Size() != limit {
+			t.Errorf("%s holds %d bytes; want %d", name, info.Size(), limit)
 		}
 	}
-	if len(left) != 2 {
-		t.Errorf("after a clean shutdown the WAL directory holds %d files, want the two spares: %v", len(left), left)
+	if len(kept) != 2 {
+		t.Errorf("after a clean shutdown the WAL directory holds %d files, want the two spares: %v", len(kept), kept)
 	}
 
 	tb.open()
@@ -158,7 +153,11 @@ func TestWALFilesKeptAcrossCleanRestart(t *testing.T) {
 		t.Fatal("the first produce after the restart was not made durable through the WAL")
 	}
 	for name, info := range walFiles() {
-		if !fromFirstRun(info) {
+		same := false
+		for _, k := range kept {
+			same = same || os.SameFile(k, info)
+		}
+		if !same {
 			t.Errorf("%s (%d bytes) was made after the restart; want the kept files reused", name, info.Size())
 		}
 	}
