@@ -44,9 +44,9 @@ func (st *walReplayStats) add(o walReplayStats) {
 // any request is served. It appends to each log the batches a previous
 // run's WAL holds beyond the log's end (the partition files lost them with
 // the page cache), then makes the data filesystem durable and keeps the
-// WAL files as spares or deletes them. An unclean start syncs the filesystem even without WAL files:
-// bytes recovered from the page cache must be durable before new WAL
-// entries build on them.
+// WAL files as spares or deletes them. An unclean start syncs the
+// filesystem even without WAL files: bytes recovered from the page cache
+// must be durable before new WAL entries build on them.
 func (b *Broker) replayWAL(clean bool) error {
 	if err := b.seedWALGen(); err != nil {
 		return err
