@@ -60,11 +60,15 @@ func (b *Broker) replayWAL(clean bool) error {
 	}
 	start := time.Now()
 	var st walReplayStats
+	// whole are the files whose first entry was read whole, of their own
+	// generation: only those may become spares (below).
+	whole := make(map[string]bool, len(files))
 	for _, f := range files {
 		items, torn, err := readWALFile(f.path, f.gen)
 		if err != nil {
 			return err
 		}
+		whole[f.path] = len(items) > 0 // an entry holds at least one item
 		if torn != "" {
 			// Only the last file of a shard should end early (a crash
 			// mid-append); an earlier one was abandoned after a failed
@@ -86,7 +90,7 @@ func (b *Broker) replayWAL(clean bool) error {
 		// A file whose first entry is not whole (a crash in its first
 		// append, or a failed one) would hide from seedWALGen the
 		// generations of the older entries behind it: it is deleted.
-		if first, err := firstWALEntryGen(f.path); err == nil && first == f.gen && b.keepAsSpare(f.shard, f.path) {
+		if whole[f.path] && b.keepAsSpare(f.shard, f.path) {
 			continue // its shard fills no new file
 		}
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
