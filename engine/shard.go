@@ -118,6 +118,8 @@ type shard struct {
 }
 
 func newShard(b *Broker, id, mailbox int) *shard {
+	// With a threshold of one partition every turn qualifies at once.
+	wideFromStart := b != nil && b.cfg.WALMinPartitions <= 1
 	return &shard{
 		id:      id,
 		b:       b,
@@ -132,12 +134,11 @@ func newShard(b *Broker, id, mailbox int) *shard {
 		sealerDone:    make(chan struct{}),
 		reopened:      make(chan *reopenResult, reopenQueueDepth),
 
-		syncQ:       make(chan *syncJob, syncQueueDepth),
-		syncResults: make(chan *syncJob, syncQueueDepth),
-		wal:         newShardWAL(b, id),
-		// With a threshold of one partition every turn qualifies at once.
-		walWide:        b != nil && b.cfg.WALMinPartitions <= 1,
-		walWideByParts: b != nil && b.cfg.WALMinPartitions <= 1,
+		syncQ:          make(chan *syncJob, syncQueueDepth),
+		syncResults:    make(chan *syncJob, syncQueueDepth),
+		wal:            newShardWAL(b, id),
+		walWide:        wideFromStart,
+		walWideByParts: wideFromStart,
 		// Window 0 is a new partition's zero value: start past it.
 		walWindow: 1,
 	}

@@ -236,9 +236,10 @@ func (w *shardWAL) openNext() error {
 }
 
 // prepareWALFile makes a shard's next WAL file: a spare, renamed, when
-// there is one (wal_spare_fill.go), or else a new file written with zeros to its expected
-// size. Its directory entry is durable before it is used, so an fdatasync
-// of the file is enough for its entries. Any goroutine may call it.
+// there is one (wal_spare_fill.go), or else a new file written with zeros
+// to its expected size. Its directory entry is durable before it is used,
+// so an fdatasync of the file is enough for its entries. Any goroutine may
+// call it.
 func (b *Broker) prepareWALFile(shard int) (*walNextFile, error) {
 	dir := filepath.Join(b.dataDir, walDirName)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -440,8 +441,9 @@ func (b *Broker) recycleWAL(shard int, name string) {
 	}
 }
 
-// close ends the shard's WAL at shutdown; Broker.Close deletes the files
-// once its own syncfs has made every partition durable.
+// close ends the shard's WAL at shutdown; once its own syncfs has made
+// every partition durable, Broker.Close keeps the files close lists in
+// reusable as spares and deletes the rest.
 func (w *shardWAL) close() {
 	w.reapCheckpoint(true)
 	if w.f != nil {
