@@ -187,23 +187,7 @@ func TestWALReplayRestoresWhatACrashLost(t *testing.T) {
 	createTestTopic(t, tb, "kept", 1)
 	crashed, acked := walOnlyCrashCopy(t, tb, cl, "kept")
 	walDir := filepath.Join(crashed, walDirName)
-	var replayed []os.FileInfo
-	entries, err := os.ReadDir(walDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if _, _, ok := parseWALFileName(e.Name()); ok {
-			info, err := e.Info()
-			if err != nil {
-				t.Fatal(err)
-			}
-			replayed = append(replayed, info)
-		}
-	}
-	if len(replayed) != 1 {
-		t.Fatalf("the crash left %d WAL files; want the one in use", len(replayed))
-	}
+	_, replayed := crashedWALFile(t, crashed)
 
 	again := &testBroker{t: t, dir: crashed, sets: sets}
 	again.open()
@@ -224,8 +208,8 @@ func TestWALReplayRestoresWhatACrashLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !os.SameFile(info, replayed[0]) || first == 0 {
-		t.Errorf("the replayed WAL file %s did not become the shard's spare", replayed[0].Name())
+	if !os.SameFile(info, replayed) || first == 0 {
+		t.Errorf("the replayed WAL file %s did not become the shard's spare", replayed.Name())
 	}
 	if got := readBatchOffsets(t, cl, "gone"); len(got) != 0 {
 		t.Fatalf("the re-created topic got the deleted one's batches %v", got)
@@ -242,30 +226,17 @@ func TestWALReplayDeletesAFileWithATornFirstEntry(t *testing.T) {
 	cl := fetchClient(tb)
 	crashed, _ := walOnlyCrashCopy(t, tb, cl, "torn")
 	walDir := filepath.Join(crashed, walDirName)
-	entries, err := os.ReadDir(walDir)
+	path, _ := crashedWALFile(t, crashed)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	torn := false
-	for _, e := range entries {
-		if _, _, ok := parseWALFileName(e.Name()); ok {
-			path := filepath.Join(walDir, e.Name())
-			f, err := os.OpenFile(path, os.O_WRONLY, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// The first entry's CRC no longer matches: as if the crash
-			// cut its write short.
-			if _, err := f.WriteAt([]byte{0xde, 0xad}, 20); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
-			torn = true
-		}
+	// The first entry's CRC no longer matches: as if the crash cut its
+	// write short.
+	if _, err := f.WriteAt([]byte{0xde, 0xad}, 20); err != nil {
+		t.Fatal(err)
 	}
-	if !torn {
-		t.Fatal("the crash left no WAL file")
-	}
+	f.Close()
 	again := &testBroker{t: t, dir: crashed, sets: sets}
 	again.open()
 	t.Cleanup(again.stop)
@@ -528,6 +499,31 @@ func TestWALKeptWhenAPartitionCannotOpenAtStart(t *testing.T) {
 	if got := readBatchOffsets(t, fetchClient(again), "kept"); !slices.Equal(got, acked) {
 		t.Fatalf("after the fault cleared kept-0 holds %v, want the acknowledged %v", got, acked)
 	}
+}
+
+// crashedWALFile returns the one WAL file in use that a crash copy holds
+// (walOnlyCrashCopy), with its file information.
+func crashedWALFile(t *testing.T, crashed string) (string, os.FileInfo) {
+	t.Helper()
+	dir := filepath.Join(crashed, walDirName)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []os.DirEntry
+	for _, e := range entries {
+		if _, _, ok := parseWALFileName(e.Name()); ok {
+			found = append(found, e)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("the crash left %d WAL files; want the one in use", len(found))
+	}
+	info, err := found[0].Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, found[0].Name()), info
 }
 
 // walOnlyCrashCopy produces three batches to partition 0 of topic, which a
