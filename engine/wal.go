@@ -300,6 +300,12 @@ func zeroFill(f uring.File, off, n int64) error {
 // durable. It is an optimisation: a failure only means appends that grow
 // the file, and is logged.
 func (w *shardWAL) extendAhead() {
+	if w.allocated < w.size {
+		// Entries went past the zeros (a group larger than the lead, or
+		// a failed extension): the file is written up to its end, and
+		// zeros from the old mark would overwrite acknowledged entries.
+		w.allocated = w.size
+	}
 	limit := w.b.walFileLimit()
 	if w.allocated-w.size > walExtendBytes/2 || w.allocated >= limit {
 		return

@@ -93,3 +93,32 @@ func walTestBroker(t *testing.T) *Broker {
 	t.Cleanup(func() { b.dataDirFile.Close() })
 	return b
 }
+
+// A group of entries larger than the zeros ahead of them (a new file's
+// first 8 MiB, then 4 MiB ahead) goes past the zero-filled end; the next
+// stretch of zeros starts after the entries, never over them.
+func TestWALZerosNeverOverwriteEntries(t *testing.T) {
+	b := walTestBroker(t)
+	b.cfg.WALCheckpointBytes = 64 << 20
+	w := newShardWAL(b, 0)
+	big := rawBatch(6000, -1, -1, -1) // about 50 KB
+	group := func(n int) [][]walItem {
+		batches := make([][]byte, n)
+		for i := range batches {
+			batches[i] = big
+		}
+		return [][]walItem{{{key: partKey{"alpha", 0}, topicID: meta.TopicID{1}, batches: batches}}}
+	}
+	first, second := 5<<20/len(big), 13<<20/len(big)
+	for _, n := range []int{first, second, 1} {
+		if err := w.appendItems(group(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path, gen := w.name, w.gen
+	w.close()
+	got, torn, err := readWALFile(path, gen)
+	if err != nil || torn != "" || len(got) != first+second+1 {
+		t.Fatalf("read back %d items (torn %q, err %v), want the %d appended", len(got), torn, err, first+second+1)
+	}
+}
