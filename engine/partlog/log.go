@@ -177,6 +177,10 @@ type Log struct {
 	writeBehind bool
 	walLogged   int64
 	durable     atomic.Int64
+	// unloggedWritten are batches a write inside a turn (a roll) took out
+	// of staging before the turn's end handed them to the WAL: the next
+	// UnloggedStaged hands them over with the staged ones.
+	unloggedWritten [][]byte
 }
 
 // StartOffset is the log start offset: the first offset that can be read.

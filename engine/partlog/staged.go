@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/chronik-go/chronik/uring"
 )
@@ -180,10 +181,36 @@ func (l *Log) writeStaged() error {
 	if s == nil || len(s.staged) == 0 {
 		return nil
 	}
-	if err := s.writeStaged(l.writeBehind); err != nil {
+	// Under write-behind, batches staged in this turn and written now (a
+	// roll) are not yet in the WAL: their acknowledgement must still come
+	// from it, since nothing syncs the file before the turn's WAL entry.
+	var unlogged [][]byte
+	if n := l.unloggedCount(s); n > 0 {
+		unlogged = slices.Clone(s.staged[len(s.staged)-n:])
+	}
+	err := s.writeStaged(l.writeBehind)
+	if len(unlogged) > 0 {
+		// After a failure the unwritten ones are still staged.
+		written := len(unlogged) - l.unloggedCount(s)
+		l.unloggedWritten = append(l.unloggedWritten, unlogged[:written]...)
+	}
+	if err != nil {
 		return l.stagedFailed(s, err)
 	}
 	return nil
+}
+
+// unloggedCount is how many of s's staged batches (the last ones) were not
+// yet handed to the WAL.
+func (l *Log) unloggedCount(s *segment) int {
+	if !l.writeBehind {
+		return 0
+	}
+	n := 0
+	for i := len(s.staged); i > 0 && stagedBase(s.staged[i-1]) >= l.walLogged; i-- {
+		n++
+	}
+	return n
 }
 
 func (l *Log) stagedFailed(s *segment, err error) error {

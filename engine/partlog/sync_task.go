@@ -70,6 +70,9 @@ func (l *Log) PrepareSync() (*SyncTask, error) {
 	if err := l.writeStaged(); err != nil {
 		return nil, err
 	}
+	// The task syncs the batches a roll wrote (the sealing segment's seal
+	// below): they need not go to the WAL as well.
+	l.unloggedWritten = nil
 	t := SyncTask{log: l}
 	if l.parentDirty {
 		t.parent, l.parentDirty = filepath.Dir(l.dir), false

@@ -1,7 +1,5 @@
 package partlog
 
-import "slices"
-
 // Write-behind is how a log takes part in its shard's write-ahead log (the
 // engine's wal.go): each turn hands the WAL the batches staged since the
 // last turn (UnloggedStaged), and the staged bytes need not reach the
@@ -23,23 +21,21 @@ func (l *Log) SetWriteBehind() {
 // WriteBehind reports whether the log keeps WAL-covered batches staged.
 func (l *Log) WriteBehind() bool { return l.writeBehind }
 
-// UnloggedStaged returns the staged batches not yet handed to the WAL, in
-// log order, and counts them as handed over. The slices stay valid after
-// the batches are written.
+// UnloggedStaged returns the batches not yet handed to the WAL, in log
+// order — those still staged and those a roll wrote out since the last
+// call — and counts them as handed over. The slices stay valid after the
+// batches are written.
 func (l *Log) UnloggedStaged() [][]byte {
-	s := l.active()
-	if s == nil || len(s.staged) == 0 || l.walLogged >= l.next {
-		return nil
-	}
-	i := len(s.staged)
-	for i > 0 && stagedBase(s.staged[i-1]) >= l.walLogged {
-		i--
+	out := l.unloggedWritten
+	l.unloggedWritten = nil
+	if s := l.active(); s != nil {
+		out = append(out, s.staged[len(s.staged)-l.unloggedCount(s):]...)
 	}
 	l.walLogged = l.next
-	if i == len(s.staged) {
+	if len(out) == 0 {
 		return nil
 	}
-	return slices.Clone(s.staged[i:])
+	return out
 }
 
 // StagedBytes is how many bytes wait in memory for the partition file.

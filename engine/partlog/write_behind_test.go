@@ -73,3 +73,57 @@ func TestWriteBehindKeepsAcknowledgedBatches(t *testing.T) {
 		t.Fatalf("reopened log: next %d, content equal %v; want 6 and every batch", l.NextOffset(), bytes.Equal(got, all))
 	}
 }
+
+// A batch staged in a turn and written out by a roll later in the same
+// turn was not handed to the WAL yet: the turn's UnloggedStaged still hands
+// it over, with the batch that rolled, since nothing else syncs it before
+// the turn's acknowledgement. A direct sync (PrepareSync) covers such
+// batches itself, and then they are not handed over.
+func TestWriteBehindHandsOverBatchesARollWrote(t *testing.T) {
+	op := &testOpener{}
+	opts := testOptions(op)
+	opts.SegmentBytes = 1000
+	l := mustOpen(t, t.TempDir(), opts, false)
+	defer l.Close()
+	l.SetWriteBehind()
+	stage := func() []byte {
+		t.Helper()
+		b := simpleBatch(t, 1, 5, 300) // two fit in a segment, a third rolls
+		if _, err := l.StageAppend(b, 0); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	handed := func(want ...[]byte) {
+		t.Helper()
+		got := l.UnloggedStaged()
+		if len(got) != len(want) {
+			t.Fatalf("UnloggedStaged handed %d batches, want %d", len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("UnloggedStaged's batch %d is not the one staged", i)
+			}
+		}
+	}
+	a := stage()
+	handed(a) // the last turn
+	b, c := stage(), stage()
+	if l.SegmentCount() != 2 {
+		t.Fatalf("%d segments, want the third batch to have rolled the first", l.SegmentCount())
+	}
+	handed(b, c)
+	handed()
+
+	stage()
+	stage() // rolls again, writing c and the one before it out
+	task, err := l.PrepareSync()
+	if err != nil || task == nil {
+		t.Fatalf("PrepareSync = %v, %v; want a task covering the roll's writes", task, err)
+	}
+	if err := task.Run(); err != nil {
+		t.Fatal(err)
+	}
+	l.SyncDone(task, nil)
+	handed()
+}
