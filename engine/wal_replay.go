@@ -252,22 +252,30 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 				continue
 			}
 			next := p.log.NextOffset()
+			appendBatch := p.log.Append
 			switch {
 			case h.LastOffset() < next:
 				st.present++
+				continue
 			case h.BaseOffset == next:
-				if _, err := p.log.Append(raw, p.leaderEpoch); err != nil {
-					s.b.log.Error("replay write-ahead log batch", "topic", it.key.topic, "partition", it.key.partition, "offset", h.BaseOffset, "err", err)
-					st.gaps++
-					continue
-				}
-				p.replayProducerBatch(h, nowMs)
-				st.applied++
+			case h.BaseOffset < next && next == p.log.StartOffset() && p.log.SegmentCount() == 0:
+				// DeleteRecords moved the start inside this batch while
+				// only the WAL held it, and the crash left the log empty:
+				// the batch goes back whole, the start stays inside it.
+				appendBatch = p.log.AppendAcrossStart
 			default:
 				s.b.log.Error("write-ahead log batch does not follow the log's end", "topic", it.key.topic, "partition", it.key.partition,
 					"batch_offset", h.BaseOffset, "log_end", next)
 				st.gaps++
+				continue
 			}
+			if _, err := appendBatch(raw, p.leaderEpoch); err != nil {
+				s.b.log.Error("replay write-ahead log batch", "topic", it.key.topic, "partition", it.key.partition, "offset", h.BaseOffset, "err", err)
+				st.gaps++
+				continue
+			}
+			p.replayProducerBatch(h, nowMs)
+			st.applied++
 		}
 	}
 	return st

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -132,6 +133,14 @@ func TestShardUsesWALWhileLoadIsLight(t *testing.T) {
 		t.Fatalf("the partition holds %d batches after restart, want the %d acknowledged (%v... against %v...)",
 			len(stored), len(acked), stored[:min(len(stored), 5)], acked[:5])
 	}
+	// The restart kept the WAL files, so the shard starts on its WAL: the
+	// first light produce goes through it, not after a window synced
+	// directly.
+	before = tb.b.Metrics().WALSyncs
+	produce(rawBatch(2, -1, -1, -1))
+	if tb.b.Metrics().WALSyncs == before {
+		t.Fatal("the first produce after a restart with the WAL files kept was synced directly")
+	}
 }
 
 // The rate rule's limits: under the limit is light; once the WAL was
@@ -213,6 +222,58 @@ func TestWALReplayRestoresWhatACrashLost(t *testing.T) {
 	}
 	if got := readBatchOffsets(t, cl, "gone"); len(got) != 0 {
 		t.Fatalf("the re-created topic got the deleted one's batches %v", got)
+	}
+}
+
+// DeleteRecords can move the log start inside a batch that only the WAL
+// holds (written behind it); a crash then leaves a log whose file is below
+// the start, which recovery empties. The replay puts the batch back whole:
+// the records from the start on are there, at their offsets, and the next
+// produce follows them instead of reusing their offsets.
+func TestWALReplayRestoresABatchDeleteRecordsCutInto(t *testing.T) {
+	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1"}
+	tb := startBroker(t, sets...)
+	createTestTopic(t, tb, "cut", 1)
+	cl := fetchClient(tb)
+	if p := produceRaw(t, cl, "cut", 0, 11, rawBatch(10, -1, -1, -1)); p.ErrorCode != 0 || p.BaseOffset != 0 {
+		t.Fatalf("produce: %v at %d", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dres, err := tb.admin().DeleteRecords(ctx, kadm.Offsets{"cut": {0: {Topic: "cut", Partition: 0, At: 5}}})
+	if d, _ := dres.Lookup("cut", 0); err != nil || d.Err != nil || d.LowWatermark != 5 {
+		t.Fatalf("delete records before 5: %v %+v", err, d)
+	}
+	crashed := t.TempDir()
+	if err := os.CopyFS(crashed, os.DirFS(tb.dir)); err != nil {
+		t.Fatal(err)
+	}
+	if n := segmentBytes(t, filepath.Join(crashed, "cut-0")); n != 0 {
+		t.Fatalf("the partition file already holds %d bytes: nothing left for the WAL to restore", n)
+	}
+
+	again := &testBroker{t: t, dir: crashed, sets: sets}
+	again.open()
+	t.Cleanup(again.stop)
+	adm := again.admin()
+	starts, err := adm.ListStartOffsets(ctx, "cut")
+	if o := listedOffset(t, "start", starts, err, "cut"); o.Offset != 5 {
+		t.Fatalf("start offset after the crash %d, want 5", o.Offset)
+	}
+	ends, err := adm.ListEndOffsets(ctx, "cut")
+	if o := listedOffset(t, "end", ends, err, "cut"); o.Offset != 10 {
+		t.Fatalf("end offset after the crash %d, want 10: the acknowledged records 5-9 are lost", o.Offset)
+	}
+	cl = fetchClient(again)
+	resp, err := fetchReq("cut", 0, 5, 1, 0, 1<<20).RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fp := resp.Topics[0].Partitions[0]; fp.ErrorCode != 0 || len(fp.RecordBatches) == 0 {
+		t.Fatalf("fetch at 5: %v, %d bytes; want the restored batch", kerr.ErrorForCode(fp.ErrorCode), len(fp.RecordBatches))
+	}
+	if p := produceRaw(t, cl, "cut", 0, 11, rawBatch(1, -1, -1, -1)); p.ErrorCode != 0 || p.BaseOffset != 10 {
+		t.Fatalf("produce after the crash: %v at %d, want offset 10", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
 	}
 }
 

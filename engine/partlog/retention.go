@@ -87,6 +87,28 @@ func (l *Log) DeleteBefore(offset int64) error {
 	return nil
 }
 
+// AppendAcrossStart appends b, keeping its base offset, to a log that
+// holds nothing and whose start offset lies inside b (base < start <= last
+// offset): a WAL replay's batch, when DeleteRecords moved the start into a
+// batch that only the WAL held and a crash then left the log empty. Kafka
+// keeps such a batch whole; readers skip the records below the start.
+func (l *Log) AppendAcrossStart(b []byte, leaderEpoch int32) (int64, error) {
+	h, err := checkAppendable(b)
+	if err != nil {
+		return -1, err
+	}
+	if len(l.segs) > 0 || l.next != l.start || h.BaseOffset >= l.start || h.LastOffset() < l.start {
+		return -1, fmt.Errorf("%w: batch [%d, %d] does not hold the start of the empty log [%d, %d]",
+			ErrOffsetOutOfRange, h.BaseOffset, h.LastOffset(), l.start, l.next)
+	}
+	l.next = h.BaseOffset
+	off, err := l.Append(b, leaderEpoch)
+	if err != nil && len(l.segs) == 0 {
+		l.next = l.start // nothing was placed
+	}
+	return off, err
+}
+
 // persistStart durably records start as the log start offset, then adopts it.
 // The checkpoint no longer claims a clean shutdown.
 func (l *Log) persistStart(start int64) error {
