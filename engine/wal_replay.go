@@ -31,6 +31,7 @@ type walReplayStats struct {
 	present  int // already in the log
 	orphaned int // their topic or partition no longer exists
 	gaps     int // beyond the log's end: cannot be placed
+	failed   int // their append failed (the disk): the start fails
 }
 
 func (st *walReplayStats) add(o walReplayStats) {
@@ -38,6 +39,7 @@ func (st *walReplayStats) add(o walReplayStats) {
 	st.present += o.present
 	st.orphaned += o.orphaned
 	st.gaps += o.gaps
+	st.failed += o.failed
 }
 
 // replayWAL runs once at start, after every partition is open and before
@@ -79,6 +81,12 @@ func (b *Broker) replayWAL(clean bool) error {
 			st.batches += len(it.batches)
 		}
 		b.replayItems(items, &st)
+	}
+	if st.failed > 0 {
+		// The WAL files are the only copy of those acknowledged batches:
+		// they stay, and a start once the disk takes writes again replays
+		// them.
+		return fmt.Errorf("write-ahead log replay could not write %d acknowledged batches to their partitions (the log above says why); the write-ahead log files are kept for the next start", st.failed)
 	}
 	if syncfsAvailable {
 		if err := syncFilesystem(b.dataDirFile); err != nil {
@@ -239,8 +247,16 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 	nowMs := time.Now().UnixMilli()
 	for _, it := range items {
 		p := s.parts[it.key]
-		if p == nil || p.log == nil || p.topicID != it.topicID {
+		if p == nil || p.topicID != it.topicID {
 			st.orphaned += len(it.batches)
+			continue
+		}
+		if p.log == nil {
+			// Not expected (a partition whose open fails fails the start
+			// before the replay), but its batches cannot go back now, and
+			// the partition must not come back without them.
+			s.b.log.Error("replay write-ahead log: the partition's log is not open", "topic", it.key.topic, "partition", it.key.partition)
+			st.failed += len(it.batches)
 			continue
 		}
 		for _, raw := range it.batches {
@@ -271,7 +287,7 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 			}
 			if _, err := appendBatch(raw, p.leaderEpoch); err != nil {
 				s.b.log.Error("replay write-ahead log batch", "topic", it.key.topic, "partition", it.key.partition, "offset", h.BaseOffset, "err", err)
-				st.gaps++
+				st.failed++
 				continue
 			}
 			p.replayProducerBatch(h, nowMs)

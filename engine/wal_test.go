@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/chronik-go/chronik/engine/config"
 	"github.com/chronik-go/chronik/engine/partlog"
+	"github.com/chronik-go/chronik/uring"
 )
 
 // A shard uses its WAL only while its turns spread over
@@ -274,6 +276,36 @@ func TestWALReplayRestoresABatchDeleteRecordsCutInto(t *testing.T) {
 	}
 	if p := produceRaw(t, cl, "cut", 0, 11, rawBatch(1, -1, -1, -1)); p.ErrorCode != 0 || p.BaseOffset != 10 {
 		t.Fatalf("produce after the crash: %v at %d, want offset 10", kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
+	}
+}
+
+// A replay that cannot write a batch back (the disk fails) fails the start
+// and keeps the WAL files, the batches' only copy: a start once the disk
+// takes writes again restores them.
+func TestWALReplayThatCannotWriteFailsTheStart(t *testing.T) {
+	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1"}
+	tb := startBroker(t, sets...)
+	createTestTopic(t, tb, "kept", 1)
+	cl := fetchClient(tb)
+	crashed, acked := walOnlyCrashCopy(t, tb, cl, "kept")
+	walFile, _ := crashedWALFile(t, crashed)
+
+	fo := newFaultOpener(uring.PwriteOpener{})
+	fo.setWrite("kept-0", syscall.EIO)
+	failing := &testBroker{t: t, dir: crashed, sets: sets, opener: fo}
+	if err := failing.tryOpen(); err == nil {
+		failing.stop()
+		t.Fatal("the broker started although the replay could not write the acknowledged batches back")
+	}
+	if _, err := os.Stat(walFile); err != nil {
+		t.Fatalf("the WAL file holding the only copy of the batches is gone after the failed start: %v", err)
+	}
+
+	again := &testBroker{t: t, dir: crashed, sets: sets}
+	again.open()
+	t.Cleanup(again.stop)
+	if got := readBatchOffsets(t, fetchClient(again), "kept"); !slices.Equal(got, acked) {
+		t.Fatalf("after the disk recovered kept-0 holds %v, want the acknowledged %v", got, acked)
 	}
 }
 
