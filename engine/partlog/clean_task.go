@@ -121,6 +121,13 @@ func (l *Log) CleanTaskDone(t *CleanTask) error {
 	var files []uring.File
 	for _, s := range t.group {
 		removed += s.size
+		if len(l.syncTasksOut) > 0 && l.syncTasksOut[0] < s.rolledAtTask {
+			// A sync task prepared while it was active may still
+			// fdatasync its file: closed once those are reported, as a
+			// segment retention removes.
+			l.retired = append(l.retired, retiredSegment{s, s.rolledAtTask})
+			continue
+		}
 		files = append(files, s.f, s.offsets.f, s.times.f)
 		s.f, s.offsets.f, s.times.f = nil, nil, nil
 	}

@@ -1001,3 +1001,32 @@ func TestCompactDueByMaxCompactionLag(t *testing.T) {
 		t.Fatal("still due with nothing dirty left in sealed segments")
 	}
 }
+
+// A sync task prepared while a segment was active may still wait on the
+// syncer when the cleaner swaps that segment out: the swap leaves its file
+// open until the task is reported, so the task's fdatasync succeeds and the
+// log goes on taking writes.
+func TestCompactSwapKeepsFilesOfOutstandingSyncTasks(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	opts := testOptions(nil)
+	opts.Now = clock.Now
+	l := mustOpen(t, t.TempDir(), opts, false)
+	defer l.Close()
+	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
+	w.round(0)
+	task, err := l.PrepareSync() // the first segment's fdatasync, queued behind a slow disk
+	if err != nil || task == nil {
+		t.Fatalf("PrepareSync = %v, %v", task, err)
+	}
+	for r := 1; r < 30; r++ {
+		w.round(r)
+	}
+	if passes := cleanAll(t, l, CleanOptions{MinDirtyRatio: 0.5}); passes != 1 {
+		t.Fatalf("%d passes, want 1", passes)
+	}
+	err = task.Run()
+	l.SyncDone(task, err)
+	if err != nil || l.Failed() != nil {
+		t.Fatalf("the sync task prepared before the swap: %v; log failed: %v", err, l.Failed())
+	}
+}
