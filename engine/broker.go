@@ -548,6 +548,12 @@ func (b *Broker) Close() error {
 	if err := b.removeAllWALFiles(); err != nil {
 		return err
 	}
+	if b.walKeepAll.Load() {
+		// A sync of this run failed: pages it lost may lie inside files
+		// whose length looks right, which a clean start would trust. The
+		// next start validates every log and replays the kept WAL files.
+		return errors.New("a filesystem sync or partition close failed in this run: write-ahead log files kept and no clean-shutdown marker written")
+	}
 	st := &cleanShutdownState{Partitions: make(map[string]partitionCleanState)}
 	for _, s := range b.shards {
 		for name, ps := range s.closedStates {

@@ -305,6 +305,12 @@ func (s *shard) syncWholeFilesystem(job *syncJob) {
 	err := syncFilesystem(s.b.dataDirFile)
 	s.b.metrics.observeSync(time.Since(start))
 	s.b.metrics.syncfs.Add(1)
+	if err != nil {
+		// The kernel reports a writeback error once per descriptor, and
+		// the lost pages may be any partition's, those written behind the
+		// WAL included: a later checkpoint's syncfs would not see it.
+		s.b.walKeepAll.Store(true)
+	}
 	for i := range job.parts {
 		if t := job.parts[i].task; t != nil {
 			job.parts[i].err = err

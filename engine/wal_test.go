@@ -309,6 +309,45 @@ func TestWALReplayThatCannotWriteFailsTheStart(t *testing.T) {
 	}
 }
 
+// After a sync that failed in the run (the WAL files are all kept), a
+// graceful stop writes no clean-shutdown marker: the pages the sync lost may
+// lie inside files whose length looks right, so the next start must
+// validate every log and replay the WAL rather than trust them.
+func TestStopAfterAFailedSyncWritesNoCleanMarker(t *testing.T) {
+	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1"}
+	tb := startBroker(t, sets...)
+	createTestTopic(t, tb, "kept", 1)
+	cl := fetchClient(tb)
+	var acked []int64
+	for range 3 {
+		code, off := produceCode(t, cl, "kept")
+		if code != 0 {
+			t.Fatal(kerr.ErrorForCode(code))
+		}
+		acked = append(acked, off)
+	}
+	cl.Close()
+	tb.b.walKeepAll.Store(true) // as checkpointWAL or syncWholeFilesystem after a failed syncfs
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tb.srv.Shutdown(ctx)
+	closeErr := tb.b.Close()
+	if err := tb.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tb.b = nil
+	if closeErr == nil {
+		t.Fatal("the stop reported success after a failed sync in the run")
+	}
+	if _, err := os.Stat(filepath.Join(tb.dir, cleanShutdownMarker)); !os.IsNotExist(err) {
+		t.Fatalf("a clean-shutdown marker was written after a failed sync (%v)", err)
+	}
+	tb.open()
+	if got := readBatchOffsets(t, fetchClient(tb), "kept"); !slices.Equal(got, acked) {
+		t.Fatalf("after the restart kept-0 holds %v, want the acknowledged %v", got, acked)
+	}
+}
+
 // A WAL file whose first entry a crash tore is not kept as a spare after
 // the replay: a spare's first entry must carry its newest generation, from
 // which the next start sets the generation counter.
