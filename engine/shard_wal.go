@@ -12,9 +12,11 @@ import "time"
 const writeBehindBytes = 256 << 10
 
 // writeBehindOn says partition logs run with write-behind: every produce is
-// synced before its answer, and the WAL is enabled.
+// synced before its answer, and the WAL is enabled. Its checkpoints (and
+// the replay) make the partition files durable with one syncfs, which only
+// Linux has; elsewhere partitions are synced directly.
 func (b *Broker) writeBehindOn() bool {
-	return b.flushPolicy == flushAlways && b.cfg.WALEnable
+	return b.flushPolicy == flushAlways && b.cfg.WALEnable && syncfsAvailable
 }
 
 // walBatches decides, at the end of a turn, whether p's new batches go to

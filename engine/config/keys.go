@@ -180,7 +180,7 @@ var keyTable = []key{
 	// one fdatasync of its write-ahead log, however many partitions they
 	// touched, and writes partition files behind (docs/ARCHITECTURE.md).
 	{name: "log.flush.wal.enable", typ: TypeBoolean, def: "true",
-		doc: "with log.flush.policy=always, make each shard turn durable through the shard's write-ahead log (one fdatasync) and write partition files behind it; false syncs every partition file instead",
+		doc: "with log.flush.policy=always, make each shard turn durable through the shard's write-ahead log (one fdatasync) and write partition files behind it (Linux only: its checkpoints use syncfs); false syncs every partition file instead",
 		set: boolSetter(func(c *Config) *bool { return &c.WALEnable }),
 		get: boolGetter(func(c *Config) *bool { return &c.WALEnable })},
 	{name: "log.flush.wal.min.partitions", typ: TypeInt, def: "8", unit: "partitions",
