@@ -88,6 +88,12 @@ func benchFsyncAckLatency(b *testing.B, rate int) {
 			}
 		}
 	}
+	// CHRONIK_BENCH_RESTART=1 then stops the broker cleanly and measures
+	// a new one on the same data directory: the first seconds after a
+	// restart, with the WAL files the last run kept.
+	if os.Getenv("CHRONIK_BENCH_RESTART") == "1" {
+		tb.restart()
+	}
 
 	m0 := tb.b.Metrics()
 	lat := make([]time.Duration, b.N)
