@@ -72,6 +72,13 @@ func (t *CleanTask) Run() error {
 		}
 	}
 	if t.err = writeSwapManifest(t.dir, t.manifest); t.err != nil {
+		if _, err := os.Stat(filepath.Join(t.dir, swapManifestName)); err == nil {
+			// In place, though its directory sync failed: a crash may keep
+			// it, so the swap counts as committed (its files are synced)
+			// and the log's reopen finishes it. Abandoned instead, it left
+			// a manifest that a later pass's unfinished files would meet.
+			t.committed = true
+		}
 		return t.err
 	}
 	t.committed = true

@@ -1030,3 +1030,66 @@ func TestCompactSwapKeepsFilesOfOutstandingSyncTasks(t *testing.T) {
 		t.Fatalf("the sync task prepared before the swap: %v; log failed: %v", err, l.Failed())
 	}
 }
+
+// A swap whose manifest was renamed into place but whose directory sync
+// then failed counts as committed: the log stops taking writes and its
+// reopen finishes the swap. Abandoned, the pass left the manifest behind
+// for a later pass's unfinished files to be taken for its output.
+func TestCompactSwapWithAFailedManifestSyncFinishesOnReopen(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	opts := testOptions(nil)
+	opts.Now = clock.Now
+	dir := t.TempDir()
+	l := mustOpen(t, dir, opts, false)
+	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
+	for r := 0; r < 30; r++ {
+		w.round(r)
+	}
+	activeBase := l.active().base
+	failed := false
+	syncSwapDir = func(string) error { failed = true; return errInjected }
+	defer func() { syncSwapDir = syncDir }()
+	for i := 0; i < 100000 && !failed; i++ {
+		res, err := l.Clean(CleanOptions{MinDirtyRatio: 0.5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Task != nil {
+			res.Task.Run()
+			l.CleanTaskDone(res.Task)
+		}
+		if !res.Running {
+			break
+		}
+	}
+	syncSwapDir = syncDir
+	if !failed {
+		t.Fatal("no swap reached its manifest")
+	}
+	if _, err := os.Stat(filepath.Join(dir, swapManifestName)); err == nil && l.Failed() == nil {
+		t.Fatal("the log takes writes with the swap's manifest left in place")
+	}
+	// The pass stopped at the failed swap: the records from the next
+	// segment on are as written, those before it kept or dropped as the
+	// cleaner decides below the active segment.
+	swappedEnd := l.segs[1].base
+	l.Close()
+	l = mustOpen(t, dir, opts, false)
+	defer l.Close()
+	if _, err := os.Stat(filepath.Join(dir, swapManifestName)); !os.IsNotExist(err) {
+		t.Fatalf("the manifest is still there after the reopen (%v)", err)
+	}
+	last := map[string]int64{}
+	for _, r := range w.written {
+		if r.offset < activeBase {
+			last[r.key] = r.offset
+		}
+	}
+	var want []readRecord
+	for _, r := range w.written {
+		if r.offset >= swappedEnd || last[r.key] == r.offset {
+			want = append(want, r)
+		}
+	}
+	sameRecords(t, consumeRecords(t, l), want)
+}

@@ -83,8 +83,12 @@ func writeSwapManifest(dir string, m swapManifest) error {
 	if err := os.Rename(tmp, filepath.Join(dir, swapManifestName)); err != nil {
 		return fmt.Errorf("write swap manifest: %w", err)
 	}
-	return syncDir(dir)
+	return syncSwapDir(dir)
 }
+
+// syncSwapDir is syncDir, replaced by a test to fail the directory sync
+// after the manifest's rename.
+var syncSwapDir = syncDir
 
 // removeSwapManifest ends a finished swap durably, so that a later pass's
 // uncommitted .cleaned files can never be mistaken for this swap's.
