@@ -95,6 +95,8 @@ type Broker struct {
 	// staged batches at shutdown).
 	walGen     atomic.Uint64
 	walKeepAll atomic.Bool
+	// syncfsFailure says a syncfs failed in this run (syncfsFailed).
+	syncfsFailure atomic.Bool
 	// spareFills are the goroutines filling WAL spares ahead
 	// (wal_spare_fill.go); fillTurn lets one write at a time; stopFills
 	// ends them.
@@ -548,11 +550,11 @@ func (b *Broker) Close() error {
 	if err := b.removeAllWALFiles(); err != nil {
 		return err
 	}
-	if b.walKeepAll.Load() {
-		// A sync of this run failed: pages it lost may lie inside files
-		// whose length looks right, which a clean start would trust. The
-		// next start validates every log and replays the kept WAL files.
-		return errors.New("a filesystem sync or partition close failed in this run: write-ahead log files kept and no clean-shutdown marker written")
+	if b.syncfsFailure.Load() {
+		// Pages a failed syncfs lost may lie inside files whose length
+		// looks right, which a clean start would trust. The next start
+		// validates every log and replays the kept WAL files.
+		return errors.New("a filesystem sync failed in this run: write-ahead log files kept and no clean-shutdown marker written")
 	}
 	st := &cleanShutdownState{Partitions: make(map[string]partitionCleanState)}
 	for _, s := range b.shards {

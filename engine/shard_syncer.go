@@ -279,7 +279,7 @@ func (s *shard) runSyncTasks(job *syncJob) {
 		}
 		return
 	}
-	if min := s.b.cfg.SyncfsMinPartitions; min > 0 && tasks >= min && s.b.dataDirFile != nil {
+	if min := s.b.cfg.SyncfsMinPartitions; min > 0 && tasks >= min && s.b.dataDirFile != nil && syncfsAvailable {
 		s.syncWholeFilesystem(job)
 		return
 	}
@@ -306,10 +306,7 @@ func (s *shard) syncWholeFilesystem(job *syncJob) {
 	s.b.metrics.observeSync(time.Since(start))
 	s.b.metrics.syncfs.Add(1)
 	if err != nil {
-		// The kernel reports a writeback error once per descriptor, and
-		// the lost pages may be any partition's, those written behind the
-		// WAL included: a later checkpoint's syncfs would not see it.
-		s.b.walKeepAll.Store(true)
+		s.b.syncfsFailed()
 	}
 	for i := range job.parts {
 		if t := job.parts[i].task; t != nil {

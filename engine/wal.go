@@ -484,12 +484,23 @@ func (b *Broker) checkpointWAL(covered []string) error {
 	b.metrics.observeSync(time.Since(start))
 	b.metrics.walCheckpoints.Add(1)
 	if err != nil {
-		b.walKeepAll.Store(true)
+		b.syncfsFailed()
 		b.log.Error("write-ahead log checkpoint: syncfs failed; keeping every WAL file for the next start", "err", err)
 		return err
 	}
 	b.removeWALFiles(covered)
 	return nil
+}
+
+// syncfsFailed records a failed syncfs of the data filesystem (a WAL
+// checkpoint's or a direct sync's): the pages it lost are not known and may
+// be any partition's, those written behind the WAL included, so every WAL
+// file stays for the next start and the stop writes no clean-shutdown
+// marker. (The kernel reports a writeback error to one syncfs per
+// descriptor: a later checkpoint's would not see it.)
+func (b *Broker) syncfsFailed() {
+	b.walKeepAll.Store(true)
+	b.syncfsFailure.Store(true)
 }
 
 // removeWALFiles deletes WAL files, unless a syncfs has failed in this run.

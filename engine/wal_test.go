@@ -319,7 +319,7 @@ func TestStopAfterAFailedSyncWritesNoCleanMarker(t *testing.T) {
 		acked = append(acked, off)
 	}
 	cl.Close()
-	tb.b.walKeepAll.Store(true) // as checkpointWAL or syncWholeFilesystem after a failed syncfs
+	tb.b.syncfsFailed() // as checkpointWAL or syncWholeFilesystem after a failed syncfs
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	tb.srv.Shutdown(ctx)

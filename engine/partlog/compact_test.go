@@ -1024,6 +1024,9 @@ func TestCompactSwapKeepsFilesOfOutstandingSyncTasks(t *testing.T) {
 	if passes := cleanAll(t, l, CleanOptions{MinDirtyRatio: 0.5}); passes != 1 {
 		t.Fatalf("%d passes, want 1", passes)
 	}
+	if len(l.retired) == 0 { // (closed in the background otherwise, maybe after the Run below)
+		t.Fatal("the swap closed the files of a segment a queued sync task holds")
+	}
 	err = task.Run()
 	l.SyncDone(task, err)
 	if err != nil || l.Failed() != nil {
