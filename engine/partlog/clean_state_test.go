@@ -161,3 +161,54 @@ func TestCloseToStateKeepsNothingForEmptyOrFailedLogs(t *testing.T) {
 		t.Fatalf("failed log's checkpoint: %+v found %v err %v; want one without a clean claim", cp, found, err)
 	}
 }
+
+// A log whose only segment is empty at its start offset (retention took
+// the ones before it; a crash cut the active one to nothing) keeps that
+// segment's file when it opens, or persists the start offset: that file or
+// the checkpoint is all that names where the log goes on. Dropped as
+// "below the start" on a clean open, it left nothing, and a crash after
+// that restarted the log at offset 0 over acknowledged offsets.
+func TestEmptySegmentAtTheStartKeepsTheLogEnd(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions(nil)
+	opts.SegmentBytes = 1000
+	l := mustOpen(t, dir, opts, false)
+	for l.SegmentCount() < 2 {
+		mustAppend(t, l, simpleBatch(t, 1, 5, 300))
+	}
+	base := l.active().base
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Retention deleted the first segment; a crash cut the active one.
+	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		os.Remove(filepath.Join(dir, segmentFileName(0, suffix)))
+	}
+	if err := os.Truncate(filepath.Join(dir, segmentFileName(base, logSuffix)), 0); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, checkpointName))
+	l = mustOpen(t, dir, opts, false)
+	if l.StartOffset() != base || l.NextOffset() != base {
+		t.Fatalf("recovered log [%d, %d], want [%d, %d]", l.StartOffset(), l.NextOffset(), base, base)
+	}
+	st, ok, err := l.CloseToState()
+	if err != nil || !ok {
+		t.Fatalf("CloseToState = %v, %v", ok, err)
+	}
+	cleanOpts := opts
+	cleanOpts.CleanState = &st
+	l = mustOpen(t, dir, cleanOpts, true)
+	if l.NextOffset() != base {
+		t.Fatalf("clean open: next %d, want %d", l.NextOffset(), base)
+	}
+	// A crash now: the next open has only the files.
+	crashed := t.TempDir()
+	copyDir(t, dir, crashed)
+	l.Close()
+	again := mustOpen(t, crashed, opts, false)
+	defer again.Close()
+	if again.StartOffset() != base || again.NextOffset() != base {
+		t.Fatalf("after a crash the log is [%d, %d], want [%d, %d]: its end was lost", again.StartOffset(), again.NextOffset(), base, base)
+	}
+}

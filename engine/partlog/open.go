@@ -228,6 +228,18 @@ func (l *Log) recoverActive(last *segment) error {
 // deleting them.
 func (l *Log) dropSegmentsBelowStart() error {
 	for len(l.segs) > 0 && l.segmentEnd(0) <= l.start {
+		if len(l.segs) == 1 {
+			if s := l.segs[0]; s.size == 0 && s.base == l.start {
+				// Empty at the start (retention took the segments before
+				// it, a crash cut it): its file names where the log goes
+				// on, and without it a crash restarted the log at 0.
+				break
+			}
+			// Nothing else would name the log's end: persist it first.
+			if err := l.persistStart(l.start); err != nil {
+				return err
+			}
+		}
 		if err := l.removeFirstSegment(); err != nil {
 			return err
 		}
