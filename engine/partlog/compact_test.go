@@ -127,16 +127,25 @@ func activeSegmentBytes(t testing.TB, l *Log) []byte {
 	return b
 }
 
-func TestCompactKeepsLastRecordPerKeyAtItsOffset(t *testing.T) {
+// updatedLog opens a log in dir on a clock stopped at t0 and writes 30
+// rounds of updates to 40 keys, five records a batch: many sealed segments
+// for the cleaner. It returns the options it opened the log with.
+func updatedLog(t *testing.T, dir string) (*Log, *updateWriter, Options) {
+	t.Helper()
 	clock := &fakeClock{now: t0}
 	opts := testOptions(nil)
 	opts.Now = clock.Now
-	dir := t.TempDir()
 	l := mustOpen(t, dir, opts, false)
 	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
 	for r := 0; r < 30; r++ {
 		w.round(r)
 	}
+	return l, w, opts
+}
+
+func TestCompactKeepsLastRecordPerKeyAtItsOffset(t *testing.T) {
+	dir := t.TempDir()
+	l, w, _ := updatedLog(t, dir)
 	segsBefore, sizeBefore, next := l.SegmentCount(), l.Size(), l.NextOffset()
 	active := activeSegmentBytes(t, l)
 	activeBase := l.active().base
@@ -1039,15 +1048,8 @@ func TestCompactSwapKeepsFilesOfOutstandingSyncTasks(t *testing.T) {
 // reopen finishes the swap. Abandoned, the pass left the manifest behind
 // for a later pass's unfinished files to be taken for its output.
 func TestCompactSwapWithAFailedManifestSyncFinishesOnReopen(t *testing.T) {
-	clock := &fakeClock{now: t0}
-	opts := testOptions(nil)
-	opts.Now = clock.Now
 	dir := t.TempDir()
-	l := mustOpen(t, dir, opts, false)
-	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
-	for r := 0; r < 30; r++ {
-		w.round(r)
-	}
+	l, w, opts := updatedLog(t, dir)
 	activeBase := l.active().base
 	failed := false
 	syncSwapDir = func(string) error { failed = true; return errInjected }
