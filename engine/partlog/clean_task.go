@@ -128,7 +128,7 @@ func (l *Log) CleanTaskDone(t *CleanTask) error {
 	var files []uring.File
 	for _, s := range t.group {
 		removed += s.size
-		if len(l.syncTasksOut) > 0 && l.syncTasksOut[0] < s.rolledAtTask {
+		if l.taskOutBefore(s.rolledAtTask) {
 			// A sync task prepared while it was active may still
 			// fdatasync its file: closed once those are reported, as a
 			// segment retention removes.

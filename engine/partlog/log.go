@@ -396,13 +396,21 @@ type retiredSegment struct {
 	before uint64
 }
 
+// taskOutBefore says a sync task numbered below seq is still out: one
+// prepared before that point (a roll, a removal), which may still sync the
+// files it captured then. Tasks are reported in any order; the oldest out
+// decides.
+func (l *Log) taskOutBefore(seq uint64) bool {
+	return len(l.syncTasksOut) > 0 && l.syncTasksOut[0] < seq
+}
+
 // closeRetired closes the removed segments no task still out may sync: all
 // of them when all is set.
 func (l *Log) closeRetired(all bool) error {
 	var err error
 	kept := l.retired[:0]
 	for _, r := range l.retired {
-		if all || len(l.syncTasksOut) == 0 || l.syncTasksOut[0] >= r.before {
+		if all || !l.taskOutBefore(r.before) {
 			err = errors.Join(err, r.seg.close())
 		} else {
 			kept = append(kept, r)

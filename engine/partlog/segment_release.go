@@ -34,7 +34,7 @@ func (l *Log) releasable(s *segment) bool {
 	if i, ok := l.indexOf(s); !ok || i == len(l.segs)-1 {
 		return false // removed (retired segments close on their own terms) or the last
 	}
-	return len(l.syncTasksOut) == 0 || l.syncTasksOut[0] >= s.rolledAtTask
+	return !l.taskOutBefore(s.rolledAtTask)
 }
 
 // releaseFiles closes s's descriptors if it is releasable, the .log too
@@ -63,7 +63,7 @@ func (l *Log) releaseSealed(s *segment) {
 		l.releaseFiles(s, true)
 		return
 	}
-	if len(l.syncTasksOut) > 0 && l.syncTasksOut[0] < s.rolledAtTask {
+	if l.taskOutBefore(s.rolledAtTask) {
 		l.awaitingRelease = append(l.awaitingRelease, s)
 	}
 }
@@ -74,7 +74,7 @@ func (l *Log) releaseSealed(s *segment) {
 func (l *Log) releaseAwaiting() {
 	kept := l.awaitingRelease[:0]
 	for _, s := range l.awaitingRelease {
-		if len(l.syncTasksOut) > 0 && l.syncTasksOut[0] < s.rolledAtTask {
+		if l.taskOutBefore(s.rolledAtTask) {
 			kept = append(kept, s)
 			continue
 		}
