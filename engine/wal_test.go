@@ -192,9 +192,7 @@ func TestWALReplayRestoresWhatACrashLost(t *testing.T) {
 	walDir := filepath.Join(crashed, walDirName)
 	_, replayed := crashedWALFile(t, crashed)
 
-	again := &testBroker{t: t, dir: crashed, sets: sets}
-	again.open()
-	t.Cleanup(again.stop)
+	again := openCrashCopy(t, crashed, sets)
 	cl = fetchClient(again)
 	if got := readBatchOffsets(t, cl, "kept"); !slices.Equal(got, acked) {
 		t.Fatalf("after replay kept-0 holds %v, want the acknowledged %v", got, acked)
@@ -246,9 +244,7 @@ func TestWALReplayRestoresABatchDeleteRecordsCutInto(t *testing.T) {
 		t.Fatalf("the partition file already holds %d bytes: nothing left for the WAL to restore", n)
 	}
 
-	again := &testBroker{t: t, dir: crashed, sets: sets}
-	again.open()
-	t.Cleanup(again.stop)
+	again := openCrashCopy(t, crashed, sets)
 	adm := again.admin()
 	starts, err := adm.ListStartOffsets(ctx, "cut")
 	if o := listedOffset(t, "start", starts, err, "cut"); o.Offset != 5 {
@@ -293,9 +289,7 @@ func TestWALReplayThatCannotWriteFailsTheStart(t *testing.T) {
 		t.Fatalf("the WAL file holding the only copy of the batches is gone after the failed start: %v", err)
 	}
 
-	again := &testBroker{t: t, dir: crashed, sets: sets}
-	again.open()
-	t.Cleanup(again.stop)
+	again := openCrashCopy(t, crashed, sets)
 	if got := readBatchOffsets(t, fetchClient(again), "kept"); !slices.Equal(got, acked) {
 		t.Fatalf("after the disk recovered kept-0 holds %v, want the acknowledged %v", got, acked)
 	}
@@ -361,9 +355,7 @@ func TestWALReplayDeletesAFileWithATornFirstEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	again := &testBroker{t: t, dir: crashed, sets: sets}
-	again.open()
-	t.Cleanup(again.stop)
+	openCrashCopy(t, crashed, sets)
 	// (A file filled since may have the deleted file's inode number, so
 	// the contents tell: a fill holds zeros, the torn file its entries.)
 	for _, slot := range []string{walSpareName(0), walSecondSpareName(0)} {
@@ -404,9 +396,7 @@ func TestWALReplayRestoresProducerState(t *testing.T) {
 		t.Fatalf("the partition file already holds %d bytes: nothing left for the WAL to restore", n)
 	}
 
-	again := &testBroker{t: t, dir: crashed, sets: sets}
-	again.open()
-	t.Cleanup(again.stop)
+	again := openCrashCopy(t, crashed, sets)
 	cl = again.client()
 	if r := produceRaw(t, cl, "dedup", 0, 11, rawBatch(3, 61, 0, 6)); r.ErrorCode != 0 || r.BaseOffset != offsets[2] {
 		t.Fatalf("retried last batch after replay: %v at %d, want a duplicate at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset, offsets[2])
@@ -617,9 +607,7 @@ func TestWALKeptWhenAPartitionCannotOpenAtStart(t *testing.T) {
 	if err := os.Remove(owner); err != nil {
 		t.Fatal(err)
 	}
-	again := &testBroker{t: t, dir: crashed, sets: sets}
-	again.open()
-	t.Cleanup(again.stop)
+	again := openCrashCopy(t, crashed, sets)
 	if got := readBatchOffsets(t, fetchClient(again), "kept"); !slices.Equal(got, acked) {
 		t.Fatalf("after the fault cleared kept-0 holds %v, want the acknowledged %v", got, acked)
 	}
@@ -648,6 +636,16 @@ func crashedWALFile(t *testing.T, crashed string) (string, os.FileInfo) {
 		t.Fatal(err)
 	}
 	return filepath.Join(dir, found[0].Name()), info
+}
+
+// openCrashCopy starts a broker on a copied data directory (a crash copy)
+// with sets, stopped when the test ends.
+func openCrashCopy(t *testing.T, dir string, sets []string) *testBroker {
+	t.Helper()
+	tb := &testBroker{t: t, dir: dir, sets: sets}
+	tb.open()
+	t.Cleanup(tb.stop)
+	return tb
 }
 
 // walOnlyCrashCopy produces three batches to partition 0 of topic, which a
