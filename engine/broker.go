@@ -32,6 +32,9 @@ type Options struct {
 	// SysfsRoot is where the NUMA topology is read from ("/sys" when
 	// empty); tests point it at a made-up tree.
 	SysfsRoot string
+	// syncfs stands in for syncFilesystem in tests that fail or stall the
+	// filesystem's sync.
+	syncfs func(*os.File) error
 }
 
 // Broker is one Chronik node's engine. It implements netpoll.Handler.
@@ -48,9 +51,10 @@ type Broker struct {
 	// releaseGCFloor ends the broker's hold on the collector's heap floor
 	// (gc_floor.go).
 	releaseGCFloor func()
-	// shutdownSync is the shutdown's filesystem sync: syncFilesystem, or a
-	// test's stand-in for a stalled disk.
-	shutdownSync func(*os.File) error
+	// syncfs is every filesystem sync of the data directory (checkpoints,
+	// direct syncs of many partitions, the replay's and the shutdown's):
+	// syncFilesystem, or a test's stand-in (Options.syncfs).
+	syncfs func(*os.File) error
 	// staleOverrides are the stored dynamic broker configs last skipped
 	// (dynamic_configs.go), so each set is logged once.
 	staleOverrides atomic.Pointer[string]
@@ -86,7 +90,8 @@ type Broker struct {
 	// (10_find_coordinator.go, 22_init_producer_id.go).
 	autoCreateWarn, txnRefusedWarn warnLimiter
 	flushPolicy                    flushPolicy
-	// dataDirFile is held open for syncfs of the data directory's filesystem.
+	// dataDirFile is held open for the replay's and the shutdown's syncfs of
+	// the data directory's filesystem; each shard has its own (syncfs_dirs.go).
 	dataDirFile *os.File
 
 	// The shards' write-ahead logs (wal.go): the generation counter that
@@ -117,21 +122,21 @@ type Broker struct {
 func New(opts Options) (*Broker, error) {
 	cfg := opts.Config
 	b := &Broker{
-		cfg:          cfg,
-		store:        opts.Store,
-		opener:       opts.Opener,
-		log:          opts.Logger,
-		dataDir:      opts.DataDir,
-		nodeID:       cfg.NodeID,
-		shutdownSync: syncFilesystem,
-		viewChanged:  make(chan struct{}),
-		reconcileCh:  make(chan struct{}, 1),
-		closed:       make(chan struct{}),
-		fillTurn:     make(chan struct{}, 1),
-		stopFills:    make(chan struct{}),
-		open:         make(map[partKey]meta.TopicID),
-		sessions:     newFetchSessions(1000),
-		requests:     newRequestMetrics(),
+		cfg:         cfg,
+		store:       opts.Store,
+		opener:      opts.Opener,
+		log:         opts.Logger,
+		dataDir:     opts.DataDir,
+		nodeID:      cfg.NodeID,
+		syncfs:      opts.syncfs,
+		viewChanged: make(chan struct{}),
+		reconcileCh: make(chan struct{}, 1),
+		closed:      make(chan struct{}),
+		fillTurn:    make(chan struct{}, 1),
+		stopFills:   make(chan struct{}),
+		open:        make(map[partKey]meta.TopicID),
+		sessions:    newFetchSessions(1000),
+		requests:    newRequestMetrics(),
 	}
 	if b.log == nil {
 		b.log = slog.Default()
@@ -142,6 +147,9 @@ func New(opts Options) (*Broker, error) {
 	b.pids.b = b
 	b.lanes.checks = make(chan struct{}, config.UsableCPUs())
 	b.flushPolicy = parseFlushPolicy(cfg.LogFlushPolicy)
+	if b.syncfs == nil {
+		b.syncfs = syncFilesystem
+	}
 	var err error
 	if err = os.MkdirAll(b.dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", b.dataDir, err)
@@ -157,6 +165,11 @@ func New(opts Options) (*Broker, error) {
 	if n <= 0 {
 		n = 1
 	}
+	syncfsDirs, err := openSyncfsDirs(b.dataDir, n)
+	if err != nil {
+		b.dataDirFile.Close()
+		return nil, err
+	}
 	raiseGOMAXPROCS(n, b.log)
 	b.releaseGCFloor = holdGCFloor(gcFloorFor(cfg.GCMinHeap, memoryLimit()), b.log)
 	places := placeShards(opts.SysfsRoot, n, cfg.NUMAPolicy, b.log)
@@ -164,6 +177,7 @@ func New(opts Options) (*Broker, error) {
 	for i := 0; i < n; i++ {
 		s := newShard(b, i, max(cfg.ShardMailbox, 16))
 		s.place = places[i]
+		s.wal.syncfsDir = syncfsDirs[i]
 		b.shards = append(b.shards, s)
 		go s.run()
 	}
@@ -536,7 +550,7 @@ func (b *Broker) Close() error {
 		}
 	}
 	b.log.Info("partitions closed", "partitions", len(b.open), "close_took", closed, "sync_took", time.Since(start)-closed)
-	b.dataDirFile.Close()
+	b.closeSyncfsDirs()
 	if !syncfsAvailable {
 		// Each partition wrote and synced its own files.
 		marker := filepath.Join(b.dataDir, cleanShutdownMarker)
@@ -574,7 +588,7 @@ func (b *Broker) Close() error {
 func (b *Broker) syncAtShutdown() error {
 	limit := max(b.cfg.IOTimeout, b.cfg.ShutdownGrace)
 	var err error // read only once the sync has returned
-	if !waitBy(time.Now().Add(limit), func() { err = b.shutdownSync(b.dataDirFile) }) {
+	if !waitBy(time.Now().Add(limit), func() { err = b.syncfs(b.dataDirFile) }) {
 		return fmt.Errorf("syncfs did not finish within %v", limit)
 	}
 	return err
@@ -622,6 +636,8 @@ func (b *Broker) stopAfterFailedStart() {
 	deadline := time.Now().Add(max(b.cfg.IOTimeout, b.cfg.ShutdownGrace))
 	if err := b.stopShards(deadline); err != nil {
 		b.log.Error("stop partition shards after a failed start", "err", err)
+	} else {
+		b.closeSyncfsDirs()
 	}
 	b.stopFilling(deadline)
 }

@@ -423,7 +423,7 @@ func TestStalledShutdownSyncIsBounded(t *testing.T) {
 	cl.Close()
 	release := make(chan struct{})
 	defer close(release)
-	tb.b.shutdownSync = func(*os.File) error { <-release; return nil }
+	tb.b.syncfs = func(*os.File) error { <-release; return nil }
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	tb.srv.Shutdown(ctx)

@@ -279,7 +279,7 @@ func (s *shard) runSyncTasks(job *syncJob) {
 		}
 		return
 	}
-	if min := s.b.cfg.SyncfsMinPartitions; min > 0 && tasks >= min && s.b.dataDirFile != nil && syncfsAvailable {
+	if min := s.b.cfg.SyncfsMinPartitions; min > 0 && tasks >= min && s.wal.syncfsDir != nil && syncfsAvailable {
 		s.syncWholeFilesystem(job)
 		return
 	}
@@ -302,7 +302,7 @@ func (s *shard) runSyncTasks(job *syncJob) {
 // failure fails every partition of the job, since syncfs cannot say which.
 func (s *shard) syncWholeFilesystem(job *syncJob) {
 	start := time.Now()
-	err := syncFilesystem(s.b.dataDirFile)
+	err := s.b.syncfs(s.wal.syncfsDir)
 	s.b.metrics.observeSync(time.Since(start))
 	s.b.metrics.syncfs.Add(1)
 	if err != nil {

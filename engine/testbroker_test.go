@@ -29,6 +29,8 @@ type testBroker struct {
 	opener uring.Opener // nil: plain pwrite
 	sysfs  string       // NUMA topology root; "": the machine's
 	loops  int          // netpoll event loops; 0: one per usable CPU
+	// syncfs, when set, stands in for the filesystem syncs (Options.syncfs).
+	syncfs func(*os.File) error
 	// beforeStart, when set, runs once the listener is bound and before
 	// the broker's Start, with the listener's address.
 	beforeStart func(addr string)
@@ -94,7 +96,7 @@ func (tb *testBroker) tryOpen() error {
 	if opener == nil {
 		opener = uring.PwriteOpener{}
 	}
-	b, err := New(Options{Config: cfg, Store: store, Opener: opener, Logger: logger, DataDir: tb.dir, SysfsRoot: tb.sysfs})
+	b, err := New(Options{Config: cfg, Store: store, Opener: opener, Logger: logger, DataDir: tb.dir, SysfsRoot: tb.sysfs, syncfs: tb.syncfs})
 	if err != nil {
 		store.Close()
 		return fmt.Errorf("engine: %w", err)

@@ -103,12 +103,21 @@ type shardWAL struct {
 	// that did not start (the shutdown's syncfs covers it).
 	reusable []string
 
+	// syncfsDir is the shard's own descriptor of the data directory, for
+	// its checkpoints and its direct syncs of many partitions
+	// (syncfs_dirs.go); the broker's until New gives it the shard's.
+	syncfsDir *os.File
+
 	hdrs []byte   // scratch: entry and item headers of one write
 	iov  [][]byte // scratch: the write's buffers
 }
 
 func newShardWAL(b *Broker, shard int) *shardWAL {
-	return &shardWAL{b: b, shard: shard}
+	w := &shardWAL{b: b, shard: shard}
+	if b != nil {
+		w.syncfsDir = b.dataDirFile
+	}
+	return w
 }
 
 // appendItems writes the items as one entry per job, then fdatasyncs once.
@@ -379,7 +388,7 @@ func (w *shardWAL) startCheckpoint() {
 	w.retiring, w.retiringAbandoned = "", nil
 	w.done = make(chan *walNextFile, 1)
 	go func(done chan<- *walNextFile) {
-		done <- w.b.runWALCheckpoint(w.shard, retired, covered)
+		done <- w.b.runWALCheckpoint(w.shard, w.syncfsDir, retired, covered)
 	}(w.done)
 }
 
@@ -390,8 +399,8 @@ func (w *shardWAL) startCheckpoint() {
 // behind the journal commits a syncfs of many files forces (135-499 ms at
 // 10,000 partitions), so they happen here, not on the syncer, whose appends
 // would wait for them.
-func (b *Broker) runWALCheckpoint(shard int, retired string, covered []string) *walNextFile {
-	if err := b.checkpointWAL(covered); err != nil || retired == "" {
+func (b *Broker) runWALCheckpoint(shard int, dir *os.File, retired string, covered []string) *walNextFile {
+	if err := b.checkpointWAL(dir, covered); err != nil || retired == "" {
 		return nil
 	}
 	b.recycleWAL(shard, retired)
@@ -473,14 +482,15 @@ func (w *shardWAL) close() {
 	}
 }
 
-// checkpointWAL syncs the data filesystem: every partition byte written
+// checkpointWAL syncs the data filesystem through the shard's descriptor
+// dir (syncfs_dirs.go): every partition byte written
 // before it started is then durable, and so are the batches of the WAL
 // files it was given (abandoned by the shard after failures), which it
 // then deletes. A failed syncfs keeps every WAL file for the next start,
 // since the pages it lost are not known.
-func (b *Broker) checkpointWAL(covered []string) error {
+func (b *Broker) checkpointWAL(dir *os.File, covered []string) error {
 	start := time.Now()
-	err := syncFilesystem(b.dataDirFile)
+	err := b.syncfs(dir)
 	b.metrics.observeSync(time.Since(start))
 	b.metrics.walCheckpoints.Add(1)
 	if err != nil {
@@ -497,7 +507,7 @@ func (b *Broker) checkpointWAL(covered []string) error {
 // be any partition's, those written behind the WAL included, so every WAL
 // file stays for the next start and the stop writes no clean-shutdown
 // marker. (The kernel reports a writeback error to one syncfs per
-// descriptor: a later checkpoint's would not see it.)
+// descriptor: a later checkpoint's through the same one would not see it.)
 func (b *Broker) syncfsFailed() {
 	b.walKeepAll.Store(true)
 	b.syncfsFailure.Store(true)

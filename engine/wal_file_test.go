@@ -85,7 +85,7 @@ func walTestBroker(t *testing.T) *Broker {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.WALCheckpointBytes = 1 << 20
-	b := &Broker{cfg: cfg, opener: uring.PwriteOpener{}, dataDir: t.TempDir(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	b := &Broker{cfg: cfg, opener: uring.PwriteOpener{}, dataDir: t.TempDir(), syncfs: syncFilesystem, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var err error
 	if b.dataDirFile, err = os.Open(b.dataDir); err != nil {
 		t.Fatal(err)

@@ -89,7 +89,7 @@ func (b *Broker) replayWAL(clean bool) error {
 		return fmt.Errorf("write-ahead log replay could not write %d acknowledged batches to their partitions (the log above says why); the write-ahead log files are kept for the next start", st.failed)
 	}
 	if syncfsAvailable {
-		if err := syncFilesystem(b.dataDirFile); err != nil {
+		if err := b.syncfs(b.dataDirFile); err != nil {
 			return fmt.Errorf("sync data filesystem after write-ahead log replay: %w", err)
 		}
 	}
