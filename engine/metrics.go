@@ -23,6 +23,9 @@ type brokerMetrics struct {
 	walFillFailures atomic.Int64
 	walBytes        atomic.Int64 // bytes appended to write-ahead logs
 	walCheckpoints  atomic.Int64 // write-ahead log checkpoints (syncfs) run
+	// walCheckpointStalls counts checkpoints whose syncfs outlived
+	// io.timeout.ms (wal.go, checkpointWAL).
+	walCheckpointStalls atomic.Int64
 }
 
 func (m *brokerMetrics) observeTurnWrite(d time.Duration) {
@@ -50,24 +53,28 @@ type Metrics struct {
 	WALSyncs       int64
 	WALBytes       int64
 	WALCheckpoints int64
+	// WALCheckpointStalls counts checkpoints whose syncfs outlived
+	// io.timeout.ms.
+	WALCheckpointStalls int64
 }
 
 // Metrics returns the engine's counters.
 func (b *Broker) Metrics() Metrics {
 	m := &b.metrics
 	return Metrics{
-		Syncs:          m.syncs.Load(),
-		SyncTime:       time.Duration(m.syncNanos.Load()),
-		Syncfs:         m.syncfs.Load(),
-		SyncGroups:     m.syncGroups.Load(),
-		SyncStalls:     m.syncStalls.Load(),
-		StorageErrors:  m.storageErrors.Load(),
-		Reopens:        m.reopens.Load(),
-		ReopenFailures: m.reopenFailures.Load(),
-		TurnWrites:     m.turnWrites.Load(),
-		TurnWriteTime:  time.Duration(m.turnWriteNano.Load()),
-		WALSyncs:       m.walSyncs.Load(),
-		WALBytes:       m.walBytes.Load(),
-		WALCheckpoints: m.walCheckpoints.Load(),
+		Syncs:               m.syncs.Load(),
+		SyncTime:            time.Duration(m.syncNanos.Load()),
+		Syncfs:              m.syncfs.Load(),
+		SyncGroups:          m.syncGroups.Load(),
+		SyncStalls:          m.syncStalls.Load(),
+		StorageErrors:       m.storageErrors.Load(),
+		Reopens:             m.reopens.Load(),
+		ReopenFailures:      m.reopenFailures.Load(),
+		TurnWrites:          m.turnWrites.Load(),
+		TurnWriteTime:       time.Duration(m.turnWriteNano.Load()),
+		WALSyncs:            m.walSyncs.Load(),
+		WALBytes:            m.walBytes.Load(),
+		WALCheckpointStalls: m.walCheckpointStalls.Load(),
+		WALCheckpoints:      m.walCheckpoints.Load(),
 	}
 }

@@ -79,6 +79,7 @@ var brokerCounters = []counterDesc{
 	newCounter("chronik_wal_syncs_total", "Groups of turns made durable by one write-ahead log fdatasync.", func(m Metrics) float64 { return float64(m.WALSyncs) }),
 	newCounter("chronik_wal_bytes_total", "Bytes appended to the shards' write-ahead logs.", func(m Metrics) float64 { return float64(m.WALBytes) }),
 	newCounter("chronik_wal_checkpoints_total", "Write-ahead log checkpoints run.", func(m Metrics) float64 { return float64(m.WALCheckpoints) }),
+	newCounter("chronik_wal_checkpoint_stalls_total", "Write-ahead log checkpoints whose syncfs outlived io.timeout.ms (appends went on; the files it covers stay until it finishes).", func(m Metrics) float64 { return float64(m.WALCheckpointStalls) }),
 }
 
 var (

@@ -490,7 +490,14 @@ func (w *shardWAL) close() {
 // since the pages it lost are not known.
 func (b *Broker) checkpointWAL(dir *os.File, covered []string) error {
 	start := time.Now()
+	// A stalled syncfs holds no append (the next file takes them and no
+	// checkpoint is due until this one ends), so it is only reported.
+	stalled := time.AfterFunc(b.cfg.IOTimeout, func() {
+		b.metrics.walCheckpointStalls.Add(1)
+		b.log.Error("write-ahead log checkpoint: syncfs stalled; appends go on, the files it covers stay until it finishes", "deadline", b.cfg.IOTimeout)
+	})
 	err := b.syncfs(dir)
+	stalled.Stop()
 	b.metrics.observeSync(time.Since(start))
 	b.metrics.walCheckpoints.Add(1)
 	if err != nil {
