@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -104,20 +103,7 @@ func TestFailedSyncfsOfASyncGroup(t *testing.T) {
 	})
 
 	cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	tb.srv.Shutdown(ctx)
-	closeErr := tb.b.Close()
-	if err := tb.store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	tb.b = nil
-	if closeErr == nil {
-		t.Fatal("the stop reported success after a failed syncfs in the run")
-	}
-	if _, err := os.Stat(filepath.Join(tb.dir, cleanShutdownMarker)); !os.IsNotExist(err) {
-		t.Fatalf("a clean-shutdown marker was written after a failed syncfs (%v)", err)
-	}
+	tb.stopAfterFailedSync()
 	tb.syncfs = nil
 	tb.open()
 	cl = fetchClient(tb)

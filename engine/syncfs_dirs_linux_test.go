@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -140,17 +139,7 @@ func TestEveryShardHearsAWritebackError(t *testing.T) {
 		t.Fatalf("a WAL file was retired after a writeback error: %v", err)
 	}
 	cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	tb.srv.Shutdown(ctx)
-	closeErr := tb.b.Close()
-	if err := tb.store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	tb.b = nil
-	if closeErr == nil {
-		t.Fatal("the stop reported success after a writeback error in the run")
-	}
+	tb.stopAfterFailedSync()
 	tb.syncfs = nil
 	tb.open()
 	cl = fetchClient(tb)

@@ -162,6 +162,28 @@ func (tb *testBroker) stop() {
 	tb.b = nil
 }
 
+// stopAfterFailedSync stops the broker after a filesystem sync failed in
+// its run: the stop must say so and write no clean-shutdown marker, so that
+// the next start validates every log and replays the kept WAL files.
+func (tb *testBroker) stopAfterFailedSync() {
+	t := tb.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tb.srv.Shutdown(ctx)
+	closeErr := tb.b.Close()
+	if err := tb.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tb.b = nil
+	if closeErr == nil {
+		t.Fatal("the stop reported success after a failed filesystem sync in the run")
+	}
+	if _, err := os.Stat(filepath.Join(tb.dir, cleanShutdownMarker)); !os.IsNotExist(err) {
+		t.Fatalf("a clean-shutdown marker was written after a failed filesystem sync (%v)", err)
+	}
+}
+
 // restart stops the broker cleanly and opens it again on the same data.
 func (tb *testBroker) restart() {
 	tb.t.Helper()
