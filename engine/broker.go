@@ -100,8 +100,9 @@ type Broker struct {
 	// staged batches at shutdown).
 	walGen     atomic.Uint64
 	walKeepAll atomic.Bool
-	// syncfsFailure says a syncfs failed in this run (syncfsFailed).
-	syncfsFailure atomic.Bool
+	// syncfsFailures counts the failed syncfs calls of this run
+	// (syncfsFailed).
+	syncfsFailures atomic.Int64
 	// spareFills are the goroutines filling WAL spares ahead
 	// (wal_spare_fill.go); fillTurn lets one write at a time; stopFills
 	// ends them.
@@ -165,7 +166,7 @@ func New(opts Options) (*Broker, error) {
 	if n <= 0 {
 		n = 1
 	}
-	syncfsDirs, err := openSyncfsDirs(b.dataDir, n)
+	syncfsDirs, err := openSyncfsDirs(b.dataDir, 2*n)
 	if err != nil {
 		b.dataDirFile.Close()
 		return nil, err
@@ -177,7 +178,7 @@ func New(opts Options) (*Broker, error) {
 	for i := 0; i < n; i++ {
 		s := newShard(b, i, max(cfg.ShardMailbox, 16))
 		s.place = places[i]
-		s.wal.syncfsDir = syncfsDirs[i]
+		s.wal.syncerDir, s.wal.checkpointDir = syncfsDirs[2*i], syncfsDirs[2*i+1]
 		b.shards = append(b.shards, s)
 		go s.run()
 	}
@@ -534,8 +535,12 @@ func (b *Broker) Close() error {
 		stuck = fmt.Errorf("group coordinators still waiting for the shards after %v", limit)
 	}
 	start := time.Now()
-	if err := errors.Join(stuck, b.stopShards(deadline)); err != nil {
-		// dataDirFile stays open: a stuck shard's syncer may still syncfs it.
+	shardsErr := b.stopShards(deadline)
+	if shardsErr == nil {
+		b.closeShardSyncfsDirs()
+	} // else they stay open: a stuck shard's syncer may still syncfs them
+	if err := errors.Join(stuck, shardsErr); err != nil {
+		b.dataDirFile.Close()
 		return fmt.Errorf("stop partition shards (no clean-shutdown marker written): %w", err)
 	}
 	closed := time.Since(start)
@@ -550,7 +555,7 @@ func (b *Broker) Close() error {
 		}
 	}
 	b.log.Info("partitions closed", "partitions", len(b.open), "close_took", closed, "sync_took", time.Since(start)-closed)
-	b.closeSyncfsDirs()
+	b.dataDirFile.Close()
 	if !syncfsAvailable {
 		// Each partition wrote and synced its own files.
 		marker := filepath.Join(b.dataDir, cleanShutdownMarker)
@@ -564,7 +569,7 @@ func (b *Broker) Close() error {
 	if err := b.removeAllWALFiles(); err != nil {
 		return err
 	}
-	if b.syncfsFailure.Load() {
+	if b.syncfsFailures.Load() > 0 {
 		// Pages a failed syncfs lost may lie inside files whose length
 		// looks right, which a clean start would trust. The next start
 		// validates every log and replays the kept WAL files.
@@ -634,10 +639,11 @@ func (b *Broker) stopShards(deadline time.Time) error {
 func (b *Broker) stopAfterFailedStart() {
 	b.releaseGCFloor()
 	deadline := time.Now().Add(max(b.cfg.IOTimeout, b.cfg.ShutdownGrace))
+	b.dataDirFile.Close() // the replay's syncfs, the only one through it so far, has returned
 	if err := b.stopShards(deadline); err != nil {
 		b.log.Error("stop partition shards after a failed start", "err", err)
 	} else {
-		b.closeSyncfsDirs()
+		b.closeShardSyncfsDirs()
 	}
 	b.stopFilling(deadline)
 }

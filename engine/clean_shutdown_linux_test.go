@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -413,17 +414,25 @@ func stopLeavingNoCleanState(t *testing.T, tb *testBroker) {
 // clean-shutdown marker and keeps the WAL, and the next start recovers
 // every acknowledged record as after a crash.
 func TestStalledShutdownSyncIsBounded(t *testing.T) {
-	tb := startBroker(t, "io.timeout.ms=300", "shutdown.timeout.ms=300", "log.flush.policy=always",
-		"num.shards=1", "log.flush.wal.min.partitions=1")
+	var stall atomic.Bool
+	release := make(chan struct{})
+	defer close(release)
+	syncfs := func(f *os.File) error {
+		if stall.Load() {
+			<-release
+			return nil
+		}
+		return syncFilesystem(f)
+	}
+	tb := launchBroker(&testBroker{t: t, dir: t.TempDir(), syncfs: syncfs, sets: []string{"io.timeout.ms=300",
+		"shutdown.timeout.ms=300", "log.flush.policy=always", "num.shards=1", "log.flush.wal.min.partitions=1"}})
 	createTestTopic(t, tb, "stall", 1)
 	cl := tb.client()
 	if r := produceRaw(t, cl, "stall", 0, 11, rawBatch(5, -1, -1, -1)); r.ErrorCode != 0 {
 		t.Fatal(kerr.ErrorForCode(r.ErrorCode))
 	}
 	cl.Close()
-	release := make(chan struct{})
-	defer close(release)
-	tb.b.syncfs = func(*os.File) error { <-release; return nil }
+	stall.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	tb.srv.Shutdown(ctx)
@@ -445,6 +454,7 @@ func TestStalledShutdownSyncIsBounded(t *testing.T) {
 	if wals, _ := filepath.Glob(filepath.Join(tb.dir, walDirName, "*")); len(wals) == 0 {
 		t.Fatal("the WAL was removed although the filesystem sync did not finish")
 	}
+	tb.syncfs = nil // the disk is well again
 	tb.open()
 	ends, err := tb.admin().ListEndOffsets(adminCtx(t), "stall")
 	if err != nil {

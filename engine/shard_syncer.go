@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"math"
 	"sync"
 	"time"
 
@@ -15,6 +16,10 @@ const syncQueueDepth = 64
 
 // errSyncStalled answers produces whose fdatasync outlived io.timeout.ms.
 var errSyncStalled = errors.New("fdatasync did not finish within io.timeout.ms")
+
+// errEarlierSyncfsFailed fails a syncfs-synced job that a failed syncfs
+// overlapped: the pages it lost are not known.
+var errEarlierSyncfsFailed = errors.New("a filesystem sync since these writes failed; they may be lost")
 
 // turnWaiter is an acknowledgement waiting for its shard turn to be durable.
 // syncErrs names the partitions whose sync failed (nil when all succeeded).
@@ -51,6 +56,10 @@ type syncJob struct {
 	rotate     bool
 	checkpoint bool
 	walFailed  bool
+
+	// syncfsFailuresAt is the broker's count of failed syncfs calls read
+	// before the turn wrote its pages (syncWholeFilesystem).
+	syncfsFailuresAt int64
 }
 
 // barrier says no later job may share the job's sync group.
@@ -224,7 +233,12 @@ func (s *shard) runSyncGroup(group []*syncJob) {
 		return
 	}
 	s.b.metrics.syncGroups.Add(1)
-	merged := &syncJob{}
+	merged := &syncJob{syncfsFailuresAt: math.MaxInt64}
+	for _, j := range group {
+		if len(j.parts) > 0 { // (rotate and checkpoint jobs have none)
+			merged.syncfsFailuresAt = min(merged.syncfsFailuresAt, j.syncfsFailuresAt)
+		}
+	}
 	// Keyed by log, not partition: a partition reopened between two turns
 	// has tasks of two logs, and the old one's files are closed.
 	at := make(map[*partlog.Log]int)
@@ -279,7 +293,7 @@ func (s *shard) runSyncTasks(job *syncJob) {
 		}
 		return
 	}
-	if min := s.b.cfg.SyncfsMinPartitions; min > 0 && tasks >= min && s.wal.syncfsDir != nil && syncfsAvailable {
+	if min := s.b.cfg.SyncfsMinPartitions; min > 0 && tasks >= min && s.wal.syncerDir != nil && syncfsAvailable {
 		s.syncWholeFilesystem(job)
 		return
 	}
@@ -302,11 +316,16 @@ func (s *shard) runSyncTasks(job *syncJob) {
 // failure fails every partition of the job, since syncfs cannot say which.
 func (s *shard) syncWholeFilesystem(job *syncJob) {
 	start := time.Now()
-	err := s.b.syncfs(s.wal.syncfsDir)
+	err := s.b.syncfs(s.wal.syncerDir)
 	s.b.metrics.observeSync(time.Since(start))
 	s.b.metrics.syncfs.Add(1)
 	if err != nil {
 		s.b.syncfsFailed()
+	} else if s.b.syncfsFailures.Load() != job.syncfsFailuresAt {
+		// An earlier job's syncfs through the same descriptor may have
+		// written back this job's pages and taken their error, which the
+		// kernel reports once per descriptor.
+		err = errEarlierSyncfsFailed
 	}
 	for i := range job.parts {
 		if t := job.parts[i].task; t != nil {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"sync/atomic"
@@ -9,8 +10,52 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+// syncGroupSets sync every partition file directly, a turn of two or more
+// partitions with one syncfs.
+var syncGroupSets = []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false",
+	"log.flush.syncfs.min.partitions=2"}
+
+// produceToEveryPartition sends one request with a batch for each of the
+// topic's parts partitions: one shard turn with one shard. It returns each
+// partition's answer.
+func produceToEveryPartition(cl *kgo.Client, topic string, parts int32) ([]kmsg.ProduceResponseTopicPartition, error) {
+	req := kmsg.NewPtrProduceRequest()
+	req.Version, req.Acks, req.TimeoutMillis = 7, -1, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	for p := range parts {
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition, rp.Records = p, rawBatch(3, -1, -1, -1)
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]kmsg.ProduceResponseTopicPartition, parts)
+	for _, rp := range resp.Topics[0].Partitions {
+		out[rp.Partition] = rp
+	}
+	return out, nil
+}
+
+// everyOneFailed says whether every partition answered
+// KAFKA_STORAGE_ERROR.
+func everyOneFailed(answers []kmsg.ProduceResponseTopicPartition) error {
+	for p, a := range answers {
+		if a.ErrorCode != kerr.KafkaStorageError.Code {
+			return fmt.Errorf("partition %d answered %v, want KAFKA_STORAGE_ERROR", p, kerr.ErrorForCode(a.ErrorCode))
+		}
+	}
+	return nil
+}
 
 // A turn that syncs several partitions directly does it with one syncfs
 // (log.flush.syncfs.min.partitions). When that syncfs fails, every partition
@@ -19,84 +64,44 @@ import (
 // stop writes no clean-shutdown marker, so the next start validates every
 // log. Every acknowledged batch is there after it.
 func TestFailedSyncfsOfASyncGroup(t *testing.T) {
-	var failNext, calls atomic.Int32
+	var failNext atomic.Bool
 	syncfs := func(f *os.File) error {
-		calls.Add(1)
-		if failNext.CompareAndSwap(1, 0) {
+		if failNext.CompareAndSwap(true, false) {
 			return errWriteback
 		}
 		return syncFilesystem(f)
 	}
-	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.enable=false",
-		"log.flush.syncfs.min.partitions=2"}
-	tb := launchBroker(&testBroker{t: t, dir: t.TempDir(), sets: sets, syncfs: syncfs})
+	tb := launchBroker(&testBroker{t: t, dir: t.TempDir(), sets: syncGroupSets, syncfs: syncfs})
 	const parts = 4
 	createTestTopic(t, tb, "group", parts)
 	cl := fetchClient(tb)
 	acked := make(map[int32][]int64)
-	// produceAll sends one request with a batch for every partition (one
-	// shard turn, as a rule) and returns each partition's error code.
-	produceAll := func() []int16 {
+	produce := func() []kmsg.ProduceResponseTopicPartition {
 		t.Helper()
-		req := kmsg.NewPtrProduceRequest()
-		req.Version, req.Acks, req.TimeoutMillis = 7, -1, 5000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = "group"
-		for p := range int32(parts) {
-			rp := kmsg.NewProduceRequestTopicPartition()
-			rp.Partition, rp.Records = p, rawBatch(3, -1, -1, -1)
-			rt.Partitions = append(rt.Partitions, rp)
-		}
-		req.Topics = append(req.Topics, rt)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		resp, err := req.RequestWith(ctx, cl)
+		answers, err := produceToEveryPartition(cl, "group", parts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		codes := make([]int16, parts)
-		for _, rp := range resp.Topics[0].Partitions {
-			codes[rp.Partition] = rp.ErrorCode
-			if rp.ErrorCode == 0 {
-				acked[rp.Partition] = append(acked[rp.Partition], rp.BaseOffset)
+		for p, a := range answers {
+			if a.ErrorCode == 0 {
+				acked[int32(p)] = append(acked[int32(p)], a.BaseOffset)
 			}
 		}
-		return codes
+		return answers
 	}
-	produceAll()
-	var failed int
-	for try := 0; try < 20 && failed == 0; try++ {
-		before := calls.Load()
-		failNext.Store(1)
-		codes := produceAll()
-		if failNext.Load() == 1 {
-			// The turn's partitions were synced one by one this time.
-			failNext.Store(0)
-			continue
-		}
-		if calls.Load() == before {
-			t.Fatal("the injected failure was used without a syncfs")
-		}
-		for p, c := range codes {
-			switch c {
-			case 0:
-			case kerr.KafkaStorageError.Code:
-				failed++
-			default:
-				t.Fatalf("group-%d: %v after a failed syncfs, want KAFKA_STORAGE_ERROR", p, kerr.ErrorForCode(c))
-			}
-		}
-		if failed < 2 {
-			t.Fatalf("%d partitions answered KAFKA_STORAGE_ERROR after their group's syncfs failed, want every one of the group (2 or more)", failed)
-		}
+	produce()
+	failNext.Store(true)
+	answers := produce()
+	if failNext.Load() {
+		t.Fatal("the turn of every partition was not synced with one syncfs")
 	}
-	if failed == 0 {
-		t.Fatal("no turn synced its partitions with one syncfs in 20 tries")
+	if err := everyOneFailed(answers); err != nil {
+		t.Fatalf("after their group's syncfs failed: %v", err)
 	}
 	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
-		for _, c := range produceAll() {
-			if c != 0 {
-				return kerr.ErrorForCode(c)
+		for _, a := range produce() {
+			if a.ErrorCode != 0 {
+				return kerr.ErrorForCode(a.ErrorCode)
 			}
 		}
 		return nil
@@ -115,4 +120,65 @@ func TestFailedSyncfsOfASyncGroup(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A syncfs reports a writeback error once per descriptor, so the syncfs of
+// a turn queued behind a failing one returns success though the failing
+// one may have written back, and lost, that turn's pages: such a turn is
+// answered KAFKA_STORAGE_ERROR too.
+func TestSyncGroupBehindAFailedSyncfsFails(t *testing.T) {
+	var inject atomic.Bool
+	holding, release := make(chan struct{}), make(chan struct{})
+	syncfs := func(f *os.File) error {
+		err := syncFilesystem(f)
+		if inject.CompareAndSwap(true, false) {
+			close(holding)
+			<-release
+			return errWriteback
+		}
+		return err // the error went to the first syncfs through f
+	}
+	tb := launchBroker(&testBroker{t: t, dir: t.TempDir(), sets: syncGroupSets, syncfs: syncfs})
+	const parts = 4
+	createTestTopic(t, tb, "behind", parts)
+	cl := fetchClient(tb)
+	if _, err := produceToEveryPartition(cl, "behind", parts); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		answers []kmsg.ProduceResponseTopicPartition
+		err     error
+	}
+	send := func() chan result {
+		c := make(chan result, 1)
+		go func() {
+			a, err := produceToEveryPartition(cl, "behind", parts)
+			c <- result{a, err}
+		}()
+		return c
+	}
+	inject.Store(true)
+	first := send()
+	<-holding
+	second := send()
+	// The second turn has written its pages and waits behind the first.
+	s := tb.b.shards[0]
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if len(s.syncQ) == 0 {
+			return fmt.Errorf("the second turn is not queued")
+		}
+		return nil
+	})
+	close(release)
+	for i, c := range []chan result{first, second} {
+		r := <-c
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if err := everyOneFailed(r.answers); err != nil {
+			t.Fatalf("turn %d: %v", i+1, err)
+		}
+	}
+	cl.Close()
+	tb.stopAfterFailedSync()
 }

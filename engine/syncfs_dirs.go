@@ -5,14 +5,15 @@ import (
 	"os"
 )
 
-// Each shard syncs the data filesystem through a descriptor of its own. The
+// Each shard syncs the data filesystem through descriptors of its own: one
+// for its syncer and one for its checkpoints, which run beside it. The
 // kernel reports a writeback error once per open descriptor, to the first
-// syncfs through it after the error: with one shared descriptor, a shard
-// whose syncfs came second would hear success and retire WAL files whose
-// partition pages the error may have cost, before the first shard had
-// recorded the failure (syncfsFailed).
+// syncfs through it after the error: with a shared descriptor, a shard whose
+// syncfs came second would hear success and retire WAL files (or answer a
+// turn) whose partition pages the error may have cost, before the first
+// caller had recorded the failure (syncfsFailed).
 
-// openSyncfsDirs opens n descriptors of the data directory, one per shard.
+// openSyncfsDirs opens n descriptors of the data directory.
 func openSyncfsDirs(dir string, n int) ([]*os.File, error) {
 	fs := make([]*os.File, 0, n)
 	for range n {
@@ -28,11 +29,11 @@ func openSyncfsDirs(dir string, n int) ([]*os.File, error) {
 	return fs, nil
 }
 
-// closeSyncfsDirs closes the broker's and the shards' descriptors of the
-// data directory, once no shard can sync through them any more.
-func (b *Broker) closeSyncfsDirs() {
-	b.dataDirFile.Close()
+// closeShardSyncfsDirs closes the shards' descriptors of the data
+// directory, once every shard has stopped.
+func (b *Broker) closeShardSyncfsDirs() {
 	for _, s := range b.shards {
-		s.wal.syncfsDir.Close()
+		s.wal.syncerDir.Close()
+		s.wal.checkpointDir.Close()
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +30,9 @@ type writebackErrorReports struct {
 	returned chan struct{}    // closed when a later syncfs has returned
 	once     *sync.Once
 	settled  func() bool
+	// overlapped says a held report was let go by a later syncfs
+	// returning, not by the timer: the calls overlapped as meant.
+	overlapped atomic.Bool
 }
 
 // fail injects a writeback error.
@@ -57,6 +61,7 @@ func (w *writebackErrorReports) syncfs(f *os.File) error {
 	if hold {
 		select {
 		case <-returned:
+			w.overlapped.Store(true)
 		case <-time.After(5 * time.Second):
 		}
 		for end := time.Now().Add(time.Second); time.Now().Before(end) && !settled(); {
@@ -138,6 +143,9 @@ func TestEveryShardHearsAWritebackError(t *testing.T) {
 	if err := kept(); err != nil {
 		t.Fatalf("a WAL file was retired after a writeback error: %v", err)
 	}
+	if !reports.overlapped.Load() {
+		t.Fatal("the two shards' checkpoints did not overlap: the test did not stage its window")
+	}
 	cl.Close()
 	tb.stopAfterFailedSync()
 	tb.syncfs = nil
@@ -146,6 +154,26 @@ func TestEveryShardHearsAWritebackError(t *testing.T) {
 	for p := range int32(2) {
 		if got := readPartitionBatchOffsets(t, cl, "werr", p); !slices.Equal(got, acked[p]) {
 			t.Fatalf("after the restart werr-%d holds %v, want the acknowledged %v", p, got, acked[p])
+		}
+	}
+}
+
+// Every syncfs caller has a descriptor of its own: each shard's syncer and
+// its checkpoints (which run beside it), and the broker's replay and
+// shutdown.
+func TestSyncfsDescriptorsAreNotShared(t *testing.T) {
+	tb := startBroker(t, "num.shards=3")
+	seen := map[*os.File]string{tb.b.dataDirFile: "the broker's"}
+	for _, s := range tb.b.shards {
+		for what, f := range map[string]*os.File{"syncer": s.wal.syncerDir, "checkpoint": s.wal.checkpointDir} {
+			name := fmt.Sprintf("shard %d's %s", s.id, what)
+			if f == nil {
+				t.Fatalf("%s descriptor is missing", name)
+			}
+			if other, ok := seen[f]; ok {
+				t.Fatalf("%s descriptor is %s", name, other)
+			}
+			seen[f] = name
 		}
 	}
 }

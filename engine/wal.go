@@ -103,21 +103,18 @@ type shardWAL struct {
 	// that did not start (the shutdown's syncfs covers it).
 	reusable []string
 
-	// syncfsDir is the shard's own descriptor of the data directory, for
-	// its checkpoints and its direct syncs of many partitions
-	// (syncfs_dirs.go); the broker's until New gives it the shard's.
-	syncfsDir *os.File
+	// The shard's own descriptors of the data directory (syncfs_dirs.go):
+	// syncerDir for the syncer's syncs of many partitions at once,
+	// checkpointDir for its checkpoints, which run beside the syncer.
+	// Nil without a broker's New: such a syncfs fails.
+	syncerDir, checkpointDir *os.File
 
 	hdrs []byte   // scratch: entry and item headers of one write
 	iov  [][]byte // scratch: the write's buffers
 }
 
 func newShardWAL(b *Broker, shard int) *shardWAL {
-	w := &shardWAL{b: b, shard: shard}
-	if b != nil {
-		w.syncfsDir = b.dataDirFile
-	}
-	return w
+	return &shardWAL{b: b, shard: shard}
 }
 
 // appendItems writes the items as one entry per job, then fdatasyncs once.
@@ -388,7 +385,7 @@ func (w *shardWAL) startCheckpoint() {
 	w.retiring, w.retiringAbandoned = "", nil
 	w.done = make(chan *walNextFile, 1)
 	go func(done chan<- *walNextFile) {
-		done <- w.b.runWALCheckpoint(w.shard, w.syncfsDir, retired, covered)
+		done <- w.b.runWALCheckpoint(w.shard, w.checkpointDir, retired, covered)
 	}(w.done)
 }
 
@@ -482,8 +479,8 @@ func (w *shardWAL) close() {
 	}
 }
 
-// checkpointWAL syncs the data filesystem through the shard's descriptor
-// dir (syncfs_dirs.go): every partition byte written
+// checkpointWAL syncs the data filesystem through the shard's checkpoint
+// descriptor dir (syncfs_dirs.go): every partition byte written
 // before it started is then durable, and so are the batches of the WAL
 // files it was given (abandoned by the shard after failures), which it
 // then deletes. A failed syncfs keeps every WAL file for the next start,
@@ -517,7 +514,7 @@ func (b *Broker) checkpointWAL(dir *os.File, covered []string) error {
 // descriptor: a later checkpoint's through the same one would not see it.)
 func (b *Broker) syncfsFailed() {
 	b.walKeepAll.Store(true)
-	b.syncfsFailure.Store(true)
+	b.syncfsFailures.Add(1)
 }
 
 // removeWALFiles deletes WAL files, unless a syncfs has failed in this run.

@@ -15,6 +15,7 @@ import (
 // checkpoint ran — is dropped, since its entries would replay too early.
 func TestWALNextFileComesFromTheCheckpoint(t *testing.T) {
 	w := newShardWAL(walTestBroker(t), 0)
+	w.checkpointDir = w.b.dataDirFile
 	job := [][]walItem{{{key: partKey{"alpha", 0}, topicID: meta.TopicID{1}, batches: [][]byte{rawBatch(1, -1, -1, -1)}}}}
 	if err := w.appendItems(job); err != nil {
 		t.Fatal(err)
