@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,9 @@ type Options struct {
 	// syncfs stands in for syncFilesystem in tests that fail or stall the
 	// filesystem's sync.
 	syncfs func(*os.File) error
+	// kernelRelease stands in for the running kernel's in tests
+	// (syncfsReportsErrors).
+	kernelRelease string
 }
 
 // Broker is one Chronik node's engine. It implements netpoll.Handler.
@@ -51,6 +55,9 @@ type Broker struct {
 	// releaseGCFloor ends the broker's hold on the collector's heap floor
 	// (gc_floor.go).
 	releaseGCFloor func()
+	// syncfsTrusted says a syncfs here reports writeback errors, so turns
+	// may be made durable through one (WAL checkpoints, syncfs groups).
+	syncfsTrusted bool
 	// syncfs is every filesystem sync of the data directory (checkpoints,
 	// direct syncs of many partitions, the replay's and the shutdown's):
 	// syncFilesystem, or a test's stand-in (Options.syncfs).
@@ -150,6 +157,12 @@ func New(opts Options) (*Broker, error) {
 	b.flushPolicy = parseFlushPolicy(cfg.LogFlushPolicy)
 	if b.syncfs == nil {
 		b.syncfs = syncFilesystem
+	}
+	if syncfsAvailable {
+		release := cmp.Or(opts.kernelRelease, uring.KernelRelease())
+		if b.syncfsTrusted = syncfsReportsErrors(release); !b.syncfsTrusted && b.flushPolicy == flushAlways {
+			b.log.Warn("this kernel's syncfs does not report writeback errors (Linux 5.8 and later do): every partition is synced with its own fdatasync, without the shard write-ahead log or syncfs groups", "kernel", release)
+		}
 	}
 	var err error
 	if err = os.MkdirAll(b.dataDir, 0o755); err != nil {

@@ -293,7 +293,7 @@ func (s *shard) runSyncTasks(job *syncJob) {
 		}
 		return
 	}
-	if min := s.b.cfg.SyncfsMinPartitions; min > 0 && tasks >= min && s.wal.syncerDir != nil && syncfsAvailable {
+	if min := s.b.cfg.SyncfsMinPartitions; min > 0 && tasks >= min && s.wal.syncerDir != nil && s.b.syncfsTrusted {
 		s.syncWholeFilesystem(job)
 		return
 	}

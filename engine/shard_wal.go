@@ -13,10 +13,11 @@ const writeBehindBytes = 256 << 10
 
 // writeBehindOn says partition logs run with write-behind: every produce is
 // synced before its answer, and the WAL is enabled. Its checkpoints (and
-// the replay) make the partition files durable with one syncfs, which only
-// Linux has; elsewhere partitions are synced directly.
+// the replay) make the partition files durable with one syncfs, which must
+// report writeback errors (Linux 5.8 on: syncfsTrusted); elsewhere
+// partitions are synced directly.
 func (b *Broker) writeBehindOn() bool {
-	return b.flushPolicy == flushAlways && b.cfg.WALEnable && syncfsAvailable
+	return b.flushPolicy == flushAlways && b.cfg.WALEnable && b.syncfsTrusted
 }
 
 // walBatches decides, at the end of a turn, whether p's new batches go to

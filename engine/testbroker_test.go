@@ -31,6 +31,9 @@ type testBroker struct {
 	loops  int          // netpoll event loops; 0: one per usable CPU
 	// syncfs, when set, stands in for the filesystem syncs (Options.syncfs).
 	syncfs func(*os.File) error
+	// kernel, when set, stands in for the kernel's release
+	// (Options.kernelRelease).
+	kernel string
 	// beforeStart, when set, runs once the listener is bound and before
 	// the broker's Start, with the listener's address.
 	beforeStart func(addr string)
@@ -96,7 +99,7 @@ func (tb *testBroker) tryOpen() error {
 	if opener == nil {
 		opener = uring.PwriteOpener{}
 	}
-	b, err := New(Options{Config: cfg, Store: store, Opener: opener, Logger: logger, DataDir: tb.dir, SysfsRoot: tb.sysfs, syncfs: tb.syncfs})
+	b, err := New(Options{Config: cfg, Store: store, Opener: opener, Logger: logger, DataDir: tb.dir, SysfsRoot: tb.sysfs, syncfs: tb.syncfs, kernelRelease: tb.kernel})
 	if err != nil {
 		store.Close()
 		return fmt.Errorf("engine: %w", err)

@@ -23,7 +23,7 @@ func hostProbeEnv() probeEnv {
 var probeOpcodes = []uint8{opcodeNop, opcodeWrite, opcodeWritev, opcodeRead, opcodeFsync}
 
 func probeHost(env probeEnv) ProbeResult {
-	res := ProbeResult{Kernel: kernelRelease()}
+	res := ProbeResult{Kernel: KernelRelease()}
 	if v, err := os.ReadFile(env.disabledPath); err == nil {
 		res.Disabled = strings.TrimSpace(string(v))
 	}
@@ -95,7 +95,8 @@ func setupFailureReason(err error, disabled string) string {
 	return "io_uring_setup failed: " + err.Error()
 }
 
-func kernelRelease() string {
+// KernelRelease is the running kernel's release (uname -r), or "unknown".
+func KernelRelease() string {
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
 		return "unknown"

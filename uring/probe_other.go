@@ -11,3 +11,6 @@ func hostProbeEnv() probeEnv { return probeEnv{} }
 func probeHost(probeEnv) ProbeResult {
 	return ProbeResult{Reason: "io_uring exists only on Linux (GOOS=" + runtime.GOOS + ")"}
 }
+
+// KernelRelease is "" off Linux.
+func KernelRelease() string { return "" }
