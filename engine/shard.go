@@ -240,12 +240,6 @@ func (s *shard) drain() {
 // syncer, so one fdatasync per partition, or one of the WAL, covers all of
 // the turn's appends.
 func (s *shard) commit() {
-	// Read before the turn writes: a syncfs that fails from here on may
-	// have written back, and lost, its pages (syncWholeFilesystem).
-	var syncfsFailures int64
-	if s.b != nil {
-		syncfsFailures = s.b.syncfsFailures.Load()
-	}
 	writeErrs := s.writeTurn()
 	defer s.clearWritten()
 	if len(s.toSync) == 0 && !s.walResume {
@@ -256,7 +250,7 @@ func (s *shard) commit() {
 		s.afterTurn = s.afterTurn[:0]
 		return
 	}
-	job := &syncJob{waiters: append([]turnWaiter(nil), s.afterTurn...), writeErrs: writeErrs, syncfsFailuresAt: syncfsFailures}
+	job := &syncJob{waiters: append([]turnWaiter(nil), s.afterTurn...), writeErrs: writeErrs}
 	clear(s.afterTurn)
 	s.afterTurn = s.afterTurn[:0]
 	if s.walResume {

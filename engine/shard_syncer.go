@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"math"
 	"sync"
 	"time"
 
@@ -16,10 +15,6 @@ const syncQueueDepth = 64
 
 // errSyncStalled answers produces whose fdatasync outlived io.timeout.ms.
 var errSyncStalled = errors.New("fdatasync did not finish within io.timeout.ms")
-
-// errEarlierSyncfsFailed fails a syncfs-synced job that a failed syncfs
-// overlapped: the pages it lost are not known.
-var errEarlierSyncfsFailed = errors.New("a filesystem sync since these writes failed; they may be lost")
 
 // turnWaiter is an acknowledgement waiting for its shard turn to be durable.
 // syncErrs names the partitions whose sync failed (nil when all succeeded).
@@ -56,10 +51,6 @@ type syncJob struct {
 	rotate     bool
 	checkpoint bool
 	walFailed  bool
-
-	// syncfsFailuresAt is the broker's count of failed syncfs calls read
-	// before the turn wrote its pages (syncWholeFilesystem).
-	syncfsFailuresAt int64
 }
 
 // barrier says no later job may share the job's sync group.
@@ -233,12 +224,7 @@ func (s *shard) runSyncGroup(group []*syncJob) {
 		return
 	}
 	s.b.metrics.syncGroups.Add(1)
-	merged := &syncJob{syncfsFailuresAt: math.MaxInt64}
-	for _, j := range group {
-		if len(j.parts) > 0 { // (rotate and checkpoint jobs have none)
-			merged.syncfsFailuresAt = min(merged.syncfsFailuresAt, j.syncfsFailuresAt)
-		}
-	}
+	merged := &syncJob{}
 	// Keyed by log, not partition: a partition reopened between two turns
 	// has tasks of two logs, and the old one's files are closed.
 	at := make(map[*partlog.Log]int)
@@ -294,8 +280,9 @@ func (s *shard) runSyncTasks(job *syncJob) {
 		return
 	}
 	if min := s.b.cfg.SyncfsMinPartitions; min > 0 && tasks >= min && s.wal.syncerDir != nil && s.b.syncfsTrusted {
-		s.syncWholeFilesystem(job)
-		return
+		if !s.syncWholeFilesystem(job) {
+			return
+		}
 	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, syncParallelism)
@@ -310,33 +297,33 @@ func (s *shard) runSyncTasks(job *syncJob) {
 	wg.Wait()
 }
 
-// syncWholeFilesystem replaces a job's many fdatasyncs with one syncfs of the
-// data directory's filesystem: one journal commit covers every partition the
-// turn touched, so fsync cost stops growing with the partition count. Any
-// failure fails every partition of the job, since syncfs cannot say which.
-func (s *shard) syncWholeFilesystem(job *syncJob) {
+// syncWholeFilesystem starts a job's many fdatasyncs with one syncfs of the
+// data directory's filesystem: one journal commit writes back every
+// partition the turn touched, so fsync cost stops growing with the
+// partition count. The tasks' own fdatasyncs then find nothing left to
+// write, but each reports its file's writeback errors, which a syncfs
+// reports only once per descriptor (an earlier job's syncfs may have taken
+// the error of this job's pages); it returns true for them to run. A
+// failed syncfs fails every partition of the job, since it cannot say
+// whose pages it lost.
+func (s *shard) syncWholeFilesystem(job *syncJob) bool {
 	start := time.Now()
 	err := s.b.syncfs(s.wal.syncerDir)
 	s.b.metrics.observeSync(time.Since(start))
 	s.b.metrics.syncfs.Add(1)
-	if err != nil {
-		s.b.syncfsFailed()
-	} else if s.b.syncfsFailures.Load() != job.syncfsFailuresAt {
-		// An earlier job's syncfs through the same descriptor may have
-		// written back this job's pages and taken their error, which the
-		// kernel reports once per descriptor.
-		err = errEarlierSyncfsFailed
+	if err == nil {
+		return true
 	}
+	s.b.syncfsFailed()
 	for i := range job.parts {
 		if t := job.parts[i].task; t != nil {
 			job.parts[i].err = err
-			if err != nil {
-				// The syncfs may have cost pages of any of these logs: their
-				// tasks already handed to the syncer must fail too.
-				t.Fail(err)
-			}
+			// The syncfs may have cost pages of any of these logs: their
+			// tasks already handed to the syncer must fail too.
+			t.Fail(err)
 		}
 	}
+	return false
 }
 
 // finishSync applies a finished job's outcome to partition state (owner side).

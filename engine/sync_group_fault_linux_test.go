@@ -12,6 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/uring"
 )
 
 // syncGroupSets sync every partition file directly, a turn of two or more
@@ -181,4 +183,46 @@ func TestSyncGroupBehindAFailedSyncfsFails(t *testing.T) {
 	}
 	cl.Close()
 	tb.stopAfterFailedSync()
+}
+
+// After a syncfs that succeeded, each partition of the group still syncs
+// its own file, which then has nothing left to write but reports that
+// file's writeback error: the kernel reports one to the first syncfs
+// through each descriptor only, and an earlier syncfs may have taken it. A
+// partition whose file reports one answers KAFKA_STORAGE_ERROR; the others
+// of the group are acknowledged.
+func TestSyncGroupHearsEachFilesOwnError(t *testing.T) {
+	fo := newFaultOpener(uring.PwriteOpener{})
+	var syncfsCalls atomic.Int32
+	syncfs := func(f *os.File) error {
+		syncfsCalls.Add(1)
+		return syncFilesystem(f)
+	}
+	tb := launchBroker(&testBroker{t: t, dir: t.TempDir(), sets: syncGroupSets, syncfs: syncfs, opener: fo})
+	const parts = 4
+	createTestTopic(t, tb, "own", parts)
+	cl := fetchClient(tb)
+	if _, err := produceToEveryPartition(cl, "own", parts); err != nil {
+		t.Fatal(err)
+	}
+	fo.setSync("own-2", errWriteback) // its pages' writeback failed
+	before := syncfsCalls.Load()
+	answers, err := produceToEveryPartition(cl, "own", parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if syncfsCalls.Load() == before {
+		t.Fatal("the turn of every partition was not synced with one syncfs")
+	}
+	for p, a := range answers {
+		want := int16(0)
+		if p == 2 {
+			want = kerr.KafkaStorageError.Code
+		}
+		if a.ErrorCode != want {
+			t.Fatalf("own-%d answered %v, want %v", p, kerr.ErrorForCode(a.ErrorCode), kerr.ErrorForCode(want))
+		}
+	}
+	fo.setSync("own-2", nil)
+	cl.Close()
 }
