@@ -569,8 +569,9 @@ func (b *Broker) Close() error {
 	}
 	b.log.Info("partitions closed", "partitions", len(b.open), "close_took", closed, "sync_took", time.Since(start)-closed)
 	b.dataDirFile.Close()
-	if !syncfsAvailable {
-		// Each partition wrote and synced its own files.
+	if !b.syncfsTrusted {
+		// Each partition wrote and synced its own files: the shutdown's
+		// syncfs could not have said that it failed.
 		marker := filepath.Join(b.dataDir, cleanShutdownMarker)
 		if err := os.WriteFile(marker, nil, 0o644); err != nil {
 			return fmt.Errorf("write clean-shutdown marker: %w", err)

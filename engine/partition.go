@@ -548,9 +548,10 @@ func (p *partition) close() (st partitionCleanState, ok bool) {
 	}
 	defer p.wakeWaiters()
 	var err error
-	if syncfsAvailable {
+	if p.shard.b.syncfsTrusted {
 		// Broker.Close makes everything durable with one syncfs before it
-		// writes the marker.
+		// writes the marker (a syncfs that would report a failed
+		// writeback: syncfsTrusted).
 		var ls partlog.CleanState
 		ls, ok, err = p.log.CloseToState()
 		// Unreliable producer state is not kept: the next start then
