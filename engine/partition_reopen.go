@@ -107,8 +107,7 @@ type reopenResult struct {
 	restoreErr error
 }
 
-// startReopen recovers p's log on a goroutine of its own, from the disk
-// rather than the page cache (dropCachedLogPages). Recovery reads and
+// startReopen recovers p's log on a goroutine of its own. Recovery reads and
 // checks the active segment by CRC — up to log.segment.bytes — and replays
 // producer state from the batches after the last snapshot; on the shard's
 // thread that would hold every other partition of the shard meanwhile. Until
@@ -124,9 +123,6 @@ func (p *partition) startReopen() {
 	scratch := &partition{key: p.key, topicID: p.topicID, dir: p.dir, shard: s, producers: maps.Clone(p.producers)}
 	go func() {
 		r := &reopenResult{p: p}
-		if err := dropCachedLogPages(p.dir); err != nil {
-			s.b.log.Warn("drop cached pages before reopening; recovery may read back pages whose writeback failed", "dir", p.dir, "err", err)
-		}
 		l, err := s.openOwnLog(p.key, p.topicID, p.dir, false, nil)
 		if err != nil {
 			r.err = err

@@ -2,9 +2,13 @@ package partlog
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/chronik-go/chronik/engine/batch"
 )
+
+// evictForRecovery is evictCachedPages; a test records its calls.
+var evictForRecovery = evictCachedPages
 
 // recoveryChunkSize is how much of the active segment recovery reads at once.
 const recoveryChunkSize = 1 << 20
@@ -12,10 +16,14 @@ const recoveryChunkSize = 1 << 20
 // recoverSegment validates the active segment after an unclean shutdown:
 // batch by batch it checks the header, offset contiguity and CRC, cuts the
 // file at the first batch that fails (a torn write or corruption), and
-// rebuilds the segment's indexes. It returns the log end offset.
+// rebuilds the segment's indexes. It reads the disk, not clean cached pages
+// (evictCachedPages). It returns the log end offset.
 func (l *Log) recoverSegment(s *segment) (int64, error) {
 	if err := s.resetIndexes(); err != nil {
 		return 0, err
+	}
+	if err := evictForRecovery(s.path(logSuffix)); err != nil && !os.IsNotExist(err) {
+		l.opts.Logger.Warn("recovery reads cached pages of the segment, which may include pages whose writeback failed", "dir", l.dir, "err", err)
 	}
 	f, err := s.file()
 	if err != nil {
