@@ -572,6 +572,9 @@ func (b *Broker) Close() error {
 	if !b.syncfsTrusted {
 		// Each partition wrote and synced its own files: the shutdown's
 		// syncfs could not have said that it failed.
+		if b.walKeepAll.Load() {
+			return errors.New("a partition did not close cleanly: no clean-shutdown marker written")
+		}
 		marker := filepath.Join(b.dataDir, cleanShutdownMarker)
 		if err := os.WriteFile(marker, nil, 0o644); err != nil {
 			return fmt.Errorf("write clean-shutdown marker: %w", err)

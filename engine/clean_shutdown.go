@@ -124,7 +124,11 @@ func (b *Broker) consumeMarker(ss startState) error {
 	if ss.state != nil {
 		err = os.Rename(marker, filepath.Join(b.dataDir, lastCleanStateFile))
 	} else {
+		// An earlier stop's state would outlive this one's logs.
 		err = os.Remove(marker)
+		if rerr := os.Remove(filepath.Join(b.dataDir, lastCleanStateFile)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("remove clean-shutdown marker: %w", err)

@@ -9,7 +9,7 @@ import (
 type brokerMetrics struct {
 	syncs          atomic.Int64 // fdatasync tasks run
 	syncNanos      atomic.Int64 // total time in them
-	syncfs         atomic.Int64 // turns synced with one syncfs instead of per-partition fdatasyncs
+	syncfs         atomic.Int64 // sync groups written back with one syncfs first
 	syncGroups     atomic.Int64 // groups of queued turns synced together
 	syncStalls     atomic.Int64 // turns whose sync outlived io.timeout.ms
 	storageErrors  atomic.Int64 // produce partitions answered KAFKA_STORAGE_ERROR

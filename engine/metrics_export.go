@@ -68,7 +68,7 @@ func newCounter(name, help string, value func(Metrics) float64) counterDesc {
 var brokerCounters = []counterDesc{
 	newCounter("chronik_fdatasyncs_total", "Partition fdatasyncs run.", func(m Metrics) float64 { return float64(m.Syncs) }),
 	newCounter("chronik_fdatasync_seconds_total", "Time spent in partition fdatasyncs.", func(m Metrics) float64 { return m.SyncTime.Seconds() }),
-	newCounter("chronik_syncfs_total", "Turns made durable by one syncfs instead of per-partition fdatasyncs.", func(m Metrics) float64 { return float64(m.Syncfs) }),
+	newCounter("chronik_syncfs_total", "Groups of turns written back with one syncfs before their partitions' own fdatasyncs.", func(m Metrics) float64 { return float64(m.Syncfs) }),
 	newCounter("chronik_sync_groups_total", "Groups of queued turns synced together.", func(m Metrics) float64 { return float64(m.SyncGroups) }),
 	newCounter("chronik_sync_stalls_total", "Sync groups that outlived io.timeout.ms (their produces were answered KAFKA_STORAGE_ERROR).", func(m Metrics) float64 { return float64(m.SyncStalls) }),
 	newCounter("chronik_storage_errors_total", "Produce partitions answered KAFKA_STORAGE_ERROR.", func(m Metrics) float64 { return float64(m.StorageErrors) }),

@@ -1,8 +1,16 @@
 package engine
 
 import (
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/chronik-go/chronik/uring"
 )
 
 // On a kernel whose syncfs does not report writeback errors, no turn is
@@ -45,7 +53,11 @@ func TestNoSyncfsDurabilityOnKernelsThatHideItsErrors(t *testing.T) {
 			if hasState := st != nil; hasState != c.trusted {
 				t.Fatalf("the marker holds the logs' state: %v; want %v", hasState, c.trusted)
 			}
+			tb.logs = &syncBuffer{}
 			tb.open()
+			if logs := tb.logs.String(); strings.Contains(logs, "recovering") {
+				t.Fatalf("the start after a clean stop recovered logs:\n%s", logs)
+			}
 			cl = fetchClient(tb)
 			for p := range int32(parts) {
 				if got := readPartitionBatchOffsets(t, cl, "k", p); len(got) != 3 {
@@ -63,5 +75,76 @@ func TestNoSyncfsDurabilityOnKernelsThatHideItsErrors(t *testing.T) {
 				t.Fatalf("%d fdatasyncs for %d acknowledged batches", m.Syncs, 3*parts)
 			}
 		})
+	}
+}
+
+// untrustedKernel is a kernel whose syncfs hides writeback errors.
+const untrustedKernel = "5.4.0-200-generic"
+
+// A WAL left by a run on a newer kernel is replayed on such a kernel with
+// each partition's own fdatasync before the WAL files go: a replay whose
+// sync fails fails the start and keeps them.
+func TestWALReplaySyncsEachPartitionOnKernelsThatHideSyncfsErrors(t *testing.T) {
+	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1"}
+	tb := startBroker(t, sets...)
+	createTestTopic(t, tb, "kept", 1)
+	cl := fetchClient(tb)
+	crashed, acked := walOnlyCrashCopy(t, tb, cl, "kept")
+	walFile, _ := crashedWALFile(t, crashed)
+
+	fo := newFaultOpener(uring.PwriteOpener{})
+	fo.setSync("kept-0", syscall.EIO)
+	failing := &testBroker{t: t, dir: crashed, sets: sets, opener: fo, kernel: untrustedKernel}
+	err := failing.tryOpen()
+	if err == nil {
+		failing.stop()
+		t.Fatal("the broker started although the replayed batches could not be synced")
+	}
+	if !strings.Contains(err.Error(), "replay could not write") {
+		t.Fatalf("the start failed for another reason than the replay: %v", err)
+	}
+	if _, err := os.Stat(walFile); err != nil {
+		t.Fatalf("the WAL file holding the only copy of the batches is gone: %v", err)
+	}
+	again := &testBroker{t: t, dir: crashed, sets: sets, kernel: untrustedKernel}
+	again.open()
+	defer again.stop()
+	if got := readBatchOffsets(t, fetchClient(again), "kept"); !slices.Equal(got, acked) {
+		t.Fatalf("kept-0 holds %v, want the acknowledged %v", got, acked)
+	}
+}
+
+// On such a kernel a stop whose partition could not close cleanly writes
+// no clean-shutdown marker, as with a trusted syncfs.
+func TestFailedCloseWritesNoMarkerOnKernelsThatHideSyncfsErrors(t *testing.T) {
+	fo := newFaultOpener(uring.PwriteOpener{})
+	tb := launchBroker(&testBroker{t: t, dir: t.TempDir(), opener: fo, kernel: untrustedKernel,
+		sets: []string{"num.shards=1", "log.flush.policy=always"}})
+	createTestTopic(t, tb, "shut", 1)
+	cl := fetchClient(tb)
+	if code, _ := produceCode(t, cl, "shut"); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	cl.Close()
+	fo.setSync("shut-0", syscall.EIO)
+	tb.stopAfterFailedSync()
+}
+
+// A stop that left no log state in its marker also removes the state an
+// earlier stop left, which would otherwise outlive the logs it described.
+func TestAnEmptyMarkerRetiresTheLastCleanState(t *testing.T) {
+	dir := t.TempDir()
+	tb := launchBroker(&testBroker{t: t, dir: dir})
+	tb.restart() // a marker with state, kept as the last clean state
+	last := filepath.Join(dir, lastCleanStateFile)
+	if _, err := os.Stat(last); err != nil {
+		t.Fatalf("no last clean state after a clean restart: %v", err)
+	}
+	tb.stop()
+	tb.kernel = untrustedKernel
+	tb.open() // the trusted stop's marker: its state is kept again
+	tb.restart()
+	if _, err := os.Stat(last); !os.IsNotExist(err) {
+		t.Fatalf("the last clean state outlived a stop that kept none (%v)", err)
 	}
 }

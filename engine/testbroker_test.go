@@ -1,13 +1,16 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +37,8 @@ type testBroker struct {
 	// kernel, when set, stands in for the kernel's release
 	// (Options.kernelRelease).
 	kernel string
+	// logs, when set, also gets the broker's warnings and errors.
+	logs *syncBuffer
 	// beforeStart, when set, runs once the listener is bound and before
 	// the broker's Start, with the listener's address.
 	beforeStart func(addr string)
@@ -90,7 +95,11 @@ func (tb *testBroker) tryOpen() error {
 		return fmt.Errorf("config: %w", err)
 	}
 	tb.cfg = cfg
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var out io.Writer = os.Stderr
+	if tb.logs != nil {
+		out = io.MultiWriter(os.Stderr, tb.logs)
+	}
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	store, err := raftmeta.Open(filepath.Join(tb.dir, "__raft_metadata"), raftmeta.Options{NodeID: 1, ClusterID: "test-cluster", Logger: logger})
 	if err != nil {
 		return fmt.Errorf("raftmeta: %w", err)
@@ -234,4 +243,22 @@ func checkFor(t *testing.T, wait, step time.Duration, cond func() error) {
 		}
 		time.Sleep(step)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the broker's goroutines to log into.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -259,6 +259,7 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 			st.failed += len(it.batches)
 			continue
 		}
+		applied := st.applied
 		for _, raw := range it.batches {
 			h, err := batch.ParseHeader(raw)
 			if err != nil || !batch.CRCValid(raw) || h.Size() != len(raw) {
@@ -292,6 +293,15 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 			}
 			p.replayProducerBatch(h, nowMs)
 			st.applied++
+		}
+		if n := st.applied - applied; n > 0 && !s.b.syncfsTrusted {
+			// The replay's syncfs would not report a failed writeback on
+			// this kernel, and the WAL files go after it: sync here.
+			if err := p.log.Sync(); err != nil {
+				s.b.log.Error("sync replayed write-ahead log batches", "topic", it.key.topic, "partition", it.key.partition, "err", err)
+				st.applied -= n
+				st.failed += n
+			}
 		}
 	}
 	return st
