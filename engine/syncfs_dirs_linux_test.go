@@ -177,3 +177,96 @@ func TestSyncfsDescriptorsAreNotShared(t *testing.T) {
 		}
 	}
 }
+
+// After a failed syncfs the WAL files it may have cost their partition
+// pages stay for the next start, but the WAL does not grow for the rest of
+// the run: files named after the failure are retired by later checkpoints
+// as usual. The next start holds every acknowledged batch.
+func TestWALStaysBoundedAfterAFailedSyncfs(t *testing.T) {
+	var failNext atomic.Bool
+	// atFailure gets the WAL files there when the syncfs fails: those it
+	// may have cost their partition pages.
+	atFailure := make(chan []walFile, 1)
+	holding, release := make(chan struct{}), make(chan struct{})
+	var tb *testBroker
+	syncfs := func(f *os.File) error {
+		if failNext.CompareAndSwap(true, false) {
+			close(holding)
+			<-release
+			files, err := tb.b.listWALFiles()
+			if err != nil {
+				panic(err)
+			}
+			atFailure <- files
+			return errWriteback
+		}
+		return syncFilesystem(f)
+	}
+	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1",
+		"log.flush.wal.checkpoint.bytes=65536"}
+	tb = launchBroker(&testBroker{t: t, dir: t.TempDir(), sets: sets, syncfs: syncfs})
+	createTestTopic(t, tb, "bounded", 1)
+	cl := fetchClient(tb)
+	var acked []int64
+	batch := sweepBatch(sweepSmallBatches) // 16 KiB
+	produce := func(n int) {
+		t.Helper()
+		for range n {
+			r := produceRaw(t, cl, "bounded", 0, 7, slices.Clone(batch))
+			if r.ErrorCode != 0 {
+				t.Fatalf("produce: %v", kerr.ErrorForCode(r.ErrorCode))
+			}
+			acked = append(acked, r.BaseOffset)
+		}
+	}
+	// checkpointed waits for the n-th checkpoint; a shard starts a due
+	// checkpoint at the end of a turn, so small produces keep turns coming.
+	checkpointed := func(n int64) {
+		t.Helper()
+		checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+			if got := tb.b.Metrics().WALCheckpoints; got < n {
+				r := produceRaw(t, cl, "bounded", 0, 7, rawBatch(1, -1, -1, -1))
+				if r.ErrorCode != 0 {
+					t.Fatalf("produce: %v", kerr.ErrorForCode(r.ErrorCode))
+				}
+				acked = append(acked, r.BaseOffset)
+				return fmt.Errorf("%d checkpoints, want %d", got, n)
+			}
+			return nil
+		})
+	}
+	produce(2)
+	failNext.Store(true)
+	produce(6) // past the checkpoint size: the checkpoint's syncfs fails
+	<-holding
+	produce(2) // while it runs: to the next file, which must stay too
+	close(release)
+	checkpointed(1)
+	if failNext.Load() {
+		t.Fatal("no syncfs ran at the checkpoint")
+	}
+	before := <-atFailure
+	for i := range 20 { // twenty more checkpoints, all of them syncing
+		produce(5)
+		checkpointed(int64(i + 2))
+	}
+	files, err := tb.b.listWALFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range before {
+		if !slices.ContainsFunc(files, func(g walFile) bool { return g.path == f.path }) {
+			t.Fatalf("%s, named before the failed syncfs, is gone (WAL files: %v)", f.path, files)
+		}
+	}
+	if len(files) > len(before)+3 {
+		t.Fatalf("%d WAL files after twenty checkpoints past a failed syncfs (%d were there before it): the WAL grows", len(files), len(before))
+	}
+	cl.Close()
+	tb.stopAfterFailedSync()
+	tb.syncfs = nil
+	tb.open()
+	if got := readPartitionBatchOffsetsUpTo(t, fetchClient(tb), "bounded", 0, 8<<20); !slices.Equal(got, acked) {
+		t.Fatalf("after the restart bounded-0 holds %d batches, want the %d acknowledged", len(got), len(acked))
+	}
+}
