@@ -102,13 +102,11 @@ type Broker struct {
 	dataDirFile *os.File
 
 	// The shards' write-ahead logs (wal.go): the generation counter that
-	// names their files; whether every file must stay for the next start
-	// (a partition that could not write its staged batches at shutdown);
-	// and, after a failed syncfs, the newest generation whose files must
-	// (walKeptForNextStart).
-	walGen      atomic.Uint64
-	walKeepAll  atomic.Bool
-	walKeepUpTo atomic.Uint64
+	// names their files, and whether every file must stay for the next
+	// start (a failed syncfs, or a partition that could not write its
+	// staged batches at shutdown).
+	walGen     atomic.Uint64
+	walKeepAll atomic.Bool
 	// syncfsFailures counts the failed syncfs calls of this run
 	// (syncfsFailed).
 	syncfsFailures atomic.Int64

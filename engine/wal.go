@@ -425,8 +425,8 @@ func (w *shardWAL) reapCheckpoint(wait bool) {
 		}
 	}
 	w.done = nil
-	// After a failed syncfs the files it may have cost stay for the next
-	// start (syncfsFailed), and nothing was prepared.
+	// After a failed syncfs every WAL file stays for the next start
+	// (checkpointWAL set walKeepAll), and nothing was prepared.
 	if next != nil {
 		if w.next != nil {
 			// No append came between two checkpoints (a rotation with the
@@ -442,11 +442,8 @@ func (w *shardWAL) reapCheckpoint(wait bool) {
 // when there already is one. Its stale entries carry an older generation
 // than whatever name it gets next, so they are never replayed.
 func (b *Broker) recycleWAL(shard int, name string) {
-	if b.walKeptForNextStart(name) {
-		return
-	}
 	spare := filepath.Join(filepath.Dir(name), walSpareName(shard))
-	if _, err := os.Stat(spare); err == nil {
+	if _, err := os.Stat(spare); err == nil || b.walKeepAll.Load() {
 		b.removeWALFiles([]string{name})
 		return
 	}
@@ -512,36 +509,20 @@ func (b *Broker) checkpointWAL(dir *os.File, covered []string) error {
 // syncfsFailed records a failed syncfs of the data filesystem (a WAL
 // checkpoint's or a direct sync's): the pages it lost are not known and may
 // be any partition's, those written behind the WAL included, so every WAL
-// file named so far stays for the next start and the stop writes no
-// clean-shutdown marker. Files named after it hold batches written to
-// their partitions after the failure, which later checkpoints cover as
-// usual: the WAL does not grow for the rest of the run. (The kernel reports
-// a writeback error to one syncfs per descriptor: each shard's syncer and
-// checkpoints have their own, syncfs_dirs.go.)
+// file stays for the next start and the stop writes no clean-shutdown
+// marker. (The kernel reports a writeback error to one syncfs per
+// descriptor: a later checkpoint's through the same one would not see it.)
 func (b *Broker) syncfsFailed() {
-	gen := b.walGen.Load()
-	for kept := b.walKeepUpTo.Load(); kept < gen && !b.walKeepUpTo.CompareAndSwap(kept, gen); kept = b.walKeepUpTo.Load() {
-	}
+	b.walKeepAll.Store(true)
 	b.syncfsFailures.Add(1)
 }
 
-// walKeptForNextStart says the WAL file name must stay for the next start:
-// every file after a failed partition close, and files of generations a
-// failed syncfs may have cost their partition pages.
-func (b *Broker) walKeptForNextStart(name string) bool {
-	if b.walKeepAll.Load() {
-		return true
-	}
-	gen, _, ok := parseWALFileName(filepath.Base(name))
-	return ok && gen <= b.walKeepUpTo.Load()
-}
-
-// removeWALFiles deletes WAL files, but not those kept for the next start.
+// removeWALFiles deletes WAL files, unless a syncfs has failed in this run.
 func (b *Broker) removeWALFiles(names []string) {
+	if b.walKeepAll.Load() {
+		return
+	}
 	for _, n := range names {
-		if b.walKeptForNextStart(n) {
-			continue
-		}
 		if err := os.Remove(n); err != nil && !errors.Is(err, os.ErrNotExist) {
 			b.log.Warn("remove write-ahead log", "file", n, "err", err)
 		}

@@ -174,11 +174,10 @@ func firstWALEntryGen(path string) (uint64, error) {
 
 // removeAllWALFiles deletes the WAL files at a clean shutdown, after the
 // syncfs that made every partition durable, but first keeps each shard's
-// last files as its spares (keepWALSpares). After a failed syncfs (or a
-// partition that did not close) they all stay, and the next start replays
-// them.
+// last files as its spares (keepWALSpares). After a failed checkpoint they
+// all stay, and the next start replays them.
 func (b *Broker) removeAllWALFiles() error {
-	if b.walKeepAll.Load() || b.walKeepUpTo.Load() > 0 {
+	if b.walKeepAll.Load() {
 		return nil
 	}
 	b.keepWALSpares()
