@@ -124,10 +124,13 @@ func (b *Broker) consumeMarker(ss startState) error {
 	if ss.state != nil {
 		err = os.Rename(marker, filepath.Join(b.dataDir, lastCleanStateFile))
 	} else {
-		// An earlier stop's state would outlive this one's logs.
-		err = os.Remove(marker)
-		if rerr := os.Remove(filepath.Join(b.dataDir, lastCleanStateFile)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			err = errors.Join(err, rerr)
+		// An earlier stop's state would outlive this one's logs; it goes
+		// first, so a start that fails here finds the marker again.
+		if err = os.Remove(filepath.Join(b.dataDir, lastCleanStateFile)); errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+		if err == nil {
+			err = os.Remove(marker)
 		}
 	}
 	if err != nil {

@@ -245,6 +245,7 @@ func (b *Broker) replayItems(items []walItem, st *walReplayStats) {
 func (s *shard) replayItems(items []walItem) walReplayStats {
 	var st walReplayStats
 	nowMs := time.Now().UnixMilli()
+	appended := make(map[*partition]int) // batches appended, by partition
 	for _, it := range items {
 		p := s.parts[it.key]
 		if p == nil || p.topicID != it.topicID {
@@ -259,7 +260,6 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 			st.failed += len(it.batches)
 			continue
 		}
-		applied := st.applied
 		for _, raw := range it.batches {
 			h, err := batch.ParseHeader(raw)
 			if err != nil || !batch.CRCValid(raw) || h.Size() != len(raw) {
@@ -293,12 +293,16 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 			}
 			p.replayProducerBatch(h, nowMs)
 			st.applied++
+			appended[p]++
 		}
-		if n := st.applied - applied; n > 0 && !s.b.syncfsTrusted {
-			// The replay's syncfs would not report a failed writeback on
-			// this kernel, and the WAL files go after it: sync here.
+	}
+	if !s.b.syncfsTrusted {
+		// The replay's syncfs would not report a failed writeback on this
+		// kernel, and the WAL files go after it: each partition syncs its
+		// own file once.
+		for p, n := range appended {
 			if err := p.log.Sync(); err != nil {
-				s.b.log.Error("sync replayed write-ahead log batches", "topic", it.key.topic, "partition", it.key.partition, "err", err)
+				s.b.log.Error("sync replayed write-ahead log batches", "topic", p.key.topic, "partition", p.key.partition, "err", err)
 				st.applied -= n
 				st.failed += n
 			}
