@@ -3,7 +3,6 @@ package engine
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -85,33 +84,7 @@ const untrustedKernel = "5.4.0-200-generic"
 // each partition's own fdatasync before the WAL files go: a replay whose
 // sync fails fails the start and keeps them.
 func TestWALReplaySyncsEachPartitionOnKernelsThatHideSyncfsErrors(t *testing.T) {
-	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1"}
-	tb := startBroker(t, sets...)
-	createTestTopic(t, tb, "kept", 1)
-	cl := fetchClient(tb)
-	crashed, acked := walOnlyCrashCopy(t, tb, cl, "kept")
-	walFile, _ := crashedWALFile(t, crashed)
-
-	fo := newFaultOpener(uring.PwriteOpener{})
-	fo.setSync("kept-0", syscall.EIO)
-	failing := &testBroker{t: t, dir: crashed, sets: sets, opener: fo, kernel: untrustedKernel}
-	err := failing.tryOpen()
-	if err == nil {
-		failing.stop()
-		t.Fatal("the broker started although the replayed batches could not be synced")
-	}
-	if !strings.Contains(err.Error(), "replay could not write") {
-		t.Fatalf("the start failed for another reason than the replay: %v", err)
-	}
-	if _, err := os.Stat(walFile); err != nil {
-		t.Fatalf("the WAL file holding the only copy of the batches is gone: %v", err)
-	}
-	again := &testBroker{t: t, dir: crashed, sets: sets, kernel: untrustedKernel}
-	again.open()
-	defer again.stop()
-	if got := readBatchOffsets(t, fetchClient(again), "kept"); !slices.Equal(got, acked) {
-		t.Fatalf("kept-0 holds %v, want the acknowledged %v", got, acked)
-	}
+	replayAgainstAFault(t, untrustedKernel, func(fo *faultOpener) { fo.setSync("kept-0", syscall.EIO) })
 }
 
 // On such a kernel a stop whose partition could not close cleanly writes

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -271,6 +272,16 @@ func TestWALReplayRestoresABatchDeleteRecordsCutInto(t *testing.T) {
 // and keeps the WAL files, the batches' only copy: a start once the disk
 // takes writes again restores them.
 func TestWALReplayThatCannotWriteFailsTheStart(t *testing.T) {
+	replayAgainstAFault(t, "", func(fo *faultOpener) { fo.setWrite("kept-0", syscall.EIO) })
+}
+
+// replayAgainstAFault leaves a crash copy whose three acknowledged batches
+// only the WAL holds and starts a broker on it (on kernel, "" for this
+// one's) whose partition files fail as fault sets: the start must fail in
+// the replay and keep the WAL file. A start without the fault then restores
+// every acknowledged batch.
+func replayAgainstAFault(t *testing.T, kernel string, fault func(*faultOpener)) {
+	t.Helper()
 	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1"}
 	tb := startBroker(t, sets...)
 	createTestTopic(t, tb, "kept", 1)
@@ -279,17 +290,23 @@ func TestWALReplayThatCannotWriteFailsTheStart(t *testing.T) {
 	walFile, _ := crashedWALFile(t, crashed)
 
 	fo := newFaultOpener(uring.PwriteOpener{})
-	fo.setWrite("kept-0", syscall.EIO)
-	failing := &testBroker{t: t, dir: crashed, sets: sets, opener: fo}
-	if err := failing.tryOpen(); err == nil {
+	fault(fo)
+	failing := &testBroker{t: t, dir: crashed, sets: sets, opener: fo, kernel: kernel}
+	err := failing.tryOpen()
+	if err == nil {
 		failing.stop()
-		t.Fatal("the broker started although the replay could not write the acknowledged batches back")
+		t.Fatal("the broker started although the replay could not make the acknowledged batches durable again")
+	}
+	if !strings.Contains(err.Error(), "replay could not write") {
+		t.Fatalf("the start failed for another reason than the replay: %v", err)
 	}
 	if _, err := os.Stat(walFile); err != nil {
 		t.Fatalf("the WAL file holding the only copy of the batches is gone after the failed start: %v", err)
 	}
 
-	again := openCrashCopy(t, crashed, sets)
+	again := &testBroker{t: t, dir: crashed, sets: sets, kernel: kernel}
+	again.open()
+	t.Cleanup(again.stop)
 	if got := readBatchOffsets(t, fetchClient(again), "kept"); !slices.Equal(got, acked) {
 		t.Fatalf("after the disk recovered kept-0 holds %v, want the acknowledged %v", got, acked)
 	}
