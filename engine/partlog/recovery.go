@@ -1,8 +1,9 @@
 package partlog
 
 import (
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 
 	"github.com/chronik-go/chronik/engine/batch"
 )
@@ -22,7 +23,7 @@ func (l *Log) recoverSegment(s *segment) (int64, error) {
 	if err := s.resetIndexes(); err != nil {
 		return 0, err
 	}
-	if err := evictForRecovery(s.path(logSuffix)); err != nil && !os.IsNotExist(err) {
+	if err := evictForRecovery(s.path(logSuffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		l.opts.Logger.Warn("recovery reads cached pages of the segment, which may include pages whose writeback failed", "dir", l.dir, "err", err)
 	}
 	f, err := s.file()
