@@ -107,9 +107,8 @@ type Broker struct {
 	// staged batches at shutdown).
 	walGen     atomic.Uint64
 	walKeepAll atomic.Bool
-	// syncfsFailures counts the failed syncfs calls of this run
-	// (syncfsFailed).
-	syncfsFailures atomic.Int64
+	// syncfsFailure says a syncfs failed in this run (syncfsFailed).
+	syncfsFailure atomic.Bool
 	// spareFills are the goroutines filling WAL spares ahead
 	// (wal_spare_fill.go); fillTurn lets one write at a time; stopFills
 	// ends them.
@@ -586,7 +585,7 @@ func (b *Broker) Close() error {
 	if err := b.removeAllWALFiles(); err != nil {
 		return err
 	}
-	if b.syncfsFailures.Load() > 0 {
+	if b.syncfsFailure.Load() {
 		// Pages a failed syncfs lost may lie inside files whose length
 		// looks right, which a clean start would trust. The next start
 		// validates every log and replays the kept WAL files.

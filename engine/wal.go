@@ -514,7 +514,7 @@ func (b *Broker) checkpointWAL(dir *os.File, covered []string) error {
 // descriptor: a later checkpoint's through the same one would not see it.)
 func (b *Broker) syncfsFailed() {
 	b.walKeepAll.Store(true)
-	b.syncfsFailures.Add(1)
+	b.syncfsFailure.Store(true)
 }
 
 // removeWALFiles deletes WAL files, unless a syncfs has failed in this run.
