@@ -2,16 +2,16 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chronik-go/chronik/internal/syncbuf"
 )
 
 // chronikBin is the broker binary built once for the package's tests.
@@ -35,25 +35,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is the process's stderr: written by exec's copying goroutine
-// while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // brokerProc is one running chronik process.
 type brokerProc struct {
 	t       testing.TB
@@ -61,7 +42,7 @@ type brokerProc struct {
 	addr    string
 	args    []string
 	cmd     *exec.Cmd
-	stderr  *syncBuffer
+	stderr  *syncbuf.Buffer
 	exited  chan error // receives the process's exit once
 }
 
@@ -88,7 +69,7 @@ func startBinaryB(t testing.TB, sets ...string) *brokerProc {
 
 func (bp *brokerProc) start() {
 	bp.t.Helper()
-	bp.stderr = new(syncBuffer)
+	bp.stderr = new(syncbuf.Buffer)
 	bp.cmd = exec.Command(chronikBin, bp.args...)
 	bp.cmd.Stderr = bp.stderr
 	if err := bp.cmd.Start(); err != nil {

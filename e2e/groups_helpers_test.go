@@ -16,6 +16,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/chronik-go/chronik/internal/syncbuf"
 )
 
 // groupSets keep the group e2e tests quick: no initial rebalance delay and
@@ -153,7 +155,7 @@ type member struct {
 func startGroupMember(t *testing.T, addr, name, group, topic string, seen *seenValues, opts ...kgo.Opt) *member {
 	t.Helper()
 	m := &member{name: name, dialer: &cuttableDialer{}, done: make(chan struct{}), owned: make(map[int32]bool)}
-	clientLog := new(syncBuffer)
+	clientLog := new(syncbuf.Buffer)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("member %s's client log:\n%s", name, clientLog)

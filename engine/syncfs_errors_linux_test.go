@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/chronik-go/chronik/internal/syncbuf"
 	"github.com/chronik-go/chronik/uring"
 )
 
@@ -52,7 +53,7 @@ func TestNoSyncfsDurabilityOnKernelsThatHideItsErrors(t *testing.T) {
 			if hasState := st != nil; hasState != c.trusted {
 				t.Fatalf("the marker holds the logs' state: %v; want %v", hasState, c.trusted)
 			}
-			tb.logs = &syncBuffer{}
+			tb.logs = &syncbuf.Buffer{}
 			tb.open()
 			if logs := tb.logs.String(); strings.Contains(logs, "recovering") {
 				t.Fatalf("the start after a clean stop recovered logs:\n%s", logs)

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/chronik-go/chronik/engine/config"
+	"github.com/chronik-go/chronik/internal/syncbuf"
 	"github.com/chronik-go/chronik/netpoll"
 	"github.com/chronik-go/chronik/raftmeta"
 	"github.com/chronik-go/chronik/uring"
@@ -38,7 +37,7 @@ type testBroker struct {
 	// (Options.kernelRelease).
 	kernel string
 	// logs, when set, also gets the broker's warnings and errors.
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 	// beforeStart, when set, runs once the listener is bound and before
 	// the broker's Start, with the listener's address.
 	beforeStart func(addr string)
@@ -243,22 +242,4 @@ func checkFor(t *testing.T, wait, step time.Duration, cond func() error) {
 		}
 		time.Sleep(step)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the broker's goroutines to log into.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/chronik-go/chronik/internal/syncbuf"
 )
 
 var transports = []string{"gnet", "std"}
@@ -111,28 +113,10 @@ func (h *testHandler) closedCount() (conns, calls int) {
 	return conns, calls
 }
 
-// logRecorder keeps everything a server logs, for assertions.
-type logRecorder struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logRecorder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logRecorder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // startServer listens on a loopback port and shuts down when the test ends.
-func startServer(t *testing.T, transport string, opts Options, h Handler) (*Server, *logRecorder) {
+func startServer(t *testing.T, transport string, opts Options, h Handler) (*Server, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &logRecorder{}
+	logs := &syncbuf.Buffer{}
 	opts.Addr = "127.0.0.1:0"
 	opts.Transport = transport
 	if opts.NumLoops == 0 {
