@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chronik-go/chronik/uring"
 	"github.com/chronik-go/chronik/uring/uringtest"
@@ -33,10 +34,31 @@ type faultOpener struct {
 	// reads that waited in blockRead.
 	blockedSyncs atomic.Int64
 	blockedReads atomic.Int64
+	// writeback holds writeback errors of matching files, reported once to
+	// each open file description (writebackError); gates hold their
+	// fdatasyncs for a test to order (syncGate).
+	writeback map[string]*writebackError
+	gates     map[string]*syncGate
 }
 
+// writebackError is a file's writeback error as Linux keeps it (errseq):
+// an fdatasync through a description reports it once, and a description
+// opened while it is unreported reports it too.
+type writebackError struct {
+	err  error
+	gen  int
+	seen bool
+}
+
+// syncGate holds every fdatasync of matching files twice: each call is
+// announced on arrived and waits for its check channel before it looks for
+// errors, then closes checked and waits for leave before it returns.
+type syncGate struct{ arrived chan *gatedSync }
+
+type gatedSync struct{ check, checked, leave chan struct{} }
+
 func newFaultOpener(inner uring.Opener) *faultOpener {
-	return &faultOpener{inner: inner, open: map[string]error{}, write: map[string]error{}, writesLeft: map[string]int{}, sync: map[string]error{}, block: map[string]chan struct{}{}, blockReads: map[string]chan struct{}{}}
+	return &faultOpener{inner: inner, open: map[string]error{}, write: map[string]error{}, writesLeft: map[string]int{}, sync: map[string]error{}, block: map[string]chan struct{}{}, blockReads: map[string]chan struct{}{}, writeback: map[string]*writebackError{}, gates: map[string]*syncGate{}}
 }
 
 // forEachWritePath runs a storage test over pwrite and, where the kernel
@@ -69,7 +91,69 @@ func (o *faultOpener) Open(path string) (uring.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &faultFile{File: f, o: o, path: path}, nil
+	ff := &faultFile{File: f, o: o, path: path}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for match, wb := range o.writeback {
+		if strings.Contains(path, match) && wb.seen {
+			ff.wbSince = wb.gen // reported already: not to this description
+		}
+	}
+	return ff, nil
+}
+
+// failWriteback records a writeback error on matching files, as a failed
+// write of their dirty pages leaves it: each description reports it once.
+func (o *faultOpener) failWriteback(match string, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	wb := o.writeback[match]
+	if wb == nil {
+		wb = &writebackError{}
+		o.writeback[match] = wb
+	}
+	wb.err, wb.gen, wb.seen = err, wb.gen+1, false
+}
+
+// writebackReport is the writeback error an fdatasync through f reports.
+func (f *faultFile) writebackReport() error {
+	f.o.mu.Lock()
+	defer f.o.mu.Unlock()
+	for match, wb := range f.o.writeback {
+		if strings.Contains(f.path, match) && wb.gen > f.wbSince {
+			f.wbSince, wb.seen = wb.gen, true
+			return wb.err
+		}
+	}
+	return nil
+}
+
+// gateSyncs holds the fdatasyncs of matching files at a syncGate until
+// ungateSyncs; calls already held stay held until the test lets them go.
+func (o *faultOpener) gateSyncs(match string) *syncGate {
+	g := &syncGate{arrived: make(chan *gatedSync, 16)}
+	o.mu.Lock()
+	o.gates[match] = g
+	o.mu.Unlock()
+	return g
+}
+
+func (o *faultOpener) ungateSyncs(match string) {
+	o.mu.Lock()
+	delete(o.gates, match)
+	o.mu.Unlock()
+}
+
+// next waits for the next call held at the gate.
+func (g *syncGate) next(t *testing.T) *gatedSync {
+	t.Helper()
+	select {
+	case c := <-g.arrived:
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("no fdatasync reached the gate")
+		return nil
+	}
 }
 
 func (o *faultOpener) setOpen(match string, err error)  { o.set(o.open, match, err) }
@@ -170,6 +254,9 @@ type faultFile struct {
 	uring.File
 	o    *faultOpener
 	path string
+	// wbSince is the writeback error generation this description has
+	// reported (or was opened after another reported).
+	wbSince int
 }
 
 func (f *faultFile) ReadAt(p []byte, off int64) (int, error) {
@@ -204,8 +291,22 @@ func (f *faultFile) Datasync() error {
 		f.o.blockedSyncs.Add(1)
 		<-ch
 	}
-	if err := f.o.lookup(f.o.sync, f.path); err != nil {
-		return err
+	var call *gatedSync
+	if g := matching(f.o, f.o.gates, f.path); g != nil {
+		call = &gatedSync{check: make(chan struct{}), checked: make(chan struct{}), leave: make(chan struct{})}
+		g.arrived <- call
+		<-call.check
 	}
-	return f.File.Datasync()
+	err := f.o.lookup(f.o.sync, f.path)
+	if err == nil {
+		err = f.File.Datasync()
+	}
+	if err == nil {
+		err = f.writebackReport()
+	}
+	if call != nil {
+		close(call.checked)
+		<-call.leave
+	}
+	return err
 }

@@ -26,7 +26,10 @@ type SealTask struct {
 	log   *Log         // only its syncFailure is touched off the owner goroutine
 	dir   string       // directory of the segment and the recovery point
 	files []uring.File // the sealed .log, .index and .timeindex
-	base  int64        // the sealed segment's
+	// logFile is the .log among files, synced in step with the sync tasks
+	// that may hold it (fileSyncs).
+	logFile logFile
+	base    int64 // the sealed segment's
 	// recoveryPoint is the next segment's base: the first offset recovery
 	// must validate once this task has run.
 	recoveryPoint int64
@@ -77,7 +80,11 @@ func (t *SealTask) run() error {
 		}
 	}
 	for _, f := range t.files {
-		if err := f.Datasync(); err != nil {
+		sync := f.Datasync
+		if f == t.logFile.f {
+			sync = t.logFile.datasync
+		}
+		if err := sync(); err != nil {
 			return fmt.Errorf("seal segment %s: %w", f.Name(), err)
 		}
 	}
@@ -117,6 +124,7 @@ func (l *Log) startSeal(s *segment) error {
 			t.files = append(t.files, f)
 		}
 	}
+	t.logFile = logFile{s.f, &s.syncs}
 	if l.opts.Sealer == nil {
 		l.sealing = t
 		t.Run()

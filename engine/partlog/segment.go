@@ -57,6 +57,8 @@ type segment struct {
 	opener uring.Opener
 	size   int64      // bytes of whole batches in .log
 	f      uring.File // .log, opened on first use
+	// syncs orders the fdatasyncs of .log that may overlap (file_syncs.go).
+	syncs fileSyncs
 	// pathSuffix follows every file name of a segment being written by the
 	// cleaner (".cleaned") until it is swapped in.
 	pathSuffix string
@@ -220,7 +222,7 @@ func (s *segment) sealWith(sync bool) error {
 	// clears dirty) is synced here: that task may not have run yet, and
 	// once the next segment exists recovery trusts this one unchecked.
 	if sync && s.f != nil {
-		if err := s.f.Datasync(); err != nil {
+		if err := s.syncs.datasync(s.f); err != nil {
 			return fmt.Errorf("seal segment %s: %w", s.path(logSuffix), err)
 		}
 		s.dirty = false

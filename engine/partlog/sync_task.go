@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync/atomic"
-
-	"github.com/chronik-go/chronik/uring"
 )
 
 // SyncTask is what one Sync would make durable, captured on the owner
@@ -17,12 +15,12 @@ import (
 // removed meanwhile stay open until then); it reports every task's outcome
 // with SyncDone.
 type SyncTask struct {
-	log    *Log       // only its syncFailure is touched off the owner goroutine
-	parent string     // parent directory whose entry for dir is not yet durable
-	file   uring.File // the active segment, when it has unsynced writes
-	dir    string     // dir, when files were created in it since the last sync
+	log    *Log    // only its syncFailure is touched off the owner goroutine
+	parent string  // parent directory whose entry for dir is not yet durable
+	file   logFile // the active segment's, when it has unsynced writes
+	dir    string  // dir, when files were created in it since the last sync
 	// older are further segment files of tasks this one absorbed.
-	older []uring.File
+	older []logFile
 	// seals are rolled segments' seal tasks pending when the task was
 	// prepared: their bytes are durable only once the seal has run.
 	seals []*SealTask
@@ -49,11 +47,11 @@ func (t *SyncTask) Absorb(u *SyncTask) {
 			t.seals = append(t.seals, st)
 		}
 	}
-	for _, f := range append([]uring.File{u.file}, u.older...) {
-		if f == nil || f == t.file || slices.Contains(t.older, f) {
+	for _, f := range append([]logFile{u.file}, u.older...) {
+		if f.f == nil || f == t.file || slices.Contains(t.older, f) {
 			continue
 		}
-		if t.file == nil {
+		if t.file.f == nil {
 			t.file = f
 		} else {
 			t.older = append(t.older, f)
@@ -78,7 +76,7 @@ func (l *Log) PrepareSync() (*SyncTask, error) {
 		t.parent, l.parentDirty = filepath.Dir(l.dir), false
 	}
 	if s := l.active(); s != nil && s.dirty {
-		t.file, s.dirty = s.f, false
+		t.file, s.dirty = logFile{s.f, &s.syncs}, false
 	}
 	if l.dirDirty {
 		t.dir, l.dirDirty = l.dir, false
@@ -87,7 +85,7 @@ func (l *Log) PrepareSync() (*SyncTask, error) {
 		// Writes to the rolled segment that no earlier task claimed.
 		t.seals, st.seg.dirty = []*SealTask{st}, false
 	}
-	if t.parent == "" && t.file == nil && t.dir == "" && len(t.seals) == 0 {
+	if t.parent == "" && t.file.f == nil && t.dir == "" && len(t.seals) == 0 {
 		return nil, nil
 	}
 	t.seq = l.nextSyncTask
@@ -133,12 +131,12 @@ func (t *SyncTask) run() error {
 		}
 	}
 	for _, f := range t.older {
-		if err := f.Datasync(); err != nil {
+		if err := f.datasync(); err != nil {
 			return err
 		}
 	}
-	if t.file != nil {
-		if err := t.file.Datasync(); err != nil {
+	if t.file.f != nil {
+		if err := t.file.datasync(); err != nil {
 			return err
 		}
 	}
