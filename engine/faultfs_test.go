@@ -53,9 +53,33 @@ type writebackError struct {
 // syncGate holds every fdatasync of matching files twice: each call is
 // announced on arrived and waits for its check channel before it looks for
 // errors, then closes checked and waits for leave before it returns.
-type syncGate struct{ arrived chan *gatedSync }
+type syncGate struct {
+	arrived chan *gatedSync
+	mu      sync.Mutex
+	calls   []*gatedSync // every call held, for releaseAll
+}
 
-type gatedSync struct{ check, checked, leave chan struct{} }
+type gatedSync struct {
+	check, checked, leave chan struct{}
+	letCheck, letLeave    func()
+}
+
+func newGatedSync() *gatedSync {
+	c := &gatedSync{check: make(chan struct{}), checked: make(chan struct{}), leave: make(chan struct{})}
+	c.letCheck = sync.OnceFunc(func() { close(c.check) })
+	c.letLeave = sync.OnceFunc(func() { close(c.leave) })
+	return c
+}
+
+// releaseAll lets every call held at the gate go on, for a test's cleanup.
+func (g *syncGate) releaseAll() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range g.calls {
+		c.letCheck()
+		c.letLeave()
+	}
+}
 
 func newFaultOpener(inner uring.Opener) *faultOpener {
 	return &faultOpener{inner: inner, open: map[string]error{}, write: map[string]error{}, writesLeft: map[string]int{}, sync: map[string]error{}, block: map[string]chan struct{}{}, blockReads: map[string]chan struct{}{}, writeback: map[string]*writebackError{}, gates: map[string]*syncGate{}}
@@ -129,12 +153,17 @@ func (f *faultFile) writebackReport() error {
 }
 
 // gateSyncs holds the fdatasyncs of matching files at a syncGate until
-// ungateSyncs; calls already held stay held until the test lets them go.
-func (o *faultOpener) gateSyncs(match string) *syncGate {
+// ungateSyncs; calls already held stay held until the test lets them go,
+// or it ends (before the broker stops).
+func (o *faultOpener) gateSyncs(t *testing.T, match string) *syncGate {
 	g := &syncGate{arrived: make(chan *gatedSync, 16)}
 	o.mu.Lock()
 	o.gates[match] = g
 	o.mu.Unlock()
+	t.Cleanup(func() {
+		o.ungateSyncs(match)
+		g.releaseAll()
+	})
 	return g
 }
 
@@ -293,7 +322,10 @@ func (f *faultFile) Datasync() error {
 	}
 	var call *gatedSync
 	if g := matching(f.o, f.o.gates, f.path); g != nil {
-		call = &gatedSync{check: make(chan struct{}), checked: make(chan struct{}), leave: make(chan struct{})}
+		call = newGatedSync()
+		g.mu.Lock()
+		g.calls = append(g.calls, call)
+		g.mu.Unlock()
 		g.arrived <- call
 		<-call.check
 	}

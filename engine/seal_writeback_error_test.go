@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
+	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestSealAndSyncTaskBothHearAWritebackError(t *testing.T) {
 func testSealAndSyncTaskBothHearAWritebackError(t *testing.T, inner uring.Opener, sealFirst bool) {
 	fo, tb, cl := startFaultBroker(t, inner, []string{"log.segment.bytes=1024"}, "sw")
 	first := filepath.Join("sw-0", "00000000000000000000.log")
-	gate := fo.gateSyncs(first)
+	gate := fo.gateSyncs(t, first)
 	type answer struct {
 		code int16
 		off  int64
@@ -68,34 +69,37 @@ func testSealAndSyncTaskBothHearAWritebackError(t *testing.T, inner uring.Opener
 	seal := gate.next(t)
 	fo.ungateSyncs(first)
 
-	// The first to look takes the error; the other looks and returns
-	// from its call while the first is still in its own.
+	// The first to look takes the error; the other looks and returns from
+	// its call while the first is still in its own. It must then wait for
+	// the first (it is seen waiting in fileSyncs) rather than act on its
+	// success: answer its produce, or move the recovery point past the
+	// first segment.
 	a, b := task, seal
 	if sealFirst {
 		a, b = seal, task
 	}
-	releaseFirst := sync.OnceFunc(func() { close(a.leave) })
-	defer releaseFirst() // before the broker stops, should the test fail
-	close(a.check)
+	a.letCheck()
 	<-a.checked
-	close(b.check)
+	b.letCheck()
 	<-b.checked
-	close(b.leave)
-	// What the second may do before the first has returned: answer its
-	// produce, or move the recovery point past the first segment.
+	b.letLeave()
 	early := make(chan answer, 1)
-	deadline := time.Now().Add(300 * time.Millisecond)
-	for time.Now().Before(deadline) && len(early) == 0 {
-		select {
-		case got := <-second:
-			early <- got
-		case <-time.After(10 * time.Millisecond):
-		}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 		if rp, ok := readRecoveryPointFile(t, filepath.Join(tb.dir, "sw-0")); ok && rp > 0 {
 			t.Fatalf("the seal moved the recovery point to %d, past pages whose writeback failed", rp)
 		}
-	}
-	releaseFirst()
+		select {
+		case got := <-second:
+			early <- got
+			return nil
+		default:
+		}
+		if !waitingInFileSyncs() {
+			return fmt.Errorf("the second fdatasync neither waits for the first nor acts")
+		}
+		return nil
+	})
+	a.letLeave()
 	if len(early) > 0 {
 		second = early
 	}
@@ -160,6 +164,26 @@ func loseTail(t *testing.T, path string) {
 	if err := f.Sync(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// waitingInFileSyncs says whether a goroutine waits in partlog's fileSyncs
+// for an overlapping fdatasync of the same file to finish.
+func waitingInFileSyncs() bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "sync.(*Cond).Wait") && strings.Contains(g, "partlog.(*fileSyncs).datasync") {
+			return true
+		}
+	}
+	return false
 }
 
 // readRecoveryPointFile reads a partition directory's recovery point, if it

@@ -15,7 +15,9 @@ type File interface {
 	WritevAt(bufs [][]byte, off int64) (int, error)
 	// ReadAt reads len(p) bytes at off, as io.ReaderAt.
 	ReadAt(p []byte, off int64) (int, error)
-	// Datasync makes written data durable (fdatasync).
+	// Datasync makes written data durable (fdatasync). It may run on any
+	// goroutine and must never wait for another one (a ring it cannot
+	// borrow at once means a plain call): partlog's fileSyncs relies on it.
 	Datasync() error
 	// Truncate cuts the file to size bytes.
 	Truncate(size int64) error

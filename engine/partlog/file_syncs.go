@@ -7,16 +7,20 @@ import (
 )
 
 // fileSyncs orders the fdatasyncs of one segment's .log that may run at
-// once: a sync task on the shard's syncer, the roll's seal on its sealer, a
-// close on the owner. Linux reports a writeback error once to each open
-// file description, so of two overlapping fdatasyncs through the segment's
-// descriptor one can take the error and the other hear success over the
-// lost pages — an acknowledgement, or a recovery point past them. So each
-// fdatasync publishes its error before it leaves and then waits for the
-// others running to publish theirs; once one has failed, every fdatasync of
-// the file fails (a later one can succeed without the lost pages).
+// once: a sync task on the shard's syncer, the roll's seal on its sealer,
+// and, for the active segment, a close on the owner while a task is out.
+// Linux reports a writeback error once to each open file description, so
+// of two overlapping fdatasyncs through the segment's descriptor one can
+// take the error and the other hear success over the lost pages — an
+// acknowledgement, or a recovery point past them. So each fdatasync
+// publishes its error before it leaves and then waits for the others
+// running to publish theirs; once one has failed, every fdatasync of the
+// file fails (a later one can succeed without the lost pages).
 //
 // The mutex guards the counters only; no one holds it across the call.
+// That no wait here can deadlock rests on uring.File's Datasync never
+// waiting for another goroutine: a caller counted in running only waits
+// for the kernel.
 type fileSyncs struct {
 	mu      sync.Mutex
 	idle    *sync.Cond // broadcast when running drops to 0
@@ -38,14 +42,16 @@ func (fs *fileSyncs) datasync(f uring.File) error {
 	}
 	fs.running--
 	if fs.idle == nil {
-		fs.idle = sync.NewCond(&fs.mu)
+		fs.idle = sync.NewCond(&fs.mu) // the zero fileSyncs is ready to use
 	}
 	if fs.running == 0 {
 		fs.idle.Broadcast()
 	}
 	// Those still running started before this call returned: one may have
 	// taken the error of pages this call covers. At most a sync task, a
-	// seal and a close run at once, and none waits for another to start.
+	// seal and a close run at once, and none waits for another to start
+	// (one that started after this call looked is waited for too, which
+	// costs at most its own fdatasync).
 	for fs.running > 0 {
 		fs.idle.Wait()
 	}

@@ -23,13 +23,13 @@ import (
 // and sync tasks prepared meanwhile run or await it before they claim
 // anything durable.
 type SealTask struct {
-	log   *Log         // only its syncFailure is touched off the owner goroutine
-	dir   string       // directory of the segment and the recovery point
-	files []uring.File // the sealed .log, .index and .timeindex
-	// logFile is the .log among files, synced in step with the sync tasks
-	// that may hold it (fileSyncs).
+	log *Log   // only its syncFailure is touched off the owner goroutine
+	dir string // directory of the segment and the recovery point
+	// logFile is the sealed .log (f nil when it is not open), synced in
+	// step with the sync tasks that may hold it (fileSyncs).
 	logFile logFile
-	base    int64 // the sealed segment's
+	files   []uring.File // the sealed .index and .timeindex
+	base    int64        // the sealed segment's
 	// recoveryPoint is the next segment's base: the first offset recovery
 	// must validate once this task has run.
 	recoveryPoint int64
@@ -79,12 +79,13 @@ func (t *SealTask) run() error {
 			t.logger.Warn("free the blocks reserved past a segment's data", "segment", t.trim.Name(), "err", err)
 		}
 	}
-	for _, f := range t.files {
-		sync := f.Datasync
-		if f == t.logFile.f {
-			sync = t.logFile.datasync
+	if f := t.logFile.f; f != nil {
+		if err := t.logFile.datasync(); err != nil {
+			return fmt.Errorf("seal segment %s: %w", f.Name(), err)
 		}
-		if err := sync(); err != nil {
+	}
+	for _, f := range t.files {
+		if err := f.Datasync(); err != nil {
 			return fmt.Errorf("seal segment %s: %w", f.Name(), err)
 		}
 	}
@@ -119,12 +120,12 @@ func (l *Log) startSeal(s *segment) error {
 	}
 	// A segment not written since a clean open has no .log file open: its
 	// data was synced by the shutdown.
-	for _, f := range []uring.File{s.f, s.offsets.f, s.times.f} {
+	t.logFile = logFile{s.f, &s.syncs}
+	for _, f := range []uring.File{s.offsets.f, s.times.f} {
 		if f != nil {
 			t.files = append(t.files, f)
 		}
 	}
-	t.logFile = logFile{s.f, &s.syncs}
 	if l.opts.Sealer == nil {
 		l.sealing = t
 		t.Run()
