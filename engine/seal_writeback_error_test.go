@@ -120,16 +120,7 @@ func testSealAndSyncTaskBothHearAWritebackError(t *testing.T, inner uring.Opener
 	// The partition reopens from disk; recovery finds the lost batch and
 	// cuts the log there, so the next batch takes offset 2 and only
 	// well-formed batches are served.
-	var off int64
-	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
-		code, o := produceCode(t, cl, "sw")
-		if code != 0 {
-			return fmt.Errorf("produce after the fault: %v", kerr.ErrorForCode(code))
-		}
-		off = o
-		return nil
-	})
-	if off != 2 {
+	if off := produceWhenResumed(t, cl, "sw"); off != 2 {
 		t.Fatalf("after recovery the next batch took offset %d, want 2 (the lost batch and the one after it are not there)", off)
 	}
 	if got := readBatchOffsets(t, cl, "sw"); fmt.Sprint(got) != "[0 2]" {

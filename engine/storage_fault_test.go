@@ -81,16 +81,7 @@ func testStorageFaultOnWrite(t *testing.T, inner uring.Opener) {
 			}
 			fo.setWrite("wa-0", nil)
 			// The partition resumes (after a reopen if the failed write left it unusable).
-			var off int64
-			checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
-				code, o := produceCode(t, cl, "wa")
-				if code != 0 {
-					return fmt.Errorf("produce after the fault cleared: %v", kerr.ErrorForCode(code))
-				}
-				off = o
-				return nil
-			})
-			if off != 2 {
+			if off := produceWhenResumed(t, cl, "wa"); off != 2 {
 				t.Fatalf("offset after recovery %d, want 2 (the failed write must leave no trace)", off)
 			}
 			if got := readBatchOffsets(t, cl, "wa"); fmt.Sprint(got) != "[0 2]" {
@@ -198,8 +189,19 @@ func testStorageFaultFailedReopen(t *testing.T, inner uring.Opener) {
 // acknowledged batch at 0 and ends with the new one.
 func resumesKeepingFirstBatch(t *testing.T, cl *kgo.Client, topic string) {
 	t.Helper()
+	off := produceWhenResumed(t, cl, topic)
+	stored := fmt.Sprint(readBatchOffsets(t, cl, topic))
+	if !strings.HasPrefix(stored, "[0 ") || !strings.HasSuffix(stored, fmt.Sprintf(" %d]", off)) {
+		t.Fatalf("stored batches %s, want the acknowledged one at 0 and the one after the fault (%d)", stored, off)
+	}
+}
+
+// produceWhenResumed waits until a produce to topic's partition 0 succeeds
+// again after a fault (past a reopen's backoff) and returns its offset.
+func produceWhenResumed(t *testing.T, cl *kgo.Client, topic string) int64 {
+	t.Helper()
 	var off int64
-	checkFor(t, 15*time.Second, 50*time.Millisecond, func() error { // past a reopen's backoff
+	checkFor(t, 15*time.Second, 50*time.Millisecond, func() error {
 		code, o := produceCode(t, cl, topic)
 		if code != 0 {
 			return fmt.Errorf("produce after the fault: %v", kerr.ErrorForCode(code))
@@ -207,10 +209,7 @@ func resumesKeepingFirstBatch(t *testing.T, cl *kgo.Client, topic string) {
 		off = o
 		return nil
 	})
-	stored := fmt.Sprint(readBatchOffsets(t, cl, topic))
-	if !strings.HasPrefix(stored, "[0 ") || !strings.HasSuffix(stored, fmt.Sprintf(" %d]", off)) {
-		t.Fatalf("stored batches %s, want the acknowledged one at 0 and the one after the fault (%d)", stored, off)
-	}
+	return off
 }
 
 // A log whose fdatasync failed is reopened without a produce asking (no
