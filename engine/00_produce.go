@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -112,6 +113,9 @@ func (b *Broker) produce(r *request) {
 					sp.ErrorMessage = &job.errMsg
 					sp.ErrorRecords = job.recordErrs
 				}
+				if code == kerr.NotLeaderForPartition.Code && req.Version >= 10 {
+					pointAtLeader(resp, sp, v, rt.Topic)
+				}
 				continue
 			}
 			job.out = sp
@@ -151,6 +155,28 @@ func (b *Broker) produce(r *request) {
 	}
 }
 
+// pointAtLeader names the partition's leader in a NOT_LEADER_OR_FOLLOWER
+// answer (KIP-951), so that the producer goes there without a metadata
+// round trip: its id and epoch, and its address once per response.
+func pointAtLeader(resp *kmsg.ProduceResponse, sp *kmsg.ProduceResponseTopicPartition, v *clusterView, topic string) {
+	_, mp, ok := v.partition(topic, sp.Partition)
+	if !ok {
+		return
+	}
+	sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = mp.Leader, mp.LeaderEpoch
+	br, known := v.snap.Brokers[mp.Leader]
+	if !known || slices.ContainsFunc(resp.Brokers, func(e kmsg.ProduceResponseBroker) bool { return e.NodeID == br.NodeID }) {
+		return
+	}
+	e := kmsg.NewProduceResponseBroker()
+	e.NodeID, e.Host, e.Port = br.NodeID, br.Host, br.Port
+	if br.Rack != "" {
+		rack := br.Rack
+		e.Rack = &rack
+	}
+	resp.Brokers = append(resp.Brokers, e)
+}
+
 // answerProduce sends the produce answer. acks=0 has none to send; when a
 // partition failed, the connection is closed instead, as Kafka does, so the
 // producer learns of it and refreshes its metadata rather than sending on
@@ -180,8 +206,14 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
 		return kerr.InvalidRequiredAcks.Code, produceJob{}
 	}
-	if _, _, ok := v.partition(topic, rp.Partition); !ok {
+	_, mp, ok := v.partition(topic, rp.Partition)
+	if !ok {
 		return kerr.UnknownTopicOrPartition.Code, produceJob{}
+	}
+	if mp.Leader != b.nodeID {
+		// A replica here takes no client writes: they would never reach
+		// the leader's log.
+		return kerr.NotLeaderForPartition.Code, produceJob{}
 	}
 	if req.Version < 3 {
 		return kerr.UnsupportedVersion.Code, produceJob{}
