@@ -60,6 +60,10 @@ type partition struct {
 	reopening     bool
 	failedReopens int
 	closed        bool
+	// ackedBeforeReopen is where the write-behind log that failed had
+	// acknowledged up to: its reopen restores from the shard's WAL what
+	// the partition file lost below it (wal_reopen.go).
+	ackedBeforeReopen int64
 
 	// Turn and flush policy bookkeeping. turnBatches are the batches the
 	// turn hands to the shard's WAL; walUnsafe is set when the log was

@@ -69,7 +69,9 @@ func (p *partition) needsReopen() bool {
 // fdatasync) with one recovered from disk, so the partition resumes once the
 // fault clears. Recovery re-validates the tail by CRC, so bytes whose
 // durability is unknown are kept only if they are whole; none of them were
-// acknowledged. The recovery runs off the shard's thread (startReopen).
+// acknowledged, but for a write-behind log's: the WAL made those durable,
+// and what the file lost of them is restored from it (wal_reopen.go). The
+// recovery runs off the shard's thread (startReopen).
 func (p *partition) reopenIfFailed() {
 	if p.queuedForWrite || !p.needsReopen() {
 		return // (a queued write: the turn's commit still answers for its staged appends)
@@ -90,6 +92,9 @@ func (p *partition) reopenIfFailed() {
 		}
 	}
 	if p.log != nil {
+		if p.log.WriteBehind() {
+			p.ackedBeforeReopen = max(p.ackedBeforeReopen, p.log.DurableOffset())
+		}
 		p.log.Close()
 		p.log = nil
 	}
@@ -120,10 +125,16 @@ func (p *partition) startReopen() {
 	p.reopening = true
 	p.noteOffline() // no log until finishReopen, whatever failed the old one
 	s.reopensRunning++
-	scratch := &partition{key: p.key, topicID: p.topicID, dir: p.dir, shard: s, producers: maps.Clone(p.producers)}
+	scratch := &partition{key: p.key, topicID: p.topicID, dir: p.dir, shard: s, producers: maps.Clone(p.producers), leaderEpoch: p.leaderEpoch}
+	acked := p.ackedBeforeReopen
 	go func() {
 		r := &reopenResult{p: p}
 		l, err := s.openOwnLog(p.key, p.topicID, p.dir, false, nil)
+		if err == nil && l.NextOffset() < acked {
+			if err = s.restoreFromWAL(scratch, l, acked); err != nil {
+				l.Close()
+			}
+		}
 		if err != nil {
 			r.err = err
 		} else {
@@ -148,6 +159,7 @@ func (s *shard) finishReopen(r *reopenResult) {
 		return
 	}
 	p.failedReopens = 0
+	p.ackedBeforeReopen = 0
 	sc := r.scratch
 	p.log = sc.log
 	p.log.OnFail(p.logFailed)

@@ -135,8 +135,9 @@ func (w *shardWAL) appendItems(jobs [][]walItem) error {
 		w.b.metrics.observeSync(time.Since(start))
 	}
 	if err != nil {
+		name := w.name // abandon forgets it
 		w.abandon()
-		return fmt.Errorf("write-ahead log %s: %w", w.name, err)
+		return fmt.Errorf("write-ahead log %s: %w", name, err)
 	}
 	w.size += n
 	w.extendAhead()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chronik-go/chronik/engine/batch"
+	"github.com/chronik-go/chronik/engine/partlog"
 )
 
 // walFile is a WAL file found at start.
@@ -261,39 +262,12 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 			continue
 		}
 		for _, raw := range it.batches {
-			h, err := batch.ParseHeader(raw)
-			if err != nil || !batch.CRCValid(raw) || h.Size() != len(raw) {
-				// The entry's CRC matched, so this was written as is.
-				s.b.log.Error("write-ahead log holds an invalid batch", "topic", it.key.topic, "partition", it.key.partition, "err", err)
-				st.gaps++
-				continue
+			h, placed := s.b.replayBatch(p.log, it.key, raw, p.leaderEpoch)
+			st.count(placed)
+			if placed == batchApplied {
+				p.replayProducerBatch(h, nowMs)
+				appended[p]++
 			}
-			next := p.log.NextOffset()
-			appendBatch := p.log.Append
-			switch {
-			case h.LastOffset() < next:
-				st.present++
-				continue
-			case h.BaseOffset == next:
-			case h.BaseOffset < next && next == p.log.StartOffset() && p.log.SegmentCount() == 0:
-				// DeleteRecords moved the start inside this batch while
-				// only the WAL held it, and the crash left the log empty:
-				// the batch goes back whole, the start stays inside it.
-				appendBatch = p.log.AppendAcrossStart
-			default:
-				s.b.log.Error("write-ahead log batch does not follow the log's end", "topic", it.key.topic, "partition", it.key.partition,
-					"batch_offset", h.BaseOffset, "log_end", next)
-				st.gaps++
-				continue
-			}
-			if _, err := appendBatch(raw, p.leaderEpoch); err != nil {
-				s.b.log.Error("replay write-ahead log batch", "topic", it.key.topic, "partition", it.key.partition, "offset", h.BaseOffset, "err", err)
-				st.failed++
-				continue
-			}
-			p.replayProducerBatch(h, nowMs)
-			st.applied++
-			appended[p]++
 		}
 	}
 	if !s.b.syncfsTrusted {
@@ -309,6 +283,62 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 		}
 	}
 	return st
+}
+
+// batchPlacement is what a replay did with one of the WAL's batches.
+type batchPlacement int
+
+const (
+	batchApplied batchPlacement = iota // appended: the log had lost it
+	batchPresent                       // already in the log
+	batchGap                           // invalid, or beyond the log's end: cannot be placed
+	batchFailed                        // its append failed (the disk)
+)
+
+func (st *walReplayStats) count(placed batchPlacement) {
+	switch placed {
+	case batchApplied:
+		st.applied++
+	case batchPresent:
+		st.present++
+	case batchGap:
+		st.gaps++
+	case batchFailed:
+		st.failed++
+	}
+}
+
+// replayBatch appends one of the WAL's batches for partition k to l if l
+// lacks it: a batch below the log's end is there already, one at the end
+// goes on, and one past it cannot be placed.
+func (b *Broker) replayBatch(l *partlog.Log, k partKey, raw []byte, leaderEpoch int32) (batch.Header, batchPlacement) {
+	h, err := batch.ParseHeader(raw)
+	if err != nil || !batch.CRCValid(raw) || h.Size() != len(raw) {
+		// The entry's CRC matched, so this was written as is.
+		b.log.Error("write-ahead log holds an invalid batch", "topic", k.topic, "partition", k.partition, "err", err)
+		return h, batchGap
+	}
+	next := l.NextOffset()
+	appendBatch := l.Append
+	switch {
+	case h.LastOffset() < next:
+		return h, batchPresent
+	case h.BaseOffset == next:
+	case h.BaseOffset < next && next == l.StartOffset() && l.SegmentCount() == 0:
+		// DeleteRecords moved the start inside this batch while only
+		// the WAL held it, and the crash left the log empty: the batch
+		// goes back whole, the start stays inside it.
+		appendBatch = l.AppendAcrossStart
+	default:
+		b.log.Error("write-ahead log batch does not follow the log's end", "topic", k.topic, "partition", k.partition,
+			"batch_offset", h.BaseOffset, "log_end", next)
+		return h, batchGap
+	}
+	if _, err := appendBatch(raw, leaderEpoch); err != nil {
+		b.log.Error("replay write-ahead log batch", "topic", k.topic, "partition", k.partition, "offset", h.BaseOffset, "err", err)
+		return h, batchFailed
+	}
+	return h, batchApplied
 }
 
 // readWALFile parses a WAL file's entries of generation gen. Reading stops

@@ -60,6 +60,10 @@ func (l *Log) MarkDurable(offset int64) {
 	}
 }
 
+// DurableOffset is the offset below which every batch is durable (as
+// MarkDurable recorded): under write-behind, what was acknowledged.
+func (l *Log) DurableOffset() int64 { return min(l.durable.Load(), l.next) }
+
 // FlushStaged writes the staged batches to the file now. Under
 // write-behind a failure keeps them staged.
 func (l *Log) FlushStaged() error { return l.writeStaged() }
