@@ -284,11 +284,13 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	case err != nil:
 		return kerr.InvalidRecord.Code, produceJob{errMsg: err.Error()}
 	}
-	if seen.OffsetDeltasOff && h.Codec() != 0 {
+	if seen.OffsetDeltasOff && (h.Codec() != 0 || st.recompresses(&h)) {
 		// As Kafka: a compressed batch whose records are not numbered
 		// 0, 1, 2, ... is rebuilt, not stored as sent (a consumer would
 		// compute offsets from the deltas) nor refused (older clients
-		// wrote them so).
+		// wrote them so); so is an uncompressed one that the topic's
+		// compression.type recompresses (Kafka builds that batch anew).
+		// Uncompressed and kept, it is stored as sent, as in Kafka.
 		// The rebuild decodes the section whole, here on the network
 		// loop: bounded as a recompressing shard bounds its work, or a
 		// few KiB of zeros could claim the walk's 256 MiB.

@@ -2,11 +2,13 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
@@ -136,5 +138,37 @@ func TestCompressedBatchWithZeroOffsetDeltasIsRenumbered(t *testing.T) {
 	}
 	if p := produceRaw(t, cl, "renum", 0, 11, batchOfRecords(4, now, 17000, zeros)); p.ErrorCode != kerr.MessageTooLarge.Code {
 		t.Fatalf("17 MiB of zeros to renumber: %v, want MESSAGE_TOO_LARGE", kerr.ErrorForCode(p.ErrorCode))
+	}
+}
+
+// An uncompressed batch whose records all carry offset delta 0, sent to a
+// topic whose compression.type recompresses it, is stored renumbered, as
+// Kafka builds such a batch anew; kept uncompressed it is stored as sent,
+// as Kafka stores it. Before, the recompressed batch kept the deltas and a
+// franz-go consumer read only its first record.
+func TestRecompressedBatchWithZeroOffsetDeltasIsRenumbered(t *testing.T) {
+	tb := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := tb.admin().CreateTopic(ctx, 1, 1, map[string]*string{"compression.type": kadm.StringPtr("gzip")}, "renum-gzip"); err != nil {
+		t.Fatal(err)
+	}
+	cl := fetchClient(tb)
+	var recs []byte
+	for _, v := range []string{"a", "b", "c"} {
+		recs = append(recs, rawRecord(0, []byte(v), headerSection(0))...)
+	}
+	if p := produceRaw(t, cl, "renum-gzip", 0, 11, batchOfRecords(0, time.Now().UnixMilli(), 3, recs)); p.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+	}
+	var got []string
+	for _, r := range consumeAll(t, tb, "renum-gzip") {
+		got = append(got, fmt.Sprintf("%d:%s", r.Offset, r.Value))
+	}
+	if want := "[0:a 1:b 2:c]"; fmt.Sprint(got) != want {
+		t.Fatalf("consumed %v, want %s", got, want)
+	}
+	if codecs := storedCodecs(t, tb, "renum-gzip"); fmt.Sprint(codecs) != "[1]" {
+		t.Fatalf("stored codecs %v, want [1] (gzip)", codecs)
 	}
 }

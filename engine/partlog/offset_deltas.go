@@ -7,9 +7,10 @@ import (
 	"github.com/chronik-go/chronik/engine/batch"
 )
 
-// RenumberRecords returns a compressed batch rebuilt with its records'
-// offset deltas set to 0, 1, 2, ... in order, compressed again with the
-// producer's codec (and framing). Kafka rebuilds a compressed batch whose
+// RenumberRecords returns a batch rebuilt with its records' offset deltas
+// set to 0, 1, 2, ... in order, compressed again with the producer's codec
+// (and framing), if any: a compressed batch, or an uncompressed one that its
+// topic recompresses. Kafka rebuilds a compressed batch whose
 // inner offsets are not consecutive rather than refuse it (some older
 // clients wrote them wrong); stored as sent, a consumer would compute the
 // records' offsets from the deltas and skip or repeat records. Only such
@@ -18,9 +19,11 @@ import (
 // max.message.bytes).
 func RenumberRecords(raw []byte, h *batch.Header) ([]byte, error) {
 	section := raw[batch.HeaderSize:]
-	recs, err := decompress(h.Codec(), section)
-	if err != nil {
-		return nil, fmt.Errorf("renumber records: %w", err)
+	recs, err := section, error(nil)
+	if h.Codec() != 0 { // (an uncompressed one a topic recompresses)
+		if recs, err = decompress(h.Codec(), section); err != nil {
+			return nil, fmt.Errorf("renumber records: %w", err)
+		}
 	}
 	renumbered := make([]byte, 0, len(recs)+int(h.NumRecords)*binary.MaxVarintLen32)
 	var r recordView
@@ -33,7 +36,9 @@ func RenumberRecords(raw []byte, h *batch.Header) ([]byte, error) {
 		renumbered = appendRecordRenumbered(renumbered, &r, i)
 	}
 	dst := appendBatchHeader(make([]byte, 0, len(raw)+64), h)
-	if dst, err = compressLike(dst, h.Codec(), renumbered, section); err != nil {
+	if h.Codec() == 0 {
+		dst = append(dst, renumbered...)
+	} else if dst, err = compressLike(dst, h.Codec(), renumbered, section); err != nil {
 		return nil, fmt.Errorf("renumber records: %w", err)
 	}
 	finishBatch(dst)
