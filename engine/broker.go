@@ -123,6 +123,9 @@ type Broker struct {
 	// descriptorWarnedAt is the partition count checkDescriptorLimit last
 	// warned about.
 	descriptorWarnedAt atomic.Int64
+	// cleanStatePastLogEnd says a crash start found a log ending below
+	// the state kept from the last clean stop (consumeMarker).
+	cleanStatePastLogEnd atomic.Bool
 }
 
 // New opens every partition the metadata names and starts the shards.

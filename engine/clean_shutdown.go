@@ -117,6 +117,20 @@ func (b *Broker) readStartState() startState {
 // clean state.
 func (b *Broker) consumeMarker(ss startState) error {
 	if !ss.clean {
+		if !b.cleanStatePastLogEnd.Load() {
+			return nil
+		}
+		// A log ends below the state kept from the last clean stop (a
+		// disk lost its bytes): retired before anything is appended, or a
+		// later crash would adopt it for that log grown back with other
+		// batches. The logs' own snapshots serve from here.
+		b.log.Warn("a partition log ends below the last clean shutdown; its kept state is retired")
+		if err := os.Remove(filepath.Join(b.dataDir, lastCleanStateFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("retire the last clean state: %w", err)
+		}
+		if err := syncDirErr(b.dataDir); err != nil {
+			return fmt.Errorf("retire the last clean state: %w", err)
+		}
 		return nil
 	}
 	marker := filepath.Join(b.dataDir, cleanShutdownMarker)

@@ -268,6 +268,12 @@ func (p *partition) restoreProducers(cand *producerSnapshot) (err error) {
 		return err
 	}
 	fileAt := snapAt
+	if cand != nil && cand.Offset > p.log.NextOffset() {
+		// The log lost offsets below the last clean stop: once it grows
+		// past them again the kept state would pass for the state there
+		// (consumeMarker retires it).
+		p.shard.b.cleanStatePastLogEnd.Store(true)
+	}
 	if cand != nil && cand.Offset > snapAt && cand.Offset <= p.log.NextOffset() {
 		p.adoptSnapshot(cand)
 		from = max(p.log.StartOffset(), cand.Offset)
