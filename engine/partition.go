@@ -64,6 +64,11 @@ type partition struct {
 	// acknowledged up to: its reopen restores from the shard's WAL what
 	// the partition file lost below it (wal_reopen.go).
 	ackedBeforeReopen int64
+	// walInFlight counts the shard's sync jobs holding this partition's
+	// batches for the WAL that the shard has not finished (finishWAL):
+	// until then a reopen cannot know what was acknowledged, nor find it
+	// in the WAL.
+	walInFlight int
 
 	// Turn and flush policy bookkeeping. turnBatches are the batches the
 	// turn hands to the shard's WAL; walUnsafe is set when the log was

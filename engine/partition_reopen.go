@@ -73,8 +73,11 @@ func (p *partition) needsReopen() bool {
 // and what the file lost of them is restored from it (wal_reopen.go). The
 // recovery runs off the shard's thread (startReopen).
 func (p *partition) reopenIfFailed() {
-	if p.queuedForWrite || !p.needsReopen() {
-		return // (a queued write: the turn's commit still answers for its staged appends)
+	if p.queuedForWrite || p.walInFlight > 0 || !p.needsReopen() {
+		// A queued write: the turn's commit still answers for its staged
+		// appends. A WAL job in flight: what it acknowledges is known,
+		// and in the WAL, once it is done (finishWAL asks again).
+		return
 	}
 	if time.Since(p.lastReopen) < p.reopenDelay() {
 		p.reopenSoon() // keeps a retry coming even if no produce asks again
@@ -130,6 +133,9 @@ func (p *partition) startReopen() {
 	go func() {
 		r := &reopenResult{p: p}
 		l, err := s.openOwnLog(p.key, p.topicID, p.dir, false, nil)
+		if err == nil {
+			l.SetSealer(nil) // the shard's sealer reports to the shard: not for a log it does not hold yet
+		}
 		if err == nil && l.NextOffset() < acked {
 			if err = s.restoreFromWAL(scratch, l, acked); err != nil {
 				l.Close()
@@ -162,7 +168,11 @@ func (s *shard) finishReopen(r *reopenResult) {
 	p.ackedBeforeReopen = 0
 	sc := r.scratch
 	p.log = sc.log
+	p.log.SetSealer(s.queueSeal)
 	p.log.OnFail(p.logFailed)
+	if p.log.Failed() != nil {
+		p.reopenSoon() // failed before it had the hook (a seal in place)
+	}
 	p.noteOffline()
 	p.producers, p.producersSavedAt, p.producersUnreliable = sc.producers, sc.producersSavedAt, sc.producersUnreliable
 	p.producersExpired = p.producersExpired || sc.producersExpired

@@ -264,6 +264,7 @@ func (s *shard) commit() {
 			// Durable through the WAL; the partition file gets the
 			// batches later (write-behind).
 			p.queuedForSync = false
+			p.walInFlight++
 			job.parts = append(job.parts, partSync{p: p, batches: p.turnBatches, log: p.log, upTo: p.log.NextOffset()})
 			continue
 		}

@@ -216,6 +216,11 @@ func (s *shard) checkpointLater(d time.Duration) {
 // committed after the last resume) or a failed resume asks for a resume.
 func (s *shard) finishWAL(job *syncJob) {
 	for _, ps := range job.parts {
+		if ps.batches != nil {
+			if ps.p.walInFlight--; ps.p.walInFlight == 0 && ps.p.needsReopen() {
+				ps.p.reopenSoon() // it waited for this job (reopenIfFailed)
+			}
+		}
 		if ps.err != nil || ps.p.log == nil {
 			continue
 		}

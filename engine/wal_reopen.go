@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/chronik-go/chronik/engine/partlog"
 )
@@ -36,12 +38,15 @@ func (s *shard) restoreFromWAL(p *partition, l *partlog.Log, acked int64) error 
 			continue
 		}
 		items, _, err := readWALFile(f.path, f.gen)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // retired (or recycled) by a checkpoint that succeeded since it was listed
+		}
 		if err != nil {
 			return err
 		}
 		for _, it := range items {
-			if it.key != p.key || it.topicID != p.topicID {
-				continue
+			if it.key != p.key || it.topicID != p.topicID || st.gaps > 0 {
+				continue // (past a gap nothing more can be placed)
 			}
 			for _, raw := range it.batches {
 				st.batches++
@@ -64,6 +69,6 @@ func (s *shard) restoreFromWAL(p *partition, l *partlog.Log, acked int64) error 
 		lvl = s.b.log.Error // acknowledged records neither the file nor the WAL holds
 	}
 	lvl("partition log restored from the write-ahead log after a storage fault", "topic", p.key.topic, "partition", p.key.partition,
-		"recovered_to", from, "acknowledged_to", acked, "restored_to", l.NextOffset(), "applied", st.applied, "gaps", st.gaps)
+		"recovered_to", from, "acknowledged_to", acked, "restored_to", l.NextOffset(), "batches", st.batches, "applied", st.applied, "gaps", st.gaps)
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/chronik-go/chronik/uring"
 )
 
@@ -42,9 +44,17 @@ func testWriteBehindReopenRestoresWhatTheFileLost(t *testing.T, inner uring.Open
 	loseWrittenBytes(t, path, info.Size())
 	fo.setSync(segment, syscall.EIO)
 	fo.failWrites(walDirName, syscall.EIO, 1) // the resume job then syncs the partition file itself
-	for i := 0; i < 2; i++ {
-		produceRaw(t, cl, "wl", 0, 7, slices.Clone(batch)) // not acknowledged
-	}
+	// Produces go on (each a turn) until the shard, resuming after the WAL
+	// fault, syncs the partition file itself and that fails the log.
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if p := produceRaw(t, cl, "wl", 0, 7, slices.Clone(batch)); p.ErrorCode == 0 {
+			acked = append(acked, p.BaseOffset)
+		}
+		if !tb.b.offline.has(partKey{"wl", 0}) {
+			return fmt.Errorf("the partition's failed sync has not failed its log")
+		}
+		return nil
+	})
 	fo.setSync(segment, nil)
 	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
 		if tb.b.Metrics().Reopens == 0 {
@@ -70,4 +80,58 @@ func loseWrittenBytes(t *testing.T, path string, n int64) {
 	if err := f.Sync(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A turn whose WAL entry is still being synced can fail its partition (its
+// write of earlier batches fails); the entry is acknowledged once its sync
+// returns. The reopen waits for it: taken before, it read an acknowledged
+// end short of that entry and found the entry in no WAL file yet, and the
+// next produce took the offset the entry's batch was acknowledged at.
+func TestWriteBehindReopenWaitsForItsWALJobs(t *testing.T) {
+	fo, tb, cl, batch := startWriteBehindBroker(t, uring.PwriteOpener{}, "wf")
+	path := filepath.Join(tb.dir, "wf-0", "00000000000000000000.log")
+	var acked []int64
+	for i := 0; i < 30; i++ {
+		p := produceRaw(t, cl, "wf", 0, 7, slices.Clone(batch))
+		if p.ErrorCode != 0 {
+			t.Fatalf("produce %d: %d", i, p.ErrorCode)
+		}
+		acked = append(acked, p.BaseOffset)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loseWrittenBytes(t, path, info.Size())
+	gate := fo.gateSyncs(t, walDirName)
+	answers := make(chan kmsg.ProduceResponseTopicPartition, 2)
+	go func() { answers <- produceRaw(t, cl, "wf", 0, 7, slices.Clone(batch)) }()
+	held := gate.next(t) // its WAL entry is written, its fdatasync held
+	fo.failWrites("wf-0", syscall.EIO, 1)
+	cl2 := fetchClient(tb)
+	go func() { answers <- produceRaw(t, cl2, "wf", 0, 7, slices.Clone(batch)) }()
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if !fo.writeFaultUsedUp("wf-0") {
+			return fmt.Errorf("the partition write has not failed yet")
+		}
+		return nil
+	})
+	// Past the reopen delay (a second), no reopen may start while the job
+	// is held.
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if n := tb.b.Metrics().Reopens; n > 0 {
+			t.Fatalf("the partition was reopened (%d) while a WAL job of its batches was in flight", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fo.ungateSyncs(walDirName)
+	held.letCheck()
+	held.letLeave()
+	for range 2 {
+		if p := <-answers; p.ErrorCode == 0 {
+			acked = append(acked, p.BaseOffset)
+		}
+	}
+	resumesHoldingAcknowledged(t, tb, cl, "wf", batch, acked)
 }

@@ -229,6 +229,11 @@ func (l *Log) sealDone(t *SealTask) error {
 	return l.failed
 }
 
+// SetSealer replaces Options.Sealer (nil: seal in place). A log recovered
+// off its owner's goroutine seals in place until the owner takes it over,
+// so that no seal outcome reaches the owner for a log it does not hold.
+func (l *Log) SetSealer(fn func(*SealTask)) { l.opts.Sealer = fn }
+
 // SealPending reports whether a rolled segment's seal has not yet been
 // applied by the owner.
 func (l *Log) SealPending() bool { return l.sealing != nil }
