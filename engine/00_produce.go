@@ -169,11 +169,7 @@ func pointAtLeader(resp *kmsg.ProduceResponse, sp *kmsg.ProduceResponseTopicPart
 		return
 	}
 	e := kmsg.NewProduceResponseBroker()
-	e.NodeID, e.Host, e.Port = br.NodeID, br.Host, br.Port
-	if br.Rack != "" {
-		rack := br.Rack
-		e.Rack = &rack
-	}
+	e.NodeID, e.Host, e.Port, e.Rack = br.NodeID, br.Host, br.Port, br.RackPtr()
 	resp.Brokers = append(resp.Brokers, e)
 }
 

@@ -138,11 +138,7 @@ func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, v *clusterView) *km
 	snap := v.snap
 	for _, br := range snap.Brokers {
 		sb := kmsg.NewMetadataResponseBroker()
-		sb.NodeID, sb.Host, sb.Port = br.NodeID, br.Host, br.Port
-		if br.Rack != "" {
-			rack := br.Rack
-			sb.Rack = &rack
-		}
+		sb.NodeID, sb.Host, sb.Port, sb.Rack = br.NodeID, br.Host, br.Port, br.RackPtr()
 		resp.Brokers = append(resp.Brokers, sb)
 	}
 	clusterID := snap.ClusterID

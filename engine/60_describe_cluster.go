@@ -62,11 +62,7 @@ func (b *Broker) handleDescribeCluster(r *request) {
 	for _, id := range slices.Sorted(maps.Keys(snap.Brokers)) {
 		br := snap.Brokers[id]
 		sb := kmsg.NewDescribeClusterResponseBroker()
-		sb.NodeID, sb.Host, sb.Port = br.NodeID, br.Host, br.Port
-		if br.Rack != "" {
-			rack := br.Rack
-			sb.Rack = &rack
-		}
+		sb.NodeID, sb.Host, sb.Port, sb.Rack = br.NodeID, br.Host, br.Port, br.RackPtr()
 		resp.Brokers = append(resp.Brokers, sb)
 	}
 	if req.IncludeClusterAuthorizedOperations {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-go/chronik/uring"
@@ -26,16 +28,9 @@ func TestWriteBehindReopenRestoresWhatTheFileLost(t *testing.T) {
 func testWriteBehindReopenRestoresWhatTheFileLost(t *testing.T, inner uring.Opener) {
 	fo, tb, cl, batch := startWriteBehindBroker(t, inner, "wl")
 	segment := filepath.Join("wl-0", "00000000000000000000.log")
-	var acked []int64
 	// 16 produces stage 256 KiB, which that turn writes behind the WAL;
 	// two more stay staged.
-	for i := 0; i < 18; i++ {
-		p := produceRaw(t, cl, "wl", 0, 7, slices.Clone(batch))
-		if p.ErrorCode != 0 {
-			t.Fatalf("produce %d: error %d", i, p.ErrorCode)
-		}
-		acked = append(acked, p.BaseOffset)
-	}
+	acked := produceAcknowledged(t, cl, "wl", batch, 18)
 	path := filepath.Join(tb.dir, segment)
 	info, err := os.Stat(path)
 	if err != nil || info.Size() == 0 {
@@ -65,6 +60,21 @@ func testWriteBehindReopenRestoresWhatTheFileLost(t *testing.T, inner uring.Open
 	resumesHoldingAcknowledged(t, tb, cl, "wl", batch, acked)
 }
 
+// produceAcknowledged produces n copies of batch to partition 0 of topic,
+// each of which must be acknowledged, and returns their offsets.
+func produceAcknowledged(t *testing.T, cl *kgo.Client, topic string, batch []byte, n int) []int64 {
+	t.Helper()
+	var acked []int64
+	for i := range n {
+		p := produceRaw(t, cl, topic, 0, 7, slices.Clone(batch))
+		if p.ErrorCode != 0 {
+			t.Fatalf("produce %d: %v", i, kerr.ErrorForCode(p.ErrorCode))
+		}
+		acked = append(acked, p.BaseOffset)
+	}
+	return acked
+}
+
 // loseWrittenBytes zeroes the first n bytes of a file on disk, as a failed
 // writeback of their pages leaves them.
 func loseWrittenBytes(t *testing.T, path string, n int64) {
@@ -90,14 +100,7 @@ func loseWrittenBytes(t *testing.T, path string, n int64) {
 func TestWriteBehindReopenWaitsForItsWALJobs(t *testing.T) {
 	fo, tb, cl, batch := startWriteBehindBroker(t, uring.PwriteOpener{}, "wf")
 	path := filepath.Join(tb.dir, "wf-0", "00000000000000000000.log")
-	var acked []int64
-	for i := 0; i < 30; i++ {
-		p := produceRaw(t, cl, "wf", 0, 7, slices.Clone(batch))
-		if p.ErrorCode != 0 {
-			t.Fatalf("produce %d: %d", i, p.ErrorCode)
-		}
-		acked = append(acked, p.BaseOffset)
-	}
+	acked := produceAcknowledged(t, cl, "wf", batch, 30)
 	info, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,15 @@ type Broker struct {
 	Rack   string `json:"rack,omitempty"`
 }
 
+// RackPtr is Rack as the Kafka protocol carries it: null when unset.
+func (b Broker) RackPtr() *string {
+	if b.Rack == "" {
+		return nil
+	}
+	rack := b.Rack
+	return &rack
+}
+
 // Partition is one partition's placement.
 type Partition struct {
 	Leader      int32   `json:"leader"`
