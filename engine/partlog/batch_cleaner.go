@@ -140,15 +140,11 @@ func (c *batchCleaner) rewrite(dst, raw []byte, h *batch.Header, setHorizon bool
 	}
 	start := len(dst)
 	dst = appendBatchHeader(dst, &out)
-	if h.Codec() == 0 {
-		dst = append(dst, c.plain...)
-	} else {
-		out, err := compressLike(dst, h.Codec(), c.plain, raw[batch.HeaderSize:])
-		if err != nil {
-			return dst[:start], err // out may be nil
-		}
-		dst = out
+	compressed, err := compressLike(dst, h.Codec(), c.plain, raw[batch.HeaderSize:])
+	if err != nil {
+		return dst[:start], err // compressed may be nil
 	}
+	dst = compressed
 	finishBatch(dst[start:])
 	return dst, nil
 }

@@ -29,12 +29,15 @@ var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 var lz4Writers = sync.Pool{New: func() any { return lz4.NewWriter(nil) }}
 
-// compressLike appends recs compressed with codec to dst, framed like the
+// compressLike appends recs compressed with codec to dst (as they are for
+// codec 0, an uncompressed batch), framed like the
 // original compressed records section orig (snappy: xerial framing or a raw
 // block, whichever orig used), so a rewritten batch reads back wherever the
 // producer's did.
 func compressLike(dst []byte, codec int8, recs, orig []byte) ([]byte, error) {
 	switch codec {
+	case 0:
+		return append(dst, recs...), nil
 	case 1:
 		buf := bytes.NewBuffer(dst)
 		w := gzipWriters.Get().(*gzip.Writer)

@@ -19,11 +19,9 @@ import (
 // max.message.bytes).
 func RenumberRecords(raw []byte, h *batch.Header) ([]byte, error) {
 	section := raw[batch.HeaderSize:]
-	recs, err := section, error(nil)
-	if h.Codec() != 0 { // (an uncompressed one a topic recompresses)
-		if recs, err = decompress(h.Codec(), section); err != nil {
-			return nil, fmt.Errorf("renumber records: %w", err)
-		}
+	recs, err := batchRecords(raw, h)
+	if err != nil {
+		return nil, fmt.Errorf("renumber records: %w", err)
 	}
 	renumbered := make([]byte, 0, len(recs)+int(h.NumRecords)*binary.MaxVarintLen32)
 	var r recordView
@@ -36,9 +34,7 @@ func RenumberRecords(raw []byte, h *batch.Header) ([]byte, error) {
 		renumbered = appendRecordRenumbered(renumbered, &r, i)
 	}
 	dst := appendBatchHeader(make([]byte, 0, len(raw)+64), h)
-	if h.Codec() == 0 {
-		dst = append(dst, renumbered...)
-	} else if dst, err = compressLike(dst, h.Codec(), renumbered, section); err != nil {
+	if dst, err = compressLike(dst, h.Codec(), renumbered, section); err != nil {
 		return nil, fmt.Errorf("renumber records: %w", err)
 	}
 	finishBatch(dst)

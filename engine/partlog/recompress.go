@@ -28,12 +28,8 @@ func Recompress(raw []byte, h *batch.Header, codec int8) ([]byte, error) {
 		size = batch.HeaderSize + len(recs)
 	}
 	dst := appendBatchHeader(make([]byte, 0, size), &out)
-	if codec == 0 {
-		dst = append(dst, recs...)
-	} else {
-		if dst, err = compressLike(dst, codec, recs, xerialMagicHeader); err != nil {
-			return nil, fmt.Errorf("recompress batch at %d: %w", h.BaseOffset, err)
-		}
+	if dst, err = compressLike(dst, codec, recs, xerialMagicHeader); err != nil {
+		return nil, fmt.Errorf("recompress batch at %d: %w", h.BaseOffset, err)
 	}
 	finishBatch(dst)
 	return dst, nil
