@@ -164,7 +164,7 @@ func pointAtLeader(resp *kmsg.ProduceResponse, sp *kmsg.ProduceResponseTopicPart
 		return
 	}
 	sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = mp.Leader, mp.LeaderEpoch
-	br, known := v.snap.Brokers[mp.Leader]
+	br, known := v.broker(mp.Leader)
 	if !known || slices.ContainsFunc(resp.Brokers, func(e kmsg.ProduceResponseBroker) bool { return e.NodeID == br.NodeID }) {
 		return
 	}

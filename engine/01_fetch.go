@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,11 @@ import (
 //   Any partition error, or no partition to serve (none named and none
 //   left in the session), answers at once.
 // * Fetch sessions (KIP-227), see fetch_session.go.
+// * A partition this broker only follows is NOT_LEADER_OR_FOLLOWER in every
+//   version: followers here hold no copy of the leader's records, so
+//   serving them (as Kafka's followers may from v11, KIP-392) would hand a
+//   consumer an empty log and OFFSET_OUT_OF_RANGE, resetting its position.
+//   From v12 the answer names the leader, from v16 its address (KIP-951).
 // * No transactions yet: the last stable offset is the high watermark and
 //   read_committed consumers get an empty aborted-transactions list.
 // * Fetch below v10 of a partition holding zstd batches in the range read
@@ -52,6 +58,9 @@ type fetchPart struct {
 	maxBytes     int32
 	currentEpoch int32
 	unknownID    bool // v13+ topic id that names no topic
+	// leader is who leads the partition when errCode is
+	// NOT_LEADER_OR_FOLLOWER (KIP-951).
+	leader kmsg.FetchResponseTopicPartitionCurrentLeader
 
 	errCode       int16
 	highWatermark int64
@@ -159,6 +168,9 @@ func (b *Broker) handleFetch(r *request) {
 			fp.errCode = kerr.FencedLeaderEpoch.Code
 		case fp.currentEpoch > p.LeaderEpoch:
 			fp.errCode = kerr.UnknownLeaderEpoch.Code
+		case p.Leader != b.nodeID:
+			fp.errCode = kerr.NotLeaderForPartition.Code
+			fp.leader.LeaderID, fp.leader.LeaderEpoch = p.Leader, p.LeaderEpoch
 		default:
 			s := b.shardFor(fp.key)
 			op.byShard[s] = append(op.byShard[s], i)
@@ -392,10 +404,28 @@ func (op *fetchOp) finish() {
 			sp.RecordBatches = fp.data
 			returned = append(returned, fp.key)
 		}
+		if fp.errCode == kerr.NotLeaderForPartition.Code && req.Version >= 12 {
+			sp.CurrentLeader = fp.leader
+			if req.Version >= 16 {
+				addFetchLeaderEndpoint(resp, op.b.currentView(), fp.leader.LeaderID)
+			}
+		}
 		resp.Topics[ti].Partitions = append(resp.Topics[ti].Partitions, sp)
 	}
 	op.b.sessions.filter(op.session, op.incremental, resp, returned)
 	op.r.respond(resp)
+}
+
+// addFetchLeaderEndpoint names a leader's address once per response (v16+,
+// KIP-951), so that the consumer goes there without a metadata round trip.
+func addFetchLeaderEndpoint(resp *kmsg.FetchResponse, v *clusterView, leader int32) {
+	br, known := v.broker(leader)
+	if !known || slices.ContainsFunc(resp.Brokers, func(e kmsg.FetchResponseBroker) bool { return e.NodeID == leader }) {
+		return
+	}
+	e := kmsg.NewFetchResponseBroker()
+	e.NodeID, e.Host, e.Port, e.Rack = br.NodeID, br.Host, br.Port, br.RackPtr()
+	resp.Brokers = append(resp.Brokers, e)
 }
 
 // wholeBatchesWithin returns the longest prefix of whole batches within n bytes.

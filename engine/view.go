@@ -50,3 +50,10 @@ func (v *clusterView) topicByID(id meta.TopicID) (string, bool) {
 	name, ok := v.byID[id]
 	return name, ok
 }
+
+// broker is the registered broker id, known false when there is none (as
+// for a partition's leader -1).
+func (v *clusterView) broker(id int32) (br meta.Broker, known bool) {
+	br, known = v.snap.Brokers[id]
+	return br, known
+}
