@@ -26,6 +26,9 @@ type brokerMetrics struct {
 	// walCheckpointStalls counts checkpoints whose syncfs outlived
 	// io.timeout.ms (wal.go, checkpointWAL).
 	walCheckpointStalls atomic.Int64
+	// walBatchesLost counts acknowledged batches a WAL held that could
+	// not be put back into their logs (wal_replay.go, wal_reopen.go).
+	walBatchesLost atomic.Int64
 }
 
 func (m *brokerMetrics) observeTurnWrite(d time.Duration) {
@@ -56,6 +59,10 @@ type Metrics struct {
 	// WALCheckpointStalls counts checkpoints whose syncfs outlived
 	// io.timeout.ms.
 	WALCheckpointStalls int64
+	// WALBatchesLost counts acknowledged batches a write-ahead log held
+	// that a start's replay or a reopen's restore could not put back:
+	// their partition's log had lost what came before them.
+	WALBatchesLost int64
 }
 
 // Metrics returns the engine's counters.
@@ -76,5 +83,6 @@ func (b *Broker) Metrics() Metrics {
 		WALBytes:            m.walBytes.Load(),
 		WALCheckpointStalls: m.walCheckpointStalls.Load(),
 		WALCheckpoints:      m.walCheckpoints.Load(),
+		WALBatchesLost:      m.walBatchesLost.Load(),
 	}
 }

@@ -80,6 +80,7 @@ var brokerCounters = []counterDesc{
 	newCounter("chronik_wal_bytes_total", "Bytes appended to the shards' write-ahead logs.", func(m Metrics) float64 { return float64(m.WALBytes) }),
 	newCounter("chronik_wal_checkpoints_total", "Write-ahead log checkpoints run.", func(m Metrics) float64 { return float64(m.WALCheckpoints) }),
 	newCounter("chronik_wal_checkpoint_stalls_total", "Write-ahead log checkpoints whose syncfs outlived io.timeout.ms (appends went on; the files it covers stay until it finishes).", func(m Metrics) float64 { return float64(m.WALCheckpointStalls) }),
+	newCounter("chronik_wal_batches_lost_total", "Acknowledged batches a write-ahead log held that could not be put back into their partition's log, which had lost what came before them (a start's replay or a reopen after a storage fault): acknowledged records are gone.", func(m Metrics) float64 { return float64(m.WALBatchesLost) }),
 }
 
 var (

@@ -45,16 +45,21 @@ func (s *shard) restoreFromWAL(p *partition, l *partlog.Log, acked int64) error 
 			return err
 		}
 		for _, it := range items {
-			if it.key != p.key || it.topicID != p.topicID || st.gaps > 0 {
-				continue // (past a gap nothing more can be placed)
+			if it.key != p.key || it.topicID != p.topicID {
+				continue
 			}
 			for _, raw := range it.batches {
 				st.batches++
+				if st.gaps > 0 {
+					st.gaps++ // past a gap nothing more can be placed
+					continue
+				}
 				_, placed := s.b.replayBatch(l, p.key, raw, p.leaderEpoch)
 				st.count(placed)
 			}
 		}
 	}
+	s.b.metrics.walBatchesLost.Add(int64(st.gaps))
 	if st.failed > 0 {
 		return fmt.Errorf("restore %d acknowledged batches from the write-ahead log: their appends failed", st.failed)
 	}

@@ -83,6 +83,7 @@ func (b *Broker) replayWAL(clean bool) error {
 		}
 		b.replayItems(items, &st)
 	}
+	b.metrics.walBatchesLost.Add(int64(st.gaps))
 	if st.failed > 0 {
 		// The WAL files are the only copy of those acknowledged batches:
 		// they stay, and a start once the disk takes writes again replays
