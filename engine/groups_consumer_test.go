@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -136,41 +137,74 @@ func TestConsumerProtocolStaticMemberRejoins(t *testing.T) {
 	}
 }
 
-// After a broker restart KIP-848 members rejoin (their membership is not
-// kept, their group epoch and committed offsets are) and consume on from
-// the committed offsets.
+// A broker restart keeps KIP-848 members: franz-go consumers that reconnect
+// to the restarted broker (same address) go on heartbeating as the same
+// members at the same epochs, keep their partitions without losing or
+// revoking any, and consume on from where they were; as Kafka's
+// coordinator does after a failover. A member that joins afterwards gets a
+// group epoch past the old one.
 func TestConsumerProtocolSurvivesRestart(t *testing.T) {
 	tb := startGroupBroker(t)
-	createTestTopic(t, tb, "r848", 2)
+	createTestTopic(t, tb, "r848", 4)
+	led := newConsumedLedger()
+	opts := consumerProtocol(kgo.CooperativeStickyBalancer())
+	a := startMember(t, tb, "a", "g", "r848", led, opts...)
+	b := startMember(t, tb, "b", "g", "r848", led, opts...)
+	waitOwned(t, "r848", 10*time.Second, []*groupMember{a, b}, []int{2, 2})
 	produceValues(t, tb, "r848", 0, 100)
-	first := newConsumedLedger()
-	m := startMember(t, tb, "m", "g", "r848", first, consumerProtocol(kgo.CooperativeStickyBalancer())...)
-	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
-		if missing, _ := first.check(100); len(missing) > 0 {
-			return fmt.Errorf("%d not consumed", len(missing))
-		}
-		return nil
-	})
-	m.leave()
-	before := describeConsumerGroup(t, tb, "g").Epoch
+	waitLedger(t, led, 100)
+	before := describeConsumerGroup(t, tb, "g")
+	aAssigns, aRevokes := a.counts()
+	bAssigns, bRevokes := b.counts()
+	aParts, bParts := a.partitions("r848"), b.partitions("r848")
 
+	tb.sets = append(tb.sets, "listeners=PLAINTEXT://"+tb.addr) // the members' seed address
 	tb.restart()
-	produceValues(t, tb, "r848", 100, 50)
-	second := newConsumedLedger()
-	m2 := startMember(t, tb, "m2", "g", "r848", second, consumerProtocol(kgo.CooperativeStickyBalancer())...)
-	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
-		if n := second.distinct(); n < 50 {
-			return fmt.Errorf("%d of 50 new records consumed", n)
+	produceValues(t, tb, "r848", 100, 100)
+	waitLedger(t, led, 200)
+	time.Sleep(time.Second) // five heartbeat intervals
+	after := describeConsumerGroup(t, tb, "g")
+	if after.ErrorCode != 0 || after.Epoch != before.Epoch || len(after.Members) != len(before.Members) {
+		t.Fatalf("group after the restart: error %d epoch %d, %d members; before epoch %d, %d members",
+			after.ErrorCode, after.Epoch, len(after.Members), before.Epoch, len(before.Members))
+	}
+	for i, m := range after.Members {
+		if m.MemberID != before.Members[i].MemberID || m.MemberEpoch != before.Members[i].MemberEpoch {
+			t.Fatalf("member %s at epoch %d after the restart, was %s at %d", m.MemberID, m.MemberEpoch, before.Members[i].MemberID, before.Members[i].MemberEpoch)
+		}
+	}
+	for _, c := range []struct {
+		m                *groupMember
+		assigns, revokes int
+		parts            []int32
+	}{{a, aAssigns, aRevokes, aParts}, {b, bAssigns, bRevokes, bParts}} {
+		if assigns, revokes := c.m.counts(); assigns != c.assigns || revokes != c.revokes || !slices.Equal(c.m.partitions("r848"), c.parts) {
+			t.Fatalf("%s after the restart: %d assignments, %d revocations, owns %v; before %d, %d, %v",
+				c.m.name, assigns, revokes, c.m.partitions("r848"), c.assigns, c.revokes, c.parts)
+		}
+	}
+	if _, dups := led.check(200); dups > 0 {
+		t.Fatalf("%d records consumed twice across the restart", dups)
+	}
+	c := startMember(t, tb, "c", "g", "r848", led, opts...)
+	checkFor(t, 15*time.Second, 20*time.Millisecond, func() error {
+		if n := c.owned("r848"); n == 0 || n+a.owned("r848")+b.owned("r848") != 4 {
+			return fmt.Errorf("a %d, b %d, c %d partitions", a.owned("r848"), b.owned("r848"), n)
 		}
 		return nil
 	})
-	for i := 0; i < 100; i++ {
-		if second.seen[fmt.Sprint(i)] > 0 {
-			t.Fatalf("record %d, committed before the restart, was consumed again", i)
+	if d := describeConsumerGroup(t, tb, "g"); d.Epoch <= before.Epoch {
+		t.Fatalf("group epoch %d after a join past the restart, %d before: an epoch was reused", d.Epoch, before.Epoch)
+	}
+}
+
+// waitLedger waits until led holds every value below n.
+func waitLedger(t *testing.T, led *consumedLedger, n int) {
+	t.Helper()
+	checkFor(t, 15*time.Second, 20*time.Millisecond, func() error {
+		if missing, _ := led.check(n); len(missing) > 0 {
+			return fmt.Errorf("%d of %d records not consumed yet", len(missing), n)
 		}
-	}
-	if after := describeConsumerGroup(t, tb, "g").Epoch; after <= before {
-		t.Fatalf("group epoch %d after the restart, %d before: an epoch was reused", after, before)
-	}
-	m2.leave()
+		return nil
+	})
 }

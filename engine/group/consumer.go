@@ -27,6 +27,8 @@ type consumerGroup struct {
 	metaVersion     uint64                    // Topics.Version the subscription hash was taken at
 	metaHash        uint64                    // hash of the subscribed topics' ids and sizes
 	epochUnwritten  bool                      // the epoch record still needs writing
+	membersWritten  []byte                    // the members snapshot last written (consumer_snapshot.go)
+	membersDirty    bool                      // a change since, for persist to write
 }
 
 func newConsumerGroup(g *group) *consumerGroup {
@@ -113,7 +115,7 @@ func (c *Coordinator) ConsumerGroupHeartbeat(cl Client, req *kmsg.ConsumerGroupH
 	default:
 		cg.beat(req, resp)
 	}
-	cg.flushEpoch()
+	cg.persist()
 	if created && resp.ErrorCode != 0 {
 		delete(c.groups, req.Group) // the first request was refused
 	}
@@ -221,6 +223,7 @@ func (cg *consumerGroup) join(cl Client, req *kmsg.ConsumerGroupHeartbeatRequest
 		cg.bumpEpoch()
 	}
 	cg.members[id] = m
+	cg.membersDirty = true
 	cg.claim(m)
 	if m.instanceID != nil {
 		cg.static[*m.instanceID] = id
@@ -255,12 +258,15 @@ func (cg *consumerGroup) setSubscription(m *consumerMember, req *kmsg.ConsumerGr
 	if req.ServerAssignor != nil && *req.ServerAssignor != m.assignor {
 		m.assignor, changed = *req.ServerAssignor, true
 	}
-	if req.RebalanceTimeoutMillis > 0 {
-		m.rebalanceTimeout = time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond
+	if d := time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond; d > 0 && d != m.rebalanceTimeout {
+		m.rebalanceTimeout = d
+		cg.membersDirty = true
 	}
-	if req.RackID != nil {
+	if req.RackID != nil && (m.rackID == nil || *m.rackID != *req.RackID) {
 		m.rackID = req.RackID
+		cg.membersDirty = true
 	}
+	cg.membersDirty = cg.membersDirty || changed
 	return changed
 }
 
@@ -299,6 +305,7 @@ func (cg *consumerGroup) staticLeave(req *kmsg.ConsumerGroupHeartbeatRequest, re
 	m.left = true
 	m.prevEpoch = m.epoch
 	m.epoch = -2
+	cg.membersDirty = true
 	cg.claim(m)
 	cg.heartbeat(m)
 	id := m.id
@@ -354,6 +361,7 @@ func (cg *consumerGroup) removeMember(m *consumerMember) {
 	m.rebalance.stop()
 	cg.release(m)
 	delete(cg.members, m.id)
+	cg.membersDirty = true
 	if m.instanceID != nil && cg.static[*m.instanceID] == m.id {
 		delete(cg.static, *m.instanceID)
 	}
@@ -367,7 +375,7 @@ func (cg *consumerGroup) fence(m *consumerMember, why string) {
 	cg.g.c.log.Info("consumer group member fenced", "group", cg.g.name, "member", m.id, "reason", why)
 	cg.removeMember(m)
 	cg.bumpEpoch()
-	cg.flushEpoch()
+	cg.persist()
 }
 
 func (cg *consumerGroup) heartbeat(m *consumerMember) {
@@ -378,6 +386,7 @@ func (cg *consumerGroup) heartbeat(m *consumerMember) {
 func (cg *consumerGroup) bumpEpoch() {
 	cg.epoch++
 	cg.epochUnwritten = true
+	cg.membersDirty = true
 }
 
 // flushEpoch writes the group epoch record after a change, so a restarted
@@ -494,6 +503,7 @@ func (cg *consumerGroup) updateTarget() {
 		cg.members[id].target = targets[id]
 	}
 	cg.assignmentEpoch = cg.epoch
+	cg.membersDirty = true
 }
 
 // preferredAssignor is the assignor most members ask for, else the
@@ -566,6 +576,7 @@ func (cg *consumerGroup) nextAssignment(m *consumerMember, epoch int32, owned as
 		}
 	})
 	cg.release(m)
+	cg.membersDirty = true
 	m.prevEpoch = m.epoch
 	switch {
 	case len(revoke) > 0 && (owned == nil || revoke.overlaps(owned)):
@@ -604,6 +615,7 @@ func (cg *consumerGroup) dropUnsubscribed(m *consumerMember, owned assignment) {
 		return
 	}
 	cg.release(m)
+	cg.membersDirty = true
 	m.assigned = keep
 	m.revoking = make(assignment)
 	if owned == nil || revoke.overlaps(owned) {

@@ -341,30 +341,6 @@ func TestConsumerOffsetCommitEpochs(t *testing.T) {
 	}
 }
 
-// Consumer groups keep their epoch across a restart; members rejoin.
-func TestConsumerGroupEpochSurvivesReplay(t *testing.T) {
-	e := newEnv(t)
-	e.topics.add("t", 1)
-	a, _ := e.cjoin("a", "t")
-	b, _ := e.cjoin("b", "t")
-	e.settle(a, b)
-	epoch := e.c.ConsumerGroupDescribe("g").Epoch
-	e.reload()
-	if resp := a.send(a.epoch, nil, nil); resp.ErrorCode != kerr.UnknownMemberID.Code {
-		t.Fatalf("member after restart: %v", kerr.ErrorForCode(resp.ErrorCode))
-	}
-	c, resp := e.cjoin("c", "t")
-	if resp.ErrorCode != 0 || c.epoch <= epoch {
-		t.Fatalf("rejoin after restart at epoch %d, group was at %d", c.epoch, epoch)
-	}
-	// A classic join cannot take over a consumer group with members.
-	var r reply
-	e.c.JoinGroup(Client{}, joinReq("g", "", nil), r.fn())
-	if r.join(t).ErrorCode != kerr.InconsistentGroupProtocol.Code {
-		t.Fatal("classic member joined a consumer-protocol group")
-	}
-}
-
 // A consumer-protocol group that never commits is removed once its members
 // have left, even on a coordinator that held no group before it (nothing
 // had started the expiry sweeps).

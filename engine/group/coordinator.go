@@ -98,10 +98,35 @@ func (c *Coordinator) Replay(key, value []byte) error {
 		if g == nil {
 			g = c.newClassicGroup(d.group)
 		}
-		g.classic = nil
-		g.consumer = newConsumerGroup(g)
+		if g.consumer == nil {
+			g.classic = nil
+			g.consumer = newConsumerGroup(g)
+		}
+		// A members snapshot follows the epoch it was taken at; without
+		// members nothing is left to assign at this epoch.
 		g.consumer.epoch = d.epoch
-		g.consumer.assignmentEpoch = d.epoch
+		if len(g.consumer.members) == 0 {
+			g.consumer.assignmentEpoch = d.epoch
+		}
+	case recordConsumerMembers:
+		g := c.groups[d.group]
+		if d.tombstone {
+			if g != nil && g.consumer != nil {
+				g.consumer.stop()
+				g.consumer = newConsumerGroup(g)
+			}
+			return nil
+		}
+		if g == nil {
+			g = c.newClassicGroup(d.group)
+		}
+		if g.consumer == nil {
+			g.classic = nil
+			g.consumer = newConsumerGroup(g)
+		}
+		if err := g.consumer.restoreMembers(d.members); err != nil {
+			return fmt.Errorf("group %s: %w", d.group, err)
+		}
 	}
 	return nil
 }
@@ -112,6 +137,9 @@ func (c *Coordinator) Replay(key, value []byte) error {
 // counting up if members come back first.
 func (c *Coordinator) Loaded() {
 	for name, g := range c.groups {
+		if g.consumer != nil {
+			g.consumer.loaded()
+		}
 		if g.classic != nil {
 			g.classic.loaded()
 			if g.removable() {
@@ -305,7 +333,7 @@ func (g *group) deletionRecords() []Record {
 // change writes nothing), and once compaction dropped the newer record's
 // tombstone, the old one would bring the group back at the next load.
 func groupTombstones(name string) []Record {
-	return []Record{groupTombstone(name), consumerGroupTombstone(name)}
+	return []Record{groupTombstone(name), consumerGroupTombstone(name), consumerMembersTombstone(name)}
 }
 
 // GroupCount is the number of groups held, for tests and metrics.

@@ -88,6 +88,7 @@ const (
 	recordOffset
 	recordGroup
 	recordConsumerGroup
+	recordConsumerMembers // consumer_snapshot.go
 )
 
 // decodedRecord is one replayed record.
@@ -100,6 +101,7 @@ type decodedRecord struct {
 	commit    Commit
 	meta      *kmsg.GroupMetadataValue
 	epoch     int32
+	members   []byte // a members snapshot's value
 }
 
 var errShortRecord = errors.New("record shorter than its version")
@@ -155,6 +157,12 @@ func decodeRecord(key, value []byte) (decodedRecord, error) {
 			return d, fmt.Errorf("consumer group metadata value of %s: %w", k.Group, errShortRecord)
 		}
 		d.epoch = int32(binary.BigEndian.Uint32(value[2:]))
+	case keyConsumerGroupMembers:
+		var k kmsg.GroupMetadataKey
+		if err := k.ReadFrom(key); err != nil {
+			return d, fmt.Errorf("consumer group members key: %w", err)
+		}
+		d.kind, d.group, d.members = recordConsumerMembers, k.Group, value
 	}
 	return d, nil
 }
