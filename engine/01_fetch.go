@@ -113,7 +113,7 @@ func (b *Broker) handleFetch(r *request) {
 		for _, rt := range req.Topics {
 			size += len(rt.Partitions)
 		}
-		s, created, code := b.sessions.acquire(req.SessionID, req.SessionEpoch, size)
+		s, created, code := b.sessions.acquire(req.SessionID, req.SessionEpoch, size, req.Version >= 13)
 		if code != 0 {
 			resp := req.ResponseKind().(*kmsg.FetchResponse)
 			resp.ErrorCode = code
@@ -138,17 +138,18 @@ func (b *Broker) handleFetch(r *request) {
 			})
 		}
 	}
-	var forgotten []partKey
+	var forgotten []sessionKey
 	for _, ft := range req.ForgottenTopics {
-		name := ft.Topic
-		if req.Version >= 13 {
-			name, _ = v.topicByID(ft.TopicID)
-		}
 		for _, p := range ft.Partitions {
-			forgotten = append(forgotten, partKey{name, p})
+			if req.Version >= 13 {
+				// By id: a deleted topic's name no longer resolves.
+				forgotten = append(forgotten, sessionKey{topicID: ft.TopicID, partition: p})
+			} else {
+				forgotten = append(forgotten, sessionKey{topic: ft.Topic, partition: p})
+			}
 		}
 	}
-	op.parts, op.session = b.sessions.merge(op.session, isNew, requested, forgotten)
+	op.parts, op.session = b.sessions.merge(op.session, isNew, requested, forgotten, v)
 	op.incremental = op.session != nil && !isNew
 
 	op.byShard = make(map[*shard][]int)
@@ -370,7 +371,7 @@ func (op *fetchOp) finish() {
 	if op.session != nil {
 		resp.SessionID = op.session.id
 	}
-	var returned []partKey
+	var returned []sessionKey
 	topicAt := make(map[partKey]int) // topic name (partition -1) -> index
 	for i := range op.parts {
 		fp := &op.parts[i]
@@ -402,7 +403,7 @@ func (op *fetchOp) finish() {
 		}
 		if fp.errCode == 0 && len(fp.data) > 0 {
 			sp.RecordBatches = fp.data
-			returned = append(returned, fp.key)
+			returned = append(returned, sessionKeyOf(req.Version >= 13, fp))
 		}
 		if fp.errCode == kerr.NotLeaderForPartition.Code && req.Version >= 12 {
 			sp.CurrentLeader = fp.leader

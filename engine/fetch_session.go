@@ -30,9 +30,14 @@ type fetchSessions struct {
 const fetchSessionStaleAfter = 2 * time.Minute
 
 type fetchSession struct {
-	id         int32
-	epoch      int32 // the epoch the next request must carry
-	partitions map[partKey]*sessionPartition
+	id    int32
+	epoch int32 // the epoch the next request must carry
+	// byID: created by a v13+ fetch, the session knows its partitions by
+	// topic id (KIP-516), as Kafka's does, so a partition of a topic this
+	// broker does not know yet, or no longer, stays in it: its name is
+	// resolved at each fetch, and forgetting it needs only its id.
+	byID       bool
+	partitions map[sessionKey]*sessionPartition
 	// The partitions in serving order, as Kafka keeps them: new ones join
 	// at the back and one that returns records goes to the back, so under
 	// a small MaxBytes the partitions take turns.
@@ -41,8 +46,24 @@ type fetchSession struct {
 	lastUsed    time.Time
 }
 
+// sessionKey names a session's partition: by topic name before v13, by
+// topic id (name empty) from v13.
+type sessionKey struct {
+	topic     string
+	topicID   [16]byte
+	partition int32
+}
+
+// sessionKeyOf is fp's key in a session that is byID or not.
+func sessionKeyOf(byID bool, fp *fetchPart) sessionKey {
+	if byID {
+		return sessionKey{topicID: fp.topicID, partition: fp.key.partition}
+	}
+	return sessionKey{topic: fp.key.topic, partition: fp.key.partition}
+}
+
 type sessionPartition struct {
-	key          partKey
+	key          sessionKey
 	prev, next   *sessionPartition
 	topicID      [16]byte
 	fetchOffset  int64
@@ -58,9 +79,11 @@ func newFetchSessions(slots int) *fetchSessions {
 }
 
 // acquire resolves the request's session fields; size is the number of
-// partitions the request names. It returns the session (nil for sessionless
-// fetches), whether it is new (full response), or an error code.
-func (fs *fetchSessions) acquire(id, epoch int32, size int) (*fetchSession, bool, int16) {
+// partitions the request names, byID whether it names topics by id (v13+).
+// It returns the session (nil for sessionless fetches), whether it is new
+// (full response), or an error code: as in Kafka, an incremental fetch
+// must name topics the way the session's first fetch did.
+func (fs *fetchSessions) acquire(id, epoch int32, size int, byID bool) (*fetchSession, bool, int16) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	now := time.Now()
@@ -77,7 +100,7 @@ func (fs *fetchSessions) acquire(id, epoch int32, size int) (*fetchSession, bool
 		if len(fs.sessions) >= fs.slots && !fs.evictForLocked(size, now) {
 			return nil, false, 0 // served whole, without a session
 		}
-		s := &fetchSession{id: fs.newIDLocked(), epoch: 1, partitions: make(map[partKey]*sessionPartition), created: now, lastUsed: now}
+		s := &fetchSession{id: fs.newIDLocked(), epoch: 1, byID: byID, partitions: make(map[sessionKey]*sessionPartition), created: now, lastUsed: now}
 		fs.sessions[s.id] = s
 		return s, true, 0
 	}
@@ -87,6 +110,9 @@ func (fs *fetchSessions) acquire(id, epoch int32, size int) (*fetchSession, bool
 	}
 	if epoch != s.epoch {
 		return nil, false, kerr.InvalidFetchSessionEpoch.Code
+	}
+	if byID != s.byID {
+		return nil, false, kerr.FetchSessionTopicIDError.Code
 	}
 	s.epoch++
 	if s.epoch <= 0 {
@@ -138,7 +164,7 @@ func (fs *fetchSessions) evictForLocked(size int, now time.Time) bool {
 }
 
 // add appends a new partition to the back of the session's order.
-func (s *fetchSession) add(k partKey) *sessionPartition {
+func (s *fetchSession) add(k sessionKey) *sessionPartition {
 	sp := &sessionPartition{key: k, lastHighWatermark: -1, lastLogStartOffset: -1}
 	s.partitions[k] = sp
 	s.link(sp)
@@ -146,7 +172,7 @@ func (s *fetchSession) add(k partKey) *sessionPartition {
 }
 
 // remove drops a partition from the session, if it is there.
-func (s *fetchSession) remove(k partKey) {
+func (s *fetchSession) remove(k sessionKey) {
 	if sp, ok := s.partitions[k]; ok {
 		delete(s.partitions, k)
 		s.unlink(sp)
@@ -188,33 +214,32 @@ func (s *fetchSession) unlink(sp *sessionPartition) {
 // merge updates the session with the request's partitions and forgotten
 // topics and returns every partition the fetch must serve, in the order it
 // serves them: a full fetch's in request order; an incremental one's in the
-// session's order (updating a partition keeps its place), then any topic
-// ids that name no topic. An incremental fetch that leaves the session
-// empty closes it and is served without one, as in Kafka; merge returns the
-// session the fetch uses.
-func (fs *fetchSessions) merge(s *fetchSession, isNew bool, requested []fetchPart, forgotten []partKey) ([]fetchPart, *fetchSession) {
+// session's order (updating a partition keeps its place), each named as v
+// names its topic id now in a session by id (unknownID if v does not know
+// it). An incremental fetch that leaves the session empty closes it and is
+// served without one, as in Kafka; merge returns the session the fetch uses.
+func (fs *fetchSessions) merge(s *fetchSession, isNew bool, requested []fetchPart, forgotten []sessionKey, v *clusterView) ([]fetchPart, *fetchSession) {
 	if s == nil {
 		return requested, nil
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	for _, k := range forgotten {
-		s.remove(k)
-	}
-	var unknown []fetchPart
-	for _, fp := range requested {
-		if fp.unknownID {
-			unknown = append(unknown, fp)
-			continue
-		}
-		sp, ok := s.partitions[fp.key]
+	for i := range requested {
+		fp := &requested[i]
+		k := sessionKeyOf(s.byID, fp)
+		sp, ok := s.partitions[k]
 		if !ok {
-			sp = s.add(fp.key)
+			sp = s.add(k)
 		}
 		sp.topicID, sp.fetchOffset, sp.maxBytes, sp.currentEpoch = fp.topicID, fp.offset, fp.maxBytes, fp.currentEpoch
 	}
 	if isNew {
-		return requested, s
+		return requested, s // a full fetch's forgotten topics mean nothing (Kafka's FullFetchContext)
+	}
+	// After the requested ones, as Kafka's FetchSession.update: a partition
+	// both named and forgotten leaves the session.
+	for _, k := range forgotten {
+		s.remove(k)
 	}
 	if len(s.partitions) == 0 {
 		if fs.sessions[s.id] == s { // not closed meanwhile, its id drawn again
@@ -222,17 +247,22 @@ func (fs *fetchSessions) merge(s *fetchSession, isNew bool, requested []fetchPar
 		}
 		return requested, nil
 	}
-	all := make([]fetchPart, 0, len(s.partitions)+len(unknown))
+	all := make([]fetchPart, 0, len(s.partitions))
 	for sp := s.first; sp != nil; sp = sp.next {
-		all = append(all, fetchPart{key: sp.key, topicID: sp.topicID, offset: sp.fetchOffset, maxBytes: sp.maxBytes, currentEpoch: sp.currentEpoch})
+		fp := fetchPart{key: partKey{sp.key.topic, sp.key.partition}, topicID: sp.topicID, offset: sp.fetchOffset, maxBytes: sp.maxBytes, currentEpoch: sp.currentEpoch}
+		if s.byID {
+			name, ok := v.topicByID(sp.topicID)
+			fp.key.topic, fp.unknownID = name, !ok
+		}
+		all = append(all, fp)
 	}
-	return append(all, unknown...), s
+	return all, s
 }
 
 // filter records what the client is told and, for incremental fetches, drops
 // partitions with nothing new (no records, same watermarks, no error) and
 // moves those that returned records, given in serving order, to the back.
-func (fs *fetchSessions) filter(s *fetchSession, incremental bool, resp *kmsg.FetchResponse, returned []partKey) {
+func (fs *fetchSessions) filter(s *fetchSession, incremental bool, resp *kmsg.FetchResponse, returned []sessionKey) {
 	if s == nil {
 		return
 	}
@@ -251,7 +281,11 @@ func (fs *fetchSessions) filter(s *fetchSession, incremental bool, resp *kmsg.Fe
 		np := 0
 		for j := range rt.Partitions {
 			rp := &rt.Partitions[j]
-			sp, ok := s.partitions[partKey{rt.Topic, rp.Partition}]
+			k := sessionKey{topic: rt.Topic, partition: rp.Partition}
+			if s.byID {
+				k = sessionKey{topicID: rt.TopicID, partition: rp.Partition}
+			}
+			sp, ok := s.partitions[k]
 			keep := !incremental || !ok || len(rp.RecordBatches) > 0 || rp.ErrorCode != 0 ||
 				rp.HighWatermark != sp.lastHighWatermark || rp.LogStartOffset != sp.lastLogStartOffset
 			if ok {

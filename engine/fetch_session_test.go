@@ -21,20 +21,20 @@ func TestFetchSessionCacheEviction(t *testing.T) {
 	fs := newFetchSessions(2)
 	open := func(size int) *fetchSession {
 		t.Helper()
-		s, created, code := fs.acquire(0, 0, size)
+		s, created, code := fs.acquire(0, 0, size, false)
 		if code != 0 || (s != nil) != created {
 			t.Fatalf("create: %v created=%v code %v", s, created, kerr.ErrorForCode(code))
 		}
 		if s != nil {
 			for i := range size {
-				s.add(partKey{"t", int32(i)})
+				s.add(sessionKey{topic: "t", partition: int32(i)})
 			}
 		}
 		return s
 	}
 	use := func(what string, s *fetchSession) {
 		t.Helper()
-		if _, _, code := fs.acquire(s.id, s.epoch, 0); code != 0 {
+		if _, _, code := fs.acquire(s.id, s.epoch, 0, false); code != 0 {
 			t.Fatalf("%s: incremental fetch: %v", what, kerr.ErrorForCode(code))
 		}
 	}
@@ -64,7 +64,7 @@ func TestFetchSessionCacheEviction(t *testing.T) {
 	if big == nil {
 		t.Fatal("a session of 10 partitions found no room beside two of 5")
 	}
-	if _, _, code := fs.acquire(a.id, a.epoch, 0); code != kerr.FetchSessionIDNotFound.Code {
+	if _, _, code := fs.acquire(a.id, a.epoch, 0, false); code != kerr.FetchSessionIDNotFound.Code {
 		t.Fatalf("the least recently used small session: %v, want it evicted", kerr.ErrorForCode(code))
 	}
 	use("b", b)
@@ -212,5 +212,25 @@ func TestFetchSessionConsumerServesEveryPartition(t *testing.T) {
 		if slices.Max(got) >= batches*perBatch/4 {
 			t.Fatalf("records per partition %v: a partition read a quarter of its backlog before every partition made progress", got)
 		}
+	}
+}
+
+// countingWaiter is a long-poll fetch that never finishes.
+type countingWaiter struct{ wakes int }
+
+func (w *countingWaiter) wake()          { w.wakes++ }
+func (w *countingWaiter) finished() bool { return false }
+
+// A fetch registers itself on each read round; a partition keeps it once,
+// however many rounds it waits through.
+func TestPartitionKeepsAWaiterOnce(t *testing.T) {
+	p := &partition{}
+	w, other := &countingWaiter{}, &countingWaiter{}
+	for range 100 {
+		p.addWaiter(w)
+	}
+	p.addWaiter(other)
+	if len(p.waiters) != 2 {
+		t.Fatalf("%d waiters after 100 rounds of one fetch and one of another, want 2", len(p.waiters))
 	}
 }

@@ -44,15 +44,16 @@ func TestProduceToAFollowerIsRefused(t *testing.T) {
 	tb, _ := startFollowingBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cl := tb.client()
 	for _, version := range []int16{9, 11} {
 		preq := produceRequestOf("led-elsewhere", 0, -1, rawBatch(3, -1, -1, -1))
-		preq.Version = version
-		resp, err := cl.Broker(1).Request(ctx, preq)
+		resp, err := pinnedClient(tb, 0, version).Broker(1).Request(ctx, preq)
 		if err != nil {
 			t.Fatal(err)
 		}
 		presp := resp.(*kmsg.ProduceResponse)
+		if presp.Version != version {
+			t.Fatalf("answered at v%d, want v%d", presp.Version, version)
+		}
 		p := presp.Topics[0].Partitions[0]
 		if p.ErrorCode != kerr.NotLeaderForPartition.Code {
 			t.Fatalf("v%d produce to a follower: %v at offset %d, want NOT_LEADER_OR_FOLLOWER", version, kerr.ErrorForCode(p.ErrorCode), p.BaseOffset)
@@ -78,10 +79,8 @@ func TestFetchFromAFollowerIsRefused(t *testing.T) {
 	tb, topicID := startFollowingBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cl := tb.client()
 	for _, version := range []int16{4, 11, 12, 16} {
 		freq := kmsg.NewPtrFetchRequest()
-		freq.Version = version
 		freq.ReplicaID, freq.MaxWaitMillis, freq.MinBytes, freq.MaxBytes = -1, 500, 1, 1<<20
 		ft := kmsg.NewFetchRequestTopic()
 		ft.Topic, ft.TopicID = "led-elsewhere", topicID
@@ -90,11 +89,14 @@ func TestFetchFromAFollowerIsRefused(t *testing.T) {
 		fp.CurrentLeaderEpoch = -1
 		ft.Partitions = append(ft.Partitions, fp)
 		freq.Topics = append(freq.Topics, ft)
-		resp, err := cl.Broker(1).Request(ctx, freq)
+		resp, err := pinnedClient(tb, 1, version).Broker(1).Request(ctx, freq)
 		if err != nil {
 			t.Fatal(err)
 		}
 		fresp := resp.(*kmsg.FetchResponse)
+		if fresp.Version != version {
+			t.Fatalf("answered at v%d, want v%d", fresp.Version, version)
+		}
 		if fresp.ErrorCode != 0 || len(fresp.Topics) != 1 || len(fresp.Topics[0].Partitions) != 1 {
 			t.Fatalf("v%d fetch: %+v", version, fresp)
 		}

@@ -524,11 +524,12 @@ func (p *partition) wakeWaiters() {
 }
 
 // addWaiter registers a long-poll fetch, dropping waiters that already
-// finished so an idle partition's list cannot grow without bound.
+// finished, and w's own earlier entry (each read round of a fetch registers
+// it again), so an idle partition's list cannot grow without bound.
 func (p *partition) addWaiter(w fetchWaiter) {
 	live := p.waiters[:0]
 	for _, old := range p.waiters {
-		if !old.finished() {
+		if !old.finished() && old != w {
 			live = append(live, old)
 		}
 	}
