@@ -3,7 +3,6 @@ package partlog
 import (
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/chronik-go/chronik/engine/batch"
 	"github.com/chronik-go/chronik/uring"
@@ -56,7 +55,7 @@ func (l *Log) place(b []byte, leaderEpoch int32) (*segment, batch.Header, error)
 	if err != nil {
 		return nil, h, err
 	}
-	s, err := l.activeFor(int64(len(b)), l.next+int64(h.LastOffsetDelta))
+	s, err := l.activeFor(int64(len(b)), l.next+int64(h.LastOffsetDelta), h.MaxTimestamp)
 	if err != nil {
 		return nil, h, err
 	}
@@ -76,14 +75,17 @@ func (l *Log) AppendMany(bs [][]byte, leaderEpoch int32) ([]int64, error) {
 	if err := l.writeStaged(); err != nil {
 		return nil, err
 	}
+	maxTimestamps := make([]int64, len(bs))
 	for i, b := range bs {
-		if _, err := checkAppendable(b); err != nil {
+		h, err := checkAppendable(b)
+		if err != nil {
 			return nil, fmt.Errorf("batch %d: %w", i, err)
 		}
+		maxTimestamps[i] = h.MaxTimestamp
 	}
 	bases := make([]int64, len(bs))
 	for i := 0; i < len(bs); {
-		s, err := l.activeFor(int64(len(bs[i])), l.next+int64(lastOffsetDelta(bs[i])))
+		s, err := l.activeFor(int64(len(bs[i])), l.next+int64(lastOffsetDelta(bs[i])), maxTimestamps[i])
 		if err != nil {
 			return bases[:i], err
 		}
@@ -140,17 +142,14 @@ func (l *Log) appended(s *segment, h *batch.Header, pos int64) {
 }
 
 // activeFor returns the segment the next batch (n bytes, last offset
-// lastOffset) goes to, rolling the active segment when it is full or old and
-// creating a segment file when there is none.
-func (l *Log) activeFor(n, lastOffset int64) (*segment, error) {
+// lastOffset, max timestamp maxTimestamp) goes to, rolling the active
+// segment when it is full or old and creating a segment file when there is
+// none.
+func (l *Log) activeFor(n, lastOffset, maxTimestamp int64) (*segment, error) {
 	s := l.active()
 	if s != nil && s.size > 0 {
-		if s.firstAppend.IsZero() && l.opts.SegmentMs > 0 {
-			s.firstAppend = l.firstAppendOf(s)
-		}
 		full := !s.canHold(n, lastOffset, l.opts.SegmentBytes)
-		old := l.opts.SegmentMs > 0 && l.opts.Now().Sub(s.firstAppend) >= l.opts.SegmentMs
-		if full || old {
+		if full || l.reachedRollMs(s, maxTimestamp) {
 			if err := l.roll(); err != nil {
 				return nil, err
 			}
@@ -181,18 +180,24 @@ func (l *Log) activeFor(n, lastOffset int64) (*segment, error) {
 	return s, nil
 }
 
-// firstAppendOf estimates when a segment found on disk took its first
-// append, for segment.ms rolls: its first batch's timestamp, as Kafka ages a
-// segment, clamped to now (a clock ahead of ours, or none, counts from now).
-// A segment's age thus survives restarts, so a max.compaction.lag.ms roll
-// still comes on a broker restarted more often than that.
-func (l *Log) firstAppendOf(s *segment) time.Time {
-	now := l.opts.Now()
-	ts, err := s.firstBatchTimestamp()
-	if err != nil || ts <= 0 || ts > now.UnixMilli() {
-		return now
+// reachedRollMs is Kafka's time rule for rolling the active segment
+// (LogSegment.shouldRoll): the incoming batch's max timestamp more than
+// SegmentMs past the segment's first batch's, so that data loaded late is
+// split by the time it holds, not by when it arrived, and a segment's age
+// survives restarts; or, when that first batch carries no timestamp, more
+// than SegmentMs since the segment's first append (for a segment found on
+// disk, since its first append after the open).
+func (l *Log) reachedRollMs(s *segment, incomingTimestamp int64) bool {
+	if l.opts.SegmentMs <= 0 {
+		return false
 	}
-	return time.UnixMilli(ts)
+	if first, err := s.firstBatchTimestamp(); err == nil && first >= 0 {
+		return incomingTimestamp-first > l.opts.SegmentMs.Milliseconds()
+	}
+	if s.firstAppend.IsZero() {
+		s.firstAppend = l.opts.Now()
+	}
+	return l.opts.Now().Sub(s.firstAppend) > l.opts.SegmentMs
 }
 
 // roll seals the active segment: its index files are written here and its

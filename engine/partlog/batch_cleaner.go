@@ -151,11 +151,13 @@ func (c *batchCleaner) rewrite(dst, raw []byte, h *batch.Header, setHorizon bool
 
 // appendEmptyBatch appends Kafka's empty batch for h: its offsets, producer
 // fields and attributes (codec none) without records, so the producer's last
-// sequence survives compaction. It carries no timestamp.
+// sequence survives compaction. It keeps h's max timestamp as both of its
+// timestamps (Kafka's writeEmptyHeader), so the producer's last timestamp and
+// the segment's age for retention survive too.
 func appendEmptyBatch(dst []byte, h *batch.Header) []byte {
 	out := *h
 	out.Attributes &^= 0x07 | deleteHorizonFlag
-	out.BaseTimestamp, out.MaxTimestamp = noTimestamp, noTimestamp
+	out.BaseTimestamp = h.MaxTimestamp
 	out.NumRecords = 0
 	start := len(dst)
 	dst = appendBatchHeader(dst, &out)

@@ -169,7 +169,13 @@ func (l *Log) planClean(o *CleanOptions) (cleanPlan, error) {
 			if err := l.prepare(l.segs[i]); err != nil {
 				return p, err
 			}
-			if l.segs[i].maxTS > cutoff {
+			// Kafka's largestTimestamp: a segment of records without
+			// timestamps ages by its file's modification time.
+			newest, err := l.segs[i].largestTimestamp()
+			if err != nil {
+				return p, err
+			}
+			if newest > cutoff {
 				p.limit = i
 				break
 			}

@@ -394,7 +394,10 @@ func newSwapFixture(t *testing.T) *swapFixture {
 	for r := 0; r < 20; r++ {
 		w.round(r)
 		if r%4 == 3 {
-			clock.now = clock.now.Add(time.Second) // roll on the next append
+			// Roll on the next append: its records more than SegmentMs
+			// after the segment's first.
+			clock.now = clock.now.Add(time.Second)
+			w.ts += time.Second.Milliseconds() + 1
 		}
 	}
 	for _, s := range l.segs[:len(l.segs)-1] {

@@ -3,10 +3,11 @@
 // A *Log is owned by one shard goroutine and takes no locks. Appends write
 // whole record batches (stamped with their base offset and leader epoch) at
 // the end of the active segment through uring.File; Sync makes them durable.
-// A segment is rolled when it would grow past Options.SegmentBytes or its
-// first append is older than Options.SegmentMs (SetRollLimits changes both
-// on an open log; a segment found on disk ages from its first batch's
-// timestamp): the owner writes out its
+// A segment is rolled when it would grow past Options.SegmentBytes or, as
+// Kafka rolls by segment.ms, the incoming batch's max timestamp is more than
+// Options.SegmentMs past its first batch's (by the wall clock since its
+// first append when that batch has no timestamp; SetRollLimits changes both
+// on an open log): the owner writes out its
 // indexes and appends to the next segment at once, while a SealTask
 // (Options.Sealer, any goroutine) fdatasyncs it and then moves the recovery
 // point past it. A log has at most one seal pending, so after a crash

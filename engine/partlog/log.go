@@ -30,10 +30,11 @@ var ErrClosed = errors.New("partlog: log is closed")
 type Options struct {
 	Opener             uring.Opener  // default uring.PwriteOpener{}
 	SegmentBytes       int64         // roll when the active segment would exceed this (log.segment.bytes)
-	SegmentMs          time.Duration // roll when the active segment's first append is older than this; 0 = never
+	SegmentMs          time.Duration // roll when an incoming batch is more than this past the active segment's first (Log.reachedRollMs); 0 = never
 	IndexIntervalBytes int32         // sparse index entry every this many bytes
 	Logger             *slog.Logger  // default slog.Default()
-	// Now is the wall clock for SegmentMs rolls; default time.Now. Tests inject one.
+	// Now is the wall clock for SegmentMs rolls of records without
+	// timestamps, retention and compaction; default time.Now. Tests inject one.
 	Now func() time.Time
 	// CleanState, with Open's clean=true, stands in for the checkpoint's
 	// clean claim and the active segment's index files: the state the

@@ -282,8 +282,8 @@ func (l *Log) activate(s *segment) error {
 		return fmt.Errorf("%w: index entry at %d beyond segment size %d", ErrCorrupt, pos, s.size)
 	}
 	s.bytesSinceIndex = s.size - pos
-	// firstAppend stays unknown: activeFor ages the segment from its
-	// first batch when it next appends, so a restart does not restart it.
+	// firstAppend stays unknown: reachedRollMs ages the segment by its
+	// first batch's timestamp, so a restart does not restart it.
 	// Index files reopen on demand: holding two descriptors per idle
 	// partition would exhaust RLIMIT_NOFILE at ~10,000 partitions.
 	return errors.Join(s.offsets.close(), s.times.close())

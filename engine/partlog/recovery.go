@@ -103,7 +103,7 @@ func (l *Log) recoverSegment(s *segment) (int64, error) {
 		s.dirty = true
 	}
 	s.size = pos
-	return expected, nil // firstAppend: as in activate, from the first batch
+	return expected, nil // firstAppend: as in activate, aged by the first batch
 }
 
 // recoverRolled validates the segment before the active one when its seal

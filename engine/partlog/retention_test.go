@@ -273,21 +273,50 @@ func TestTruncateTo(t *testing.T) {
 	}
 }
 
-func TestSegmentMsRollsByAge(t *testing.T) {
+// segment.ms ages a segment by its records' timestamps, as Kafka does
+// (LogSegment.shouldRoll): a batch more than segment.ms later than the
+// segment's first rolls it, by the wall clock or not, so data loaded late
+// is split by the time it holds.
+func TestSegmentMsRollsByRecordTime(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	opts := Options{SegmentMs: time.Hour, Now: func() time.Time { return now }}
 	l := mustOpen(t, t.TempDir(), opts, false)
 	defer l.Close()
-	mustAppend(t, l, simpleBatch(t, 1, 1, 1))
-	now = now.Add(59 * time.Minute)
-	mustAppend(t, l, simpleBatch(t, 1, 1, 1))
+	old := now.Add(-48 * time.Hour).UnixMilli()
+	mustAppend(t, l, simpleBatch(t, 1, old, 1))
+	mustAppend(t, l, simpleBatch(t, 1, old+time.Hour.Milliseconds(), 1))
 	if l.SegmentCount() != 1 {
-		t.Fatalf("rolled before the segment was an hour old: %d segments", l.SegmentCount())
+		t.Fatalf("rolled by a batch exactly segment.ms after the first: %d segments", l.SegmentCount())
 	}
-	now = now.Add(time.Minute)
-	off := mustAppend(t, l, simpleBatch(t, 1, 1, 1))
+	now = now.Add(time.Second) // the wall clock hardly moves
+	off := mustAppend(t, l, simpleBatch(t, 1, old+time.Hour.Milliseconds()+1, 1))
 	if l.SegmentCount() != 2 || l.active().base != off {
-		t.Fatalf("no roll after an hour: %d segments, active base %d, offset %d", l.SegmentCount(), l.active().base, off)
+		t.Fatalf("no roll for a batch more than segment.ms after the first: %d segments, active base %d, offset %d", l.SegmentCount(), l.active().base, off)
+	}
+	// Older records do not roll it back.
+	mustAppend(t, l, simpleBatch(t, 1, old, 1))
+	if l.SegmentCount() != 2 {
+		t.Fatalf("a batch older than the segment's first rolled it: %d segments", l.SegmentCount())
+	}
+}
+
+// A segment whose first batch carries no timestamp ages by the wall clock
+// from its first append, as Kafka's does from its creation.
+func TestSegmentMsRollsByAgeWithoutTimestamps(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	opts := Options{SegmentMs: time.Hour, Now: func() time.Time { return now }}
+	l := mustOpen(t, t.TempDir(), opts, false)
+	defer l.Close()
+	mustAppend(t, l, simpleBatch(t, 1, -1, 1))
+	now = now.Add(time.Hour)
+	mustAppend(t, l, simpleBatch(t, 1, -1, 1))
+	if l.SegmentCount() != 1 {
+		t.Fatalf("rolled when the segment was just an hour old: %d segments", l.SegmentCount())
+	}
+	now = now.Add(time.Millisecond)
+	off := mustAppend(t, l, simpleBatch(t, 1, -1, 1))
+	if l.SegmentCount() != 2 || l.active().base != off {
+		t.Fatalf("no roll past an hour: %d segments, active base %d, offset %d", l.SegmentCount(), l.active().base, off)
 	}
 }
 
@@ -404,29 +433,30 @@ func TestSetRollLimitsAppliesToTheActiveSegment(t *testing.T) {
 	opts := Options{Now: func() time.Time { return now }} // 1 GiB, never by age
 	l := mustOpen(t, t.TempDir(), opts, false)
 	defer l.Close()
-	b := simpleBatch(t, 1, 1, 100)
+	batchNow := func() []byte { return simpleBatch(t, 1, now.UnixMilli(), 100) }
+	b := batchNow()
 	for range 5 {
-		mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+		mustAppend(t, l, batchNow())
 	}
 	now = now.Add(48 * time.Hour)
-	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	mustAppend(t, l, batchNow())
 	if l.SegmentCount() != 1 {
 		t.Fatalf("%d segments before any limit was set, want 1", l.SegmentCount())
 	}
 	l.SetRollLimits(0, time.Hour)
-	off := mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	off := mustAppend(t, l, batchNow())
 	if l.SegmentCount() != 2 || l.active().base != off {
 		t.Fatalf("segment.ms set to an hour on a 2-day-old segment: %d segments, active base %d, want a roll at %d", l.SegmentCount(), l.active().base, off)
 	}
 	l.SetRollLimits(int64(3*len(b)), 0)
 	for range 3 {
-		mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+		mustAppend(t, l, batchNow())
 	}
 	if l.SegmentCount() != 3 {
 		t.Fatalf("%d segments after the 4th batch with room for 3, want 3", l.SegmentCount())
 	}
 	now = now.Add(1000 * time.Hour)
-	mustAppend(t, l, simpleBatch(t, 1, 1, 100))
+	mustAppend(t, l, batchNow())
 	if l.SegmentCount() != 3 {
 		t.Fatalf("rolled by age after segment.ms was dropped: %d segments", l.SegmentCount())
 	}
@@ -445,18 +475,17 @@ func TestSetRollLimitsAgesFromFirstAppend(t *testing.T) {
 	if l.SegmentCount() != 1 {
 		t.Fatalf("rolled a 10-minute-old segment under a 1-hour segment.ms: %d segments", l.SegmentCount())
 	}
-	now = now.Add(50 * time.Minute)
+	now = now.Add(50*time.Minute + time.Millisecond)
 	mustAppend(t, l, simpleBatch(t, 1, now.UnixMilli(), 100))
 	if l.SegmentCount() != 2 {
-		t.Fatalf("no roll once the segment was an hour old: %d segments", l.SegmentCount())
+		t.Fatalf("no roll once the segment was more than an hour old: %d segments", l.SegmentCount())
 	}
 }
 
 // The active segment's age survives a reopen, clean or after a crash: it
 // counts from its first batch's timestamp, as Kafka ages a segment, so a
 // broker restarted more often than segment.ms (or max.compaction.lag.ms)
-// still rolls. Before, every open restarted the clock. A first batch stamped
-// ahead of the clock counts from the reopen.
+// still rolls. Before, every open restarted the clock.
 func TestSegmentAgeSurvivesReopen(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -485,16 +514,19 @@ func TestSegmentAgeSurvivesReopen(t *testing.T) {
 				t.Fatalf("%d segments 70 minutes after the first append, across a reopen at 50; want a roll", l.SegmentCount())
 			}
 
-			// The new active segment's first batch claims a time an hour
-			// ahead: after a reopen it ages from the reopen instead.
-			mustAppend(t, l, simpleBatch(t, 1, now.Add(time.Hour).UnixMilli(), 100))
+			// Again for the new active segment, its first batch at 70.
 			crash(l)
 			l = mustOpen(t, dir, opts, false)
 			defer l.Close()
 			now = now.Add(30 * time.Minute)
 			mustAppend(t, l, simpleBatch(t, 1, now.UnixMilli(), 100))
 			if l.SegmentCount() != 2 {
-				t.Fatalf("rolled 30 minutes after a reopen under a first batch from the future: %d segments", l.SegmentCount())
+				t.Fatalf("rolled a segment 30 minutes old across a reopen: %d segments", l.SegmentCount())
+			}
+			now = now.Add(30*time.Minute + time.Millisecond)
+			mustAppend(t, l, simpleBatch(t, 1, now.UnixMilli(), 100))
+			if l.SegmentCount() != 3 {
+				t.Fatalf("no roll of a segment more than an hour old across a reopen: %d segments", l.SegmentCount())
 			}
 		})
 	}

@@ -88,9 +88,9 @@ type segment struct {
 
 	// Active segment bookkeeping.
 	bytesSinceIndex int64 // bytes appended since the last offset index entry
-	// firstAppend is when the segment took its first append (SegmentMs
-	// rolls): the wall clock then, or for a segment found on disk its first
-	// batch's timestamp, read at its next append (Log.firstAppendOf).
+	// firstAppend is when the segment took its first append, or for a
+	// segment found on disk its first append after the open: SegmentMs rolls
+	// of a segment whose first batch has no timestamp (Log.reachedRollMs).
 	firstAppend time.Time
 	dirty       bool // .log has writes not yet fdatasynced
 	// rolledAtTask is the log's next sync task number when the segment
