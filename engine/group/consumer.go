@@ -27,8 +27,12 @@ type consumerGroup struct {
 	metaVersion     uint64                    // Topics.Version the subscription hash was taken at
 	metaHash        uint64                    // hash of the subscribed topics' ids and sizes
 	epochUnwritten  bool                      // the epoch record still needs writing
-	membersWritten  []byte                    // the members snapshot last written (consumer_snapshot.go)
-	membersDirty    bool                      // a change since, for persist to write
+	// What persist (consumer_persist.go) last wrote of the group's state,
+	// the epoch the replayed state record carried, and members removed
+	// since the last write, whose records it tombstones.
+	stateWritten []byte
+	stateEpoch   int32
+	removed      map[string]bool
 }
 
 func newConsumerGroup(g *group) *consumerGroup {
@@ -37,6 +41,7 @@ func newConsumerGroup(g *group) *consumerGroup {
 		members: make(map[string]*consumerMember),
 		static:  make(map[string]string),
 		owners:  make(map[topicPartition]string),
+		removed: make(map[string]bool),
 	}
 }
 
@@ -214,6 +219,7 @@ func (cg *consumerGroup) join(cl Client, req *kmsg.ConsumerGroupHeartbeatRequest
 		inherit.session.stop()
 		inherit.rebalance.stop()
 		delete(cg.members, inherit.id)
+		cg.removed[inherit.id] = true
 		m.assigned, m.target, m.assignedAt = inherit.assigned, inherit.target, inherit.assignedAt
 		m.epoch, m.prevEpoch = inherit.prevEpoch, inherit.prevEpoch
 		if !slices.Equal(inherit.topics, m.topics) || inherit.regexSource != m.regexSource {
@@ -223,7 +229,7 @@ func (cg *consumerGroup) join(cl Client, req *kmsg.ConsumerGroupHeartbeatRequest
 		cg.bumpEpoch()
 	}
 	cg.members[id] = m
-	cg.membersDirty = true
+	m.dirty = true
 	cg.claim(m)
 	if m.instanceID != nil {
 		cg.static[*m.instanceID] = id
@@ -260,13 +266,13 @@ func (cg *consumerGroup) setSubscription(m *consumerMember, req *kmsg.ConsumerGr
 	}
 	if d := time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond; d > 0 && d != m.rebalanceTimeout {
 		m.rebalanceTimeout = d
-		cg.membersDirty = true
+		m.dirty = true
 	}
 	if req.RackID != nil && (m.rackID == nil || *m.rackID != *req.RackID) {
 		m.rackID = req.RackID
-		cg.membersDirty = true
+		m.dirty = true
 	}
-	cg.membersDirty = cg.membersDirty || changed
+	m.dirty = m.dirty || changed
 	return changed
 }
 
@@ -305,7 +311,7 @@ func (cg *consumerGroup) staticLeave(req *kmsg.ConsumerGroupHeartbeatRequest, re
 	m.left = true
 	m.prevEpoch = m.epoch
 	m.epoch = -2
-	cg.membersDirty = true
+	m.dirty = true
 	cg.claim(m)
 	cg.heartbeat(m)
 	id := m.id
@@ -361,7 +367,7 @@ func (cg *consumerGroup) removeMember(m *consumerMember) {
 	m.rebalance.stop()
 	cg.release(m)
 	delete(cg.members, m.id)
-	cg.membersDirty = true
+	cg.removed[m.id] = true
 	if m.instanceID != nil && cg.static[*m.instanceID] == m.id {
 		delete(cg.static, *m.instanceID)
 	}
@@ -386,19 +392,6 @@ func (cg *consumerGroup) heartbeat(m *consumerMember) {
 func (cg *consumerGroup) bumpEpoch() {
 	cg.epoch++
 	cg.epochUnwritten = true
-	cg.membersDirty = true
-}
-
-// flushEpoch writes the group epoch record after a change, so a restarted
-// coordinator never reuses an epoch.
-func (cg *consumerGroup) flushEpoch() {
-	if !cg.epochUnwritten {
-		return
-	}
-	cg.epochUnwritten = false
-	if err := cg.g.c.write(consumerGroupRecord(cg.g.name, cg.epoch)); err != nil {
-		cg.g.c.log.Error("store consumer group epoch", "group", cg.g.name, "err", err)
-	}
 }
 
 // release frees every partition m holds.
@@ -500,10 +493,12 @@ func (cg *consumerGroup) updateTarget() {
 	}
 	targets := assignorByName(cg.assignor)(members, ts)
 	for _, id := range ids {
-		cg.members[id].target = targets[id]
+		m := cg.members[id]
+		if !m.target.equal(targets[id]) {
+			m.target, m.dirty = targets[id], true
+		}
 	}
 	cg.assignmentEpoch = cg.epoch
-	cg.membersDirty = true
 }
 
 // preferredAssignor is the assignor most members ask for, else the
@@ -576,7 +571,7 @@ func (cg *consumerGroup) nextAssignment(m *consumerMember, epoch int32, owned as
 		}
 	})
 	cg.release(m)
-	cg.membersDirty = true
+	m.dirty = true
 	m.prevEpoch = m.epoch
 	switch {
 	case len(revoke) > 0 && (owned == nil || revoke.overlaps(owned)):
@@ -615,7 +610,7 @@ func (cg *consumerGroup) dropUnsubscribed(m *consumerMember, owned assignment) {
 		return
 	}
 	cg.release(m)
-	cg.membersDirty = true
+	m.dirty = true
 	m.assigned = keep
 	m.revoking = make(assignment)
 	if owned == nil || revoke.overlaps(owned) {

@@ -46,6 +46,11 @@ type consumerMember struct {
 
 	session   *timer
 	rebalance *timer // runs while the member owes a revocation
+
+	// dirty marks a change persist has not written; written is the
+	// member's record as last written (consumer_persist.go).
+	dirty   bool
+	written []byte
 }
 
 // subscribes reports whether topic is in the member's subscription.

@@ -95,40 +95,52 @@ func (c *Coordinator) Replay(key, value []byte) error {
 			}
 			return nil
 		}
-		if g == nil {
-			g = c.newClassicGroup(d.group)
+		cg := c.consumerGroupForReplay(d.group)
+		// The group's state record follows the epoch record in the same
+		// append; without members nothing is left to assign at this epoch.
+		cg.epoch = d.epoch
+		if len(cg.members) == 0 {
+			cg.assignmentEpoch = d.epoch
 		}
-		if g.consumer == nil {
-			g.classic = nil
-			g.consumer = newConsumerGroup(g)
-		}
-		// A members snapshot follows the epoch it was taken at; without
-		// members nothing is left to assign at this epoch.
-		g.consumer.epoch = d.epoch
-		if len(g.consumer.members) == 0 {
-			g.consumer.assignmentEpoch = d.epoch
-		}
-	case recordConsumerMembers:
-		g := c.groups[d.group]
+	case recordConsumerState:
 		if d.tombstone {
-			if g != nil && g.consumer != nil {
-				g.consumer.stop()
-				g.consumer = newConsumerGroup(g)
+			return nil // written with the epoch record's tombstone, which removes the group
+		}
+		st, err := decodeConsumerState(d.value)
+		if err != nil {
+			return fmt.Errorf("group %s: %w", d.group, err)
+		}
+		cg := c.consumerGroupForReplay(d.group)
+		cg.epoch, cg.assignmentEpoch, cg.assignor, cg.metaHash = st.epoch, st.assignmentEpoch, st.assignor, st.metaHash
+		cg.stateEpoch, cg.stateWritten = st.epoch, slices.Clone(d.value)
+	case recordConsumerMember:
+		if d.tombstone {
+			if g := c.groups[d.group]; g != nil && g.consumer != nil {
+				delete(g.consumer.members, d.member)
 			}
 			return nil
 		}
-		if g == nil {
-			g = c.newClassicGroup(d.group)
-		}
-		if g.consumer == nil {
-			g.classic = nil
-			g.consumer = newConsumerGroup(g)
-		}
-		if err := g.consumer.restoreMembers(d.members); err != nil {
+		m, err := decodeMember(d.member, d.value)
+		if err != nil {
 			return fmt.Errorf("group %s: %w", d.group, err)
 		}
+		c.consumerGroupForReplay(d.group).members[m.id] = m
 	}
 	return nil
+}
+
+// consumerGroupForReplay is the KIP-848 group a replayed record applies to,
+// created, or converted from a classic group, as the log's order says.
+func (c *Coordinator) consumerGroupForReplay(name string) *consumerGroup {
+	g := c.groups[name]
+	if g == nil {
+		g = c.newClassicGroup(name)
+	}
+	if g.consumer == nil {
+		g.classic = nil
+		g.consumer = newConsumerGroup(g)
+	}
+	return g.consumer
 }
 
 // Loaded ends the replay: restored members get their session timers, and
@@ -333,7 +345,7 @@ func (g *group) deletionRecords() []Record {
 // change writes nothing), and once compaction dropped the newer record's
 // tombstone, the old one would bring the group back at the next load.
 func groupTombstones(name string) []Record {
-	return []Record{groupTombstone(name), consumerGroupTombstone(name), consumerMembersTombstone(name)}
+	return []Record{groupTombstone(name), consumerGroupTombstone(name), consumerStateTombstone(name)}
 }
 
 // GroupCount is the number of groups held, for tests and metrics.

@@ -88,7 +88,8 @@ const (
 	recordOffset
 	recordGroup
 	recordConsumerGroup
-	recordConsumerMembers // consumer_snapshot.go
+	recordConsumerState  // consumer_persist.go
+	recordConsumerMember // consumer_persist.go
 )
 
 // decodedRecord is one replayed record.
@@ -101,7 +102,8 @@ type decodedRecord struct {
 	commit    Commit
 	meta      *kmsg.GroupMetadataValue
 	epoch     int32
-	members   []byte // a members snapshot's value
+	member    string // a consumer group member record's member id
+	value     []byte // a consumer group state or member record's value
 }
 
 var errShortRecord = errors.New("record shorter than its version")
@@ -157,12 +159,18 @@ func decodeRecord(key, value []byte) (decodedRecord, error) {
 			return d, fmt.Errorf("consumer group metadata value of %s: %w", k.Group, errShortRecord)
 		}
 		d.epoch = int32(binary.BigEndian.Uint32(value[2:]))
-	case keyConsumerGroupMembers:
+	case keyConsumerGroupState:
 		var k kmsg.GroupMetadataKey
 		if err := k.ReadFrom(key); err != nil {
-			return d, fmt.Errorf("consumer group members key: %w", err)
+			return d, fmt.Errorf("consumer group state key: %w", err)
 		}
-		d.kind, d.group, d.members = recordConsumerMembers, k.Group, value
+		d.kind, d.group, d.value = recordConsumerState, k.Group, value
+	case keyConsumerGroupMember:
+		group, member, err := decodeConsumerMemberKey(key)
+		if err != nil {
+			return d, fmt.Errorf("consumer group member key: %w", err)
+		}
+		d.kind, d.group, d.member, d.value = recordConsumerMember, group, member, value
 	}
 	return d, nil
 }

@@ -2,7 +2,9 @@ package group
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -147,9 +149,9 @@ func TestConsumerMembersWrittenOnlyOnChange(t *testing.T) {
 	}
 }
 
-// A damaged snapshot fails the load with an error rather than a panic or
-// a made-up member.
-func TestConsumerMembersSnapshotDamaged(t *testing.T) {
+// A damaged group or member record fails the load with an error, not a
+// panic, a made-up member, or a group changed by the record it refused.
+func TestConsumerRecordsDamaged(t *testing.T) {
 	e := newEnv(t)
 	e.topics.add("t", 3)
 	a, _ := e.cjoin("a", "t")
@@ -157,56 +159,135 @@ func TestConsumerMembersSnapshotDamaged(t *testing.T) {
 	b := &cmember{e: e, id: "b", inst: &inst, owned: make(assignment)}
 	b.send(0, []string{"t"}, []kmsg.ConsumerGroupHeartbeatRequestTopic{})
 	e.settle(a, b)
-	var snap Record
+	var state, member Record
 	for _, r := range e.journal.recs {
-		if bytes.Equal(r.Key, consumerMembersTombstone("g").Key) {
-			snap = r
+		switch {
+		case bytes.Equal(r.Key, consumerStateTombstone("g").Key):
+			state = r
+		case bytes.Equal(r.Key, consumerMemberKey("g", "b")):
+			member = r
 		}
 	}
-	if snap.Value == nil {
-		t.Fatal("no members snapshot written")
+	if state.Value == nil || member.Value == nil {
+		t.Fatal("no group state or member b record written")
 	}
-	for n := range len(snap.Value) {
-		c := New(e.cfg, e.clock, e.journal, e.topics)
-		if err := c.Replay(snap.Key, snap.Value[:n]); err == nil {
-			t.Fatalf("a snapshot cut to %d of %d bytes loaded", n, len(snap.Value))
+	for _, r := range []Record{state, member} {
+		bad := [][]byte{append(slices.Clone(r.Value), 0)} // a byte past the last field
+		for n := range len(r.Value) {
+			bad = append(bad, r.Value[:n])
 		}
-		c.Close()
+		for _, v := range bad {
+			c := New(e.cfg, e.clock, e.journal, e.topics)
+			if err := c.Replay(r.Key, v); err == nil {
+				t.Fatalf("a damaged record (%d of %d bytes) loaded", len(v), len(r.Value))
+			}
+			if c.GroupCount() != 0 {
+				t.Fatalf("a refused record (%d of %d bytes) created its group", len(v), len(r.Value))
+			}
+			c.Close()
+		}
 	}
 }
 
-// What persist costs each heartbeat of a large group: encoding its members'
-// snapshot to compare with the last one written (100 members sharing
-// 10,000 partitions of 100 topics, stable).
+// A member joining a large group writes that member's records and the
+// ones its arrival moves, not the group at each step: 100 members over 100
+// topics of 100 partitions, a 101st joins and all settle. A record of the
+// whole group per step wrote 34 MB here.
+func TestConsumerRebalanceWritesWhatChanged(t *testing.T) {
+	verifyCleanSnapshots = false // it would encode every member at each heartbeat
+	defer func() { verifyCleanSnapshots = true }()
+	e := newEnv(t)
+	e.cfg.MaxSize = 1000
+	e.c = New(e.cfg, e.clock, e.journal, e.topics)
+	e.c.Loaded()
+	var names []string
+	for i := range 100 {
+		n := fmt.Sprintf("t%02d", i)
+		e.topics.add(n, 100)
+		names = append(names, n)
+	}
+	var ms []*cmember
+	for i := range 100 {
+		m, _ := e.cjoin(fmt.Sprintf("m%03d", i), names...)
+		ms = append(ms, m)
+	}
+	e.settle(ms...)
+	before := describeMembers(t, e.c)
+	n0 := len(e.journal.recs)
+	m, _ := e.cjoin("zz", names...)
+	ms = append(ms, m)
+	e.settle(ms...)
+	written := 0
+	for _, r := range e.journal.recs[n0:] {
+		written += len(r.Key) + len(r.Value)
+	}
+	t.Logf("one join and settle: %d records, %d bytes", len(e.journal.recs)-n0, written)
+	if written > 1<<20 {
+		t.Fatalf("one member joining 100 over 10,000 partitions wrote %d bytes to __consumer_offsets", written)
+	}
+	// And what was written is the whole state.
+	after := describeMembers(t, e.c)
+	e.reloadCompacted()
+	if got := describeMembers(t, e.c); !reflect.DeepEqual(got, after) || got.Epoch == before.Epoch {
+		t.Fatalf("reloaded group differs from the settled one (epoch %d, was %d before the join)", got.Epoch, before.Epoch)
+	}
+}
+
+// What persist costs for one changed member of a large group: encoding its
+// record (100 partitions over 100 topics, as the uniform assignor spreads a
+// member of 100 over 100 topics of 100).
 //
-//	go test ./engine/group -run '^$' -bench EncodeMembers
-func BenchmarkEncodeMembers(b *testing.B) {
-	e := newEnv(&testing.T{})
-	cg := newConsumerGroup(&group{c: e.c, name: "g"})
+//	go test ./engine/group -run '^$' -bench EncodeMember
+func BenchmarkEncodeMember(b *testing.B) {
 	sizes := make([]int32, 100)
 	for i := range sizes {
 		sizes[i] = 100
 	}
 	ts := assignorTopics(sizes...)
-	for i, am := range assignorMembers(100, ts) {
-		m := &consumerMember{id: am.id, clientID: "c", clientHost: "/127.0.0.1", epoch: 7, prevEpoch: 6,
-			assigned: make(assignment), revoking: make(assignment), target: make(assignment), assignedAt: make(map[topicPartition]int32)}
-		for t := range ts {
-			if t%100 != i {
-				continue
-			}
-			for p := range ts[t].partitions {
-				m.assigned.add(ts[t].id, p)
-				m.target.add(ts[t].id, p)
-				m.assignedAt[topicPartition{ts[t].id, p}] = 3
-			}
-		}
-		cg.members[m.id] = m
+	m := &consumerMember{id: "m", clientID: "c", clientHost: "/127.0.0.1", epoch: 7, prevEpoch: 6,
+		assigned: make(assignment), revoking: make(assignment), target: make(assignment), assignedAt: make(map[topicPartition]int32)}
+	for i := range ts {
+		m.assigned.add(ts[i].id, int32(i))
+		m.target.add(ts[i].id, int32(i))
+		m.assignedAt[topicPartition{ts[i].id, int32(i)}] = 3
 	}
 	b.ReportAllocs()
 	var size int
 	for b.Loop() {
-		size = len(cg.encodeMembers())
+		size = len(encodeMember(m))
 	}
 	b.ReportMetric(float64(size), "bytes")
+}
+
+// Members restored under an older epoch than the group's last epoch
+// record were written before a build that kept only epochs ran (a
+// downgrade and upgrade): they are dropped, as that build dropped them,
+// rather than brought back holding partitions their clients gave up.
+func TestConsumerMembersOlderThanTheEpochAreDropped(t *testing.T) {
+	e := newEnv(t)
+	e.topics.add("t", 2)
+	a, _ := e.cjoin("a", "t")
+	e.settle(a)
+	// An older build: every member rejoined, the epoch moved on, and only
+	// the epoch record was written.
+	epoch := describeMembers(t, e.c).Epoch
+	e.journal.recs = append(e.journal.recs, consumerGroupRecord("g", epoch+3))
+	e.reload()
+	d := describeMembers(t, e.c)
+	if len(d.Members) != 0 || d.Epoch != epoch+3 {
+		t.Fatalf("after a newer epoch record: %d members at epoch %d, want none at %d", len(d.Members), d.Epoch, epoch+3)
+	}
+	if resp := a.send(a.epoch, nil, nil); resp.ErrorCode != kerr.UnknownMemberID.Code {
+		t.Fatalf("a member of the stale record heartbeats: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	b, resp := e.cjoin("b", "t")
+	if resp.ErrorCode != 0 || b.epoch <= epoch+3 || b.owned.count() != 2 {
+		t.Fatalf("join after the drop: %v at epoch %d owning %v", kerr.ErrorForCode(resp.ErrorCode), b.epoch, b.owned)
+	}
+	// The dropped member's record is tombstoned: a further restart does
+	// not bring it back.
+	e.reloadCompacted()
+	if d := describeMembers(t, e.c); len(d.Members) != 1 || d.Members[0].MemberID != "b" {
+		t.Fatalf("after another restart: %+v", d.Members)
+	}
 }
