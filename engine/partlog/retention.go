@@ -15,8 +15,17 @@ func (l *Log) EnforceRetention(now time.Time, retention time.Duration, retention
 	if err := l.writable(); err != nil {
 		return 0, err
 	}
+	// Segments wholly below the start offset (DeleteRecords while a
+	// compaction swap pinned them, and the swap then failed) go whatever
+	// the policy, as Kafka's deleteLogStartOffsetBreachedSegments does.
+	for len(l.segs) > 1 && l.segmentEnd(0) <= l.start && !l.segs[0].pinned {
+		if err := l.removeFirstSegment(); err != nil {
+			return removedSegments, fmt.Errorf("retention in %s: %w", l.dir, err)
+		}
+		removedSegments++
+	}
 	if retention < 0 && retentionBytes < 0 {
-		return 0, nil
+		return removedSegments, nil
 	}
 	cutoff := now.Add(-retention).UnixMilli()
 	for len(l.segs) > 0 {

@@ -471,3 +471,36 @@ func TestRepeatedLookupsReuseTheIndex(t *testing.T) {
 		t.Fatalf("%d lookups in one sealed segment opened %d files", (end-3)/9, n)
 	}
 }
+
+// Segments DeleteRecords moved the start past while a swap pinned them stay
+// when that swap fails; the next retention check removes them whatever the
+// topic's retention (a compacted topic has none), as Kafka's
+// deleteLogStartOffsetBreachedSegments does on every check.
+func TestSegmentsBelowTheStartLeftByAFailedSwapGo(t *testing.T) {
+	l := mustOpen(t, t.TempDir(), testOptions(&testOpener{}), false)
+	defer l.Close()
+	w := &updateWriter{t: t, l: l, keys: 40, perB: 5, ts: t0.UnixMilli()}
+	for r := 0; r < 30; r++ {
+		w.round(r)
+	}
+	task := taskPending(t, l, CleanOptions{MinDirtyRatio: 0.5})
+	groupEnd := l.segs[len(task.group)].base
+	if err := l.DeleteBefore(groupEnd); err != nil {
+		t.Fatal(err)
+	}
+	task.files[0].Close() // its fdatasync now fails
+	if err := task.Run(); err == nil {
+		t.Fatal("Run with a closed file succeeded")
+	}
+	if err := l.CleanTaskDone(task); err == nil {
+		t.Fatal("CleanTaskDone reported no error")
+	}
+	if l.segs[0].base >= groupEnd {
+		t.Fatalf("the failed swap left its segments below the start %d? first segment at %d", groupEnd, l.segs[0].base)
+	}
+	n, err := l.EnforceRetention(t0.Add(time.Hour), -1, -1)
+	if err != nil || n != len(task.group) || l.segs[0].base != groupEnd {
+		t.Fatalf("retention without limits removed %d segments (%v), first now at %d; want the %d below the start %d",
+			n, err, l.segs[0].base, len(task.group), groupEnd)
+	}
+}
