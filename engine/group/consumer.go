@@ -120,7 +120,11 @@ func (c *Coordinator) ConsumerGroupHeartbeat(cl Client, req *kmsg.ConsumerGroupH
 	default:
 		cg.beat(req, resp)
 	}
-	cg.persist()
+	if err := cg.persist(); err != nil && resp.ErrorCode == 0 {
+		// What the answer rests on was not stored: the member must not
+		// act on it (it retries, and a restart would not know it).
+		return fail(kerr.CoordinatorNotAvailable.Code, "")
+	}
 	if created && resp.ErrorCode != 0 {
 		delete(c.groups, req.Group) // the first request was refused
 	}
@@ -381,7 +385,7 @@ func (cg *consumerGroup) fence(m *consumerMember, why string) {
 	cg.g.c.log.Info("consumer group member fenced", "group", cg.g.name, "member", m.id, "reason", why)
 	cg.removeMember(m)
 	cg.bumpEpoch()
-	cg.persist()
+	cg.persist() // a failure is logged; the next heartbeat writes it again
 }
 
 func (cg *consumerGroup) heartbeat(m *consumerMember) {

@@ -74,8 +74,8 @@ var verifyCleanSnapshots = false
 // (dirty) says it may have changed, since encoding every member of a large
 // group at each heartbeat costs too much; a marked member whose encoding is
 // unchanged writes nothing. On a failed write everything stays marked for
-// the next heartbeat.
-func (cg *consumerGroup) persist() {
+// the next heartbeat, and the error is returned for this one's answer.
+func (cg *consumerGroup) persist() error {
 	var recs []Record
 	if cg.epochUnwritten {
 		recs = append(recs, consumerGroupRecord(cg.g.name, cg.epoch))
@@ -117,11 +117,11 @@ func (cg *consumerGroup) persist() {
 	}
 	if len(recs) == 0 {
 		clear(cg.removed)
-		return
+		return nil
 	}
 	if err := cg.g.c.write(recs...); err != nil {
 		cg.g.c.log.Error("store consumer group state", "group", cg.g.name, "err", err)
-		return // still marked: the next heartbeat tries again
+		return err // still marked: the next heartbeat tries again
 	}
 	cg.epochUnwritten = false
 	cg.stateWritten = state
@@ -129,6 +129,7 @@ func (cg *consumerGroup) persist() {
 	for _, e := range changed {
 		e.m.written, e.m.dirty = e.enc, false
 	}
+	return nil
 }
 
 // encodeState is the group record's value: epochs, assignor, metadata hash.

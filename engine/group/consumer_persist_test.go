@@ -291,3 +291,22 @@ func TestConsumerMembersOlderThanTheEpochAreDropped(t *testing.T) {
 		t.Fatalf("after another restart: %+v", d.Members)
 	}
 }
+
+// A heartbeat whose records cannot be stored is answered
+// COORDINATOR_NOT_AVAILABLE, so the member does not act on a change a
+// restart would not know; the change is written with the next heartbeat.
+func TestConsumerHeartbeatNotStoredIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.topics.add("t", 2)
+	a, _ := e.cjoin("a", "t")
+	e.journal.failing = true
+	if resp := (&cmember{e: e, id: "b", owned: make(assignment)}).send(0, []string{"t"}, []kmsg.ConsumerGroupHeartbeatRequestTopic{}); resp.ErrorCode != kerr.CoordinatorNotAvailable.Code {
+		t.Fatalf("join whose records failed to store: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	e.journal.failing = false
+	a.beat() // writes what the failed join left marked
+	e.reload()
+	if d := describeMembers(t, e.c); len(d.Members) != 2 {
+		t.Fatalf("after the retried write and a restart: %d members, want a and b", len(d.Members))
+	}
+}
