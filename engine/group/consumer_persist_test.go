@@ -310,3 +310,25 @@ func TestConsumerHeartbeatNotStoredIsRefused(t *testing.T) {
 		t.Fatalf("after the retried write and a restart: %d members, want a and b", len(d.Members))
 	}
 }
+
+// A member whose leave could not be written (its tombstone still owed)
+// must not come back after DeleteGroup once compaction has dropped the
+// group's tombstones: the deletion tombstones it too.
+func TestConsumerDeletedGroupStaysDeletedAfterAFailedLeave(t *testing.T) {
+	e := newEnv(t)
+	e.topics.add("t", 2)
+	a, _ := e.cjoin("a", "t")
+	e.journal.failing = true
+	if resp := a.send(-1, nil, nil); resp.ErrorCode != kerr.CoordinatorNotAvailable.Code {
+		t.Fatalf("leave whose tombstone failed to store: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	e.journal.failing = false
+	if code := e.c.DeleteGroup("g"); code != 0 {
+		t.Fatalf("delete: %v", kerr.ErrorForCode(code))
+	}
+	e.reloadCompacted()
+	if n := e.c.GroupCount(); n != 0 {
+		d := e.c.ConsumerGroupDescribe("g")
+		t.Fatalf("deleted group back after a restart: %d groups, g has %d members at epoch %d", n, len(d.Members), d.Epoch)
+	}
+}

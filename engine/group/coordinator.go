@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 
@@ -337,7 +338,29 @@ func (g *group) deletionRecords() []Record {
 			recs = append(recs, offsetTombstone(g.name, topic, p))
 		}
 	}
-	return append(recs, groupTombstones(g.name)...)
+	return append(recs, g.metadataTombstones()...)
+}
+
+// metadataTombstones remove the group's metadata records: those of both
+// protocols (groupTombstones) and the KIP-848 member records it may still
+// have in the log, those whose tombstone a failed write left owed
+// included, or compaction would leave a member to come back at the next
+// load.
+func (g *group) metadataTombstones() []Record {
+	recs := groupTombstones(g.name)
+	if cg := g.consumer; cg != nil {
+		ids := slices.Collect(maps.Keys(cg.removed))
+		for id := range cg.members {
+			if !cg.removed[id] {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			recs = append(recs, Record{Key: consumerMemberKey(g.name, id)})
+		}
+	}
+	return recs
 }
 
 // groupTombstones remove a group's metadata records of both protocols: a

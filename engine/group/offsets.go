@@ -372,7 +372,7 @@ func (c *Coordinator) ExpireOffsets() {
 		}
 		if g.empty() && offsetCount(g.offsets) == n {
 			removed = append(removed, g)
-			recs = append(recs, groupTombstones(g.name)...)
+			recs = append(recs, g.metadataTombstones()...)
 		}
 	}
 	if err := c.write(recs...); err != nil {
