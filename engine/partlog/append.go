@@ -89,11 +89,19 @@ func (l *Log) AppendMany(bs [][]byte, leaderEpoch int32) ([]int64, error) {
 		if err != nil {
 			return bases[:i], err
 		}
-		// Stamp as many batches as the segment takes.
+		// Stamp as many batches as the segment takes: within its size, and
+		// within segment.ms of its first batch (batch i's when it is new).
+		pastRollMs := func(j int) bool {
+			if s.size > 0 {
+				return l.reachedRollMs(s, maxTimestamps[j])
+			}
+			first := maxTimestamps[i]
+			return l.opts.SegmentMs > 0 && first >= 0 && maxTimestamps[j]-first > l.opts.SegmentMs.Milliseconds()
+		}
 		next, end, j, limit := l.next, s.size, i, i+uring.WritevChunk(bs[i:])
 		for j < limit {
 			n, last := int64(len(bs[j])), next+int64(lastOffsetDelta(bs[j]))
-			if j > i && (end+n > l.opts.SegmentBytes || last-s.base > math.MaxInt32) {
+			if j > i && (end+n > l.opts.SegmentBytes || last-s.base > math.MaxInt32 || pastRollMs(j)) {
 				break
 			}
 			batch.SetBaseOffset(bs[j], next)

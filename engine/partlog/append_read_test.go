@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chronik-go/chronik/engine/batch"
 )
@@ -348,5 +349,31 @@ func TestRemoveDeletesDirectory(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(dir); len(m) != 0 {
 		t.Fatalf("partition directory still exists: %v", m)
+	}
+}
+
+// AppendMany rolls by segment.ms inside a group too: a batch more than
+// segment.ms after the segment's first starts the next segment, whether
+// that segment existed before the call or the group began it.
+func TestAppendManyRollsBySegmentMsWithinAGroup(t *testing.T) {
+	opts := testOptions(nil)
+	opts.SegmentMs = time.Hour
+	l := mustOpen(t, t.TempDir(), opts, false)
+	defer l.Close()
+	ts := t0.UnixMilli()
+	hour := time.Hour.Milliseconds()
+	group := [][]byte{simpleBatch(t, 1, ts, 100), simpleBatch(t, 1, ts+hour, 100), simpleBatch(t, 1, ts+hour+1, 100)}
+	if _, err := l.AppendMany(group, 0); err != nil {
+		t.Fatal(err)
+	}
+	if l.SegmentCount() != 2 {
+		t.Fatalf("%d segments after a group spanning more than segment.ms from a new segment, want 2", l.SegmentCount())
+	}
+	group = [][]byte{simpleBatch(t, 1, ts+hour+2, 100), simpleBatch(t, 1, ts+3*hour, 100)}
+	if _, err := l.AppendMany(group, 0); err != nil {
+		t.Fatal(err)
+	}
+	if l.SegmentCount() != 3 {
+		t.Fatalf("%d segments after a group spanning more than segment.ms from the active segment's first, want 3", l.SegmentCount())
 	}
 }

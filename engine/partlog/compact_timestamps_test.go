@@ -1,10 +1,13 @@
 package partlog
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/chronik-go/chronik/engine/batch"
 )
 
 // The empty batch the cleaner keeps for a producer's last sequence keeps
@@ -61,5 +64,46 @@ func TestMinCompactionLagHoldsRecordsWithoutTimestamps(t *testing.T) {
 	cleanAll(t, l, CleanOptions{MinDirtyRatio: 0.1, MinCompactionLag: time.Hour})
 	if l.Size() >= before {
 		t.Fatalf("records without timestamps past min.compaction.lag.ms not cleaned (size %d)", l.Size())
+	}
+}
+
+// A timestamp search on a compacted LogAppendTime topic answers a record
+// that is there: not the empty batch the cleaner kept for a producer's
+// last sequence, nor the base offset of a batch compaction left gaps in.
+func TestTimestampSearchSkipsOffsetsWithoutRecordsInLogAppendTimeBatches(t *testing.T) {
+	opts := testOptions(nil)
+	opts.SegmentBytes = 1024
+	l := mustOpen(t, t.TempDir(), opts, false)
+	defer l.Close()
+	lat := func(b []byte, ts int64) []byte { batch.SetLogAppendTime(b, ts); return b }
+	pb := lat(keyedBatch(t, keyedSpec{recs: []kv{rec("a", "1"), rec("b", "1")}, ts: t0.UnixMilli(), producerID: 42, baseSequence: 7}), t0.UnixMilli())
+	pbBase := mustAppend(t, l, pb)
+	later := t0.UnixMilli() + 60_000
+	for r := 0; r < 30; r++ {
+		var recs []kv
+		for k := 0; k < 5; k++ {
+			recs = append(recs, rec(fmt.Sprintf("k%d", k), fmt.Sprintf("v%d", r)))
+		}
+		if r == 0 {
+			recs = append(recs, rec("a", "2"), rec("b", "2"))
+		}
+		mustAppend(t, l, lat(keyedBatch(t, keyedSpec{recs: recs, ts: later}), later))
+	}
+	if l.SegmentCount() < 3 {
+		t.Fatalf("%d segments", l.SegmentCount())
+	}
+	cleanAll(t, l, CleanOptions{MinDirtyRatio: 0.1, LastProducerBatch: func(pid, base int64) bool { return base == pbBase }})
+	h := consume(t, l)[0].hdr
+	if h.BaseOffset != pbBase || h.NumRecords != 0 {
+		t.Fatalf("first batch %+v, want the producer's empty batch", h)
+	}
+	off, ts, found, err := l.OffsetForTimestamp(t0.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := consumeRecords(t, l)[0]
+	if !found || off != first.offset || ts != later {
+		t.Fatalf("OffsetForTimestamp(%d) = offset %d ts %d found %v; want the first record, offset %d ts %d (offsets %d-%d hold no record)",
+			t0.UnixMilli(), off, ts, found, first.offset, later, h.BaseOffset, h.LastOffset())
 	}
 }

@@ -57,13 +57,18 @@ func batchRecords(raw []byte, h *batch.Header) ([]byte, error) {
 
 // firstRecordAtOrAfter finds the first record of a whole batch whose
 // timestamp is >= ts and whose offset is >= minOffset. In a LogAppendTime
-// batch every record carries the batch's max timestamp.
+// batch every record carries the batch's max timestamp; one compaction
+// left gaps in (or emptied, keeping a producer's last sequence) is walked
+// for a record that is there.
 func firstRecordAtOrAfter(raw []byte, h *batch.Header, ts, minOffset int64) (offset, timestamp int64, found bool, err error) {
-	if h.LogAppendTime() {
-		if h.MaxTimestamp < ts || h.LastOffset() < minOffset {
+	appendTime := h.LogAppendTime()
+	if appendTime {
+		if h.MaxTimestamp < ts || h.LastOffset() < minOffset || h.NumRecords == 0 {
 			return 0, 0, false, nil
 		}
-		return max(h.BaseOffset, minOffset), h.MaxTimestamp, true, nil
+		if int64(h.NumRecords) == int64(h.LastOffsetDelta)+1 { // every offset holds a record
+			return max(h.BaseOffset, minOffset), h.MaxTimestamp, true, nil
+		}
 	}
 	recs, err := batchRecords(raw, h)
 	if err != nil {
@@ -71,6 +76,9 @@ func firstRecordAtOrAfter(raw []byte, h *batch.Header, ts, minOffset int64) (off
 	}
 	err = forEachRecord(recs, h.NumRecords, func(offDelta int32, tsDelta int64) bool {
 		o, t := h.BaseOffset+int64(offDelta), h.BaseTimestamp+tsDelta
+		if appendTime {
+			t = h.MaxTimestamp
+		}
 		if t >= ts && o >= minOffset {
 			offset, timestamp, found = o, t, true
 		}
