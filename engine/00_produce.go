@@ -49,7 +49,9 @@ import (
 //   partition); a duplicate of one of the last 5 batches gets its original
 //   offset.
 // * Appends of one shard turn share one commit; acks=1 and acks=-1 answer
-//   after it (single node: the leader is the whole ISR). acks=0 gets no
+//   after it (single node: the leader is the whole ISR). acks=-1 to a
+//   partition whose in-sync replicas are fewer than its
+//   min.insync.replicas is NOT_ENOUGH_REPLICAS, as in Kafka. acks=0 gets no
 //   response, but holds its connection's slot until then; a partition error
 //   closes the connection, as Kafka does.
 //
@@ -220,6 +222,13 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 		return kerr.InvalidTopicException.Code, produceJob{}
 	}
 	st := v.settings[topic]
+	if req.Acks == -1 && int64(len(mp.ISR)) < st.minInsyncReplicas {
+		// As Kafka's Partition.appendRecordsToLeader, before the batch
+		// is looked at: fewer in-sync replicas than the topic asks an
+		// acks=all write to reach.
+		return kerr.NotEnoughReplicas.Code, produceJob{errMsg: fmt.Sprintf(
+			"the in-sync replicas (%d) are fewer than min.insync.replicas (%d)", len(mp.ISR), st.minInsyncReplicas)}
+	}
 	if len(rp.Records) > int(st.maxMessageBytes) {
 		return kerr.MessageTooLarge.Code, produceJob{}
 	}

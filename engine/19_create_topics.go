@@ -135,13 +135,14 @@ func (b *Broker) checkCreateTopic(snap *meta.Snapshot, rt *kmsg.CreateTopicsRequ
 		if _, dup := configs[c.Name]; dup {
 			return meta.Topic{}, 0, newAPIError(kerr.InvalidConfig, "topic config %q given twice", c.Name)
 		}
-		if aerr := checkTopicConfigValue(c.Name, c.Value); aerr != nil {
+		v, aerr := checkTopicConfigValue(c.Name, c.Value)
+		if aerr != nil {
 			return meta.Topic{}, 0, aerr
 		}
 		if configs == nil {
 			configs = make(map[string]string, len(rt.Configs))
 		}
-		configs[c.Name] = *c.Value
+		configs[c.Name] = v
 	}
 	if aerr := checkTopicConfigCombination(b.liveConfig(), configs); aerr != nil {
 		return meta.Topic{}, 0, aerr

@@ -132,10 +132,11 @@ func replaceTopicConfigs(cfg *config.Config, v *clusterView, rr kmsg.AlterConfig
 		if _, dup := set[c.Name]; dup {
 			return meta.Op{}, newAPIError(kerr.InvalidRequest, "Error due to duplicate config keys: %s", c.Name)
 		}
-		if aerr := checkTopicConfigValue(c.Name, c.Value); aerr != nil {
+		v, aerr := checkTopicConfigValue(c.Name, c.Value)
+		if aerr != nil {
 			return meta.Op{}, aerr
 		}
-		set[c.Name] = *c.Value
+		set[c.Name] = v
 	}
 	if aerr := checkTopicConfigCombination(cfg, set); aerr != nil {
 		return meta.Op{}, aerr

@@ -92,15 +92,19 @@ func alterTopicConfigs(cfg *config.Config, v *clusterView, rr kmsg.IncrementalAl
 		}
 		touched[c.Name] = true
 		k, ok := lookupTopicConfigKey(c.Name)
+		if !ok && c.Op == kmsg.IncrementalAlterConfigOpDelete {
+			continue // nothing to delete, as Kafka takes it (a tool resetting a key of another Kafka version)
+		}
 		if !ok {
 			return meta.Op{}, newAPIError(kerr.InvalidConfig, "Unknown topic config name: %s", c.Name)
 		}
 		switch c.Op {
 		case kmsg.IncrementalAlterConfigOpSet:
-			if aerr := checkTopicConfigValue(c.Name, c.Value); aerr != nil {
+			v, aerr := checkTopicConfigValue(c.Name, c.Value)
+			if aerr != nil {
 				return meta.Op{}, aerr
 			}
-			op.Set[c.Name] = *c.Value
+			op.Set[c.Name] = v
 		case kmsg.IncrementalAlterConfigOpDelete:
 			op.Delete = append(op.Delete, c.Name)
 		case kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
@@ -115,10 +119,11 @@ func alterTopicConfigs(cfg *config.Config, v *clusterView, rr kmsg.IncrementalAl
 				cur = k.brokerDefault(cfg)
 			}
 			next := strings.Join(applyListOp(splitConfigList(cur), splitConfigList(*c.Value), c.Op), ",")
-			if aerr := checkTopicConfigValue(c.Name, &next); aerr != nil {
+			v, aerr := checkTopicConfigValue(c.Name, &next)
+			if aerr != nil {
 				return meta.Op{}, aerr
 			}
-			op.Set[c.Name] = next
+			op.Set[c.Name] = v
 		default:
 			return meta.Op{}, newAPIError(kerr.InvalidRequest, "unknown alter config operation %d for config key %s", c.Op, c.Name)
 		}

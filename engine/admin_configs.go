@@ -219,10 +219,10 @@ func describeBrokerDefaults(lv configLevels, synonyms, docs bool) []kmsg.Describ
 	return out
 }
 
-// filterConfigs keeps the configs named in names; nil names keeps all, as
-// DescribeConfigs's null ConfigNames asks.
+// filterConfigs keeps the configs named in names; no names (null, or an
+// empty list, as Kafka's ConfigHelper takes both) keeps all.
 func filterConfigs(cs []kmsg.DescribeConfigsResponseResourceConfig, names []string) []kmsg.DescribeConfigsResponseResourceConfig {
-	if names == nil {
+	if len(names) == 0 {
 		return cs
 	}
 	return slices.DeleteFunc(cs, func(c kmsg.DescribeConfigsResponseResourceConfig) bool {
@@ -255,12 +255,14 @@ func splitConfigList(v string) []string {
 }
 
 // checkTopicConfigValue validates one topic key=value as INVALID_CONFIG
-// with the reason, as CreateTopics and both AlterConfigs answer it.
-func checkTopicConfigValue(name string, value *string) *apiError {
-	if err := validateTopicConfig(name, value); err != nil {
-		return newAPIError(kerr.InvalidConfig, "%v", err)
+// with the reason, as CreateTopics and both AlterConfigs answer it, and
+// returns the value to store (validateTopicConfig).
+func checkTopicConfigValue(name string, value *string) (string, *apiError) {
+	v, err := validateTopicConfig(name, value)
+	if err != nil {
+		return "", newAPIError(kerr.InvalidConfig, "%v", err)
 	}
-	return nil
+	return v, nil
 }
 
 // checkTopicConfigCombination checks what single values cannot show, on a

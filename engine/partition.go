@@ -80,7 +80,12 @@ type partition struct {
 	queuedForWrite bool
 	unflushed      int64
 	queuedForSync  bool
-	flushArmed     bool
+	// The flush.ms timer: armed at flushArmedAt for flushDue; flushTimer
+	// numbers it, so that a timer replaced by a sooner one does nothing.
+	flushArmed   bool
+	flushArmedAt time.Time
+	flushDue     time.Time
+	flushTimer   uint64
 }
 
 // fetchWaiter is a long-poll fetch waiting for data on this partition.
@@ -467,21 +472,38 @@ func (p *partition) afterAppend(records int64, st *topicSettings) {
 }
 
 // applyFlushInterval is Kafka's policy: sync after flush.messages records or
-// once the oldest unsynced record is flush.ms old.
+// once the oldest unsynced record is flush.ms old. A flush.ms lowered while
+// the timer runs applies from the next append (a timer armed under an hour
+// would otherwise hold records unsynced for that hour).
 func (p *partition) applyFlushInterval(st *topicSettings) {
 	if p.unflushed >= st.flushMessages {
 		p.queueSync()
-	} else if st.flushMs >= 0 && !p.flushArmed {
-		p.flushArmed = true
-		time.AfterFunc(msDuration(st.flushMs), func() {
-			p.shard.submit(func(*shard) {
-				p.flushArmed = false
-				if p.unflushed > 0 {
-					p.queueSync()
-				}
-			})
-		})
+		return
 	}
+	if st.flushMs < 0 {
+		return
+	}
+	if !p.flushArmed {
+		p.flushArmedAt = time.Now()
+	}
+	due := p.flushArmedAt.Add(msDuration(st.flushMs))
+	if p.flushArmed && !due.Before(p.flushDue) {
+		return
+	}
+	p.flushArmed, p.flushDue = true, due
+	p.flushTimer++
+	timer := p.flushTimer
+	time.AfterFunc(time.Until(due), func() {
+		p.shard.submit(func(*shard) {
+			if p.flushTimer != timer {
+				return // a sooner timer replaced this one
+			}
+			p.flushArmed = false
+			if p.unflushed > 0 {
+				p.queueSync()
+			}
+		})
+	})
 }
 
 func (p *partition) queueSync() {

@@ -52,7 +52,13 @@ func oneOf(vals ...string) func(string) error {
 	}
 }
 
+// cleanupPolicyValidator is Kafka's ValidList.in("compact", "delete"): an
+// empty list is allowed (neither compaction nor deletion), an empty item
+// is not.
 func cleanupPolicyValidator(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
 	for _, p := range strings.Split(v, ",") {
 		if err := oneOf("delete", "compact")(strings.TrimSpace(p)); err != nil {
 			return err
@@ -231,26 +237,43 @@ func lookupTopicConfigKey(name string) (*topicConfigKey, bool) {
 	return nil, false
 }
 
-// validateTopicConfig checks one key=value for CreateTopics and AlterConfigs.
-func validateTopicConfig(name string, value *string) error {
+// validateTopicConfig checks one key=value for CreateTopics and AlterConfigs
+// and returns the value as it is stored: parsed as Kafka's ConfigDef parses
+// it (trimmed, booleans in any case, list items trimmed), so that what is
+// read back needs no such leniency.
+func validateTopicConfig(name string, value *string) (string, error) {
 	k, ok := lookupTopicConfigKey(name)
 	if !ok {
-		return fmt.Errorf("unknown topic config %q", name)
+		return "", fmt.Errorf("unknown topic config %q", name)
 	}
 	if value == nil {
-		return fmt.Errorf("topic config %q: null value", name)
+		return "", fmt.Errorf("topic config %q: null value", name)
 	}
-	if k.kind == kmsg.ConfigTypeInt {
+	v := strings.TrimSpace(*value)
+	switch k.kind {
+	case kmsg.ConfigTypeBoolean:
+		if lower := strings.ToLower(v); lower == "true" || lower == "false" {
+			v = lower
+		}
+	case kmsg.ConfigTypeList:
+		if v != "" {
+			items := strings.Split(v, ",")
+			for i := range items {
+				items[i] = strings.TrimSpace(items[i])
+			}
+			v = strings.Join(items, ",")
+		}
+	case kmsg.ConfigTypeInt:
 		// An INT key holds an int32, as Kafka's ConfigDef parses it: a
 		// larger value would wrap where the broker reads it.
-		if _, err := strconv.ParseInt(*value, 10, 32); err != nil {
-			return fmt.Errorf("invalid value %s for configuration %s: not a number of type INT", *value, name)
+		if _, err := strconv.ParseInt(v, 10, 32); err != nil {
+			return "", fmt.Errorf("invalid value %s for configuration %s: not a number of type INT", *value, name)
 		}
 	}
-	if err := k.validate(*value); err != nil {
-		return fmt.Errorf("topic config %s: %w", name, err)
+	if err := k.validate(v); err != nil {
+		return "", fmt.Errorf("topic config %s: %w", name, err)
 	}
-	return nil
+	return v, nil
 }
 
 // topicSettings is a topic's effective configuration, resolved once per
@@ -272,6 +295,7 @@ type topicSettings struct {
 	segmentMs            int64
 	indexIntervalBytes   int32
 	preallocate          bool
+	minInsyncReplicas    int64
 
 	// Compaction (compaction.go); compact-only topics keep no time or size
 	// retention, as in Kafka.
@@ -326,6 +350,7 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 		// 0 indexes every batch, as in Kafka (partlog takes 0 as its default).
 		indexIntervalBytes: int32(min(max(num("index.interval.bytes"), 1), math.MaxInt32)),
 		preallocate:        get("preallocate") == "true",
+		minInsyncReplicas:  num("min.insync.replicas"),
 
 		compact:            slices.Contains(policy, "compact"),
 		deletable:          slices.Contains(policy, "delete"),
@@ -334,7 +359,9 @@ func resolveTopicSettings(c *config.Config, overrides map[string]string) *topicS
 		minCompactionLagMs: num("min.compaction.lag.ms"),
 		maxCompactionLagMs: num("max.compaction.lag.ms"),
 	}
-	if st.compact && !st.deletable {
+	if !st.deletable {
+		// Compact-only, or an empty policy: no time or size retention, as
+		// Kafka deletes by them only under delete.
 		st.retentionMs, st.retentionBytes = -1, -1
 	}
 	// The deprecated message.timestamp.difference.max.ms bounds each side
