@@ -215,14 +215,13 @@ func (cg *classicGroup) setProtocols(m *classicMember, req *kmsg.JoinGroupReques
 
 // joinNew handles a join without a member id.
 func (cg *classicGroup) joinNew(cl Client, req *kmsg.JoinGroupRequest, reply func(kmsg.Response)) {
-	c := cg.g.c
 	if req.InstanceID != nil {
 		if old, ok := cg.static[*req.InstanceID]; ok {
 			cg.replaceStatic(old, cl, req, reply)
 			return
 		}
 	}
-	if len(cg.members)+len(cg.pending) >= c.cfg.MaxSize {
+	if !cg.acceptsJoiner("") {
 		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
 		resp.ErrorCode = kerr.GroupMaxSizeReached.Code
 		reply(resp)
@@ -246,6 +245,24 @@ func (cg *classicGroup) joinNew(cl Client, req *kmsg.JoinGroupRequest, reply fun
 	cg.addMemberAndRebalance(cg.newMember(id, cl, req), req, reply)
 }
 
+// acceptsJoiner is Kafka's group.max.size rule for a join by id (""
+// for a new member): an Empty group takes anyone; a rebalancing one counts
+// the members that have rejoined, since members that will not are still
+// listed; a stable one counts its members. KIP-394 ids handed out but not
+// used yet take no place.
+func (cg *classicGroup) acceptsJoiner(id string) bool {
+	limit := cg.g.c.cfg.MaxSize
+	m := cg.members[id]
+	switch cg.state {
+	case stateEmpty:
+		return true
+	case statePreparingRebalance:
+		return (m != nil && m.join != nil) || cg.awaitingJoin < limit
+	default:
+		return m != nil || len(cg.members) < limit
+	}
+}
+
 func (cg *classicGroup) addPending(id string, session time.Duration) {
 	cg.pending[id] = cg.g.c.after(session, func() {
 		delete(cg.pending, id)
@@ -265,6 +282,10 @@ func (cg *classicGroup) joinKnown(cl Client, req *kmsg.JoinGroupRequest, reply f
 		reply(resp)
 	}
 	if t, ok := cg.pending[req.MemberID]; ok {
+		if !cg.acceptsJoiner(req.MemberID) {
+			fail(kerr.GroupMaxSizeReached.Code)
+			return
+		}
 		t.stop()
 		delete(cg.pending, req.MemberID)
 		cg.addMemberAndRebalance(cg.newMember(req.MemberID, cl, req), req, reply)
@@ -314,6 +335,16 @@ func (cg *classicGroup) fenced(instanceID *string, memberID string) bool {
 	}
 	known, ok := cg.static[*instanceID]
 	return ok && known != memberID
+}
+
+// unknownInstance reports an instance id the group does not know, which
+// Kafka's validateMember answers UNKNOWN_MEMBER_ID whatever the member id.
+func (cg *classicGroup) unknownInstance(instanceID *string) bool {
+	if instanceID == nil {
+		return false
+	}
+	_, ok := cg.static[*instanceID]
+	return !ok
 }
 
 // replaceStatic lets a static member rejoin under a new member id, fencing
@@ -380,7 +411,10 @@ func (cg *classicGroup) addMemberAndRebalance(m *classicMember, req *kmsg.JoinGr
 	if cg.state == stateEmpty {
 		cg.protocolType = req.ProtocolType
 	}
-	if cg.state == statePreparingRebalance && cg.generation == 0 {
+	if cg.state == statePreparingRebalance && cg.initialDelay {
+		// The group came from Empty (at any generation, as Kafka's
+		// group coordinator decides by the previous state): a member
+		// arriving in the delay extends it.
 		cg.newMemberAdded = true
 	}
 	cg.members[m.id] = m
@@ -711,7 +745,7 @@ func (cg *classicGroup) sync(req *kmsg.SyncGroupRequest, reply func(kmsg.Respons
 	}
 	m := cg.members[req.MemberID]
 	switch {
-	case m == nil:
+	case m == nil || cg.unknownInstance(req.InstanceID):
 		fail(kerr.UnknownMemberID.Code)
 		return
 	case req.Generation != cg.generation:
@@ -841,7 +875,7 @@ func (cg *classicGroup) heartbeatRequest(req *kmsg.HeartbeatRequest) int16 {
 	}
 	m := cg.members[req.MemberID]
 	switch {
-	case m == nil:
+	case m == nil || cg.unknownInstance(req.InstanceID):
 		return kerr.UnknownMemberID.Code
 	case req.Generation != cg.generation:
 		return kerr.IllegalGeneration.Code
@@ -881,8 +915,11 @@ func (c *Coordinator) LeaveGroup(req *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupRe
 		if g == nil || g.classic == nil {
 			out.ErrorCode = kerr.UnknownMemberID.Code
 		} else {
+			// The answer names the member as the request did (Kafka
+			// echoes it; the Java admin client looks a removal by
+			// instance id up under member id "").
 			var removed bool
-			out.MemberID, out.ErrorCode, removed = g.classic.leave(rm)
+			_, out.ErrorCode, removed = g.classic.leave(rm)
 			changed = changed || removed
 		}
 		resp.Members = append(resp.Members, out)
@@ -1047,7 +1084,7 @@ func (cg *classicGroup) validateCommit(req *kmsg.OffsetCommitRequest) commitVali
 			return commitValidation{code: kerr.FencedInstanceID.Code}
 		}
 		m := cg.members[req.MemberID]
-		if m == nil {
+		if m == nil || cg.unknownInstance(req.InstanceID) {
 			return commitValidation{code: kerr.UnknownMemberID.Code}
 		}
 		if req.Generation != cg.generation {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -123,7 +124,7 @@ func (c *Coordinator) OffsetCommit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCo
 				out.ErrorCode = kerr.UnknownTopicID.Code
 			case !exists || rp.Partition < 0 || rp.Partition >= nparts:
 				out.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			case rp.Metadata != nil && len(*rp.Metadata) > c.cfg.OffsetMetadataMaxBytes:
+			case rp.Metadata != nil && utf16Length(*rp.Metadata) > c.cfg.OffsetMetadataMaxBytes:
 				out.ErrorCode = kerr.OffsetMetadataTooLarge.Code
 			default:
 				if v.partition != nil {
@@ -464,4 +465,14 @@ func (cg *classicGroup) subscribedTopics() map[string]bool {
 // equalFoldAny reports whether v matches one of vs, ignoring case.
 func equalFoldAny(vs []string, v string) bool {
 	return slices.ContainsFunc(vs, func(x string) bool { return strings.EqualFold(x, v) })
+}
+
+// utf16Length is the metadata's length as Kafka measures it against
+// offset.metadata.max.bytes: Java's String.length(), in UTF-16 code units.
+func utf16Length(s string) int {
+	n := 0
+	for _, r := range s {
+		n += max(utf16.RuneLen(r), 1)
+	}
+	return n
 }
