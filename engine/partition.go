@@ -112,7 +112,7 @@ func (s *shard) openPartition(k partKey, id meta.TopicID, epoch int32, clean boo
 	}
 	p := &partition{key: k, topicID: id, dir: dir, shard: s, log: l, leaderEpoch: epoch}
 	l.OnFail(p.logFailed)
-	if err := p.restoreProducers(snap); err != nil {
+	if err := p.restoreProducers(snap, clean); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("restore producer state of %s-%d: %w", k.topic, k.partition, err)
 	}
@@ -220,8 +220,8 @@ type producerSnapshot struct {
 // later — and replays batch headers written after it; producers expired
 // meanwhile are dropped, as Kafka drops them when it loads its snapshots. A
 // snapshot past the log's end (its batches lost in a crash after it was
-// written) is not used.
-func (p *partition) restoreProducers(cand *producerSnapshot) (err error) {
+// written) is not used. clean says the log opened from a clean shutdown.
+func (p *partition) restoreProducers(cand *producerSnapshot, clean bool) (err error) {
 	defer func() { p.producersUnreliable = err != nil }()
 	before := p.producers // what a running broker saw, when it rebuilds after a fault
 	p.producers = make(map[int64]*producerState)
@@ -243,8 +243,11 @@ func (p *partition) restoreProducers(cand *producerSnapshot) (err error) {
 		}
 		p.expireProducers(now.Add(-p.shard.b.cfg.ProducerIDExpiration).UnixMilli())
 	}()
-	if cand != nil && cand.Offset == p.log.NextOffset() {
+	if clean && cand != nil && cand.Offset == p.log.NextOffset() {
 		// No snapshot can be later: a clean start reads no file here.
+		// (After a crash the log may end there having lost what was
+		// written since, while a roll's snapshot past it survived: that
+		// file must go, below, as Kafka drops snapshots past the log end.)
 		p.adoptSnapshot(cand)
 		return nil
 	}

@@ -145,7 +145,7 @@ func (p *partition) startReopen() {
 			r.err = err
 		} else {
 			scratch.log = l
-			r.restoreErr = scratch.restoreProducers(nil)
+			r.restoreErr = scratch.restoreProducers(nil, false)
 			r.scratch = scratch
 		}
 		s.reopened <- r

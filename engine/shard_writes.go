@@ -130,7 +130,7 @@ func (s *shard) writeTurn() map[*partition]error {
 			if p.log.Failed() == nil {
 				// The log took the batches back; so must the producer
 				// state, or a retry would be answered as a duplicate.
-				if rerr := p.restoreProducers(nil); rerr != nil {
+				if rerr := p.restoreProducers(nil, false); rerr != nil {
 					p.shard.b.log.Error("restore producers after a failed write", "topic", p.key.topic, "partition", p.key.partition, "err", rerr)
 				}
 			}
