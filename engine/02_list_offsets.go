@@ -27,7 +27,10 @@ import (
 // * read_committed is answered as read_uncommitted: no transactions are
 //   served yet, so the last stable offset is the high watermark.
 // * Offsets are read on the shard that owns the partition; the event loop
-//   only validates and fans out.
+//   only validates and fans out. A partition with appends staged in the
+//   shard's current turn is read once that turn is written and synced, so
+//   a ListOffsets pipelined behind a produce sees it, as in Kafka, which
+//   serves a connection's requests one at a time.
 //
 // Version notes:
 // * v0: MaxNumOffsets and OldStyleOffsets. Kafka lists segment base offsets
@@ -90,7 +93,7 @@ func (b *Broker) handleListOffsets(r *request) {
 		}
 	}
 	version := req.Version
-	b.runOnShards(keys, func(s *shard, i int) {
+	b.runOnShardsAfterAppends(keys, func(s *shard, i int) {
 		s.listOffsets(keys[i], &jobs[i], version)
 	}, func() { r.respond(resp) })
 }

@@ -480,17 +480,22 @@ func (b *Broker) Serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 	b.serve(c, body, out)
 }
 
-// serve decodes the header and picks the handler.
+// serve decodes the header and picks the handler. A request it cannot
+// serve closes the connection once the answers to the connection's earlier
+// requests are written, and no later request of it is read, as Kafka reads
+// a connection's requests one at a time: closed at once, it dropped those
+// answers (a produce appended but never acknowledged, retried, stored
+// twice).
 func (b *Broker) serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 	h, err := parseRequestHeader(body)
 	if err != nil {
-		out.Close(err)
+		out.CloseAfterEarlier(err)
 		return
 	}
 	r := &request{b: b, conn: c, key: h.key, version: h.version, corr: h.corr, clientID: h.clientID, out: out, received: time.Now()}
 	e, ok := apis[h.key]
 	if !ok {
-		r.closeConn(fmt.Errorf("unknown api key %d", h.key))
+		r.closeConnAfterEarlier(fmt.Errorf("unknown api key %d", h.key))
 		return
 	}
 	if h.version < e.min || h.version > e.max {
@@ -501,7 +506,7 @@ func (b *Broker) serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 			b.handleApiVersionsUnsupported(r)
 			return
 		}
-		r.closeConn(fmt.Errorf("api key %d version %d not in %d-%d", h.key, h.version, e.min, e.max))
+		r.closeConnAfterEarlier(fmt.Errorf("api key %d version %d not in %d-%d", h.key, h.version, e.min, e.max))
 		return
 	}
 	kreq := kmsg.RequestForKey(h.key)
@@ -509,15 +514,18 @@ func (b *Broker) serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 	at := h.bodyAt
 	if kreq.IsFlexible() {
 		if at, err = skipTaggedFields(body, at); err != nil {
-			r.closeConn(err)
+			r.closeConnAfterEarlier(err)
 			return
 		}
 	}
 	if err := kreq.ReadFrom(body[at:]); err != nil {
-		r.closeConn(fmt.Errorf("decode api key %d v%d: %w", h.key, h.version, err))
+		r.closeConnAfterEarlier(fmt.Errorf("decode api key %d v%d: %w", h.key, h.version, err))
 		return
 	}
 	r.kreq = kreq
+	if h.key != 0 && b.joinLane(r, e.handle) {
+		return // behind a produce on the connection's lane (produce_lanes.go)
+	}
 	e.handle(b, r)
 }
 

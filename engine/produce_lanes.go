@@ -16,8 +16,10 @@ import (
 // the order they came. Once a lane runs, the connection's later produces
 // join it whatever their size, so the shards see the connection's batches
 // in order (an idempotent producer's sequences, a plain producer's record
-// order), as Kafka handles a connection's requests one at a time. At most
-// one lane per usable CPU checks at once (the loops' own bound: a check
+// order), as Kafka handles a connection's requests one at a time; so do its
+// other requests (joinLane): a ListOffsets or Fetch pipelined behind a
+// large produce must see it, as in Kafka, not overtake it. At most one lane
+// per usable CPU checks a produce at once (the loops' own bound: a check
 // holds a decompressor's window).
 
 // Thresholds above which a produce leaves the event loop: compressed batch
@@ -39,9 +41,16 @@ var laneCheckHook func()
 type produceLane struct {
 	id      uint64 // the connection's
 	mu      sync.Mutex
-	queue   []*request
+	queue   []laneItem
 	running bool // a goroutine is running the queue; while set, produces join it
 	gone    bool // removed from the map: a produce that finds it looks again
+}
+
+// laneItem is a request on a lane: a produce (handle nil), checked with a
+// check token, or another request of the connection, handled in its turn.
+type laneItem struct {
+	r      *request
+	handle apiHandler
 }
 
 // produceLanes maps connection ids to their running lanes.
@@ -100,7 +109,7 @@ func (b *Broker) handOff(r *request) bool {
 			l.mu.Unlock()
 			return false
 		}
-		l.queue = append(l.queue, r)
+		l.queue = append(l.queue, laneItem{r: r})
 		b.lanes.handedOff.Add(1)
 		if !l.running {
 			l.running = true
@@ -125,15 +134,38 @@ func (b *Broker) runLane(l *produceLane) {
 			l.mu.Unlock()
 			return
 		}
-		r := l.queue[0]
-		l.queue[0] = nil
+		it := l.queue[0]
+		l.queue[0] = laneItem{}
 		l.queue = l.queue[1:]
 		l.mu.Unlock()
+		if it.handle != nil {
+			it.handle(b, it.r)
+			continue
+		}
 		b.lanes.checks <- struct{}{}
 		if laneCheckHook != nil {
 			laneCheckHook()
 		}
-		b.produce(r)
+		b.produce(it.r)
 		<-b.lanes.checks
 	}
+}
+
+// joinLane queues a request other than a produce behind the produces its
+// connection's lane is running, and reports true; false when no lane runs
+// (the caller handles it: a lane removed has handed its produces to their
+// shards already, so the request still comes after them).
+func (b *Broker) joinLane(r *request, handle apiHandler) bool {
+	v, ok := b.lanes.m.Load(r.conn.ID)
+	if !ok {
+		return false
+	}
+	l := v.(*produceLane)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.gone || !l.running {
+		return false
+	}
+	l.queue = append(l.queue, laneItem{r: r, handle: handle})
+	return true
 }

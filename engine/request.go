@@ -13,7 +13,7 @@ import (
 )
 
 // request is one decoded client request on its way through the engine. Exactly
-// one of respond, respondNone or closeConn completes it.
+// one of respond, respondNone or closeConnAfterEarlier completes it.
 type request struct {
 	b        *Broker
 	conn     netpoll.ConnInfo
@@ -111,15 +111,9 @@ func (r *request) respondNone() {
 	}
 }
 
-// closeConn drops the connection, as Kafka does for requests it cannot parse.
-func (r *request) closeConn(err error) {
-	if r.done.CompareAndSwap(false, true) {
-		r.out.Close(err)
-	}
-}
-
 // closeConnAfterEarlier closes the connection once the answers to the
-// connection's earlier requests are written (a failed acks=0 produce).
+// connection's earlier requests are written, reading none after it (a
+// request that cannot be served, a failed acks=0 produce).
 func (r *request) closeConnAfterEarlier(err error) {
 	if r.done.CompareAndSwap(false, true) {
 		r.out.CloseAfterEarlier(err)

@@ -54,6 +54,7 @@ func (b *Broker) holdEarly(c netpoll.ConnInfo, body []byte, out netpoll.Responde
 // held before it.
 func (b *Broker) serveEarly() {
 	e := &b.early
+	var closing sync.Map // ids of connections a held request closed (a shard may close one later)
 	for {
 		e.mu.Lock()
 		q := e.queue
@@ -69,9 +70,37 @@ func (b *Broker) serveEarly() {
 		}
 		e.mu.Unlock()
 		for _, r := range q {
-			b.serve(r.c, r.body, r.out)
+			if _, closed := closing.Load(r.c.ID); closed {
+				// Read behind a request that closed the connection:
+				// Kafka would never have read it.
+				r.out.CloseAfterEarlier(errBehindClose)
+				continue
+			}
+			id := r.c.ID
+			b.serve(r.c, r.body, closeWatch{r.out, func() { closing.Store(id, true) }})
 		}
 	}
+}
+
+var errBehindClose = errors.New("request read behind one that closed the connection")
+
+// closeWatch is a held request's Responder that notes a close, so that
+// serveEarly skips the connection's requests still held behind it. (What a
+// shard closes later, once they were served, is as after Start: see
+// "Request handling" in docs/ARCHITECTURE.md.)
+type closeWatch struct {
+	netpoll.Responder
+	closed func()
+}
+
+func (w closeWatch) Close(reason error) {
+	w.closed()
+	w.Responder.Close(reason)
+}
+
+func (w closeWatch) CloseAfterEarlier(reason error) {
+	w.closed()
+	w.Responder.CloseAfterEarlier(reason)
 }
 
 // refuseEarly closes the connections of requests held when the broker
