@@ -1,14 +1,10 @@
 package engine
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -82,31 +78,7 @@ func TestWriteBehindReopenCountsBatchesPastAHoleLost(t *testing.T) {
 	tb.restart() // the four go to the file; the WAL files become spares
 	cl = fetchClient(tb)
 	walHeld := produceAcknowledged(t, cl, "wh", batch, 18)
-	segment := filepath.Join("wh-0", "00000000000000000000.log")
-	path := filepath.Join(tb.dir, segment)
-	info, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loseWrittenBytes(t, path, info.Size())
-	fo.setSync(segment, syscall.EIO)
-	fo.failWrites(walDirName, syscall.EIO, 1) // the resume job then syncs the partition file itself
-	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		if p := produceRaw(t, cl, "wh", 0, 7, slices.Clone(batch)); p.ErrorCode == 0 {
-			walHeld = append(walHeld, p.BaseOffset)
-		}
-		if !tb.b.offline.has(partKey{"wh", 0}) {
-			return fmt.Errorf("the partition's failed sync has not failed its log")
-		}
-		return nil
-	})
-	fo.setSync(segment, nil)
-	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
-		if tb.b.Metrics().Reopens == 0 {
-			return fmt.Errorf("the partition was not reopened")
-		}
-		return nil
-	})
+	walHeld = append(walHeld, loseFileAndReopen(t, fo, tb, cl, "wh", batch)...)
 	if n := tb.b.Metrics().WALBatchesLost; n != int64(len(walHeld)) {
 		t.Fatalf("WALBatchesLost %d after a reopen whose log lost what preceded %d acknowledged WAL batches, want %d", n, len(walHeld), len(walHeld))
 	}

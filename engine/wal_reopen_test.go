@@ -31,21 +31,36 @@ func testWriteBehindReopenRestoresWhatTheFileLost(t *testing.T, inner uring.Open
 	// 16 produces stage 256 KiB, which that turn writes behind the WAL;
 	// two more stay staged.
 	acked := produceAcknowledged(t, cl, "wl", batch, 18)
+	if info, err := os.Stat(filepath.Join(tb.dir, segment)); err != nil || info.Size() == 0 {
+		t.Fatalf("nothing written behind the WAL yet (%v, %v)", info, err)
+	}
+	acked = append(acked, loseFileAndReopen(t, fo, tb, cl, "wl", batch)...)
+	resumesHoldingAcknowledged(t, tb, cl, "wl", batch, acked)
+}
+
+// loseFileAndReopen zeroes what partition 0 of topic's first segment holds
+// on disk, as a failed writeback leaves it, and fails its next fdatasync
+// and one WAL write, so that the shard, resuming after the WAL fault, syncs
+// the file itself and fails the log; produces go on (each a turn) until it
+// has, and the fault then clears until the log is reopened. It returns the
+// offsets acknowledged meanwhile.
+func loseFileAndReopen(t *testing.T, fo *faultOpener, tb *testBroker, cl *kgo.Client, topic string, batch []byte) []int64 {
+	t.Helper()
+	segment := filepath.Join(topic+"-0", "00000000000000000000.log")
 	path := filepath.Join(tb.dir, segment)
 	info, err := os.Stat(path)
-	if err != nil || info.Size() == 0 {
-		t.Fatalf("nothing written behind the WAL yet (%v, %v)", info, err)
+	if err != nil {
+		t.Fatal(err)
 	}
 	loseWrittenBytes(t, path, info.Size())
 	fo.setSync(segment, syscall.EIO)
-	fo.failWrites(walDirName, syscall.EIO, 1) // the resume job then syncs the partition file itself
-	// Produces go on (each a turn) until the shard, resuming after the WAL
-	// fault, syncs the partition file itself and that fails the log.
+	fo.failWrites(walDirName, syscall.EIO, 1)
+	var acked []int64
 	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		if p := produceRaw(t, cl, "wl", 0, 7, slices.Clone(batch)); p.ErrorCode == 0 {
+		if p := produceRaw(t, cl, topic, 0, 7, slices.Clone(batch)); p.ErrorCode == 0 {
 			acked = append(acked, p.BaseOffset)
 		}
-		if !tb.b.offline.has(partKey{"wl", 0}) {
+		if !tb.b.offline.has(partKey{topic, 0}) {
 			return fmt.Errorf("the partition's failed sync has not failed its log")
 		}
 		return nil
@@ -57,7 +72,7 @@ func testWriteBehindReopenRestoresWhatTheFileLost(t *testing.T, inner uring.Open
 		}
 		return nil
 	})
-	resumesHoldingAcknowledged(t, tb, cl, "wl", batch, acked)
+	return acked
 }
 
 // produceAcknowledged produces n copies of batch to partition 0 of topic,

@@ -386,19 +386,7 @@ func TestGroupRemovedAfterTypeChangeStaysRemoved(t *testing.T) {
 	if n := e.c.GroupCount(); n != 0 {
 		t.Fatalf("%d groups after a restart, want 0", n)
 	}
-	// Compaction: the last record of each key, tombstones dropped.
-	last := make(map[string]int)
-	for i, r := range e.journal.recs {
-		last[string(r.Key)] = i
-	}
-	var kept []Record
-	for i, r := range e.journal.recs {
-		if last[string(r.Key)] == i && r.Value != nil {
-			kept = append(kept, r)
-		}
-	}
-	e.journal.recs = kept
-	e.reload()
+	e.reloadCompacted() // the last record of each key, tombstones dropped
 	if n := e.c.GroupCount(); n != 0 {
 		t.Fatalf("%d groups after compaction and a restart, want 0: %+v", n, e.c.ListGroups(nil, nil))
 	}
