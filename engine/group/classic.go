@@ -300,6 +300,13 @@ func (cg *classicGroup) joinKnown(cl Client, req *kmsg.JoinGroupRequest, reply f
 		fail(kerr.UnknownMemberID.Code)
 		return
 	}
+	if !cg.acceptsJoiner(m.id) {
+		// Kafka checks every join: a member rejoining a rebalance that
+		// others have filled to group.max.size is refused (and, not
+		// having rejoined, leaves when the join phase ends).
+		fail(kerr.GroupMaxSizeReached.Code)
+		return
+	}
 	switch cg.state {
 	case statePreparingRebalance:
 		cg.updateMemberAndRebalance(m, req, reply)
@@ -352,6 +359,12 @@ func (cg *classicGroup) unknownInstance(instanceID *string) bool {
 // takes over its old assignment without a rebalance (KIP-345).
 func (cg *classicGroup) replaceStatic(oldID string, cl Client, req *kmsg.JoinGroupRequest, reply func(kmsg.Response)) {
 	m := cg.members[oldID]
+	if !cg.acceptsJoiner(oldID) {
+		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+		resp.ErrorCode = kerr.GroupMaxSizeReached.Code
+		reply(resp)
+		return
+	}
 	if m == nil {
 		delete(cg.static, *req.InstanceID)
 		cg.addMemberAndRebalance(cg.newMember(newMemberID(*req.InstanceID), cl, req), req, reply)

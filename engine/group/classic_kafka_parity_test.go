@@ -137,3 +137,35 @@ func TestOffsetMetadataLimitCountsCharactersAsJava(t *testing.T) {
 		t.Fatalf("60-character metadata under a 100 limit: %v", kerr.ErrorForCode(code))
 	}
 }
+
+// group.max.size holds for every join, as Kafka's acceptJoiningMember
+// checks each: two newcomers whose KIP-394 ids took no place rejoin a
+// rebalance of a full group before its member does, and that member is
+// then refused, not let in as a third.
+func TestClassicMaxSizeHoldsWhenPendingIDsJoinDuringARebalance(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.MaxSize = 2
+	e.c = New(e.cfg, e.clock, e.journal, e.topics)
+	e.c.Loaded()
+	ids := e.stableGroup("g", 1)
+	var b0, c0 reply
+	e.c.JoinGroup(Client{ID: "b"}, joinReq("g", "", nil), b0.fn())
+	e.c.JoinGroup(Client{ID: "c"}, joinReq("g", "", nil), c0.fn())
+	if b0.join(t).ErrorCode != kerr.MemberIDRequired.Code || c0.join(t).ErrorCode != kerr.MemberIDRequired.Code {
+		t.Fatal("want MEMBER_ID_REQUIRED for both newcomers")
+	}
+	var b, c, a reply
+	e.c.JoinGroup(Client{ID: "b"}, joinReq("g", b0.join(t).MemberID, nil), b.fn())
+	e.c.JoinGroup(Client{ID: "c"}, joinReq("g", c0.join(t).MemberID, nil), c.fn())
+	e.c.JoinGroup(Client{ID: "client"}, joinReq("g", ids[0], nil), a.fn())
+	if code := a.join(t).ErrorCode; code != kerr.GroupMaxSizeReached.Code {
+		t.Fatalf("the member rejoining a full rebalance: %v, want GROUP_MAX_SIZE_REACHED", kerr.ErrorForCode(code))
+	}
+	// The join phase ends without it (it did not rejoin) at the rebalance
+	// timeout (5 s, within the sessions), as in Kafka.
+	e.clock.advance(6 * time.Second)
+	d := e.c.DescribeGroup(6, "g")
+	if len(d.Members) != 2 || b.n != 1 || c.n != 1 {
+		t.Fatalf("group.max.size=2: %d members in state %s (newcomers answered %d, %d)", len(d.Members), d.State, b.n, c.n)
+	}
+}
