@@ -27,10 +27,11 @@ import (
 // * read_committed is answered as read_uncommitted: no transactions are
 //   served yet, so the last stable offset is the high watermark.
 // * Offsets are read on the shard that owns the partition; the event loop
-//   only validates and fans out. A partition with appends staged in the
-//   shard's current turn is read once that turn is written and synced, so
-//   a ListOffsets pipelined behind a produce sees it, as in Kafka, which
-//   serves a connection's requests one at a time.
+//   only validates and fans out. The answer counts what was appended
+//   before the request reached the shard, once the log has made it
+//   visible, and nothing appended after (listOffsetsOnce), so a
+//   ListOffsets pipelined behind a produce sees it and not the next, as
+//   in Kafka, which serves a connection's requests one at a time.
 //
 // Version notes:
 // * v0: MaxNumOffsets and OldStyleOffsets. Kafka lists segment base offsets
@@ -56,6 +57,11 @@ type listOffsetsJob struct {
 	out       *kmsg.ListOffsetsResponseTopicPartition
 	timestamp int64
 	maxNum    int32
+	// end is the partition's log end when the job first reached its
+	// shard, after every append submitted before it (-1 until then): the
+	// answer waits until the log has made it visible, and counts nothing
+	// appended after it.
+	end int64
 }
 
 func (b *Broker) handleListOffsets(r *request) {
@@ -89,13 +95,13 @@ func (b *Broker) handleListOffsets(r *request) {
 				continue
 			}
 			keys = append(keys, k)
-			jobs = append(jobs, listOffsetsJob{out: sp, timestamp: rp.Timestamp, maxNum: rp.MaxNumOffsets})
+			jobs = append(jobs, listOffsetsJob{out: sp, timestamp: rp.Timestamp, maxNum: rp.MaxNumOffsets, end: -1})
 		}
 	}
 	version := req.Version
-	b.runOnShardsAfterAppends(keys, func(s *shard, i int) {
-		s.listOffsets(keys[i], &jobs[i], version)
-	}, func() { r.respond(resp) })
+	b.fanOut(keys, func() { r.respond(resp) }, func(s *shard, idx []int, finish func()) {
+		s.listOffsetsOnce(keys, idx, jobs, version, finish)
+	})
 }
 
 // checkListOffsets validates one partition on the event loop, in the order
@@ -139,6 +145,52 @@ func leaderEpochCheck(client, current int32) int16 {
 	return 0
 }
 
+// listOffsetsOnce answers the shard's partitions of a ListOffsets once
+// each log has made visible what was appended to it before the request
+// reached the shard: Kafka serves a connection's requests one at a time,
+// so a ListOffsets pipelined behind a produce must count its records,
+// whether they are still staged in the shard's turn or, written behind
+// the WAL, waiting for its sync. Until then it waits on the first such
+// partition, woken as a long-poll fetch is, and looks again.
+func (s *shard) listOffsetsOnce(keys []partKey, idx []int, jobs []listOffsetsJob, version int16, finish func()) {
+	for _, i := range idx {
+		p := s.parts[keys[i]]
+		if p == nil || p.log == nil || p.log.Failed() != nil {
+			continue // answered with its error below
+		}
+		j := &jobs[i]
+		if j.end < 0 {
+			j.end = p.log.NextOffset()
+		}
+		if p.log.WrittenOffset() < min(j.end, p.log.NextOffset()) {
+			p.addWaiter(&listOffsetsWaiter{again: func() {
+				s.submit(func(s *shard) { s.listOffsetsOnce(keys, idx, jobs, version, finish) })
+			}})
+			return
+		}
+	}
+	for _, i := range idx {
+		s.listOffsets(keys[i], &jobs[i], version)
+	}
+	finish()
+}
+
+// listOffsetsWaiter is a ListOffsets waiting on a partition (its wakes
+// come from the shard that owns it).
+type listOffsetsWaiter struct {
+	again func()
+	woken bool
+}
+
+func (w *listOffsetsWaiter) wake() {
+	if !w.woken {
+		w.woken = true
+		w.again()
+	}
+}
+
+func (w *listOffsetsWaiter) finished() bool { return w.woken }
+
 // listOffsets answers one partition from its log; it runs on the shard.
 func (s *shard) listOffsets(k partKey, j *listOffsetsJob, version int16) {
 	out := j.out
@@ -149,6 +201,9 @@ func (s *shard) listOffsets(k partKey, j *listOffsetsJob, version int16) {
 	}
 	l := p.log
 	start, end := l.StartOffset(), l.WrittenOffset()
+	if j.end >= 0 {
+		end = min(end, j.end) // nothing appended after the request
+	}
 	if version == 0 {
 		out.OldStyleOffsets = oldStyleOffsets(j.timestamp, j.maxNum, start, end, p)
 		return

@@ -202,3 +202,61 @@ func testListOffsetsPipelinedBehindAProduce(t *testing.T, records int, sets ...s
 		t.Fatalf("ListOffsets pipelined behind an acknowledged produce of %d records: latest offset %d", records, off)
 	}
 }
+
+// A ListOffsets pipelined between two produces counts the first and not
+// the second, as Kafka, serving one request of a connection at a time,
+// answers it; under write-behind the first's batch may still wait for its
+// WAL sync when the ListOffsets reaches the shard, in a later turn.
+func TestListOffsetsPipelinedBetweenProducesCountsTheFirst(t *testing.T) {
+	for _, flush := range []string{"interval", "always"} {
+		t.Run("flush="+flush, func(t *testing.T) {
+			tb := startBroker(t, "log.flush.policy="+flush, "log.flush.wal.min.partitions=1", "num.shards=1")
+			createTestTopic(t, tb, "order-between", 1)
+			c := dialRaw(t, tb.addr, 30*time.Second)
+			lo := kmsg.NewPtrListOffsetsRequest()
+			lo.ReplicaID = -1
+			lt := kmsg.NewListOffsetsRequestTopic()
+			lt.Topic = "order-between"
+			lp := kmsg.NewListOffsetsRequestTopicPartition()
+			lp.Partition, lp.Timestamp = 0, -1
+			lt.Partitions = append(lt.Partitions, lp)
+			lo.Topics = append(lo.Topics, lt)
+			read := func() []byte {
+				var size [4]byte
+				if _, err := io.ReadFull(c, size[:]); err != nil {
+					t.Fatal(err)
+				}
+				body := make([]byte, binary.BigEndian.Uint32(size[:]))
+				if _, err := io.ReadFull(c, body); err != nil {
+					t.Fatal(err)
+				}
+				return body
+			}
+			for round := range 40 {
+				frames := sizePrefixed(withCorrelation(encodeRequest(produceRequestOf("order-between", 0, -1, rawBatch(10, -1, -1, -1)), 9), 1))
+				if _, err := c.Write(frames); err != nil {
+					t.Fatal(err)
+				}
+				// Sent a moment later, the ListOffsets may reach the shard
+				// in a later turn than the produce.
+				time.Sleep(time.Duration(round%5) * 100 * time.Microsecond)
+				frames = sizePrefixed(withCorrelation(encodeRequest(lo, 7), 2))
+				frames = append(frames, sizePrefixed(withCorrelation(encodeRequest(produceRequestOf("order-between", 0, -1, rawBatch(10, -1, -1, -1)), 9), 3))...)
+				if _, err := c.Write(frames); err != nil {
+					t.Fatal(err)
+				}
+				read()
+				body := read()
+				read()
+				lr := kmsg.NewPtrListOffsetsResponse()
+				lr.Version = 7
+				if err := lr.ReadFrom(body[5:]); err != nil {
+					t.Fatal(err)
+				}
+				if off, want := lr.Topics[0].Partitions[0].Offset, int64(round*20+10); off != want {
+					t.Fatalf("round %d: ListOffsets between two produces of 10 records: latest %d, want %d", round, off, want)
+				}
+			}
+		})
+	}
+}

@@ -8,20 +8,18 @@ import "sync/atomic"
 // a handler can fan out from the event loop; run may only touch keys[i]'s
 // own output, since shards run at the same time.
 func (b *Broker) runOnShards(keys []partKey, run func(s *shard, i int), done func()) {
-	b.fanOut(keys, run, done, false)
+	b.fanOut(keys, done, func(s *shard, idx []int, finish func()) {
+		for _, i := range idx {
+			run(s, i)
+		}
+		finish()
+	})
 }
 
-// runOnShardsAfterAppends is runOnShards for reads that must see what was
-// appended before them (Kafka serves a connection's requests one at a
-// time, so a ListOffsets pipelined behind a produce sees its records): a
-// shard whose partitions among keys hold appends staged in its current
-// turn, not yet written or synced, runs its part once that turn is
-// committed, in a job of its own.
-func (b *Broker) runOnShardsAfterAppends(keys []partKey, run func(s *shard, i int), done func()) {
-	b.fanOut(keys, run, done, true)
-}
-
-func (b *Broker) fanOut(keys []partKey, run func(s *shard, i int), done func(), afterAppends bool) {
+// fanOut submits each shard owning some of keys its indexes; each calls
+// finish once when its part is done (at once, or later from a job of its
+// own), and done runs once every shard has. With no keys done runs at once.
+func (b *Broker) fanOut(keys []partKey, done func(), onShard func(s *shard, idx []int, finish func())) {
 	if len(keys) == 0 {
 		done()
 		return
@@ -33,34 +31,12 @@ func (b *Broker) fanOut(keys []partKey, run func(s *shard, i int), done func(), 
 	}
 	var pending atomic.Int32
 	pending.Store(int32(len(byShard)))
-	runAll := func(s *shard, idx []int) {
-		for _, i := range idx {
-			run(s, i)
-		}
+	finish := func() {
 		if pending.Add(-1) == 0 {
 			done()
 		}
 	}
 	for s, idx := range byShard {
-		s.submit(func(s *shard) {
-			if afterAppends && s.anyStaged(keys, idx) {
-				s.afterTurn = append(s.afterTurn, func(map[*partition]error) {
-					s.submit(func(s *shard) { runAll(s, idx) })
-				})
-				return
-			}
-			runAll(s, idx)
-		})
+		s.submit(func(s *shard) { onShard(s, idx, finish) })
 	}
-}
-
-// anyStaged says whether a partition among keys[idx] holds appends staged
-// in the shard's current turn.
-func (s *shard) anyStaged(keys []partKey, idx []int) bool {
-	for _, i := range idx {
-		if p := s.parts[keys[i]]; p != nil && p.queuedForWrite {
-			return true
-		}
-	}
-	return false
 }
