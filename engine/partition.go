@@ -86,6 +86,7 @@ type partition struct {
 	flushArmedAt time.Time
 	flushDue     time.Time
 	flushTimer   uint64
+	flushTimerAt *time.Timer // stopped when a sooner one replaces it
 }
 
 // fetchWaiter is a long-poll fetch waiting for data on this partition.
@@ -496,7 +497,10 @@ func (p *partition) applyFlushInterval(st *topicSettings) {
 	p.flushArmed, p.flushDue = true, due
 	p.flushTimer++
 	timer := p.flushTimer
-	time.AfterFunc(time.Until(due), func() {
+	if p.flushTimerAt != nil {
+		p.flushTimerAt.Stop() // or it stays in the runtime's heap until its old deadline
+	}
+	p.flushTimerAt = time.AfterFunc(time.Until(due), func() {
 		p.shard.submit(func(*shard) {
 			if p.flushTimer != timer {
 				return // a sooner timer replaced this one
