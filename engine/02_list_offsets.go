@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -150,22 +151,32 @@ func leaderEpochCheck(client, current int32) int16 {
 // reached the shard: Kafka serves a connection's requests one at a time,
 // so a ListOffsets pipelined behind a produce must count its records,
 // whether they are still staged in the shard's turn or, written behind
-// the WAL, waiting for its sync. Until then it waits on the first such
-// partition, woken as a long-poll fetch is, and looks again.
+// the WAL, waiting for its sync. Every partition's end is taken first;
+// then, while one is not visible yet, the request waits on it, woken as a
+// long-poll fetch is (a write, a sync, a reopen), and looks again — for at
+// most io.timeout.ms, after which it answers with what is visible (a
+// failed write or sync may leave batches that never show).
 func (s *shard) listOffsetsOnce(keys []partKey, idx []int, jobs []listOffsetsJob, version int16, finish func()) {
 	for _, i := range idx {
+		if p := s.parts[keys[i]]; p != nil && p.log != nil {
+			jobs[i].end = p.log.NextOffset()
+		}
+	}
+	s.listOffsetsWhenVisible(keys, idx, jobs, version, finish, time.Now().Add(s.b.cfg.IOTimeout))
+}
+
+func (s *shard) listOffsetsWhenVisible(keys []partKey, idx []int, jobs []listOffsetsJob, version int16, finish func(), deadline time.Time) {
+	for _, i := range idx {
 		p := s.parts[keys[i]]
-		if p == nil || p.log == nil || p.log.Failed() != nil {
-			continue // answered with its error below
+		if p == nil || p.log == nil || p.log.Failed() != nil || !time.Now().Before(deadline) {
+			break // answered below, with its error or what is visible
 		}
-		j := &jobs[i]
-		if j.end < 0 {
-			j.end = p.log.NextOffset()
-		}
-		if p.log.WrittenOffset() < min(j.end, p.log.NextOffset()) {
-			p.addWaiter(&listOffsetsWaiter{again: func() {
-				s.submit(func(s *shard) { s.listOffsetsOnce(keys, idx, jobs, version, finish) })
-			}})
+		if p.log.WrittenOffset() < min(jobs[i].end, p.log.NextOffset()) {
+			w := &listOffsetsWaiter{again: func() {
+				s.submit(func(s *shard) { s.listOffsetsWhenVisible(keys, idx, jobs, version, finish, deadline) })
+			}}
+			p.addWaiter(w)
+			time.AfterFunc(time.Until(deadline), w.wake) // a no-op once woken
 			return
 		}
 	}
@@ -175,21 +186,20 @@ func (s *shard) listOffsetsOnce(keys []partKey, idx []int, jobs []listOffsetsJob
 	finish()
 }
 
-// listOffsetsWaiter is a ListOffsets waiting on a partition (its wakes
-// come from the shard that owns it).
+// listOffsetsWaiter is a ListOffsets waiting on a partition: woken by the
+// shard that owns it, or by its deadline's timer, whichever comes first.
 type listOffsetsWaiter struct {
 	again func()
-	woken bool
+	woken atomic.Bool
 }
 
 func (w *listOffsetsWaiter) wake() {
-	if !w.woken {
-		w.woken = true
+	if w.woken.CompareAndSwap(false, true) {
 		w.again()
 	}
 }
 
-func (w *listOffsetsWaiter) finished() bool { return w.woken }
+func (w *listOffsetsWaiter) finished() bool { return w.woken.Load() }
 
 // listOffsets answers one partition from its log; it runs on the shard.
 func (s *shard) listOffsets(k partKey, j *listOffsetsJob, version int16) {
@@ -202,7 +212,9 @@ func (s *shard) listOffsets(k partKey, j *listOffsetsJob, version int16) {
 	l := p.log
 	start, end := l.StartOffset(), l.WrittenOffset()
 	if j.end >= 0 {
-		end = min(end, j.end) // nothing appended after the request
+		// Nothing appended after the request; never below the start
+		// (DeleteRecords may have moved it meanwhile).
+		end = max(min(end, j.end), start)
 	}
 	if version == 0 {
 		out.OldStyleOffsets = oldStyleOffsets(j.timestamp, j.maxNum, start, end, p)

@@ -222,6 +222,9 @@ func (s *shard) finishWAL(job *syncJob) {
 			}
 		}
 		if ps.err != nil || ps.p.log == nil {
+			// A request waiting for these batches to become visible (a
+			// ListOffsets behind their produce) answers now with what is.
+			ps.p.wakeWaiters()
 			continue
 		}
 		if ps.batches != nil {
@@ -231,6 +234,7 @@ func (s *shard) finishWAL(job *syncJob) {
 		} else if ps.task != nil && ps.task.Log() == ps.p.log {
 			ps.p.log.MarkDurable(ps.upTo)
 			ps.p.walUnsafe = false // its file is durable up to at least the reopen
+			ps.p.wakeWaiters()
 		}
 	}
 	if job.walFailed && job.seq > s.lastResume {

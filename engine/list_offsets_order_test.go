@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/chronik-go/chronik/uring"
+)
+
+// listOffsetsLatestReq asks partition 0 of topic's latest offset.
+func listOffsetsLatestReq(topic string) *kmsg.ListOffsetsRequest {
+	lo := kmsg.NewPtrListOffsetsRequest()
+	lo.ReplicaID = -1
+	lt := kmsg.NewListOffsetsRequestTopic()
+	lt.Topic = topic
+	lp := kmsg.NewListOffsetsRequestTopicPartition()
+	lp.Partition, lp.Timestamp = 0, -1
+	lt.Partitions = append(lt.Partitions, lp)
+	lo.Topics = append(lo.Topics, lt)
+	return lo
+}
+
+// readRawFrame reads one size-prefixed response body from c.
+func readRawFrame(t *testing.T, c net.Conn, what string) []byte {
+	t.Helper()
+	var size [4]byte
+	if _, err := io.ReadFull(c, size[:]); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	body := make([]byte, binary.BigEndian.Uint32(size[:]))
+	if _, err := io.ReadFull(c, body); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return body
+}
+
+// A ListOffsets pipelined behind a produce whose WAL append fails (write-
+// behind) must still be answered.
+func TestListOffsetsBehindAFailedWALAppendIsAnswered(t *testing.T) {
+	fo := newFaultOpener(uring.PwriteOpener{})
+	tb := startBrokerWith(t, fo, "num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1")
+	createTestTopic(t, tb, "lw", 1)
+	c := dialRaw(t, tb.addr, 30*time.Second)
+	// One good produce through the WAL first.
+	if _, err := c.Write(sizePrefixed(withCorrelation(encodeRequest(produceRequestOf("lw", 0, -1, rawBatch(10, -1, -1, -1)), 9), 1))); err != nil {
+		t.Fatal(err)
+	}
+	readRawFrame(t, c, "first produce")
+	if tb.b.Metrics().WALSyncs == 0 {
+		t.Fatal("the produce did not go through the WAL")
+	}
+	fo.setWrite(walDirName, syscall.EIO)
+	frames := sizePrefixed(withCorrelation(encodeRequest(produceRequestOf("lw", 0, -1, rawBatch(10, -1, -1, -1)), 9), 2))
+	frames = append(frames, sizePrefixed(withCorrelation(encodeRequest(listOffsetsLatestReq("lw"), 7), 3))...)
+	if _, err := c.Write(frames); err != nil {
+		t.Fatal(err)
+	}
+	body := readRawFrame(t, c, "produce with a failing WAL")
+	pr := kmsg.NewPtrProduceResponse()
+	pr.Version = 9
+	if err := pr.ReadFrom(body[5:]); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("produce: %v", kerr.ErrorForCode(pr.Topics[0].Partitions[0].ErrorCode))
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	body = readRawFrame(t, c, "ListOffsets pipelined behind the produce whose WAL append failed")
+	lr := kmsg.NewPtrListOffsetsResponse()
+	lr.Version = 7
+	if err := lr.ReadFrom(body[5:]); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ListOffsets: %+v", lr.Topics[0].Partitions[0])
+}
+
+// A ListOffsets of two partitions, pipelined between a produce to the first
+// and a produce to the second, counts the first and not the second.
+func TestListOffsetsOfTwoPartitionsCountsNoneAfter(t *testing.T) {
+	for _, flush := range []string{"interval", "always"} {
+		t.Run("flush="+flush, func(t *testing.T) {
+			tb := startBroker(t, "log.flush.policy="+flush, "log.flush.wal.min.partitions=1", "num.shards=1")
+			createTestTopic(t, tb, "two", 2)
+			c := dialRaw(t, tb.addr, 30*time.Second)
+			lo := listOffsetsLatestReq("two")
+			lp := kmsg.NewListOffsetsRequestTopicPartition()
+			lp.Partition, lp.Timestamp = 1, -1
+			lo.Topics[0].Partitions = append(lo.Topics[0].Partitions, lp)
+			for round := range 20 {
+				frames := sizePrefixed(withCorrelation(encodeRequest(produceRequestOf("two", 0, -1, rawBatch(10, -1, -1, -1)), 9), 1))
+				frames = append(frames, sizePrefixed(withCorrelation(encodeRequest(lo, 7), 2))...)
+				frames = append(frames, sizePrefixed(withCorrelation(encodeRequest(produceRequestOf("two", 1, -1, rawBatch(10, -1, -1, -1)), 9), 3))...)
+				if _, err := c.Write(frames); err != nil {
+					t.Fatal(err)
+				}
+				readRawFrame(t, c, "produce 0")
+				body := readRawFrame(t, c, "ListOffsets")
+				readRawFrame(t, c, "produce 1")
+				lr := kmsg.NewPtrListOffsetsResponse()
+				lr.Version = 7
+				if err := lr.ReadFrom(body[5:]); err != nil {
+					t.Fatal(err)
+				}
+				got := map[int32]int64{}
+				for _, p := range lr.Topics[0].Partitions {
+					got[p.Partition] = p.Offset
+				}
+				if got[0] != int64(round+1)*10 || got[1] != int64(round)*10 {
+					t.Fatalf("round %d: ListOffsets between produce(p0) and produce(p1): p0 %d (want %d), p1 %d (want %d)", round, got[0], (round+1)*10, got[1], round*10)
+				}
+			}
+		})
+	}
+}
