@@ -513,6 +513,14 @@ func (p *partition) applyFlushInterval(st *topicSettings) {
 	})
 }
 
+// stopFlushTimer drops a flush.ms timer of a partition going away, which
+// would otherwise hold it until its deadline.
+func (p *partition) stopFlushTimer() {
+	if p.flushTimerAt != nil {
+		p.flushTimerAt.Stop()
+	}
+}
+
 func (p *partition) queueSync() {
 	if !p.queuedForSync {
 		p.queuedForSync = true
@@ -587,6 +595,7 @@ func (p *partition) enforceRetention(now time.Time) {
 // them in its own files.
 func (p *partition) close() (st partitionCleanState, ok bool) {
 	p.closed = true
+	p.stopFlushTimer()
 	p.noteOffline()
 	if p.log == nil {
 		return st, false
@@ -625,6 +634,7 @@ func (p *partition) close() (st partitionCleanState, ok bool) {
 func (p *partition) remove() {
 	p.shard.awaitReopen(p)
 	p.closed = true
+	p.stopFlushTimer()
 	p.noteOffline()
 	if p.log == nil {
 		p.removeFiles()
