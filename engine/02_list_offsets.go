@@ -167,16 +167,23 @@ func (s *shard) listOffsetsOnce(keys []partKey, idx []int, jobs []listOffsetsJob
 
 func (s *shard) listOffsetsWhenVisible(keys []partKey, idx []int, jobs []listOffsetsJob, version int16, finish func(), deadline time.Time) {
 	for _, i := range idx {
+		if !time.Now().Before(deadline) {
+			break // answered below with what is visible
+		}
 		p := s.parts[keys[i]]
-		if p == nil || p.log == nil || p.log.Failed() != nil || !time.Now().Before(deadline) {
-			break // answered below, with its error or what is visible
+		if p == nil || p.log == nil || p.log.Failed() != nil {
+			continue // answered below with its error
 		}
 		if p.log.WrittenOffset() < min(jobs[i].end, p.log.NextOffset()) {
-			w := &listOffsetsWaiter{again: func() {
-				s.submit(func(s *shard) { s.listOffsetsWhenVisible(keys, idx, jobs, version, finish, deadline) })
-			}}
+			w := &listOffsetsWaiter{}
+			w.again = func() {
+				s.submit(func(s *shard) {
+					w.timer.Stop() // woken first by the shard: it would hold the request until the deadline
+					s.listOffsetsWhenVisible(keys, idx, jobs, version, finish, deadline)
+				})
+			}
 			p.addWaiter(w)
-			time.AfterFunc(time.Until(deadline), w.wake) // a no-op once woken
+			w.timer = time.AfterFunc(time.Until(deadline), w.wake)
 			return
 		}
 	}
@@ -191,6 +198,7 @@ func (s *shard) listOffsetsWhenVisible(keys []partKey, idx []int, jobs []listOff
 type listOffsetsWaiter struct {
 	again func()
 	woken atomic.Bool
+	timer *time.Timer // set and stopped on the shard's goroutine
 }
 
 func (w *listOffsetsWaiter) wake() {

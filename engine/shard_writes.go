@@ -69,7 +69,7 @@ func (s *shard) writeTurn() map[*partition]error {
 		s.b.log.Error("write partition", "topic", p.key.topic, "partition", p.key.partition, "err", err)
 		// A request waiting for the failed batches to become visible
 		// (a ListOffsets behind their produce) looks again: they will not.
-		defer p.wakeWaiters()
+		p.wakeWaiters()
 	}
 	for _, p := range s.toWrite {
 		p.queuedForWrite = false
