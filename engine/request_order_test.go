@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"io"
 	"net"
 	"testing"
 	"time"
@@ -163,31 +162,13 @@ func testListOffsetsPipelinedBehindAProduce(t *testing.T, records int, sets ...s
 	tb := startBroker(t, append(sets, "message.max.bytes=4194304")...)
 	createTestTopic(t, tb, "order-lane", 1)
 	c := dialRaw(t, tb.addr, 10*time.Second)
-	lo := kmsg.NewPtrListOffsetsRequest()
-	lo.ReplicaID = -1
-	lt := kmsg.NewListOffsetsRequestTopic()
-	lt.Topic = "order-lane"
-	lp := kmsg.NewListOffsetsRequestTopicPartition()
-	lp.Partition, lp.Timestamp = 0, -1
-	lt.Partitions = append(lt.Partitions, lp)
-	lo.Topics = append(lo.Topics, lt)
+	lo := listOffsetsLatestReq("order-lane")
 	frames := sizePrefixed(withCorrelation(encodeRequest(produceRequestOf("order-lane", 0, 1, rawBatch(records, -1, -1, -1)), 9), 1))
 	frames = append(frames, sizePrefixed(withCorrelation(encodeRequest(lo, 7), 2))...)
 	if _, err := c.Write(frames); err != nil {
 		t.Fatal(err)
 	}
-	var bodies [][]byte
-	for range 2 {
-		var size [4]byte
-		if _, err := io.ReadFull(c, size[:]); err != nil {
-			t.Fatal(err)
-		}
-		body := make([]byte, binary.BigEndian.Uint32(size[:]))
-		if _, err := io.ReadFull(c, body); err != nil {
-			t.Fatal(err)
-		}
-		bodies = append(bodies, body)
-	}
+	bodies := [][]byte{readRawFrame(t, c, "produce"), readRawFrame(t, c, "ListOffsets")}
 	pr := kmsg.NewPtrProduceResponse()
 	pr.Version = 9
 	if err := pr.ReadFrom(bodies[0][5:]); err != nil || pr.Topics[0].Partitions[0].ErrorCode != 0 {
@@ -213,25 +194,8 @@ func TestListOffsetsPipelinedBetweenProducesCountsTheFirst(t *testing.T) {
 			tb := startBroker(t, "log.flush.policy="+flush, "log.flush.wal.min.partitions=1", "num.shards=1")
 			createTestTopic(t, tb, "order-between", 1)
 			c := dialRaw(t, tb.addr, 30*time.Second)
-			lo := kmsg.NewPtrListOffsetsRequest()
-			lo.ReplicaID = -1
-			lt := kmsg.NewListOffsetsRequestTopic()
-			lt.Topic = "order-between"
-			lp := kmsg.NewListOffsetsRequestTopicPartition()
-			lp.Partition, lp.Timestamp = 0, -1
-			lt.Partitions = append(lt.Partitions, lp)
-			lo.Topics = append(lo.Topics, lt)
-			read := func() []byte {
-				var size [4]byte
-				if _, err := io.ReadFull(c, size[:]); err != nil {
-					t.Fatal(err)
-				}
-				body := make([]byte, binary.BigEndian.Uint32(size[:]))
-				if _, err := io.ReadFull(c, body); err != nil {
-					t.Fatal(err)
-				}
-				return body
-			}
+			lo := listOffsetsLatestReq("order-between")
+			read := func() []byte { return readRawFrame(t, c, "answer") }
 			for round := range 40 {
 				frames := sizePrefixed(withCorrelation(encodeRequest(produceRequestOf("order-between", 0, -1, rawBatch(10, -1, -1, -1)), 9), 1))
 				if _, err := c.Write(frames); err != nil {
