@@ -172,7 +172,7 @@ func (s *shard) listOffsetsWhenVisible(keys []partKey, idx []int, jobs []listOff
 		}
 		p := s.parts[keys[i]]
 		if p == nil || p.log == nil || p.log.Failed() != nil {
-			continue // answered below with its error
+			continue // not waited on: answered below as it stands
 		}
 		if p.log.WrittenOffset() < min(jobs[i].end, p.log.NextOffset()) {
 			w := &listOffsetsWaiter{}
