@@ -54,7 +54,7 @@ func appendInt16String(b []byte, s string) []byte {
 
 // decodeConsumerMemberKey reads a member record's group and member id.
 func decodeConsumerMemberKey(key []byte) (group, member string, err error) {
-	r := snapshotReader{b: key}
+	r := recordReader{b: key}
 	r.take(2) // the version
 	group, member = r.int16String(), r.int16String()
 	if r.err == nil && len(r.b) > 0 {
@@ -63,10 +63,10 @@ func decodeConsumerMemberKey(key []byte) (group, member string, err error) {
 	return group, member, r.err
 }
 
-// verifyCleanSnapshots makes persist check that a member no change marked
+// verifyMemberMarks makes persist check that a member no change marked
 // would indeed write the same bytes; this package's tests set it, so a
 // change that forgot its mark panics there.
-var verifyCleanSnapshots = false
+var verifyMemberMarks = false
 
 // persist writes what a heartbeat or fence changed, in one append: the
 // group epoch, the group's state if it changed, tombstones for members
@@ -103,7 +103,7 @@ func (cg *consumerGroup) persist() error {
 	// at no other member.
 	var ids []string
 	for id, m := range cg.members {
-		if m.dirty || verifyCleanSnapshots {
+		if m.dirty || verifyMemberMarks {
 			ids = append(ids, id)
 		}
 	}
@@ -185,7 +185,7 @@ type consumerState struct {
 }
 
 func decodeConsumerState(value []byte) (consumerState, error) {
-	r := snapshotReader{b: value}
+	r := recordReader{b: value}
 	r.version()
 	var st consumerState
 	st.epoch, st.assignmentEpoch = int32(r.varint()), int32(r.varint())
@@ -200,7 +200,7 @@ func decodeConsumerState(value []byte) (consumerState, error) {
 
 // decodeMember reads a member record's value for member id.
 func decodeMember(id string, value []byte) (*consumerMember, error) {
-	r := snapshotReader{b: value}
+	r := recordReader{b: value}
 	r.version()
 	m := &consumerMember{id: id}
 	m.instanceID, m.rackID = r.nullableString(), r.nullableString()
@@ -301,16 +301,16 @@ func appendAssignment(b []byte, a assignment, at func(topicPartition) int64) []b
 	return b
 }
 
-var errSnapshotShort = errors.New("value ends early")
+var errRecordShort = errors.New("value ends early")
 
-// snapshotReader reads a record written here; the first problem sticks in
+// recordReader reads a record written here; the first problem sticks in
 // err and every later read returns zero values.
-type snapshotReader struct {
+type recordReader struct {
 	b   []byte
 	err error
 }
 
-func (r *snapshotReader) fail(err error) {
+func (r *recordReader) fail(err error) {
 	if r.err == nil {
 		r.err = err
 	}
@@ -318,22 +318,22 @@ func (r *snapshotReader) fail(err error) {
 }
 
 // version checks the value's version.
-func (r *snapshotReader) version() {
+func (r *recordReader) version() {
 	if v := r.uint16(); r.err == nil && v != consumerRecordValueVersion {
 		r.fail(fmt.Errorf("value version %d not known", v))
 	}
 }
 
 // end checks that nothing follows the last field.
-func (r *snapshotReader) end() {
+func (r *recordReader) end() {
 	if r.err == nil && len(r.b) > 0 {
 		r.fail(fmt.Errorf("%d bytes after the last field", len(r.b)))
 	}
 }
 
-func (r *snapshotReader) take(n int) []byte {
+func (r *recordReader) take(n int) []byte {
 	if r.err != nil || n < 0 || n > len(r.b) {
-		r.fail(errSnapshotShort)
+		r.fail(errRecordShort)
 		return nil
 	}
 	out := r.b[:n]
@@ -341,47 +341,47 @@ func (r *snapshotReader) take(n int) []byte {
 	return out
 }
 
-func (r *snapshotReader) byte() byte {
+func (r *recordReader) byte() byte {
 	if b := r.take(1); b != nil {
 		return b[0]
 	}
 	return 0
 }
 
-func (r *snapshotReader) uint16() uint16 {
+func (r *recordReader) uint16() uint16 {
 	if b := r.take(2); b != nil {
 		return binary.BigEndian.Uint16(b)
 	}
 	return 0
 }
 
-func (r *snapshotReader) uint64() uint64 {
+func (r *recordReader) uint64() uint64 {
 	if b := r.take(8); b != nil {
 		return binary.BigEndian.Uint64(b)
 	}
 	return 0
 }
 
-func (r *snapshotReader) uvarint() uint64 {
+func (r *recordReader) uvarint() uint64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b)
 	if n <= 0 {
-		r.fail(errSnapshotShort)
+		r.fail(errRecordShort)
 		return 0
 	}
 	r.b = r.b[n:]
 	return v
 }
 
-func (r *snapshotReader) varint() int64 {
+func (r *recordReader) varint() int64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Varint(r.b)
 	if n <= 0 {
-		r.fail(errSnapshotShort)
+		r.fail(errRecordShort)
 		return 0
 	}
 	r.b = r.b[n:]
@@ -391,24 +391,24 @@ func (r *snapshotReader) varint() int64 {
 // count reads a length, refusing one the rest of the value cannot hold
 // (each element takes at least a byte), so a damaged value cannot make a
 // huge allocation.
-func (r *snapshotReader) count() int {
+func (r *recordReader) count() int {
 	n := r.uvarint()
 	if n > uint64(len(r.b)) {
-		r.fail(errSnapshotShort)
+		r.fail(errRecordShort)
 		return 0
 	}
 	return int(n)
 }
 
-func (r *snapshotReader) string() string {
+func (r *recordReader) string() string {
 	return string(r.take(r.count()))
 }
 
-func (r *snapshotReader) int16String() string {
+func (r *recordReader) int16String() string {
 	return string(r.take(int(r.uint16())))
 }
 
-func (r *snapshotReader) nullableString() *string {
+func (r *recordReader) nullableString() *string {
 	n := r.varint()
 	if n < 0 || r.err != nil {
 		return nil
@@ -417,7 +417,7 @@ func (r *snapshotReader) nullableString() *string {
 	return &s
 }
 
-func (r *snapshotReader) assignment(at func(topicPartition, int64)) assignment {
+func (r *recordReader) assignment(at func(topicPartition, int64)) assignment {
 	topics := r.count()
 	a := make(assignment, topics)
 	for range topics {

@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { verifyCleanSnapshots = true }
+func init() { verifyMemberMarks = true }
 
 // reloadCompacted is reload over the journal as compaction leaves it: the
 // last record of each key, in log order, tombstoned keys gone.
@@ -132,7 +132,7 @@ func TestConsumerRevocationSurvivesRestart(t *testing.T) {
 }
 
 // A heartbeat that changes nothing writes nothing; one that moves a member
-// writes the members' snapshot.
+// writes its record.
 func TestConsumerMembersWrittenOnlyOnChange(t *testing.T) {
 	e := newEnv(t)
 	e.topics.add("t", 2)
@@ -194,8 +194,8 @@ func TestConsumerRecordsDamaged(t *testing.T) {
 // topics of 100 partitions, a 101st joins and all settle. A record of the
 // whole group per step wrote 34 MB here.
 func TestConsumerRebalanceWritesWhatChanged(t *testing.T) {
-	verifyCleanSnapshots = false // it would encode every member at each heartbeat
-	defer func() { verifyCleanSnapshots = true }()
+	verifyMemberMarks = false // it would encode every member at each heartbeat
+	defer func() { verifyMemberMarks = true }()
 	e := newEnv(t)
 	e.cfg.MaxSize = 1000
 	e.c = New(e.cfg, e.clock, e.journal, e.topics)
