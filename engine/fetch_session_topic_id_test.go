@@ -23,17 +23,7 @@ func TestFetchSessionForgetsADeletedTopicByID(t *testing.T) {
 	cl := tb.client()
 	ctx := adminCtx(t)
 
-	req := kmsg.NewPtrFetchRequest()
-	req.Version, req.ReplicaID, req.MaxBytes, req.MinBytes, req.MaxWaitMillis = 13, -1, 1<<20, 1, 0
-	req.SessionID, req.SessionEpoch = 0, 0
-	for _, id := range [][16]byte{stayID, goesID} {
-		rt := kmsg.NewFetchRequestTopic()
-		rt.TopicID = id
-		rp := kmsg.NewFetchRequestTopicPartition()
-		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = 0, 0, 1<<20, -1
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-	}
+	req := newSessionFetchByID(stayID, goesID)
 	resp, err := req.RequestWith(ctx, cl)
 	if err != nil || resp.ErrorCode != 0 || resp.SessionID == 0 {
 		t.Fatalf("full fetch: %v %+v", err, resp)
@@ -99,17 +89,7 @@ func TestFetchSessionKeepsAPartitionWhoseTopicIDIsLearnedLater(t *testing.T) {
 	ctx := adminCtx(t)
 
 	tb.b.view.Store(before) // this broker has not applied "late" yet
-	req := kmsg.NewPtrFetchRequest()
-	req.Version, req.ReplicaID, req.MaxBytes, req.MinBytes, req.MaxWaitMillis = 13, -1, 1<<20, 1, 0
-	req.SessionID, req.SessionEpoch = 0, 0
-	for _, id := range [][16]byte{otherID, lateID} {
-		rt := kmsg.NewFetchRequestTopic()
-		rt.TopicID = id
-		rp := kmsg.NewFetchRequestTopicPartition()
-		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = 0, 0, 1<<20, -1
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-	}
+	req := newSessionFetchByID(otherID, lateID)
 	resp, err := req.RequestWith(ctx, cl)
 	tb.b.view.Store(after) // now it has
 	if err != nil || resp.ErrorCode != 0 || resp.SessionID == 0 {
@@ -216,4 +196,21 @@ func TestFetchSessionForgetsAPartitionAlsoNamed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// newSessionFetchByID is a full fetch (v13) that opens a session over
+// partition 0 of each topic id, from offset 0, answering at once.
+func newSessionFetchByID(ids ...[16]byte) *kmsg.FetchRequest {
+	req := kmsg.NewPtrFetchRequest()
+	req.Version, req.ReplicaID, req.MaxBytes, req.MinBytes, req.MaxWaitMillis = 13, -1, 1<<20, 1, 0
+	req.SessionID, req.SessionEpoch = 0, 0
+	for _, id := range ids {
+		rt := kmsg.NewFetchRequestTopic()
+		rt.TopicID = id
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = 0, 0, 1<<20, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+	}
+	return req
 }
