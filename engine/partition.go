@@ -80,13 +80,13 @@ type partition struct {
 	queuedForWrite bool
 	unflushed      int64
 	queuedForSync  bool
-	// The flush.ms timer: armed at flushArmedAt for flushDue; flushTimer
-	// numbers it, so that a timer replaced by a sooner one does nothing.
-	flushArmed   bool
+	// The flush.ms timer (nil when none runs): armed at flushArmedAt for
+	// flushDue; flushTimer numbers it, so that a timer replaced by a
+	// sooner one does nothing.
 	flushArmedAt time.Time
 	flushDue     time.Time
 	flushTimer   uint64
-	flushTimerAt *time.Timer // stopped when a sooner one replaces it
+	flushTimerAt *time.Timer
 }
 
 // fetchWaiter is a long-poll fetch waiting for data on this partition.
@@ -487,17 +487,18 @@ func (p *partition) applyFlushInterval(st *topicSettings) {
 	if st.flushMs < 0 {
 		return
 	}
-	if !p.flushArmed {
+	armed := p.flushTimerAt != nil
+	if !armed {
 		p.flushArmedAt = time.Now()
 	}
 	due := p.flushArmedAt.Add(msDuration(st.flushMs))
-	if p.flushArmed && !due.Before(p.flushDue) {
+	if armed && !due.Before(p.flushDue) {
 		return
 	}
-	p.flushArmed, p.flushDue = true, due
+	p.flushDue = due
 	p.flushTimer++
 	timer := p.flushTimer
-	if p.flushTimerAt != nil {
+	if armed {
 		p.flushTimerAt.Stop() // or it stays in the runtime's heap until its old deadline
 	}
 	p.flushTimerAt = time.AfterFunc(time.Until(due), func() {
@@ -505,7 +506,7 @@ func (p *partition) applyFlushInterval(st *topicSettings) {
 			if p.flushTimer != timer {
 				return // a sooner timer replaced this one
 			}
-			p.flushArmed = false
+			p.flushTimerAt = nil
 			if p.unflushed > 0 {
 				p.queueSync()
 			}
