@@ -95,8 +95,7 @@ func (l *Log) AppendMany(bs [][]byte, leaderEpoch int32) ([]int64, error) {
 			if s.size > 0 {
 				return l.reachedRollMs(s, maxTimestamps[j])
 			}
-			first := maxTimestamps[i]
-			return l.opts.SegmentMs > 0 && first >= 0 && maxTimestamps[j]-first > l.opts.SegmentMs.Milliseconds()
+			return maxTimestamps[i] >= 0 && l.pastSegmentMs(maxTimestamps[i], maxTimestamps[j])
 		}
 		next, end, j, limit := l.next, s.size, i, i+uring.WritevChunk(bs[i:])
 		for j < limit {
@@ -200,12 +199,18 @@ func (l *Log) reachedRollMs(s *segment, incomingTimestamp int64) bool {
 		return false
 	}
 	if first, err := s.firstBatchTimestamp(); err == nil && first >= 0 {
-		return incomingTimestamp-first > l.opts.SegmentMs.Milliseconds()
+		return l.pastSegmentMs(first, incomingTimestamp)
 	}
 	if s.firstAppend.IsZero() {
 		s.firstAppend = l.opts.Now()
 	}
 	return l.opts.Now().Sub(s.firstAppend) > l.opts.SegmentMs
+}
+
+// pastSegmentMs says whether a batch stamped incoming is more than
+// SegmentMs later than a segment's first batch, stamped first (>= 0).
+func (l *Log) pastSegmentMs(first, incoming int64) bool {
+	return l.opts.SegmentMs > 0 && incoming-first > l.opts.SegmentMs.Milliseconds()
 }
 
 // roll seals the active segment: its index files are written here and its
