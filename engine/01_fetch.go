@@ -64,8 +64,12 @@ type fetchPart struct {
 
 	errCode       int16
 	highWatermark int64
+	lastStable    int64
 	logStart      int64
 	data          []byte
+	// aborted lists the aborted transactions within what a read_committed
+	// fetch read (txn_partition.go).
+	aborted []kmsg.FetchResponseTopicPartitionAbortedTransaction
 }
 
 // fetchOp is one Fetch request through its read rounds. Its mutex guards the
@@ -156,7 +160,7 @@ func (b *Broker) handleFetch(r *request) {
 	immediate := false
 	for i := range op.parts {
 		fp := &op.parts[i]
-		fp.highWatermark, fp.logStart = -1, -1
+		fp.highWatermark, fp.lastStable, fp.logStart = -1, -1, -1
 		t, p, ok := v.partition(fp.key.topic, fp.key.partition)
 		switch {
 		case fp.unknownID:
@@ -255,12 +259,20 @@ func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget 
 	// Batches staged in this shard turn are not yet written and could still
 	// be taken back: the high watermark stops before them.
 	fp.highWatermark = p.log.WrittenOffset()
+	fp.lastStable = p.lastStableOffset()
 	fp.logStart = p.log.StartOffset()
+	fp.aborted = nil
+	end := fp.highWatermark
+	readCommitted := op.req.IsolationLevel == 1
+	if readCommitted {
+		// Nothing of an open transaction: it may yet abort.
+		end = fp.lastStable
+	}
 	limit := min(fp.maxBytes, op.req.MaxBytes, budget)
 	if limit <= 0 && budget > 0 {
 		limit = 1
 	}
-	data, err := p.log.ReadAppend(nil, fp.offset, fp.highWatermark, max(limit, 0), firstWhole && budget > 0)
+	data, err := p.log.ReadAppend(nil, fp.offset, end, max(limit, 0), firstWhole && budget > 0)
 	switch {
 	case errors.Is(err, partlog.ErrOffsetOutOfRange):
 		fp.errCode = kerr.OffsetOutOfRange.Code
@@ -280,6 +292,9 @@ func (s *shard) readFetchPart(op *fetchOp, fp *fetchPart, register bool, budget 
 	}
 	fp.errCode = 0
 	fp.data = data
+	if readCommitted && len(data) > 0 {
+		fp.aborted = p.txns.abortedFrom(fp.offset, end)
+	}
 	if register {
 		p.addWaiter(op)
 	}
@@ -394,12 +409,15 @@ func (op *fetchOp) finish() {
 		sp.Partition = fp.key.partition
 		sp.ErrorCode = fp.errCode
 		sp.HighWatermark = fp.highWatermark
-		sp.LastStableOffset = fp.highWatermark
+		sp.LastStableOffset = fp.lastStable
 		sp.LogStartOffset = fp.logStart
 		// librdkafka reads a null record set as an invalid size; send empty.
 		sp.RecordBatches = []byte{}
 		if req.IsolationLevel == 1 {
 			sp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+			if fp.errCode == 0 && len(fp.data) > 0 && fp.aborted != nil {
+				sp.AbortedTransactions = fp.aborted
+			}
 		}
 		if fp.errCode == 0 && len(fp.data) > 0 {
 			sp.RecordBatches = fp.data

@@ -41,7 +41,9 @@ import (
 //   before now) gives [log end, log start], -2 [log start], an older
 //   timestamp [log start] once the whole log is older, else nothing.
 // * v1: one offset per partition, looked up by record timestamp
-// * v2: IsolationLevel
+// * v2: IsolationLevel; read_committed answers the latest offset and
+//   timestamp lookups below the last stable offset, as Kafka's
+//   lastFetchableOffset.
 // * v4: CurrentLeaderEpoch fencing and LeaderEpoch in the response (KIP-320)
 // * v6: flexible
 // * v7: -3 max timestamp (KIP-734)
@@ -63,6 +65,9 @@ type listOffsetsJob struct {
 	// answer waits until the log has made it visible, and counts nothing
 	// appended after it.
 	end int64
+	// readCommitted (isolation level 1) answers up to the last stable
+	// offset: nothing of an open transaction.
+	readCommitted bool
 }
 
 func (b *Broker) handleListOffsets(r *request) {
@@ -96,7 +101,7 @@ func (b *Broker) handleListOffsets(r *request) {
 				continue
 			}
 			keys = append(keys, k)
-			jobs = append(jobs, listOffsetsJob{out: sp, timestamp: rp.Timestamp, maxNum: rp.MaxNumOffsets, end: -1})
+			jobs = append(jobs, listOffsetsJob{out: sp, timestamp: rp.Timestamp, maxNum: rp.MaxNumOffsets, end: -1, readCommitted: req.IsolationLevel == 1})
 		}
 	}
 	version := req.Version
@@ -223,6 +228,9 @@ func (s *shard) listOffsets(k partKey, j *listOffsetsJob, version int16) {
 		// Nothing appended after the request; never below the start
 		// (DeleteRecords may have moved it meanwhile).
 		end = max(min(end, j.end), start)
+	}
+	if j.readCommitted {
+		end = min(end, p.lastStableOffset())
 	}
 	if version == 0 {
 		out.OldStyleOffsets = oldStyleOffsets(j.timestamp, j.maxNum, start, end, p)

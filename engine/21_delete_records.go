@@ -102,6 +102,7 @@ func (s *shard) deleteRecords(k partKey, j *deleteRecordsJob) {
 			out.ErrorCode = kerr.KafkaStorageError.Code
 			return
 		}
+		p.txns.trimBelow(p.log.StartOffset())
 	}
 	out.LowWatermark = p.log.StartOffset()
 }

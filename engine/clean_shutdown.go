@@ -37,6 +37,8 @@ type partitionCleanState struct {
 	Log     partlog.CleanState
 	// Producers is the idempotent producers' state at Log.Next.
 	Producers map[int64]*producerState
+	// Txns is the partition's open and aborted transactions at Log.Next.
+	Txns txnState
 }
 
 // readCleanStateFile reads and decodes path; found is false when it does not
@@ -167,7 +169,7 @@ func (ss *startState) forPartition(dir string, id meta.TopicID) (clean bool, log
 	if !ok || e.TopicID != id {
 		return false, nil, nil
 	}
-	snap := &producerSnapshot{Offset: e.Log.Next, Producers: e.Producers}
+	snap := &producerSnapshot{Offset: e.Log.Next, Producers: e.Producers, txnState: e.Txns}
 	if !ss.clean {
 		return false, nil, snap
 	}

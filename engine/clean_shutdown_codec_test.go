@@ -25,6 +25,10 @@ func sampleCleanState() *cleanShutdownState {
 			ps.Producers[1000+id] = &producerState{Epoch: int16(id), SeenAtMs: 1_700_000_000_000,
 				Batches: []producerBatch{{FirstSeq: 0, LastSeq: 4, BaseOffset: 10, Timestamp: -1}, {FirstSeq: 2147483647, LastSeq: 3, BaseOffset: 1 << 50, Timestamp: 99}}}
 		}
+		if i == 2 {
+			ps.Txns = txnState{Ongoing: map[int64]int64{1000: 7, 1001: 1 << 45},
+				Aborted: []abortedTxn{{ProducerID: 1000, FirstOffset: 0, LastOffset: 5}, {ProducerID: 3, FirstOffset: 2, LastOffset: 9}}}
+		}
 		st.Partitions[fmt.Sprintf("topic.with-dots_%d", i)] = ps
 	}
 	return st
@@ -132,7 +136,9 @@ func TestCleanStateRejectsImpossibleValues(t *testing.T) {
 		b = binary.AppendVarint(b, 7)
 		b = binary.AppendVarint(b, epoch)
 		b = binary.AppendVarint(b, 0)
-		return binary.AppendUvarint(b, 0) // no batches
+		b = binary.AppendUvarint(b, 0)    // no batches
+		b = binary.AppendUvarint(b, 0)    // no open transactions
+		return binary.AppendUvarint(b, 0) // none aborted
 	}
 	one := func(entries ...[]byte) []byte {
 		b := binary.AppendUvarint(nil, uint64(len(entries)))
@@ -143,6 +149,13 @@ func TestCleanStateRejectsImpossibleValues(t *testing.T) {
 	}
 	if _, err := decodeCleanState(one(entry("t-0", 5))); err != nil {
 		t.Fatalf("a valid hand-made entry was refused: %v", err)
+	}
+	// A marker written before transactions (format 1) has no transaction
+	// section; it is still read.
+	e := entry("t-0", 5)
+	v1 := append(binary.AppendUvarint(nil, 1), e[:len(e)-2]...)
+	if st, err := decodeCleanState(append([]byte(headerLine(cleanStateHeaderV1, v1)), v1...)); err != nil || st.Partitions["t-0"].Producers[7].Epoch != 5 {
+		t.Fatalf("a format 1 marker: %v", err)
 	}
 	if _, err := decodeCleanState(one(entry("t-0", 1<<15))); err == nil {
 		t.Error("an epoch past int16 was accepted")

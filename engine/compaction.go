@@ -192,6 +192,7 @@ func (p *partition) cleanOptions(now time.Time, stepBytes int64) partlog.CleanOp
 		MaxKeyBytes:       p.shard.b.cfg.LogCleanerDedupeBufferSize / int64(len(p.shard.b.shards)),
 		StepBytes:         stepBytes,
 		LastProducerBatch: p.isLastProducerBatch,
+		CommittedTxnBatch: p.committedTxnBatch,
 	}
 }
 

@@ -49,7 +49,10 @@ type partition struct {
 	// (a read error mid-replay): the state may lack producers, so it is
 	// not persisted as a snapshot until a restore succeeds.
 	producersUnreliable bool
-	waiters             []fetchWaiter
+	// txns is the partition's side of transactions (txn_partition.go),
+	// kept and restored with the producer state.
+	txns    txnState
+	waiters []fetchWaiter
 
 	// lastReopen rate-limits reopening a log that stopped taking writes;
 	// closed is set once the partition is closed or removed for good.
@@ -214,6 +217,7 @@ func (p *partition) logEnd() int64 {
 type producerSnapshot struct {
 	Offset    int64                    `json:"offset"`
 	Producers map[int64]*producerState `json:"producers"`
+	txnState                           // open and aborted transactions at Offset
 }
 
 // restoreProducers loads the last producer-state snapshot — the partition's
@@ -226,6 +230,7 @@ func (p *partition) restoreProducers(cand *producerSnapshot, clean bool) (err er
 	defer func() { p.producersUnreliable = err != nil }()
 	before := p.producers // what a running broker saw, when it rebuilds after a fault
 	p.producers = make(map[int64]*producerState)
+	p.txns = txnState{}
 	p.producersSavedAt = -1
 	now := time.Now()
 	defer func() {
@@ -276,6 +281,7 @@ func (p *partition) restoreProducers(cand *producerSnapshot, clean bool) (err er
 		if snap.Producers != nil {
 			p.producers = snap.Producers
 		}
+		p.txns = snap.txnState
 		from = max(from, snap.Offset)
 		snapAt = snap.Offset
 	case !errors.Is(err, os.ErrNotExist):
@@ -299,10 +305,59 @@ func (p *partition) restoreProducers(cand *producerSnapshot, clean bool) (err er
 		}
 		return nil
 	}
-	return p.log.ScanBatches(from, func(h batch.Header) error {
-		p.replayProducerBatch(h, 0) // replayed: seen at this restart (the deferred function)
+	var markers []batch.Header // whose types are read after the scan
+	atSnapshot := p.txns.clone()
+	err = p.log.ScanBatches(from, func(h batch.Header) error {
+		if h.Control() && h.ProducerID >= 0 {
+			// The scan reads headers only; the epoch applies in log order.
+			p.noteMarkerEpoch(h.ProducerID, h.ProducerEpoch, 0)
+			markers = append(markers, h)
+			return nil
+		}
+		p.replayProducerBatch(h, nil, 0) // replayed: seen at this restart (the deferred function)
 		return nil
 	})
+	if err != nil || len(markers) == 0 {
+		return err
+	}
+	p.txns = atSnapshot
+	return p.replayMarkers(from, markers)
+}
+
+// replayMarkers rebuilds the transaction state from the batches at from and
+// after, in log order, over the state before them, reading the type of each marker in markers (the
+// control batches among them).
+func (p *partition) replayMarkers(from int64, markers []batch.Header) error {
+	next := 0
+	return p.log.ScanBatches(from, func(h batch.Header) error {
+		if !h.Control() || h.ProducerID < 0 {
+			p.txns.noteData(&h, h.BaseOffset)
+			return nil
+		}
+		if next >= len(markers) || markers[next].BaseOffset != h.BaseOffset {
+			return fmt.Errorf("transaction marker at offset %d moved during the replay", h.BaseOffset)
+		}
+		next++
+		typ, err := p.markerType(h.BaseOffset)
+		if err != nil {
+			return err
+		}
+		p.txns.noteMarker(h.ProducerID, typ, h.BaseOffset)
+		return nil
+	})
+}
+
+// markerType reads the type of the transaction marker at offset.
+func (p *partition) markerType(offset int64) (int16, error) {
+	raw, err := p.log.Read(offset, 4096)
+	if err != nil {
+		return 0, fmt.Errorf("read transaction marker at offset %d: %w", offset, err)
+	}
+	typ, err := batch.ControlType(raw)
+	if err != nil {
+		return 0, fmt.Errorf("transaction marker at offset %d: %w", offset, err)
+	}
+	return typ, nil
 }
 
 // adoptSnapshot makes snap's producers the partition's.
@@ -311,14 +366,32 @@ func (p *partition) adoptSnapshot(snap *producerSnapshot) {
 	for id, ps := range snap.Producers {
 		p.producers[id] = ps
 	}
+	p.txns = snap.txnState.clone()
 }
 
 // replayProducerBatch applies a batch of the log (or one the WAL replay
-// appended) to producer state, the producer seen at seenAtMs.
-func (p *partition) replayProducerBatch(h batch.Header, seenAtMs int64) {
+// appended, raw) to producer and transaction state, the producer seen at
+// seenAtMs. A marker's type is read from raw, or from the log without it.
+func (p *partition) replayProducerBatch(h batch.Header, raw []byte, seenAtMs int64) error {
 	if h.ProducerID < 0 {
-		return
+		return nil
 	}
+	if h.Control() {
+		p.noteMarkerEpoch(h.ProducerID, h.ProducerEpoch, seenAtMs)
+		var typ int16
+		var err error
+		if raw != nil {
+			typ, err = batch.ControlType(raw)
+		} else {
+			typ, err = p.markerType(h.BaseOffset)
+		}
+		if err != nil {
+			return err
+		}
+		p.txns.noteMarker(h.ProducerID, typ, h.BaseOffset)
+		return nil
+	}
+	p.txns.noteData(&h, h.BaseOffset)
 	// Compaction keeps a batch's last offset delta but may drop records:
 	// the sequence range follows the offsets, as in Kafka.
 	h.NumRecords = h.LastOffsetDelta + 1
@@ -326,13 +399,14 @@ func (p *partition) replayProducerBatch(h batch.Header, seenAtMs int64) {
 	ps.SeenAtMs = seenAtMs
 	p.producers[h.ProducerID] = ps
 	p.producersSavedAt = -1
+	return nil
 }
 
 // saveProducers writes the producer-state snapshot at the log end, when it
 // differs from the one on disk.
 func (p *partition) saveProducers() error {
 	next := p.log.NextOffset()
-	if p.producersUnreliable || p.producersSavedAt == next || (len(p.producers) == 0 && !p.producersExpired) {
+	if p.producersUnreliable || p.producersSavedAt == next || (len(p.producers) == 0 && p.txns.empty() && !p.producersExpired) {
 		return nil
 	}
 	return p.writeProducerSnapshot(next)
@@ -342,7 +416,7 @@ func (p *partition) saveProducers() error {
 // offset next, which they must describe: every batch below it and none
 // above.
 func (p *partition) writeProducerSnapshot(next int64) error {
-	raw, err := json.Marshal(producerSnapshot{Offset: next, Producers: p.producers})
+	raw, err := json.Marshal(producerSnapshot{Offset: next, Producers: p.producers, txnState: p.txns})
 	if err != nil {
 		return err
 	}
@@ -414,21 +488,11 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 		batch.SetLogAppendTime(raw, appendTime)
 		h.MaxTimestamp = appendTime
 	}
-	// The bytes go to the kernel with the rest of the turn's appends
-	// (shard.writeTurn); the acknowledgement waits for the turn's commit.
-	p.log.SetRollLimits(st.segmentBytes, st.rollAfter())
-	p.log.SetIndexIntervalBytes(st.indexIntervalBytes)
-	p.log.SetPreallocate(p.shard.b.reservesBlocks(st))
-	segments, before := p.log.SegmentCount(), p.log.NextOffset()
-	base, err := p.log.StageAppend(raw, p.leaderEpoch)
+	base, err := p.stage(raw, h, st)
 	if err != nil {
 		return appendResult{err: err, baseOffset: -1, logAppendTime: -1}
 	}
-	if segments > 0 && p.log.SegmentCount() > segments {
-		p.snapshotAtRoll(before)
-	}
-	p.shard.walWindowBytes += int64(len(raw))
-	p.queueWrite()
+	p.txns.noteData(h, base)
 	if h.ProducerID >= 0 {
 		// (A duplicate answered from the state above does not refresh
 		// SeenAtMs, as in Kafka: only a producer retrying one batch for
@@ -440,6 +504,26 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 	}
 	p.afterAppend(int64(h.NumRecords), st)
 	return appendResult{baseOffset: base, logAppendTime: appendTime}
+}
+
+// stage hands one batch to the log: its bytes go to the kernel with the rest
+// of the turn's appends (shard.writeTurn), and its acknowledgement waits for
+// the turn's commit.
+func (p *partition) stage(raw []byte, h *batch.Header, st *topicSettings) (int64, error) {
+	p.log.SetRollLimits(st.segmentBytes, st.rollAfter())
+	p.log.SetIndexIntervalBytes(st.indexIntervalBytes)
+	p.log.SetPreallocate(p.shard.b.reservesBlocks(st))
+	segments, before := p.log.SegmentCount(), p.log.NextOffset()
+	base, err := p.log.StageAppend(raw, p.leaderEpoch)
+	if err != nil {
+		return -1, err
+	}
+	if segments > 0 && p.log.SegmentCount() > segments {
+		p.snapshotAtRoll(before)
+	}
+	p.shard.walWindowBytes += int64(len(raw))
+	p.queueWrite()
+	return base, nil
 }
 
 // snapshotAtRoll writes the producer state as it was before the batch that
@@ -587,6 +671,7 @@ func (p *partition) enforceRetention(now time.Time) {
 	if _, err := p.log.EnforceRetention(now, retention, st.retentionBytes); err != nil {
 		p.shard.b.log.Error("retention", "topic", p.key.topic, "partition", p.key.partition, "err", err)
 	}
+	p.txns.trimBelow(p.log.StartOffset())
 }
 
 // close closes the log cleanly. Where the broker syncs the filesystem at
@@ -613,7 +698,7 @@ func (p *partition) close() (st partitionCleanState, ok bool) {
 		// recovers the partition and replays its producers.
 		ok = ok && !p.producersUnreliable
 		if ok {
-			st = partitionCleanState{TopicID: p.topicID, Log: ls, Producers: p.producers}
+			st = partitionCleanState{TopicID: p.topicID, Log: ls, Producers: p.producers, Txns: p.txns}
 		}
 	} else {
 		if serr := p.saveProducers(); serr != nil {

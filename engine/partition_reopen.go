@@ -175,6 +175,7 @@ func (s *shard) finishReopen(r *reopenResult) {
 	}
 	p.noteOffline()
 	p.producers, p.producersSavedAt, p.producersUnreliable = sc.producers, sc.producersSavedAt, sc.producersUnreliable
+	p.txns = sc.txns
 	p.producersExpired = p.producersExpired || sc.producersExpired
 	p.walUnsafe = true
 	if r.restoreErr != nil {

@@ -29,6 +29,9 @@ func (s *shard) expireProducers() {
 // again, even empty.
 func (p *partition) expireProducers(cutoff int64) {
 	for id, ps := range p.producers {
+		if _, open := p.txns.Ongoing[id]; open {
+			continue // as Kafka: a producer with an open transaction here stays
+		}
 		if ps.SeenAtMs < cutoff {
 			delete(p.producers, id)
 			p.producersSavedAt = -1

@@ -266,7 +266,9 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 			h, placed := s.b.replayBatch(p.log, it.key, raw, p.leaderEpoch)
 			st.count(placed)
 			if placed == batchApplied {
-				p.replayProducerBatch(h, nowMs)
+				if err := p.replayProducerBatch(h, raw, nowMs); err != nil {
+					s.b.log.Error("replay write-ahead log: producer state", "topic", it.key.topic, "partition", it.key.partition, "err", err)
+				}
 				appended[p]++
 			}
 		}

@@ -30,6 +30,9 @@ type batchCleaner struct {
 	// removed must stay as an empty batch, because it is its producer's
 	// last and carries the producer's sequence state.
 	keepEmpty func(h *batch.Header) bool
+	// settled says whether a transactional batch's records are final
+	// (committed, below the last stable offset); nil: none is.
+	settled func(h *batch.Header) bool
 
 	plain []byte // scratch: the rewritten records, before compression
 	kept  []recordView
@@ -46,8 +49,10 @@ type batchCleaner struct {
 // clean appends the cleaned form of the whole batch raw (header h) to dst:
 // raw itself, a rewritten batch, an empty batch, or nothing.
 func (c *batchCleaner) clean(dst, raw []byte, h *batch.Header) ([]byte, error) {
-	if h.Control() || h.Transactional() {
-		// Transactions are not served yet; their batches are kept whole.
+	if h.Control() || h.Transactional() && (c.settled == nil || !c.settled(h)) {
+		// Markers stay, so do the records of a transaction that is open
+		// or aborted (read_committed consumers skip aborted ones by the
+		// partition's index of them).
 		return append(dst, raw...), nil
 	}
 	recs, err := batchRecords(raw, h)

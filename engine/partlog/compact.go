@@ -42,6 +42,11 @@ type CleanOptions struct {
 	// are removed, so the producer's sequence state survives compaction as
 	// in Kafka. Nil keeps every emptied idempotent batch.
 	LastProducerBatch func(producerID, baseOffset int64) bool
+	// CommittedTxnBatch reports whether the transactional batch of
+	// producerID at baseOffset was committed and lies below the last
+	// stable offset: only then are its records mapped and compacted like
+	// any other. Nil leaves every transactional batch as it is.
+	CommittedTxnBatch func(producerID, baseOffset int64) bool
 }
 
 func (o CleanOptions) withDefaults(l *Log) CleanOptions {
@@ -271,6 +276,10 @@ func (l *Log) Clean(o CleanOptions) (CleanResult, error) {
 		return CleanResult{Running: true}, nil
 	}
 	p.bc.keys, p.bc.now, p.bc.deleteRetention = p.keys, o.Now.UnixMilli(), o.DeleteRetention.Milliseconds()
+	p.bc.settled = nil
+	if o.CommittedTxnBatch != nil {
+		p.bc.settled = func(h *batch.Header) bool { return o.CommittedTxnBatch(h.ProducerID, h.BaseOffset) }
+	}
 	p.bc.keepEmpty = func(h *batch.Header) bool {
 		return o.LastProducerBatch == nil || o.LastProducerBatch(h.ProducerID, h.BaseOffset)
 	}
@@ -342,7 +351,9 @@ func (l *Log) mapStep(p *cleanPass, o *CleanOptions, res *CleanResult) error {
 	p.mapPos += int64(len(raw))
 	l.cleaner.stats.BytesRead += int64(len(raw))
 	res.Bytes += int64(len(raw))
-	if h.Control() {
+	if h.Control() || h.Transactional() && (o.CommittedTxnBatch == nil || !o.CommittedTxnBatch(h.ProducerID, h.BaseOffset)) {
+		// A record of an open or aborted transaction must not replace
+		// an older one: a read_committed consumer would lose both.
 		return nil
 	}
 	recs, err := batchRecords(raw, &h)
