@@ -1089,19 +1089,30 @@ func (cg *classicGroup) describe(out *kmsg.DescribeGroupsResponseGroup) {
 
 // validateCommit is Kafka's classic-group OffsetCommit check.
 func (cg *classicGroup) validateCommit(req *kmsg.OffsetCommitRequest) commitValidation {
-	if req.Generation < 0 && cg.state == stateEmpty {
+	return cg.checkCommit(req.Generation, req.MemberID, req.InstanceID, false)
+}
+
+// checkCommit is Kafka's ClassicGroup.validateOffsetCommit for OffsetCommit
+// and, transactional, for TxnOffsetCommit: a transactional commit that names
+// no member may go to a group with members (older TxnOffsetCommit versions
+// cannot name one), and is not refused during a rebalance.
+func (cg *classicGroup) checkCommit(generation int32, memberID string, instanceID *string, transactional bool) commitValidation {
+	if generation < 0 && cg.state == stateEmpty {
 		return commitValidation{} // a group-less commit to a group with no members
 	}
-	if req.Generation >= 0 || req.MemberID != "" || req.InstanceID != nil {
-		if cg.fenced(req.InstanceID, req.MemberID) {
+	if generation >= 0 || memberID != "" || instanceID != nil {
+		if cg.fenced(instanceID, memberID) {
 			return commitValidation{code: kerr.FencedInstanceID.Code}
 		}
-		m := cg.members[req.MemberID]
-		if m == nil || cg.unknownInstance(req.InstanceID) {
+		m := cg.members[memberID]
+		if m == nil || cg.unknownInstance(instanceID) {
 			return commitValidation{code: kerr.UnknownMemberID.Code}
 		}
-		if req.Generation != cg.generation {
+		if generation != cg.generation {
 			return commitValidation{code: kerr.IllegalGeneration.Code}
+		}
+		if transactional {
+			return commitValidation{}
 		}
 		if cg.state == stateCompletingRebalance {
 			// The member has this generation's JoinGroup answer but not
@@ -1109,6 +1120,9 @@ func (cg *classicGroup) validateCommit(req *kmsg.OffsetCommitRequest) commitVali
 			return commitValidation{code: kerr.RebalanceInProgress.Code}
 		}
 		return commitValidation{accepted: func() { cg.heartbeat(m) }}
+	}
+	if transactional {
+		return commitValidation{}
 	}
 	return commitValidation{code: kerr.UnknownMemberID.Code}
 }

@@ -642,24 +642,34 @@ func (cg *consumerGroup) armRebalance(m *consumerMember) {
 // relaxation: an older member epoch is accepted for partitions the member
 // already owned at that epoch.
 func (cg *consumerGroup) validateCommit(req *kmsg.OffsetCommitRequest) commitValidation {
-	if req.Generation < 0 && len(cg.members) == 0 {
+	return cg.checkCommit(req.Version, req.Generation, req.MemberID, nil, false)
+}
+
+// checkCommit is Kafka's ConsumerGroup.validateOffsetCommit for OffsetCommit
+// and, transactional, for TxnOffsetCommit, which may name no member at all
+// (epoch -1, no member or instance id) and has no minimum version.
+func (cg *consumerGroup) checkCommit(version int16, epoch int32, memberID string, instanceID *string, transactional bool) commitValidation {
+	if epoch < 0 && len(cg.members) == 0 {
 		return commitValidation{}
 	}
-	m := cg.members[req.MemberID]
+	if transactional && epoch == -1 && memberID == "" && instanceID == nil {
+		return commitValidation{}
+	}
+	m := cg.members[memberID]
 	switch {
 	case m == nil || m.left:
 		return commitValidation{code: kerr.UnknownMemberID.Code}
-	case req.Version < 9:
+	case !transactional && version < 9:
 		return commitValidation{code: kerr.UnsupportedVersion.Code}
-	case req.Generation > m.epoch:
+	case epoch > m.epoch:
 		return commitValidation{code: kerr.StaleMemberEpoch.Code}
-	case req.Generation == m.epoch:
+	case epoch == m.epoch:
 		return commitValidation{}
 	}
 	topics := cg.g.c.topics
 	return commitValidation{partition: func(topic string, p int32) int16 {
 		id, _, _ := topics.Lookup(topic)
-		if at, ok := m.assignedAt[topicPartition{id, p}]; ok && req.Generation >= at {
+		if at, ok := m.assignedAt[topicPartition{id, p}]; ok && epoch >= at {
 			return 0
 		}
 		return kerr.StaleMemberEpoch.Code

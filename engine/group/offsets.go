@@ -53,6 +53,57 @@ type pendingCommit struct {
 	out       *kmsg.OffsetCommitResponseTopicPartition
 }
 
+// commitTarget is one topic of a commit request as the coordinator sees
+// it: the name (resolved from the id where the request names topics by
+// id), the id the topic has now, and its partition count.
+type commitTarget struct {
+	name       string
+	id         [16]byte
+	partitions int32
+	known      bool // false for a topic id no topic has
+	exists     bool
+}
+
+// commitTopic resolves a commit request's topic, by id when byID.
+func (c *Coordinator) commitTopic(byID bool, name string, id [16]byte) commitTarget {
+	t := commitTarget{name: name, known: true}
+	if byID {
+		t.name, t.known = c.topics.Name(id)
+	}
+	t.id, t.partitions, t.exists = c.topics.Lookup(t.name)
+	return t
+}
+
+// code is the error a commit to partition p of t gets before the group is
+// looked at: UNKNOWN_TOPIC_ID or UNKNOWN_TOPIC_OR_PARTITION, as a Kafka
+// broker answers from its metadata.
+func (t commitTarget) code(p int32) int16 {
+	switch {
+	case !t.known:
+		return kerr.UnknownTopicID.Code
+	case !t.exists || p < 0 || p >= t.partitions:
+		return kerr.UnknownTopicOrPartition.Code
+	}
+	return 0
+}
+
+// commit is the Commit stored for an offset committed to t at now.
+func (t commitTarget) commit(offset int64, leaderEpoch int32, metadata *string, now time.Time) Commit {
+	var md string
+	if metadata != nil {
+		md = *metadata
+	}
+	return Commit{Offset: offset, LeaderEpoch: leaderEpoch, Metadata: md, CommitTime: now, TopicID: t.id}
+}
+
+// checkMetadata refuses commit metadata past offset.metadata.max.bytes.
+func (c *Coordinator) checkMetadata(md *string) int16 {
+	if md != nil && utf16Length(*md) > c.cfg.OffsetMetadataMaxBytes {
+		return kerr.OffsetMetadataTooLarge.Code
+	}
+	return 0
+}
+
 // OffsetCommit stores the offsets of one OffsetCommit request. Offsets for
 // topics or partitions that do not exist get UNKNOWN_TOPIC_OR_PARTITION (or
 // UNKNOWN_TOPIC_ID for v10 topic ids), as a Kafka broker answers.
@@ -110,41 +161,29 @@ func (c *Coordinator) OffsetCommit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCo
 	var pending []pendingCommit
 	for i := range req.Topics {
 		rt := &req.Topics[i]
-		name := rt.Topic
-		known := true
-		if req.Version >= 10 {
-			name, known = c.topics.Name(rt.TopicID)
-		}
-		topicID, nparts, exists := c.topics.Lookup(name)
+		t := c.commitTopic(req.Version >= 10, rt.Topic, rt.TopicID)
 		for j := range rt.Partitions {
 			rp := &rt.Partitions[j]
 			out := &resp.Topics[i].Partitions[j]
-			switch {
-			case !known:
-				out.ErrorCode = kerr.UnknownTopicID.Code
-			case !exists || rp.Partition < 0 || rp.Partition >= nparts:
-				out.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			case rp.Metadata != nil && utf16Length(*rp.Metadata) > c.cfg.OffsetMetadataMaxBytes:
-				out.ErrorCode = kerr.OffsetMetadataTooLarge.Code
-			default:
-				if v.partition != nil {
-					if out.ErrorCode = v.partition(name, rp.Partition); out.ErrorCode != 0 {
-						continue
-					}
-				}
-				var md string
-				if rp.Metadata != nil {
-					md = *rp.Metadata
-				}
-				leaderEpoch := rp.LeaderEpoch
-				if req.Version < 6 {
-					leaderEpoch = -1
-				}
-				pending = append(pending, pendingCommit{
-					topic: name, partition: rp.Partition, out: out,
-					commit: Commit{Offset: rp.Offset, LeaderEpoch: leaderEpoch, Metadata: md, CommitTime: now, TopicID: topicID},
-				})
+			if out.ErrorCode = t.code(rp.Partition); out.ErrorCode != 0 {
+				continue
 			}
+			if out.ErrorCode = c.checkMetadata(rp.Metadata); out.ErrorCode != 0 {
+				continue
+			}
+			if v.partition != nil {
+				if out.ErrorCode = v.partition(t.name, rp.Partition); out.ErrorCode != 0 {
+					continue
+				}
+			}
+			leaderEpoch := rp.LeaderEpoch
+			if req.Version < 6 {
+				leaderEpoch = -1
+			}
+			pending = append(pending, pendingCommit{
+				topic: t.name, partition: rp.Partition, out: out,
+				commit: t.commit(rp.Offset, leaderEpoch, rp.Metadata, now),
+			})
 		}
 	}
 	if len(pending) == 0 {
