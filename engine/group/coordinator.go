@@ -24,6 +24,12 @@ type Coordinator struct {
 	groups map[string]*group
 	expiry *timer // next offsets-expiry sweep; nil when nothing can expire
 	closed bool
+
+	// txnGroups names, per producer id, the groups holding offsets that
+	// producer's open transaction committed (txn_offsets.go).
+	txnGroups map[int64]map[string]struct{}
+	// seq counts the offset records written or replayed (Commit.seq).
+	seq uint64
 }
 
 // group is one group id: its committed offsets plus the state of the
@@ -34,6 +40,10 @@ type group struct {
 	offsets  map[string]map[int32]Commit
 	classic  *classicGroup
 	consumer *consumerGroup
+
+	// txnOffsets are the offsets of open transactions, by producer id,
+	// topic and partition: pending until the transaction's marker.
+	txnOffsets map[int64]map[string]map[int32]Commit
 }
 
 // Group types as ListGroups v5 and DescribeGroups name them.
@@ -72,6 +82,7 @@ func (c *Coordinator) Replay(key, value []byte) error {
 		if g == nil {
 			g = c.newClassicGroup(d.group)
 		}
+		d.commit.seq = c.nextSeq()
 		g.setOffset(d.topic, d.partition, d.commit)
 	case recordGroup:
 		g := c.groups[d.group]
@@ -229,9 +240,10 @@ func (g *group) hasMembers() bool {
 	return g.classic.state != stateEmpty
 }
 
-// removable reports a group that holds neither members nor offsets.
+// removable reports a group that holds neither members nor offsets,
+// pending transactional ones included.
 func (g *group) removable() bool {
-	return g.empty() && len(g.offsets) == 0
+	return g.empty() && len(g.offsets) == 0 && len(g.txnOffsets) == 0
 }
 
 // stop answers parked requests with code and stops the group's timers.

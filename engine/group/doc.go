@@ -35,4 +35,16 @@
 //
 // A nil value deletes the key (a tombstone). Replay applies records in log
 // order, so the last record of a key wins, which is what compaction keeps.
+//
+// # Transactional offsets
+//
+// TxnOffsetCommit writes the same offset records through Journal.AppendTxn,
+// as a transactional batch of the producer, and holds them pending until
+// the transaction's marker in the partition: CompleteTxn then commits them
+// (where no later-written commit of the partition exists) or drops them.
+// On start-up the records of transactional batches go to ReplayTxn and the
+// markers to CompleteTxn; a transaction whose marker is not in the log yet
+// stays pending after Loaded. OffsetFetch does not read pending offsets;
+// with RequireStable (OffsetFetchStable) their partitions answer
+// UNSTABLE_OFFSET_COMMIT.
 package group

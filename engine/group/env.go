@@ -20,6 +20,11 @@ type Clock interface {
 // log; replies that depend on them leave only after that.
 type Journal interface {
 	Append(recs []Record) error
+	// AppendTxn writes recs as one transactional batch of the producer
+	// (attribute transactional, its id and epoch, base sequence -1),
+	// which the transaction's marker in the same partition later commits
+	// or aborts (Coordinator.CompleteTxn). It returns as Append does.
+	AppendTxn(producerID int64, producerEpoch int16, recs []Record) error
 }
 
 // Topics is the cluster's topic metadata as the coordinator needs it.

@@ -56,10 +56,23 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.now = end
 }
 
-// fakeJournal keeps appended records, or fails while failing is set.
+// fakeJournal keeps appended records, or fails while failing is set. recs
+// holds the records of plain batches; log holds everything in log order,
+// transactional batches and markers included (txn_offsets_test.go).
 type fakeJournal struct {
 	recs    []Record
+	log     []journalEntry
 	failing bool
+}
+
+// journalEntry is one record of the fake log: of a plain batch (producer
+// -1), of a producer's transactional batch, or a transaction marker.
+type journalEntry struct {
+	producer int64
+	epoch    int16
+	rec      Record
+	marker   bool
+	commit   bool
 }
 
 var errJournal = errors.New("journal unavailable")
@@ -69,6 +82,19 @@ func (j *fakeJournal) Append(recs []Record) error {
 		return errJournal
 	}
 	j.recs = append(j.recs, recs...)
+	for _, r := range recs {
+		j.log = append(j.log, journalEntry{producer: -1, rec: r})
+	}
+	return nil
+}
+
+func (j *fakeJournal) AppendTxn(producerID int64, producerEpoch int16, recs []Record) error {
+	if j.failing {
+		return errJournal
+	}
+	for _, r := range recs {
+		j.log = append(j.log, journalEntry{producer: producerID, epoch: producerEpoch, rec: r})
+	}
 	return nil
 }
 

@@ -204,6 +204,7 @@ func (c *Coordinator) OffsetCommit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCo
 		g = c.newClassicGroup(req.Group)
 	}
 	for _, p := range pending {
+		p.commit.seq = c.nextSeq()
 		g.setOffset(p.topic, p.partition, p.commit)
 	}
 	if v.accepted != nil {
@@ -215,8 +216,19 @@ func (c *Coordinator) OffsetCommit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCo
 
 // OffsetFetch answers one group of an OffsetFetch request (v8+ batches
 // groups; older versions are one group). Partitions without a commit, and
-// groups that do not exist, read offset -1.
+// groups that do not exist, read offset -1. Offsets of open transactions
+// are not read; OffsetFetchStable is OffsetFetch with RequireStable.
 func (c *Coordinator) OffsetFetch(version int16, rg *kmsg.OffsetFetchRequestGroup) kmsg.OffsetFetchResponseGroup {
+	return c.OffsetFetchStable(version, rg, false)
+}
+
+// OffsetFetchStable is OffsetFetch honouring the request's RequireStable
+// (v7+, KIP-447): a partition with a transactional offset pending answers
+// UNSTABLE_OFFSET_COMMIT, offset -1, so that the client retries once the
+// transaction ended, as Kafka answers. Listing all of a group's offsets
+// (null topics) covers the partitions with a committed offset only.
+func (c *Coordinator) OffsetFetchStable(version int16, rg *kmsg.OffsetFetchRequestGroup, requireStable bool) kmsg.OffsetFetchResponseGroup {
+	requireStable = requireStable && version >= 7
 	out := kmsg.NewOffsetFetchResponseGroup()
 	out.Group = rg.Group
 	if c.closed {
@@ -250,7 +262,11 @@ func (c *Coordinator) OffsetFetch(version int16, rg *kmsg.OffsetFetchRequestGrou
 				}
 				sp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 				sp.Partition = p
-				fillFetched(&sp, ps[p])
+				if requireStable && g.txnPending(topic, p) {
+					unstable(&sp)
+				} else {
+					fillFetched(&sp, ps[p])
+				}
 				st.Partitions = append(st.Partitions, sp)
 			}
 			if len(st.Partitions) > 0 {
@@ -273,6 +289,8 @@ func (c *Coordinator) OffsetFetch(version int16, rg *kmsg.OffsetFetchRequestGrou
 			switch {
 			case !known:
 				sp.ErrorCode = kerr.UnknownTopicID.Code
+			case g != nil && requireStable && g.txnPending(name, p):
+				unstable(&sp)
 			case g != nil:
 				if cm, ok := g.offset(name, p); ok && c.current(name, cm) {
 					fillFetched(&sp, cm)
@@ -291,6 +309,15 @@ func (c *Coordinator) OffsetFetch(version int16, rg *kmsg.OffsetFetchRequestGrou
 func (c *Coordinator) current(topic string, cm Commit) bool {
 	id, _, ok := c.topics.Lookup(topic)
 	return ok && (cm.TopicID == [16]byte{} || cm.TopicID == id)
+}
+
+// unstable is Kafka's answer for a partition with a transactional offset
+// pending.
+func unstable(sp *kmsg.OffsetFetchResponseGroupTopicPartition) {
+	sp.ErrorCode = kerr.UnstableOffsetCommit.Code
+	sp.Offset, sp.LeaderEpoch = -1, -1
+	md := ""
+	sp.Metadata = &md
 }
 
 func fillFetched(sp *kmsg.OffsetFetchResponseGroupTopicPartition, c Commit) {

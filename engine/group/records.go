@@ -33,6 +33,13 @@ type Commit struct {
 	Metadata    string
 	CommitTime  time.Time
 	TopicID     [16]byte
+
+	// seq orders the commit's record among the offset records of its
+	// coordinator's partition, as Kafka's record offset does: counted up
+	// for every offset record written or replayed, so it follows the
+	// log's order. When a transaction commits, its offsets replace only
+	// commits whose records came before theirs.
+	seq uint64
 }
 
 func offsetCommitRecord(group, topic string, partition int32, c Commit) Record {
