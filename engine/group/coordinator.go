@@ -338,11 +338,15 @@ func (c *Coordinator) DeleteGroup(name string) int16 {
 		return kerr.CoordinatorNotAvailable.Code
 	}
 	g.stop(kerr.GroupIDNotFound.Code)
+	g.dropTxnOffsets()
 	delete(c.groups, name)
 	return 0
 }
 
-// deletionRecords are the tombstones that remove a group from the log.
+// deletionRecords are the tombstones that remove a group from the log:
+// those of its committed offsets, and as Kafka's deleteAllOffsets those of
+// partitions with only a pending transactional offset, so that a replay
+// drops that one too.
 func (g *group) deletionRecords() []Record {
 	var recs []Record
 	for topic, ps := range g.offsets {
@@ -350,6 +354,9 @@ func (g *group) deletionRecords() []Record {
 			recs = append(recs, offsetTombstone(g.name, topic, p))
 		}
 	}
+	g.txnOnlyPartitions(func(topic string, p int32) {
+		recs = append(recs, offsetTombstone(g.name, topic, p))
+	})
 	return append(recs, g.metadataTombstones()...)
 }
 

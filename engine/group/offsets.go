@@ -23,12 +23,16 @@ func (g *group) setOffset(topic string, partition int32, c Commit) {
 	ps[partition] = c
 }
 
+// dropOffset applies an offset tombstone: the committed offset goes, and
+// with it every pending transactional offset of the partition, as Kafka's
+// replay of a tombstone has it.
 func (g *group) dropOffset(topic string, partition int32) {
 	ps := g.offsets[topic]
 	delete(ps, partition)
 	if len(ps) == 0 {
 		delete(g.offsets, topic)
 	}
+	g.dropTxnOffset(topic, partition)
 }
 
 func (g *group) offset(topic string, partition int32) (Commit, bool) {
@@ -370,7 +374,9 @@ func (c *Coordinator) OffsetDelete(req *kmsg.OffsetDeleteRequest) *kmsg.OffsetDe
 			case subscribed[rt.Topic]:
 				sp.ErrorCode = kerr.GroupSubscribedToTopic.Code
 			default:
-				if _, ok := g.offset(rt.Topic, rp.Partition); ok {
+				// Kafka writes the tombstone for a pending transactional
+				// offset too, which drops it.
+				if _, ok := g.offset(rt.Topic, rp.Partition); ok || g.txnPending(rt.Topic, rp.Partition) {
 					drops = append(drops, drop{rt.Topic, rp.Partition})
 					recs = append(recs, offsetTombstone(g.name, rt.Topic, rp.Partition))
 				}
@@ -430,14 +436,16 @@ func (c *Coordinator) ExpireOffsets() {
 		}
 		for topic, ps := range g.offsets {
 			for p, cm := range ps {
-				if g.offsetExpired(topic, cm, now, subscribed) {
+				// As in Kafka, an offset with a transactional one pending
+				// for its partition waits for the transaction's end.
+				if g.offsetExpired(topic, cm, now, subscribed) && !g.txnPending(topic, p) {
 					drops = append(drops, expired{g, topic, p})
 					recs = append(recs, offsetTombstone(g.name, topic, p))
 					n++
 				}
 			}
 		}
-		if g.empty() && offsetCount(g.offsets) == n {
+		if g.empty() && offsetCount(g.offsets) == n && len(g.txnOffsets) == 0 {
 			removed = append(removed, g)
 			recs = append(recs, g.metadataTombstones()...)
 		}

@@ -10,6 +10,9 @@ import (
 // the offsets to the log in a transactional batch of the producer and holds
 // them pending, invisible to OffsetFetch; the transaction's marker in the
 // same partition then commits them (CompleteTxn with commit) or drops them.
+// An offset tombstone (OffsetDelete, DeleteGroups) drops the pending
+// offsets of its partition too, and the expiry sweep leaves a partition
+// with pending offsets, and a group with any, alone.
 //
 // Whether the producer may commit offsets for the group at all (its
 // transaction is open, at this epoch, and holds the group) is the
@@ -281,4 +284,60 @@ func (g *group) txnPending(topic string, partition int32) bool {
 		}
 	}
 	return false
+}
+
+// dropTxnOffset drops every producer's pending offset for the partition,
+// as an offset tombstone does in Kafka.
+func (g *group) dropTxnOffset(topic string, partition int32) {
+	for pid, byTopic := range g.txnOffsets {
+		ps := byTopic[topic]
+		if _, ok := ps[partition]; !ok {
+			continue
+		}
+		delete(ps, partition)
+		if len(ps) == 0 {
+			delete(byTopic, topic)
+		}
+		if len(byTopic) == 0 {
+			delete(g.txnOffsets, pid)
+			g.c.untrackTxn(pid, g.name)
+		}
+	}
+}
+
+// dropTxnOffsets forgets the group's pending offsets, for a group being
+// removed.
+func (g *group) dropTxnOffsets() {
+	for pid := range g.txnOffsets {
+		g.c.untrackTxn(pid, g.name)
+	}
+	g.txnOffsets = nil
+}
+
+func (c *Coordinator) untrackTxn(producerID int64, name string) {
+	names := c.txnGroups[producerID]
+	delete(names, name)
+	if len(names) == 0 {
+		delete(c.txnGroups, producerID)
+	}
+}
+
+// txnOnlyPartitions calls fn for each partition with a pending
+// transactional offset but no committed one.
+func (g *group) txnOnlyPartitions(fn func(topic string, partition int32)) {
+	seen := make(map[string]map[int32]bool)
+	for _, byTopic := range g.txnOffsets {
+		for topic, ps := range byTopic {
+			for p := range ps {
+				if _, ok := g.offset(topic, p); ok || seen[topic][p] {
+					continue
+				}
+				if seen[topic] == nil {
+					seen[topic] = make(map[int32]bool)
+				}
+				seen[topic][p] = true
+				fn(topic, p)
+			}
+		}
+	}
 }

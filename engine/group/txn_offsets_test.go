@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -496,5 +497,88 @@ func TestTxnOffsetCommitErrors(t *testing.T) {
 	e.c.Close()
 	if got := txnCodes(e.txnCommit(txnReq("g", 7, "t", 0, 3))); got != "t/0=NOT_COORDINATOR" {
 		t.Fatalf("closed coordinator: %s", got)
+	}
+}
+
+// An offset tombstone drops the pending offsets of its partition, as in
+// Kafka: OffsetDelete and DeleteGroups write one for a partition with only
+// a pending offset too, so the later commit marker brings nothing back,
+// live or replayed.
+func TestTxnOffsetsDeleted(t *testing.T) {
+	e := newEnv(t)
+	e.topics.add("t", 2)
+	e.commitOffset("g", "t", 0, 1)
+	e.mustTxnCommit("g", 7, "t", 0, 10)
+	e.mustTxnCommit("g", 7, "t", 1, 11) // pending only
+
+	del := kmsg.NewPtrOffsetDeleteRequest()
+	del.Group = "g"
+	del.Topics = []kmsg.OffsetDeleteRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 1}}}}
+	n := len(e.journal.recs)
+	if resp := e.c.OffsetDelete(del); resp.ErrorCode != 0 || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("offset delete: %+v", resp)
+	}
+	if len(e.journal.recs) != n+1 || e.journal.recs[n].Value != nil {
+		t.Fatal("no tombstone written for a partition with only a pending offset")
+	}
+	if got := e.fetch("g", "t", 1, true); got != "-1" {
+		t.Fatalf("after OffsetDelete: %s, want nothing pending", got)
+	}
+
+	e.mustTxnCommit("h", 8, "t", 1, 21) // pending only, in a group it created
+	if code := e.c.DeleteGroup("h"); code != 0 {
+		t.Fatalf("delete group: %v", kerr.ErrorForCode(code))
+	}
+	var tombstoned bool
+	for _, r := range e.journal.recs {
+		if d, err := decodeRecord(r.Key, r.Value); err == nil && d.kind == recordOffset && d.group == "h" && d.tombstone {
+			tombstoned = true
+		}
+	}
+	if !tombstoned {
+		t.Fatal("DeleteGroups wrote no tombstone for the pending offset")
+	}
+	if e.c.PendingTxnOffsets(8) {
+		t.Fatal("the deleted group's pending offsets are still counted")
+	}
+	e.endTxn(7, true)
+	e.endTxn(8, true)
+	if got := e.fetch("g", "t", 0, true) + " " + e.fetch("g", "t", 1, true) + " " + e.fetch("h", "t", 1, true); got != "10 -1 -1" {
+		t.Fatalf("after the commits: %s, want 10 -1 -1", got)
+	}
+	if e.c.groups["h"] != nil {
+		t.Fatal("the deleted group came back")
+	}
+	before := dumpTxnState(e.c)
+	e.reloadLog()
+	if after := dumpTxnState(e.c); after != before {
+		t.Fatalf("state after replay:\n%s\nbefore:\n%s", after, before)
+	}
+}
+
+// The expiry sweep leaves an offset with a transactional one pending for
+// its partition, and a group with pending offsets, alone (Kafka's
+// cleanupExpiredOffsets).
+func TestTxnOffsetsHoldExpiry(t *testing.T) {
+	e := newEnv(t)
+	e.topics.add("t", 2)
+	e.commitOffset("g", "t", 0, 1)
+	e.commitOffset("g", "t", 1, 2)
+	e.mustTxnCommit("g", 7, "t", 0, 10)
+	e.mustTxnCommit("h", 7, "t", 0, 20) // a group with nothing but a pending offset
+	e.clock.advance(e.cfg.OffsetsRetention + e.cfg.OffsetsRetentionCheckInterval)
+	if got := e.fetch("g", "t", 0, false) + " " + e.fetch("g", "t", 1, false); got != "1 -1" {
+		t.Fatalf("after the retention: %s, want 1 (held by the transaction) and -1", got)
+	}
+	if e.c.groups["h"] == nil {
+		t.Fatal("the sweep removed a group with a pending offset")
+	}
+	e.endTxn(7, true)
+	if got := e.fetch("g", "t", 0, true) + " " + e.fetch("h", "t", 0, true); got != "10 20" {
+		t.Fatalf("after the commit: %s", got)
+	}
+	e.clock.advance(e.cfg.OffsetsRetention + time.Minute)
+	if e.c.GroupCount() != 0 {
+		t.Fatalf("%d groups left after their offsets expired", e.c.GroupCount())
 	}
 }
