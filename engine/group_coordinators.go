@@ -108,14 +108,10 @@ func (gc *groupCoordinators) coordinatorOn(s *shard, p int32) *group.Coordinator
 	}
 	start := time.Now()
 	coord := group.New(gc.cfg, shardClock{s}, offsetsJournal{s: s, key: key}, viewTopics{gc.b})
-	records, skipped := 0, 0
-	err := replayGroupLog(part.log, func(k, v []byte) error {
-		records++
-		if err := coord.Replay(k, v); err != nil {
-			skipped++
-			gc.b.log.Warn("skip unreadable group record", "partition", p, "err", err)
-		}
-		return nil
+	skipped := 0
+	records, err := loadGroupLog(part.log, coord, func(err error) {
+		skipped++
+		gc.b.log.Warn("skip unreadable group record", "partition", p, "err", err)
 	})
 	if err != nil {
 		// Serve what was read rather than refuse the partition's groups.

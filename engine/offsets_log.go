@@ -64,9 +64,65 @@ func encodeGroupBatch(recs []group.Record, now time.Time) []byte {
 // recompress them).
 var groupLogDecompressor = kgo.DefaultDecompressor()
 
-// replayGroupLog feeds every record of a __consumer_offsets partition to fn
-// in log order.
+// groupLogReplayer takes a __consumer_offsets partition's content in log
+// order: *group.Coordinator.
+type groupLogReplayer interface {
+	Replay(key, value []byte) error
+	ReplayTxn(producerID int64, key, value []byte) error
+	CompleteTxn(producerID int64, commit bool)
+}
+
+// loadGroupLog replays a __consumer_offsets partition into r in log order:
+// the records of plain batches go to Replay, those of transactional
+// batches (TxnOffsetCommit's) to ReplayTxn under the batch's producer id,
+// and each transaction marker to CompleteTxn, as Kafka's coordinator loads
+// its partition. A record r refuses, or a marker whose type cannot be
+// read, goes to skip and the replay goes on. It returns how many records,
+// markers included, it read.
+func loadGroupLog(l *partlog.Log, r groupLogReplayer, skip func(error)) (int, error) {
+	n := 0
+	err := eachGroupBatch(l, func(h *batch.Header, raw []byte) error {
+		if h.Control() {
+			n++
+			typ, err := batch.ControlType(raw)
+			if err != nil {
+				skip(fmt.Errorf("marker at offset %d: %w", h.BaseOffset, err))
+				return nil
+			}
+			r.CompleteTxn(h.ProducerID, typ == batch.ControlCommit)
+			return nil
+		}
+		return eachGroupRecord(h, raw, func(key, value []byte) error {
+			n++
+			var err error
+			if h.Transactional() {
+				err = r.ReplayTxn(h.ProducerID, key, value)
+			} else {
+				err = r.Replay(key, value)
+			}
+			if err != nil {
+				skip(err)
+			}
+			return nil
+		})
+	})
+	return n, err
+}
+
+// replayGroupLog feeds every data record of a __consumer_offsets partition
+// to fn in log order, transactional or not, skipping markers.
 func replayGroupLog(l *partlog.Log, fn func(key, value []byte) error) error {
+	return eachGroupBatch(l, func(h *batch.Header, raw []byte) error {
+		if h.Control() {
+			return nil
+		}
+		return eachGroupRecord(h, raw, fn)
+	})
+}
+
+// eachGroupBatch calls fn for every batch of a __consumer_offsets
+// partition in log order.
+func eachGroupBatch(l *partlog.Log, fn func(h *batch.Header, raw []byte) error) error {
 	for off := l.StartOffset(); off < l.NextOffset(); {
 		data, err := l.Read(off, offsetsReplayChunk)
 		if err != nil {
@@ -78,18 +134,7 @@ func replayGroupLog(l *partlog.Log, fn func(key, value []byte) error) error {
 		from := off
 		_, err = batch.Split(data, func(h batch.Header, raw []byte) error {
 			off = h.LastOffset() + 1
-			if h.Control() {
-				return nil
-			}
-			var rb kmsg.RecordBatch
-			if err := rb.ReadFrom(raw); err != nil {
-				return fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
-			}
-			recs, err := groupLogDecompressor.Decompress(rb.Records, kgo.CompressionCodecType(h.Codec()))
-			if err != nil {
-				return fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
-			}
-			return eachRecord(recs, rb.NumRecords, fn)
+			return fn(&h, raw)
 		})
 		if err != nil {
 			return err
@@ -99,6 +144,20 @@ func replayGroupLog(l *partlog.Log, fn func(key, value []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// eachGroupRecord walks the records of one data batch, decompressing it
+// where a log cleaner recompressed it.
+func eachGroupRecord(h *batch.Header, raw []byte, fn func(key, value []byte) error) error {
+	var rb kmsg.RecordBatch
+	if err := rb.ReadFrom(raw); err != nil {
+		return fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
+	}
+	recs, err := groupLogDecompressor.Decompress(rb.Records, kgo.CompressionCodecType(h.Codec()))
+	if err != nil {
+		return fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
+	}
+	return eachRecord(recs, rb.NumRecords, fn)
 }
 
 // eachRecord walks the records of an uncompressed batch body.
