@@ -193,6 +193,7 @@ func (p *partition) cleanOptions(now time.Time, stepBytes int64) partlog.CleanOp
 		StepBytes:         stepBytes,
 		LastProducerBatch: p.isLastProducerBatch,
 		CommittedTxnBatch: p.committedTxnBatch,
+		StableOffset:      p.lastStableOffset,
 	}
 }
 

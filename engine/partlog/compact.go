@@ -47,6 +47,12 @@ type CleanOptions struct {
 	// stable offset: only then are its records mapped and compacted like
 	// any other. Nil leaves every transactional batch as it is.
 	CommittedTxnBatch func(producerID, baseOffset int64) bool
+	// StableOffset is the last stable offset (Kafka's bound on what a
+	// pass may clean): a segment holding it or later offsets waits, so
+	// that a read_committed consumer, which reads below it, never sees a
+	// key's value removed for a later one it cannot read yet. Nil: the
+	// log end.
+	StableOffset func() int64
 }
 
 func (o CleanOptions) withDefaults(l *Log) CleanOptions {
@@ -185,6 +191,13 @@ func (l *Log) planClean(o *CleanOptions) (cleanPlan, error) {
 				break
 			}
 		}
+	}
+	if o.StableOffset != nil {
+		stable := o.StableOffset()
+		for p.limit > 0 && l.segmentEnd(p.limit-1) > stable {
+			p.limit--
+		}
+		p.first = min(p.first, p.limit)
 	}
 	for i := 0; i < p.limit; i++ {
 		p.total += l.segs[i].size
