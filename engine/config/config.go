@@ -74,6 +74,9 @@ type Config struct {
 	GroupConsumerHeartbeatInterval time.Duration // group.consumer.heartbeat.interval.ms
 	GroupConsumerAssignors         []string      // group.consumer.assignors
 	OffsetsTopicNumPartitions      int32         // offsets.topic.num.partitions
+	TransactionStateNumPartitions  int32         // transaction.state.log.num.partitions
+	TransactionStateSegmentBytes   int64         // transaction.state.log.segment.bytes
+	TransactionMaxTimeout          time.Duration // transaction.max.timeout.ms
 	OffsetsTopicSegmentBytes       int64         // offsets.topic.segment.bytes
 	OffsetsRetention               time.Duration // offsets.retention.minutes
 	OffsetsRetentionCheckInterval  time.Duration // offsets.retention.check.interval.ms
