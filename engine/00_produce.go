@@ -250,10 +250,8 @@ func (b *Broker) prepareProduce(r *request, req *kmsg.ProduceRequest, v *cluster
 	if h.Control() {
 		return kerr.InvalidRecord.Code, produceJob{}
 	}
-	if h.Transactional() || req.TransactionID != nil {
-		// Transactions are not served yet; Kafka answers a partition that
-		// is not part of an ongoing transaction this way.
-		return kerr.InvalidTxnState.Code, produceJob{}
+	if h.Transactional() && h.ProducerID < 0 {
+		return kerr.InvalidProducerIDMapping.Code, produceJob{}
 	}
 	if h.LogAppendTime() {
 		// The broker stamps LogAppendTime; a producer may not claim it.
@@ -333,6 +331,17 @@ func (s *shard) appendProduce(j *produceJob) {
 	if p.log == nil {
 		j.out.ErrorCode = kerr.KafkaStorageError.Code
 		return
+	}
+	if j.hdr.Transactional() {
+		// Checked here, on the partition's shard, not on the event loop:
+		// a transaction's end writes its marker on this shard after it
+		// stops taking the transaction's writes, so no batch of it can
+		// land after its marker (a "hanging" transaction, KIP-890).
+		if code := s.b.txns.checkWrite(j.hdr.ProducerID, j.hdr.ProducerEpoch, j.key); code != 0 {
+			j.out.ErrorCode = code
+			j.out.LogStartOffset = p.log.StartOffset()
+			return
+		}
 	}
 	res := p.append(j.raw, &j.hdr, j.st)
 	switch {

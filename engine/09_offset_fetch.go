@@ -13,7 +13,9 @@ import (
 //   read offset -1 with no error; null topics (v2+) return every committed
 //   offset of the group.
 // * v8+ batches groups, each answered by its own coordinator shard.
-// * No transactions yet, so RequireStable (v7+) never finds pending offsets.
+// * RequireStable (v7+): a partition with a transactional offset commit
+//   still pending (its transaction not ended) answers UNSTABLE_OFFSET_COMMIT,
+//   which consumers retry; without it the last committed offset is answered.
 // * KIP-848 groups check MemberID/MemberEpoch when given (v9+):
 //   UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH.
 //
@@ -50,7 +52,7 @@ func (b *Broker) handleOffsetFetch(r *request) {
 		ids[i] = groups[i].Group
 	}
 	b.forGroups(ids, func(i int, c *group.Coordinator) {
-		out[i] = c.OffsetFetch(req.Version, &groups[i])
+		out[i] = c.OffsetFetchStable(req.Version, &groups[i], req.RequireStable)
 	}, func(i int, code int16) {
 		out[i] = kmsg.NewOffsetFetchResponseGroup()
 		out[i].Group, out[i].ErrorCode = groups[i].Group, code

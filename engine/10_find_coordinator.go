@@ -17,11 +17,9 @@ import (
 // * The first lookup creates __consumer_offsets (internal, compacted,
 //   offsets.topic.num.partitions partitions) and is answered once it
 //   exists; COORDINATOR_NOT_AVAILABLE if it cannot be created in time.
-// * Transactions are not served: transaction keys (type 1) get
-//   INVALID_REQUEST with a message saying so. COORDINATOR_NOT_AVAILABLE,
-//   answered before, is retriable: a transactional producer then hung in
-//   its first call until its own timeout (a minute) instead of failing
-//   with the reason. Other types INVALID_REQUEST too.
+// * Transactional ids (type 1) are placed the same way on
+//   __transaction_state (transaction.state.log.num.partitions), created on
+//   the first lookup likewise. Other types INVALID_REQUEST.
 //
 // Version notes:
 // * v1: CoordinatorType, ThrottleMillis, ErrorMessage
@@ -31,12 +29,13 @@ import (
 
 func init() { registerAPI(10, 0, 6, (*Broker).handleFindCoordinator) }
 
-// errTransactionsNotServed is the reason a transactional producer is given.
-const errTransactionsNotServed = "Transactions are not supported by this broker (Chronik): use an idempotent producer without a transactional id."
-
 func (b *Broker) handleFindCoordinator(r *request) {
 	req := r.kreq.(*kmsg.FindCoordinatorRequest)
-	if _, ok := b.currentView().topic(offsetsTopic); ok || req.CoordinatorType != 0 {
+	topic, ensure := offsetsTopic, b.ensureOffsetsTopic
+	if req.CoordinatorType == 1 {
+		topic, ensure = txnStateTopic, b.txns.creator.ensure
+	}
+	if _, ok := b.currentView().topic(topic); ok || req.CoordinatorType > 1 {
 		r.respond(b.findCoordinatorResponse(req))
 		return
 	}
@@ -44,7 +43,7 @@ func (b *Broker) handleFindCoordinator(r *request) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.IOTimeout)
 		defer cancel()
-		if err := b.ensureOffsetsTopic(ctx); err != nil {
+		if err := ensure(ctx); err != nil {
 			b.log.Warn("find coordinator", "err", err)
 		}
 		r.respond(b.findCoordinatorResponse(req))
@@ -70,15 +69,19 @@ func (b *Broker) findCoordinatorResponse(req *kmsg.FindCoordinatorRequest) *kmsg
 			sc.ErrorMessage = &msg
 		}
 		switch req.CoordinatorType {
-		case 0:
-			t, ok := v.topic(offsetsTopic)
+		case 0, 1:
+			topic := offsetsTopic
+			if req.CoordinatorType == 1 {
+				topic = txnStateTopic
+			}
+			t, ok := v.topic(topic)
 			if !ok {
 				fail(kerr.CoordinatorNotAvailable, "The coordinator is not available.")
 				break
 			}
 			p := offsetsPartitionFor(key, len(t.Partitions))
 			br, ok := brokers[t.Partitions[p].Leader]
-			if !ok || b.offline.has(partKey{offsetsTopic, int32(p)}) {
+			if !ok || b.offline.has(partKey{topic, int32(p)}) {
 				// No broker, or (as Metadata says) no leader while the
 				// group's offsets partition cannot serve: Kafka's
 				// coordinator resigns with its log directory.
@@ -86,11 +89,6 @@ func (b *Broker) findCoordinatorResponse(req *kmsg.FindCoordinatorRequest) *kmsg
 				break
 			}
 			sc.NodeID, sc.Host, sc.Port = br.NodeID, br.Host, br.Port
-		case 1:
-			if b.txnRefusedWarn.allow() {
-				b.log.Warn("transactional producer refused: transactions are not supported (logged at most once a minute)", "transactional_id", key)
-			}
-			fail(kerr.InvalidRequest, errTransactionsNotServed)
 		default:
 			fail(kerr.InvalidRequest, "Unsupported coordinator type.")
 		}

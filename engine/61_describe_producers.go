@@ -14,8 +14,11 @@ import (
 // * For each requested partition, the idempotent producers the partition
 //   holds state for (the ones whose duplicates it would still recognise):
 //   producer id and epoch, the last sequence and the timestamp of the last
-//   batch appended, sorted by producer id. CoordinatorEpoch and
-//   CurrentTxnStartOffset stay -1: transactions are not served.
+//   batch appended, sorted by producer id, and the first offset of its
+//   open transaction here (CurrentTxnStartOffset, -1 without one), as
+//   kafka-transactions.sh --find-hanging reads it. CoordinatorEpoch is
+//   0 for a producer whose transaction is open (the only coordinator
+//   epoch a single node has), else -1.
 // * Unknown partitions are UNKNOWN_TOPIC_OR_PARTITION, partitions led
 //   elsewhere NOT_LEADER_OR_FOLLOWER.
 // * The state is read on the shards that own the partitions; the answer is
@@ -62,6 +65,9 @@ func (b *Broker) handleDescribeProducers(r *request) {
 			ap := kmsg.NewDescribeProducersResponseTopicPartitionActiveProducer()
 			ap.ProducerID, ap.ProducerEpoch = id, int32(ps.Epoch)
 			ap.CoordinatorEpoch = -1
+			if first, open := p.txns.Ongoing[id]; open {
+				ap.CurrentTxnStartOffset, ap.CoordinatorEpoch = first, 0
+			}
 			if n := len(ps.Batches); n > 0 {
 				ap.LastSequence, ap.LastTimestamp = ps.Batches[n-1].LastSeq, ps.Batches[n-1].Timestamp
 			}

@@ -90,13 +90,13 @@ type Broker struct {
 	lanes    produceLanes      // connections' produces checked off the event loop
 	pids     producerIDs
 	groups   *groupCoordinators
+	txns     *txnCoordinators
 	metrics  brokerMetrics
 	requests *requestMetrics // per-API request times (metrics_export.go)
-	// Warnings clients can repeat at will: auto-creation that cannot place
-	// its replicas (03_metadata.go), transactional producers refused
-	// (10_find_coordinator.go, 22_init_producer_id.go).
-	autoCreateWarn, txnRefusedWarn warnLimiter
-	flushPolicy                    flushPolicy
+	// A warning clients can repeat at will: auto-creation that cannot
+	// place its replicas (03_metadata.go).
+	autoCreateWarn warnLimiter
+	flushPolicy    flushPolicy
 	// dataDirFile is held open for the replay's and the shutdown's syncfs of
 	// the data directory's filesystem; each shard has its own (syncfs_dirs.go).
 	dataDirFile *os.File
@@ -198,6 +198,7 @@ func New(opts Options) (*Broker, error) {
 		go s.run()
 	}
 	b.groups = newGroupCoordinators(b)
+	b.txns = newTxnCoordinators(b)
 
 	ss := b.readStartState()
 	clean := ss.clean
@@ -230,6 +231,7 @@ func New(opts Options) (*Broker, error) {
 		})
 	}
 	b.groups.loadAll()
+	b.txns.loadAll()
 
 	watch, stop := b.store.Watch()
 	b.stopWatch = stop
@@ -556,6 +558,8 @@ func (b *Broker) Close() error {
 		stuck = fmt.Errorf("metadata changes still waiting for the shards after %v", limit)
 	} else if !waitBy(deadline, b.groups.closeAll) {
 		stuck = fmt.Errorf("group coordinators still waiting for the shards after %v", limit)
+	} else if !waitBy(deadline, b.txns.closeAll) {
+		stuck = fmt.Errorf("transaction coordinators still waiting for the shards after %v", limit)
 	}
 	start := time.Now()
 	shardsErr := b.stopShards(deadline)

@@ -389,13 +389,40 @@ func (j offsetsJournal) Append(recs []group.Record) error {
 	if err != nil {
 		return fmt.Errorf("encode group records: %w", err)
 	}
-	res := p.append(raw, &h, j.s.b.settingsFor(offsetsTopic))
+	res := p.append(raw, &h, j.s.b.settingsFor(j.key.topic))
 	switch {
 	case res.err != nil:
 		return fmt.Errorf("append to %s-%d: %w", j.key.topic, j.key.partition, res.err)
 	case res.errCode != 0:
 		return fmt.Errorf("append to %s-%d: %w", j.key.topic, j.key.partition, kerr.ErrorForCode(res.errCode))
 	}
+	return nil
+}
+
+// AppendTxn appends recs as one transactional batch of producerID at
+// producerEpoch (a transactional offset commit): it opens the producer's
+// transaction on the partition, as a produce would, but bypasses the
+// idempotence checks, since coordinator batches carry no sequence.
+func (j offsetsJournal) AppendTxn(producerID int64, producerEpoch int16, recs []group.Record) error {
+	p, ok := j.s.parts[j.key]
+	if !ok || p.log == nil {
+		return fmt.Errorf("%s-%d is not open here", j.key.topic, j.key.partition)
+	}
+	if err := p.log.Failed(); err != nil {
+		return fmt.Errorf("append to %s-%d: %w", j.key.topic, j.key.partition, err)
+	}
+	raw := encodeCoordinatorBatch(recs, time.Now(), producerID, producerEpoch)
+	h, err := batch.ParseHeader(raw)
+	if err != nil {
+		return fmt.Errorf("encode transactional group records: %w", err)
+	}
+	st := j.s.b.settingsFor(j.key.topic)
+	base, err := p.stage(raw, &h, st)
+	if err != nil {
+		return fmt.Errorf("append to %s-%d: %w", j.key.topic, j.key.partition, err)
+	}
+	p.txns.noteData(&h, base)
+	p.afterAppend(int64(h.NumRecords), st)
 	return nil
 }
 

@@ -23,6 +23,13 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // encodeGroupBatch builds one uncompressed magic-2 batch holding recs, as
 // Kafka's coordinator writes them: no producer id, all records stamped now.
 func encodeGroupBatch(recs []group.Record, now time.Time) []byte {
+	return encodeCoordinatorBatch(recs, now, -1, -1)
+}
+
+// encodeCoordinatorBatch is encodeGroupBatch for a producer: with a producer
+// id, a transactional batch at its epoch (transactional offset commits),
+// sequence -1 as Kafka writes them.
+func encodeCoordinatorBatch(recs []group.Record, now time.Time, producerID int64, producerEpoch int16) []byte {
 	var body []byte
 	for i, r := range recs {
 		var rec []byte
@@ -47,11 +54,14 @@ func encodeGroupBatch(recs []group.Record, now time.Time) []byte {
 		LastOffsetDelta: int32(len(recs) - 1),
 		FirstTimestamp:  ts,
 		MaxTimestamp:    ts,
-		ProducerID:      -1,
-		ProducerEpoch:   -1,
+		ProducerID:      producerID,
+		ProducerEpoch:   producerEpoch,
 		FirstSequence:   -1,
 		NumRecords:      int32(len(recs)),
 		Records:         body,
+	}
+	if producerID >= 0 {
+		b.Attributes = 0x10 // transactional
 	}
 	raw := b.AppendTo(nil)
 	binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-batch.LengthFieldEnd))

@@ -448,6 +448,10 @@ func (p *partition) append(raw []byte, h *batch.Header, st *topicSettings) appen
 		return appendResult{err: err, baseOffset: -1, logAppendTime: -1}
 	}
 	var ps *producerState
+	if _, open := p.txns.Ongoing[h.ProducerID]; open && !h.Transactional() {
+		// As Kafka: a producer's plain write inside its open transaction.
+		return appendResult{errCode: kerr.InvalidTxnState.Code, baseOffset: -1, logAppendTime: -1}
+	}
 	if h.ProducerID >= 0 {
 		ps = p.producers[h.ProducerID]
 		v := checkIdempotent(ps, h)
