@@ -228,7 +228,18 @@ func (b *Broker) forGroups(ids []string, fn func(i int, c *group.Coordinator), f
 // forEachCoordinator runs fn for every coordinator this broker leads (fn
 // runs on several shards at once) and then done, once.
 func (b *Broker) forEachCoordinator(fn func(c *group.Coordinator), done func()) {
-	t, ok := b.currentView().topic(offsetsTopic)
+	b.onLedPartitions(offsetsTopic, func(s *shard, p int32) {
+		if c := b.groups.coordinatorOn(s, p); c != nil {
+			fn(c)
+		}
+	}, done)
+}
+
+// onLedPartitions runs fn(s, p) for every partition p of an internal topic
+// this broker leads, on the shard s that owns it (shards at once), then
+// done, once.
+func (b *Broker) onLedPartitions(topic string, fn func(s *shard, p int32), done func()) {
+	t, ok := b.currentView().topic(topic)
 	if !ok {
 		done()
 		return
@@ -236,7 +247,7 @@ func (b *Broker) forEachCoordinator(fn func(c *group.Coordinator), done func()) 
 	byShard := make(map[*shard][]int32)
 	for p := range t.Partitions {
 		if t.Partitions[p].Leader == b.nodeID {
-			s := b.shardFor(partKey{offsetsTopic, int32(p)})
+			s := b.shardFor(partKey{topic, int32(p)})
 			byShard[s] = append(byShard[s], int32(p))
 		}
 	}
@@ -249,9 +260,7 @@ func (b *Broker) forEachCoordinator(fn func(c *group.Coordinator), done func()) 
 	for s, ps := range byShard {
 		s.submit(func(s *shard) {
 			for _, p := range ps {
-				if c := b.groups.coordinatorOn(s, p); c != nil {
-					fn(c)
-				}
+				fn(s, p)
 			}
 			if pending.Add(-1) == 0 {
 				done()

@@ -435,17 +435,16 @@ func (tc *txnCoordinators) complete(s *shard, tl *txnLog, m *txnMeta, commit boo
 
 // loadAll loads every coordinator at start-up, so decided ends are written
 // and timeouts run without waiting for a request.
-func (tc *txnCoordinators) loadAll() {
-	t, ok := tc.b.currentView().topic(txnStateTopic)
-	if !ok {
-		return
-	}
-	for p := range t.Partitions {
-		if t.Partitions[p].Leader != tc.b.nodeID {
-			continue
+func (tc *txnCoordinators) loadAll() { tc.forEachLog(func(*txnLog) {}, func() {}) }
+
+// forEachLog runs fn for every __transaction_state partition this broker
+// leads, each on its shard (several at once), then done, once.
+func (tc *txnCoordinators) forEachLog(fn func(tl *txnLog), done func()) {
+	tc.b.onLedPartitions(txnStateTopic, func(s *shard, p int32) {
+		if tl := tc.logOn(s, p); tl != nil {
+			fn(tl)
 		}
-		tc.b.shardFor(partKey{txnStateTopic, int32(p)}).submit(func(s *shard) { tc.logOn(s, int32(p)) })
-	}
+	}, done)
 }
 
 // closeAll stops the coordinators' timers on their shards.

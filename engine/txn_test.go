@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -309,5 +310,54 @@ func TestTransactionsExactlyOnceThroughAGroup(t *testing.T) {
 	offs.Each(func(o kadm.OffsetResponse) { total += o.At })
 	if total != n {
 		t.Fatalf("the group committed offsets summing to %d, want %d", total, n)
+	}
+}
+
+// DescribeTransactions and ListTransactions (kafka-transactions.sh, kadm)
+// show an open transaction with its partitions, and its end.
+func TestDescribeAndListTransactions(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "txd", 2)
+	ctx := context.Background()
+	cl := tb.client(kgo.TransactionalID("tx-d"), kgo.DefaultProduceTopic("txd"), kgo.TransactionTimeout(42*time.Second))
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("v"), Partition: 1}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	adm := tb.admin()
+	ds, err := adm.DescribeTransactions(ctx, "tx-d", "tx-none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ds["tx-d"]
+	pid, epoch, _ := cl.ProducerID(ctx)
+	if d.Err != nil || d.State != "Ongoing" || d.TimeoutMillis != 42000 || d.StartTimestamp <= 0 ||
+		d.ProducerID != pid || d.ProducerEpoch != epoch || len(d.Topics["txd"]) != 1 {
+		t.Fatalf("open transaction described as %+v (producer %d/%d)", d, pid, epoch)
+	}
+	if err := ds["tx-none"].Err; err == nil || !strings.Contains(err.Error(), "TRANSACTIONAL_ID_NOT_FOUND") {
+		t.Fatalf("an unknown transactional id: %v", err)
+	}
+	ls, err := adm.ListTransactions(ctx, nil, []string{"Ongoing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ls["tx-d"]; !ok || len(ls) != 1 {
+		t.Fatalf("ListTransactions Ongoing: %+v", ls)
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	ds, err = adm.DescribeTransactions(ctx, "tx-d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ds["tx-d"]; d.State != "CompleteCommit" || len(d.Topics) != 0 {
+		t.Fatalf("committed transaction described as %+v", d)
+	}
+	if ls, err := adm.ListTransactions(ctx, nil, []string{"Ongoing"}); err != nil || len(ls) != 0 {
+		t.Fatalf("ListTransactions Ongoing after the commit: %+v %v", ls, err)
 	}
 }
