@@ -294,7 +294,7 @@ func (tc *txnCoordinators) armTimeout(s *shard, tl *txnLog, m *txnMeta) {
 	due := time.UnixMilli(m.startMs + int64(m.timeoutMs))
 	m.timer = time.AfterFunc(time.Until(due), func() {
 		s.submit(func(s *shard) {
-			if tc.byShard[s.id][tl.part.key.partition] != tl || tl.txns[m.id] != m {
+			if !tc.holds(s, tl, m) {
 				return
 			}
 			if m.state != kmsg.TransactionStateOngoing || m.pid != pid || m.epoch != epoch || m.startMs != start || m.ending {
@@ -349,13 +349,18 @@ func (tc *txnCoordinators) finish(s *shard, tl *txnLog, m *txnMeta) {
 	pending.Store(int32(len(byShard)))
 	done := func() {
 		s.submit(func(s *shard) {
+			if !tc.holds(s, tl, m) {
+				return // unloaded meanwhile: a reload finishes the end again
+			}
 			if failed.Load() {
 				// Kafka retries markers until they are written: a
 				// partition whose log failed takes them after its reopen.
 				time.AfterFunc(500*time.Millisecond, func() {
 					s.submit(func(s *shard) {
-						m.ending = false
-						tc.finish(s, tl, m)
+						if tc.holds(s, tl, m) {
+							m.ending = false
+							tc.finish(s, tl, m)
+						}
 					})
 				})
 				return
@@ -410,6 +415,12 @@ func (tc *txnCoordinators) finish(s *shard, tl *txnLog, m *txnMeta) {
 			})
 		})
 	}
+}
+
+// holds reports whether tl is still loaded on s with m as its id's state
+// (a log reloaded after a fault, or closed, has other ones).
+func (tc *txnCoordinators) holds(s *shard, tl *txnLog, m *txnMeta) bool {
+	return tc.byShard[s.id][tl.part.key.partition] == tl && tl.txns[m.id] == m
 }
 
 // complete records the end of m's transaction and answers its waiters.
