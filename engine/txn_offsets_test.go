@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -15,13 +14,7 @@ import (
 // committed offset; a commit applies them, an abort drops them, and a
 // pending one survives a restart and is committed after it.
 func TestTransactionalOffsetsPendingUntilTheEnd(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	tb := startBroker(t, "listeners=PLAINTEXT://"+addr)
+	tb := startBroker(t, "listeners=PLAINTEXT://"+freeLoopbackAddr(t))
 	createTestTopic(t, tb, "txo", 1)
 	ctx := context.Background()
 	cl := tb.client(kgo.TransactionalID("tx-o"), kgo.DefaultProduceTopic("txo"), kgo.TransactionTimeout(time.Minute))

@@ -66,6 +66,18 @@ func readValues(t *testing.T, tb *testBroker, topic string, committed bool, want
 	return got
 }
 
+// freeLoopbackAddr is a loopback address no one listens on now, for a
+// broker that must come back on the same address after a restart.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
 func valuesOf(prefix string, n int) []string {
 	var vs []string
 	for i := range n {
@@ -155,13 +167,7 @@ func TestTransactionHoldsTheLastStableOffset(t *testing.T) {
 // records past the last stable offset), and its producer can commit it.
 func TestTransactionSurvivesRestart(t *testing.T) {
 	// The producer keeps its connection's address across the restart.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	tb := startBroker(t, "listeners=PLAINTEXT://"+addr)
+	tb := startBroker(t, "listeners=PLAINTEXT://"+freeLoopbackAddr(t))
 	createTestTopic(t, tb, "txr", 2)
 	ctx := context.Background()
 	cl := tb.client(kgo.TransactionalID("tx-r"), kgo.DefaultProduceTopic("txr"), kgo.TransactionTimeout(time.Minute))
