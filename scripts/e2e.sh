@@ -8,7 +8,10 @@
 # round-trip check sends 1000 compressed, keyed records through its own new
 # topic and compares them exactly; each group check runs two group
 # consumers sharing a topic, their commits, and a member that resumes from
-# them (see e2e/clients/).
+# them; each transaction check (confluent-kafka-python and kafkajs) commits,
+# aborts and commits transactions, sending a group's offsets in them, and a
+# read_committed consumer must read exactly the committed records (see
+# e2e/clients/).
 #
 # By default it builds bin/chronik, starts it on a free loopback port with a
 # temporary log dir, and stops it on exit. Set E2E_BROKER=host:port
@@ -252,9 +255,13 @@ run_check "kafka-python group" "$PY" "$clients_dir/group_consumers.py" \
 	--client kafka-python --broker "$broker" --topic "$(topic kafka-python-group)"
 run_check "confluent-kafka group" "$PY" "$clients_dir/group_consumers.py" \
 	--client confluent-kafka --broker "$broker" --topic "$(topic confluent-group)"
+# Transactions (KIP-98): committed, aborted, committed with a group's offsets.
+run_check "confluent-kafka transactions" "$PY" "$clients_dir/confluent_kafka_txn.py" \
+	--broker "$broker" --topic "$(topic confluent-txn)"
 
 run_check "kafkajs gzip idempotent" node "$clients_dir/kafkajs/check.js" roundtrip "$broker" "$(topic kafkajs-gzip)"
 run_check "kafkajs group" node "$clients_dir/kafkajs/check.js" group "$broker" "$(topic kafkajs-group)"
+run_check "kafkajs transactions" node "$clients_dir/kafkajs/check.js" txn "$broker" "$(topic kafkajs-txn)"
 
 if ((failed > 0)) && [[ -n $broker_pid ]]; then
 	echo "--- last 40 lines of the bin/chronik log"

@@ -10,6 +10,16 @@
 //     4-partition topic two partitions each and read 2000 records exactly
 //     once, each only from its own partitions; their commits must equal the
 //     end offsets, and a new member must read only the 100 produced after.
+//   node check.js txn BROKER TOPIC        - Kafka transactions: a transactional
+//     producer (transactionalId, idempotent) writes three transactions of 300
+//     records over a 3-partition topic: committed, aborted (every send
+//     acknowledged first, offsets for a group sent too), committed (with
+//     sendOffsets). A readUncommitted: false consumer must read exactly the
+//     600 committed records, once each, at the offsets the sends were told,
+//     and none aborted; a readUncommitted: true one must read all 900 (the
+//     aborted records were there to skip). The group's committed offsets must
+//     be none right after the abort and those of the third transaction at the
+//     end.
 //
 // It prints one PASS or FAIL line and exits non-zero on failure. Every wait
 // is bounded.
@@ -25,8 +35,12 @@ const GROUP_PARTITIONS = 4
 const GROUP_RECORDS = 2000
 const LATE_RECORDS = 100
 const WAIT_MS = 60000
+const TXN_RECORDS = 300
+const TXN_PARTITIONS = 3
+const ABORTED_GROUP_OFFSET = 3
 const PROBLEMS_SHOWN = 10
 
+// KAFKAJS_LOG_LEVEL=debug (kafkajs's own variable) turns its log on.
 function client(broker) {
   return new Kafka({
     clientId: 'chronik-e2e-kafkajs',
@@ -264,19 +278,160 @@ async function group(broker, topic) {
   return { problems, a: a.records.length, b: b.records.length }
 }
 
+// Three transactions, the second aborted; see the top of the file.
+async function txn(broker, topic) {
+  const kafka = client(broker)
+  await createTopic(kafka, topic, TXN_PARTITIONS)
+  const groupId = `${topic}-group`
+  const runId = `${Date.now()}-${process.pid}`
+  const sent = new Map() // key -> { txn, value }
+  const producedAt = new Map() // key -> 'partition/offset' the send was told
+  const problems = []
+
+  const admin = kafka.admin()
+  await admin.connect()
+  const committedOffsets = async () => {
+    const [res] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    const out = {}
+    for (const p of res.partitions) out[p.partition] = Number(p.offset)
+    return out
+  }
+  const groupOffsets = (offset) => ({
+    consumerGroupId: groupId,
+    topics: [{ topic, partitions: Array.from({ length: TXN_PARTITIONS }, (_, p) => ({ partition: p, offset: String(offset(p)) })) }],
+  })
+  // The third transaction sends 10 + partition, never ABORTED_GROUP_OFFSET.
+  const wantCommitted = {}
+  for (let p = 0; p < TXN_PARTITIONS; p++) wantCommitted[p] = 10 + p
+
+  try {
+    const producer = kafka.producer({ transactionalId: `${topic}-txn`, idempotent: true, maxInFlightRequests: 1 })
+    await producer.connect()
+    try {
+      for (const n of [1, 2, 3]) {
+        const t = await producer.transaction()
+        // One send per partition: the answer's base offset plus the record's
+        // place in the send is its offset.
+        for (let p = 0; p < TXN_PARTITIONS; p++) {
+          const batch = []
+          for (let seq = p; seq < TXN_RECORDS; seq += TXN_PARTITIONS) {
+            const key = `t${n}-${String(seq).padStart(4, '0')}`
+            const value = `${key}-${runId}-${'v'.repeat((seq * 37) % 500)}`
+            sent.set(key, { txn: n, value })
+            batch.push({ partition: p, key, value })
+          }
+          const res = await t.send({ topic, acks: -1, messages: batch })
+          if (res.length !== 1 || res[0].partition !== p || res[0].errorCode !== 0) {
+            throw new Error(`transaction ${n}: send to partition ${p} answered ${JSON.stringify(res)}`)
+          }
+          const base = Number(res[0].baseOffset)
+          batch.forEach((m, i) => producedAt.set(m.key, `${p}/${base + i}`))
+        }
+        if (n === 1) {
+          await t.commit()
+        } else if (n === 2) {
+          await t.sendOffsets(groupOffsets(() => ABORTED_GROUP_OFFSET))
+          await t.abort()
+          const after = await committedOffsets()
+          if (Object.values(after).some((o) => o !== -1)) {
+            problems.push(`right after the abort, committed offsets of ${groupId} are ${JSON.stringify(after)}, want none`)
+          }
+        } else {
+          await t.sendOffsets(groupOffsets((p) => wantCommitted[p]))
+          await t.commit()
+        }
+      }
+    } finally {
+      await producer.disconnect()
+    }
+
+    const read = async (readUncommitted) => {
+      const label = readUncommitted ? 'readUncommitted' : 'read committed'
+      const wanted = new Set([...sent].filter(([, s]) => readUncommitted || s.txn !== 2).map(([k]) => k))
+      const received = []
+      const consumer = kafka.consumer({ groupId: `${topic}-reader-${readUncommitted}`, readUncommitted, maxWaitTimeInMs: 500 })
+      await consumer.connect()
+      try {
+        await consumer.subscribe({ topic, fromBeginning: true })
+        await consumer.run({
+          eachMessage: async ({ partition, message }) => {
+            received.push({ partition, offset: Number(message.offset), key: message.key, value: message.value })
+          },
+        })
+        // Every partition holds records of the third transaction after those
+        // of the aborted one, so once all wanted records are in, the aborted
+        // ones were passed.
+        try {
+          await waitUntil(`the ${label} consumer reads ${wanted.size} records`, () => received.length >= wanted.size)
+        } catch (err) {
+          problems.push(`${err.message}: it read ${received.length}`)
+        }
+        await new Promise((r) => setTimeout(r, 1500)) // anything extra would arrive now
+      } finally {
+        await consumer.disconnect()
+      }
+
+      const seen = new Map()
+      const seenAt = new Set()
+      const lastOffset = new Map()
+      for (const r of received) {
+        const where = `${r.partition}/${r.offset}`
+        if (seenAt.has(where)) {
+          problems.push(`${label}: ${where} read twice`)
+          continue
+        }
+        seenAt.add(where)
+        const key = r.key ? r.key.toString() : null
+        const s = sent.get(key)
+        if (!s) {
+          problems.push(`${label}: ${where}: unexpected key ${key}`)
+          continue
+        }
+        if (!wanted.has(key)) problems.push(`${label}: ${where}: ${key} of aborted transaction ${s.txn} read`)
+        if (seen.has(key)) {
+          problems.push(`${label}: ${key} read twice, at ${seen.get(key)} and ${where}`)
+          continue
+        }
+        seen.set(key, where)
+        if (!r.value || r.value.toString() !== s.value) problems.push(`${label}: ${key}: value differs from the one sent`)
+        if (producedAt.get(key) !== where) problems.push(`${label}: ${key} read at ${where}, the send was told ${producedAt.get(key)}`)
+        if (lastOffset.has(r.partition) && r.offset <= lastOffset.get(r.partition)) {
+          problems.push(`${label}: partition ${r.partition}: offset ${r.offset} read after ${lastOffset.get(r.partition)}`)
+        }
+        lastOffset.set(r.partition, r.offset)
+      }
+      const missing = [...wanted].filter((k) => !seen.has(k)).sort()
+      if (missing.length > 0) problems.push(`${label}: ${missing.length} records never read, first ${missing.slice(0, 5)}`)
+    }
+    await Promise.all([read(false), read(true)])
+
+    const got = await committedOffsets()
+    if (JSON.stringify(got) !== JSON.stringify(wantCommitted)) {
+      problems.push(`committed offsets of ${groupId} are ${JSON.stringify(got)}, want ${JSON.stringify(wantCommitted)} as sent in the committed transaction`)
+    }
+  } finally {
+    await admin.disconnect()
+  }
+  return problems
+}
+
 async function main() {
   const [mode, broker, topic] = process.argv.slice(2)
-  if (!['roundtrip', 'group'].includes(mode) || !broker || !topic) {
-    console.log('FAIL kafkajs: usage: node check.js roundtrip|group BROKER TOPIC')
+  const names = { roundtrip: 'kafkajs gzip idempotent', group: 'kafkajs group', txn: 'kafkajs transactions' }
+  if (!(mode in names) || !broker || !topic) {
+    console.log('FAIL kafkajs: usage: node check.js roundtrip|group|txn BROKER TOPIC')
     process.exit(2)
   }
-  const name = mode === 'roundtrip' ? 'kafkajs gzip idempotent' : 'kafkajs group'
+  const name = names[mode]
   try {
     let problems
     let pass
     if (mode === 'roundtrip') {
       problems = await roundtrip(broker, topic)
       pass = `${ROUNDTRIP_RECORDS} records over ${ROUNDTRIP_PARTITIONS} partitions round-tripped exactly`
+    } else if (mode === 'txn') {
+      problems = await txn(broker, topic)
+      pass = `3 transactions of ${TXN_RECORDS} records over ${TXN_PARTITIONS} partitions: read committed read the ${2 * TXN_RECORDS} committed exactly, none aborted; group offsets committed by sendOffsets`
     } else {
       const res = await group(broker, topic)
       problems = res.problems
