@@ -53,11 +53,8 @@ func (b *Broker) handleEndTxn(r *request) {
 				m.state = kmsg.TransactionStatePrepareCommit
 			}
 			b.txns.setOpen(m) // no write of it is taken from now on
-			if err := b.txns.persist(tl, m); err != nil {
-				b.log.Error("end transaction", "transactional_id", m.id, "err", err)
-			}
 			m.waiters = append(m.waiters, func() { replyAfterTurn(s, tl.part, r, fail(0), fail) })
-			b.txns.finish(s, tl, m)
+			b.txns.decide(s, tl, m)
 		case m.state == kmsg.TransactionStateCompleteCommit && req.Commit,
 			m.state == kmsg.TransactionStateCompleteAbort && !req.Commit:
 			r.respond(fail(0)) // a retry of the end that completed

@@ -320,10 +320,39 @@ func (tc *txnCoordinators) fenceAndAbort(s *shard, tl *txnLog, m *txnMeta) {
 		m.state = kmsg.TransactionStatePrepareAbort
 	}
 	tc.setOpen(m)
-	if err := tc.persist(tl, m); err != nil {
-		tc.b.log.Error("abort transaction", "transactional_id", m.id, "err", err)
+	tc.decide(s, tl, m)
+}
+
+// decide writes m's decided end (PrepareCommit or PrepareAbort) to the log
+// and its markers only once that record is durable, as Kafka sends them from
+// the append's callback: a marker that outlived a crash losing the decision
+// would leave the restarted coordinator, back at Ongoing, free to end the
+// transaction the other way on the other partitions. A record that did not
+// reach the disk is written again.
+func (tc *txnCoordinators) decide(s *shard, tl *txnLog, m *txnMeta) {
+	m.ending = true // nothing else acts on the transaction meanwhile
+	if m.timer != nil {
+		m.timer.Stop()
+		m.timer = nil
 	}
-	tc.finish(s, tl, m)
+	err := tc.persist(tl, m)
+	if err != nil {
+		tc.b.log.Error("end transaction", "transactional_id", m.id, "err", err)
+	}
+	s.afterTurn = append(s.afterTurn, func(syncErrs map[*partition]error) {
+		if err == nil && syncErrs[tl.part] == nil {
+			m.ending = false
+			tc.finish(s, tl, m)
+			return
+		}
+		time.AfterFunc(500*time.Millisecond, func() {
+			s.submit(func(s *shard) {
+				if tc.byShard[s.id][tl.part.key.partition] == tl && tl.txns[m.id] == m {
+					tc.decide(s, tl, m)
+				}
+			})
+		})
+	})
 }
 
 // finish writes the markers of m's decided end (PrepareCommit or
