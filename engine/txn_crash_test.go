@@ -2,13 +2,33 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-go/chronik/uring"
 )
+
+// freeAddr is a loopback address to listen on, so that a client keeps its
+// connection's address across the broker's restarts.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
 
 // txnTarget picks a partition of topic whose shard is not the shard of the
 // transactional id's coordinator, so their writes become durable apart.
@@ -84,4 +104,321 @@ func TestTransactionMarkersWaitForTheDecision(t *testing.T) {
 	if openTxnAt(t, tb, k, pid) {
 		t.Fatal("the transaction is still open on its partition after the commit")
 	}
+}
+
+// txnCommitOffset adds group to cl's open transaction and commits offset for
+// partition 0 of topic in it (AddOffsetsToTxn, TxnOffsetCommit).
+func txnCommitOffset(t *testing.T, cl *kgo.Client, txnID, group, topic string, offset int64) {
+	t.Helper()
+	ctx := context.Background()
+	pid, epoch, err := cl.ProducerID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := kmsg.NewPtrAddOffsetsToTxnRequest()
+	add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = txnID, pid, epoch, group
+	if ar, err := add.RequestWith(ctx, cl); err != nil || ar.ErrorCode != 0 {
+		t.Fatalf("add offsets: %v %v", err, ar)
+	}
+	req := kmsg.NewPtrTxnOffsetCommitRequest()
+	req.Version = 3
+	req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch = txnID, group, pid, epoch
+	rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+	rp.Partition, rp.Offset = 0, offset
+	req.Topics = []kmsg.TxnOffsetCommitRequestTopic{{Topic: topic, Partitions: []kmsg.TxnOffsetCommitRequestTopicPartition{rp}}}
+	if resp, err := req.RequestWith(ctx, cl); err != nil || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("txn offset commit: %v %+v", err, resp)
+	}
+}
+
+// committedOffset fetches group's offset of partition 0 of topic, stable.
+func committedOffset(t *testing.T, cl *kgo.Client, group, topic string) (int64, int16) {
+	t.Helper()
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Version = 8
+	req.RequireStable = true
+	rg := kmsg.NewOffsetFetchRequestGroup()
+	rg.Group = group
+	rg.Topics = []kmsg.OffsetFetchRequestGroupTopic{{Topic: topic, Partitions: []int32{0}}}
+	req.Groups = []kmsg.OffsetFetchRequestGroup{rg}
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Groups[0].ErrorCode != 0 {
+		t.Fatalf("OffsetFetch: group error %d", resp.Groups[0].ErrorCode)
+	}
+	p := resp.Groups[0].Topics[0].Partitions[0]
+	return p.Offset, p.ErrorCode
+}
+
+// stableEnds returns each partition's read_committed and latest end offsets.
+func stableEnds(t *testing.T, tb *testBroker, topic string) (committed, latest map[int32]int64) {
+	t.Helper()
+	ctx := context.Background()
+	adm := tb.admin()
+	c, err := adm.ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, latest = map[int32]int64{}, map[int32]int64{}
+	c.Each(func(o kadm.ListedOffset) { committed[o.Partition] = o.Offset })
+	l.Each(func(o kadm.ListedOffset) { latest[o.Partition] = o.Offset })
+	return committed, latest
+}
+
+// A restart finishes an end that was decided (PrepareCommit in the log)
+// with its markers written to some partitions only: every partition and
+// the group's offsets commit, the last stable offsets reach the log ends,
+// and the producer's retried EndTxn is answered NONE.
+func TestTransactionDecidedEndFinishedAfterRestart(t *testing.T) {
+	for _, crash := range []bool{false, true} {
+		t.Run(map[bool]string{false: "clean", true: "crash"}[crash], func(t *testing.T) {
+			sets := []string{"num.shards=2", "log.flush.policy=always", "log.flush.wal.enable=false"}
+			tb := startBroker(t, sets...)
+			createTestTopic(t, tb, "half", 2)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cl := tb.client(kgo.TransactionalID("tx-half"), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.TransactionTimeout(time.Minute))
+			if err := cl.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			for p, v := range []string{"a", "b"} {
+				if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "half", Partition: int32(p), Value: []byte(v)}).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			txnCommitOffset(t, cl, "tx-half", "g-half", "half", 7)
+			pid, epoch, err := cl.ProducerID(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// Decide the commit and write the marker to half-0 only, as a
+			// crash in the middle of the markers leaves it.
+			ts, _ := tb.b.currentView().topic(txnStateTopic)
+			tp := txnPartitionFor("tx-half", len(ts.Partitions))
+			tc := tb.b.txns
+			onShard(t, tb.b.shardFor(partKey{txnStateTopic, tp}), func(s *shard) {
+				tl := tc.byShard[s.id][tp]
+				m := tl.txns["tx-half"]
+				m.timer.Stop()
+				m.state = kmsg.TransactionStatePrepareCommit
+				tc.setOpen(m)
+				if err := tc.persist(tl, m); err != nil {
+					t.Error(err)
+				}
+			})
+			k := partKey{"half", 0}
+			onShard(t, tb.b.shardFor(k), func(s *shard) {
+				if res := s.parts[k].appendMarker(pid, epoch, true, 0, s.b.settingsFor("half")); res.err != nil || res.errCode != 0 {
+					t.Errorf("marker: %+v", res)
+				}
+			})
+			for _, s := range tb.b.shards {
+				onShard(t, s, func(*shard) {}) // the turns above are written
+			}
+
+			again := tb
+			if crash {
+				crashed := t.TempDir()
+				if err := os.CopyFS(crashed, os.DirFS(tb.dir)); err != nil {
+					t.Fatal(err)
+				}
+				again = openCrashCopy(t, crashed, sets)
+			} else {
+				tb.restart()
+			}
+			plain := again.client()
+			checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+				c, l := stableEnds(t, again, "half")
+				// (half-0 may hold its marker twice: the restart cannot
+				// know which partitions have it.)
+				if c[0] != l[0] || c[1] != l[1] || l[0] < 2 || l[1] != 2 {
+					return fmt.Errorf("read_committed ends %v, latest %v; want them equal, past a record and its marker", c, l)
+				}
+				if o, code := committedOffset(t, plain, "g-half", "half"); o != 7 || code != 0 {
+					return fmt.Errorf("group offset %d (error %d), want 7", o, code)
+				}
+				return nil
+			})
+			if got := readValues(t, again, "half", true, 2); !slices.Equal(got, []string{"a", "b"}) {
+				t.Fatalf("read_committed read %v, want [a b]", got)
+			}
+			end := kmsg.NewPtrEndTxnRequest()
+			end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = "tx-half", pid, epoch, true
+			if resp, err := end.RequestWith(ctx, plain); err != nil || resp.ErrorCode != 0 {
+				t.Fatalf("retried commit: %v %v", err, resp)
+			}
+		})
+	}
+}
+
+// A crash that leaves transactional batches and their markers only in the
+// shard's write-ahead log: the replay rebuilds the partition's side (the
+// aborted transaction, the open one holding the last stable offset) and the
+// coordinator's, which then times the open transaction out.
+func TestTransactionStateReplayedFromTheWAL(t *testing.T) {
+	sets := []string{"num.shards=1", "log.flush.policy=always", "log.flush.wal.min.partitions=1"}
+	tb := startBroker(t, sets...)
+	createTestTopic(t, tb, "wtx", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := tb.client(kgo.TransactionalID("tx-wal"), kgo.DefaultProduceTopic("wtx"), kgo.TransactionTimeout(3*time.Second))
+	txnProduce(t, cl, "wtx", true, "a")  // 0, marker 1
+	txnProduce(t, cl, "wtx", false, "b") // 2, marker 3
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("c")}).FirstErr(); err != nil { // 4, open
+		t.Fatal(err)
+	}
+	crashed := t.TempDir()
+	if err := os.CopyFS(crashed, os.DirFS(tb.dir)); err != nil {
+		t.Fatal(err)
+	}
+	if n := segmentBytes(t, filepath.Join(crashed, "wtx-0")); n != 0 {
+		t.Fatalf("the partition file already holds %d bytes: nothing left for the WAL to restore", n)
+	}
+	again := openCrashCopy(t, crashed, sets)
+	if c, l := stableEnds(t, again, "wtx"); c[0] != 4 || l[0] != 5 {
+		t.Fatalf("after the replay: read_committed end %d (want 4, the open transaction), latest %d (want 5)", c[0], l[0])
+	}
+	if got := readValues(t, again, "wtx", true, 1); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("read_committed read %v, want [a]", got)
+	}
+	checkFor(t, 10*time.Second, 100*time.Millisecond, func() error {
+		if c, l := stableEnds(t, again, "wtx"); c[0] != 6 || l[0] != 6 {
+			return fmt.Errorf("read_committed end %d, latest %d; want 6 once the open transaction timed out", c[0], l[0])
+		}
+		return nil
+	})
+	if got := readValues(t, again, "wtx", true, 1); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("read_committed read %v after the timeout, want [a]", got)
+	}
+}
+
+// consumeCommitted reads partition 0 of topic read_committed from its start
+// until a second passes without records.
+func consumeCommitted(t *testing.T, tb *testBroker, topic string) []*kgo.Record {
+	t.Helper()
+	cl := tb.client(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(100*time.Millisecond))
+	defer cl.Close()
+	var recs []*kgo.Record
+	for quiet := time.Now().Add(time.Second); time.Now().Before(quiet); {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		for _, e := range fs.Errors() {
+			if e.Err != context.DeadlineExceeded {
+				t.Fatalf("fetch: %v", e.Err)
+			}
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			recs = append(recs, r)
+			quiet = time.Now().Add(time.Second)
+		})
+	}
+	return recs
+}
+
+// Compaction of a partition holding committed and aborted transactions
+// keeps each key's last committed value for read_committed consumers,
+// before and after a restart, and never lets an aborted record stand for
+// a key.
+func TestTransactionsSurviveCompactionAndRestart(t *testing.T) {
+	tb := startBroker(t, "listeners=PLAINTEXT://"+freeAddr(t), "log.cleaner.backoff.ms=20", "log.cleaner.io.max.bytes.per.second=104857600")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const topic = "ctx"
+	if _, err := tb.admin().CreateTopic(ctx, 1, 1, map[string]*string{
+		"cleanup.policy":            kadm.StringPtr("compact"),
+		"segment.bytes":             kadm.StringPtr("4096"),
+		"min.cleanable.dirty.ratio": kadm.StringPtr("0.1"),
+		"delete.retention.ms":       kadm.StringPtr("0"),
+	}, topic); err != nil {
+		t.Fatal(err)
+	}
+	cl := tb.client(kgo.TransactionalID("tx-compact"), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
+	const keys, rounds = 10, 40
+	pad := strings.Repeat("p", 100)
+	round := func(r int, commit bool) {
+		t.Helper()
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		var recs []*kgo.Record
+		for k := range keys {
+			v := fmt.Sprintf("committed-%02d@%d%s", k, r, pad)
+			if !commit {
+				v = fmt.Sprintf("aborted-%02d@%d", k, r)
+			}
+			recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprintf("key-%02d", k)), Value: []byte(v)})
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for r := range rounds {
+		round(r, r%3 != 2)
+	}
+	round(rounds, false)
+	lastCommitted := rounds - 1
+	if lastCommitted%3 == 2 {
+		lastCommitted--
+	}
+	check := func(when string, tb *testBroker) int {
+		t.Helper()
+		recs := consumeCommitted(t, tb, topic)
+		latest := latestByKey(recs)
+		for k := range keys {
+			key := fmt.Sprintf("key-%02d", k)
+			if want := fmt.Sprintf("committed-%02d@%d%s", k, lastCommitted, pad); string(latest[key]) != want {
+				t.Fatalf("%s: %s = %q, want %q", when, key, latest[key], want)
+			}
+		}
+		for _, r := range recs {
+			if strings.HasPrefix(string(r.Value), "aborted") {
+				t.Fatalf("%s: read_committed read the aborted %q", when, r.Value)
+			}
+		}
+		return len(recs)
+	}
+	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
+		if n := check("compacting", tb); n > 3*keys {
+			return fmt.Errorf("%d committed records left (%d passes)", n, tb.b.cleanerPasses())
+		}
+		return nil
+	})
+	tb.restart()
+	check("after a restart", tb)
+	for r := rounds + 1; r < rounds+10; r++ {
+		round(r, true)
+		lastCommitted = r
+	}
+	round(rounds+10, false)
+	passes := tb.b.cleanerPasses()
+	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
+		if tb.b.cleanerPasses() <= passes {
+			return fmt.Errorf("no pass after the restart")
+		}
+		return nil
+	})
+	check("compacted after the restart", tb)
+	crashed := t.TempDir()
+	if err := os.CopyFS(crashed, os.DirFS(tb.dir)); err != nil {
+		t.Fatal(err)
+	}
+	check("after a crash", openCrashCopy(t, crashed, nil))
+	tb.restart()
+	check("after a second restart", tb)
 }
