@@ -474,8 +474,15 @@ func (tc *txnCoordinators) complete(s *shard, tl *txnLog, m *txnMeta, commit boo
 }
 
 // loadAll loads every coordinator at start-up, so decided ends are written
-// and timeouts run without waiting for a request.
-func (tc *txnCoordinators) loadAll() { tc.forEachLog(func(*txnLog) {}, func() {}) }
+// and timeouts run without waiting for a request. It waits for the loads:
+// the partitions' shards check transactional writes (checkWrite) against
+// the open transactions they restore, and a write that came first would be
+// refused INVALID_TXN_STATE, failing a transaction open across the restart.
+func (tc *txnCoordinators) loadAll() {
+	done := make(chan struct{})
+	tc.forEachLog(func(*txnLog) {}, func() { close(done) })
+	<-done
+}
 
 // forEachLog runs fn for every __transaction_state partition this broker
 // leads, each on its shard (several at once), then done, once.

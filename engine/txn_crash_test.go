@@ -422,3 +422,45 @@ func TestTransactionsSurviveCompactionAndRestart(t *testing.T) {
 	tb.restart()
 	check("after a second restart", tb)
 }
+
+// A transaction open across a restart takes its producer's writes as soon
+// as the broker serves again: the partitions' shards check a transactional
+// write against the coordinators' open transactions, which must be loaded
+// by then, however long the transaction log takes to read. (A produce that
+// came first was refused INVALID_TXN_STATE, which fails the transaction.)
+func TestTransactionOpenAcrossARestartTakesWritesAtOnce(t *testing.T) {
+	fo := newFaultOpener(uring.PwriteOpener{})
+	tb := startBrokerWith(t, fo, "listeners=PLAINTEXT://"+freeAddr(t), "num.shards=2")
+	createTestTopic(t, tb, "early", 8)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := tb.client(kgo.TransactionalID("tx-early"), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.TransactionTimeout(time.Minute))
+	if _, _, err := cl.ProducerID(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, target := txnTarget(t, tb, "tx-early", "early", 8)
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "early", Partition: target, Value: []byte("before")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	tb.stop()
+	// The coordinator's load reads its log; it takes a while here.
+	release := fo.blockRead(txnStateTopic)
+	defer release()
+	time.AfterFunc(time.Second, release)
+	tb.open()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "early", Partition: target, Value: []byte("after")}).FirstErr(); err != nil {
+		t.Fatalf("produce in the open transaction right after the restart: %v", err)
+	}
+	if fo.blockedReads.Load() == 0 {
+		t.Fatal("the coordinator's load read nothing of its log: the test did not slow it")
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	if got := readValues(t, tb, "early", true, 2); !slices.Equal(got, []string{"after", "before"}) {
+		t.Fatalf("read_committed read %v, want [after before]", got)
+	}
+}
