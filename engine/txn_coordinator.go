@@ -347,7 +347,7 @@ func (tc *txnCoordinators) decide(s *shard, tl *txnLog, m *txnMeta) {
 		}
 		time.AfterFunc(500*time.Millisecond, func() {
 			s.submit(func(s *shard) {
-				if tc.byShard[s.id][tl.part.key.partition] == tl && tl.txns[m.id] == m {
+				if tc.holds(s, tl, m) {
 					tc.decide(s, tl, m)
 				}
 			})
