@@ -310,15 +310,15 @@ func (tc *txnCoordinators) armTimeout(s *shard, tl *txnLog, m *txnMeta) {
 // fenceAndAbort bumps m's epoch (the producer's older one is fenced) and
 // aborts its open transaction with markers at the new epoch.
 func (tc *txnCoordinators) fenceAndAbort(s *shard, tl *txnLog, m *txnMeta) {
-	if m.epoch >= math.MaxInt16-1 {
-		// No epoch left to fence with: the abort goes out at this one;
-		// the next InitProducerId gives the id a new producer id.
-		m.state = kmsg.TransactionStatePrepareAbort
-	} else {
+	// The last epoch (32767) is never given to a producer, as in Kafka:
+	// it is there for this fence of one at 32766, which the next
+	// InitProducerId then gives a new producer id. Left at its epoch, that
+	// producer could still start and commit a transaction.
+	if m.epoch < math.MaxInt16 {
 		m.epoch++
 		m.lastEpoch = -1
-		m.state = kmsg.TransactionStatePrepareAbort
 	}
+	m.state = kmsg.TransactionStatePrepareAbort
 	tc.setOpen(m)
 	tc.decide(s, tl, m)
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/chronik-go/chronik/uring"
 )
@@ -462,5 +465,103 @@ func TestTransactionOpenAcrossARestartTakesWritesAtOnce(t *testing.T) {
 	}
 	if got := readValues(t, tb, "early", true, 2); !slices.Equal(got, []string{"after", "before"}) {
 		t.Fatalf("read_committed read %v, want [after before]", got)
+	}
+}
+
+// txnRequests is a client pinned to the transaction APIs' versions this
+// broker serves, for raw requests.
+func txnRequests(tb *testBroker) *kgo.Client {
+	v := kversion.Stable()
+	v.SetMaxKeyVersion(22, 5)
+	v.SetMaxKeyVersion(24, 3)
+	v.SetMaxKeyVersion(25, 4)
+	v.SetMaxKeyVersion(26, 4)
+	v.SetMaxKeyVersion(28, 4)
+	return tb.client(kgo.MaxVersions(v))
+}
+
+// initTxnID sends InitProducerId for id until it is not CONCURRENT_
+// TRANSACTIONS (or COORDINATOR_NOT_AVAILABLE while the log is created).
+func initTxnID(t *testing.T, cl *kgo.Client, id string, pid int64, epoch int16) *kmsg.InitProducerIDResponse {
+	t.Helper()
+	req := kmsg.NewPtrInitProducerIDRequest()
+	req.TransactionalID, req.TransactionTimeoutMillis, req.ProducerID, req.ProducerEpoch = &id, 60000, pid, epoch
+	for i := 0; ; i++ {
+		resp, err := req.RequestWith(context.Background(), cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (resp.ErrorCode != kerr.ConcurrentTransactions.Code && resp.ErrorCode != kerr.CoordinatorNotAvailable.Code) || i == 100 {
+			return resp
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// addTxnPartition sends AddPartitionsToTxn for partition 0 of topic.
+func addTxnPartition(t *testing.T, cl *kgo.Client, id string, pid int64, epoch int16, topic string) int16 {
+	t.Helper()
+	req := kmsg.NewPtrAddPartitionsToTxnRequest()
+	req.TransactionalID, req.ProducerID, req.ProducerEpoch = id, pid, epoch
+	req.Topics = []kmsg.AddPartitionsToTxnRequestTopic{{Topic: topic, Partitions: []int32{0}}}
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Topics[0].Partitions[0].ErrorCode
+}
+
+// A producer whose epoch is the last one before exhaustion (32766) is still
+// fenced when a new producer of its id aborts its open transaction: the
+// abort bumps the epoch to 32767, as Kafka's does, rather than leaving the
+// old producer its epoch to start (and commit) a new transaction with
+// before the new one is answered its new producer id.
+func TestTransactionFenceAtTheLastEpoch(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "last", 1)
+	cl := txnRequests(tb)
+	r := initTxnID(t, cl, "tx-last", -1, -1)
+	if r.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(r.ErrorCode))
+	}
+	pid, epoch := r.ProducerID, int16(math.MaxInt16-1)
+	ts, _ := tb.b.currentView().topic(txnStateTopic)
+	tp := txnPartitionFor("tx-last", len(ts.Partitions))
+	onShard(t, tb.b.shardFor(partKey{txnStateTopic, tp}), func(s *shard) {
+		tl := tb.b.txns.byShard[s.id][tp]
+		tl.txns["tx-last"].epoch = epoch // as 32766 InitProducerIds leave it
+		if err := tb.b.txns.persist(tl, tl.txns["tx-last"]); err != nil {
+			t.Error(err)
+		}
+	})
+	if code := addTxnPartition(t, cl, "tx-last", pid, epoch, "last"); code != 0 {
+		t.Fatalf("add partition at epoch %d: %v", epoch, kerr.ErrorForCode(code))
+	}
+	// A new producer of the id: its first InitProducerId aborts the open
+	// transaction, fencing the old producer.
+	req := kmsg.NewPtrInitProducerIDRequest()
+	id := "tx-last"
+	req.TransactionalID, req.TransactionTimeoutMillis = &id, 60000
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil || resp.ErrorCode != kerr.ConcurrentTransactions.Code {
+		t.Fatalf("InitProducerId over an open transaction: %v %v, want CONCURRENT_TRANSACTIONS", err, resp)
+	}
+	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		var state kmsg.TransactionState
+		onShard(t, tb.b.shardFor(partKey{txnStateTopic, tp}), func(s *shard) {
+			state = tb.b.txns.byShard[s.id][tp].txns["tx-last"].state
+		})
+		if state != kmsg.TransactionStateCompleteAbort {
+			return fmt.Errorf("state %v", state)
+		}
+		return nil
+	})
+	if code := addTxnPartition(t, cl, "tx-last", pid, epoch, "last"); code != kerr.ProducerFenced.Code {
+		t.Fatalf("the old producer's AddPartitionsToTxn after the fence: %v, want PRODUCER_FENCED", kerr.ErrorForCode(code))
+	}
+	r = initTxnID(t, cl, "tx-last", -1, -1)
+	if r.ErrorCode != 0 || r.ProducerID == pid || r.ProducerEpoch != 0 {
+		t.Fatalf("the new producer's InitProducerId: %v, producer id %d epoch %d; want a new producer id at epoch 0",
+			kerr.ErrorForCode(r.ErrorCode), r.ProducerID, r.ProducerEpoch)
 	}
 }
