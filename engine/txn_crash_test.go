@@ -565,3 +565,38 @@ func TestTransactionFenceAtTheLastEpoch(t *testing.T) {
 			kerr.ErrorForCode(r.ErrorCode), r.ProducerID, r.ProducerEpoch)
 	}
 }
+
+// A topic deleted while a transaction holds records in it: the end writes
+// the markers of the partitions left and completes, the other partitions'
+// last stable offsets move past it, and a topic of the same name created
+// again takes the producer's next transaction.
+func TestTransactionEndsAfterItsTopicIsDeleted(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "gone", 1)
+	createTestTopic(t, tb, "stays", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := tb.client(kgo.TransactionalID("tx-gone"))
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for _, topic := range []string{"gone", "stays"} {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(topic)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tb.admin().DeleteTopics(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatalf("commit after a topic of the transaction was deleted: %v", err)
+	}
+	if c, l := stableEnds(t, tb, "stays"); c[0] != 2 || l[0] != 2 {
+		t.Fatalf("stays-0: read_committed end %d, latest %d; want 2 (the record and its marker)", c[0], l[0])
+	}
+	createTestTopic(t, tb, "gone", 1)
+	txnProduce(t, cl, "gone", true, "again")
+	if got := readValues(t, tb, "gone", true, 1); !slices.Equal(got, []string{"again"}) {
+		t.Fatalf("read_committed read %v from the topic created again, want [again]", got)
+	}
+}
