@@ -43,6 +43,10 @@ type txnMeta struct {
 	updateMs  int64
 
 	timer *time.Timer // the open transaction's timeout
+	// unsynced says the last record written of this state may not have
+	// reached the disk: a request that would change nothing writes it
+	// again rather than answer from memory alone.
+	unsynced bool
 	// ending is set while markers are written; waiters are answered when
 	// the transaction is complete.
 	ending  bool
@@ -270,7 +274,18 @@ func (tc *txnCoordinators) persist(tl *txnLog, m *txnMeta) error {
 		val.Topics = append(val.Topics, kmsg.TxnMetadataValueTopic{Topic: t, Partitions: ps})
 	}
 	sort.Slice(val.Topics, func(i, j int) bool { return val.Topics[i].Topic < val.Topics[j].Topic })
-	return offsetsJournal{s: tl.part.shard, key: tl.part.key}.Append([]group.Record{{Key: key, Value: val.AppendTo(nil)}})
+	s := tl.part.shard
+	if err := (offsetsJournal{s: s, key: tl.part.key}).Append([]group.Record{{Key: key, Value: val.AppendTo(nil)}}); err != nil {
+		m.unsynced = true
+		return err
+	}
+	m.unsynced = false
+	s.afterTurn = append(s.afterTurn, func(syncErrs map[*partition]error) {
+		if syncErrs[tl.part] != nil {
+			s.submit(func(*shard) { m.unsynced = true }) // (this may run on the syncer)
+		}
+	})
+	return nil
 }
 
 // replyAfterTurn sends resp once the shard's turn committed, or the answer

@@ -600,3 +600,45 @@ func TestTransactionEndsAfterItsTopicIsDeleted(t *testing.T) {
 		t.Fatalf("read_committed read %v from the topic created again, want [again]", got)
 	}
 }
+
+// An AddPartitionsToTxn retried after its record failed to sync is written
+// again, not answered from memory: a restart would otherwise find the
+// partition missing from the transaction and never write its marker.
+func TestTransactionAddRetriedAfterAFailedSyncIsWrittenAgain(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "resync", 1)
+	ctx := context.Background()
+	cl := tb.client(kgo.TransactionalID("tx-resync"), kgo.DefaultProduceTopic("resync"))
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := tb.b.currentView().topic(txnStateTopic)
+	p := txnPartitionFor("tx-resync", len(ts.Partitions))
+	s := tb.b.shardFor(partKey{txnStateTopic, p})
+	written := func(unsynced bool) int64 {
+		var grew int64
+		onShard(t, s, func(s *shard) {
+			tl := tb.b.txns.logOn(s, p)
+			m := tl.txns["tx-resync"]
+			m.unsynced = unsynced // as a failed sync of the last record leaves it
+			before := tl.part.log.NextOffset()
+			if code := tb.b.txns.addToTxn(s, tl, m, []partKey{{"resync", 0}}); code != 0 {
+				t.Errorf("add: %v", code)
+			}
+			grew = tl.part.log.NextOffset() - before
+		})
+		return grew
+	}
+	if n := written(false); n != 0 {
+		t.Fatalf("adding a partition already in the transaction wrote %d records", n)
+	}
+	if n := written(true); n != 1 {
+		t.Fatalf("adding it again after a failed sync wrote %d records, want 1", n)
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+}

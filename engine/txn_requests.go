@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -40,9 +41,10 @@ func (tc *txnCoordinators) addToTxn(s *shard, tl *txnLog, m *txnMeta, keys []par
 			added = true
 		}
 	}
-	if m.state == kmsg.TransactionStateOngoing && !added {
+	if m.state == kmsg.TransactionStateOngoing && !added && !m.unsynced {
 		return 0
 	}
+	before, state, startMs := maps.Clone(m.parts), m.state, m.startMs
 	for _, k := range keys {
 		m.parts[k] = struct{}{}
 	}
@@ -52,6 +54,10 @@ func (tc *txnCoordinators) addToTxn(s *shard, tl *txnLog, m *txnMeta, keys []par
 		m.startMs = time.Now().UnixMilli()
 	}
 	if err := tc.persist(tl, m); err != nil {
+		// Not in the log: a partition the coordinator does not know
+		// after a restart would get no marker and hold its last stable
+		// offset for good.
+		m.parts, m.state, m.startMs = before, state, startMs
 		tc.b.log.Error("add partitions to transaction", "transactional_id", m.id, "err", err)
 		return kerr.CoordinatorNotAvailable.Code
 	}
