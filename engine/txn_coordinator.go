@@ -55,8 +55,9 @@ type txnMeta struct {
 
 // txnLog is one loaded __transaction_state partition.
 type txnLog struct {
-	part *partition
-	txns map[string]*txnMeta
+	part   *partition
+	txns   map[string]*txnMeta
+	expiry *time.Timer // the next sweep of expired transactional ids
 }
 
 // txnCoordinators holds the loaded __transaction_state partitions of each
@@ -202,14 +203,64 @@ func (tc *txnCoordinators) logOn(s *shard, p int32) *txnLog {
 	for _, m := range tl.txns {
 		tc.resume(s, tl, m)
 	}
+	tc.armExpiry(s, tl)
 	if len(tl.txns) > 0 {
 		tc.b.log.Info("transaction coordinator loaded", "partition", p, "transactional_ids", len(tl.txns))
 	}
 	return tl
 }
 
+// armExpiry schedules the next sweep of tl's expired transactional ids.
+func (tc *txnCoordinators) armExpiry(s *shard, tl *txnLog) {
+	tl.expiry = time.AfterFunc(tc.b.cfg.TransactionalIDExpirationCheckInterval, func() {
+		s.submit(func(s *shard) {
+			if tc.byShard[s.id][tl.part.key.partition] != tl {
+				return // unloaded
+			}
+			tc.expire(tl, time.Now())
+			tc.armExpiry(s, tl)
+		})
+	})
+}
+
+// expire removes the transactional ids of tl that have had no transaction
+// open and no change for transactional.id.expiration.ms, as Kafka does, so
+// that ids used once (a fresh one per run or per checkpoint) do not pile up
+// in memory and in the log. Their records are tombstoned in one batch.
+func (tc *txnCoordinators) expire(tl *txnLog, now time.Time) {
+	cutoff := now.Add(-tc.b.cfg.TransactionalIDExpiration).UnixMilli()
+	var recs []group.Record
+	var ids []string
+	for id, m := range tl.txns {
+		switch m.state {
+		case kmsg.TransactionStateEmpty, kmsg.TransactionStateCompleteCommit, kmsg.TransactionStateCompleteAbort:
+		default:
+			continue
+		}
+		if m.ending || m.updateMs >= cutoff {
+			continue
+		}
+		recs = append(recs, group.Record{Key: (&kmsg.TxnMetadataKey{TransactionalID: id}).AppendTo(nil)})
+		ids = append(ids, id)
+	}
+	if len(recs) == 0 {
+		return
+	}
+	if err := (offsetsJournal{s: tl.part.shard, key: tl.part.key}).Append(recs); err != nil {
+		tc.b.log.Error("expire transactional ids", "err", err)
+		return // the next sweep tries again
+	}
+	for _, id := range ids {
+		delete(tl.txns, id)
+	}
+	tc.b.log.Info("expired transactional ids", "partition", tl.part.key.partition, "count", len(ids))
+}
+
 // unload stops a log's timers and forgets its open transactions.
 func (tc *txnCoordinators) unload(tl *txnLog) {
+	if tl.expiry != nil {
+		tl.expiry.Stop()
+	}
 	for _, m := range tl.txns {
 		if m.timer != nil {
 			m.timer.Stop()

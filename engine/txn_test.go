@@ -367,3 +367,51 @@ func TestDescribeAndListTransactions(t *testing.T) {
 		t.Fatalf("ListTransactions Ongoing after the commit: %+v %v", ls, err)
 	}
 }
+
+// A transactional id idle past transactional.id.expiration.ms is removed,
+// across restarts too; one with a transaction open stays.
+func TestTransactionalIDsExpire(t *testing.T) {
+	tb := startBroker(t, "transactional.id.expiration.ms=300", "transaction.remove.expired.transaction.cleanup.interval.ms=100")
+	createTestTopic(t, tb, "txe", 1)
+	ctx := context.Background()
+	done := tb.client(kgo.TransactionalID("tx-idle"), kgo.DefaultProduceTopic("txe"))
+	txnProduce(t, done, "txe", true, "a")
+	done.Close()
+	open := tb.client(kgo.TransactionalID("tx-open"), kgo.DefaultProduceTopic("txe"), kgo.TransactionTimeout(time.Minute))
+	if err := open.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := open.ProduceSync(ctx, &kgo.Record{Value: []byte("b")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	adm := tb.admin()
+	state := func(id string) string {
+		ds, err := adm.DescribeTransactions(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ds[id].Err; err != nil {
+			return err.Error()
+		}
+		return ds[id].State
+	}
+	checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		if s := state("tx-idle"); !strings.Contains(s, "TRANSACTIONAL_ID_NOT_FOUND") {
+			return fmt.Errorf("tx-idle is %s", s)
+		}
+		return nil
+	})
+	if s := state("tx-open"); s != "Ongoing" {
+		t.Fatalf("the open transaction's id is %s, want Ongoing", s)
+	}
+	tb.stop()
+	tb.sets = append(tb.sets, "transactional.id.expiration.ms=3600000")
+	tb.open()
+	adm = tb.admin()
+	if s := state("tx-idle"); !strings.Contains(s, "TRANSACTIONAL_ID_NOT_FOUND") {
+		t.Fatalf("after a restart the expired id is %s", s)
+	}
+	if s := state("tx-open"); s != "Ongoing" {
+		t.Fatalf("after a restart the open transaction's id is %s, want Ongoing", s)
+	}
+}

@@ -77,10 +77,14 @@ type Config struct {
 	TransactionStateNumPartitions  int32         // transaction.state.log.num.partitions
 	TransactionStateSegmentBytes   int64         // transaction.state.log.segment.bytes
 	TransactionMaxTimeout          time.Duration // transaction.max.timeout.ms
-	OffsetsTopicSegmentBytes       int64         // offsets.topic.segment.bytes
-	OffsetsRetention               time.Duration // offsets.retention.minutes
-	OffsetsRetentionCheckInterval  time.Duration // offsets.retention.check.interval.ms
-	OffsetMetadataMaxBytes         int32         // offset.metadata.max.bytes
+	// transactional.id.expiration.ms and its check interval
+	// (transaction.remove.expired.transaction.cleanup.interval.ms).
+	TransactionalIDExpiration              time.Duration
+	TransactionalIDExpirationCheckInterval time.Duration
+	OffsetsTopicSegmentBytes               int64         // offsets.topic.segment.bytes
+	OffsetsRetention                       time.Duration // offsets.retention.minutes
+	OffsetsRetentionCheckInterval          time.Duration // offsets.retention.check.interval.ms
+	OffsetMetadataMaxBytes                 int32         // offset.metadata.max.bytes
 
 	NumShards       int           // num.shards (0 when set: usable CPUs, resolved on set)
 	ShardMailbox    int           // shard.mailbox.size
