@@ -142,6 +142,7 @@ func (b *Broker) initTransactionalProducer(r *request, req *kmsg.InitProducerIDR
 			r.respond(fail(kerr.CoordinatorNotAvailable.Code))
 			return
 		}
+		b.txns.setOpen(m) // its older epochs are fenced on the partitions too
 		resp := r.kreq.ResponseKind().(*kmsg.InitProducerIDResponse)
 		resp.ProducerID, resp.ProducerEpoch = m.pid, m.epoch
 		replyAfterTurn(s, tl.part, r, resp, fail)

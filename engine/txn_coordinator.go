@@ -69,11 +69,12 @@ type txnCoordinators struct {
 	creator internalTopicCreator
 
 	mu   sync.Mutex
-	open map[int64]*openTxn // by producer id
+	open map[int64]*openTxn // by producer id, every one a loaded coordinator holds
 }
 
 // openTxn is what the partitions' shards check a transactional write
-// against: the producer's epoch and the partitions its transaction added.
+// against: the producer's epoch and the partitions its open transaction
+// added (nil when none is open).
 type openTxn struct {
 	epoch int16
 	parts map[partKey]struct{}
@@ -112,8 +113,9 @@ func (tc *txnCoordinators) checkWrite(producerID int64, epoch int16, k partKey) 
 	case o == nil:
 		return kerr.InvalidTxnState.Code
 	case epoch < o.epoch:
+		// A fenced producer (a zombie), as Kafka answers it.
 		return kerr.InvalidProducerEpoch.Code
-	case epoch > o.epoch:
+	case epoch > o.epoch || o.parts == nil:
 		return kerr.InvalidTxnState.Code
 	}
 	if _, ok := o.parts[k]; !ok {
@@ -127,7 +129,7 @@ func (tc *txnCoordinators) setOpen(m *txnMeta) {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	if m.state != kmsg.TransactionStateOngoing {
-		delete(tc.open, m.pid)
+		tc.open[m.pid] = &openTxn{epoch: m.epoch}
 		return
 	}
 	parts := make(map[partKey]struct{}, len(m.parts))
@@ -250,9 +252,12 @@ func (tc *txnCoordinators) expire(tl *txnLog, now time.Time) {
 		tc.b.log.Error("expire transactional ids", "err", err)
 		return // the next sweep tries again
 	}
+	tc.mu.Lock()
 	for _, id := range ids {
+		delete(tc.open, tl.txns[id].pid)
 		delete(tl.txns, id)
 	}
+	tc.mu.Unlock()
 	tc.b.log.Info("expired transactional ids", "partition", tl.part.key.partition, "count", len(ids))
 }
 
@@ -300,11 +305,11 @@ func (tl *txnLog) replay(k, v []byte) error {
 // resume carries on with a loaded transaction: one whose end was decided
 // writes its markers, an open one gets its timeout back.
 func (tc *txnCoordinators) resume(s *shard, tl *txnLog, m *txnMeta) {
+	tc.setOpen(m)
 	switch m.state {
 	case kmsg.TransactionStatePrepareCommit, kmsg.TransactionStatePrepareAbort:
 		tc.finish(s, tl, m)
 	case kmsg.TransactionStateOngoing:
-		tc.setOpen(m)
 		tc.armTimeout(s, tl, m)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -413,5 +414,43 @@ func TestTransactionalIDsExpire(t *testing.T) {
 	}
 	if s := state("tx-open"); s != "Ongoing" {
 		t.Fatalf("after a restart the open transaction's id is %s, want Ongoing", s)
+	}
+}
+
+// A producer fenced by a newer one of its transactional id is refused
+// INVALID_PRODUCER_EPOCH on any partition, as Kafka answers a zombie,
+// and the new producer's transactions go on.
+func TestTransactionZombieIsFenced(t *testing.T) {
+	tb := startBroker(t)
+	createTestTopic(t, tb, "txz", 2)
+	ctx := context.Background()
+	old := tb.client(kgo.TransactionalID("tx-z"), kgo.DefaultProduceTopic("txz"))
+	txnProduce(t, old, "txz", true, "old")
+	pid, epoch, err := old.ProducerID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := tb.client(kgo.TransactionalID("tx-z"), kgo.DefaultProduceTopic("txz"))
+	if _, _, err := cur.ProducerID(ctx); err != nil { // its InitProducerId fences the old one
+		t.Fatal(err)
+	}
+	zombie := func(when string) {
+		t.Helper()
+		for p := range int32(2) {
+			if code := tb.b.txns.checkWrite(pid, epoch, partKey{"txz", p}); code != kerr.InvalidProducerEpoch.Code {
+				t.Fatalf("%s: the zombie's write to partition %d: %v, want INVALID_PRODUCER_EPOCH", when, p, kerr.ErrorForCode(code))
+			}
+		}
+	}
+	zombie("after the new producer's InitProducerId")
+	txnProduce(t, cur, "txz", true, "new")
+	zombie("after the new producer's transaction")
+	if err := old.BeginTransaction(); err == nil {
+		if err := old.ProduceSync(ctx, &kgo.Record{Value: []byte("zombie")}).FirstErr(); err == nil {
+			t.Fatal("the fenced producer wrote again")
+		}
+	}
+	if got := readValues(t, tb, "txz", true, 2); !slices.Equal(got, []string{"new", "old"}) {
+		t.Fatalf("read_committed read %v, want [new old]", got)
 	}
 }
