@@ -40,7 +40,7 @@ func TestCrashKillNineTransactions(t *testing.T) {
 	}
 	var mu sync.Mutex
 	txns := map[string]*txn{}
-	run := func(cycle int, stop <-chan struct{}) {
+	run := func(cycle int, rng *rand.Rand, stop <-chan struct{}) { // rng its own: the kills draw from the test's
 		cl, err := kgo.NewClient(kgo.SeedBrokers(bp.addr), kgo.DefaultProduceTopic(topic),
 			kgo.TransactionalID("crash-txn"), kgo.TransactionTimeout(10*time.Second),
 			kgo.RequestRetries(3), kgo.RetryTimeout(5*time.Second), kgo.ProduceRequestTimeout(5*time.Second))
@@ -102,7 +102,8 @@ func TestCrashKillNineTransactions(t *testing.T) {
 	for c := range cycles {
 		stop := make(chan struct{})
 		done := make(chan struct{})
-		go func() { defer close(done); run(c, stop) }()
+		own := rand.New(rand.NewSource(rng.Int63()))
+		go func() { defer close(done); run(c, own, stop) }()
 		time.Sleep(time.Duration(50+rng.Intn(300)) * time.Millisecond)
 		if rng.Intn(6) == 0 {
 			bp.stop()
