@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // txnProduce runs one transaction of values to topic and ends it.
@@ -452,5 +453,29 @@ func TestTransactionZombieIsFenced(t *testing.T) {
 	}
 	if got := readValues(t, tb, "txz", true, 2); !slices.Equal(got, []string{"new", "old"}) {
 		t.Fatalf("read_committed read %v, want [new old]", got)
+	}
+}
+
+// InitProducerId naming a producer id without an epoch, or an epoch without
+// an id, is INVALID_REQUEST, as Kafka answers it (with or without a
+// transactional id).
+func TestInitProducerIDWithHalfAPairIsInvalid(t *testing.T) {
+	tb := startBroker(t)
+	ctx := context.Background()
+	cl := tb.client()
+	for _, txn := range []*string{nil, kmsg.StringPtr("tx-half")} {
+		for _, pair := range [][2]int64{{5, -1}, {-1, 0}} {
+			req := kmsg.NewPtrInitProducerIDRequest()
+			req.Version = 4
+			req.TransactionalID, req.TransactionTimeoutMillis = txn, 60000
+			req.ProducerID, req.ProducerEpoch = pair[0], int16(pair[1])
+			resp, err := req.RequestWith(ctx, cl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.ErrorCode != kerr.InvalidRequest.Code || resp.ProducerID != -1 {
+				t.Fatalf("transactional id %v, producer %v: %v (id %d), want INVALID_REQUEST", txn != nil, pair, kerr.ErrorForCode(resp.ErrorCode), resp.ProducerID)
+			}
+		}
 	}
 }
