@@ -75,12 +75,7 @@ func TestTransactionMarkersWaitForTheDecision(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, target := txnTarget(t, tb, "tx-dec", "dec", 8)
-	if err := cl.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "dec", Partition: target, Value: []byte("v")}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	beginTxn(t, cl, &kgo.Record{Topic: "dec", Partition: target, Value: []byte("v")})
 	k := partKey{"dec", target}
 	if !openTxnAt(t, tb, k, pid) {
 		t.Fatal("the transaction is not open on its partition")
@@ -442,12 +437,7 @@ func TestTransactionOpenAcrossARestartTakesWritesAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, target := txnTarget(t, tb, "tx-early", "early", 8)
-	if err := cl.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "early", Partition: target, Value: []byte("before")}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	beginTxn(t, cl, &kgo.Record{Topic: "early", Partition: target, Value: []byte("before")})
 	tb.stop()
 	// The coordinator's load reads its log; it takes a while here.
 	release := fo.blockRead(txnStateTopic)
@@ -609,12 +599,7 @@ func TestTransactionAddRetriedAfterAFailedSyncIsWrittenAgain(t *testing.T) {
 	createTestTopic(t, tb, "resync", 1)
 	ctx := context.Background()
 	cl := tb.client(kgo.TransactionalID("tx-resync"), kgo.DefaultProduceTopic("resync"))
-	if err := cl.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("v")}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	beginTxn(t, cl, &kgo.Record{Value: []byte("v")})
 	ts, _ := tb.b.currentView().topic(txnStateTopic)
 	p := txnPartitionFor("tx-resync", len(ts.Partitions))
 	s := tb.b.shardFor(partKey{txnStateTopic, p})

@@ -60,12 +60,7 @@ func TestTransactionalOffsetsPendingUntilTheEnd(t *testing.T) {
 		}
 	}
 	begin := func() {
-		if err := cl.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("v")}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
+		beginTxn(t, cl, &kgo.Record{Value: []byte("v")})
 	}
 	begin()
 	txnCommit(5)

@@ -33,6 +33,19 @@ func txnProduce(t *testing.T, cl *kgo.Client, topic string, commit bool, values 
 	}
 }
 
+// beginTxn opens a transaction of cl with its first record.
+func beginTxn(t *testing.T, cl *kgo.Client, r *kgo.Record) {
+	t.Helper()
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // readValues consumes topic from the start at the given isolation until
 // want records arrived, then waits quiet for any more, and returns them
 // (sorted, the partitions interleave).
@@ -119,12 +132,7 @@ func TestTransactionHoldsTheLastStableOffset(t *testing.T) {
 	ctx := context.Background()
 	cl := tb.client(kgo.TransactionalID("tx-lso"), kgo.DefaultProduceTopic("lso"))
 	txnProduce(t, cl, "lso", true, "a", "b") // offsets 0, 1 and the marker at 2
-	if err := cl.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("open")}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	beginTxn(t, cl, &kgo.Record{Value: []byte("open")})
 	ends := func() (committed, latest int64) {
 		t.Helper()
 		c, err := adm.ListCommittedOffsets(ctx, "lso") // read_committed
@@ -206,12 +214,7 @@ func TestTransactionTimeoutAbortsAndFences(t *testing.T) {
 	createTestTopic(t, tb, "txt", 1)
 	ctx := context.Background()
 	cl := tb.client(kgo.TransactionalID("tx-t"), kgo.DefaultProduceTopic("txt"), kgo.TransactionTimeout(time.Second))
-	if err := cl.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("late")}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	beginTxn(t, cl, &kgo.Record{Value: []byte("late")})
 	adm := tb.admin()
 	checkFor(t, 10*time.Second, 100*time.Millisecond, func() error {
 		c, err := adm.ListCommittedOffsets(ctx, "txt")
@@ -328,12 +331,7 @@ func TestDescribeAndListTransactions(t *testing.T) {
 	createTestTopic(t, tb, "txd", 2)
 	ctx := context.Background()
 	cl := tb.client(kgo.TransactionalID("tx-d"), kgo.DefaultProduceTopic("txd"), kgo.TransactionTimeout(42*time.Second))
-	if err := cl.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("v"), Partition: 1}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	beginTxn(t, cl, &kgo.Record{Value: []byte("v"), Partition: 1})
 	adm := tb.admin()
 	ds, err := adm.DescribeTransactions(ctx, "tx-d", "tx-none")
 	if err != nil {
@@ -380,12 +378,7 @@ func TestTransactionalIDsExpire(t *testing.T) {
 	txnProduce(t, done, "txe", true, "a")
 	done.Close()
 	open := tb.client(kgo.TransactionalID("tx-open"), kgo.DefaultProduceTopic("txe"), kgo.TransactionTimeout(time.Minute))
-	if err := open.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	if err := open.ProduceSync(ctx, &kgo.Record{Value: []byte("b")}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	beginTxn(t, open, &kgo.Record{Value: []byte("b")})
 	adm := tb.admin()
 	state := func(id string) string {
 		ds, err := adm.DescribeTransactions(ctx, id)
