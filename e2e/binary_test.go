@@ -104,14 +104,16 @@ func (bp *brokerProc) stop() {
 	}
 	select {
 	case err := <-bp.exited:
+		bp.cmd = nil // its exit is taken: the cleanup must not wait for it again
 		if err != nil {
 			bp.t.Fatalf("chronik exited with %v; stderr:\n%s", err, bp.stderr)
 		}
 	case <-time.After(20 * time.Second):
 		bp.cmd.Process.Kill()
+		<-bp.exited
+		bp.cmd = nil
 		bp.t.Fatalf("chronik did not exit within 20s of SIGTERM; stderr:\n%s", bp.stderr)
 	}
-	bp.cmd = nil
 }
 
 // kill stops the broker with SIGKILL, as a crash would.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chronik-go/chronik/internal/syncbuf"
 )
 
 // runToExit runs chronik with args and returns its exit code and stderr.
@@ -131,5 +133,37 @@ func TestEnvironmentConfig(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "__raft_metadata")); err != nil {
 		t.Fatalf("CHRONIK_LOG_DIRS not used: %v", err)
+	}
+}
+
+// A SIGTERM that comes as soon as the port accepts, before the start is
+// done (a supervisor that stops the broker it just saw listening), is a
+// clean shutdown, not a kill: the broker was killed by it before.
+func TestSigtermDuringStartIsACleanShutdown(t *testing.T) {
+	bp := startBinary(t)
+	createTopic(t, bp.addr, "early", 3)
+	bp.stop()
+	for i := range 5 {
+		bp.stderr = new(syncbuf.Buffer)
+		bp.cmd = exec.Command(chronikBin, bp.args...)
+		bp.cmd.Stderr = bp.stderr
+		if err := bp.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		bp.exited = make(chan error, 1)
+		go func(cmd *exec.Cmd, exited chan error) { exited <- cmd.Wait() }(bp.cmd, bp.exited)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			c, err := net.DialTimeout("tcp", bp.addr, 50*time.Millisecond)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("start %d: no listener within 20s; stderr:\n%s", i, bp.stderr)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		bp.stop() // SIGTERM at once; fails the test unless the exit is clean
 	}
 }

@@ -40,6 +40,12 @@ func run(args []string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	raiseFileLimit(logger)
+	// Caught from here on: the listener accepts before the start is done,
+	// and a SIGTERM then (a supervisor that saw the port open and stops
+	// the broker at once) would kill it without its clean shutdown. It
+	// waits in the channel until the start is done.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 
 	dataDir := cfg.LogDirs[0]
 	if err := checkWritable(dataDir); err != nil {
@@ -102,8 +108,6 @@ func run(args []string) error {
 	}
 	logger.Info("chronik started", "listen", srv.Addr().String(), "advertised", net.JoinHostPort(host, fmt.Sprint(port)), "data", dataDir, "shards", cfg.NumShards)
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	got := <-sig
 	logger.Info("shutting down", "signal", got.String())
 	return shutdown(logger, cfg, srv, b, store)
