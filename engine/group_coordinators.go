@@ -2,13 +2,11 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"net"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,11 +32,7 @@ type groupCoordinators struct {
 	cfg     group.Config
 	byShard []map[int32]*offsetsPartition
 
-	// createMu guards the single in-flight creation of the offsets topic;
-	// it is never held while the proposal waits.
-	createMu  sync.Mutex
-	creating  chan struct{}
-	createErr error
+	creator internalTopicCreator // of __consumer_offsets
 }
 
 // offsetsPartition is a loaded coordinator and the partition it writes to;
@@ -54,6 +48,9 @@ func newGroupCoordinators(b *Broker) *groupCoordinators {
 	for i := range gc.byShard {
 		gc.byShard[i] = make(map[int32]*offsetsPartition)
 	}
+	gc.creator = internalTopicCreator{b: b, name: offsetsTopic, spec: func() meta.Topic {
+		return internalTopicSpec(b, offsetsTopic, c.OffsetsTopicNumPartitions, c.OffsetsTopicSegmentBytes)
+	}}
 	gc.cfg = group.Config{
 		MinSessionTimeout:             c.GroupMinSessionTimeout,
 		MaxSessionTimeout:             c.GroupMaxSessionTimeout,
@@ -296,80 +293,11 @@ func (gc *groupCoordinators) closeAll() {
 // startCreate creates __consumer_offsets in the background unless a
 // creation is already under way, and returns a channel closed when that
 // attempt ends. Kafka creates the topic on the first coordinator lookup.
-func (gc *groupCoordinators) startCreate() <-chan struct{} {
-	gc.createMu.Lock()
-	defer gc.createMu.Unlock()
-	if gc.creating != nil {
-		return gc.creating
-	}
-	ch := make(chan struct{})
-	gc.creating = ch
-	go func() {
-		err := gc.create()
-		gc.createMu.Lock()
-		gc.createErr = err
-		gc.creating = nil
-		gc.createMu.Unlock()
-		close(ch)
-	}()
-	return ch
-}
-
-func (gc *groupCoordinators) create() error {
-	b := gc.b
-	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.IOTimeout)
-	defer cancel()
-	spec := meta.Topic{
-		Name:       offsetsTopic,
-		ID:         newTopicID(),
-		Internal:   true,
-		Configs:    offsetsTopicConfigs(b.cfg.OffsetsTopicSegmentBytes),
-		Partitions: b.newPartitions(b.cfg.OffsetsTopicNumPartitions),
-	}
-	res, err := b.propose(ctx, []meta.Op{{Kind: meta.OpCreateTopics, Topics: []meta.Topic{spec}, RefuseCollisions: true}})
-	if err == nil {
-		err = res[0].Err
-	}
-	if err != nil && !errors.Is(err, meta.ErrTopicExists) {
-		b.log.Error("create "+offsetsTopic, "err", err)
-		return fmt.Errorf("create %s: %w", offsetsTopic, err)
-	}
-	b.log.Info("created "+offsetsTopic, "partitions", b.cfg.OffsetsTopicNumPartitions)
-	return nil
-}
-
-// offsetsTopicConfigs are the internal topic's configs: compacted, never
-// deleted by time or size (only compaction may drop a committed offset).
-func offsetsTopicConfigs(segmentBytes int64) map[string]string {
-	return map[string]string{
-		"cleanup.policy":  "compact",
-		"retention.ms":    "-1",
-		"retention.bytes": "-1",
-		"segment.bytes":   strconv.FormatInt(segmentBytes, 10),
-	}
-}
+func (gc *groupCoordinators) startCreate() <-chan struct{} { return gc.creator.startCreate() }
 
 // ensureOffsetsTopic waits until __consumer_offsets exists, creating it if
 // needed.
-func (b *Broker) ensureOffsetsTopic(ctx context.Context) error {
-	if _, ok := b.currentView().topic(offsetsTopic); ok {
-		return nil
-	}
-	select {
-	case <-b.groups.startCreate():
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if _, ok := b.currentView().topic(offsetsTopic); ok {
-		return nil
-	}
-	b.groups.createMu.Lock()
-	defer b.groups.createMu.Unlock()
-	if b.groups.createErr != nil {
-		return b.groups.createErr
-	}
-	return fmt.Errorf("%s not created", offsetsTopic)
-}
+func (b *Broker) ensureOffsetsTopic(ctx context.Context) error { return b.groups.creator.ensure(ctx) }
 
 // shardClock runs coordinator timers as shard mailbox messages.
 type shardClock struct{ s *shard }

@@ -1,12 +1,9 @@
 package engine
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,19 +83,7 @@ func newTxnCoordinators(b *Broker) *txnCoordinators {
 		tc.byShard[i] = make(map[int32]*txnLog)
 	}
 	tc.creator = internalTopicCreator{b: b, name: txnStateTopic, spec: func() meta.Topic {
-		return meta.Topic{
-			Name:     txnStateTopic,
-			ID:       newTopicID(),
-			Internal: true,
-			Configs: map[string]string{
-				"cleanup.policy":      "compact",
-				"retention.ms":        "-1",
-				"retention.bytes":     "-1",
-				"min.insync.replicas": "1",
-				"segment.bytes":       strconv.FormatInt(b.cfg.TransactionStateSegmentBytes, 10),
-			},
-			Partitions: b.newPartitions(b.cfg.TransactionStateNumPartitions),
-		}
+		return internalTopicSpec(b, txnStateTopic, b.cfg.TransactionStateNumPartitions, b.cfg.TransactionStateSegmentBytes)
 	}}
 	return tc
 }
@@ -579,72 +564,4 @@ func (tc *txnCoordinators) closeAll() {
 		})
 	}
 	wg.Wait()
-}
-
-// internalTopicCreator creates an internal topic in the background, once at
-// a time; Kafka creates its internal topics on first use.
-type internalTopicCreator struct {
-	b    *Broker
-	name string
-	spec func() meta.Topic
-
-	mu       sync.Mutex
-	creating chan struct{}
-	err      error
-}
-
-// startCreate starts a creation unless one runs, and returns a channel
-// closed when it ends.
-func (c *internalTopicCreator) startCreate() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.creating != nil {
-		return c.creating
-	}
-	ch := make(chan struct{})
-	c.creating = ch
-	go func() {
-		err := c.create()
-		c.mu.Lock()
-		c.err, c.creating = err, nil
-		c.mu.Unlock()
-		close(ch)
-	}()
-	return ch
-}
-
-func (c *internalTopicCreator) create() error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.cfg.IOTimeout)
-	defer cancel()
-	res, err := c.b.propose(ctx, []meta.Op{{Kind: meta.OpCreateTopics, Topics: []meta.Topic{c.spec()}, RefuseCollisions: true}})
-	if err == nil {
-		err = res[0].Err
-	}
-	if err != nil && !errors.Is(err, meta.ErrTopicExists) {
-		c.b.log.Error("create "+c.name, "err", err)
-		return fmt.Errorf("create %s: %w", c.name, err)
-	}
-	c.b.log.Info("created " + c.name)
-	return nil
-}
-
-// ensure waits until the topic exists, creating it if needed.
-func (c *internalTopicCreator) ensure(ctx context.Context) error {
-	if _, ok := c.b.currentView().topic(c.name); ok {
-		return nil
-	}
-	select {
-	case <-c.startCreate():
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if _, ok := c.b.currentView().topic(c.name); ok {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err != nil {
-		return c.err
-	}
-	return fmt.Errorf("%s not created", c.name)
 }
