@@ -150,15 +150,7 @@ func (b *Broker) coordinate(r *request, groupID string, fail func(code int16) km
 	}
 	s.submit(func(s *shard) {
 		part := s.parts[partKey{offsetsTopic, p}]
-		reply := func(resp kmsg.Response) {
-			s.afterTurn = append(s.afterTurn, func(syncErrs map[*partition]error) {
-				if syncErrs[part] != nil {
-					// What the answer rests on did not reach the disk.
-					resp = fail(kerr.CoordinatorNotAvailable.Code)
-				}
-				r.respond(resp)
-			})
-		}
+		reply := func(resp kmsg.Response) { replyAfterTurn(s, part, r, resp, fail) }
 		c := b.groups.coordinatorOn(s, p)
 		if c == nil {
 			reply(fail(kerr.NotCoordinator.Code))
