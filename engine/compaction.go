@@ -184,16 +184,19 @@ func (p *partition) compactable() bool {
 func (p *partition) cleanOptions(now time.Time, stepBytes int64) partlog.CleanOptions {
 	st := p.shard.b.settingsFor(p.key.topic)
 	return partlog.CleanOptions{
-		Now:               now,
-		DeleteRetention:   msDuration(st.deleteRetentionMs),
-		MinCompactionLag:  msDuration(st.minCompactionLagMs),
-		MaxCompactionLag:  msDuration(st.maxCompactionLagMs),
-		MinDirtyRatio:     st.minCleanableRatio,
-		MaxKeyBytes:       p.shard.b.cfg.LogCleanerDedupeBufferSize / int64(len(p.shard.b.shards)),
-		StepBytes:         stepBytes,
-		LastProducerBatch: p.isLastProducerBatch,
-		CommittedTxnBatch: p.committedTxnBatch,
-		StableOffset:      p.lastStableOffset,
+		Now:                now,
+		DeleteRetention:    msDuration(st.deleteRetentionMs),
+		MinCompactionLag:   msDuration(st.minCompactionLagMs),
+		MaxCompactionLag:   msDuration(st.maxCompactionLagMs),
+		MinDirtyRatio:      st.minCleanableRatio,
+		MaxKeyBytes:        p.shard.b.cfg.LogCleanerDedupeBufferSize / int64(len(p.shard.b.shards)),
+		StepBytes:          stepBytes,
+		LastProducerBatch:  p.isLastProducerBatch,
+		TxnBatch:           p.txnBatchOutcome,
+		LastProducerMarker: p.isLastProducerMarker,
+		AbortedTxnGone:     p.abortedTxnGone,
+		BeforeMarkersGo:    p.snapshotBeforeMarkersGo,
+		StableOffset:       p.lastStableOffset,
 	}
 }
 

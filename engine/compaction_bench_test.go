@@ -51,17 +51,7 @@ func benchProduceWhileCleaning(b *testing.B, rate int) {
 		b.Fatal(err)
 	}
 	sh := tb.b.shards[0]
-	setPaused := func(paused bool) {
-		done := make(chan struct{})
-		sh.submit(func(s *shard) {
-			s.cleaner.paused = paused
-			if !paused && !s.cleaner.swapping {
-				s.cleaner.timer.Reset(0)
-			}
-			close(done)
-		})
-		<-done
-	}
+	setPaused := tb.pauseCleaner
 	setPaused(true)
 
 	const keys, valueSize = 4096, 1024

@@ -362,3 +362,19 @@ func TestCompactionLagsMustNotConflict(t *testing.T) {
 		t.Fatalf("max lag set below min: %v, want INVALID_CONFIG", err)
 	}
 }
+
+// pauseCleaner stops (or restarts) every shard's cleaner between steps, so
+// a test or benchmark decides when compaction runs.
+func (tb *testBroker) pauseCleaner(paused bool) {
+	for _, sh := range tb.b.shards {
+		done := make(chan struct{})
+		sh.submit(func(s *shard) {
+			s.cleaner.paused = paused
+			if !paused && !s.cleaner.swapping {
+				s.cleaner.timer.Reset(0)
+			}
+			close(done)
+		})
+		<-done
+	}
+}

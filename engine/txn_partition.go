@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"sort"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/chronik-go/chronik/engine/batch"
+	"github.com/chronik-go/chronik/engine/partlog"
 )
 
 // A partition's side of transactions, as Kafka's ProducerStateManager keeps
@@ -110,6 +113,33 @@ func (t *txnState) aborted(producerID, offset int64) bool {
 	return false
 }
 
+// snapshotBeforeMarkersGo writes the producer-state snapshot at the log
+// end for the cleaner, before a swap removes transaction markers: an older
+// snapshot surviving a crash could name them (an aborted transaction a
+// consumer would be told of and wait for the end of, skipping its
+// producer's later transactions; an open one whose end is gone). The swap
+// syncs the file and its name before it commits.
+func (p *partition) snapshotBeforeMarkersGo() (string, error) {
+	if p.producersUnreliable {
+		return "", errors.New("producer state unreliable until the partition is recovered")
+	}
+	if err := p.writeProducerSnapshot(p.log.NextOffset()); err != nil {
+		return "", err
+	}
+	return filepath.Join(p.dir, producerStateFile), nil
+}
+
+// dropAborted drops the aborted transaction of producerID that ended at
+// markerOffset, reporting whether there was one.
+func (t *txnState) dropAborted(producerID, markerOffset int64) bool {
+	i := sort.Search(len(t.Aborted), func(i int) bool { return t.Aborted[i].LastOffset >= markerOffset })
+	if i == len(t.Aborted) || t.Aborted[i].LastOffset != markerOffset || t.Aborted[i].ProducerID != producerID {
+		return false
+	}
+	t.Aborted = slices.Delete(t.Aborted, i, i+1)
+	return true
+}
+
 // trimBelow drops aborted transactions wholly below the log start.
 func (t *txnState) trimBelow(logStart int64) {
 	i := sort.Search(len(t.Aborted), func(i int) bool { return t.Aborted[i].LastOffset >= logStart })
@@ -123,11 +153,36 @@ func (p *partition) lastStableOffset() int64 {
 	return p.txns.lastStable(p.log.WrittenOffset(), p.log.StartOffset())
 }
 
-// committedTxnBatch reports, for the log cleaner, whether the transactional
-// batch of producerID at offset is below the LSO and not aborted: its
-// records are then as final as any other.
-func (p *partition) committedTxnBatch(producerID, offset int64) bool {
-	return offset < p.lastStableOffset() && !p.txns.aborted(producerID, offset)
+// txnBatchOutcome tells the log cleaner what became of the transaction of
+// producerID's batch at offset: below the LSO it ended, aborted if the
+// aborted transactions hold it.
+func (p *partition) txnBatchOutcome(producerID, offset int64) partlog.TxnOutcome {
+	switch {
+	case offset >= p.lastStableOffset():
+		return partlog.TxnOpen
+	case p.txns.aborted(producerID, offset):
+		return partlog.TxnAborted
+	}
+	return partlog.TxnCommitted
+}
+
+// isLastProducerMarker reports, for the log cleaner, whether a marker of
+// producerID at epoch is the producer's last entry: its epoch is the
+// producer's and no batch came after it (a later batch would carry the
+// epoch instead).
+func (p *partition) isLastProducerMarker(producerID int64, epoch int16) bool {
+	ps := p.producers[producerID]
+	return ps != nil && ps.Epoch == epoch && len(ps.Batches) == 0
+}
+
+// abortedTxnGone drops the aborted transaction whose marker is at
+// markerOffset: the cleaner removed all its records, so read_committed
+// consumers have nothing to skip (and once the marker goes too, an entry
+// left behind would make them skip the producer's later transactions).
+func (p *partition) abortedTxnGone(producerID, markerOffset int64) {
+	if p.txns.dropAborted(producerID, markerOffset) {
+		p.producersSavedAt = -1
+	}
 }
 
 // appendMarker writes the end of producerID's transaction to the partition,

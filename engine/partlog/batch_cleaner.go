@@ -30,9 +30,18 @@ type batchCleaner struct {
 	// removed must stay as an empty batch, because it is its producer's
 	// last and carries the producer's sequence state.
 	keepEmpty func(h *batch.Header) bool
-	// settled says whether a transactional batch's records are final
-	// (committed, below the last stable offset); nil: none is.
-	settled func(h *batch.Header) bool
+	// outcome says what became of a transactional batch's transaction;
+	// nil: every one is open.
+	outcome func(producerID, baseOffset int64) TxnOutcome
+	// lastMarker says whether a marker at producerID's epoch is the
+	// producer's last entry in the log; nil: every marker is.
+	lastMarker func(producerID int64, epoch int16) bool
+	// abortGone is told of an abort marker whose transaction has no batch
+	// left in the log.
+	abortGone func(producerID, markerOffset int64)
+	// txnRead holds the producers with a transactional batch read since
+	// their last marker in this pass.
+	txnRead map[int64]bool
 
 	plain []byte // scratch: the rewritten records, before compression
 	kept  []recordView
@@ -44,16 +53,27 @@ type batchCleaner struct {
 	// still holds tombstones: a pass after it can remove them.
 	minHorizon     int64
 	removedRecords int64
+	// markersRemoved counts the transaction markers removed since the
+	// current group's swap was last handed out.
+	markersRemoved int
 }
 
 // clean appends the cleaned form of the whole batch raw (header h) to dst:
 // raw itself, a rewritten batch, an empty batch, or nothing.
 func (c *batchCleaner) clean(dst, raw []byte, h *batch.Header) ([]byte, error) {
-	if h.Control() || h.Transactional() && (c.settled == nil || !c.settled(h)) {
-		// Markers stay, so do the records of a transaction that is open
-		// or aborted (read_committed consumers skip aborted ones by the
-		// partition's index of them).
-		return append(dst, raw...), nil
+	if h.Control() {
+		return c.cleanMarker(dst, raw, h)
+	}
+	if h.Transactional() {
+		c.noteTxnBatch(h)
+		switch c.txnOutcome(h) {
+		case TxnOpen:
+			return append(dst, raw...), nil
+		case TxnAborted:
+			c.kept = c.kept[:0]
+			c.removedRecords += int64(h.NumRecords)
+			return c.emptied(dst, raw, h)
+		}
 	}
 	recs, err := batchRecords(raw, h)
 	if err != nil {
@@ -99,23 +119,36 @@ func (c *batchCleaner) clean(dst, raw []byte, h *batch.Header) ([]byte, error) {
 	if len(c.kept) == int(h.NumRecords) && !setHorizon && h.NumRecords > 0 {
 		return append(dst, raw...), nil
 	}
-	if !batch.CRCValid(raw) {
-		// Decisions on corrupt bytes are wrong, and a rewritten batch gets a
-		// fresh CRC: never launder a corrupt one.
-		return dst, fmt.Errorf("%w: batch %d fails its CRC", ErrCorrupt, h.BaseOffset)
-	}
 	if len(c.kept) == 0 {
-		// An empty batch stays only while it is its producer's last
-		// (including one emptied by an earlier pass).
-		switch {
-		case !h.Idempotent() || !c.keepEmpty(h):
-			return dst, nil
-		case h.NumRecords == 0:
-			return append(dst, raw...), nil
-		}
-		return appendEmptyBatch(dst, h), nil
+		return c.emptied(dst, raw, h)
+	}
+	if !batch.CRCValid(raw) {
+		return dst, errCorruptBatch(h)
 	}
 	return c.rewrite(dst, raw, h, setHorizon, horizon)
+}
+
+// emptied appends what stays of the batch raw (header h) once all its
+// records are removed: an empty batch while it is its producer's last
+// (including one emptied by an earlier pass), else nothing.
+func (c *batchCleaner) emptied(dst, raw []byte, h *batch.Header) ([]byte, error) {
+	if !batch.CRCValid(raw) {
+		return dst, errCorruptBatch(h)
+	}
+	switch {
+	case !h.Idempotent() || !c.keepEmpty(h):
+		return dst, nil
+	case h.NumRecords == 0:
+		return append(dst, raw...), nil
+	}
+	return appendEmptyBatch(dst, h), nil
+}
+
+// errCorruptBatch refuses to clean a batch that fails its CRC: decisions on
+// corrupt bytes are wrong, and a rewritten batch gets a fresh CRC, so a
+// corrupt one would be laundered.
+func errCorruptBatch(h *batch.Header) error {
+	return fmt.Errorf("%w: batch %d fails its CRC", ErrCorrupt, h.BaseOffset)
 }
 
 // rewrite appends a batch holding only the kept records. A new delete

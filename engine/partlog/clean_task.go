@@ -27,6 +27,9 @@ type CleanTask struct {
 	files    []uring.File // the cleaned .log, .index and .timeindex
 	manifest swapManifest
 	oldFiles []string // every file of the replaced segments
+	// syncFirst is a file synced before the swap commits (the state
+	// CleanOptions.BeforeMarkersGo wrote), or "".
+	syncFirst string
 
 	group []*segment // owner state, not touched by Run
 	out   *segment
@@ -65,6 +68,12 @@ func (t *CleanTask) Run() error {
 		return t.err
 	}
 	defer close(t.done)
+	if t.syncFirst != "" {
+		// Its rename is made durable by the manifest's directory sync.
+		if t.err = syncFile(t.syncFirst); t.err != nil {
+			return t.err
+		}
+	}
 	for _, f := range t.files {
 		if err := f.Datasync(); err != nil {
 			t.err = fmt.Errorf("sync cleaned segment %d: %w", t.manifest.base, err)

@@ -42,11 +42,29 @@ type CleanOptions struct {
 	// are removed, so the producer's sequence state survives compaction as
 	// in Kafka. Nil keeps every emptied idempotent batch.
 	LastProducerBatch func(producerID, baseOffset int64) bool
-	// CommittedTxnBatch reports whether the transactional batch of
-	// producerID at baseOffset was committed and lies below the last
-	// stable offset: only then are its records mapped and compacted like
-	// any other. Nil leaves every transactional batch as it is.
-	CommittedTxnBatch func(producerID, baseOffset int64) bool
+	// TxnBatch says what became of the transaction of producerID's
+	// transactional batch at baseOffset: only a committed one's records are
+	// mapped and compacted like any other; an aborted one's are removed.
+	// Nil leaves every transactional batch, and every marker, as it is.
+	TxnBatch func(producerID, baseOffset int64) TxnOutcome
+	// LastProducerMarker reports whether a transaction marker of
+	// producerID at epoch is the producer's last entry in the log: it then
+	// stays, so the producer's epoch survives a rebuild of its state from
+	// the log (Kafka keeps it too). Nil keeps every marker.
+	LastProducerMarker func(producerID int64, epoch int16) bool
+	// AbortedTxnGone is told of the abort marker at markerOffset whose
+	// aborted transaction has no batch left in the log: read_committed
+	// consumers need not be told of it any more. It may be told again.
+	AbortedTxnGone func(producerID, markerOffset int64)
+	// BeforeMarkersGo is called on the owner before the swap of a cleaned
+	// group that removes transaction markers is handed out. It writes the
+	// state that must not outlive those markers (the partition's
+	// producer-state snapshot, without the aborted transactions they end)
+	// to a file of the log's directory and returns its path; the swap
+	// syncs that file before it commits, so that after a crash no state
+	// names a marker the log no longer holds. An error abandons the pass.
+	// Nil: markers go without it.
+	BeforeMarkersGo func() (string, error)
 	// StableOffset is the last stable offset (Kafka's bound on what a
 	// pass may clean): a segment holding it or later offsets waits, so
 	// that a read_committed consumer, which reads below it, never sees a
@@ -289,10 +307,7 @@ func (l *Log) Clean(o CleanOptions) (CleanResult, error) {
 		return CleanResult{Running: true}, nil
 	}
 	p.bc.keys, p.bc.now, p.bc.deleteRetention = p.keys, o.Now.UnixMilli(), o.DeleteRetention.Milliseconds()
-	p.bc.settled = nil
-	if o.CommittedTxnBatch != nil {
-		p.bc.settled = func(h *batch.Header) bool { return o.CommittedTxnBatch(h.ProducerID, h.BaseOffset) }
-	}
+	p.bc.outcome, p.bc.lastMarker, p.bc.abortGone = o.TxnBatch, o.LastProducerMarker, o.AbortedTxnGone
 	p.bc.keepEmpty = func(h *batch.Header) bool {
 		return o.LastProducerBatch == nil || o.LastProducerBatch(h.ProducerID, h.BaseOffset)
 	}
@@ -364,7 +379,7 @@ func (l *Log) mapStep(p *cleanPass, o *CleanOptions, res *CleanResult) error {
 	p.mapPos += int64(len(raw))
 	l.cleaner.stats.BytesRead += int64(len(raw))
 	res.Bytes += int64(len(raw))
-	if h.Control() || h.Transactional() && (o.CommittedTxnBatch == nil || !o.CommittedTxnBatch(h.ProducerID, h.BaseOffset)) {
+	if h.Control() || h.Transactional() && (o.TxnBatch == nil || o.TxnBatch(h.ProducerID, h.BaseOffset) != TxnCommitted) {
 		// A record of an open or aborted transaction must not replace
 		// an older one: a read_committed consumer would lose both.
 		return nil
@@ -463,8 +478,18 @@ func (l *Log) cleanGroupStep(p *cleanPass, o *CleanOptions, res *CleanResult) er
 			return err
 		}
 	}
+	var syncFirst string
+	if p.bc.markersRemoved > 0 && o.BeforeMarkersGo != nil {
+		path, err := o.BeforeMarkersGo()
+		if err != nil {
+			return fmt.Errorf("save the state the removed transaction markers end: %w", err)
+		}
+		syncFirst = path
+	}
+	p.bc.markersRemoved = 0
 	i, _ := l.indexOf(g[0])
 	p.task = l.newCleanTask(i, i+len(g), out)
+	p.task.syncFirst = syncFirst
 	p.cleaned = nil
 	p.gi, p.si = p.gi+1, 0
 	return nil
