@@ -126,6 +126,12 @@ type Broker struct {
 	// cleanStatePastLogEnd says a crash start found a log ending below
 	// the state kept from the last clean stop (consumeMarker).
 	cleanStatePastLogEnd atomic.Bool
+	// startSettled is set once the start's clean-shutdown marker is
+	// consumed: the cleaner removes no transaction marker before, as the
+	// state kept from the last clean stop may still be adopted or kept.
+	startSettled atomic.Bool
+	// lastCleanStateMu serializes retireLastCleanState.
+	lastCleanStateMu sync.Mutex
 }
 
 // New opens every partition the metadata names and starts the shards.
@@ -214,6 +220,7 @@ func New(opts Options) (*Broker, error) {
 		b.stopAfterFailedStart()
 		return nil, err
 	}
+	b.startSettled.Store(true)
 	b.log.Info("partitions opened", "partitions", len(b.open), "clean", clean, "took", time.Since(start))
 	b.checkDescriptorLimit(len(b.open))
 	if err := b.replayWAL(clean); err != nil {

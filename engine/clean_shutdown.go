@@ -130,7 +130,7 @@ func (b *Broker) consumeMarker(ss startState) error {
 		if err := os.Remove(filepath.Join(b.dataDir, lastCleanStateFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("retire the last clean state: %w", err)
 		}
-		if err := syncDirErr(b.dataDir); err != nil {
+		if err := syncPathErr(b.dataDir); err != nil {
 			return fmt.Errorf("retire the last clean state: %w", err)
 		}
 		return nil
@@ -153,6 +153,29 @@ func (b *Broker) consumeMarker(ss startState) error {
 		return fmt.Errorf("remove clean-shutdown marker: %w", err)
 	}
 	syncDir(b.dataDir)
+	return nil
+}
+
+// retireLastCleanState removes the state kept from the last clean shutdown,
+// durably, before the cleaner removes transaction markers that state may
+// name: adopted after a crash (a partition whose own snapshot is past its
+// log's end or unreadable), it would bring them back. Partitions then
+// rebuild from their own snapshots or logs. Concurrent swaps wait for the
+// one that removes it, so none commits before the removal is durable.
+func (b *Broker) retireLastCleanState() error {
+	b.lastCleanStateMu.Lock()
+	defer b.lastCleanStateMu.Unlock()
+	err := os.Remove(filepath.Join(b.dataDir, lastCleanStateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err == nil {
+		err = syncPathErr(b.dataDir)
+	}
+	if err != nil {
+		return fmt.Errorf("retire the last clean state: %w", err)
+	}
+	b.log.Info("the cleaner removes transaction markers: the state kept from the last clean shutdown is retired")
 	return nil
 }
 

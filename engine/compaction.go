@@ -196,7 +196,10 @@ func (p *partition) cleanOptions(now time.Time, stepBytes int64) partlog.CleanOp
 		LastProducerMarker: p.isLastProducerMarker,
 		AbortedTxnGone:     p.abortedTxnGone,
 		BeforeMarkersGo:    p.snapshotBeforeMarkersGo,
-		StableOffset:       p.lastStableOffset,
+		// Until the start settles, the last clean stop's state may still be
+		// adopted; unreliable producer state cannot be saved first.
+		KeepMarkers:  !p.shard.b.startSettled.Load() || p.producersUnreliable,
+		StableOffset: p.lastStableOffset,
 	}
 }
 

@@ -350,7 +350,13 @@ func (j offsetsJournal) AppendTxn(producerID int64, producerEpoch int16, recs []
 	if err != nil {
 		return fmt.Errorf("append to %s-%d: %w", j.key.topic, j.key.partition, err)
 	}
-	p.txns.noteData(&h, base)
+	// Applied to producer state too, as Kafka records a coordinator's
+	// append: its producer's markers then are not taken for its last entry
+	// (the cleaner would keep them all), and DescribeProducers shows it.
+	h.BaseOffset = base
+	if err := p.replayProducerBatch(h, raw, time.Now().UnixMilli()); err != nil {
+		return err
+	}
 	p.afterAppend(int64(h.NumRecords), st)
 	return nil
 }

@@ -97,7 +97,8 @@ func viewTxnLog(t *testing.T, tb *testBroker, topic string) txnLogView {
 // transactions it removed: the log of a transactional producer on a
 // compacted topic (as __consumer_offsets under exactly-once) does not keep
 // growing with markers. Before markers go, the producer-state snapshot on
-// disk stops naming them: after a crash it would bring back an aborted
+// disk stops naming them and the state kept from the last clean shutdown
+// is retired: adopted after a crash, either would bring back an aborted
 // transaction whose marker is gone, and a consumer told of it would skip
 // the producer's later transactions, or an open transaction whose marker
 // is gone, holding the last stable offset back for good.
@@ -199,10 +200,17 @@ func TestCompactionRemovesAbortedTransactionsAndMarkers(t *testing.T) {
 	if v.abort != 10 || v.abortedTold != 10 {
 		t.Fatalf("after the first pass: %d abort markers, %d aborted transactions told; want 10 and 10", v.abort, v.abortedTold)
 	}
+	// A clean restart keeps this state, which lists the aborted
+	// transactions, as the last clean shutdown's: a crash start adopts it
+	// for a partition whose own snapshot is unusable.
+	tb.restart()
+	tb.pauseCleaner(true)
+	if _, err := os.Stat(filepath.Join(tb.dir, lastCleanStateFile)); err != nil {
+		t.Fatalf("no state kept from the clean restart: %v", err)
+	}
 	// A roll writes a snapshot listing the aborted transactions; the next
 	// pass finds nothing left of them and stamps a delete horizon on their
 	// markers, and the pass after it, without a roll, removes them.
-	tb.pauseCleaner(true)
 	for rolled := readSnapshot().Offset; readSnapshot().Offset == rolled; r++ {
 		round(r, true)
 		lastCommitted = r
@@ -248,11 +256,59 @@ func TestCompactionRemovesAbortedTransactionsAndMarkers(t *testing.T) {
 	if err := os.CopyFS(crashed, os.DirFS(tb.dir)); err != nil {
 		t.Fatal(err)
 	}
-	// The crash: no clean-shutdown state.
-	for _, name := range []string{cleanShutdownMarker, lastCleanStateFile} {
-		if err := os.Remove(filepath.Join(crashed, name)); err != nil && !os.IsNotExist(err) {
+	// The crash: no clean-shutdown marker, and the partition's snapshot
+	// unusable (written past what reached the log, say). The state kept
+	// from the clean restart must not stand in for it.
+	for _, name := range []string{cleanShutdownMarker, filepath.Join(topic+"-0", producerStateFile)} {
+		if err := os.Remove(filepath.Join(crashed, name)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	check("after a crash", openCrashCopy(t, crashed, nil))
+}
+
+// Offsets sent to transactions go to __consumer_offsets as transactional
+// batches and markers: its cleaner removes the markers of transactions
+// whose offsets later commits replaced, as on any compacted topic, so an
+// exactly-once pipeline's offsets partition does not grow by a marker per
+// transaction. (The coordinator's transactional appends count in the
+// partition's producer state, or every marker would pass for its
+// producer's last entry, which stays.)
+func TestConsumerOffsetsMarkersAreCleaned(t *testing.T) {
+	tb := startBroker(t, "offsets.topic.num.partitions=1", "offsets.topic.segment.bytes=1024",
+		"log.cleaner.backoff.ms=20", "log.cleaner.io.max.bytes.per.second=104857600",
+		"log.cleaner.delete.retention.ms=0", "log.cleaner.min.cleanable.ratio=0.01")
+	createTestTopic(t, tb, "in", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl := tb.client(kgo.TransactionalID("tx-offsets"), kgo.DefaultProduceTopic("in"), kgo.ProducerLinger(0))
+	defer cl.Close()
+	const txns = 40
+	for i := range txns {
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("v")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		txnCommitOffset(t, cl, "tx-offsets", "g-offsets", "in", int64(i))
+		if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		// Kept: the markers of the segments not cleaned yet (a segment
+		// holds a few transactions) and of the last transaction.
+		if v := viewTxnLog(t, tb, offsetsTopic); v.commits > txns/4 {
+			return fmt.Errorf("%d of %d commit markers left (%d passes)", v.commits, txns, tb.b.cleanerPasses())
+		}
+		return nil
+	})
+	fetched, err := tb.admin().FetchOffsets(ctx, "g-offsets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := fetched.Lookup("in", 0); o.At != txns-1 {
+		t.Fatalf("committed offset %d, want %d", o.At, txns-1)
+	}
 }

@@ -102,12 +102,13 @@ func (t *txnState) abortedFrom(from, upTo int64) []kmsg.FetchResponseTopicPartit
 }
 
 // aborted reports whether the record of producerID at offset belongs to an
-// aborted transaction.
+// aborted transaction. A producer's transactions do not overlap, so only
+// its first one ending at or after offset can hold it.
 func (t *txnState) aborted(producerID, offset int64) bool {
 	i := sort.Search(len(t.Aborted), func(i int) bool { return t.Aborted[i].LastOffset >= offset })
 	for _, a := range t.Aborted[i:] {
-		if a.ProducerID == producerID && a.FirstOffset <= offset {
-			return true
+		if a.ProducerID == producerID {
+			return a.FirstOffset <= offset
 		}
 	}
 	return false
@@ -115,18 +116,26 @@ func (t *txnState) aborted(producerID, offset int64) bool {
 
 // snapshotBeforeMarkersGo writes the producer-state snapshot at the log
 // end for the cleaner, before a swap removes transaction markers: an older
-// snapshot surviving a crash could name them (an aborted transaction a
+// state adopted after a crash could name them (an aborted transaction a
 // consumer would be told of and wait for the end of, skipping its
-// producer's later transactions; an open one whose end is gone). The swap
-// syncs the file and its name before it commits.
-func (p *partition) snapshotBeforeMarkersGo() (string, error) {
+// producer's later transactions; an open one whose end is gone). What it
+// returns, run by the swap before it commits, syncs the snapshot (the
+// swap's directory sync persists its name) and retires the state kept from
+// the last clean shutdown, which is older.
+func (p *partition) snapshotBeforeMarkersGo() (func() error, error) {
 	if p.producersUnreliable {
-		return "", errors.New("producer state unreliable until the partition is recovered")
+		return nil, errors.New("producer state unreliable until the partition is recovered")
 	}
 	if err := p.writeProducerSnapshot(p.log.NextOffset()); err != nil {
-		return "", err
+		return nil, err
 	}
-	return filepath.Join(p.dir, producerStateFile), nil
+	path, b := filepath.Join(p.dir, producerStateFile), p.shard.b
+	return func() error {
+		if err := syncPathErr(path); err != nil {
+			return fmt.Errorf("sync producer state: %w", err)
+		}
+		return b.retireLastCleanState()
+	}, nil
 }
 
 // dropAborted drops the aborted transaction of producerID that ended at

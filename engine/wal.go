@@ -271,7 +271,7 @@ func (b *Broker) prepareWALFile(shard int) (*walNextFile, error) {
 		allocated, err = f.Size()
 	}
 	if err == nil {
-		err = syncDirErr(dir)
+		err = syncPathErr(dir)
 	}
 	if err != nil {
 		f.Close()
@@ -530,9 +530,10 @@ func (b *Broker) removeWALFiles(names []string) {
 	}
 }
 
-// syncDirErr is syncDir that reports failure.
-func syncDirErr(dir string) error {
-	d, err := os.Open(dir)
+// syncPathErr fsyncs a file, or a directory (syncDir that reports
+// failure).
+func syncPathErr(path string) error {
+	d, err := os.Open(path)
 	if err != nil {
 		return err
 	}

@@ -136,7 +136,7 @@ func (b *Broker) fillSpare(shard int, spareName string) error {
 		err = os.Rename(filling, spare)
 	}
 	if err == nil {
-		return syncDirErr(dir)
+		return syncPathErr(dir)
 	}
 	os.Remove(filling)
 	if errors.Is(err, errFillStopped) {

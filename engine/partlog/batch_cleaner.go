@@ -39,6 +39,8 @@ type batchCleaner struct {
 	// abortGone is told of an abort marker whose transaction has no batch
 	// left in the log.
 	abortGone func(producerID, markerOffset int64)
+	// keepMarkers keeps every marker as it is.
+	keepMarkers bool
 	// txnRead holds the producers with a transactional batch read since
 	// their last marker in this pass.
 	txnRead map[int64]bool

@@ -27,9 +27,9 @@ type CleanTask struct {
 	files    []uring.File // the cleaned .log, .index and .timeindex
 	manifest swapManifest
 	oldFiles []string // every file of the replaced segments
-	// syncFirst is a file synced before the swap commits (the state
-	// CleanOptions.BeforeMarkersGo wrote), or "".
-	syncFirst string
+	// beforeCommit, when set, makes the state CleanOptions.BeforeMarkersGo
+	// saved durable before the swap commits.
+	beforeCommit func() error
 
 	group []*segment // owner state, not touched by Run
 	out   *segment
@@ -68,9 +68,8 @@ func (t *CleanTask) Run() error {
 		return t.err
 	}
 	defer close(t.done)
-	if t.syncFirst != "" {
-		// Its rename is made durable by the manifest's directory sync.
-		if t.err = syncFile(t.syncFirst); t.err != nil {
+	if t.beforeCommit != nil {
+		if t.err = t.beforeCommit(); t.err != nil {
 			return t.err
 		}
 	}

@@ -57,14 +57,16 @@ type CleanOptions struct {
 	// consumers need not be told of it any more. It may be told again.
 	AbortedTxnGone func(producerID, markerOffset int64)
 	// BeforeMarkersGo is called on the owner before the swap of a cleaned
-	// group that removes transaction markers is handed out. It writes the
+	// group that removes transaction markers is handed out. It saves the
 	// state that must not outlive those markers (the partition's
 	// producer-state snapshot, without the aborted transactions they end)
-	// to a file of the log's directory and returns its path; the swap
-	// syncs that file before it commits, so that after a crash no state
-	// names a marker the log no longer holds. An error abandons the pass.
-	// Nil: markers go without it.
-	BeforeMarkersGo func() (string, error)
+	// and returns what makes that durable, which the swap runs before it
+	// commits, so that after a crash no state names a marker the log no
+	// longer holds. An error abandons the pass. Nil: markers go without it.
+	BeforeMarkersGo func() (durable func() error, err error)
+	// KeepMarkers keeps every transaction marker for now (while state
+	// older than the log may still be adopted).
+	KeepMarkers bool
 	// StableOffset is the last stable offset (Kafka's bound on what a
 	// pass may clean): a segment holding it or later offsets waits, so
 	// that a read_committed consumer, which reads below it, never sees a
@@ -308,6 +310,7 @@ func (l *Log) Clean(o CleanOptions) (CleanResult, error) {
 	}
 	p.bc.keys, p.bc.now, p.bc.deleteRetention = p.keys, o.Now.UnixMilli(), o.DeleteRetention.Milliseconds()
 	p.bc.outcome, p.bc.lastMarker, p.bc.abortGone = o.TxnBatch, o.LastProducerMarker, o.AbortedTxnGone
+	p.bc.keepMarkers = o.KeepMarkers
 	p.bc.keepEmpty = func(h *batch.Header) bool {
 		return o.LastProducerBatch == nil || o.LastProducerBatch(h.ProducerID, h.BaseOffset)
 	}
@@ -478,18 +481,17 @@ func (l *Log) cleanGroupStep(p *cleanPass, o *CleanOptions, res *CleanResult) er
 			return err
 		}
 	}
-	var syncFirst string
+	var durable func() error
 	if p.bc.markersRemoved > 0 && o.BeforeMarkersGo != nil {
-		path, err := o.BeforeMarkersGo()
-		if err != nil {
+		var err error
+		if durable, err = o.BeforeMarkersGo(); err != nil {
 			return fmt.Errorf("save the state the removed transaction markers end: %w", err)
 		}
-		syncFirst = path
 	}
 	p.bc.markersRemoved = 0
 	i, _ := l.indexOf(g[0])
 	p.task = l.newCleanTask(i, i+len(g), out)
-	p.task.syncFirst = syncFirst
+	p.task.beforeCommit = durable
 	p.cleaned = nil
 	p.gi, p.si = p.gi+1, 0
 	return nil

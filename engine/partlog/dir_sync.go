@@ -7,22 +7,17 @@ import (
 
 // syncDir makes the directory's entries (created, renamed or removed files)
 // durable: fdatasync of a file alone does not persist its name.
-func syncDir(dir string) error { return syncPath(dir, "directory") }
-
-// syncFile makes the file's data durable (not its name: syncDir).
-func syncFile(path string) error { return syncPath(path, "file") }
-
-func syncPath(path, kind string) error {
-	f, err := os.Open(path)
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("sync %s %s: %w", kind, path, err)
+		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("sync %s %s: %w", kind, path, err)
+		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ func (c *batchCleaner) cleanMarker(dst, raw []byte, h *batch.Header) ([]byte, er
 		// Consumers need not skip anything of it any more.
 		c.abortGone(h.ProducerID, h.BaseOffset)
 	}
-	if c.lastMarker == nil || c.lastMarker(h.ProducerID, h.ProducerEpoch) {
+	if c.keepMarkers || c.lastMarker == nil || c.lastMarker(h.ProducerID, h.ProducerEpoch) {
 		return append(dst, raw...), nil
 	}
 	if h.Attributes&deleteHorizonFlag != 0 {

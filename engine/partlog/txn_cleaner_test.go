@@ -2,8 +2,6 @@ package partlog
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +20,7 @@ type txnLog struct {
 	last    map[int64]int64    // producer id -> offset of its last entry
 	gone    []int64            // abort markers AbortedTxnGone was told of
 	saved   int                // BeforeMarkersGo calls
+	durable int                // calls of what BeforeMarkersGo returned
 	saveErr error              // what BeforeMarkersGo returns
 }
 
@@ -74,13 +73,12 @@ func (x *txnLog) options(now time.Time) CleanOptions {
 			x.gone = append(x.gone, marker)
 			delete(x.aborted, marker)
 		},
-		BeforeMarkersGo: func() (string, error) {
+		BeforeMarkersGo: func() (func() error, error) {
 			x.saved++
-			path := filepath.Join(x.l.Dir(), "state")
 			if x.saveErr != nil {
-				return "", x.saveErr
+				return nil, x.saveErr
 			}
-			return path, os.WriteFile(path, []byte("state"), 0o644)
+			return func() error { x.durable++; return nil }, nil
 		},
 	}
 }
@@ -197,7 +195,7 @@ func TestCompactRemovesAbortedTransactionsThenTheirMarkers(t *testing.T) {
 	if got, want := values(), []string{"committed-2", "open"}; !slices.Equal(got, want) {
 		t.Fatalf("past the horizon: %q, want %q", got, want)
 	}
-	if x.saved == 0 {
-		t.Fatal("markers went without BeforeMarkersGo")
+	if x.saved == 0 || x.durable != x.saved {
+		t.Fatalf("markers went after %d BeforeMarkersGo calls, %d made durable", x.saved, x.durable)
 	}
 }
