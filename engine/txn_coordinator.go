@@ -461,17 +461,10 @@ func (tc *txnCoordinators) finish(s *shard, tl *txnLog, m *txnMeta) {
 		ps.submit(func(ps *shard) {
 			var written []*partition
 			for _, k := range keys {
-				p := ps.parts[k]
-				if p == nil {
-					continue // its topic was deleted: no marker owed
-				}
-				p.reopenIfFailed()
-				if p.log == nil {
-					failed.Store(true)
-					continue
-				}
-				res := p.appendMarker(pid, epoch, commit, 0, ps.b.settingsFor(k.topic))
+				p, res := ps.writeMarker(k, pid, epoch, commit, 0)
 				switch {
+				case p == nil:
+					continue // its topic was deleted: no marker owed
 				case res.err != nil:
 					ps.b.log.Error("write transaction marker", "topic", k.topic, "partition", k.partition, "err", res.err)
 					failed.Store(true)
@@ -482,11 +475,6 @@ func (tc *txnCoordinators) finish(s *shard, tl *txnLog, m *txnMeta) {
 					continue
 				}
 				written = append(written, p)
-				if k.topic == offsetsTopic {
-					if c := ps.b.groups.coordinatorOn(ps, k.partition); c != nil {
-						c.CompleteTxn(pid, commit)
-					}
-				}
 			}
 			ps.afterTurn = append(ps.afterTurn, func(syncErrs map[*partition]error) {
 				for _, p := range written {

@@ -225,6 +225,28 @@ func (p *partition) appendMarker(producerID int64, producerEpoch int16, commit b
 	return appendResult{baseOffset: base, logAppendTime: -1}
 }
 
+// writeMarker writes a transaction marker to partition k of s (reopening
+// its log first if it failed) and, on __consumer_offsets, ends the
+// transaction's pending offsets there. The partition is nil when s does
+// not hold it.
+func (s *shard) writeMarker(k partKey, producerID int64, producerEpoch int16, commit bool, coordinatorEpoch int32) (*partition, appendResult) {
+	p := s.parts[k]
+	if p == nil {
+		return nil, appendResult{}
+	}
+	p.reopenIfFailed()
+	if p.log == nil {
+		return p, appendResult{err: fmt.Errorf("%s-%d has no log", k.topic, k.partition), baseOffset: -1, logAppendTime: -1}
+	}
+	res := p.appendMarker(producerID, producerEpoch, commit, coordinatorEpoch, s.b.settingsFor(k.topic))
+	if res.err == nil && res.errCode == 0 && k.topic == offsetsTopic {
+		if c := s.b.groups.coordinatorOn(s, k.partition); c != nil {
+			c.CompleteTxn(producerID, commit)
+		}
+	}
+	return p, res
+}
+
 // noteMarkerEpoch applies a marker to its producer's idempotence state: a
 // higher epoch replaces it (its sequences start again at 0), as Kafka's
 // appendEndTxnMarker does.
