@@ -7,6 +7,7 @@ BENCH := bin/chronik-bench
 
 build:
 	$(GO) build -o $(BIN) ./cmd/chronik
+	$(GO) build -o bin/chronik-dump-log ./tools/chronik-dump-log
 
 # A broker on 127.0.0.1:9092 with its data in ./data; Ctrl-C stops it cleanly.
 run: build
