@@ -27,12 +27,16 @@ func buildDumpLog(t *testing.T) string {
 }
 
 // dumpLog runs chronik-dump-log with args and returns its output and
-// whether it exited 0.
+// whether it exited 0 (its error output follows the output when not).
 func dumpLog(t *testing.T, bin string, args ...string) (string, bool) {
 	t.Helper()
 	out, err := exec.Command(bin, args...).Output()
-	if _, exit := err.(*exec.ExitError); err != nil && !exit {
+	exit, isExit := err.(*exec.ExitError)
+	if err != nil && !isExit {
 		t.Fatal(err)
+	}
+	if err != nil {
+		out = append(out, exit.Stderr...)
 	}
 	return string(out), err == nil
 }
@@ -176,4 +180,40 @@ func TestDumpLogReadsWhatTheBrokerWrote(t *testing.T) {
 		t.Fatal("chronik-dump-log exited 0 on a torn tail")
 	}
 	mustMatch(t, "torn", out, `^baseOffset: 22 .*isvalid: true$`, `^Found invalid bytes at position \d+ of .* cut short`)
+}
+
+// chronik-dump-log reads the write-ahead log a killed broker left: the
+// entries of the file's generation, each item's partition and batch, as
+// the next start replays them.
+func TestDumpLogReadsTheWriteAheadLog(t *testing.T) {
+	bp := startBinary(t, "log.flush.policy=always", "num.shards=1", "log.flush.wal.min.partitions=1")
+	createTopic(t, bp.addr, "walled", 2)
+	bin := buildDumpLog(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bp.addr), kgo.DefaultProduceTopic("walled"), kgo.ProducerLinger(0),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	// A shard picks its write-ahead log for the next 64 turns from the
+	// last 64: enough produces for the later ones to go through it.
+	for i := range 200 {
+		r := &kgo.Record{Partition: int32(i % 2), Value: fmt.Appendf(nil, "wal-%03d", i)}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bp.kill()
+	out, ok := dumpLog(t, bin, "--print-data-log", filepath.Join(bp.dataDir, "__wal"))
+	if !ok {
+		t.Fatalf("chronik-dump-log failed on the write-ahead log:\n%s", out)
+	}
+	mustMatch(t, "__wal", out,
+		`^Write-ahead log of shard 0, generation \d+$`,
+		`^entry position: 0 generation: \d+ size: \d+ items: \d+ current$`,
+		`^\| topic: walled partition: 1 topicId: [0-9a-f]{32} baseOffset: 99 lastOffset: 99 count: 1 .*isvalid: true$`,
+		`^\| offset: 99 CreateTime: \d+ keySize: -1 valueSize: 7 sequence: 99 headerKeys: \[\] payload: wal-199$`,
+	)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chronik-go/chronik/engine/config"
 	"github.com/chronik-go/chronik/engine/meta"
+	"github.com/chronik-go/chronik/engine/walfile"
 	"github.com/chronik-go/chronik/uring"
 )
 
@@ -60,9 +61,9 @@ func TestWALFileReadsBackWhatWasAppended(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := walEntryHeaderSize + 2*(walItemHeaderSize+len("alpha")) + len(batch(1)) + len(batch(2))
+	first := walfile.EntryHeaderSize + 2*(walfile.ItemHeaderSize+len("alpha")) + len(batch(1)) + len(batch(2))
 	cut := filepath.Join(t.TempDir(), "cut.wal")
-	if err := os.WriteFile(cut, data[:first+walEntryHeaderSize+10], 0o644); err != nil {
+	if err := os.WriteFile(cut, data[:first+walfile.EntryHeaderSize+10], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	got, torn, err = readWALFile(cut, gen)
@@ -70,7 +71,7 @@ func TestWALFileReadsBackWhatWasAppended(t *testing.T) {
 		t.Fatalf("torn file: %d items, torn %q, err %v; want the first entry's 2 items and a reason", len(got), torn, err)
 	}
 	// A flipped byte in the second entry's body fails its CRC.
-	data[first+walEntryHeaderSize+30] ^= 0xff
+	data[first+walfile.EntryHeaderSize+30] ^= 0xff
 	if err := os.WriteFile(cut, data, 0o644); err != nil {
 		t.Fatal(err)
 	}

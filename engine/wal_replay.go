@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/chronik-go/chronik/engine/batch"
 	"github.com/chronik-go/chronik/engine/partlog"
+	"github.com/chronik-go/chronik/engine/walfile"
 )
 
 // walFile is a WAL file found at start.
@@ -152,8 +152,8 @@ func firstWALEntryGen(path string) (uint64, error) {
 		return 0, fmt.Errorf("read write-ahead log spare: %w", err)
 	}
 	defer f.Close()
-	hdr := make([]byte, walEntryHeaderSize)
-	if _, err := io.ReadFull(f, hdr); err != nil || string(hdr[:4]) != walEntryMagic {
+	hdr := make([]byte, walfile.EntryHeaderSize)
+	if _, err := io.ReadFull(f, hdr); err != nil || string(hdr[:4]) != walfile.Magic {
 		return 0, nil
 	}
 	fi, err := f.Stat()
@@ -161,14 +161,14 @@ func firstWALEntryGen(path string) (uint64, error) {
 		return 0, fmt.Errorf("read write-ahead log spare: %w", err)
 	}
 	n := binary.BigEndian.Uint64(hdr[12:])
-	if n > uint64(fi.Size()-walEntryHeaderSize) {
+	if n > uint64(fi.Size()-walfile.EntryHeaderSize) {
 		return 0, nil
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(f, body); err != nil {
 		return 0, nil
 	}
-	if walEntryCRC(hdr, body) != binary.BigEndian.Uint32(hdr[20:]) {
+	if walfile.EntryCRC(hdr, body) != binary.BigEndian.Uint32(hdr[20:]) {
 		return 0, nil
 	}
 	return binary.BigEndian.Uint64(hdr[4:]), nil
@@ -208,7 +208,7 @@ func (b *Broker) listWALFiles() ([]walFile, error) {
 	}
 	var files []walFile
 	for _, e := range entries {
-		gen, shard, ok := parseWALFileName(e.Name())
+		gen, shard, ok := walfile.ParseFileName(e.Name())
 		if !ok || !e.Type().IsRegular() {
 			continue
 		}
@@ -354,81 +354,23 @@ func readWALFile(path string, gen uint64) (items []walItem, torn string, err err
 	if err != nil {
 		return nil, "", fmt.Errorf("read write-ahead log: %w", err)
 	}
-	for pos := 0; pos < len(data); {
-		rest := data[pos:]
-		if len(rest) < walEntryHeaderSize {
-			if allZero(rest) {
-				return items, "", nil
-			}
-			return items, "short entry header", nil
+	torn = walfile.Scan(data, func(e walfile.Entry) bool {
+		if e.Gen != gen {
+			return false // a stale entry from the file's previous use
 		}
-		if string(rest[:4]) != walEntryMagic {
-			if allZero(rest[:walEntryHeaderSize]) {
-				return items, "", nil
-			}
-			return items, fmt.Sprintf("no entry at byte %d", pos), nil
-		}
-		n := binary.BigEndian.Uint64(rest[12:])
-		if n > uint64(len(rest)-walEntryHeaderSize) {
-			return items, fmt.Sprintf("entry at byte %d runs past the end", pos), nil
-		}
-		body := rest[walEntryHeaderSize : walEntryHeaderSize+int(n)]
-		if walEntryCRC(rest, body) != binary.BigEndian.Uint32(rest[20:]) {
-			return items, fmt.Sprintf("CRC mismatch in entry at byte %d", pos), nil
-		}
-		if binary.BigEndian.Uint64(rest[4:]) != gen {
-			return items, "", nil // a stale entry from the file's previous use
-		}
-		its, err := parseWALBody(body)
-		if err != nil {
+		its, perr := walfile.ParseBody(e.Body)
+		if perr != nil {
 			// The CRC matched: this is a bug, not a torn write.
-			return nil, "", fmt.Errorf("write-ahead log %s entry at byte %d: %w", path, pos, err)
-		}
-		items = append(items, its...)
-		pos += walEntryHeaderSize + int(n)
-	}
-	return items, "", nil
-}
-
-// walEntryCRC is the CRC an entry with header hdr and body should carry:
-// over its generation, its length and the body.
-func walEntryCRC(hdr, body []byte) uint32 {
-	return crc32.Update(crc32.Checksum(hdr[4:20], castagnoli), castagnoli, body)
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
+			err = fmt.Errorf("write-ahead log %s entry at byte %d: %w", path, e.Pos, perr)
 			return false
 		}
+		for _, it := range its {
+			items = append(items, walItem{key: partKey{it.Topic, it.Partition}, topicID: it.TopicID, batches: [][]byte{it.Batch}})
+		}
+		return true
+	})
+	if err != nil {
+		return nil, "", err
 	}
-	return true
-}
-
-// parseWALBody splits an entry's body into items, one per batch.
-func parseWALBody(body []byte) ([]walItem, error) {
-	var items []walItem
-	for len(body) > 0 {
-		if len(body) < walItemHeaderSize {
-			return nil, errors.New("short item header")
-		}
-		var it walItem
-		copy(it.topicID[:], body[:16])
-		it.key.partition = int32(binary.BigEndian.Uint32(body[16:]))
-		nameLen := int(binary.BigEndian.Uint16(body[20:]))
-		if len(body) < walItemHeaderSize+nameLen {
-			return nil, errors.New("short topic name")
-		}
-		it.key.topic = string(body[22 : 22+nameLen])
-		at := 22 + nameLen
-		size := int(binary.BigEndian.Uint32(body[at:]))
-		at += 4
-		if len(body)-at < size {
-			return nil, errors.New("short batch")
-		}
-		it.batches = [][]byte{body[at : at+size]}
-		items = append(items, it)
-		body = body[at+size:]
-	}
-	return items, nil
+	return items, torn, nil
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chronik-go/chronik/engine/walfile"
 )
 
 // A shard's first two WAL files are written full of zeros before its turns
@@ -42,7 +44,7 @@ func TestWALFirstFilesFilledAhead(t *testing.T) {
 	}
 	var inUse []string
 	for name, size := range sizes() {
-		if _, _, ok := parseWALFileName(name); ok {
+		if _, _, ok := walfile.ParseFileName(name); ok {
 			inUse = append(inUse, name)
 			if size != limit {
 				t.Errorf("WAL file %s holds %d bytes; want %d, filled before its first entry", name, size, limit)

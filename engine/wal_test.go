@@ -19,6 +19,7 @@ import (
 
 	"github.com/chronik-go/chronik/engine/config"
 	"github.com/chronik-go/chronik/engine/partlog"
+	"github.com/chronik-go/chronik/engine/walfile"
 	"github.com/chronik-go/chronik/uring"
 )
 
@@ -363,14 +364,14 @@ func TestWALReplayDeletesAFileWithATornFirstEntry(t *testing.T) {
 	// (A file filled since may have the deleted file's inode number, so
 	// the contents tell: a fill holds zeros, the torn file its entries.)
 	for _, slot := range []string{walSpareName(0), walSecondSpareName(0)} {
-		head := make([]byte, len(walEntryMagic))
+		head := make([]byte, len(walfile.Magic))
 		f, err := os.Open(filepath.Join(walDir, slot))
 		if err != nil {
 			continue
 		}
 		_, err = f.ReadAt(head, 0)
 		f.Close()
-		if err != nil || string(head) == walEntryMagic {
+		if err != nil || string(head) == walfile.Magic {
 			t.Errorf("the WAL file with a torn first entry became %s (%v)", slot, err)
 		}
 	}
@@ -628,7 +629,7 @@ func crashedWALFile(t *testing.T, crashed string) (string, os.FileInfo) {
 	}
 	var found []os.DirEntry
 	for _, e := range entries {
-		if _, _, ok := parseWALFileName(e.Name()); ok {
+		if _, _, ok := walfile.ParseFileName(e.Name()); ok {
 			found = append(found, e)
 		}
 	}

@@ -3,7 +3,8 @@
 // transaction and control flags, codec, CRC and whether it holds), its
 // records on request, decoded for __consumer_offsets and
 // __transaction_state when asked, and the entries of .index and .timeindex
-// files. It reads the files only; the broker may be running or not.
+// files, and the entries of the shards' write-ahead log files. It reads the
+// files only; the broker may be running or not.
 package dumplog
 
 import (
@@ -36,8 +37,9 @@ type Options struct {
 	MaxValueBytes int
 }
 
-// Path dumps a .log, .index or .timeindex file, or every such file of a
-// partition directory in offset order. It returns an error when a file
+// Path dumps a .log, .index, .timeindex or write-ahead log (.wal) file, or
+// every such file of a directory (a partition's, in offset order, or the
+// write-ahead log's, __wal, in generation order). It returns an error when a file
 // cannot be read or holds a corrupt batch (printed where found).
 func Path(w io.Writer, path string, o Options) error {
 	st, err := os.Stat(path)
@@ -59,7 +61,7 @@ func Path(w io.Writer, path string, o Options) error {
 	}
 	// Segment files are named by base offset, zero-padded: by name, each
 	// segment's .log before its indexes.
-	rank := map[string]int{".log": 0, ".index": 1, ".timeindex": 2}
+	rank := map[string]int{".log": 0, ".index": 1, ".timeindex": 2, ".wal": 3}
 	slices.SortFunc(names, func(a, b string) int {
 		ka, kb := kindOf(a), kindOf(b)
 		if c := strings.Compare(strings.TrimSuffix(a, ka), strings.TrimSuffix(b, kb)); c != 0 {
@@ -75,7 +77,7 @@ func Path(w io.Writer, path string, o Options) error {
 }
 
 func kindOf(name string) string {
-	for _, suffix := range []string{".log", ".index", ".timeindex"} {
+	for _, suffix := range []string{".log", ".index", ".timeindex", ".wal"} {
 		if strings.HasSuffix(name, suffix) {
 			return suffix
 		}
@@ -99,13 +101,15 @@ func File(w io.Writer, path string, o Options) error {
 		return dumpIndex(w, f, 8, func(e []byte) string {
 			return fmt.Sprintf("offset: %d position: %d", base+int64(int32(binary.BigEndian.Uint32(e))), int32(binary.BigEndian.Uint32(e[4:])))
 		})
+	case ".wal":
+		return dumpWAL(w, path, o)
 	case ".timeindex":
 		base := baseOffset(path)
 		return dumpIndex(w, f, 12, func(e []byte) string {
 			return fmt.Sprintf("timestamp: %d offset: %d", int64(binary.BigEndian.Uint64(e)), base+int64(int32(binary.BigEndian.Uint32(e[8:]))))
 		})
 	}
-	return fmt.Errorf("%s: not a .log, .index or .timeindex file", path)
+	return fmt.Errorf("%s: not a .log, .index, .timeindex or .wal file", path)
 }
 
 // baseOffset is the base offset a segment file's name carries (index
@@ -171,7 +175,13 @@ func tail(w io.Writer, path string, pos int64, r *bufio.Reader, why string) erro
 
 var codecs = [...]string{"none", "gzip", "snappy", "lz4", "zstd"}
 
+// printHeader prints a batch header as kafka-dump-log does; pos < 0 leaves
+// the position out (a batch outside a segment).
 func printHeader(w io.Writer, h *batch.Header, pos int64, valid bool) {
+	position := ""
+	if pos >= 0 {
+		position = fmt.Sprintf("position: %d ", pos)
+	}
 	lastSeq := int32(-1)
 	if h.BaseSequence >= 0 {
 		lastSeq = h.BaseSequence + h.LastOffsetDelta
@@ -189,9 +199,9 @@ func printHeader(w io.Writer, h *batch.Header, pos int64, valid bool) {
 	if int(h.Codec()) < len(codecs) {
 		codec = codecs[h.Codec()]
 	}
-	fmt.Fprintf(w, "baseOffset: %d lastOffset: %d count: %d baseSequence: %d lastSequence: %d producerId: %d producerEpoch: %d partitionLeaderEpoch: %d isTransactional: %t isControl: %t deleteHorizonMs: %s position: %d %s: %d size: %d magic: %d compresscodec: %s crc: %d isvalid: %t\n",
+	fmt.Fprintf(w, "baseOffset: %d lastOffset: %d count: %d baseSequence: %d lastSequence: %d producerId: %d producerEpoch: %d partitionLeaderEpoch: %d isTransactional: %t isControl: %t deleteHorizonMs: %s %s%s: %d size: %d magic: %d compresscodec: %s crc: %d isvalid: %t\n",
 		h.BaseOffset, h.LastOffset(), h.NumRecords, h.BaseSequence, lastSeq, h.ProducerID, h.ProducerEpoch,
-		h.PartitionLeaderEpoch, h.Transactional(), h.Control(), horizon, pos, tsType, ts, h.Size(), h.Magic, codec, h.CRC, valid)
+		h.PartitionLeaderEpoch, h.Transactional(), h.Control(), horizon, position, tsType, ts, h.Size(), h.Magic, codec, h.CRC, valid)
 }
 
 // dumpIndex prints an index file's entries, size bytes each, up to the
