@@ -52,8 +52,15 @@ func startBinary(t *testing.T, sets ...string) *brokerProc { return startBinaryB
 // startBinaryB is startBinary for tests and benchmarks alike.
 func startBinaryB(t testing.TB, sets ...string) *brokerProc {
 	t.Helper()
+	return startBinaryListener(t, "PLAINTEXT", sets...)
+}
+
+// startBinaryListener starts the binary with a listener of the given
+// security protocol (PLAINTEXT or SSL) on a free port.
+func startBinaryListener(t testing.TB, protocol string, sets ...string) *brokerProc {
+	t.Helper()
 	bp := &brokerProc{t: t, dataDir: t.TempDir(), addr: freeAddr(t)}
-	bp.args = []string{"--set", "listeners=PLAINTEXT://" + bp.addr, "--set", "log.dirs=" + bp.dataDir}
+	bp.args = []string{"--set", "listeners=" + protocol + "://" + bp.addr, "--set", "log.dirs=" + bp.dataDir}
 	for _, s := range sets {
 		bp.args = append(bp.args, "--set", s)
 	}

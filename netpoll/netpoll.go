@@ -19,6 +19,7 @@
 package netpoll
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -87,7 +88,11 @@ type Options struct {
 	// no request in flight, no response unwritten and no byte received for
 	// this long. Zero never closes a connection for being idle.
 	IdleTimeout time.Duration
-	Logger      *slog.Logger
+	// TLS, when set, serves TLS (Kafka's SSL listener) on the std
+	// transport; each connection's handshake must finish within
+	// WriteTimeout.
+	TLS    *tls.Config
+	Logger *slog.Logger
 }
 
 // Defaults used for zero Options fields.
@@ -110,6 +115,9 @@ func (o Options) withDefaults() (Options, error) {
 	case "gnet", "std":
 	default:
 		return o, fmt.Errorf("netpoll transport %q: want gnet or std", o.Transport)
+	}
+	if o.TLS != nil && o.Transport != "std" {
+		return o, fmt.Errorf("netpoll transport %q cannot serve TLS: the std transport does", o.Transport)
 	}
 	if o.NumLoops <= 0 {
 		o.NumLoops = runtime.GOMAXPROCS(0)

@@ -3,6 +3,7 @@ package netpoll
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -31,6 +32,9 @@ func listenStd(s *Server) (transport, net.Addr, error) {
 	ln, err := listenTCP(s.opts.Addr)
 	if err != nil {
 		return nil, nil, err
+	}
+	if s.opts.TLS != nil {
+		ln = tls.NewListener(ln, s.opts.TLS)
 	}
 	t := &stdTransport{srv: s, ln: ln, lnClosed: make(chan struct{}), conns: make(map[*stdConn]struct{})}
 	t.wg.Add(1)
@@ -142,6 +146,17 @@ func (sc *stdConn) readLoop() {
 	defer sc.t.wg.Done()
 	defer sc.finish()
 	opts := &sc.t.srv.opts
+	if tc, ok := sc.nc.(*tls.Conn); ok {
+		// Off the accept loop, and bounded: a client that never finishes
+		// its handshake must not hold the connection.
+		ctx, cancel := context.WithTimeout(context.Background(), opts.WriteTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			opts.Logger.Info("TLS handshake failed", "remote", sc.nc.RemoteAddr().String(), "err", err)
+			return
+		}
+	}
 	br := bufio.NewReaderSize(activityReader{sc}, 64<<10)
 	hdr := make([]byte, frameHeaderBytes)
 	for {

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	tlsConfig, transport, err := listenerTLS(cfg, logger)
+	if err != nil {
+		return err
+	}
 	metrics, err := startMetrics(cfg, logger)
 	if err != nil {
 		return err
@@ -80,7 +85,8 @@ func run(args []string) error {
 	}
 	srv, err := netpoll.Listen(netpoll.Options{
 		Addr:      listenAddr,
-		Transport: cfg.Transport,
+		Transport: transport,
+		TLS:       tlsConfig,
 		// One loop per usable CPU: GOMAXPROCS is raised past the CPUs by now.
 		NumLoops:       config.UsableCPUs(),
 		MaxFrameBytes:  cfg.SocketRequestMaxBytes,
@@ -148,6 +154,24 @@ func closeWithin(d time.Duration, close func() error) error {
 
 // advertised resolves the host:port Metadata names: advertised.listeners if
 // set, else the bound address (which resolves port 0).
+// listenerTLS is the SSL listener's TLS configuration (nil for PLAINTEXT)
+// and the transport to serve it with: TLS runs on the std transport, which
+// an SSL listener takes whatever net.transport says.
+func listenerTLS(cfg *config.Config, logger *slog.Logger) (*tls.Config, string, error) {
+	ssl, err := cfg.ListenerTLS()
+	if err != nil || !ssl {
+		return nil, cfg.Transport, err
+	}
+	tc, err := cfg.TLSConfig()
+	if err != nil {
+		return nil, "", err
+	}
+	if cfg.Transport != "std" {
+		logger.Info("the SSL listener is served by the std transport", "net.transport", cfg.Transport)
+	}
+	return tc, "std", nil
+}
+
 func advertised(cfg *config.Config, bound net.Addr) (string, int32, error) {
 	host, port, err := cfg.AdvertisedHostPort()
 	if err != nil {

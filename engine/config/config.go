@@ -86,16 +86,22 @@ type Config struct {
 	OffsetsRetentionCheckInterval          time.Duration // offsets.retention.check.interval.ms
 	OffsetMetadataMaxBytes                 int32         // offset.metadata.max.bytes
 
-	NumShards       int           // num.shards (0 when set: usable CPUs, resolved on set)
-	ShardMailbox    int           // shard.mailbox.size
-	WALIO           string        // wal.io = auto|uring|pwrite
-	NUMAPolicy      string        // numa.policy = node|cpu|none
-	Transport       string        // net.transport = gnet|std
-	MetricsListener string        // metrics.listener: host:port, empty for none
-	IOTimeout       time.Duration // io.timeout.ms: deadline for any one disk or network operation
-	FetchMaxWait    time.Duration // fetch.max.wait.cap.ms: cap on a client's MaxWaitMs
-	ShutdownGrace   time.Duration // shutdown.timeout.ms
-	GCMinHeap       int64         // gc.min.heap.bytes
+	NumShards    int    // num.shards (0 when set: usable CPUs, resolved on set)
+	ShardMailbox int    // shard.mailbox.size
+	WALIO        string // wal.io = auto|uring|pwrite
+	NUMAPolicy   string // numa.policy = node|cpu|none
+	Transport    string // net.transport = gnet|std
+	// The SSL listener's: ssl.keystore.location and .type (PEM),
+	// ssl.truststore.location and .type, ssl.client.auth =
+	// none|requested|required.
+	SSLKeystoreLocation, SSLKeystoreType     string
+	SSLTruststoreLocation, SSLTruststoreType string
+	SSLClientAuth                            string
+	MetricsListener                          string        // metrics.listener: host:port, empty for none
+	IOTimeout                                time.Duration // io.timeout.ms: deadline for any one disk or network operation
+	FetchMaxWait                             time.Duration // fetch.max.wait.cap.ms: cap on a client's MaxWaitMs
+	ShutdownGrace                            time.Duration // shutdown.timeout.ms
+	GCMinHeap                                int64         // gc.min.heap.bytes
 }
 
 // Defaults returns a Config holding every key's default, built by parsing the

@@ -9,9 +9,13 @@ import (
 	"strings"
 )
 
-// securityPlaintext is the only listener security protocol Chronik serves;
-// Kafka normalises listener names to upper case, and so do we.
-const securityPlaintext = "PLAINTEXT"
+// The listener security protocols Chronik serves: PLAINTEXT, and SSL (TLS,
+// with client certificates when ssl.client.auth asks for them). Kafka
+// normalises listener names to upper case, and so do we.
+const (
+	securityPlaintext = "PLAINTEXT"
+	securitySSL       = "SSL"
+)
 
 // listener is one parsed NAME://host:port entry.
 type listener struct {
@@ -24,17 +28,17 @@ func (l listener) String() string {
 	return l.name + "://" + net.JoinHostPort(l.host, strconv.Itoa(l.port))
 }
 
-// parseListener reads PLAINTEXT://host:port. An IPv6 host is bracketed, as
-// in Kafka ("PLAINTEXT://[::1]:9092").
+// parseListener reads PLAINTEXT://host:port or SSL://host:port. An IPv6
+// host is bracketed, as in Kafka ("PLAINTEXT://[::1]:9092").
 func parseListener(s string) (listener, error) {
-	bad := fmt.Errorf("listener %q: want PLAINTEXT://host:port", s)
+	bad := fmt.Errorf("listener %q: want PLAINTEXT://host:port or SSL://host:port", s)
 	name, hostPort, ok := strings.Cut(s, "://")
 	if !ok || name == "" {
 		return listener{}, bad
 	}
 	name = strings.ToUpper(name)
-	if name != securityPlaintext {
-		return listener{}, fmt.Errorf("listener %q: security protocol %s is not supported (only PLAINTEXT)", s, name)
+	if name != securityPlaintext && name != securitySSL {
+		return listener{}, fmt.Errorf("listener %q: security protocol %s is not supported (PLAINTEXT or SSL)", s, name)
 	}
 	host, portText, err := net.SplitHostPort(hostPort)
 	if err != nil {
@@ -96,6 +100,10 @@ func listenersField(field func(*Config) *[]string, advertised bool) func(*Config
 		if err != nil {
 			return err
 		}
+		if len(ls) > 1 {
+			// One listener is bound: a second would be silently unserved.
+			return errors.New("one listener only: PLAINTEXT://host:port or SSL://host:port")
+		}
 		var norm []string
 		for _, l := range ls {
 			norm = append(norm, l.String())
@@ -105,46 +113,54 @@ func listenersField(field func(*Config) *[]string, advertised bool) func(*Config
 	}
 }
 
-// firstPlaintext returns the first PLAINTEXT listener of entries.
-func firstPlaintext(key string, entries []string, advertised bool) (listener, error) {
+// theListener returns the one listener of entries.
+func theListener(key string, entries []string, advertised bool) (listener, error) {
 	ls, err := parseListeners(entries, advertised)
 	if err != nil {
 		return listener{}, fmt.Errorf("config: %s: %w", key, err)
 	}
-	for _, l := range ls {
-		if l.name == securityPlaintext {
-			return l, nil
-		}
+	if len(ls) != 1 {
+		return listener{}, fmt.Errorf("config: %s must name one listener", key)
 	}
-	return listener{}, fmt.Errorf("config: %s has no PLAINTEXT listener", key)
+	return ls[0], nil
 }
 
-// ListenAddr is the host:port to bind: that of the first PLAINTEXT listener
-// (":9092" for an empty host, meaning all interfaces).
+// ListenAddr is the host:port to bind: the listener's (":9092" for an empty
+// host, meaning all interfaces).
 func (c *Config) ListenAddr() (string, error) {
-	l, err := firstPlaintext("listeners", c.Listeners, false)
+	l, err := theListener("listeners", c.Listeners, false)
 	if err != nil {
 		return "", err
 	}
 	return net.JoinHostPort(l.host, strconv.Itoa(l.port)), nil
 }
 
+// ListenerTLS reports whether the listener is SSL (TLS).
+func (c *Config) ListenerTLS() (bool, error) {
+	l, err := theListener("listeners", c.Listeners, false)
+	return l.name == securitySSL, err
+}
+
 // AdvertisedHostPort is the host and port that Metadata tells clients: the
-// first PLAINTEXT entry of advertised.listeners, or else of listeners, where
-// an empty or wildcard host becomes this machine's hostname as in Kafka. The
-// port is 0 when the broker listens on an ephemeral port; the caller then
-// advertises the port it actually bound.
+// advertised.listeners entry, or else the listener, where an empty or
+// wildcard host becomes this machine's hostname as in Kafka. The port is 0
+// when the broker listens on an ephemeral port; the caller then advertises
+// the port it actually bound. An advertised listener names the listener's
+// security protocol, as Kafka requires of its names.
 func (c *Config) AdvertisedHostPort() (string, int32, error) {
+	l, err := theListener("listeners", c.Listeners, false)
+	if err != nil {
+		return "", 0, err
+	}
 	if len(c.AdvertisedListeners) > 0 {
-		l, err := firstPlaintext("advertised.listeners", c.AdvertisedListeners, true)
+		a, err := theListener("advertised.listeners", c.AdvertisedListeners, true)
 		if err != nil {
 			return "", 0, err
 		}
-		return l.host, int32(l.port), nil
-	}
-	l, err := firstPlaintext("listeners", c.Listeners, false)
-	if err != nil {
-		return "", 0, err
+		if a.name != l.name {
+			return "", 0, fmt.Errorf("config: advertised.listeners names %s, but the listener is %s", a.name, l.name)
+		}
+		return a.host, int32(a.port), nil
 	}
 	host := l.host
 	if host == "" || isWildcard(host) {

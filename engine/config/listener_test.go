@@ -26,8 +26,9 @@ func TestListenAddr(t *testing.T) {
 	f([]string{"plaintext://127.0.0.1:0"}, "127.0.0.1:0", "")
 	f([]string{"PLAINTEXT://[::1]:9092"}, "[::1]:9092", "")
 	f([]string{"PLAINTEXT://0.0.0.0:9092"}, "0.0.0.0:9092", "")
-	f(nil, "", "config: listeners has no PLAINTEXT listener")
-	f([]string{"localhost:9092"}, "", `config: listeners: listener "localhost:9092": want PLAINTEXT://host:port`)
+	f([]string{"SSL://127.0.0.1:9093"}, "127.0.0.1:9093", "")
+	f(nil, "", "config: listeners must name one listener")
+	f([]string{"localhost:9092"}, "", `config: listeners: listener "localhost:9092": want PLAINTEXT://host:port or SSL://host:port`)
 }
 
 func TestAdvertisedHostPort(t *testing.T) {
@@ -60,8 +61,11 @@ func TestAdvertisedHostPort(t *testing.T) {
 	// advertised.listeners wins when set.
 	f([]string{"PLAINTEXT://0.0.0.0:9092"}, []string{"PLAINTEXT://broker1.example:19092"}, "broker1.example", 19092, "")
 	f([]string{"PLAINTEXT://0.0.0.0:9092"}, []string{"PLAINTEXT://[2001:db8::1]:9092"}, "2001:db8::1", 9092, "")
+	f([]string{"SSL://0.0.0.0:9093"}, []string{"SSL://broker1.example:19093"}, "broker1.example", 19093, "")
 	// Errors from a Config built in code.
-	f(nil, nil, "", 0, "config: listeners has no PLAINTEXT listener")
-	f(nil, []string{"PLAINTEXT://0.0.0.0:9092"}, "", 0,
+	f(nil, nil, "", 0, "config: listeners must name one listener")
+	f([]string{"SSL://0.0.0.0:9093"}, []string{"PLAINTEXT://broker1.example:9092"}, "", 0,
+		"config: advertised.listeners names PLAINTEXT, but the listener is SSL")
+	f([]string{"PLAINTEXT://127.0.0.1:9092"}, []string{"PLAINTEXT://0.0.0.0:9092"}, "", 0,
 		`config: advertised.listeners: listener "PLAINTEXT://0.0.0.0:9092": an advertised host must be an address clients can reach, not empty or a wildcard`)
 }

@@ -101,6 +101,7 @@ func TestLoadDefaults(t *testing.T) {
 		WALIO:                                  "auto",
 		NUMAPolicy:                             "node",
 		Transport:                              "gnet",
+		SSLClientAuth:                          "none",
 		IOTimeout:                              30 * time.Second,
 		FetchMaxWait:                           30 * time.Second,
 		ShutdownGrace:                          10 * time.Second,
@@ -300,11 +301,12 @@ func TestLoadErrors(t *testing.T) {
 
 	// Listeners.
 	f("", nil, set("listeners="), `config: --set listeners="": must name at least one listener`)
-	f("", nil, set("listeners=127.0.0.1:9092"), `config: --set listeners="127.0.0.1:9092": listener "127.0.0.1:9092": want PLAINTEXT://host:port`)
-	f("", nil, set("listeners=PLAINTEXT://127.0.0.1"), `config: --set listeners="PLAINTEXT://127.0.0.1": listener "PLAINTEXT://127.0.0.1": want PLAINTEXT://host:port`)
-	f("", nil, set("listeners=PLAINTEXT://h:x"), `config: --set listeners="PLAINTEXT://h:x": listener "PLAINTEXT://h:x": want PLAINTEXT://host:port`)
+	f("", nil, set("listeners=127.0.0.1:9092"), `config: --set listeners="127.0.0.1:9092": listener "127.0.0.1:9092": want PLAINTEXT://host:port or SSL://host:port`)
+	f("", nil, set("listeners=PLAINTEXT://127.0.0.1"), `config: --set listeners="PLAINTEXT://127.0.0.1": listener "PLAINTEXT://127.0.0.1": want PLAINTEXT://host:port or SSL://host:port`)
+	f("", nil, set("listeners=PLAINTEXT://h:x"), `config: --set listeners="PLAINTEXT://h:x": listener "PLAINTEXT://h:x": want PLAINTEXT://host:port or SSL://host:port`)
 	f("", nil, set("listeners=PLAINTEXT://h:70000"), `config: --set listeners="PLAINTEXT://h:70000": listener "PLAINTEXT://h:70000": port 70000 is outside 0-65535`)
-	f("", nil, set("listeners=SSL://h:9093"), `config: --set listeners="SSL://h:9093": listener "SSL://h:9093": security protocol SSL is not supported (only PLAINTEXT)`)
+	f("", nil, set("listeners=SASL_SSL://h:9093"), `config: --set listeners="SASL_SSL://h:9093": listener "SASL_SSL://h:9093": security protocol SASL_SSL is not supported (PLAINTEXT or SSL)`)
+	f("", nil, set("listeners=PLAINTEXT://a:1,SSL://b:2"), `config: --set listeners="PLAINTEXT://a:1,SSL://b:2": one listener only: PLAINTEXT://host:port or SSL://host:port`)
 	f("", nil, set("listeners=PLAINTEXT://a:1,PLAINTEXT://b:2"),
 		`config: --set listeners="PLAINTEXT://a:1,PLAINTEXT://b:2": listener "PLAINTEXT://b:2": listener name PLAINTEXT is used twice`)
 	f("", nil, set("advertised.listeners=PLAINTEXT://0.0.0.0:9092"),

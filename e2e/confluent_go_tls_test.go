@@ -1,0 +1,91 @@
+//go:build cgo
+
+package e2e
+
+import (
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
+
+// librdkafka (confluent-kafka-go) on the SSL listener with a client
+// certificate, configured as its users do (security.protocol=ssl and PEM
+// files): an idempotent produce and a group's read back.
+func TestConfluentGoOverSSL(t *testing.T) {
+	pki := newTestPKI(t)
+	bp := startBinaryListener(t, "SSL", "ssl.keystore.location="+pki.keystoreFile,
+		"ssl.truststore.location="+pki.caFile, "ssl.client.auth=required")
+	certPEM, keyPEM := pki.issue(t, 4, "librdkafka", x509.ExtKeyUsageClientAuth)
+	certFile, keyFile := filepath.Join(pki.dir, "client.pem"), filepath.Join(pki.dir, "client.key")
+	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ssl := kafka.ConfigMap{
+		"bootstrap.servers":        bp.addr,
+		"security.protocol":        "ssl",
+		"ssl.ca.location":          pki.caFile,
+		"ssl.certificate.location": certFile,
+		"ssl.key.location":         keyFile,
+	}
+	producerConf := kafka.ConfigMap{"enable.idempotence": true, "acks": "all"}
+	for k, v := range ssl {
+		producerConf[k] = v
+	}
+	p, err := kafka.NewProducer(&producerConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	topic := "ssl-rdkafka"
+	const n = 50
+	deliveries := make(chan kafka.Event, n)
+	for i := range n {
+		if err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
+			Value: []byte{byte(i)}}, deliveries); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		select {
+		case e := <-deliveries:
+			if m := e.(*kafka.Message); m.TopicPartition.Error != nil {
+				t.Fatalf("delivery over SSL: %v", m.TopicPartition.Error)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("no delivery report within 30s over SSL")
+		}
+	}
+	consumerConf := kafka.ConfigMap{"group.id": "ssl-group", "auto.offset.reset": "earliest"}
+	for k, v := range ssl {
+		consumerConf[k] = v
+	}
+	c, err := kafka.NewConsumer(&consumerConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe(topic, nil); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[byte]bool{}
+	for deadline := time.Now().Add(30 * time.Second); len(seen) < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("read %d of %d records over SSL within 30s", len(seen), n)
+		}
+		m, err := c.ReadMessage(time.Second)
+		if err != nil {
+			if kerr, ok := err.(kafka.Error); ok && kerr.IsTimeout() {
+				continue
+			}
+			t.Fatalf("read over SSL: %v", err)
+		}
+		seen[m.Value[0]] = true
+	}
+}

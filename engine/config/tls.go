@@ -1,0 +1,61 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// pemOnly accepts ssl.keystore.type and ssl.truststore.type: the SSL
+// listener's stores are PEM files (Kafka's ssl.keystore.type=PEM).
+func pemOnly(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		v = strings.ToUpper(strings.TrimSpace(v))
+		if v != "" && v != "PEM" {
+			return fmt.Errorf("only PEM is read, not %q (convert the store: openssl pkcs12 -nodes)", v)
+		}
+		*field(c) = v
+		return nil
+	}
+}
+
+// TLSConfig is the SSL listener's TLS configuration: its certificate from
+// ssl.keystore.location and, with ssl.client.auth, client certificates
+// verified against ssl.truststore.location. TLS 1.2 at least, as Kafka's
+// default ssl.enabled.protocols.
+func (c *Config) TLSConfig() (*tls.Config, error) {
+	if c.SSLKeystoreLocation == "" {
+		return nil, errors.New("config: an SSL listener needs ssl.keystore.location (a PEM file with its key and certificate chain)")
+	}
+	pem, err := os.ReadFile(c.SSLKeystoreLocation)
+	if err != nil {
+		return nil, fmt.Errorf("config: ssl.keystore.location: %w", err)
+	}
+	cert, err := tls.X509KeyPair(pem, pem)
+	if err != nil {
+		return nil, fmt.Errorf("config: ssl.keystore.location %s: %w", c.SSLKeystoreLocation, err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	switch c.SSLClientAuth {
+	case "requested":
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+	case "required":
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	if c.SSLTruststoreLocation != "" {
+		ca, err := os.ReadFile(c.SSLTruststoreLocation)
+		if err != nil {
+			return nil, fmt.Errorf("config: ssl.truststore.location: %w", err)
+		}
+		tc.ClientCAs = x509.NewCertPool()
+		if !tc.ClientCAs.AppendCertsFromPEM(ca) {
+			return nil, fmt.Errorf("config: ssl.truststore.location %s holds no PEM certificate", c.SSLTruststoreLocation)
+		}
+	}
+	return tc, nil
+}
+
+func trimmed(v string) string { return strings.TrimSpace(v) }
