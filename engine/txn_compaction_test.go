@@ -19,6 +19,48 @@ import (
 	"github.com/chronik-go/chronik/engine/batch"
 )
 
+// compactedTxnTopic starts a broker whose cleaner runs at once and creates
+// a compacted topic of small segments whose markers go with no delete
+// retention. round(r, commit) writes one transaction of keys records, one
+// per key, to it: "committed-KK@r" plus pad, or "aborted-KK@r".
+func compactedTxnTopic(t *testing.T, topic, txnID, dirtyRatio string, keys int, pad string) (*testBroker, func(r int, commit bool)) {
+	t.Helper()
+	tb := startBroker(t, "listeners=PLAINTEXT://"+freeAddr(t), "log.cleaner.backoff.ms=20", "log.cleaner.io.max.bytes.per.second=104857600")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	if _, err := tb.admin().CreateTopic(ctx, 1, 1, map[string]*string{
+		"cleanup.policy":            kadm.StringPtr("compact"),
+		"segment.bytes":             kadm.StringPtr("4096"),
+		"min.cleanable.dirty.ratio": kadm.StringPtr(dirtyRatio),
+		"delete.retention.ms":       kadm.StringPtr("0"),
+	}, topic); err != nil {
+		t.Fatal(err)
+	}
+	cl := tb.client(kgo.TransactionalID(txnID), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
+	t.Cleanup(cl.Close)
+	return tb, func(r int, commit bool) {
+		t.Helper()
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		var recs []*kgo.Record
+		for k := range keys {
+			v := fmt.Sprintf("committed-%02d@%d%s", k, r, pad)
+			if !commit {
+				v = fmt.Sprintf("aborted-%02d@%d", k, r)
+			}
+			recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprintf("key-%02d", k)), Value: []byte(v)})
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // txnLogView is partition 0 of a topic as its log holds it: the values of
 // its data records, its markers of each kind, and how many aborted
 // transactions a read_committed fetch from the start is told of.
@@ -103,43 +145,9 @@ func viewTxnLog(t *testing.T, tb *testBroker, topic string) txnLogView {
 // the producer's later transactions, or an open transaction whose marker
 // is gone, holding the last stable offset back for good.
 func TestCompactionRemovesAbortedTransactionsAndMarkers(t *testing.T) {
-	tb := startBroker(t, "listeners=PLAINTEXT://"+freeAddr(t), "log.cleaner.backoff.ms=20", "log.cleaner.io.max.bytes.per.second=104857600")
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	const topic = "txc"
-	if _, err := tb.admin().CreateTopic(ctx, 1, 1, map[string]*string{
-		"cleanup.policy":            kadm.StringPtr("compact"),
-		"segment.bytes":             kadm.StringPtr("4096"),
-		"min.cleanable.dirty.ratio": kadm.StringPtr("0.01"),
-		"delete.retention.ms":       kadm.StringPtr("0"),
-	}, topic); err != nil {
-		t.Fatal(err)
-	}
-	cl := tb.client(kgo.TransactionalID("tx-markers"), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0),
-		kgo.ProducerBatchCompression(kgo.NoCompression()))
-	defer cl.Close()
-	const keys = 10
+	const topic, keys = "txc", 10
 	pad := strings.Repeat("p", 100)
-	round := func(r int, commit bool) {
-		t.Helper()
-		if err := cl.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-		var recs []*kgo.Record
-		for k := range keys {
-			v := fmt.Sprintf("committed-%02d@%d%s", k, r, pad)
-			if !commit {
-				v = fmt.Sprintf("aborted-%02d@%d", k, r)
-			}
-			recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprintf("key-%02d", k)), Value: []byte(v)})
-		}
-		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tb, round := compactedTxnTopic(t, topic, "tx-markers", "0.01", keys, pad)
 	snapshot := filepath.Join(tb.dir, topic+"-0", producerStateFile)
 	readSnapshot := func() producerSnapshot {
 		t.Helper()

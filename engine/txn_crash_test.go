@@ -330,42 +330,9 @@ func consumeCommitted(t *testing.T, tb *testBroker, topic string) []*kgo.Record 
 // before and after a restart, and never lets an aborted record stand for
 // a key.
 func TestTransactionsSurviveCompactionAndRestart(t *testing.T) {
-	tb := startBroker(t, "listeners=PLAINTEXT://"+freeAddr(t), "log.cleaner.backoff.ms=20", "log.cleaner.io.max.bytes.per.second=104857600")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	const topic = "ctx"
-	if _, err := tb.admin().CreateTopic(ctx, 1, 1, map[string]*string{
-		"cleanup.policy":            kadm.StringPtr("compact"),
-		"segment.bytes":             kadm.StringPtr("4096"),
-		"min.cleanable.dirty.ratio": kadm.StringPtr("0.1"),
-		"delete.retention.ms":       kadm.StringPtr("0"),
-	}, topic); err != nil {
-		t.Fatal(err)
-	}
-	cl := tb.client(kgo.TransactionalID("tx-compact"), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0),
-		kgo.ProducerBatchCompression(kgo.NoCompression()))
-	const keys, rounds = 10, 40
+	const topic, keys, rounds = "ctx", 10, 40
 	pad := strings.Repeat("p", 100)
-	round := func(r int, commit bool) {
-		t.Helper()
-		if err := cl.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-		var recs []*kgo.Record
-		for k := range keys {
-			v := fmt.Sprintf("committed-%02d@%d%s", k, r, pad)
-			if !commit {
-				v = fmt.Sprintf("aborted-%02d@%d", k, r)
-			}
-			recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprintf("key-%02d", k)), Value: []byte(v)})
-		}
-		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tb, round := compactedTxnTopic(t, topic, "tx-compact", "0.1", keys, pad)
 	for r := range rounds {
 		round(r, r%3 != 2)
 	}
