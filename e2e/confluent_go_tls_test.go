@@ -10,17 +10,21 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/chronik-go/chronik/internal/testpki"
 )
 
 // librdkafka (confluent-kafka-go) on the SSL listener with a client
 // certificate, configured as its users do (security.protocol=ssl and PEM
 // files): an idempotent produce and a group's read back.
 func TestConfluentGoOverSSL(t *testing.T) {
-	pki := newTestPKI(t)
-	bp := startBinaryListener(t, "SSL", "ssl.keystore.location="+pki.keystoreFile,
-		"ssl.truststore.location="+pki.caFile, "ssl.client.auth=required")
-	certPEM, keyPEM := pki.issue(t, 4, "librdkafka", x509.ExtKeyUsageClientAuth)
-	certFile, keyFile := filepath.Join(pki.dir, "client.pem"), filepath.Join(pki.dir, "client.key")
+	pki := testpki.New(t)
+	dir := t.TempDir()
+	caFile, keystoreFile := pki.WriteFiles(t, dir)
+	bp := startBinaryListener(t, "SSL", "ssl.keystore.location="+keystoreFile,
+		"ssl.truststore.location="+caFile, "ssl.client.auth=required")
+	certPEM, keyPEM := pki.Issue(t, "librdkafka", x509.ExtKeyUsageClientAuth)
+	certFile, keyFile := filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
 	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +34,7 @@ func TestConfluentGoOverSSL(t *testing.T) {
 	ssl := kafka.ConfigMap{
 		"bootstrap.servers":        bp.addr,
 		"security.protocol":        "ssl",
-		"ssl.ca.location":          pki.caFile,
+		"ssl.ca.location":          caFile,
 		"ssl.certificate.location": certFile,
 		"ssl.key.location":         keyFile,
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,11 +42,14 @@ type testBroker struct {
 	// beforeStart, when set, runs once the listener is bound and before
 	// the broker's Start, with the listener's address.
 	beforeStart func(addr string)
-	cfg         *config.Config
-	store       *raftmeta.Store
-	b           *Broker
-	srv         *netpoll.Server
-	addr        string
+	// tls, when set, serves TLS on the std transport; clients trust
+	// clientTLS's roots.
+	tls, clientTLS *tls.Config
+	cfg            *config.Config
+	store          *raftmeta.Store
+	b              *Broker
+	srv            *netpoll.Server
+	addr           string
 }
 
 // startBroker starts a broker with its data in a fresh temp dir; sets are
@@ -113,7 +117,11 @@ func (tb *testBroker) tryOpen() error {
 		return fmt.Errorf("engine: %w", err)
 	}
 	addr, _ := cfg.ListenAddr()
-	srv, err := netpoll.Listen(netpoll.Options{Addr: addr, Transport: cfg.Transport, NumLoops: tb.loops, MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxInflight: cfg.MaxInflightPerConnection, MaxQueuedBytes: cfg.ResponseQueueBytes(), WriteTimeout: cfg.IOTimeout, Logger: logger}, b)
+	transport := cfg.Transport
+	if tb.tls != nil {
+		transport = "std"
+	}
+	srv, err := netpoll.Listen(netpoll.Options{Addr: addr, Transport: transport, TLS: tb.tls, NumLoops: tb.loops, MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxInflight: cfg.MaxInflightPerConnection, MaxQueuedBytes: cfg.ResponseQueueBytes(), WriteTimeout: cfg.IOTimeout, Logger: logger}, b)
 	if err != nil {
 		b.Close()
 		store.Close()
@@ -204,7 +212,11 @@ func (tb *testBroker) restart() {
 
 func (tb *testBroker) client(opts ...kgo.Opt) *kgo.Client {
 	tb.t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(tb.addr)}, opts...)...)
+	base := []kgo.Opt{kgo.SeedBrokers(tb.addr)}
+	if tb.clientTLS != nil {
+		base = append(base, kgo.DialTLSConfig(tb.clientTLS))
+	}
+	cl, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
 		tb.t.Fatalf("client: %v", err)
 	}
