@@ -31,13 +31,59 @@ func TestConfluentGoOverSSL(t *testing.T) {
 	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ssl := kafka.ConfigMap{
+	confluentRoundTrip(t, "ssl-rdkafka", kafka.ConfigMap{
 		"bootstrap.servers":        bp.addr,
 		"security.protocol":        "ssl",
 		"ssl.ca.location":          caFile,
 		"ssl.certificate.location": certFile,
 		"ssl.key.location":         keyFile,
+	})
+}
+
+// librdkafka on a SASL_SSL listener with PLAIN, as Confluent Cloud's
+// clients are configured (security.protocol=sasl_ssl, sasl.mechanisms=PLAIN,
+// sasl.username and sasl.password); a wrong password gets no delivery.
+func TestConfluentGoOverSASLSSL(t *testing.T) {
+	pki := testpki.New(t)
+	caFile, keystoreFile := pki.WriteFiles(t, t.TempDir())
+	bp := startBinaryListener(t, "SASL_SSL", "ssl.keystore.location="+keystoreFile,
+		"listener.name.sasl_ssl.plain.sasl.jaas.config="+saslUsers)
+	conf := kafka.ConfigMap{
+		"bootstrap.servers": bp.addr,
+		"security.protocol": "sasl_ssl",
+		"ssl.ca.location":   caFile,
+		"sasl.mechanisms":   "PLAIN",
+		"sasl.username":     "alice",
+		"sasl.password":     "alice-secret",
 	}
+	confluentRoundTrip(t, "sasl-ssl-rdkafka", conf)
+
+	conf["sasl.password"] = "wrong"
+	conf["message.timeout.ms"] = 3000
+	p, err := kafka.NewProducer(&conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	topic := "sasl-ssl-rdkafka"
+	deliveries := make(chan kafka.Event, 1)
+	if err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny}, Value: []byte("x")}, deliveries); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-deliveries:
+		if m := e.(*kafka.Message); m.TopicPartition.Error == nil {
+			t.Fatal("a producer with a wrong password had its record delivered")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no delivery report within 30s for a producer with a wrong password")
+	}
+}
+
+// confluentRoundTrip produces 50 records idempotently with conf, waits for
+// their delivery reports, and reads them back with a group consumer.
+func confluentRoundTrip(t *testing.T, topic string, ssl kafka.ConfigMap) {
+	t.Helper()
 	producerConf := kafka.ConfigMap{"enable.idempotence": true, "acks": "all"}
 	for k, v := range ssl {
 		producerConf[k] = v
@@ -47,7 +93,6 @@ func TestConfluentGoOverSSL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	topic := "ssl-rdkafka"
 	const n = 50
 	deliveries := make(chan kafka.Event, n)
 	for i := range n {
@@ -66,7 +111,7 @@ func TestConfluentGoOverSSL(t *testing.T) {
 			t.Fatal("no delivery report within 30s over SSL")
 		}
 	}
-	consumerConf := kafka.ConfigMap{"group.id": "ssl-group", "auto.offset.reset": "earliest"}
+	consumerConf := kafka.ConfigMap{"group.id": topic + "-group", "auto.offset.reset": "earliest"}
 	for k, v := range ssl {
 		consumerConf[k] = v
 	}

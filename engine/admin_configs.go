@@ -174,6 +174,13 @@ func describeBrokerConfigs(lv configLevels, synonyms, docs bool) []kmsg.Describe
 		c.IsDefault = c.Source == kmsg.ConfigSourceDefaultConfig
 		c.ReadOnly = !info.Dynamic
 		c.ConfigType = kmsg.ConfigType(info.Type)
+		if info.Type == config.TypePassword {
+			// As Kafka: a secret is reported sensitive, never its value.
+			c.Value, c.IsSensitive = nil, true
+			for i := range chain {
+				chain[i].Value = nil
+			}
+		}
 		if synonyms {
 			c.ConfigSynonyms = chain
 		}

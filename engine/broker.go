@@ -132,6 +132,9 @@ type Broker struct {
 	startSettled atomic.Bool
 	// lastCleanStateMu serializes retireLastCleanState.
 	lastCleanStateMu sync.Mutex
+	// sasl authenticates the connections of a SASL listener; nil
+	// without one (sasl.go).
+	sasl *saslAuth
 }
 
 // New opens every partition the metadata names and starts the shards.
@@ -161,6 +164,15 @@ func New(opts Options) (*Broker, error) {
 		b.opener = uring.PwriteOpener{}
 	}
 	b.pids.b = b
+	if sasl, err := cfg.ListenerSASL(); err != nil {
+		return nil, err
+	} else if sasl {
+		users, err := cfg.SASLPlainUsers()
+		if err != nil {
+			return nil, err
+		}
+		b.sasl = newSASLAuth(users, cfg.SASLEnabledMechanisms)
+	}
 	b.lanes.checks = make(chan struct{}, config.UsableCPUs())
 	b.flushPolicy = parseFlushPolicy(cfg.LogFlushPolicy)
 	if b.syncfs == nil {
@@ -502,6 +514,12 @@ func (b *Broker) serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 		return
 	}
 	r := &request{b: b, conn: c, key: h.key, version: h.version, corr: h.corr, clientID: h.clientID, out: out, received: time.Now()}
+	if !b.sasl.allows(c, h.key) {
+		// As Kafka, which closes a connection sending anything but the
+		// SASL exchange before it has authenticated.
+		r.closeConnAfterEarlier(fmt.Errorf("api key %d before SASL authentication", h.key))
+		return
+	}
 	e, ok := apis[h.key]
 	if !ok {
 		r.closeConnAfterEarlier(fmt.Errorf("unknown api key %d", h.key))
@@ -540,7 +558,7 @@ func (b *Broker) serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 
 // ConnClosed implements netpoll.Handler.
 // A produce lane removes itself once its queue is empty (produce_lanes.go).
-func (b *Broker) ConnClosed(netpoll.ConnInfo) {}
+func (b *Broker) ConnClosed(c netpoll.ConnInfo) { b.sasl.closed(c) }
 
 // Close stops the shards, closes every partition cleanly and writes the
 // clean-shutdown marker. The listener must be shut down first. Stopping

@@ -97,6 +97,11 @@ type Config struct {
 	SSLKeystoreLocation, SSLKeystoreType     string
 	SSLTruststoreLocation, SSLTruststoreType string
 	SSLClientAuth                            string
+	// sasl.enabled.mechanisms, and the PLAIN users' JAAS lines of
+	// listener.name.sasl_plaintext.plain.sasl.jaas.config and
+	// listener.name.sasl_ssl.plain.sasl.jaas.config.
+	SASLEnabledMechanisms                    []string
+	SASLPlaintextPlainJAAS, SASLSSLPlainJAAS string
 	MetricsListener                          string        // metrics.listener: host:port, empty for none
 	IOTimeout                                time.Duration // io.timeout.ms: deadline for any one disk or network operation
 	FetchMaxWait                             time.Duration // fetch.max.wait.cap.ms: cap on a client's MaxWaitMs

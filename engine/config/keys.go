@@ -18,6 +18,9 @@ const (
 	TypeLong    Type = 5
 	TypeDouble  Type = 6
 	TypeList    Type = 7
+	// TypePassword is a secret: DescribeConfigs reports it sensitive and
+	// never its value.
+	TypePassword Type = 9
 )
 
 func (t Type) String() string {
@@ -36,6 +39,8 @@ func (t Type) String() string {
 		return "double"
 	case TypeList:
 		return "list"
+	case TypePassword:
+		return "password"
 	}
 	return "unknown"
 }
@@ -104,6 +109,17 @@ var keyTable = []key{
 		doc: "client certificates on the SSL listener: none, requested (verified when given) or required",
 		set: enumSetter(func(c *Config) *string { return &c.SSLClientAuth }, "none", "requested", "required"),
 		get: func(c *Config) string { return c.SSLClientAuth }},
+	// SASL on a SASL_PLAINTEXT or SASL_SSL listener: PLAIN, its users in
+	// Kafka's JAAS line for the listener.
+	{name: "sasl.enabled.mechanisms", typ: TypeList, def: "",
+		doc: "SASL mechanisms a SASL listener offers: PLAIN, the only one served so far (empty: PLAIN)",
+		set: saslMechanismsField, get: listField(func(c *Config) *[]string { return &c.SASLEnabledMechanisms })},
+	{name: "listener.name.sasl_plaintext.plain.sasl.jaas.config", typ: TypePassword, def: "",
+		doc: `PLAIN users of a SASL_PLAINTEXT listener, as Kafka's JAAS line: org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";`,
+		set: jaasField(func(c *Config) *string { return &c.SASLPlaintextPlainJAAS }), get: func(c *Config) string { return c.SASLPlaintextPlainJAAS }},
+	{name: "listener.name.sasl_ssl.plain.sasl.jaas.config", typ: TypePassword, def: "",
+		doc: `PLAIN users of a SASL_SSL listener, as Kafka's JAAS line: org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";`,
+		set: jaasField(func(c *Config) *string { return &c.SASLSSLPlainJAAS }), get: func(c *Config) string { return c.SASLSSLPlainJAAS }},
 	{name: "node.id", typ: TypeInt, def: "1",
 		doc: "this broker's id in the cluster",
 		set: intSetter(func(c *Config) *int32 { return &c.NodeID }, 0, maxInt32),

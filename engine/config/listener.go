@@ -9,12 +9,15 @@ import (
 	"strings"
 )
 
-// The listener security protocols Chronik serves: PLAINTEXT, and SSL (TLS,
-// with client certificates when ssl.client.auth asks for them). Kafka
+// The listener security protocols Chronik serves: PLAINTEXT, SSL (TLS, with
+// client certificates when ssl.client.auth asks for them), and SASL over
+// either (SASL_PLAINTEXT, SASL_SSL). Kafka
 // normalises listener names to upper case, and so do we.
 const (
-	securityPlaintext = "PLAINTEXT"
-	securitySSL       = "SSL"
+	securityPlaintext     = "PLAINTEXT"
+	securitySSL           = "SSL"
+	securitySASLPlaintext = "SASL_PLAINTEXT"
+	securitySASLSSL       = "SASL_SSL"
 )
 
 // listener is one parsed NAME://host:port entry.
@@ -31,14 +34,16 @@ func (l listener) String() string {
 // parseListener reads PLAINTEXT://host:port or SSL://host:port. An IPv6
 // host is bracketed, as in Kafka ("PLAINTEXT://[::1]:9092").
 func parseListener(s string) (listener, error) {
-	bad := fmt.Errorf("listener %q: want PLAINTEXT://host:port or SSL://host:port", s)
+	bad := fmt.Errorf("listener %q: want PROTOCOL://host:port (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)", s)
 	name, hostPort, ok := strings.Cut(s, "://")
 	if !ok || name == "" {
 		return listener{}, bad
 	}
 	name = strings.ToUpper(name)
-	if name != securityPlaintext && name != securitySSL {
-		return listener{}, fmt.Errorf("listener %q: security protocol %s is not supported (PLAINTEXT or SSL)", s, name)
+	switch name {
+	case securityPlaintext, securitySSL, securitySASLPlaintext, securitySASLSSL:
+	default:
+		return listener{}, fmt.Errorf("listener %q: security protocol %s is not supported (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)", s, name)
 	}
 	host, portText, err := net.SplitHostPort(hostPort)
 	if err != nil {
@@ -102,7 +107,7 @@ func listenersField(field func(*Config) *[]string, advertised bool) func(*Config
 		}
 		if len(ls) > 1 {
 			// One listener is bound: a second would be silently unserved.
-			return errors.New("one listener only: PLAINTEXT://host:port or SSL://host:port")
+			return errors.New("one listener only")
 		}
 		var norm []string
 		for _, l := range ls {
@@ -135,10 +140,17 @@ func (c *Config) ListenAddr() (string, error) {
 	return net.JoinHostPort(l.host, strconv.Itoa(l.port)), nil
 }
 
-// ListenerTLS reports whether the listener is SSL (TLS).
+// ListenerTLS reports whether the listener is SSL or SASL_SSL (TLS).
 func (c *Config) ListenerTLS() (bool, error) {
 	l, err := theListener("listeners", c.Listeners, false)
-	return l.name == securitySSL, err
+	return l.name == securitySSL || l.name == securitySASLSSL, err
+}
+
+// ListenerSASL reports whether the listener is SASL_PLAINTEXT or SASL_SSL:
+// clients authenticate before anything else.
+func (c *Config) ListenerSASL() (bool, error) {
+	l, err := theListener("listeners", c.Listeners, false)
+	return l.name == securitySASLPlaintext || l.name == securitySASLSSL, err
 }
 
 // AdvertisedHostPort is the host and port that Metadata tells clients: the

@@ -28,7 +28,7 @@ func TestListenAddr(t *testing.T) {
 	f([]string{"PLAINTEXT://0.0.0.0:9092"}, "0.0.0.0:9092", "")
 	f([]string{"SSL://127.0.0.1:9093"}, "127.0.0.1:9093", "")
 	f(nil, "", "config: listeners must name one listener")
-	f([]string{"localhost:9092"}, "", `config: listeners: listener "localhost:9092": want PLAINTEXT://host:port or SSL://host:port`)
+	f([]string{"localhost:9092"}, "", `config: listeners: listener "localhost:9092": want PROTOCOL://host:port (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)`)
 }
 
 func TestAdvertisedHostPort(t *testing.T) {

@@ -1,0 +1,81 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// saslMechanismsField takes sasl.enabled.mechanisms: PLAIN is the one
+// mechanism served (SCRAM and OAUTHBEARER are not yet).
+func saslMechanismsField(c *Config, v string) error {
+	entries, err := splitList(v)
+	if err != nil {
+		return err
+	}
+	var out []string
+	for _, e := range entries {
+		m := strings.ToUpper(e)
+		if m != "PLAIN" {
+			return fmt.Errorf("SASL mechanism %s is not served (PLAIN is)", e)
+		}
+		out = append(out, m)
+	}
+	c.SASLEnabledMechanisms = out
+	return nil
+}
+
+// jaasUser is one user_NAME="PASSWORD" option of a JAAS line.
+var jaasUser = regexp.MustCompile(`user_([^\s=]+)\s*=\s*"((?:[^"\\]|\\.)*)"`)
+
+// jaasField takes a PlainLoginModule JAAS line, checked when set.
+func jaasField(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		if v != "" {
+			if _, err := plainUsers(v); err != nil {
+				return err
+			}
+		}
+		*field(c) = v
+		return nil
+	}
+}
+
+// plainUsers reads the users of a PlainLoginModule JAAS line, as Kafka's
+// PlainServerCallbackHandler reads its user_NAME="PASSWORD" options.
+func plainUsers(jaas string) (map[string]string, error) {
+	if !strings.Contains(jaas, "PlainLoginModule") {
+		return nil, errors.New("want org.apache.kafka.common.security.plain.PlainLoginModule required user_NAME=\"PASSWORD\" ...;")
+	}
+	users := map[string]string{}
+	for _, m := range jaasUser.FindAllStringSubmatch(jaas, -1) {
+		users[m[1]] = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(m[2])
+	}
+	if len(users) == 0 {
+		return nil, errors.New(`names no user: want user_NAME="PASSWORD" options`)
+	}
+	return users, nil
+}
+
+// SASLPlainUsers returns the PLAIN users of the SASL listener, from its
+// listener.name.<listener>.plain.sasl.jaas.config.
+func (c *Config) SASLPlainUsers() (map[string]string, error) {
+	l, err := theListener("listeners", c.Listeners, false)
+	if err != nil {
+		return nil, err
+	}
+	jaas, key := c.SASLPlaintextPlainJAAS, "listener.name.sasl_plaintext.plain.sasl.jaas.config"
+	if l.name == securitySASLSSL {
+		jaas, key = c.SASLSSLPlainJAAS, "listener.name.sasl_ssl.plain.sasl.jaas.config"
+	}
+	if jaas == "" {
+		return nil, fmt.Errorf("config: a %s listener needs %s (its PLAIN users)", l.name, key)
+	}
+	users, err := plainUsers(jaas)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", key, err)
+	}
+	return users, nil
+}

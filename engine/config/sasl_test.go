@@ -1,0 +1,48 @@
+package config
+
+import (
+	"maps"
+	"strings"
+	"testing"
+)
+
+// The PLAIN users come from the SASL listener's JAAS line, as Kafka reads
+// user_NAME="PASSWORD" options; a SASL listener without one, a line
+// without users and a mechanism other than PLAIN stop the start.
+func TestSASLPlainUsers(t *testing.T) {
+	c := Defaults()
+	for _, kv := range [][2]string{
+		{"listeners", "SASL_SSL://127.0.0.1:9094"},
+		{"listener.name.sasl_ssl.plain.sasl.jaas.config", `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="x" user_admin="x" user_alice="a \"quoted\" secret";`},
+	} {
+		if err := c.Set(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	users, err := c.SASLPlainUsers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"admin": "x", "alice": `a "quoted" secret`}; !maps.Equal(users, want) {
+		t.Fatalf("users %v, want %v", users, want)
+	}
+	if tls, _ := c.ListenerTLS(); !tls {
+		t.Fatal("a SASL_SSL listener without TLS")
+	}
+	if sasl, _ := c.ListenerSASL(); !sasl {
+		t.Fatal("a SASL_SSL listener without SASL")
+	}
+
+	if err := c.Set("listeners", "SASL_PLAINTEXT://127.0.0.1:9094"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SASLPlainUsers(); err == nil || !strings.Contains(err.Error(), "listener.name.sasl_plaintext.plain.sasl.jaas.config") {
+		t.Fatalf("a SASL_PLAINTEXT listener without users: %v", err)
+	}
+	if err := c.Set("listener.name.sasl_plaintext.plain.sasl.jaas.config", `org.apache.kafka.common.security.plain.PlainLoginModule required;`); err == nil {
+		t.Fatal("a JAAS line without users was taken")
+	}
+	if err := c.Set("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-256"); err == nil || !strings.Contains(err.Error(), "SCRAM-SHA-256") {
+		t.Fatalf("SCRAM-SHA-256: %v", err)
+	}
+}

@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"crypto/subtle"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/chronik-go/chronik/netpoll"
+)
+
+// SASL on a SASL_PLAINTEXT or SASL_SSL listener, as Kafka's
+// SaslServerAuthenticator runs it (KIP-152): a connection may send
+// ApiVersions, then SaslHandshake naming a mechanism, then SaslAuthenticate
+// with its token; any other request before it has authenticated closes the
+// connection. PLAIN is the mechanism served, its users from the listener's
+// JAAS line. A connection's requests reach Serve one at a time in order,
+// and the two handlers answer inline, so the request after a successful
+// SaslAuthenticate already finds the connection authenticated.
+
+// saslAuth is the broker's SASL side; nil users: the listener has none.
+type saslAuth struct {
+	users      map[string]string // PLAIN user -> password
+	mechanisms []string          // offered, in order
+	conns      sync.Map          // netpoll.ConnInfo.ID -> *saslConn
+}
+
+// saslConn is one connection's progress. Its requests run one at a time,
+// though not always on one goroutine (those held before the start are
+// served by another): the mutex orders them.
+type saslConn struct {
+	mu            sync.Mutex
+	mechanism     string // chosen by SaslHandshake; "" before it
+	authenticated bool
+	user          string
+}
+
+// newSASLAuth is the SASL side of a listener whose PLAIN users are users.
+func newSASLAuth(users map[string]string, mechanisms []string) *saslAuth {
+	if len(mechanisms) == 0 {
+		mechanisms = []string{"PLAIN"}
+	}
+	return &saslAuth{users: users, mechanisms: mechanisms}
+}
+
+func (a *saslAuth) conn(c netpoll.ConnInfo) *saslConn {
+	v, _ := a.conns.LoadOrStore(c.ID, &saslConn{})
+	return v.(*saslConn)
+}
+
+// allows reports whether a request with key may run on connection c: every
+// one once it has authenticated, before that only the SASL exchange and
+// ApiVersions.
+func (a *saslAuth) allows(c netpoll.ConnInfo, key int16) bool {
+	if a == nil {
+		return true
+	}
+	switch key {
+	case 17, 18, 36: // SaslHandshake, ApiVersions, SaslAuthenticate
+		return true
+	}
+	v, ok := a.conns.Load(c.ID)
+	if !ok {
+		return false
+	}
+	sc := v.(*saslConn)
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.authenticated
+}
+
+// closed forgets a connection.
+func (a *saslAuth) closed(c netpoll.ConnInfo) {
+	if a != nil {
+		a.conns.Delete(c.ID)
+	}
+}
+
+var errPlainToken = errors.New("malformed PLAIN token")
+
+// authenticatePlain checks a PLAIN token (RFC 4616: authzid NUL authcid NUL
+// passwd), as Kafka's PlainSaslServer: an authorization id other than the
+// user is refused.
+func (a *saslAuth) authenticatePlain(token []byte) (string, error) {
+	parts := strings.Split(string(token), "\x00")
+	if len(parts) != 3 || parts[1] == "" {
+		return "", errPlainToken
+	}
+	authzid, user, password := parts[0], parts[1], parts[2]
+	if authzid != "" && authzid != user {
+		return "", errors.New("authorization id differs from the user")
+	}
+	want, ok := a.users[user]
+	// Compared in constant time whether or not the user exists.
+	if subtle.ConstantTimeCompare([]byte(password), []byte(want)) != 1 || !ok {
+		return "", errors.New("invalid username or password")
+	}
+	return user, nil
+}
