@@ -20,10 +20,11 @@ import (
 //   offsets end with it. The coordinator's own view of the transaction is
 //   left as it is (as in Kafka: a transaction it still tracks writes its
 //   own markers later, which change nothing where one was written).
-// * An epoch below the producer's current one here is
-//   INVALID_PRODUCER_EPOCH; the coordinator epoch is written into the
-//   marker and not checked (a single node has one coordinator). Unknown
-//   partitions are UNKNOWN_TOPIC_OR_PARTITION, partitions led elsewhere
+// * A producer id below 0 is INVALID_REQUEST. An epoch below the
+//   producer's current one here is INVALID_PRODUCER_EPOCH; the
+//   coordinator epoch is written into the marker and not checked (a
+//   single node has one coordinator). Unknown partitions are
+//   UNKNOWN_TOPIC_OR_PARTITION, partitions led elsewhere
 //   NOT_LEADER_OR_FOLLOWER, a failed or unsynced write KAFKA_STORAGE_ERROR.
 // * The answer goes once every marker is durable under the flush policy, as
 //   a produce's.
@@ -65,6 +66,8 @@ func (b *Broker) handleWriteTxnMarkers(r *request) {
 				rp.Partition = p
 				_, mp, ok := v.partition(mt.Topic, p)
 				switch {
+				case m.ProducerID < 0:
+					rp.ErrorCode = kerr.InvalidRequest.Code // a marker ends a producer's transaction
 				case !ok:
 					rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				case mp.Leader != b.nodeID:

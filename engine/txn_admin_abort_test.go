@@ -125,4 +125,16 @@ func TestWriteTxnMarkersAbortsAnOpenTransaction(t *testing.T) {
 	if err := writeTxnMarker(t, admin, "nope", 0, open.ProducerID, int16(open.ProducerEpoch), false); err != kerr.UnknownTopicOrPartition {
 		t.Fatalf("abort on an unknown topic: %v, want UNKNOWN_TOPIC_OR_PARTITION", err)
 	}
+	if err := writeTxnMarker(t, admin, "hang", 0, -1, 0, false); err != kerr.InvalidRequest {
+		t.Fatalf("a marker of producer -1: %v, want INVALID_REQUEST", err)
+	}
+	described, err = tb.admin().DescribeProducers(ctx, kadm.TopicsSet{"hang": {0: {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	described.EachProducer(func(p kadm.DescribedProducer) {
+		if p.ProducerID < 0 {
+			t.Fatalf("DescribeProducers lists %+v", p)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -466,7 +467,9 @@ func (tc *txnCoordinators) finish(s *shard, tl *txnLog, m *txnMeta) {
 				case p == nil:
 					continue // its topic was deleted: no marker owed
 				case res.err != nil:
-					ps.b.log.Error("write transaction marker", "topic", k.topic, "partition", k.partition, "err", res.err)
+					if !errors.Is(res.err, errNoLog) { // retried quietly until it reopens
+						ps.b.log.Error("write transaction marker", "topic", k.topic, "partition", k.partition, "err", res.err)
+					}
 					failed.Store(true)
 					continue
 				case res.errCode != 0:

@@ -225,6 +225,10 @@ func (p *partition) appendMarker(producerID int64, producerEpoch int16, commit b
 	return appendResult{baseOffset: base, logAppendTime: -1}
 }
 
+// errNoLog says a partition has no log now (its reopen after a fault has
+// not succeeded): a marker for it waits.
+var errNoLog = errors.New("partition has no log")
+
 // writeMarker writes a transaction marker to partition k of s (reopening
 // its log first if it failed) and, on __consumer_offsets, ends the
 // transaction's pending offsets there. The partition is nil when s does
@@ -236,7 +240,7 @@ func (s *shard) writeMarker(k partKey, producerID int64, producerEpoch int16, co
 	}
 	p.reopenIfFailed()
 	if p.log == nil {
-		return p, appendResult{err: fmt.Errorf("%s-%d has no log", k.topic, k.partition), baseOffset: -1, logAppendTime: -1}
+		return p, appendResult{err: fmt.Errorf("%s-%d: %w", k.topic, k.partition, errNoLog), baseOffset: -1, logAppendTime: -1}
 	}
 	res := p.appendMarker(producerID, producerEpoch, commit, coordinatorEpoch, s.b.settingsFor(k.topic))
 	if res.err == nil && res.errCode == 0 && k.topic == offsetsTopic {

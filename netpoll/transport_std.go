@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"sync"
@@ -108,6 +109,7 @@ type stdConn struct {
 	kick   chan struct{} // the writer has a flush to do
 	resume chan struct{} // the reader may admit requests again
 	done   chan struct{} // closed with the connection
+	tlsOut []byte        // the writer's chunk buffer on a TLS connection
 
 	closeOnce sync.Once
 }
@@ -153,7 +155,15 @@ func (sc *stdConn) readLoop() {
 		err := tc.HandshakeContext(ctx)
 		cancel()
 		if err != nil {
-			opts.Logger.Info("TLS handshake failed", "remote", sc.nc.RemoteAddr().String(), "err", err)
+			select {
+			case <-sc.done: // closed by a shutdown, not the client's doing
+			default:
+				level := slog.LevelInfo
+				if errors.Is(err, io.EOF) {
+					level = slog.LevelDebug // a TCP probe, not a TLS client
+				}
+				opts.Logger.Log(context.Background(), level, "TLS handshake failed", "remote", sc.nc.RemoteAddr().String(), "err", err)
+			}
 			return
 		}
 	}
@@ -185,6 +195,42 @@ func (sc *stdConn) readLoop() {
 		}
 		sc.c.serve(seq, body)
 	}
+}
+
+// tlsWriteChunk is how much a TLS connection's writer encrypts and writes
+// under one deadline.
+const tlsWriteChunk = 64 << 10
+
+// writeTLS writes bufs to a TLS connection in chunks of tlsWriteChunk, each
+// under a fresh deadline: a deadline that expires mid-write breaks a TLS
+// stream for good (the record may be cut), so a slow reader that keeps
+// taking bytes must never meet one, as on plain TCP where progress renews
+// it. Copying into one buffer also makes one TLS record of many small
+// buffers.
+func (sc *stdConn) writeTLS(tc *tls.Conn, bufs [][]byte, timeout time.Duration) error {
+	chunk := sc.tlsOut[:0]
+	defer func() { sc.tlsOut = chunk[:0] }()
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		_ = tc.SetWriteDeadline(time.Now().Add(timeout))
+		_, err := tc.Write(chunk)
+		chunk = chunk[:0]
+		return err
+	}
+	for _, b := range bufs {
+		for len(b) > 0 {
+			n := min(len(b), tlsWriteChunk-len(chunk))
+			chunk, b = append(chunk, b[:n]...), b[n:]
+			if len(chunk) == tlsWriteChunk {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
 }
 
 // activityReader reads the socket and records that bytes arrived, for
@@ -269,14 +315,18 @@ func (sc *stdConn) writeLoop() {
 			if batch == nil {
 				break
 			}
-			bufs := net.Buffers(batch)
 			var err error
-			for len(bufs) > 0 {
-				_ = sc.nc.SetWriteDeadline(time.Now().Add(timeout))
-				var n int64
-				// WriteTo consumes what it wrote from bufs.
-				if n, err = bufs.WriteTo(sc.nc); err == nil || n == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
-					break
+			if tc, ok := sc.nc.(*tls.Conn); ok {
+				err = sc.writeTLS(tc, batch, timeout)
+			} else {
+				bufs := net.Buffers(batch)
+				for len(bufs) > 0 {
+					_ = sc.nc.SetWriteDeadline(time.Now().Add(timeout))
+					var n int64
+					// WriteTo consumes what it wrote from bufs.
+					if n, err = bufs.WriteTo(sc.nc); err == nil || n == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+						break
+					}
 				}
 			}
 			if err != nil {

@@ -60,6 +60,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	// A bad advertised listener stops the start before the partitions
+	// open, not after.
+	if _, _, err := cfg.AdvertisedHostPort(); err != nil {
+		return err
+	}
 	metrics, err := startMetrics(cfg, logger)
 	if err != nil {
 		return err
@@ -152,8 +157,6 @@ func closeWithin(d time.Duration, close func() error) error {
 	}
 }
 
-// advertised resolves the host:port Metadata names: advertised.listeners if
-// set, else the bound address (which resolves port 0).
 // listenerTLS is the SSL listener's TLS configuration (nil for PLAINTEXT)
 // and the transport to serve it with: TLS runs on the std transport, which
 // an SSL listener takes whatever net.transport says.
@@ -172,6 +175,8 @@ func listenerTLS(cfg *config.Config, logger *slog.Logger) (*tls.Config, string, 
 	return tc, "std", nil
 }
 
+// advertised resolves the host:port Metadata names: advertised.listeners if
+// set, else the bound address (which resolves port 0).
 func advertised(cfg *config.Config, bound net.Addr) (string, int32, error) {
 	host, port, err := cfg.AdvertisedHostPort()
 	if err != nil {

@@ -95,7 +95,11 @@ func File(w io.Writer, path string, o Options) error {
 	fmt.Fprintf(w, "Dumping %s\n", path)
 	switch kindOf(path) {
 	case ".log":
-		return dumpSegment(w, bufio.NewReaderSize(f, 1<<20), path, o)
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		return dumpSegment(w, bufio.NewReaderSize(f, 1<<20), st.Size(), path, o)
 	case ".index":
 		base := baseOffset(path)
 		return dumpIndex(w, f, 8, func(e []byte) string {
@@ -123,8 +127,10 @@ func baseOffset(path string) int64 {
 	return base
 }
 
-// dumpSegment prints every batch of a segment, from its start.
-func dumpSegment(w io.Writer, r *bufio.Reader, path string, o Options) error {
+// dumpSegment prints every batch of a segment of fileSize bytes, from its
+// start. A batch is read only when the file holds it whole, so a corrupt
+// length costs no memory.
+func dumpSegment(w io.Writer, r *bufio.Reader, fileSize int64, path string, o Options) error {
 	var pos int64
 	first := true
 	for {
@@ -136,8 +142,11 @@ func dumpSegment(w io.Writer, r *bufio.Reader, path string, o Options) error {
 			return tail(w, path, pos, r, "a batch's offset and length cut short")
 		}
 		size := batch.LengthFieldEnd + int64(int32(binary.BigEndian.Uint32(head[8:])))
-		if size < batch.HeaderSize || size > 1<<31 {
+		if size < batch.HeaderSize {
 			return tail(w, path, pos, r, fmt.Sprintf("a batch length of %d", size-batch.LengthFieldEnd))
+		}
+		if size > fileSize-pos {
+			return tail(w, path, pos, r, fmt.Sprintf("a batch of %d bytes runs past the end, cut short", size))
 		}
 		raw := make([]byte, size)
 		if n, err := io.ReadFull(r, raw); err != nil {
@@ -224,6 +233,7 @@ func dumpIndex(w io.Writer, r io.Reader, size int, format func(e []byte) string)
 	}
 	if extra := len(data) % size; extra != 0 {
 		fmt.Fprintf(w, "Found %d bytes after the last whole entry\n", extra)
+		return fmt.Errorf("index: %d bytes after the last whole entry", extra)
 	}
 	return nil
 }

@@ -28,11 +28,12 @@ func dumpWAL(w io.Writer, path string, o Options) error {
 		fmt.Fprintln(w, "Write-ahead log spare (every entry is a recycled file's earlier content)")
 	}
 	current := named
+	stale := false
 	var bodyErr error
 	torn := walfile.Scan(data, func(e walfile.Entry) bool {
 		state := "current"
 		if !current || e.Gen != gen {
-			current, state = false, "stale"
+			current, state, stale = false, "stale", true
 		}
 		items, err := walfile.ParseBody(e.Body)
 		fmt.Fprintf(w, "entry position: %d generation: %d size: %d items: %d %s\n", e.Pos, e.Gen, walfile.EntryHeaderSize+len(e.Body), len(items), state)
@@ -49,7 +50,12 @@ func dumpWAL(w io.Writer, path string, o Options) error {
 				continue
 			}
 			printHeader(w, &h, -1, batch.CRCValid(it.Batch))
-			if o.Records && batch.CRCValid(it.Batch) {
+			if (o.Records || o.OffsetsDecoder || o.TransactionLogDecoder) && batch.CRCValid(it.Batch) {
+				// A WAL entry mixes partitions: decode only the internal
+				// topic the decoder is for.
+				o := o
+				o.OffsetsDecoder = o.OffsetsDecoder && it.Topic == "__consumer_offsets"
+				o.TransactionLogDecoder = o.TransactionLogDecoder && it.Topic == "__transaction_state"
 				if err := printRecords(w, it.Batch, &h, o); err != nil {
 					fmt.Fprintf(w, "| records unreadable: %v\n", err)
 				}
@@ -57,8 +63,11 @@ func dumpWAL(w io.Writer, path string, o Options) error {
 		}
 		return true
 	})
-	if torn != "" {
+	switch {
+	case torn != "" && !stale:
 		fmt.Fprintf(w, "Reading stopped: %s (the replay stops there too: a write a crash cut short)\n", torn)
+	case torn != "":
+		fmt.Fprintf(w, "Reading stopped: %s (among stale entries, which the replay does not read)\n", torn)
 	}
 	return bodyErr
 }
