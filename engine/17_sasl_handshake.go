@@ -2,7 +2,6 @@ package engine
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -12,9 +11,10 @@ import (
 //
 // Behaviour:
 // * On a SASL listener before the connection has authenticated: the
-//   mechanism must be one of sasl.enabled.mechanisms (PLAIN), else
-//   UNSUPPORTED_SASL_MECHANISM; either way the answer lists them. The
-//   connection's SaslAuthenticate then uses it.
+//   mechanism must be one of sasl.enabled.mechanisms (PLAIN, in that case,
+//   as Kafka compares), else UNSUPPORTED_SASL_MECHANISM, after which the
+//   connection's next request closes it; either way the answer lists
+//   them. The connection's SaslAuthenticate then uses it.
 // * Elsewhere (a PLAINTEXT or SSL listener, or a connection already
 //   authenticated, a second handshake): ILLEGAL_SASL_STATE, as Kafka
 //   answers one that reaches its request handlers.
@@ -41,10 +41,13 @@ func (b *Broker) handleSaslHandshake(r *request) {
 	switch {
 	case c.authenticated || c.mechanism != "":
 		resp.ErrorCode = kerr.IllegalSaslState.Code
-	case !slices.Contains(a.mechanisms, strings.ToUpper(req.Mechanism)):
+	case !slices.Contains(a.mechanisms, req.Mechanism): // as Kafka, case matters
 		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
 	default:
-		c.mechanism = strings.ToUpper(req.Mechanism)
+		c.mechanism = req.Mechanism
 	}
+	// A failed step ends the exchange: the next request closes the
+	// connection (an authenticated one's handshake is only refused).
+	c.failed = resp.ErrorCode != 0 && !c.authenticated
 	r.respond(resp)
 }

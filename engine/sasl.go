@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/chronik-go/chronik/netpoll"
 )
@@ -15,8 +16,16 @@ import (
 // with its token; any other request before it has authenticated closes the
 // connection. PLAIN is the mechanism served, its users from the listener's
 // JAAS line. A connection's requests reach Serve one at a time in order,
-// and the two handlers answer inline, so the request after a successful
-// SaslAuthenticate already finds the connection authenticated.
+// and the two handlers decide inline, so the request after a successful
+// SaslAuthenticate already finds the connection authenticated. A failed
+// exchange (a wrong password, a mechanism not offered, a step out of
+// order) is answered, after saslFailureDelay for a wrong password, and the
+// connection's next request closes it, as Kafka closes it after
+// connection.failed.authentication.delay.ms: one guess per connection.
+
+// saslFailureDelay is Kafka's connection.failed.authentication.delay.ms
+// default: a failed login is answered this late, slowing password guesses.
+const saslFailureDelay = 100 * time.Millisecond
 
 // saslAuth is the broker's SASL side; nil users: the listener has none.
 type saslAuth struct {
@@ -32,6 +41,7 @@ type saslConn struct {
 	mu            sync.Mutex
 	mechanism     string // chosen by SaslHandshake; "" before it
 	authenticated bool
+	failed        bool // the exchange failed: nothing more is served
 	user          string
 }
 
@@ -55,18 +65,23 @@ func (a *saslAuth) allows(c netpoll.ConnInfo, key int16) bool {
 	if a == nil {
 		return true
 	}
+	v, ok := a.conns.Load(c.ID)
+	if ok {
+		sc := v.(*saslConn)
+		sc.mu.Lock()
+		defer sc.mu.Unlock()
+		if sc.failed {
+			return false
+		}
+		if sc.authenticated {
+			return true
+		}
+	}
 	switch key {
 	case 17, 18, 36: // SaslHandshake, ApiVersions, SaslAuthenticate
 		return true
 	}
-	v, ok := a.conns.Load(c.ID)
-	if !ok {
-		return false
-	}
-	sc := v.(*saslConn)
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	return sc.authenticated
+	return false
 }
 
 // closed forgets a connection.
@@ -89,6 +104,9 @@ func (a *saslAuth) authenticatePlain(token []byte) (string, error) {
 	authzid, user, password := parts[0], parts[1], parts[2]
 	if authzid != "" && authzid != user {
 		return "", errors.New("authorization id differs from the user")
+	}
+	if password == "" {
+		return "", errors.New("password not specified") // as Kafka's PlainSaslServer
 	}
 	want, ok := a.users[user]
 	// Compared in constant time whether or not the user exists.

@@ -134,7 +134,7 @@ func (c *Config) Set(key, value string) error {
 		return fmt.Errorf("config: unknown key %q%s", key, suggestion(key))
 	}
 	if err := k.set(c, value); err != nil {
-		return fmt.Errorf("config: %s=%q: %w", key, value, err)
+		return fmt.Errorf("config: %s=%s: %w", key, shown(key, value), err)
 	}
 	return nil
 }
@@ -161,7 +161,7 @@ func (c *Config) Validate() error {
 		scratch := *c
 		v := k.get(c)
 		if err := k.set(&scratch, v); err != nil {
-			return fmt.Errorf("config: %s=%q: %w", k.name, v, err)
+			return fmt.Errorf("config: %s=%s: %w", k.name, shown(k.name, v), err)
 		}
 	}
 	return nil

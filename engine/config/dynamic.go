@@ -24,7 +24,7 @@ func CheckDynamic(key, value string) error {
 	}
 	scratch := Defaults()
 	if err := k.set(scratch, value); err != nil {
-		return fmt.Errorf("config: %s=%q: %w", key, value, err)
+		return fmt.Errorf("config: %s=%s: %w", key, shown(key, value), err)
 	}
 	return nil
 }
@@ -61,7 +61,7 @@ func (c *Config) WithDynamic(layers ...map[string]string) (*Config, error) {
 				return nil, fmt.Errorf("config: dynamic override of %q: not a dynamic key", name)
 			}
 			if err := k.set(&out, layer[name]); err != nil {
-				return nil, fmt.Errorf("config: dynamic override %s=%q: %w", name, layer[name], err)
+				return nil, fmt.Errorf("config: dynamic override %s=%s: %w", name, shown(name, layer[name]), err)
 			}
 		}
 	}

@@ -68,9 +68,9 @@ type assignment struct {
 // badValue words a rejected value as one line naming key and source.
 func (a assignment) badValue(problem error) error {
 	if a.src.kind == fromFlag {
-		return fmt.Errorf("config: --set %s=%q: %w", a.key, a.value, problem)
+		return fmt.Errorf("config: --set %s=%s: %w", a.key, shown(a.key, a.value), problem)
 	}
-	return fmt.Errorf("config: %s=%q (from %s): %w", a.key, a.value, a.src, problem)
+	return fmt.Errorf("config: %s=%s (from %s): %w", a.key, shown(a.key, a.value), a.src, problem)
 }
 
 func (a assignment) unknownKey() error {

@@ -26,8 +26,9 @@ func saslMechanismsField(c *Config, v string) error {
 	return nil
 }
 
-// jaasUser is one user_NAME="PASSWORD" option of a JAAS line.
-var jaasUser = regexp.MustCompile(`user_([^\s=]+)\s*=\s*"((?:[^"\\]|\\.)*)"`)
+// jaasUser is one user_NAME="PASSWORD" (or user_NAME=PASSWORD) option of
+// a JAAS line: an option of its own, not the end of another's name.
+var jaasUser = regexp.MustCompile(`(?:^|[\s;])user_([^\s=]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;"]+))`)
 
 // jaasField takes a PlainLoginModule JAAS line, checked when set.
 func jaasField(field func(*Config) *string) func(*Config, string) error {
@@ -51,12 +52,24 @@ func plainUsers(jaas string) (map[string]string, error) {
 	}
 	users := map[string]string{}
 	for _, m := range jaasUser.FindAllStringSubmatch(jaas, -1) {
+		if m[3] != "" {
+			users[m[1]] = m[3]
+			continue
+		}
 		users[m[1]] = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(m[2])
 	}
 	if len(users) == 0 {
 		return nil, errors.New(`names no user: want user_NAME="PASSWORD" options`)
 	}
 	return users, nil
+}
+
+// shown is value as an error may print it: a password key's is hidden.
+func shown(key, value string) string {
+	if k := lookupKey(key); k != nil && k.typ == TypePassword {
+		return "[hidden]"
+	}
+	return fmt.Sprintf("%q", value)
 }
 
 // SASLPlainUsers returns the PLAIN users of the SASL listener, from its

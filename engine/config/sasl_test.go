@@ -46,3 +46,29 @@ func TestSASLPlainUsers(t *testing.T) {
 		t.Fatalf("SCRAM-SHA-256: %v", err)
 	}
 }
+
+// A JAAS line the key refuses is reported without its passwords, from
+// every source; unquoted user options count, as Kafka's JAAS parser reads
+// them, and an option merely ending in user_ does not.
+func TestJAASPasswordsStayHidden(t *testing.T) {
+	const key = "listener.name.sasl_plaintext.plain.sasl.jaas.config"
+	bad := `org.apache.kafka.common.security.plain.PlainLgoinModule required user_alice="alice-secret";`
+	_, err := Load([]string{"--set", key + "=" + bad}, nil)
+	if err == nil || strings.Contains(err.Error(), "alice-secret") {
+		t.Fatalf("--set: %v", err)
+	}
+	_, err = Load(nil, []string{"CHRONIK_LISTENER_NAME_SASL_PLAINTEXT_PLAIN_SASL_JAAS_CONFIG=" + bad})
+	if err == nil || strings.Contains(err.Error(), "alice-secret") {
+		t.Fatalf("environment: %v", err)
+	}
+	if err := Defaults().Set(key, bad); err == nil || strings.Contains(err.Error(), "alice-secret") {
+		t.Fatalf("Set: %v", err)
+	}
+	users, err := plainUsers(`org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="a" user_alice=alice-secret serviceuser_x="y";`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"admin": "a", "alice": "alice-secret"}; !maps.Equal(users, want) {
+		t.Fatalf("users %v, want %v", users, want)
+	}
+}
