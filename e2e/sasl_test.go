@@ -25,42 +25,8 @@ func TestSASLPlainListener(t *testing.T) {
 		"listener.name.sasl_plaintext.plain.sasl.jaas.config="+saslUsers)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	alice := plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bp.addr), kgo.SASL(alice), kgo.DefaultProduceTopic("sasl"),
-		kgo.AllowAutoTopicCreation(), kgo.ConsumeTopics("sasl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	for i := range 5 {
-		if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte{byte('a' + i)}}).FirstErr(); err != nil {
-			t.Fatalf("produce as alice: %v", err)
-		}
-	}
-	var got []byte
-	for len(got) < 5 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("read %q as alice: %v", got, err)
-		}
-		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("fetch as alice: %v", err) })
-		fs.EachRecord(func(r *kgo.Record) { got = append(got, r.Value...) })
-	}
-	if string(got) != "abcde" {
-		t.Fatalf("read %q as alice, want abcde", got)
-	}
-
-	ping := func(opts ...kgo.Opt) error {
-		t.Helper()
-		c, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(bp.addr), kgo.RequestRetries(0), kgo.RetryTimeout(2 * time.Second)}, opts...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return c.Ping(ctx)
-	}
+	cl := produceAndReadBack(t, bp.addr, "sasl", 5, kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism()))
+	ping := func(opts ...kgo.Opt) error { t.Helper(); return pingWith(t, bp.addr, opts...) }
 	if err := ping(kgo.SASL(plain.Auth{User: "alice", Pass: "wrong"}.AsMechanism())); !errors.Is(err, kerr.SaslAuthenticationFailed) {
 		t.Fatalf("a wrong password: %v, want SASL_AUTHENTICATION_FAILED", err)
 	}

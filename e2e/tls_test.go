@@ -21,45 +21,61 @@ func TestSSLListenerWithClientCertificates(t *testing.T) {
 	bp := startBinaryListener(t, "SSL", "ssl.keystore.location="+keystoreFile, "ssl.keystore.type=PEM",
 		"ssl.truststore.location="+caFile, "ssl.client.auth=required")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bp.addr), kgo.DialTLSConfig(pki.ClientTLS(true)),
-		kgo.DefaultProduceTopic("secure"), kgo.AllowAutoTopicCreation(), kgo.ConsumeTopics("secure"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	for i := range 10 {
-		if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte{byte('a' + i)}}).FirstErr(); err != nil {
-			t.Fatalf("produce over TLS: %v", err)
-		}
-	}
-	var got []byte
-	for len(got) < 10 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("read %q over TLS: %v", got, err)
-		}
-		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("fetch over TLS: %v", err) })
-		fs.EachRecord(func(r *kgo.Record) { got = append(got, r.Value...) })
-	}
-	if string(got) != "abcdefghij" {
-		t.Fatalf("read %q over TLS, want abcdefghij", got)
-	}
-
+	produceAndReadBack(t, bp.addr, "secure", 10, kgo.DialTLSConfig(pki.ClientTLS(true)))
 	refused := func(what string, opts ...kgo.Opt) {
 		t.Helper()
-		c, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(bp.addr), kgo.RequestRetries(0), kgo.RetryTimeout(2 * time.Second)}, opts...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := c.Ping(ctx); err == nil {
+		if err := pingWith(t, bp.addr, opts...); err == nil {
 			t.Fatalf("%s was served", what)
 		}
 	}
 	refused("a client without a certificate", kgo.DialTLSConfig(pki.ClientTLS(false)))
 	refused("a plaintext client")
+}
+
+// produceAndReadBack produces n one-letter records to topic (created on
+// first use) with a client made with opts, and reads them back in order.
+func produceAndReadBack(t *testing.T, addr, topic string, n int, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic),
+		kgo.AllowAutoTopicCreation(), kgo.ConsumeTopics(topic)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	var want []byte
+	for i := range n {
+		want = append(want, byte('a'+i%26))
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: want[i:]}).FirstErr(); err != nil {
+			t.Fatalf("produce: %v", err)
+		}
+	}
+	var got []byte
+	for len(got) < n {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("read %q: %v", got, err)
+		}
+		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("fetch: %v", err) })
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, r.Value[0]) })
+	}
+	if string(got) != string(want) {
+		t.Fatalf("read %q, want %q", got, want)
+	}
+	return cl
+}
+
+// pingWith reports whether a client made with opts, retrying nothing, is
+// served a request.
+func pingWith(t *testing.T, addr string, opts ...kgo.Opt) error {
+	t.Helper()
+	c, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.RequestRetries(0), kgo.RetryTimeout(2 * time.Second)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return c.Ping(ctx)
 }
