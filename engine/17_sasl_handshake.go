@@ -7,7 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// SaslHandshake: v1
+// SaslHandshake: v0-1
 //
 // Behaviour:
 // * On a SASL listener before the connection has authenticated: the
@@ -20,10 +20,13 @@ import (
 //   answers one that reaches its request handlers.
 //
 // Version notes:
-// * v0 (raw SASL tokens after the handshake, without Kafka framing) is not
-//   served: clients use v1 and SaslAuthenticate when ApiVersions lists it.
+// * v0 is answered as v1, because librdkafka looks for it in ApiVersions
+//   before it uses SASL at all, but the raw SASL tokens a v0 client then
+//   sends without Kafka framing are not read (the connection closes):
+//   clients use v1 and SaslAuthenticate when ApiVersions lists them, as
+//   every current one does.
 
-func init() { registerAPI(17, 1, 1, (*Broker).handleSaslHandshake) }
+func init() { registerAPI(17, 0, 1, (*Broker).handleSaslHandshake) }
 
 func (b *Broker) handleSaslHandshake(r *request) {
 	req := r.kreq.(*kmsg.SASLHandshakeRequest)

@@ -6,11 +6,14 @@
 # topic auto-creation is exercised, then reads every partition back with
 # kcat and compares keys, values, headers, offsets and order exactly.
 # Prints one final "PASS kcat CODEC: ..." or "FAIL kcat CODEC: ..." line and
-# exits 0 or 1.
+# exits 0 or 1. KCAT_SECURITY, when set, names the listener's security (it
+# goes into the check's name) and KCAT_X holds the -X options every kcat
+# call takes for it (security.protocol, sasl.*, ssl.*).
 set -euo pipefail
 
 broker=$1 topic=$2 codec=$3 count=${4:-1000}
-name="kcat $codec"
+name="kcat $codec${KCAT_SECURITY:+ over $KCAT_SECURITY}"
+read -r -a kx <<<"${KCAT_X:-}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -30,7 +33,7 @@ awk -v n="$count" 'BEGIN {
 
 # message.timeout.ms bounds how long librdkafka retries delivery; kcat -P
 # returns once every message is delivered or has failed.
-if ! timeout -k 5 90 kcat -P -b "$broker" -t "$topic" -K : -z "$codec" \
+if ! timeout -k 5 90 kcat "${kx[@]}" -P -b "$broker" -t "$topic" -K : -z "$codec" \
 	-H e2e=kcat -H "codec=$codec" \
 	-X message.timeout.ms=30000 <"$work/sent" 2>"$work/produce.err"; then
 	fail "kcat -P exited non-zero: $(head -c 2000 "$work/produce.err")"
@@ -42,13 +45,13 @@ if grep -q -E '^% ERROR|Delivery failed|^%[0-3]\|' "$work/produce.err"; then
 fi
 
 # Partition count as the broker reports it in Metadata.
-timeout -k 5 30 kcat -L -b "$broker" -t "$topic" >"$work/metadata" 2>&1 ||
+timeout -k 5 30 kcat "${kx[@]}" -L -b "$broker" -t "$topic" >"$work/metadata" 2>&1 ||
 	fail "kcat -L failed: $(head -c 2000 "$work/metadata")"
 partitions=$(grep -c -E '^\s+partition [0-9]+,' "$work/metadata" || true)
 [[ $partitions -ge 1 ]] || fail "metadata lists no partitions for $topic: $(head -c 2000 "$work/metadata")"
 
 # All partitions at once, checked as a multiset of key:value lines.
-timeout -k 5 60 kcat -C -q -b "$broker" -t "$topic" -e -o beginning -f '%k:%s\n' \
+timeout -k 5 60 kcat "${kx[@]}" -C -q -b "$broker" -t "$topic" -e -o beginning -f '%k:%s\n' \
 	>"$work/all" 2>"$work/consume.err" ||
 	fail "kcat -C (all partitions) exited non-zero: $(head -c 2000 "$work/consume.err")"
 got=$(wc -l <"$work/all")
@@ -61,7 +64,7 @@ fi
 # back in the order they were produced, each with both headers.
 : >"$work/by_partition"
 for ((p = 0; p < partitions; p++)); do
-	timeout -k 5 60 kcat -C -q -b "$broker" -t "$topic" -p "$p" -e -o beginning \
+	timeout -k 5 60 kcat "${kx[@]}" -C -q -b "$broker" -t "$topic" -p "$p" -e -o beginning \
 		-f '%o %k:%s %h\n' >"$work/p$p" 2>"$work/consume.err" ||
 		fail "kcat -C -p $p exited non-zero: $(head -c 2000 "$work/consume.err")"
 	problem=$(awk -v p="$p" -v codec="$codec" '
