@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -135,33 +134,26 @@ func (w *shardWAL) write(jobs [][]walItem) (int64, error) {
 		if len(items) == 0 {
 			continue
 		}
-		body := uint64(0)
+		body := 0
 		for _, it := range items {
 			for _, b := range it.batches {
-				body += uint64(walfile.ItemHeaderSize+len(it.key.topic)) + uint64(len(b))
+				body += walfile.ItemSize(it.key.topic, len(b))
 			}
 		}
 		entryAt := len(w.hdrs)
-		w.hdrs = append(w.hdrs, walfile.Magic...)
-		w.hdrs = binary.BigEndian.AppendUint64(w.hdrs, w.gen)
-		w.hdrs = binary.BigEndian.AppendUint64(w.hdrs, body)
-		crc := crc32.Update(0, castagnoli, w.hdrs[entryAt+4:])
-		w.hdrs = append(w.hdrs, 0, 0, 0, 0) // the CRC, once known
+		w.hdrs = walfile.AppendEntryHeader(w.hdrs, w.gen, uint64(body))
+		crc := walfile.HeaderCRC(w.hdrs[entryAt:])
 		pieces = append(pieces, piece{hdrFrom: entryAt, hdrTo: entryAt + walfile.EntryHeaderSize})
 		for _, it := range items {
 			for _, b := range it.batches {
 				at := len(w.hdrs)
-				w.hdrs = append(w.hdrs, it.topicID[:]...)
-				w.hdrs = binary.BigEndian.AppendUint32(w.hdrs, uint32(it.key.partition))
-				w.hdrs = binary.BigEndian.AppendUint16(w.hdrs, uint16(len(it.key.topic)))
-				w.hdrs = append(w.hdrs, it.key.topic...)
-				w.hdrs = binary.BigEndian.AppendUint32(w.hdrs, uint32(len(b)))
+				w.hdrs = walfile.AppendItemHeader(w.hdrs, it.topicID, it.key.topic, it.key.partition, len(b))
 				crc = crc32.Update(crc, castagnoli, w.hdrs[at:])
 				crc = crc32.Update(crc, castagnoli, b)
 				pieces = append(pieces, piece{hdrFrom: at, hdrTo: len(w.hdrs), batch: b})
 			}
 		}
-		binary.BigEndian.PutUint32(w.hdrs[entryAt+20:], crc)
+		walfile.PutEntryCRC(w.hdrs[entryAt:], crc)
 	}
 	for _, pc := range pieces {
 		w.iov = append(w.iov, w.hdrs[pc.hdrFrom:pc.hdrTo])

@@ -2,10 +2,8 @@ package engine
 
 import (
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -152,26 +150,12 @@ func firstWALEntryGen(path string) (uint64, error) {
 		return 0, fmt.Errorf("read write-ahead log spare: %w", err)
 	}
 	defer f.Close()
-	hdr := make([]byte, walfile.EntryHeaderSize)
-	if _, err := io.ReadFull(f, hdr); err != nil || string(hdr[:4]) != walfile.Magic {
-		return 0, nil
-	}
 	fi, err := f.Stat()
 	if err != nil {
 		return 0, fmt.Errorf("read write-ahead log spare: %w", err)
 	}
-	n := binary.BigEndian.Uint64(hdr[12:])
-	if n > uint64(fi.Size()-walfile.EntryHeaderSize) {
-		return 0, nil
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(f, body); err != nil {
-		return 0, nil
-	}
-	if walfile.EntryCRC(hdr, body) != binary.BigEndian.Uint32(hdr[20:]) {
-		return 0, nil
-	}
-	return binary.BigEndian.Uint64(hdr[4:]), nil
+	gen, _ := walfile.FirstEntryGen(f, fi.Size())
+	return gen, nil
 }
 
 // removeAllWALFiles deletes the WAL files at a clean shutdown, after the

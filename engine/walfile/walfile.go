@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 )
 
 const (
@@ -98,7 +99,60 @@ func Scan(data []byte, fn func(e Entry) bool) (torn string) {
 // EntryCRC is the CRC an entry with header hdr and body should carry: over
 // its generation, its length and the body.
 func EntryCRC(hdr, body []byte) uint32 {
-	return crc32.Update(crc32.Checksum(hdr[4:20], castagnoli), castagnoli, body)
+	return crc32.Update(HeaderCRC(hdr), castagnoli, body)
+}
+
+// HeaderCRC is the entry CRC over what of header hdr it covers (generation
+// and length), for a writer that adds the body piece by piece
+// (crc32.Update with the Castagnoli table) and then PutEntryCRC.
+func HeaderCRC(hdr []byte) uint32 { return crc32.Checksum(hdr[4:20], castagnoli) }
+
+// AppendEntryHeader appends the header of an entry of generation gen whose
+// body is bodyLen bytes, its CRC left zero for PutEntryCRC.
+func AppendEntryHeader(dst []byte, gen, bodyLen uint64) []byte {
+	dst = append(dst, Magic...)
+	dst = binary.BigEndian.AppendUint64(dst, gen)
+	dst = binary.BigEndian.AppendUint64(dst, bodyLen)
+	return append(dst, 0, 0, 0, 0)
+}
+
+// PutEntryCRC sets the CRC of the entry header hdr.
+func PutEntryCRC(hdr []byte, crc uint32) { binary.BigEndian.PutUint32(hdr[20:], crc) }
+
+// ItemSize is the size in a body of an item of topic holding a batch of
+// batchLen bytes.
+func ItemSize(topic string, batchLen int) int { return ItemHeaderSize + len(topic) + batchLen }
+
+// AppendItemHeader appends the header of an item of a partition whose
+// batch of batchLen bytes follows it.
+func AppendItemHeader(dst []byte, topicID [16]byte, topic string, partition int32, batchLen int) []byte {
+	dst = append(dst, topicID[:]...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(partition))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(topic)))
+	dst = append(dst, topic...)
+	return binary.BigEndian.AppendUint32(dst, uint32(batchLen))
+}
+
+// FirstEntryGen reads the generation of the entry at the start of r, a file
+// of size bytes; ok is false when it does not start with a whole entry
+// (never written, or torn).
+func FirstEntryGen(r io.Reader, size int64) (gen uint64, ok bool) {
+	hdr := make([]byte, EntryHeaderSize)
+	if _, err := io.ReadFull(r, hdr); err != nil || string(hdr[:4]) != Magic {
+		return 0, false
+	}
+	n := binary.BigEndian.Uint64(hdr[12:])
+	if n > uint64(size-EntryHeaderSize) {
+		return 0, false
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, false
+	}
+	if EntryCRC(hdr, body) != binary.BigEndian.Uint32(hdr[20:]) {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(hdr[4:]), true
 }
 
 func allZero(b []byte) bool {
