@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/binary"
-	"io"
-	"net"
 	"runtime"
 	"testing"
 	"time"
@@ -218,22 +216,12 @@ func TestFetchConsumerFollowsProducer(t *testing.T) {
 // response body, or io.EOF when the broker closed the connection.
 func rawExchange(t *testing.T, addr string, frame []byte) ([]byte, error) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialRaw(t, addr, 10*time.Second)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Write(sizePrefixed(frame)); err != nil {
 		return nil, err
 	}
-	var size [4]byte
-	if _, err := io.ReadFull(c, size[:]); err != nil {
-		return nil, err
-	}
-	body := make([]byte, binary.BigEndian.Uint32(size[:]))
-	_, err = io.ReadFull(c, body)
-	return body, err
+	return readFrame(c)
 }
 
 func TestBadRequestsOnTheWire(t *testing.T) {

@@ -1,9 +1,7 @@
 package engine
 
 import (
-	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"runtime"
 	"syscall"
@@ -32,12 +30,8 @@ func listOffsetsLatestReq(topic string) *kmsg.ListOffsetsRequest {
 // readRawFrame reads one size-prefixed response body from c.
 func readRawFrame(t *testing.T, c net.Conn, what string) []byte {
 	t.Helper()
-	var size [4]byte
-	if _, err := io.ReadFull(c, size[:]); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	body := make([]byte, binary.BigEndian.Uint32(size[:]))
-	if _, err := io.ReadFull(c, body); err != nil {
+	body, err := readFrame(c)
+	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 	return body

@@ -37,14 +37,21 @@ func sizePrefixed(frame []byte) []byte {
 	return append(binary.BigEndian.AppendUint32(nil, uint32(len(frame))), frame...)
 }
 
-// readCorrelation reads one response and returns its correlation id.
-func readCorrelation(c net.Conn) (int32, error) {
+// readFrame reads one size-prefixed response body from c.
+func readFrame(c net.Conn) ([]byte, error) {
 	var size [4]byte
 	if _, err := io.ReadFull(c, size[:]); err != nil {
-		return 0, err
+		return nil, err
 	}
 	body := make([]byte, binary.BigEndian.Uint32(size[:]))
-	if _, err := io.ReadFull(c, body); err != nil {
+	_, err := io.ReadFull(c, body)
+	return body, err
+}
+
+// readCorrelation reads one response and returns its correlation id.
+func readCorrelation(c net.Conn) (int32, error) {
+	body, err := readFrame(c)
+	if err != nil {
 		return 0, err
 	}
 	return int32(binary.BigEndian.Uint32(body)), nil
@@ -56,15 +63,7 @@ func readCorrelation(c net.Conn) (int32, error) {
 func TestProduceAcksZeroErrorClosesConnection(t *testing.T) {
 	tb := startBroker(t)
 	createTestTopic(t, tb, "acks0-ok", 1)
-	dial := func() net.Conn {
-		c, err := net.DialTimeout("tcp", tb.addr, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		return c
-	}
+	dial := func() net.Conn { return dialRaw(t, tb.addr, 10*time.Second) }
 
 	ok := dial()
 	if _, err := ok.Write(append(acksZeroFrame(1, "acks0-ok"), apiVersionsFrame(2)...)); err != nil {

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
-	"io"
 	"net"
 	"testing"
 	"time"
@@ -18,13 +16,7 @@ const testJAAS = `org.apache.kafka.common.security.plain.PlainLoginModule requir
 func saslConnTo(t *testing.T) net.Conn {
 	t.Helper()
 	tb := startBroker(t, "listeners=SASL_PLAINTEXT://127.0.0.1:0", "listener.name.sasl_plaintext.plain.sasl.jaas.config="+testJAAS)
-	c, err := net.DialTimeout("tcp", tb.addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	return c
+	return dialRaw(t, tb.addr, 10*time.Second)
 }
 
 // roundTrip sends req at version v on c and decodes the answer into resp.
@@ -32,12 +24,8 @@ func roundTrip(c net.Conn, req kmsg.Request, v int16, resp kmsg.Response) error 
 	if _, err := c.Write(sizePrefixed(encodeRequest(req, v))); err != nil {
 		return err
 	}
-	var size [4]byte
-	if _, err := io.ReadFull(c, size[:]); err != nil {
-		return err
-	}
-	body := make([]byte, binary.BigEndian.Uint32(size[:]))
-	if _, err := io.ReadFull(c, body); err != nil {
+	body, err := readFrame(c)
+	if err != nil {
 		return err
 	}
 	resp.SetVersion(v)

@@ -2,9 +2,7 @@ package engine
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -148,14 +146,7 @@ func readProducesInOrder(t *testing.T, c net.Conn, requests, perBatch int) {
 // partition.
 func readProduceAnswer(t *testing.T, c net.Conn) kmsg.ProduceResponseTopicPartition {
 	t.Helper()
-	var size [4]byte
-	if _, err := io.ReadFull(c, size[:]); err != nil {
-		t.Fatalf("produce answer: %v", err)
-	}
-	body := make([]byte, binary.BigEndian.Uint32(size[:]))
-	if _, err := io.ReadFull(c, body); err != nil {
-		t.Fatal(err)
-	}
+	body := readRawFrame(t, c, "produce answer")
 	resp := kmsg.NewPtrProduceResponse()
 	resp.Version = 7
 	if err := resp.ReadFrom(body[4:]); err != nil {
