@@ -121,11 +121,9 @@ func (t *txnState) aborted(producerID, offset int64) bool {
 // producer's later transactions; an open one whose end is gone). What it
 // returns, run by the swap before it commits, syncs the snapshot (the
 // swap's directory sync persists its name) and retires the state kept from
-// the last clean shutdown, which is older.
+// the last clean shutdown, which is older. (While producer state is
+// unreliable, cleanOptions keeps every marker: this is not called.)
 func (p *partition) snapshotBeforeMarkersGo() (func() error, error) {
-	if p.producersUnreliable {
-		return nil, errors.New("producer state unreliable until the partition is recovered")
-	}
 	if err := p.writeProducerSnapshot(p.log.NextOffset()); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"time"
 )
@@ -430,6 +431,14 @@ var keyIndex = func() map[string]int {
 	}
 	return m
 }()
+
+// shown is value as an error may print it: a password key's is hidden.
+func shown(key, value string) string {
+	if k := lookupKey(key); k != nil && k.typ == TypePassword {
+		return "[hidden]"
+	}
+	return fmt.Sprintf("%q", value)
+}
 
 func lookupKey(name string) *key {
 	i, ok := keyIndex[name]

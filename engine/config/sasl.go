@@ -64,14 +64,6 @@ func plainUsers(jaas string) (map[string]string, error) {
 	return users, nil
 }
 
-// shown is value as an error may print it: a password key's is hidden.
-func shown(key, value string) string {
-	if k := lookupKey(key); k != nil && k.typ == TypePassword {
-		return "[hidden]"
-	}
-	return fmt.Sprintf("%q", value)
-}
-
 // SASLPlainUsers returns the PLAIN users of the SASL listener, from its
 // listener.name.<listener>.plain.sasl.jaas.config.
 func (c *Config) SASLPlainUsers() (map[string]string, error) {
