@@ -354,7 +354,7 @@ func (j offsetsJournal) AppendTxn(producerID int64, producerEpoch int16, recs []
 	// append: its producer's markers then are not taken for its last entry
 	// (the cleaner would keep them all), and DescribeProducers shows it.
 	h.BaseOffset = base
-	if err := p.replayProducerBatch(h, raw, time.Now().UnixMilli()); err != nil {
+	if err := p.applyProducerBatch(h, raw, time.Now().UnixMilli()); err != nil {
 		return err
 	}
 	p.afterAppend(int64(h.NumRecords), st)

@@ -314,7 +314,7 @@ func (p *partition) restoreProducers(cand *producerSnapshot, clean bool) (err er
 			markers = append(markers, h)
 			return nil
 		}
-		p.replayProducerBatch(h, nil, 0) // replayed: seen at this restart (the deferred function)
+		p.applyProducerBatch(h, nil, 0) // replayed: seen at this restart (the deferred function)
 		return nil
 	})
 	if err != nil || len(markers) == 0 {
@@ -369,10 +369,11 @@ func (p *partition) adoptSnapshot(snap *producerSnapshot) {
 	p.txns = snap.txnState.clone()
 }
 
-// replayProducerBatch applies a batch of the log (or one the WAL replay
-// appended, raw) to producer and transaction state, the producer seen at
-// seenAtMs. A marker's type is read from raw, or from the log without it.
-func (p *partition) replayProducerBatch(h batch.Header, raw []byte, seenAtMs int64) error {
+// applyProducerBatch applies a batch of the log (one a restore or the WAL
+// replay reads, or one the group coordinator appends, raw) to producer and
+// transaction state, the producer seen at seenAtMs. A marker's type is read
+// from raw, or from the log without it.
+func (p *partition) applyProducerBatch(h batch.Header, raw []byte, seenAtMs int64) error {
 	if h.ProducerID < 0 {
 		return nil
 	}

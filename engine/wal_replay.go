@@ -250,7 +250,7 @@ func (s *shard) replayItems(items []walItem) walReplayStats {
 			h, placed := s.b.replayBatch(p.log, it.key, raw, p.leaderEpoch)
 			st.count(placed)
 			if placed == batchApplied {
-				if err := p.replayProducerBatch(h, raw, nowMs); err != nil {
+				if err := p.applyProducerBatch(h, raw, nowMs); err != nil {
 					s.b.log.Error("replay write-ahead log: producer state", "topic", it.key.topic, "partition", it.key.partition, "err", err)
 				}
 				appended[p]++
