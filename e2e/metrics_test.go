@@ -78,7 +78,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	if n := metricValue(t, body, `chronik_request_seconds_count{api="Produce"}`); n < 5 {
 		t.Fatalf("%v produce requests counted, want at least 5", n)
 	}
-	if n := metricValue(t, body, `chronik_connections`); n < 1 {
+	if n := metricValue(t, body, `chronik_connections{listener="PLAINTEXT"}`); n < 1 {
 		t.Fatalf("%v connections with a client connected", n)
 	}
 	parts := metricValue(t, body, `chronik_partitions{shard="0"}`) + metricValue(t, body, `chronik_partitions{shard="1"}`)
@@ -97,7 +97,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, body = httpGet(t, base+"/metrics")
-		if metricValue(t, body, `chronik_connections`) == 0 {
+		if metricValue(t, body, `chronik_connections{listener="PLAINTEXT"}`) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -116,7 +116,7 @@ func (b *Broker) produce(r *request) {
 					sp.ErrorRecords = job.recordErrs
 				}
 				if code == kerr.NotLeaderForPartition.Code && req.Version >= 10 {
-					pointAtLeader(resp, sp, v, rt.Topic)
+					pointAtLeader(resp, sp, v, rt.Topic, r.conn.Listener)
 				}
 				continue
 			}
@@ -159,8 +159,9 @@ func (b *Broker) produce(r *request) {
 
 // pointAtLeader names the partition's leader in a NOT_LEADER_OR_FOLLOWER
 // answer (KIP-951), so that the producer goes there without a metadata
-// round trip: its id and epoch, and its address once per response.
-func pointAtLeader(resp *kmsg.ProduceResponse, sp *kmsg.ProduceResponseTopicPartition, v *clusterView, topic string) {
+// round trip: its id and epoch, and its address once per response (the
+// one of the listener the client came through).
+func pointAtLeader(resp *kmsg.ProduceResponse, sp *kmsg.ProduceResponseTopicPartition, v *clusterView, topic, listener string) {
 	_, mp, ok := v.partition(topic, sp.Partition)
 	if !ok {
 		return
@@ -170,8 +171,12 @@ func pointAtLeader(resp *kmsg.ProduceResponse, sp *kmsg.ProduceResponseTopicPart
 	if !known || slices.ContainsFunc(resp.Brokers, func(e kmsg.ProduceResponseBroker) bool { return e.NodeID == br.NodeID }) {
 		return
 	}
+	host, port, ok := br.Endpoint(listener)
+	if !ok {
+		return
+	}
 	e := kmsg.NewProduceResponseBroker()
-	e.NodeID, e.Host, e.Port, e.Rack = br.NodeID, br.Host, br.Port, br.RackPtr()
+	e.NodeID, e.Host, e.Port, e.Rack = br.NodeID, host, port, br.RackPtr()
 	resp.Brokers = append(resp.Brokers, e)
 }
 

@@ -426,7 +426,7 @@ func (op *fetchOp) finish() {
 		if fp.errCode == kerr.NotLeaderForPartition.Code && req.Version >= 12 {
 			sp.CurrentLeader = fp.leader
 			if req.Version >= 16 {
-				addFetchLeaderEndpoint(resp, op.b.currentView(), fp.leader.LeaderID)
+				addFetchLeaderEndpoint(resp, op.b.currentView(), fp.leader.LeaderID, op.r.conn.Listener)
 			}
 		}
 		resp.Topics[ti].Partitions = append(resp.Topics[ti].Partitions, sp)
@@ -436,14 +436,19 @@ func (op *fetchOp) finish() {
 }
 
 // addFetchLeaderEndpoint names a leader's address once per response (v16+,
-// KIP-951), so that the consumer goes there without a metadata round trip.
-func addFetchLeaderEndpoint(resp *kmsg.FetchResponse, v *clusterView, leader int32) {
+// KIP-951), so that the consumer goes there without a metadata round trip:
+// the one of the listener the consumer came through.
+func addFetchLeaderEndpoint(resp *kmsg.FetchResponse, v *clusterView, leader int32, listener string) {
 	br, known := v.broker(leader)
 	if !known || slices.ContainsFunc(resp.Brokers, func(e kmsg.FetchResponseBroker) bool { return e.NodeID == leader }) {
 		return
 	}
+	host, port, ok := br.Endpoint(listener)
+	if !ok {
+		return
+	}
 	e := kmsg.NewFetchResponseBroker()
-	e.NodeID, e.Host, e.Port, e.Rack = br.NodeID, br.Host, br.Port, br.RackPtr()
+	e.NodeID, e.Host, e.Port, e.Rack = br.NodeID, host, port, br.RackPtr()
 	resp.Brokers = append(resp.Brokers, e)
 }
 

@@ -69,7 +69,7 @@ func (b *Broker) handleMetadata(r *request) {
 		}
 	}
 	if len(missing) == 0 {
-		r.respond(b.metadataResponse(req, v))
+		r.respond(b.metadataResponse(req, v, r.conn.Listener))
 		return
 	}
 	// Creating topics waits on the metadata log: off the event loop.
@@ -79,7 +79,7 @@ func (b *Broker) handleMetadata(r *request) {
 		if err := b.autoCreate(ctx, missing); err != nil {
 			b.log.Warn("auto-create topics", "topics", missing, "err", err)
 		}
-		r.respond(b.metadataResponse(req, b.currentView()))
+		r.respond(b.metadataResponse(req, b.currentView(), r.conn.Listener))
 	}()
 }
 
@@ -133,12 +133,20 @@ func (b *Broker) autoCreate(ctx context.Context, names []string) error {
 	return errors.Join(errs...)
 }
 
-func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, v *clusterView) *kmsg.MetadataResponse {
+// metadataResponse answers with the brokers' endpoints of listener, the
+// one the client came through, as Kafka does: a client on an internal
+// listener is sent on to internal addresses, one outside to outside ones.
+// A broker without that listener is left out.
+func (b *Broker) metadataResponse(req *kmsg.MetadataRequest, v *clusterView, listener string) *kmsg.MetadataResponse {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	snap := v.snap
 	for _, br := range snap.Brokers {
+		host, port, ok := br.Endpoint(listener)
+		if !ok {
+			continue
+		}
 		sb := kmsg.NewMetadataResponseBroker()
-		sb.NodeID, sb.Host, sb.Port, sb.Rack = br.NodeID, br.Host, br.Port, br.RackPtr()
+		sb.NodeID, sb.Host, sb.Port, sb.Rack = br.NodeID, host, port, br.RackPtr()
 		resp.Brokers = append(resp.Brokers, sb)
 	}
 	clusterID := snap.ClusterID

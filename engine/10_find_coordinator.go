@@ -36,7 +36,7 @@ func (b *Broker) handleFindCoordinator(r *request) {
 		topic, ensure = txnStateTopic, b.txns.creator.ensure
 	}
 	if _, ok := b.currentView().topic(topic); ok || req.CoordinatorType > 1 {
-		r.respond(b.findCoordinatorResponse(req))
+		r.respond(b.findCoordinatorResponse(req, r.conn.Listener))
 		return
 	}
 	// Creating the topic waits on the metadata log: off the event loop.
@@ -46,11 +46,11 @@ func (b *Broker) handleFindCoordinator(r *request) {
 		if err := ensure(ctx); err != nil {
 			b.log.Warn("find coordinator", "err", err)
 		}
-		r.respond(b.findCoordinatorResponse(req))
+		r.respond(b.findCoordinatorResponse(req, r.conn.Listener))
 	}()
 }
 
-func (b *Broker) findCoordinatorResponse(req *kmsg.FindCoordinatorRequest) *kmsg.FindCoordinatorResponse {
+func (b *Broker) findCoordinatorResponse(req *kmsg.FindCoordinatorRequest, listener string) *kmsg.FindCoordinatorResponse {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	keys := req.CoordinatorKeys
 	if req.Version < 4 {
@@ -81,14 +81,17 @@ func (b *Broker) findCoordinatorResponse(req *kmsg.FindCoordinatorRequest) *kmsg
 			}
 			p := offsetsPartitionFor(key, len(t.Partitions))
 			br, ok := brokers[t.Partitions[p].Leader]
-			if !ok || b.offline.has(partKey{topic, int32(p)}) {
+			host, port, reachable := br.Endpoint(listener)
+			if !ok || !reachable || b.offline.has(partKey{topic, int32(p)}) {
 				// No broker, or (as Metadata says) no leader while the
 				// group's offsets partition cannot serve: Kafka's
-				// coordinator resigns with its log directory.
+				// coordinator resigns with its log directory. A
+				// coordinator without the client's listener is as
+				// unreachable.
 				fail(kerr.CoordinatorNotAvailable, "The coordinator is not available.")
 				break
 			}
-			sc.NodeID, sc.Host, sc.Port = br.NodeID, br.Host, br.Port
+			sc.NodeID, sc.Host, sc.Port = br.NodeID, host, port
 		default:
 			fail(kerr.InvalidRequest, "Unsupported coordinator type.")
 		}

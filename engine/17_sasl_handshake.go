@@ -31,7 +31,7 @@ func init() { registerAPI(17, 0, 1, (*Broker).handleSaslHandshake) }
 func (b *Broker) handleSaslHandshake(r *request) {
 	req := r.kreq.(*kmsg.SASLHandshakeRequest)
 	resp := req.ResponseKind().(*kmsg.SASLHandshakeResponse)
-	a := b.sasl
+	a := b.sasl[r.conn.Listener]
 	if a == nil {
 		resp.ErrorCode = kerr.IllegalSaslState.Code
 		r.respond(resp)

@@ -31,7 +31,7 @@ func init() { registerAPI(36, 0, 2, (*Broker).handleSaslAuthenticate) }
 func (b *Broker) handleSaslAuthenticate(r *request) {
 	req := r.kreq.(*kmsg.SASLAuthenticateRequest)
 	resp := req.ResponseKind().(*kmsg.SASLAuthenticateResponse)
-	a := b.sasl
+	a := b.sasl[r.conn.Listener]
 	if a == nil {
 		resp.ErrorCode = kerr.IllegalSaslState.Code
 		r.respond(resp)

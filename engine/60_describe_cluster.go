@@ -61,8 +61,12 @@ func (b *Broker) handleDescribeCluster(r *request) {
 	resp.ControllerID = b.nodeID
 	for _, id := range slices.Sorted(maps.Keys(snap.Brokers)) {
 		br := snap.Brokers[id]
+		host, port, ok := br.Endpoint(r.conn.Listener)
+		if !ok {
+			continue // as Metadata: the client's listener's endpoints
+		}
 		sb := kmsg.NewDescribeClusterResponseBroker()
-		sb.NodeID, sb.Host, sb.Port, sb.Rack = br.NodeID, br.Host, br.Port, br.RackPtr()
+		sb.NodeID, sb.Host, sb.Port, sb.Rack = br.NodeID, host, port, br.RackPtr()
 		resp.Brokers = append(resp.Brokers, sb)
 	}
 	if req.IncludeClusterAuthorizedOperations {

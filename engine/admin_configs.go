@@ -193,6 +193,26 @@ func describeBrokerConfigs(lv configLevels, synonyms, docs bool) []kmsg.Describe
 		}
 		out = append(out, c)
 	}
+	// The listener-scoped keys set (listener.name.<name>.<key>), static.
+	for _, info := range lv.static.ListenerKeyInfos() {
+		v, _ := lv.static.Value(info.Name)
+		c := kmsg.NewDescribeConfigsResponseResourceConfig()
+		c.Name, c.Value, c.Source, c.ReadOnly = info.Name, nullIfEmpty(v), kmsg.ConfigSourceStaticBrokerConfig, true
+		c.ConfigType = kmsg.ConfigType(info.Type)
+		if info.Type == config.TypePassword {
+			c.Value, c.IsSensitive = nil, true
+		}
+		if synonyms {
+			s := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+			s.Name, s.Value, s.Source = c.Name, c.Value, c.Source
+			c.ConfigSynonyms = []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{s}
+		}
+		if docs {
+			doc := info.Doc
+			c.Documentation = &doc
+		}
+		out = append(out, c)
+	}
 	return out
 }
 

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,9 +133,9 @@ type Broker struct {
 	startSettled atomic.Bool
 	// lastCleanStateMu serializes retireLastCleanState.
 	lastCleanStateMu sync.Mutex
-	// sasl authenticates the connections of a SASL listener; nil
-	// without one (sasl.go).
-	sasl *saslAuth
+	// sasl authenticates the connections of each SASL listener, by
+	// listener name; other listeners have none.
+	sasl map[string]*saslAuth
 }
 
 // New opens every partition the metadata names and starts the shards.
@@ -164,14 +165,9 @@ func New(opts Options) (*Broker, error) {
 		b.opener = uring.PwriteOpener{}
 	}
 	b.pids.b = b
-	if sasl, err := cfg.ListenerSASL(); err != nil {
+	var err error
+	if b.sasl, err = saslListeners(cfg); err != nil {
 		return nil, err
-	} else if sasl {
-		users, err := cfg.SASLPlainUsers()
-		if err != nil {
-			return nil, err
-		}
-		b.sasl = newSASLAuth(users, cfg.SASLEnabledMechanisms)
 	}
 	b.lanes.checks = make(chan struct{}, config.UsableCPUs())
 	b.flushPolicy = parseFlushPolicy(cfg.LogFlushPolicy)
@@ -184,7 +180,6 @@ func New(opts Options) (*Broker, error) {
 			b.log.Warn("this kernel's syncfs does not report writeback errors (Linux 5.8 and later do): every partition is synced with its own fdatasync, without the shard write-ahead log or syncfs groups", "kernel", release)
 		}
 	}
-	var err error
 	if err = os.MkdirAll(b.dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", b.dataDir, err)
 	}
@@ -259,10 +254,13 @@ func New(opts Options) (*Broker, error) {
 	return b, nil
 }
 
-// Start records the broker's advertised endpoint (known once the listener is
-// bound) and begins serving requests.
-func (b *Broker) Start(host string, port int32) error {
-	if err := b.registerSelf(host, port); err != nil {
+// Start records the broker's advertised endpoints, one per listener
+// (known once the listeners are bound), and begins serving requests.
+func (b *Broker) Start(listeners []meta.Endpoint) error {
+	if len(listeners) == 0 {
+		return errors.New("start: no listener to advertise")
+	}
+	if err := b.registerSelf(listeners); err != nil {
 		return err
 	}
 	// Serve only once the view names this broker's new address, so a restart
@@ -276,14 +274,14 @@ func (b *Broker) Start(host string, port int32) error {
 	return nil
 }
 
-func (b *Broker) registerSelf(host string, port int32) error {
-	cur := b.store.Current()
-	if br, ok := cur.Brokers[b.nodeID]; ok && br.Host == host && br.Port == port {
+func (b *Broker) registerSelf(listeners []meta.Endpoint) error {
+	self := meta.Broker{NodeID: b.nodeID, Host: listeners[0].Host, Port: listeners[0].Port, Listeners: listeners}
+	if br, ok := b.store.Current().Brokers[b.nodeID]; ok && br.Host == self.Host && br.Port == self.Port && slices.Equal(br.Listeners, self.Listeners) {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.IOTimeout)
 	defer cancel()
-	res, err := b.store.Propose(ctx, []meta.Op{{Kind: meta.OpRegisterBroker, Broker: &meta.Broker{NodeID: b.nodeID, Host: host, Port: port}}})
+	res, err := b.store.Propose(ctx, []meta.Op{{Kind: meta.OpRegisterBroker, Broker: &self}})
 	if err != nil {
 		return fmt.Errorf("register broker %d: %w", b.nodeID, err)
 	}
@@ -514,7 +512,7 @@ func (b *Broker) serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 		return
 	}
 	r := &request{b: b, conn: c, key: h.key, version: h.version, corr: h.corr, clientID: h.clientID, out: out, received: time.Now()}
-	if !b.sasl.allows(c, h.key) {
+	if !b.sasl[c.Listener].allows(c, h.key) {
 		// As Kafka, which closes a connection sending anything but the
 		// SASL exchange before it has authenticated.
 		r.closeConnAfterEarlier(fmt.Errorf("api key %d before SASL authentication", h.key))
@@ -558,7 +556,7 @@ func (b *Broker) serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 
 // ConnClosed implements netpoll.Handler.
 // A produce lane removes itself once its queue is empty (produce_lanes.go).
-func (b *Broker) ConnClosed(c netpoll.ConnInfo) { b.sasl.closed(c) }
+func (b *Broker) ConnClosed(c netpoll.ConnInfo) { b.sasl[c.Listener].closed(c) }
 
 // Close stops the shards, closes every partition cleanly and writes the
 // clean-shutdown marker. The listener must be shut down first. Stopping

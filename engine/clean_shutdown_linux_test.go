@@ -435,7 +435,7 @@ func TestStalledShutdownSyncIsBounded(t *testing.T) {
 	stall.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tb.srv.Shutdown(ctx)
+	tb.shutdownListeners(ctx)
 	start := time.Now()
 	err := tb.b.Close()
 	if err == nil || !strings.Contains(err.Error(), "did not finish") {

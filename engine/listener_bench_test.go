@@ -25,6 +25,7 @@ func BenchmarkListenerProduce(b *testing.B) {
 		b.Run(listener, func(b *testing.B) {
 			tb := &testBroker{t: b, dir: b.TempDir(), sets: []string{"net.transport=" + map[string]string{"gnet": "gnet", "std": "std", "tls": "std"}[listener]}}
 			if listener == "tls" {
+				tb.sets = append(tb.sets, "listeners=SSL://127.0.0.1:0")
 				tb.tls, tb.clientTLS = pki.ServerTLS(b), pki.ClientTLS(false)
 			}
 			launchBroker(tb)

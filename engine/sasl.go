@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chronik-go/chronik/engine/config"
 	"github.com/chronik-go/chronik/netpoll"
 )
 
@@ -43,6 +44,31 @@ type saslConn struct {
 	authenticated bool
 	failed        bool // the exchange failed: nothing more is served
 	user          string
+}
+
+// saslListeners is the SASL side of each SASL listener of cfg: its PLAIN
+// users and its mechanisms, each as scoped to the listener.
+func saslListeners(cfg *config.Config) (map[string]*saslAuth, error) {
+	specs, err := cfg.ListenerSpecs()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*saslAuth{}
+	for _, l := range specs {
+		if !l.SASL() {
+			continue
+		}
+		users, err := cfg.SASLPlainUsers(l.Name)
+		if err != nil {
+			return nil, err
+		}
+		lc, err := cfg.ForListener(l.Name)
+		if err != nil {
+			return nil, err
+		}
+		out[l.Name] = newSASLAuth(users, lc.SASLEnabledMechanisms)
+	}
+	return out, nil
 }
 
 // newSASLAuth is the SASL side of a listener whose PLAIN users are users.

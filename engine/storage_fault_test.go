@@ -455,7 +455,7 @@ func closeOverStalledDisk(t *testing.T, tb *testBroker, want string, release fun
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	tb.srv.Shutdown(ctx) // produces may still be waiting: cut short
+	tb.shutdownListeners(ctx) // produces may still be waiting: cut short
 	shard := tb.b.shards[0]
 	start := time.Now()
 	err := tb.b.Close()

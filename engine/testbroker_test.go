@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/chronik-go/chronik/engine/config"
+	"github.com/chronik-go/chronik/engine/meta"
 	"github.com/chronik-go/chronik/internal/syncbuf"
 	"github.com/chronik-go/chronik/netpoll"
 	"github.com/chronik-go/chronik/raftmeta"
@@ -39,17 +40,18 @@ type testBroker struct {
 	kernel string
 	// logs, when set, also gets the broker's warnings and errors.
 	logs *syncbuf.Buffer
-	// beforeStart, when set, runs once the listener is bound and before
-	// the broker's Start, with the listener's address.
+	// beforeStart, when set, runs once the listeners are bound and before
+	// the broker's Start, with the first listener's address.
 	beforeStart func(addr string)
-	// tls, when set, serves TLS on the std transport; clients trust
-	// clientTLS's roots.
+	// tls is the TLS listeners' configuration (they run on the std
+	// transport); clients trust clientTLS's roots.
 	tls, clientTLS *tls.Config
 	cfg            *config.Config
 	store          *raftmeta.Store
 	b              *Broker
-	srv            *netpoll.Server
-	addr           string
+	srvs           []*netpoll.Server // one per listener, in listeners order
+	addr           string            // the first listener's
+	addrs          map[string]string // each listener's, by name
 }
 
 // startBroker starts a broker with its data in a fresh temp dir; sets are
@@ -116,28 +118,54 @@ func (tb *testBroker) tryOpen() error {
 		store.Close()
 		return fmt.Errorf("engine: %w", err)
 	}
-	addr, _ := cfg.ListenAddr()
-	transport := cfg.Transport
-	if tb.tls != nil {
-		transport = "std"
-	}
-	srv, err := netpoll.Listen(netpoll.Options{Addr: addr, Transport: transport, TLS: tb.tls, NumLoops: tb.loops, MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxInflight: cfg.MaxInflightPerConnection, MaxQueuedBytes: cfg.ResponseQueueBytes(), WriteTimeout: cfg.IOTimeout, Logger: logger}, b)
+	specs, err := cfg.ListenerSpecs()
 	if err != nil {
-		b.Close()
-		store.Close()
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
-	port := srv.Addr().(*net.TCPAddr).Port
+	tb.srvs, tb.addrs = nil, map[string]string{}
+	var endpoints []meta.Endpoint
+	for _, l := range specs {
+		transport, tc := cfg.Transport, (*tls.Config)(nil)
+		if l.TLS() {
+			if tb.tls == nil {
+				return fmt.Errorf("listener %s: the test gave no TLS config", l.Name)
+			}
+			transport, tc = "std", tb.tls
+		}
+		srv, err := netpoll.Listen(netpoll.Options{Listener: l.Name, Addr: l.Addr, Transport: transport, TLS: tc, NumLoops: tb.loops, MaxFrameBytes: cfg.SocketRequestMaxBytes, MaxInflight: cfg.MaxInflightPerConnection, MaxQueuedBytes: cfg.ResponseQueueBytes(), WriteTimeout: cfg.IOTimeout, Logger: logger}, b)
+		if err != nil {
+			tb.shutdownListeners(context.Background())
+			b.Close()
+			store.Close()
+			return fmt.Errorf("listen: %w", err)
+		}
+		tb.srvs = append(tb.srvs, srv)
+		port := srv.Addr().(*net.TCPAddr).Port
+		tb.addrs[l.Name] = fmt.Sprintf("127.0.0.1:%d", port)
+		advertised := int32(port)
+		if l.AdvertisedPort != 0 {
+			advertised = l.AdvertisedPort
+		}
+		endpoints = append(endpoints, meta.Endpoint{Listener: l.Name, Host: l.AdvertisedHost, Port: advertised, SecurityProtocol: l.Protocol})
+	}
+	tb.addr = tb.addrs[specs[0].Name]
 	if tb.beforeStart != nil {
-		tb.beforeStart(fmt.Sprintf("127.0.0.1:%d", port))
+		tb.beforeStart(tb.addr)
 	}
-	if err := b.Start("127.0.0.1", int32(port)); err != nil {
+	if err := b.Start(endpoints); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	tb.store, tb.b, tb.srv = store, b, srv
-	tb.addr = fmt.Sprintf("127.0.0.1:%d", port)
+	tb.store, tb.b = store, b
 	tb.awaitWALFiles()
 	return nil
+}
+
+// shutdownListeners stops every listener, as the broker's own shutdown
+// does first.
+func (tb *testBroker) shutdownListeners(ctx context.Context) {
+	for _, srv := range tb.srvs {
+		srv.Shutdown(ctx)
+	}
 }
 
 // awaitWALFiles waits, when the shards use their WALs from their first
@@ -171,7 +199,7 @@ func (tb *testBroker) stop() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tb.srv.Shutdown(ctx)
+	tb.shutdownListeners(ctx)
 	if err := tb.b.Close(); err != nil {
 		tb.t.Errorf("broker close: %v", err)
 	}
@@ -189,7 +217,7 @@ func (tb *testBroker) stopAfterFailedSync() {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tb.srv.Shutdown(ctx)
+	tb.shutdownListeners(ctx)
 	closeErr := tb.b.Close()
 	if err := tb.store.Close(); err != nil {
 		t.Fatal(err)

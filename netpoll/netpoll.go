@@ -28,8 +28,9 @@ import (
 
 // ConnInfo identifies one client connection to the handler.
 type ConnInfo struct {
-	ID     uint64 // unique for the life of the process
-	Remote string // client address
+	ID       uint64 // unique for the life of the process
+	Remote   string // client address
+	Listener string // Options.Listener of the listener it came through
 }
 
 // Responder completes one request. Exactly one of its methods is called, once,
@@ -67,6 +68,9 @@ type Handler interface {
 
 // Options configures a listener.
 type Options struct {
+	// Listener names the listener (Kafka's listener name); each
+	// connection's ConnInfo carries it to the handler.
+	Listener      string
 	Addr          string // host:port; port 0 picks a free one
 	Transport     string // "gnet" (default) or "std"
 	NumLoops      int    // gnet event loops; 0 = one per usable CPU (GOMAXPROCS)

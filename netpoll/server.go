@@ -10,8 +10,8 @@ import (
 // connIDs numbers connections for the life of the process.
 var connIDs atomic.Uint64
 
-func nextConnInfo(remote net.Addr) ConnInfo {
-	info := ConnInfo{ID: connIDs.Add(1)}
+func nextConnInfo(listener string, remote net.Addr) ConnInfo {
+	info := ConnInfo{ID: connIDs.Add(1), Listener: listener}
 	if remote != nil {
 		info.Remote = remote.String()
 	}

@@ -169,7 +169,7 @@ func (t *gnetTransport) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	g := &gnetConn{t: t, gc: gc}
-	g.c = newConn(t.srv, nextConnInfo(gc.RemoteAddr()), g)
+	g.c = newConn(t.srv, nextConnInfo(t.srv.opts.Listener, gc.RemoteAddr()), g)
 	gc.SetContext(g)
 	return nil, gnet.None
 }

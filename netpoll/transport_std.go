@@ -69,7 +69,7 @@ func (t *stdTransport) startConn(nc net.Conn) error {
 	}
 	// Made only once accepted for good: its idle timer would otherwise
 	// outlive a refused connection.
-	sc.c = newConn(t.srv, nextConnInfo(nc.RemoteAddr()), sc)
+	sc.c = newConn(t.srv, nextConnInfo(t.srv.opts.Listener, nc.RemoteAddr()), sc)
 	t.conns[sc] = struct{}{}
 	t.wg.Add(2)
 	t.mu.Unlock()

@@ -11,8 +11,10 @@
 # them; each transaction check (confluent-kafka-python and kafkajs) commits,
 # aborts and commits transactions, sending a group's offsets in them, and a
 # read_committed consumer must read exactly the committed records (see
-# e2e/clients/). Then a second broker with a SASL_SSL listener (certificates
-# made with openssl) serves kcat with PLAIN over TLS.
+# e2e/clients/). Then a second broker with two listeners, a SASL_SSL one
+# (certificates made with openssl) and a plaintext one named INTERNAL,
+# serves kcat through each: with PLAIN over TLS on the first, without a
+# login on the second, each told its own listener's address.
 #
 # By default it builds bin/chronik, starts it on a free loopback port with a
 # temporary log dir, and stops it on exit. Set E2E_BROKER=host:port
@@ -273,10 +275,13 @@ stop_broker
 
 # --- 4. security ------------------------------------------------------------
 
-# A second broker on a SASL_SSL listener (TLS with a throwaway CA made with
-# openssl, PLAIN users in Kafka's JAAS line), and kcat round-tripping
-# through it as Debian's librdkafka is set up for it. Not with E2E_BROKER:
-# that broker's listener is its own.
+# A second broker with a SASL_SSL listener (TLS with a throwaway CA made
+# with openssl, PLAIN users in Kafka's JAAS line) and a plaintext INTERNAL
+# one, and kcat round-tripping through each as Debian's librdkafka is set
+# up for it: were a client sent to the other listener's address (Metadata
+# names the brokers' endpoints of the client's listener), it would speak
+# TLS to a plaintext port or plaintext to a TLS one. Not with E2E_BROKER:
+# that broker's listeners are its own.
 start_sasl_ssl_broker() {
 	local pki=$work/pki
 	mkdir -p "$pki" "$work/data-sasl"
@@ -295,17 +300,23 @@ start_sasl_ssl_broker() {
 		failed=$((failed + 1))
 		return 1
 	fi
-	port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	broker=127.0.0.1:$port
-	echo "broker: starting bin/chronik with a SASL_SSL listener on $broker"
-	bin/chronik --set "listeners=SASL_SSL://$broker" --set "log.dirs=$work/data-sasl" \
+	local ports
+	ports=$("$PY" -c 'import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+	broker=127.0.0.1:${ports% *}
+	internal_broker=127.0.0.1:${ports#* }
+	echo "broker: starting bin/chronik with a SASL_SSL listener on $broker and a plaintext INTERNAL one on $internal_broker"
+	bin/chronik --set "listeners=SASL_SSL://$broker,INTERNAL://$internal_broker" --set "log.dirs=$work/data-sasl" \
+		--set "listener.security.protocol.map=SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT" \
 		--set "ssl.keystore.location=$pki/broker.pem" \
 		--set 'listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_e2e="e2e-secret";' \
 		>"$work/broker-sasl.log" 2>&1 &
 	broker_pid=$!
-	if ! wait_for_listener "$broker" "$BROKER_START_WAIT_S"; then
+	if ! wait_for_listener "$broker" "$BROKER_START_WAIT_S" || ! wait_for_listener "$internal_broker" "$BROKER_START_WAIT_S"; then
 		tail -n 40 "$work/broker-sasl.log"
-		echo "FAIL security: bin/chronik with a SASL_SSL listener did not accept connections on $broker"
+		echo "FAIL security: bin/chronik with two listeners did not accept connections on $broker and $internal_broker"
 		failed=$((failed + 1))
 		return 1
 	fi
@@ -315,8 +326,9 @@ if [[ -z ${E2E_BROKER:-} ]] && start_sasl_ssl_broker; then
 	sasl_x="-X security.protocol=sasl_ssl -X ssl.ca.location=$work/pki/ca.pem -X sasl.mechanisms=PLAIN -X sasl.username=e2e -X sasl.password=e2e-secret"
 	run_check "kcat SASL_SSL PLAIN" env KCAT_SECURITY=SASL_SSL KCAT_X="$sasl_x" \
 		"$clients_dir/kcat_roundtrip.sh" "$broker" "$(topic kcat-sasl-ssl)" gzip
+	run_check "kcat second listener" "$clients_dir/kcat_roundtrip.sh" "$internal_broker" "$(topic kcat-internal)" lz4
 	if ((failed > 0)); then
-		echo "--- last 40 lines of the SASL_SSL bin/chronik log"
+		echo "--- last 40 lines of the two-listener bin/chronik log"
 		tail -n 40 "$work/broker-sasl.log"
 	fi
 	stop_broker

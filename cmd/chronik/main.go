@@ -13,11 +13,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/chronik-go/chronik/engine"
 	"github.com/chronik-go/chronik/engine/config"
+	"github.com/chronik-go/chronik/engine/meta"
 	"github.com/chronik-go/chronik/netpoll"
 	"github.com/chronik-go/chronik/raftmeta"
 	"github.com/chronik-go/chronik/uring"
@@ -52,18 +54,17 @@ func run(args []string) error {
 	if err := checkWritable(dataDir); err != nil {
 		return err
 	}
-	listenAddr, err := cfg.ListenAddr()
+	// A bad listener (its addresses, its TLS stores) stops the start
+	// before the partitions open, not after.
+	specs, err := cfg.ListenerSpecs()
 	if err != nil {
 		return err
 	}
-	tlsConfig, transport, err := listenerTLS(cfg, logger)
-	if err != nil {
-		return err
-	}
-	// A bad advertised listener stops the start before the partitions
-	// open, not after.
-	if _, _, err := cfg.AdvertisedHostPort(); err != nil {
-		return err
+	tlsConfigs := make([]*tls.Config, len(specs))
+	for i, l := range specs {
+		if tlsConfigs[i], err = listenerTLS(cfg, l, logger); err != nil {
+			return err
+		}
 	}
 	metrics, err := startMetrics(cfg, logger)
 	if err != nil {
@@ -88,50 +89,66 @@ func run(args []string) error {
 		store.Close()
 		return err
 	}
-	srv, err := netpoll.Listen(netpoll.Options{
-		Addr:      listenAddr,
-		Transport: transport,
-		TLS:       tlsConfig,
-		// One loop per usable CPU: GOMAXPROCS is raised past the CPUs by now.
-		NumLoops:       config.UsableCPUs(),
-		MaxFrameBytes:  cfg.SocketRequestMaxBytes,
-		MaxInflight:    cfg.MaxInflightPerConnection,
-		MaxQueuedBytes: cfg.ResponseQueueBytes(),
-		WriteTimeout:   cfg.IOTimeout,
-		IdleTimeout:    max(cfg.ConnectionsMaxIdle, 0), // -1: never
-		Logger:         logger,
-	}, b)
-	if err != nil {
-		b.Close()
-		store.Close()
-		return fmt.Errorf("listen on %s: %w", listenAddr, err)
+	var srvs []*netpoll.Server
+	var endpoints []meta.Endpoint
+	for i, l := range specs {
+		transport := cfg.Transport
+		if tlsConfigs[i] != nil {
+			transport = "std"
+		}
+		srv, err := netpoll.Listen(netpoll.Options{
+			Listener:  l.Name,
+			Addr:      l.Addr,
+			Transport: transport,
+			TLS:       tlsConfigs[i],
+			// One loop per usable CPU: GOMAXPROCS is raised past the CPUs by now.
+			NumLoops:       config.UsableCPUs(),
+			MaxFrameBytes:  cfg.SocketRequestMaxBytes,
+			MaxInflight:    cfg.MaxInflightPerConnection,
+			MaxQueuedBytes: cfg.ResponseQueueBytes(),
+			WriteTimeout:   cfg.IOTimeout,
+			IdleTimeout:    max(cfg.ConnectionsMaxIdle, 0), // -1: never
+			Logger:         logger,
+		}, b)
+		if err != nil {
+			shutdown(logger, cfg, srvs, b, store)
+			return fmt.Errorf("listener %s: listen on %s: %w", l.Name, l.Addr, err)
+		}
+		srvs = append(srvs, srv)
+		endpoints = append(endpoints, advertised(l, srv.Addr()))
 	}
-	host, port, err := advertised(cfg, srv.Addr())
+	err = metrics.attach(b, specs, srvs)
 	if err == nil {
-		err = metrics.attach(b, srv)
-	}
-	if err == nil {
-		err = b.Start(host, port)
+		err = b.Start(endpoints)
 	}
 	if err != nil {
-		shutdown(logger, cfg, srv, b, store)
+		shutdown(logger, cfg, srvs, b, store)
 		return err
 	}
-	logger.Info("chronik started", "listen", srv.Addr().String(), "advertised", net.JoinHostPort(host, fmt.Sprint(port)), "data", dataDir, "shards", cfg.NumShards)
+	for i, e := range endpoints {
+		logger.Info("listening", "listener", e.Listener, "protocol", e.SecurityProtocol, "listen", srvs[i].Addr().String(), "advertised", net.JoinHostPort(e.Host, fmt.Sprint(e.Port)))
+	}
+	logger.Info("chronik started", "listen", srvs[0].Addr().String(), "data", dataDir, "shards", cfg.NumShards)
 
 	got := <-sig
 	logger.Info("shutting down", "signal", got.String())
-	return shutdown(logger, cfg, srv, b, store)
+	return shutdown(logger, cfg, srvs, b, store)
 }
 
-// shutdown stops accepting, lets in-flight requests finish, then closes the
-// logs cleanly so the next start skips recovery.
-func shutdown(logger *slog.Logger, cfg *config.Config, srv *netpoll.Server, b *engine.Broker, store *raftmeta.Store) error {
+// shutdown stops accepting on every listener, lets in-flight requests
+// finish, then closes the logs cleanly so the next start skips recovery.
+func shutdown(logger *slog.Logger, cfg *config.Config, srvs []*netpoll.Server, b *engine.Broker, store *raftmeta.Store) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		logger.Warn("listener shutdown", "err", err)
+	var wg sync.WaitGroup
+	for _, srv := range srvs {
+		wg.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				logger.Warn("listener shutdown", "listen", srv.Addr().String(), "err", err)
+			}
+		})
 	}
+	wg.Wait()
 	errB := b.Close()
 	errS := closeWithin(max(cfg.IOTimeout, cfg.ShutdownGrace), store.Close)
 	return errors.Join(errB, errS)
@@ -157,37 +174,31 @@ func closeWithin(d time.Duration, close func() error) error {
 	}
 }
 
-// listenerTLS is the SSL listener's TLS configuration (nil for PLAINTEXT)
-// and the transport to serve it with: TLS runs on the std transport, which
-// an SSL listener takes whatever net.transport says.
-func listenerTLS(cfg *config.Config, logger *slog.Logger) (*tls.Config, string, error) {
-	ssl, err := cfg.ListenerTLS()
-	if err != nil || !ssl {
-		return nil, cfg.Transport, err
+// listenerTLS is a TLS listener's configuration (nil for the others):
+// TLS runs on the std transport, which such a listener takes whatever
+// net.transport says.
+func listenerTLS(cfg *config.Config, l config.Listener, logger *slog.Logger) (*tls.Config, error) {
+	if !l.TLS() {
+		return nil, nil
 	}
-	tc, err := cfg.TLSConfig()
+	tc, err := cfg.TLSConfig(l.Name)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if cfg.Transport != "std" {
-		logger.Info("the SSL listener is served by the std transport", "net.transport", cfg.Transport)
+		logger.Info("a TLS listener is served by the std transport", "listener", l.Name, "net.transport", cfg.Transport)
 	}
-	return tc, "std", nil
+	return tc, nil
 }
 
-// advertised resolves the host:port Metadata names: advertised.listeners if
-// set, else the bound address (which resolves port 0).
-func advertised(cfg *config.Config, bound net.Addr) (string, int32, error) {
-	host, port, err := cfg.AdvertisedHostPort()
-	if err != nil {
-		return "", 0, err
+// advertised is the endpoint Metadata names to clients of listener l: its
+// advertised address, with the bound port where it names port 0.
+func advertised(l config.Listener, bound net.Addr) meta.Endpoint {
+	port := l.AdvertisedPort
+	if tcp, ok := bound.(*net.TCPAddr); ok && port == 0 {
+		port = int32(tcp.Port)
 	}
-	if len(cfg.AdvertisedListeners) == 0 || port == 0 {
-		if tcp, ok := bound.(*net.TCPAddr); ok {
-			port = int32(tcp.Port)
-		}
-	}
-	return host, port, nil
+	return meta.Endpoint{Listener: l.Name, Host: l.AdvertisedHost, Port: port, SecurityProtocol: l.Protocol}
 }
 
 func checkWritable(dir string) error {

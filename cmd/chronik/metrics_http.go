@@ -71,18 +71,21 @@ func startMetrics(cfg *config.Config, logger *slog.Logger) (*metricsServer, erro
 
 // attach registers the broker's and the network layer's metrics and lets
 // /health ask the broker.
-func (m *metricsServer) attach(b *engine.Broker, srv *netpoll.Server) error {
+func (m *metricsServer) attach(b *engine.Broker, specs []config.Listener, srvs []*netpoll.Server) error {
 	if m == nil {
 		return nil
 	}
 	if err := b.RegisterMetrics(m.reg); err != nil {
 		return fmt.Errorf("register broker metrics: %w", err)
 	}
-	if err := m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "chronik_connections",
-		Help: "Client connections open on the Kafka listener.",
-	}, func() float64 { return float64(srv.OpenConnections()) })); err != nil {
-		return fmt.Errorf("register connection metrics: %w", err)
+	for i, srv := range srvs {
+		if err := m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "chronik_connections",
+			Help:        "Client connections open on a Kafka listener.",
+			ConstLabels: prometheus.Labels{"listener": specs[i].Name},
+		}, func() float64 { return float64(srv.OpenConnections()) })); err != nil {
+			return fmt.Errorf("register connection metrics: %w", err)
+		}
 	}
 	m.broker.Store(b)
 	return nil

@@ -91,22 +91,25 @@ type Config struct {
 	WALIO        string // wal.io = auto|uring|pwrite
 	NUMAPolicy   string // numa.policy = node|cpu|none
 	Transport    string // net.transport = gnet|std
-	// The SSL listener's: ssl.keystore.location and .type (PEM),
+	// The TLS listeners': ssl.keystore.location and .type (PEM),
 	// ssl.truststore.location and .type, ssl.client.auth =
-	// none|requested|required.
+	// none|requested|required (each may be scoped to one listener).
 	SSLKeystoreLocation, SSLKeystoreType     string
 	SSLTruststoreLocation, SSLTruststoreType string
 	SSLClientAuth                            string
-	// sasl.enabled.mechanisms, and the PLAIN users' JAAS lines of
-	// listener.name.sasl_plaintext.plain.sasl.jaas.config and
-	// listener.name.sasl_ssl.plain.sasl.jaas.config.
-	SASLEnabledMechanisms                    []string
-	SASLPlaintextPlainJAAS, SASLSSLPlainJAAS string
-	MetricsListener                          string        // metrics.listener: host:port, empty for none
-	IOTimeout                                time.Duration // io.timeout.ms: deadline for any one disk or network operation
-	FetchMaxWait                             time.Duration // fetch.max.wait.cap.ms: cap on a client's MaxWaitMs
-	ShutdownGrace                            time.Duration // shutdown.timeout.ms
-	GCMinHeap                                int64         // gc.min.heap.bytes
+	SASLEnabledMechanisms                    []string // sasl.enabled.mechanisms
+	// ListenerSecurityProtocolMap is listener.security.protocol.map,
+	// NAME:PROTOCOL entries.
+	ListenerSecurityProtocolMap []string
+	// ListenerKeys holds the listener-scoped keys set
+	// (listener.name.<name>.<key>, listener_keys.go) by full name. A
+	// Config's copies share the map: it is replaced, never changed.
+	ListenerKeys    map[string]string
+	MetricsListener string        // metrics.listener: host:port, empty for none
+	IOTimeout       time.Duration // io.timeout.ms: deadline for any one disk or network operation
+	FetchMaxWait    time.Duration // fetch.max.wait.cap.ms: cap on a client's MaxWaitMs
+	ShutdownGrace   time.Duration // shutdown.timeout.ms
+	GCMinHeap       int64         // gc.min.heap.bytes
 }
 
 // Defaults returns a Config holding every key's default, built by parsing the
@@ -162,6 +165,12 @@ func (c *Config) Validate() error {
 		v := k.get(c)
 		if err := k.set(&scratch, v); err != nil {
 			return fmt.Errorf("config: %s=%s: %w", k.name, shown(k.name, v), err)
+		}
+	}
+	for _, name := range c.listenerKeyNames() {
+		scratch := *c
+		if err := listenerKey(name).set(&scratch, c.ListenerKeys[name]); err != nil {
+			return fmt.Errorf("config: %s=%s: %w", name, shown(name, c.ListenerKeys[name]), err)
 		}
 	}
 	return nil

@@ -82,18 +82,21 @@ const maxInt32 = math.MaxInt32
 var keyTable = []key{
 	// Network and identity.
 	{name: "listeners", typ: TypeList, def: "PLAINTEXT://127.0.0.1:9092",
-		doc: "addresses to listen on, comma-separated PLAINTEXT://host:port (empty host: all interfaces; port 0: any free port)",
+		doc: "addresses to listen on, comma-separated NAME://host:port, each with its own name and port (empty host: all interfaces; port 0: any free port)",
 		set: listenersField(func(c *Config) *[]string { return &c.Listeners }, false),
 		get: listField(func(c *Config) *[]string { return &c.Listeners })},
 	{name: "advertised.listeners", typ: TypeList, def: "",
-		doc: "addresses clients are told to use (empty: listeners, with a wildcard host replaced by this machine's hostname)",
+		doc: "addresses clients are told to use, NAME://host:port for some of the listeners (a listener not named: its own address, a wildcard host replaced by this machine's hostname)",
 		set: listenersField(func(c *Config) *[]string { return &c.AdvertisedListeners }, true),
 		get: listField(func(c *Config) *[]string { return &c.AdvertisedListeners })},
+	{name: "listener.security.protocol.map", typ: TypeList, def: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+		doc: "listener name to security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL), comma-separated NAME:PROTOCOL",
+		set: protocolMapField, get: listField(func(c *Config) *[]string { return &c.ListenerSecurityProtocolMap })},
 	// The SSL listener's, as Kafka names them, for PEM files: the keystore
 	// holds the broker's private key and certificate chain, the truststore
 	// the CA certificates client certificates are checked against.
 	{name: "ssl.keystore.location", typ: TypeString, def: "",
-		doc: "PEM file with the SSL listener's private key (unencrypted) and certificate chain",
+		doc: "PEM file with the TLS listeners' private key (unencrypted) and certificate chain",
 		set: func(c *Config, v string) error { c.SSLKeystoreLocation = trimmed(v); return nil },
 		get: func(c *Config) string { return c.SSLKeystoreLocation }},
 	{name: "ssl.keystore.type", typ: TypeString, def: "",
@@ -107,7 +110,7 @@ var keyTable = []key{
 		doc: "format of ssl.truststore.location: PEM, the only one read (empty: PEM; JKS and PKCS12 are refused)",
 		set: pemOnly(func(c *Config) *string { return &c.SSLTruststoreType }), get: func(c *Config) string { return c.SSLTruststoreType }},
 	{name: "ssl.client.auth", typ: TypeString, def: "none",
-		doc: "client certificates on the SSL listener: none, requested (verified when given) or required",
+		doc: "client certificates on the TLS listeners: none, requested (verified when given) or required",
 		set: enumSetter(func(c *Config) *string { return &c.SSLClientAuth }, "none", "requested", "required"),
 		get: func(c *Config) string { return c.SSLClientAuth }},
 	// SASL on a SASL_PLAINTEXT or SASL_SSL listener: PLAIN, its users in
@@ -115,12 +118,6 @@ var keyTable = []key{
 	{name: "sasl.enabled.mechanisms", typ: TypeList, def: "",
 		doc: "SASL mechanisms a SASL listener offers: PLAIN, the only one served so far (empty: PLAIN)",
 		set: saslMechanismsField, get: listField(func(c *Config) *[]string { return &c.SASLEnabledMechanisms })},
-	{name: "listener.name.sasl_plaintext.plain.sasl.jaas.config", typ: TypePassword, def: "",
-		doc: `PLAIN users of a SASL_PLAINTEXT listener, as Kafka's JAAS line: org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";`,
-		set: jaasField(func(c *Config) *string { return &c.SASLPlaintextPlainJAAS }), get: func(c *Config) string { return c.SASLPlaintextPlainJAAS }},
-	{name: "listener.name.sasl_ssl.plain.sasl.jaas.config", typ: TypePassword, def: "",
-		doc: `PLAIN users of a SASL_SSL listener, as Kafka's JAAS line: org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";`,
-		set: jaasField(func(c *Config) *string { return &c.SASLSSLPlainJAAS }), get: func(c *Config) string { return c.SASLSSLPlainJAAS }},
 	{name: "node.id", typ: TypeInt, def: "1",
 		doc: "this broker's id in the cluster",
 		set: intSetter(func(c *Config) *int32 { return &c.NodeID }, 0, maxInt32),
@@ -440,7 +437,16 @@ func shown(key, value string) string {
 	return fmt.Sprintf("%q", value)
 }
 
+// lookupKey finds a key's row: the table's, or a listener-scoped key's
+// (listener_keys.go).
 func lookupKey(name string) *key {
+	if k := lookupTableKey(name); k != nil {
+		return k
+	}
+	return listenerKey(name)
+}
+
+func lookupTableKey(name string) *key {
 	i, ok := keyIndex[name]
 	if !ok {
 		return nil

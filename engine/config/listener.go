@@ -5,20 +5,30 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// The listener security protocols Chronik serves: PLAINTEXT, SSL (TLS, with
-// client certificates when ssl.client.auth asks for them), and SASL over
-// either (SASL_PLAINTEXT, SASL_SSL). Kafka
-// normalises listener names to upper case, and so do we.
+// The security protocols Chronik serves: PLAINTEXT, SSL (TLS, with client
+// certificates when ssl.client.auth asks for them), and SASL over either
+// (SASL_PLAINTEXT, SASL_SSL). A listener's name maps to one of them through
+// listener.security.protocol.map, whose default maps each protocol's own
+// name to itself, as Kafka's does. Kafka normalises listener names to
+// upper case, and so do we.
 const (
 	securityPlaintext     = "PLAINTEXT"
 	securitySSL           = "SSL"
 	securitySASLPlaintext = "SASL_PLAINTEXT"
 	securitySASLSSL       = "SASL_SSL"
 )
+
+var securityProtocols = []string{securityPlaintext, securitySSL, securitySASLPlaintext, securitySASLSSL}
+
+// listenerName is what a listener may be called: letters, digits, '_' and
+// '-', so that it fits the listener.name.<name>. key prefix.
+var listenerName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // listener is one parsed NAME://host:port entry.
 type listener struct {
@@ -31,19 +41,13 @@ func (l listener) String() string {
 	return l.name + "://" + net.JoinHostPort(l.host, strconv.Itoa(l.port))
 }
 
-// parseListener reads PLAINTEXT://host:port or SSL://host:port. An IPv6
-// host is bracketed, as in Kafka ("PLAINTEXT://[::1]:9092").
+// parseListener reads NAME://host:port. An IPv6 host is bracketed, as in
+// Kafka ("PLAINTEXT://[::1]:9092").
 func parseListener(s string) (listener, error) {
-	bad := fmt.Errorf("listener %q: want PROTOCOL://host:port (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)", s)
+	bad := fmt.Errorf("listener %q: want NAME://host:port (NAME: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL or a name in listener.security.protocol.map)", s)
 	name, hostPort, ok := strings.Cut(s, "://")
-	if !ok || name == "" {
+	if !ok || !listenerName.MatchString(name) {
 		return listener{}, bad
-	}
-	name = strings.ToUpper(name)
-	switch name {
-	case securityPlaintext, securitySSL, securitySASLPlaintext, securitySASLSSL:
-	default:
-		return listener{}, fmt.Errorf("listener %q: security protocol %s is not supported (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)", s, name)
 	}
 	host, portText, err := net.SplitHostPort(hostPort)
 	if err != nil {
@@ -56,24 +60,29 @@ func parseListener(s string) (listener, error) {
 	if port < 0 || port > 65535 {
 		return listener{}, fmt.Errorf("listener %q: port %d is outside 0-65535", s, port)
 	}
-	return listener{name: name, host: host, port: port}, nil
+	return listener{name: strings.ToUpper(name), host: host, port: port}, nil
 }
 
-// parseListeners parses a listener list and applies Kafka's rule that each
-// listener has its own name. Advertised listeners must also be reachable:
-// a concrete host and a non-zero port.
+// parseListeners parses a listener list and applies Kafka's rules: each
+// listener has its own name, and (for bound listeners) its own port, but
+// that one IPv4 and one IPv6 address may share one; port 0 (any free port)
+// may repeat. Advertised listeners must be reachable: a concrete host and a
+// non-zero port, which several may share (a proxy in front).
 func parseListeners(entries []string, advertised bool) ([]listener, error) {
 	out := make([]listener, 0, len(entries))
-	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		l, err := parseListener(e)
 		if err != nil {
 			return nil, err
 		}
-		if seen[l.name] {
-			return nil, fmt.Errorf("listener %q: listener name %s is used twice", e, l.name)
+		for _, o := range out {
+			if o.name == l.name {
+				return nil, fmt.Errorf("listener %q: listener name %s is used twice", e, l.name)
+			}
+			if !advertised && l.port != 0 && o.port == l.port && !oneIPv4OneIPv6(o.host, l.host) {
+				return nil, fmt.Errorf("listener %q: port %d is also %s's; each listener needs its own port", e, l.port, o.name)
+			}
 		}
-		seen[l.name] = true
 		if advertised {
 			if l.host == "" || isWildcard(l.host) {
 				return nil, fmt.Errorf("listener %q: an advertised host must be an address clients can reach, not empty or a wildcard", e)
@@ -92,6 +101,14 @@ func isWildcard(host string) bool {
 	return ip != nil && ip.IsUnspecified()
 }
 
+func oneIPv4OneIPv6(a, b string) bool {
+	ipA, ipB := net.ParseIP(a), net.ParseIP(b)
+	if ipA == nil || ipB == nil {
+		return false
+	}
+	return (ipA.To4() == nil) != (ipB.To4() == nil)
+}
+
 func listenersField(field func(*Config) *[]string, advertised bool) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		entries, err := splitList(v)
@@ -105,10 +122,6 @@ func listenersField(field func(*Config) *[]string, advertised bool) func(*Config
 		if err != nil {
 			return err
 		}
-		if len(ls) > 1 {
-			// One listener is bound: a second would be silently unserved.
-			return errors.New("one listener only")
-		}
 		var norm []string
 		for _, l := range ls {
 			norm = append(norm, l.String())
@@ -118,69 +131,121 @@ func listenersField(field func(*Config) *[]string, advertised bool) func(*Config
 	}
 }
 
-// theListener returns the one listener of entries.
-func theListener(key string, entries []string, advertised bool) (listener, error) {
-	ls, err := parseListeners(entries, advertised)
+// protocolMapField takes listener.security.protocol.map: NAME:PROTOCOL
+// pairs, one per listener name.
+func protocolMapField(c *Config, v string) error {
+	entries, err := splitList(v)
 	if err != nil {
-		return listener{}, fmt.Errorf("config: %s: %w", key, err)
+		return err
 	}
-	if len(ls) != 1 {
-		return listener{}, fmt.Errorf("config: %s must name one listener", key)
+	m := make(map[string]string, len(entries))
+	var norm []string
+	for _, e := range entries {
+		name, proto, ok := strings.Cut(e, ":")
+		name, proto = strings.ToUpper(strings.TrimSpace(name)), strings.ToUpper(strings.TrimSpace(proto))
+		if !ok || !listenerName.MatchString(name) {
+			return fmt.Errorf("entry %q: want LISTENER_NAME:SECURITY_PROTOCOL", e)
+		}
+		if !slices.Contains(securityProtocols, proto) {
+			return fmt.Errorf("entry %q: security protocol %s is not served (%s)", e, proto, strings.Join(securityProtocols, ", "))
+		}
+		if _, dup := m[name]; dup {
+			return fmt.Errorf("entry %q: listener name %s is mapped twice", e, name)
+		}
+		m[name] = proto
+		norm = append(norm, name+":"+proto)
 	}
-	return ls[0], nil
+	c.ListenerSecurityProtocolMap = norm
+	return nil
 }
 
-// ListenAddr is the host:port to bind: the listener's (":9092" for an empty
-// host, meaning all interfaces).
-func (c *Config) ListenAddr() (string, error) {
-	l, err := theListener("listeners", c.Listeners, false)
+// Listener is one listener the broker binds, with everything the broker
+// needs to serve it.
+type Listener struct {
+	Name     string // upper case, as Kafka normalises it
+	Protocol string // PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+	Addr     string // host:port to bind (":9092" for all interfaces)
+	// AdvertisedHost and AdvertisedPort are what Metadata names to a client
+	// that came through this listener: its advertised.listeners entry, or
+	// else its own address, a wildcard host replaced by this machine's
+	// hostname as in Kafka. The port is 0 when the listener binds an
+	// ephemeral port and nothing else is advertised: the bound one is.
+	AdvertisedHost string
+	AdvertisedPort int32
+}
+
+// TLS reports whether clients of the listener speak TLS (SSL, SASL_SSL).
+func (l Listener) TLS() bool { return l.Protocol == securitySSL || l.Protocol == securitySASLSSL }
+
+// SASL reports whether clients of the listener authenticate with SASL
+// before anything else (SASL_PLAINTEXT, SASL_SSL).
+func (l Listener) SASL() bool {
+	return l.Protocol == securitySASLPlaintext || l.Protocol == securitySASLSSL
+}
+
+// ListenerSpecs resolves listeners, advertised.listeners and
+// listener.security.protocol.map into the listeners to bind, in the order
+// listeners names them. An advertised entry names a listener; a listener
+// without one advertises its own address (Kafka would not advertise it at
+// all, leaving its clients no broker to go on to). Every
+// listener.name.<name>. key must name a listener, so a typo does not leave
+// a listener without its settings.
+func (c *Config) ListenerSpecs() ([]Listener, error) {
+	ls, err := parseListeners(c.Listeners, false)
 	if err != nil {
-		return "", err
+		return nil, fmt.Errorf("config: listeners: %w", err)
 	}
-	return net.JoinHostPort(l.host, strconv.Itoa(l.port)), nil
-}
-
-// ListenerTLS reports whether the listener is SSL or SASL_SSL (TLS).
-func (c *Config) ListenerTLS() (bool, error) {
-	l, err := theListener("listeners", c.Listeners, false)
-	return l.name == securitySSL || l.name == securitySASLSSL, err
-}
-
-// ListenerSASL reports whether the listener is SASL_PLAINTEXT or SASL_SSL:
-// clients authenticate before anything else.
-func (c *Config) ListenerSASL() (bool, error) {
-	l, err := theListener("listeners", c.Listeners, false)
-	return l.name == securitySASLPlaintext || l.name == securitySASLSSL, err
-}
-
-// AdvertisedHostPort is the host and port that Metadata tells clients: the
-// advertised.listeners entry, or else the listener, where an empty or
-// wildcard host becomes this machine's hostname as in Kafka. The port is 0
-// when the broker listens on an ephemeral port; the caller then advertises
-// the port it actually bound. An advertised listener names the listener's
-// security protocol, as Kafka requires of its names.
-func (c *Config) AdvertisedHostPort() (string, int32, error) {
-	l, err := theListener("listeners", c.Listeners, false)
+	if len(ls) == 0 {
+		return nil, errors.New("config: listeners must name at least one listener")
+	}
+	ads, err := parseListeners(c.AdvertisedListeners, true)
 	if err != nil {
-		return "", 0, err
+		return nil, fmt.Errorf("config: advertised.listeners: %w", err)
 	}
-	if len(c.AdvertisedListeners) > 0 {
-		a, err := theListener("advertised.listeners", c.AdvertisedListeners, true)
-		if err != nil {
-			return "", 0, err
-		}
-		if a.name != l.name {
-			return "", 0, fmt.Errorf("config: advertised.listeners names %s, but the listener is %s", a.name, l.name)
-		}
-		return a.host, int32(a.port), nil
+	protocols := make(map[string]string, len(c.ListenerSecurityProtocolMap))
+	for _, e := range c.ListenerSecurityProtocolMap {
+		name, proto, _ := strings.Cut(e, ":")
+		protocols[name] = proto
 	}
-	host := l.host
-	if host == "" || isWildcard(host) {
-		if host, err = os.Hostname(); err != nil {
-			return "", 0, fmt.Errorf("config: advertise listener %s: hostname: %w", l, err)
+	out := make([]Listener, 0, len(ls))
+	for _, l := range ls {
+		proto, ok := protocols[l.name]
+		if !ok {
+			return nil, fmt.Errorf("config: listener %s has no security protocol: listener.security.protocol.map (%s) does not map %s",
+				l, strings.Join(c.ListenerSecurityProtocolMap, ","), l.name)
+		}
+		spec := Listener{Name: l.name, Protocol: proto, Addr: net.JoinHostPort(l.host, strconv.Itoa(l.port)),
+			AdvertisedHost: l.host, AdvertisedPort: int32(l.port)}
+		if spec.AdvertisedHost == "" || isWildcard(spec.AdvertisedHost) {
+			if spec.AdvertisedHost, err = os.Hostname(); err != nil {
+				return nil, fmt.Errorf("config: advertise listener %s: hostname: %w", l, err)
+			}
+		}
+		out = append(out, spec)
+	}
+	for _, a := range ads {
+		i := indexOfListener(out, a.name)
+		if i < 0 {
+			return nil, fmt.Errorf("config: advertised.listeners names %s, which listeners (%s) does not", a.name, strings.Join(c.Listeners, ","))
+		}
+		out[i].AdvertisedHost, out[i].AdvertisedPort = a.host, int32(a.port)
+	}
+	for _, k := range c.listenerKeyNames() {
+		name, _, _ := splitListenerKey(k)
+		if indexOfListener(out, strings.ToUpper(name)) < 0 {
+			return nil, fmt.Errorf("config: %s names listener %s, which listeners (%s) does not", k, strings.ToUpper(name), strings.Join(c.Listeners, ","))
 		}
 	}
-	return host, int32(l.port), nil
+	return out, nil
+}
+
+func indexOfListener(ls []Listener, name string) int {
+	for i := range ls {
+		if ls[i].Name == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // metricsListenerField takes host:port for the metrics endpoint (an empty

@@ -2,70 +2,89 @@ package config
 
 import (
 	"os"
+	"reflect"
+	"strings"
 	"testing"
 )
 
-func TestListenAddr(t *testing.T) {
-	f := func(listeners []string, want, wantErr string) {
-		t.Helper()
-		c := Defaults()
-		c.Listeners = listeners
-		got, err := c.ListenAddr()
-		if wantErr != "" {
-			if err == nil || err.Error() != wantErr {
-				t.Fatalf("ListenAddr(%q) error = %v, want %s", listeners, err, wantErr)
-			}
-			return
-		}
-		if err != nil || got != want {
-			t.Fatalf("ListenAddr(%q) = %q, %v; want %q", listeners, got, err, want)
-		}
-	}
-	f(Defaults().Listeners, "127.0.0.1:9092", "")
-	f([]string{"PLAINTEXT://:9092"}, ":9092", "")
-	f([]string{"plaintext://127.0.0.1:0"}, "127.0.0.1:0", "")
-	f([]string{"PLAINTEXT://[::1]:9092"}, "[::1]:9092", "")
-	f([]string{"PLAINTEXT://0.0.0.0:9092"}, "0.0.0.0:9092", "")
-	f([]string{"SSL://127.0.0.1:9093"}, "127.0.0.1:9093", "")
-	f(nil, "", "config: listeners must name one listener")
-	f([]string{"localhost:9092"}, "", `config: listeners: listener "localhost:9092": want PROTOCOL://host:port (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)`)
-}
-
-func TestAdvertisedHostPort(t *testing.T) {
+func TestListenerSpecs(t *testing.T) {
 	hostname, err := os.Hostname()
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := func(listeners, advertised []string, wantHost string, wantPort int32, wantErr string) {
+	f := func(sets []string, want []Listener) {
 		t.Helper()
-		c := Defaults()
-		c.Listeners, c.AdvertisedListeners = listeners, advertised
-		host, port, err := c.AdvertisedHostPort()
-		if wantErr != "" {
-			if err == nil || err.Error() != wantErr {
-				t.Fatalf("AdvertisedHostPort(%q, %q) error = %v, want %s", listeners, advertised, err, wantErr)
-			}
-			return
+		c, err := Load(setArgs(sets...), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", sets, err)
 		}
-		if err != nil || host != wantHost || port != wantPort {
-			t.Fatalf("AdvertisedHostPort(%q, %q) = %q, %d, %v; want %q, %d", listeners, advertised, host, port, err, wantHost, wantPort)
+		got, err := c.ListenerSpecs()
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: ListenerSpecs() = %+v, %v; want %+v", sets, got, err, want)
 		}
 	}
-	// Without advertised.listeners, the listener itself.
-	f([]string{"PLAINTEXT://127.0.0.1:9092"}, nil, "127.0.0.1", 9092, "")
-	f([]string{"PLAINTEXT://127.0.0.1:0"}, nil, "127.0.0.1", 0, "")
-	// A wildcard or empty host is not reachable: advertise the hostname.
-	f([]string{"PLAINTEXT://0.0.0.0:9092"}, nil, hostname, 9092, "")
-	f([]string{"PLAINTEXT://:9092"}, nil, hostname, 9092, "")
-	f([]string{"PLAINTEXT://[::]:9092"}, nil, hostname, 9092, "")
-	// advertised.listeners wins when set.
-	f([]string{"PLAINTEXT://0.0.0.0:9092"}, []string{"PLAINTEXT://broker1.example:19092"}, "broker1.example", 19092, "")
-	f([]string{"PLAINTEXT://0.0.0.0:9092"}, []string{"PLAINTEXT://[2001:db8::1]:9092"}, "2001:db8::1", 9092, "")
-	f([]string{"SSL://0.0.0.0:9093"}, []string{"SSL://broker1.example:19093"}, "broker1.example", 19093, "")
-	// Errors from a Config built in code.
-	f(nil, nil, "", 0, "config: listeners must name one listener")
-	f([]string{"SSL://0.0.0.0:9093"}, []string{"PLAINTEXT://broker1.example:9092"}, "", 0,
-		"config: advertised.listeners names PLAINTEXT, but the listener is SSL")
-	f([]string{"PLAINTEXT://127.0.0.1:9092"}, []string{"PLAINTEXT://0.0.0.0:9092"}, "", 0,
-		`config: advertised.listeners: listener "PLAINTEXT://0.0.0.0:9092": an advertised host must be an address clients can reach, not empty or a wildcard`)
+	f(nil, []Listener{{Name: "PLAINTEXT", Protocol: "PLAINTEXT", Addr: "127.0.0.1:9092", AdvertisedHost: "127.0.0.1", AdvertisedPort: 9092}})
+	f([]string{"listeners=plaintext://127.0.0.1:0"}, []Listener{{Name: "PLAINTEXT", Protocol: "PLAINTEXT", Addr: "127.0.0.1:0", AdvertisedHost: "127.0.0.1"}})
+	f([]string{"listeners=SSL://[::1]:9093"}, []Listener{{Name: "SSL", Protocol: "SSL", Addr: "[::1]:9093", AdvertisedHost: "::1", AdvertisedPort: 9093}})
+	// A wildcard or empty host is not reachable: the hostname is advertised.
+	f([]string{"listeners=PLAINTEXT://0.0.0.0:9092,SASL_SSL://:9094"}, []Listener{
+		{Name: "PLAINTEXT", Protocol: "PLAINTEXT", Addr: "0.0.0.0:9092", AdvertisedHost: hostname, AdvertisedPort: 9092},
+		{Name: "SASL_SSL", Protocol: "SASL_SSL", Addr: ":9094", AdvertisedHost: hostname, AdvertisedPort: 9094}})
+	// The docker set-up: one listener for the containers' network, one
+	// for the host, each advertised as its clients reach it.
+	f([]string{
+		"listeners=PLAINTEXT://0.0.0.0:29092,PLAINTEXT_HOST://0.0.0.0:9092",
+		"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT",
+		"advertised.listeners=PLAINTEXT://kafka:29092,PLAINTEXT_HOST://localhost:9092",
+	}, []Listener{
+		{Name: "PLAINTEXT", Protocol: "PLAINTEXT", Addr: "0.0.0.0:29092", AdvertisedHost: "kafka", AdvertisedPort: 29092},
+		{Name: "PLAINTEXT_HOST", Protocol: "PLAINTEXT", Addr: "0.0.0.0:9092", AdvertisedHost: "localhost", AdvertisedPort: 9092}})
+	// Names are case-insensitive; an advertised entry may cover some of
+	// the listeners, in any order, and several may share a port.
+	f([]string{
+		"listeners=internal://127.0.0.1:9092,External://127.0.0.1:9093,ssl://127.0.0.1:0",
+		"listener.security.protocol.map=INTERNAL:PLAINTEXT,external:SASL_SSL,SSL:SSL",
+		"advertised.listeners=EXTERNAL://[2001:db8::1]:443,ssl://lb.example:443",
+	}, []Listener{
+		{Name: "INTERNAL", Protocol: "PLAINTEXT", Addr: "127.0.0.1:9092", AdvertisedHost: "127.0.0.1", AdvertisedPort: 9092},
+		{Name: "EXTERNAL", Protocol: "SASL_SSL", Addr: "127.0.0.1:9093", AdvertisedHost: "2001:db8::1", AdvertisedPort: 443},
+		{Name: "SSL", Protocol: "SSL", Addr: "127.0.0.1:0", AdvertisedHost: "lb.example", AdvertisedPort: 443}})
+	// One IPv4 and one IPv6 address may share a port, as in Kafka.
+	f([]string{"listeners=PLAINTEXT://127.0.0.1:9092,SSL://[::1]:9092"}, []Listener{
+		{Name: "PLAINTEXT", Protocol: "PLAINTEXT", Addr: "127.0.0.1:9092", AdvertisedHost: "127.0.0.1", AdvertisedPort: 9092},
+		{Name: "SSL", Protocol: "SSL", Addr: "[::1]:9092", AdvertisedHost: "::1", AdvertisedPort: 9092}})
+}
+
+func TestListenerSpecsErrors(t *testing.T) {
+	f := func(sets []string, wantErr string) {
+		t.Helper()
+		_, err := Load(setArgs(sets...), nil)
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("%q: error %v, want one containing %q", sets, err, wantErr)
+		}
+	}
+	f([]string{"listeners="}, "must name at least one listener")
+	f([]string{"listeners=localhost:9092"}, `listener "localhost:9092": want NAME://host:port`)
+	f([]string{"listeners=IN SIDE://:9092"}, `want NAME://host:port`)
+	f([]string{"listeners=PLAINTEXT://:9092,plaintext://:9093"}, "listener name PLAINTEXT is used twice")
+	f([]string{"listeners=PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.2:9092"}, "port 9092 is also PLAINTEXT's")
+	f([]string{"listeners=EXTERNAL://:9093"}, "listener EXTERNAL://:9093 has no security protocol: listener.security.protocol.map (PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL) does not map EXTERNAL")
+	f([]string{"listener.security.protocol.map=PLAINTEXT:SASL_GSSAPI"}, "security protocol SASL_GSSAPI is not served")
+	f([]string{"listener.security.protocol.map=PLAINTEXT"}, "want LISTENER_NAME:SECURITY_PROTOCOL")
+	f([]string{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,plaintext:SSL"}, "listener name PLAINTEXT is mapped twice")
+	f([]string{"advertised.listeners=SSL://broker1.example:9093"}, "advertised.listeners names SSL, which listeners (PLAINTEXT://127.0.0.1:9092) does not")
+	f([]string{"advertised.listeners=PLAINTEXT://0.0.0.0:9092"}, "an advertised host must be an address clients can reach, not empty or a wildcard")
+	f([]string{"advertised.listeners=PLAINTEXT://broker1.example:0"}, "an advertised port must not be 0")
+	f([]string{"advertised.listeners=PLAINTEXT://a:1,PLAINTEXT://b:2"}, "listener name PLAINTEXT is used twice")
+	// A scoped key for a listener that does not exist is a typo.
+	f([]string{"listener.name.sasl_ssl.ssl.client.auth=required"}, "listener.name.sasl_ssl.ssl.client.auth names listener SASL_SSL, which listeners (PLAINTEXT://127.0.0.1:9092) does not")
+}
+
+// setArgs turns key=value pairs into --set flags.
+func setArgs(sets ...string) []string {
+	var args []string
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	return args
 }

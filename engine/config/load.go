@@ -125,6 +125,10 @@ func Load(args []string, environ []string) (*Config, error) {
 	if err := apply(c, as); err != nil {
 		return nil, err
 	}
+	// The listener keys name each other; checked once all are in.
+	if _, err := c.ListenerSpecs(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -217,6 +221,9 @@ func environmentAssignments(environ []string) ([]assignment, error) {
 		}
 		src := source{kind: fromEnv, env: name}
 		key, ok := envIndex[upper]
+		if !ok {
+			key, ok = listenerKeyEnv(upper)
+		}
 		if !ok {
 			guess := strings.ToLower(strings.ReplaceAll(upper[len(envPrefix):], "_", "."))
 			return nil, assignment{key: guess, value: value, src: src}.unknownKey()

@@ -102,6 +102,7 @@ func TestLoadDefaults(t *testing.T) {
 		NUMAPolicy:                             "node",
 		Transport:                              "gnet",
 		SSLClientAuth:                          "none",
+		ListenerSecurityProtocolMap:            []string{"PLAINTEXT:PLAINTEXT", "SSL:SSL", "SASL_PLAINTEXT:SASL_PLAINTEXT", "SASL_SSL:SASL_SSL"},
 		IOTimeout:                              30 * time.Second,
 		FetchMaxWait:                           30 * time.Second,
 		ShutdownGrace:                          10 * time.Second,
@@ -301,12 +302,12 @@ func TestLoadErrors(t *testing.T) {
 
 	// Listeners.
 	f("", nil, set("listeners="), `config: --set listeners="": must name at least one listener`)
-	f("", nil, set("listeners=127.0.0.1:9092"), `config: --set listeners="127.0.0.1:9092": listener "127.0.0.1:9092": want PROTOCOL://host:port (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)`)
-	f("", nil, set("listeners=PLAINTEXT://127.0.0.1"), `config: --set listeners="PLAINTEXT://127.0.0.1": listener "PLAINTEXT://127.0.0.1": want PROTOCOL://host:port (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)`)
-	f("", nil, set("listeners=PLAINTEXT://h:x"), `config: --set listeners="PLAINTEXT://h:x": listener "PLAINTEXT://h:x": want PROTOCOL://host:port (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)`)
+	f("", nil, set("listeners=127.0.0.1:9092"), `config: --set listeners="127.0.0.1:9092": listener "127.0.0.1:9092": want NAME://host:port (NAME: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL or a name in listener.security.protocol.map)`)
+	f("", nil, set("listeners=PLAINTEXT://127.0.0.1"), `config: --set listeners="PLAINTEXT://127.0.0.1": listener "PLAINTEXT://127.0.0.1": want NAME://host:port (NAME: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL or a name in listener.security.protocol.map)`)
+	f("", nil, set("listeners=PLAINTEXT://h:x"), `config: --set listeners="PLAINTEXT://h:x": listener "PLAINTEXT://h:x": want NAME://host:port (NAME: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL or a name in listener.security.protocol.map)`)
 	f("", nil, set("listeners=PLAINTEXT://h:70000"), `config: --set listeners="PLAINTEXT://h:70000": listener "PLAINTEXT://h:70000": port 70000 is outside 0-65535`)
-	f("", nil, set("listeners=SASL_OAUTH://h:9093"), `config: --set listeners="SASL_OAUTH://h:9093": listener "SASL_OAUTH://h:9093": security protocol SASL_OAUTH is not supported (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)`)
-	f("", nil, set("listeners=PLAINTEXT://a:1,SSL://b:2"), `config: --set listeners="PLAINTEXT://a:1,SSL://b:2": one listener only`)
+	f("", nil, set("listeners=SASL_OAUTH://h:9093"), `config: listener SASL_OAUTH://h:9093 has no security protocol: listener.security.protocol.map (PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL) does not map SASL_OAUTH`)
+	f("", nil, set("listeners=PLAINTEXT://a:1,SSL://b:1"), `config: --set listeners="PLAINTEXT://a:1,SSL://b:1": listener "SSL://b:1": port 1 is also PLAINTEXT's; each listener needs its own port`)
 	f("", nil, set("listeners=PLAINTEXT://a:1,PLAINTEXT://b:2"),
 		`config: --set listeners="PLAINTEXT://a:1,PLAINTEXT://b:2": listener "PLAINTEXT://b:2": listener name PLAINTEXT is used twice`)
 	f("", nil, set("advertised.listeners=PLAINTEXT://0.0.0.0:9092"),

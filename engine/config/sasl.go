@@ -30,20 +30,6 @@ func saslMechanismsField(c *Config, v string) error {
 // a JAAS line: an option of its own, not the end of another's name.
 var jaasUser = regexp.MustCompile(`(?:^|[\s;])user_([^\s=]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;"]+))`)
 
-// jaasField takes a PlainLoginModule JAAS line, checked when set.
-func jaasField(field func(*Config) *string) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		v = strings.TrimSpace(v)
-		if v != "" {
-			if _, err := plainUsers(v); err != nil {
-				return err
-			}
-		}
-		*field(c) = v
-		return nil
-	}
-}
-
 // plainUsers reads the users of a PlainLoginModule JAAS line, as Kafka's
 // PlainServerCallbackHandler reads its user_NAME="PASSWORD" options.
 func plainUsers(jaas string) (map[string]string, error) {
@@ -64,19 +50,13 @@ func plainUsers(jaas string) (map[string]string, error) {
 	return users, nil
 }
 
-// SASLPlainUsers returns the PLAIN users of the SASL listener, from its
-// listener.name.<listener>.plain.sasl.jaas.config.
-func (c *Config) SASLPlainUsers() (map[string]string, error) {
-	l, err := theListener("listeners", c.Listeners, false)
-	if err != nil {
-		return nil, err
-	}
-	jaas, key := c.SASLPlaintextPlainJAAS, "listener.name.sasl_plaintext.plain.sasl.jaas.config"
-	if l.name == securitySASLSSL {
-		jaas, key = c.SASLSSLPlainJAAS, "listener.name.sasl_ssl.plain.sasl.jaas.config"
-	}
+// SASLPlainUsers returns the PLAIN users of SASL listener name, from its
+// listener.name.<name>.plain.sasl.jaas.config.
+func (c *Config) SASLPlainUsers(name string) (map[string]string, error) {
+	key := listenerKeyPrefix + strings.ToLower(name) + "." + plainJAASSuffix
+	jaas := c.ListenerKeys[key]
 	if jaas == "" {
-		return nil, fmt.Errorf("config: a %s listener needs %s (its PLAIN users)", l.name, key)
+		return nil, fmt.Errorf("config: the SASL listener %s needs %s (its PLAIN users)", strings.ToUpper(name), key)
 	}
 	users, err := plainUsers(jaas)
 	if err != nil {

@@ -19,24 +19,22 @@ func TestSASLPlainUsers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	users, err := c.SASLPlainUsers()
+	users, err := c.SASLPlainUsers("SASL_SSL")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := map[string]string{"admin": "x", "alice": `a "quoted" secret`}; !maps.Equal(users, want) {
 		t.Fatalf("users %v, want %v", users, want)
 	}
-	if tls, _ := c.ListenerTLS(); !tls {
-		t.Fatal("a SASL_SSL listener without TLS")
-	}
-	if sasl, _ := c.ListenerSASL(); !sasl {
-		t.Fatal("a SASL_SSL listener without SASL")
+	specs, err := c.ListenerSpecs()
+	if err != nil || !specs[0].TLS() || !specs[0].SASL() {
+		t.Fatalf("a SASL_SSL listener without TLS and SASL: %+v, %v", specs, err)
 	}
 
 	if err := c.Set("listeners", "SASL_PLAINTEXT://127.0.0.1:9094"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SASLPlainUsers(); err == nil || !strings.Contains(err.Error(), "listener.name.sasl_plaintext.plain.sasl.jaas.config") {
+	if _, err := c.SASLPlainUsers("sasl_plaintext"); err == nil || !strings.Contains(err.Error(), "listener.name.sasl_plaintext.plain.sasl.jaas.config") {
 		t.Fatalf("a SASL_PLAINTEXT listener without users: %v", err)
 	}
 	if err := c.Set("listener.name.sasl_plaintext.plain.sasl.jaas.config", `org.apache.kafka.common.security.plain.PlainLoginModule required;`); err == nil {

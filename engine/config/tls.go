@@ -3,7 +3,6 @@ package config
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -22,13 +21,20 @@ func pemOnly(field func(*Config) *string) func(*Config, string) error {
 	}
 }
 
-// TLSConfig is the SSL listener's TLS configuration: its certificate from
-// ssl.keystore.location and, with ssl.client.auth, client certificates
-// verified against ssl.truststore.location. TLS 1.2 at least, as Kafka's
-// default ssl.enabled.protocols.
-func (c *Config) TLSConfig() (*tls.Config, error) {
+// TLSConfig is the TLS configuration of the SSL or SASL_SSL listener
+// name: its certificate from ssl.keystore.location and, with
+// ssl.client.auth, client certificates verified against
+// ssl.truststore.location, each key scoped to the listener where set
+// (listener.name.<name>.ssl.keystore.location). TLS 1.2 at least, as
+// Kafka's default ssl.enabled.protocols.
+func (c *Config) TLSConfig(name string) (*tls.Config, error) {
+	c, err := c.ForListener(name)
+	if err != nil {
+		return nil, err
+	}
 	if c.SSLKeystoreLocation == "" {
-		return nil, errors.New("config: an SSL listener needs ssl.keystore.location (a PEM file with its key and certificate chain)")
+		return nil, fmt.Errorf("config: the TLS listener %s needs ssl.keystore.location or %sssl.keystore.location (a PEM file with its key and certificate chain)",
+			strings.ToUpper(name), listenerKeyPrefix+strings.ToLower(name)+".")
 	}
 	pem, err := os.ReadFile(c.SSLKeystoreLocation)
 	if err != nil {

@@ -14,7 +14,7 @@ func TestTLSConfigErrors(t *testing.T) {
 	if err := c.Set("listeners", "SSL://127.0.0.1:9093"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.TLSConfig(); err == nil || !strings.Contains(err.Error(), "ssl.keystore.location") {
+	if _, err := c.TLSConfig("SSL"); err == nil || !strings.Contains(err.Error(), "ssl.keystore.location") {
 		t.Fatalf("no keystore: %v", err)
 	}
 	notPEM := filepath.Join(t.TempDir(), "broker.jks")
@@ -24,7 +24,7 @@ func TestTLSConfigErrors(t *testing.T) {
 	if err := c.Set("ssl.keystore.location", notPEM); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.TLSConfig(); err == nil || !strings.Contains(err.Error(), notPEM) {
+	if _, err := c.TLSConfig("SSL"); err == nil || !strings.Contains(err.Error(), notPEM) {
 		t.Fatalf("a keystore that is not PEM: %v", err)
 	}
 	for _, key := range []string{"ssl.keystore.type", "ssl.truststore.type"} {
@@ -32,7 +32,7 @@ func TestTLSConfigErrors(t *testing.T) {
 			t.Fatalf("%s=JKS: %v", key, err)
 		}
 	}
-	if ssl, err := c.ListenerTLS(); err != nil || !ssl {
-		t.Fatalf("ListenerTLS = %v, %v; want true", ssl, err)
+	if specs, err := c.ListenerSpecs(); err != nil || !specs[0].TLS() {
+		t.Fatalf("ListenerSpecs = %+v, %v; want a TLS listener", specs, err)
 	}
 }

@@ -8,12 +8,43 @@ import "context"
 // TopicID is a Kafka topic UUID (KIP-516).
 type TopicID [16]byte
 
-// Broker is one registered broker and its advertised listener.
+// Broker is one registered broker and its advertised listeners.
 type Broker struct {
-	NodeID int32  `json:"node_id"`
-	Host   string `json:"host"`
-	Port   int32  `json:"port"`
-	Rack   string `json:"rack,omitempty"`
+	NodeID int32 `json:"node_id"`
+	// Host and Port are the first listener's advertised endpoint, all that
+	// registrations before Listeners held.
+	Host string `json:"host"`
+	Port int32  `json:"port"`
+	Rack string `json:"rack,omitempty"`
+	// Listeners are the advertised endpoints, one per listener, in the
+	// broker's listeners order.
+	Listeners []Endpoint `json:"listeners,omitempty"`
+}
+
+// Endpoint is where clients of one listener reach a broker.
+type Endpoint struct {
+	Listener         string `json:"listener"` // its name, upper case
+	Host             string `json:"host"`
+	Port             int32  `json:"port"`
+	SecurityProtocol string `json:"security_protocol"`
+}
+
+// Endpoint returns where a client that came through listener reaches the
+// broker, as Kafka answers each client with the brokers' endpoints of the
+// listener it used; ok is false when the broker has no such listener. A
+// broker registered without Listeners, or an unnamed listener (a
+// connection made outside the broker's listeners, as tests make), gets
+// Host and Port.
+func (b Broker) Endpoint(listener string) (host string, port int32, ok bool) {
+	if listener == "" || len(b.Listeners) == 0 {
+		return b.Host, b.Port, true
+	}
+	for _, e := range b.Listeners {
+		if e.Listener == listener {
+			return e.Host, e.Port, true
+		}
+	}
+	return "", 0, false
 }
 
 // RackPtr is Rack as the Kafka protocol carries it: null when unset.
