@@ -64,8 +64,15 @@ func startBinaryListener(t testing.TB, protocol string, sets ...string) *brokerP
 	for _, s := range sets {
 		bp.args = append(bp.args, "--set", s)
 	}
+	return bp.launch()
+}
+
+// launch starts the binary with bp's arguments, waits for bp.addr to
+// accept, and kills it when the test ends.
+func (bp *brokerProc) launch() *brokerProc {
+	bp.t.Helper()
 	bp.start()
-	t.Cleanup(func() {
+	bp.t.Cleanup(func() {
 		if bp.cmd != nil {
 			bp.cmd.Process.Kill()
 			<-bp.exited

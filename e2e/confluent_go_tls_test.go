@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/x509"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/chronik-go/chronik/internal/testpki"
 )
@@ -57,15 +60,66 @@ func TestConfluentGoOverSASLSSL(t *testing.T) {
 		"sasl.password":     "alice-secret",
 	}
 	confluentRoundTrip(t, "sasl-ssl-rdkafka", conf)
-
 	conf["sasl.password"] = "wrong"
+	expectNoDelivery(t, conf, "sasl-ssl-rdkafka")
+}
+
+// librdkafka logging in with SCRAM-SHA-512 on a SASL_SSL listener whose
+// users were made through the broker's other, plaintext listener with
+// AlterUserScramCredentials (franz-go's kadm, as kafka-configs
+// --entity-type users --add-config 'SCRAM-SHA-512=[password=...]' does).
+func TestConfluentGoSCRAMOverSASLSSL(t *testing.T) {
+	pki := testpki.New(t)
+	caFile, keystoreFile := pki.WriteFiles(t, t.TempDir())
+	bp := &brokerProc{t: t, dataDir: t.TempDir(), addr: freeAddr(t)}
+	internal := freeAddr(t)
+	for _, s := range []string{
+		"listeners=SASL_SSL://" + bp.addr + ",INTERNAL://" + internal,
+		"listener.security.protocol.map=SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT",
+		"listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512",
+		"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+		"ssl.keystore.location=" + keystoreFile,
+		"log.dirs=" + bp.dataDir,
+	} {
+		bp.args = append(bp.args, "--set", s)
+	}
+	bp.launch()
+
+	admin, err := kgo.NewClient(kgo.SeedBrokers(internal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	altered, err := kadm.NewClient(admin).AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{
+		{User: "carol", Mechanism: kadm.ScramSha512, Iterations: 4096, Password: "carol-secret"}})
+	if err != nil || altered["carol"].Err != nil {
+		t.Fatalf("create the SCRAM user: %v %+v", err, altered)
+	}
+	conf := kafka.ConfigMap{
+		"bootstrap.servers": bp.addr,
+		"security.protocol": "sasl_ssl",
+		"ssl.ca.location":   caFile,
+		"sasl.mechanisms":   "SCRAM-SHA-512",
+		"sasl.username":     "carol",
+		"sasl.password":     "carol-secret",
+	}
+	confluentRoundTrip(t, "scram-rdkafka", conf)
+	conf["sasl.password"] = "wrong"
+	expectNoDelivery(t, conf, "scram-rdkafka")
+}
+
+// expectNoDelivery checks that a producer configured with conf (a wrong
+// password) gets no record delivered to topic.
+func expectNoDelivery(t *testing.T, conf kafka.ConfigMap, topic string) {
+	t.Helper()
 	conf["message.timeout.ms"] = 3000
 	p, err := kafka.NewProducer(&conf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	topic := "sasl-ssl-rdkafka"
 	deliveries := make(chan kafka.Event, 1)
 	if err := p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny}, Value: []byte("x")}, deliveries); err != nil {
 		t.Fatal(err)

@@ -11,8 +11,9 @@ import (
 //
 // Behaviour:
 // * On a SASL listener before the connection has authenticated: the
-//   mechanism must be one of sasl.enabled.mechanisms (PLAIN, in that case,
-//   as Kafka compares), else UNSUPPORTED_SASL_MECHANISM, after which the
+//   mechanism must be one of the listener's sasl.enabled.mechanisms
+//   (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; in upper case, as Kafka
+//   compares), else UNSUPPORTED_SASL_MECHANISM, after which the
 //   connection's next request closes it; either way the answer lists
 //   them. The connection's SaslAuthenticate then uses it.
 // * Elsewhere (a PLAINTEXT or SSL listener, or a connection already

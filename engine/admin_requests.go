@@ -60,6 +60,8 @@ func metaOpError(err error) *apiError {
 		return &apiError{code: kerr.InvalidReplicaAssignment, msg: err.Error()}
 	case errors.Is(err, meta.ErrTopicCollision):
 		return &apiError{code: kerr.InvalidTopicException, msg: err.Error()}
+	case errors.Is(err, meta.ErrNotFound):
+		return &apiError{code: kerr.ResourceNotFound, msg: err.Error()}
 	case errors.Is(err, meta.ErrInvalidOp):
 		return &apiError{code: kerr.InvalidRequest, msg: err.Error()}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

@@ -133,9 +133,10 @@ type Broker struct {
 	startSettled atomic.Bool
 	// lastCleanStateMu serializes retireLastCleanState.
 	lastCleanStateMu sync.Mutex
-	// sasl authenticates the connections of each SASL listener, by
-	// listener name; other listeners have none.
-	sasl map[string]*saslAuth
+	// listeners names the broker's listeners; sasl authenticates the
+	// connections of each SASL listener, by name (others have none).
+	listeners []string
+	sasl      map[string]*saslAuth
 }
 
 // New opens every partition the metadata names and starts the shards.
@@ -165,8 +166,17 @@ func New(opts Options) (*Broker, error) {
 		b.opener = uring.PwriteOpener{}
 	}
 	b.pids.b = b
-	var err error
-	if b.sasl, err = saslListeners(cfg); err != nil {
+	specs, err := cfg.ListenerSpecs()
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range specs {
+		b.listeners = append(b.listeners, l.Name)
+	}
+	for _, k := range cfg.UnusedListenerKeys(specs) {
+		b.log.Warn("config key names a listener this broker does not have; ignored", "key", k, "listeners", b.listeners)
+	}
+	if b.sasl, err = saslListeners(cfg, specs); err != nil {
 		return nil, err
 	}
 	b.lanes.checks = make(chan struct{}, config.UsableCPUs())
@@ -511,6 +521,12 @@ func (b *Broker) serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 		out.CloseAfterEarlier(err)
 		return
 	}
+	var known bool
+	if c.Listener, known = b.listenerOf(c); !known {
+		// Never served past its listener's SASL for a name not known.
+		out.CloseAfterEarlier(fmt.Errorf("connection of listener %q, which this broker does not have", c.Listener))
+		return
+	}
 	r := &request{b: b, conn: c, key: h.key, version: h.version, corr: h.corr, clientID: h.clientID, out: out, received: time.Now()}
 	if !b.sasl[c.Listener].allows(c, h.key) {
 		// As Kafka, which closes a connection sending anything but the
@@ -556,7 +572,22 @@ func (b *Broker) serve(c netpoll.ConnInfo, body []byte, out netpoll.Responder) {
 
 // ConnClosed implements netpoll.Handler.
 // A produce lane removes itself once its queue is empty (produce_lanes.go).
-func (b *Broker) ConnClosed(c netpoll.ConnInfo) { b.sasl[c.Listener].closed(c) }
+func (b *Broker) ConnClosed(c netpoll.ConnInfo) {
+	c.Listener, _ = b.listenerOf(c)
+	b.sasl[c.Listener].closed(c)
+}
+
+// listenerOf names the listener a connection came through: its own, or,
+// for a connection made outside the broker's listeners (a test's, an
+// embedder's, with no name), the broker's one listener if it has one.
+// known is false for any other: such a connection is not served, since a
+// name the broker does not know has no SASL to go through.
+func (b *Broker) listenerOf(c netpoll.ConnInfo) (name string, known bool) {
+	if c.Listener == "" && len(b.listeners) == 1 {
+		return b.listeners[0], true
+	}
+	return c.Listener, slices.Contains(b.listeners, c.Listener)
+}
 
 // Close stops the shards, closes every partition cleanly and writes the
 // clean-shutdown marker. The listener must be shut down first. Stopping

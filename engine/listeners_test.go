@@ -11,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
+
+	"github.com/chronik-go/chronik/netpoll"
 )
 
 // twoListeners are the settings of a broker with an INTERNAL plaintext
@@ -136,3 +138,28 @@ func TestAdvertisedListenersArePerListener(t *testing.T) {
 }
 
 func endpoint(host string, port int32) string { return net.JoinHostPort(host, fmt.Sprint(port)) }
+
+// A connection is served only through a listener the broker has: one made
+// outside them (no name) counts as the broker's one listener, SASL and
+// all, and one stamped with a name the broker does not know (the SASL
+// listener's in lower case) is closed, never let past the login.
+func TestConnectionsOfUnknownListenersAreNotServed(t *testing.T) {
+	tb := startBroker(t, "listeners=SASL_PLAINTEXT://127.0.0.1:0",
+		"listener.name.sasl_plaintext.plain.sasl.jaas.config="+testJAAS)
+	for _, name := range []string{"", "sasl_plaintext", "PLAINTEXT"} {
+		srv, err := netpoll.Listen(netpoll.Options{Listener: name, Addr: "127.0.0.1:0", Transport: "std",
+			MaxFrameBytes: tb.cfg.SocketRequestMaxBytes, MaxInflight: 8, MaxQueuedBytes: 1 << 20, WriteTimeout: time.Second}, tb.b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := dialRaw(t, srv.Addr().String(), 5*time.Second)
+		err = roundTrip(conn, kmsg.NewPtrMetadataRequest(), 12, kmsg.NewPtrMetadataResponse())
+		conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		srv.Shutdown(ctx)
+		cancel()
+		if err == nil {
+			t.Fatalf("listener name %q: Metadata served without a SASL login", name)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/subtle"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,9 +29,9 @@ import (
 // default: a failed login is answered this late, slowing password guesses.
 const saslFailureDelay = 100 * time.Millisecond
 
-// saslAuth is the broker's SASL side; nil users: the listener has none.
+// saslAuth is one listener's SASL side.
 type saslAuth struct {
-	users      map[string]string // PLAIN user -> password
+	users      map[string]string // PLAIN user -> password; nil without PLAIN
 	mechanisms []string          // offered, in order
 	conns      sync.Map          // netpoll.ConnInfo.ID -> *saslConn
 }
@@ -44,29 +45,28 @@ type saslConn struct {
 	authenticated bool
 	failed        bool // the exchange failed: nothing more is served
 	user          string
+	scram         *scramExchange // a SCRAM login between its two rounds
 }
 
 // saslListeners is the SASL side of each SASL listener of cfg: its PLAIN
 // users and its mechanisms, each as scoped to the listener.
-func saslListeners(cfg *config.Config) (map[string]*saslAuth, error) {
-	specs, err := cfg.ListenerSpecs()
-	if err != nil {
-		return nil, err
-	}
+func saslListeners(cfg *config.Config, specs []config.Listener) (map[string]*saslAuth, error) {
 	out := map[string]*saslAuth{}
 	for _, l := range specs {
 		if !l.SASL() {
 			continue
 		}
-		users, err := cfg.SASLPlainUsers(l.Name)
-		if err != nil {
-			return nil, err
-		}
 		lc, err := cfg.ForListener(l.Name)
 		if err != nil {
 			return nil, err
 		}
-		out[l.Name] = newSASLAuth(users, lc.SASLEnabledMechanisms)
+		a := newSASLAuth(nil, lc.SASLEnabledMechanisms)
+		if slices.Contains(a.mechanisms, "PLAIN") {
+			if a.users, err = cfg.SASLPlainUsers(l.Name); err != nil {
+				return nil, err
+			}
+		}
+		out[l.Name] = a
 	}
 	return out, nil
 }

@@ -181,7 +181,7 @@ func listenerTLS(cfg *config.Config, l config.Listener, logger *slog.Logger) (*t
 	if !l.TLS() {
 		return nil, nil
 	}
-	tc, err := cfg.TLSConfig(l.Name)
+	tc, err := cfg.TLSConfig(l)
 	if err != nil {
 		return nil, err
 	}

@@ -168,10 +168,16 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, name := range c.listenerKeyNames() {
+		k := listenerKey(name)
+		if k == nil || k.name != name {
+			return fmt.Errorf("config: %s is not a listener-scoped key as Set writes one (listener.name.<name in lower case>.<key>)", name)
+		}
 		scratch := *c
-		if err := listenerKey(name).set(&scratch, c.ListenerKeys[name]); err != nil {
+		if err := k.set(&scratch, c.ListenerKeys[name]); err != nil {
 			return fmt.Errorf("config: %s=%s: %w", name, shown(name, c.ListenerKeys[name]), err)
 		}
 	}
-	return nil
+	// The listener keys name each other.
+	_, err := c.ListenerSpecs()
+	return err
 }

@@ -116,7 +116,7 @@ var keyTable = []key{
 	// SASL on a SASL_PLAINTEXT or SASL_SSL listener: PLAIN, its users in
 	// Kafka's JAAS line for the listener.
 	{name: "sasl.enabled.mechanisms", typ: TypeList, def: "",
-		doc: "SASL mechanisms a SASL listener offers: PLAIN, the only one served so far (empty: PLAIN)",
+		doc: "SASL mechanisms a SASL listener offers: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (empty: PLAIN)",
 		set: saslMechanismsField, get: listField(func(c *Config) *[]string { return &c.SASLEnabledMechanisms })},
 	{name: "node.id", typ: TypeInt, def: "1",
 		doc: "this broker's id in the cluster",

@@ -187,9 +187,7 @@ func (l Listener) SASL() bool {
 // listener.security.protocol.map into the listeners to bind, in the order
 // listeners names them. An advertised entry names a listener; a listener
 // without one advertises its own address (Kafka would not advertise it at
-// all, leaving its clients no broker to go on to). Every
-// listener.name.<name>. key must name a listener, so a typo does not leave
-// a listener without its settings.
+// all, leaving its clients no broker to go on to).
 func (c *Config) ListenerSpecs() ([]Listener, error) {
 	ls, err := parseListeners(c.Listeners, false)
 	if err != nil {
@@ -230,13 +228,22 @@ func (c *Config) ListenerSpecs() ([]Listener, error) {
 		}
 		out[i].AdvertisedHost, out[i].AdvertisedPort = a.host, int32(a.port)
 	}
+	return out, nil
+}
+
+// UnusedListenerKeys lists the listener.name.<name>. keys set for a
+// listener the broker does not have: ignored, as Kafka ignores them (a
+// shared config for brokers with other listeners), and worth a warning,
+// since a typo in the name leaves a listener without its settings.
+func (c *Config) UnusedListenerKeys(specs []Listener) []string {
+	var unused []string
 	for _, k := range c.listenerKeyNames() {
 		name, _, _ := splitListenerKey(k)
-		if indexOfListener(out, strings.ToUpper(name)) < 0 {
-			return nil, fmt.Errorf("config: %s names listener %s, which listeners (%s) does not", k, strings.ToUpper(name), strings.Join(c.Listeners, ","))
+		if indexOfListener(specs, strings.ToUpper(name)) < 0 {
+			unused = append(unused, k)
 		}
 	}
-	return out, nil
+	return unused
 }
 
 func indexOfListener(ls []Listener, name string) int {

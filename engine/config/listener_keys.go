@@ -33,6 +33,11 @@ var listenerScoped = func() map[string]*key {
 				}
 				return nil
 			}},
+		// Taken, as Kafka requires them; SCRAM's users are in the metadata.
+		"scram-sha-256.sasl.jaas.config": {name: "scram-sha-256.sasl.jaas.config", typ: TypePassword,
+			doc: "a SCRAM-SHA-256 listener's JAAS line, as Kafka requires it: org.apache.kafka.common.security.scram.ScramLoginModule required;", set: scramJAASField},
+		"scram-sha-512.sasl.jaas.config": {name: "scram-sha-512.sasl.jaas.config", typ: TypePassword,
+			doc: "a SCRAM-SHA-512 listener's JAAS line, as Kafka requires it: org.apache.kafka.common.security.scram.ScramLoginModule required;", set: scramJAASField},
 	}
 	for _, name := range []string{"ssl.keystore.location", "ssl.keystore.type", "ssl.truststore.location",
 		"ssl.truststore.type", "ssl.client.auth", "sasl.enabled.mechanisms"} {
@@ -126,7 +131,7 @@ func (c *Config) ForListener(name string) (*Config, error) {
 	prefix := listenerKeyPrefix + strings.ToLower(name) + "."
 	for _, full := range c.listenerKeyNames() {
 		suffix, ok := strings.CutPrefix(full, prefix)
-		if !ok || suffix == plainJAASSuffix {
+		if !ok || strings.HasSuffix(suffix, ".sasl.jaas.config") {
 			continue
 		}
 		if err := listenerScoped[suffix].set(&lc, c.ListenerKeys[full]); err != nil {

@@ -92,3 +92,25 @@ func TestListenerScopedKeys(t *testing.T) {
 		t.Fatal("an environment variable naming no scoped key was taken")
 	}
 }
+
+// Validate holds a Config built in code to Load's rules: a ListenerKeys
+// entry must be a scoped key as Set writes it (the listener in lower case,
+// which ForListener reads), and the listener keys must agree.
+func TestValidateListenerKeys(t *testing.T) {
+	for _, keys := range []map[string]string{
+		{"listener.name.plaintext.ssl.bogus": "x"},
+		{"listener.name.PLAINTEXT.ssl.client.auth": "required"},
+		{"listener.name.plaintext.ssl.client.auth": "sometimes"},
+	} {
+		c := Defaults()
+		c.ListenerKeys = keys
+		if err := c.Validate(); err == nil {
+			t.Fatalf("Validate took %v", keys)
+		}
+	}
+	c := Defaults()
+	c.Listeners = []string{"INTERNAL://127.0.0.1:9092"}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "listener.security.protocol.map") {
+		t.Fatalf("Validate took a listener the protocol map does not map: %v", err)
+	}
+}

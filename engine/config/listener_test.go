@@ -76,8 +76,32 @@ func TestListenerSpecsErrors(t *testing.T) {
 	f([]string{"advertised.listeners=PLAINTEXT://0.0.0.0:9092"}, "an advertised host must be an address clients can reach, not empty or a wildcard")
 	f([]string{"advertised.listeners=PLAINTEXT://broker1.example:0"}, "an advertised port must not be 0")
 	f([]string{"advertised.listeners=PLAINTEXT://a:1,PLAINTEXT://b:2"}, "listener name PLAINTEXT is used twice")
-	// A scoped key for a listener that does not exist is a typo.
-	f([]string{"listener.name.sasl_ssl.ssl.client.auth=required"}, "listener.name.sasl_ssl.ssl.client.auth names listener SASL_SSL, which listeners (PLAINTEXT://127.0.0.1:9092) does not")
+}
+
+// A scoped key for a listener the broker does not have is ignored, as
+// Kafka ignores it (one config for brokers with other listeners), and
+// listed for a warning.
+func TestUnusedListenerKeys(t *testing.T) {
+	c, err := Load(setArgs("listener.name.sasl_ssl.ssl.client.auth=required", "listener.name.plaintext.ssl.client.auth=none"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := c.ListenerSpecs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.UnusedListenerKeys(specs); !reflect.DeepEqual(got, []string{"listener.name.sasl_ssl.ssl.client.auth"}) {
+		t.Fatalf("unused %q", got)
+	}
+	// The two JAAS keys earlier releases knew, both set for a broker with
+	// one of the listeners (a config shared by brokers), still start.
+	jaas := `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-secret";`
+	if _, err := Load(setArgs("listeners=SASL_SSL://127.0.0.1:9094"), []string{
+		"CHRONIK_LISTENER_NAME_SASL_SSL_PLAIN_SASL_JAAS_CONFIG=" + jaas,
+		"CHRONIK_LISTENER_NAME_SASL_PLAINTEXT_PLAIN_SASL_JAAS_CONFIG=" + jaas,
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // setArgs turns key=value pairs into --set flags.

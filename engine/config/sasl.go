@@ -4,11 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
-// saslMechanismsField takes sasl.enabled.mechanisms: PLAIN is the one
-// mechanism served (SCRAM and OAUTHBEARER are not yet).
+// saslMechanisms are the SASL mechanisms served, by Kafka's names.
+var saslMechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
+
+// saslMechanismsField takes sasl.enabled.mechanisms: PLAIN, SCRAM-SHA-256
+// and SCRAM-SHA-512 are served (OAUTHBEARER and GSSAPI are not).
 func saslMechanismsField(c *Config, v string) error {
 	entries, err := splitList(v)
 	if err != nil {
@@ -17,8 +21,8 @@ func saslMechanismsField(c *Config, v string) error {
 	var out []string
 	for _, e := range entries {
 		m := strings.ToUpper(e)
-		if m != "PLAIN" {
-			return fmt.Errorf("SASL mechanism %s is not served (PLAIN is)", e)
+		if !slices.Contains(saslMechanisms, m) {
+			return fmt.Errorf("SASL mechanism %s is not served (%s are)", e, strings.Join(saslMechanisms, ", "))
 		}
 		out = append(out, m)
 	}
@@ -29,6 +33,16 @@ func saslMechanismsField(c *Config, v string) error {
 // jaasUser is one user_NAME="PASSWORD" (or user_NAME=PASSWORD) option of
 // a JAAS line: an option of its own, not the end of another's name.
 var jaasUser = regexp.MustCompile(`(?:^|[\s;])user_([^\s=]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;"]+))`)
+
+// scramJAASField checks a SCRAM listener's JAAS line, which Kafka requires
+// and which names nothing the broker needs (its users are in the
+// metadata, made with AlterUserScramCredentials).
+func scramJAASField(c *Config, v string) error {
+	if v = strings.TrimSpace(v); v != "" && !strings.Contains(v, "ScramLoginModule") {
+		return errors.New("want org.apache.kafka.common.security.scram.ScramLoginModule required;")
+	}
+	return nil
+}
 
 // plainUsers reads the users of a PlainLoginModule JAAS line, as Kafka's
 // PlainServerCallbackHandler reads its user_NAME="PASSWORD" options.

@@ -40,8 +40,8 @@ func TestSASLPlainUsers(t *testing.T) {
 	if err := c.Set("listener.name.sasl_plaintext.plain.sasl.jaas.config", `org.apache.kafka.common.security.plain.PlainLoginModule required;`); err == nil {
 		t.Fatal("a JAAS line without users was taken")
 	}
-	if err := c.Set("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-256"); err == nil || !strings.Contains(err.Error(), "SCRAM-SHA-256") {
-		t.Fatalf("SCRAM-SHA-256: %v", err)
+	if err := c.Set("sasl.enabled.mechanisms", "PLAIN,GSSAPI"); err == nil || !strings.Contains(err.Error(), "GSSAPI") {
+		t.Fatalf("GSSAPI: %v", err)
 	}
 }
 

@@ -21,16 +21,23 @@ func pemOnly(field func(*Config) *string) func(*Config, string) error {
 	}
 }
 
-// TLSConfig is the TLS configuration of the SSL or SASL_SSL listener
-// name: its certificate from ssl.keystore.location and, with
-// ssl.client.auth, client certificates verified against
-// ssl.truststore.location, each key scoped to the listener where set
-// (listener.name.<name>.ssl.keystore.location). TLS 1.2 at least, as
-// Kafka's default ssl.enabled.protocols.
-func (c *Config) TLSConfig(name string) (*tls.Config, error) {
+// TLSConfig is the TLS configuration of an SSL or SASL_SSL listener: its
+// certificate from ssl.keystore.location and, with ssl.client.auth, client
+// certificates verified against ssl.truststore.location, each key scoped
+// to the listener where set (listener.name.<name>.ssl.keystore.location).
+// A SASL_SSL listener asks for client certificates only when its own
+// scoped ssl.client.auth says so, as Kafka (KIP-684): the broker-wide key
+// is for SSL listeners, whose clients a certificate authenticates. TLS
+// 1.2 at least, as Kafka's default ssl.enabled.protocols.
+func (c *Config) TLSConfig(l Listener) (*tls.Config, error) {
+	name := l.Name
+	scopedClientAuth := listenerKeyPrefix + strings.ToLower(name) + ".ssl.client.auth"
 	c, err := c.ForListener(name)
 	if err != nil {
 		return nil, err
+	}
+	if _, scoped := c.ListenerKeys[scopedClientAuth]; l.SASL() && !scoped {
+		c.SSLClientAuth = "none"
 	}
 	if c.SSLKeystoreLocation == "" {
 		return nil, fmt.Errorf("config: the TLS listener %s needs ssl.keystore.location or %sssl.keystore.location (a PEM file with its key and certificate chain)",

@@ -21,6 +21,9 @@ var (
 	// and '_' are taken alike, which metric names cannot tell apart
 	// (INVALID_TOPIC_EXCEPTION, as Kafka refuses it).
 	ErrTopicCollision = errors.New("topic name collides with another")
+	// ErrNotFound: the op deletes something that does not exist (a SCRAM
+	// credential; RESOURCE_NOT_FOUND).
+	ErrNotFound = errors.New("not found")
 	// ErrInvalidOp: the op is malformed (unknown kind, missing fields); a
 	// handler built it wrongly (INVALID_REQUEST).
 	ErrInvalidOp = errors.New("invalid metadata op")

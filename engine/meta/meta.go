@@ -87,6 +87,9 @@ type Snapshot struct {
 	// name, as Kafka keeps them: "" holds the cluster-wide default, a node
 	// id that broker's own. Nil when none were ever set.
 	BrokerConfigs map[string]map[string]string `json:"broker_configs,omitempty"`
+	// ScramCredentials are the SASL/SCRAM users: user -> mechanism
+	// ("SCRAM-SHA-256", "SCRAM-SHA-512") -> credential. Nil when none.
+	ScramCredentials map[string]map[string]ScramCredential `json:"scram_credentials,omitempty"`
 	// AppliedIndex is the raft index this view reflects.
 	AppliedIndex uint64 `json:"applied_index"`
 }
@@ -105,7 +108,29 @@ const (
 	// OpAllocateProducerIDs reserves Count producer ids; the result's
 	// FirstProducerID is the first of the block. Ids never repeat across restarts.
 	OpAllocateProducerIDs = "allocate_producer_ids"
+	// OpAlterScramCredentials changes the SCRAM credentials of one user,
+	// Names[0]: each of Scram sets (Credential) or deletes (nil) the
+	// user's credential of one mechanism. Deleting one the user does not
+	// have fails the op (ErrNotFound).
+	OpAlterScramCredentials = "alter_scram_credentials"
 )
+
+// ScramCredential is what a broker keeps of a SCRAM password (RFC 5802):
+// never the password, only the salt, the iteration count and the two
+// keys derived from the salted password, from which the exchange checks a
+// client's proof and proves itself in turn.
+type ScramCredential struct {
+	Salt       []byte `json:"salt"`
+	StoredKey  []byte `json:"stored_key"`
+	ServerKey  []byte `json:"server_key"`
+	Iterations int32  `json:"iterations"`
+}
+
+// ScramChange sets or (Credential nil) deletes one mechanism's credential.
+type ScramChange struct {
+	Mechanism  string           `json:"mechanism"`
+	Credential *ScramCredential `json:"credential,omitempty"`
+}
 
 // Op is one metadata change. A batch of Ops is one log entry, applied in order
 // and made visible at once; each Op is all-or-nothing on its own, and a failed
@@ -144,6 +169,8 @@ type Op struct {
 	Replace bool              `json:"replace,omitempty"`
 
 	Count int64 `json:"count,omitempty"` // OpAllocateProducerIDs
+
+	Scram []ScramChange `json:"scram,omitempty"` // OpAlterScramCredentials
 }
 
 // OpResult is the outcome of one Op of a batch: nil or an error a Kafka handler

@@ -25,6 +25,9 @@ type State struct {
 	// brokerConfigs is the draft of Snapshot.BrokerConfigs; its inner maps
 	// are replaced, never written.
 	brokerConfigs map[string]map[string]string
+	// scram is the draft of Snapshot.ScramCredentials; its inner maps are
+	// replaced, never written.
+	scram map[string]map[string]ScramCredential
 	// owned names the draft topics allocated since the last publish; only
 	// those may be changed in place.
 	owned map[string]bool
@@ -103,8 +106,12 @@ func (s *State) Snapshot() *Snapshot {
 	if s.brokerConfigs != nil {
 		snap.BrokerConfigs = s.brokerConfigs
 	}
+	snap.ScramCredentials = s.published.ScramCredentials
+	if s.scram != nil {
+		snap.ScramCredentials = s.scram
+	}
 	s.published = snap
-	s.topics, s.brokers, s.owned, s.brokerConfigs = nil, nil, nil, nil
+	s.topics, s.brokers, s.owned, s.brokerConfigs, s.scram = nil, nil, nil, nil, nil
 	s.dirty = false
 	return snap
 }
@@ -126,6 +133,8 @@ func (s *State) apply(op *Op) OpResult {
 		err = s.alterBrokerConfig(op)
 	case OpAllocateProducerIDs:
 		return s.allocateProducerIDs(op.Count)
+	case OpAlterScramCredentials:
+		err = s.alterScramCredentials(op)
 	default:
 		err = fmt.Errorf("op kind %q: %w", op.Kind, ErrInvalidOp)
 	}
@@ -318,6 +327,39 @@ func (s *State) alterBrokerConfig(op *Op) error {
 		delete(s.brokerConfigs, name)
 	} else {
 		s.brokerConfigs[name] = configs
+	}
+	return nil
+}
+
+func (s *State) alterScramCredentials(op *Op) error {
+	if len(op.Names) != 1 || op.Names[0] == "" || len(op.Scram) == 0 {
+		return fmt.Errorf("alter SCRAM credentials: want one user and at least one change: %w", ErrInvalidOp)
+	}
+	user := op.Names[0]
+	if s.scram == nil {
+		s.scram = maps.Clone(s.published.ScramCredentials)
+		if s.scram == nil {
+			s.scram = map[string]map[string]ScramCredential{}
+		}
+	}
+	creds := maps.Clone(s.scram[user])
+	if creds == nil {
+		creds = map[string]ScramCredential{}
+	}
+	for _, c := range op.Scram {
+		if c.Credential == nil {
+			if _, ok := creds[c.Mechanism]; !ok {
+				return fmt.Errorf("delete %s credential of user %q: %w", c.Mechanism, user, ErrNotFound)
+			}
+			delete(creds, c.Mechanism)
+			continue
+		}
+		creds[c.Mechanism] = *c.Credential
+	}
+	if len(creds) == 0 {
+		delete(s.scram, user)
+	} else {
+		s.scram[user] = creds
 	}
 	return nil
 }
