@@ -36,6 +36,8 @@ soak:
 # Fuzz the request decoder for a while (not part of make test).
 fuzz:
 	$(GO) test ./engine -run '^$$' -fuzz FuzzServeRequest -fuzztime 60s
+	$(GO) test ./engine -run '^$$' -fuzz FuzzScramFirst -fuzztime 30s
+	$(GO) test ./engine -run '^$$' -fuzz FuzzScramFinal -fuzztime 30s
 
 # The suite behind BENCHMARKS.md: every scenario against chronik and the
 # references (kfake, the null broker, raw loopback TCP and disk), alternating,

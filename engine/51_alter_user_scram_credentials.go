@@ -17,23 +17,22 @@ import (
 //   iteration count and the password salted by the client (kafka-configs
 //   --add-config 'SCRAM-SHA-256=[password=...]' computes it), from which
 //   the broker keeps the stored and server keys, never the password.
-// * One result per user; a user's changes apply all or none:
-//   UNACCEPTABLE_CREDENTIAL for an empty name, an empty salt or salted
+// * One result per user: DUPLICATE_RESOURCE for a user the request names
+//   more than once (whatever the mechanisms, as Kafka's KRaft controller);
+//   else UNACCEPTABLE_CREDENTIAL for an empty name, an empty salt or salted
 //   password, or iterations outside 4096-16384; UNSUPPORTED_SASL_MECHANISM
-//   for another mechanism; DUPLICATE_RESOURCE when the request changes one
-//   user's credential of one mechanism twice; RESOURCE_NOT_FOUND for a
-//   deletion of a credential the user does not have.
+//   for another mechanism; RESOURCE_NOT_FOUND for a deletion of a
+//   credential the user does not have.
 // * No authorizer: any client that may send requests may change
 //   credentials, as on a Kafka broker without one.
 
 func init() { registerAPI(51, 0, 0, (*Broker).handleAlterUserScramCredentials) }
 
-// scramAlteration is one user's changes and, once it failed, why.
+// scramAlteration is one user's change and, once it failed, why.
 type scramAlteration struct {
-	user    string
-	changes []meta.ScramChange
-	seen    map[int8]bool
-	err     *apiError
+	user   string
+	change meta.ScramChange
+	err    *apiError
 }
 
 func (b *Broker) handleAlterUserScramCredentials(r *request) {
@@ -41,46 +40,31 @@ func (b *Broker) handleAlterUserScramCredentials(r *request) {
 	resp := req.ResponseKind().(*kmsg.AlterUserSCRAMCredentialsResponse)
 	var users []*scramAlteration
 	byUser := map[string]*scramAlteration{}
-	alteration := func(user string) *scramAlteration {
-		a, ok := byUser[user]
-		if !ok {
-			a = &scramAlteration{user: user, seen: map[int8]bool{}}
-			byUser[user] = a
-			users = append(users, a)
-		}
-		return a
-	}
-	// check records one change of a user's, or why the user's changes fail.
-	check := func(user string, mechanism int8, change func(name string) (*meta.ScramCredential, *apiError)) {
-		a := alteration(user)
-		if a.err != nil {
+	// add records a user's change, or why it fails.
+	add := func(user string, mechanism int8, credential func(name string) (*meta.ScramCredential, *apiError)) {
+		if a, seen := byUser[user]; seen {
+			a.err = newAPIError(kerr.DuplicateResource, "A user credential cannot be altered twice in the same request")
 			return
 		}
+		a := &scramAlteration{user: user}
+		byUser[user] = a
+		users = append(users, a)
 		name, ok := scramMechanismNames[mechanism]
 		switch {
 		case user == "":
 			a.err = newAPIError(kerr.UnacceptableCredential, "Username must not be empty")
 		case !ok:
 			a.err = newAPIError(kerr.UnsupportedSaslMechanism, "Unknown SCRAM mechanism")
-		case a.seen[mechanism]:
-			a.err = newAPIError(kerr.DuplicateResource, "A user credential cannot be altered twice in the same request")
+		default:
+			cred, aerr := credential(name)
+			a.change, a.err = meta.ScramChange{Mechanism: name, Credential: cred}, aerr
 		}
-		if a.err != nil {
-			return
-		}
-		a.seen[mechanism] = true
-		cred, aerr := change(name)
-		if aerr != nil {
-			a.err = aerr
-			return
-		}
-		a.changes = append(a.changes, meta.ScramChange{Mechanism: name, Credential: cred})
 	}
 	for _, d := range req.Deletions {
-		check(d.Name, d.Mechanism, func(string) (*meta.ScramCredential, *apiError) { return nil, nil })
+		add(d.Name, d.Mechanism, func(string) (*meta.ScramCredential, *apiError) { return nil, nil })
 	}
 	for _, u := range req.Upsertions {
-		check(u.Name, u.Mechanism, func(name string) (*meta.ScramCredential, *apiError) {
+		add(u.Name, u.Mechanism, func(name string) (*meta.ScramCredential, *apiError) {
 			switch {
 			case u.Iterations < scramMinIterations:
 				return nil, newAPIError(kerr.UnacceptableCredential, "Too few iterations")
@@ -106,7 +90,7 @@ func (b *Broker) handleAlterUserScramCredentials(r *request) {
 	var proposed []*scramAlteration
 	for _, a := range users {
 		if a.err == nil {
-			ops = append(ops, meta.Op{Kind: meta.OpAlterScramCredentials, Names: []string{a.user}, Scram: a.changes})
+			ops = append(ops, meta.Op{Kind: meta.OpAlterScramCredentials, Names: []string{a.user}, Scram: []meta.ScramChange{a.change}})
 			proposed = append(proposed, a)
 		}
 	}
@@ -114,8 +98,7 @@ func (b *Broker) handleAlterUserScramCredentials(r *request) {
 		answer()
 		return
 	}
-	// Committing waits on the metadata log: off the event loop. One op
-	// per user, so each user's changes apply all or none.
+	// Committing waits on the metadata log: off the event loop.
 	go func() {
 		ctx, cancel := b.adminContext(0)
 		defer cancel()

@@ -273,6 +273,9 @@ func (b *Broker) Start(listeners []meta.Endpoint) error {
 	if err := b.registerSelf(listeners); err != nil {
 		return err
 	}
+	if err := b.addScramUsers(); err != nil {
+		return err
+	}
 	// Serve only once the view names this broker's new address, so a restart
 	// on another port never advertises the old one.
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.IOTimeout)

@@ -50,17 +50,21 @@ func TestSCRAMLogin(t *testing.T) {
 	adm := kadm.NewClient(tb.client(kgo.SeedBrokers(tb.addrs["INTERNAL"])))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	altered, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{
+	// One request names a user once (Kafka refuses a user twice).
+	for _, upserts := range [][]kadm.UpsertSCRAM{{
 		{User: "alice", Mechanism: kadm.ScramSha256, Iterations: 4096, Password: "alice-secret"},
-		{User: "alice", Mechanism: kadm.ScramSha512, Iterations: 8192, Password: "alice-512-secret"},
 		{User: "bob", Mechanism: kadm.ScramSha512, Iterations: 4096, Password: "bob-secret"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for user, a := range altered {
-		if a.Err != nil {
-			t.Fatalf("%s: %v %s", user, a.Err, a.ErrMessage)
+	}, {
+		{User: "alice", Mechanism: kadm.ScramSha512, Iterations: 8192, Password: "alice-512-secret"},
+	}} {
+		altered, err := adm.AlterUserSCRAMs(ctx, nil, upserts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for user, a := range altered {
+			if a.Err != nil {
+				t.Fatalf("%s: %v %s", user, a.Err, a.ErrMessage)
+			}
 		}
 	}
 
@@ -119,7 +123,7 @@ func TestSCRAMLogin(t *testing.T) {
 		t.Fatalf("after a restart: %v", err)
 	}
 	adm = kadm.NewClient(tb.client(kgo.SeedBrokers(tb.addrs["INTERNAL"])))
-	if altered, err = adm.AlterUserSCRAMs(ctx, []kadm.DeleteSCRAM{{User: "alice", Mechanism: kadm.ScramSha512}}, nil); err != nil || altered["alice"].Err != nil {
+	if altered, err := adm.AlterUserSCRAMs(ctx, []kadm.DeleteSCRAM{{User: "alice", Mechanism: kadm.ScramSha512}}, nil); err != nil || altered["alice"].Err != nil {
 		t.Fatalf("delete: %v %+v", err, altered)
 	}
 	if err := loginWith(t, tb, alice512); !errors.Is(err, kerr.SaslAuthenticationFailed) {
@@ -130,8 +134,9 @@ func TestSCRAMLogin(t *testing.T) {
 	}
 }
 
-// AlterUserScramCredentials answers each user on its own, all of a user's
-// changes or none, in Kafka's codes; DescribeUserScramCredentials names a
+// AlterUserScramCredentials answers each user on its own, in Kafka's
+// codes, and refuses a user named twice whatever the mechanisms (Kafka's
+// KRaft controller); DescribeUserScramCredentials names a
 // user without credentials and one asked twice.
 func TestAlterUserScramCredentialsErrors(t *testing.T) {
 	tb := startBroker(t, scramListeners()...)
@@ -157,8 +162,8 @@ func TestAlterUserScramCredentialsErrors(t *testing.T) {
 		upsert("", 1, 4096),
 		upsert("mech", 3, 4096),
 		upsert("twice", 1, 4096), upsert("twice", 1, 5000),
-		// One good change and one bad: neither applies.
-		upsert("half", 1, 4096), upsert("half", 2, 100),
+		// Twice with two mechanisms: neither applies.
+		upsert("half", 1, 4096), upsert("half", 2, 4096),
 	}
 	req.Deletions = []kmsg.AlterUserSCRAMCredentialsRequestDeletion{del("missing", 1), del("deleted-and-set", 2)}
 	req.Upsertions = append(req.Upsertions, upsert("deleted-and-set", 2, 4096))
@@ -169,7 +174,7 @@ func TestAlterUserScramCredentialsErrors(t *testing.T) {
 	want := map[string]int16{
 		"ok": 0, "few": kerr.UnacceptableCredential.Code, "many": kerr.UnacceptableCredential.Code,
 		"": kerr.UnacceptableCredential.Code, "mech": kerr.UnsupportedSaslMechanism.Code,
-		"twice": kerr.DuplicateResource.Code, "half": kerr.UnacceptableCredential.Code,
+		"twice": kerr.DuplicateResource.Code, "half": kerr.DuplicateResource.Code,
 		"missing": kerr.ResourceNotFound.Code, "deleted-and-set": kerr.DuplicateResource.Code,
 	}
 	if len(resp.Results) != len(want) {
@@ -200,5 +205,93 @@ func TestAlterUserScramCredentialsErrors(t *testing.T) {
 	}
 	if len(dresp.Results) != 3 || got["ok"] != 0 || got["half"] != kerr.ResourceNotFound.Code || got["ok2"] != kerr.DuplicateResource.Code {
 		t.Fatalf("described %+v", dresp.Results)
+	}
+}
+
+// --add-scram seeds a SCRAM user before the broker serves, so a listener
+// offering only SCRAM lets its first user in; started again with another
+// password for that user, the broker keeps the credential it has (it may
+// have been changed since), as kafka-storage format seeds a cluster once.
+func TestAddScramSeedsTheFirstUser(t *testing.T) {
+	tb := &testBroker{t: t, dir: t.TempDir(), sets: []string{
+		"listeners=SASL_PLAINTEXT://127.0.0.1:0",
+		"sasl.enabled.mechanisms=SCRAM-SHA-512",
+	}, args: []string{"--add-scram", `SCRAM-SHA-512=[name=admin,password="admin,secret]",iterations=8192]`}}
+	launchBroker(tb)
+	tb.addrs["EXTERNAL"] = tb.addr // loginWith's listener
+	admin := scram.Auth{User: "admin", Pass: "admin,secret]"}.AsSha512Mechanism()
+	if err := loginWith(t, tb, admin); err != nil {
+		t.Fatal(err)
+	}
+	cl := tb.client(kgo.SASL(admin))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	described, err := kadm.NewClient(cl).DescribeUserSCRAMs(ctx, "admin")
+	if err != nil || len(described["admin"].CredInfos) != 1 || described["admin"].CredInfos[0].Iterations != 8192 {
+		t.Fatalf("described %+v, %v", described, err)
+	}
+
+	tb.args = []string{"--add-scram", "SCRAM-SHA-512=[name=admin,password=other]"}
+	tb.restart()
+	tb.addrs["EXTERNAL"] = tb.addr
+	if err := loginWith(t, tb, admin); err != nil {
+		t.Fatalf("the first password after a restart: %v", err)
+	}
+	if err := loginWith(t, tb, scram.Auth{User: "admin", Pass: "other"}.AsSha512Mechanism()); !errors.Is(err, kerr.SaslAuthenticationFailed) {
+		t.Fatalf("--add-scram replaced a credential the metadata had: %v", err)
+	}
+}
+
+// Steps out of order, a failed step and a retry, a second handshake in the
+// middle, PLAIN on a listener offering only SCRAM: none of these
+// pipelined sequences gets its last request, a Metadata, served.
+func TestSCRAMStepsOutOfOrderServeNothing(t *testing.T) {
+	tb := startBroker(t, scramListeners()...)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(tb.client(kgo.SeedBrokers(tb.addrs["INTERNAL"])))
+	if _, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "alice", Mechanism: kadm.ScramSha256, Iterations: 4096, Password: "p"}}); err != nil {
+		t.Fatal(err)
+	}
+	type step struct {
+		req kmsg.Request
+		v   int16
+	}
+	handshake := func(m string) step {
+		r := kmsg.NewPtrSASLHandshakeRequest()
+		r.Mechanism = m
+		return step{r, 1}
+	}
+	auth := func(token string) step {
+		r := kmsg.NewPtrSASLAuthenticateRequest()
+		r.SASLAuthBytes = []byte(token)
+		return step{r, 2}
+	}
+	metadata := step{kmsg.NewPtrMetadataRequest(), 9}
+	for name, steps := range map[string][]step{
+		"final before first":        {handshake("SCRAM-SHA-256"), auth("c=biws,r=abc,p=AAAA"), auth("n,,n=alice,r=abc"), metadata},
+		"a wrong proof, then again": {handshake("SCRAM-SHA-256"), auth("n,,n=alice,r=abc"), auth("c=biws,r=abc,p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), auth("n,,n=alice,r=abc"), metadata},
+		"a second handshake":        {handshake("SCRAM-SHA-256"), auth("n,,n=alice,r=abc"), handshake("PLAIN"), metadata},
+		"an unknown user":           {handshake("SCRAM-SHA-256"), auth("n,,n=mallory,r=abc"), auth("x"), metadata},
+		"PLAIN where SCRAM is":      {handshake("PLAIN"), auth("\x00alice\x00p"), metadata},
+		"no handshake":              {auth("n,,n=alice,r=abc"), metadata},
+		"nothing but a Metadata":    {metadata},
+	} {
+		c := dialRaw(t, tb.addrs["EXTERNAL"], 10*time.Second)
+		for _, s := range steps {
+			if _, err := c.Write(sizePrefixed(encodeRequest(s.req, s.v))); err != nil {
+				break // closed already
+			}
+		}
+		answered := 0
+		for ; answered < len(steps); answered++ {
+			if _, err := readFrame(c); err != nil {
+				break
+			}
+		}
+		c.Close()
+		if answered == len(steps) {
+			t.Fatalf("%s: every step answered, the Metadata too", name)
+		}
 	}
 }

@@ -83,6 +83,7 @@ type scramExchange struct {
 	gs2Header   string // "n,," or "n,a=<authzid>,"
 	clientFirst string // client-first-message-bare
 	serverFirst string
+	clientNonce string
 	nonce       string // the client's nonce and the server's
 }
 
@@ -128,7 +129,7 @@ func scramFirst(mechanism string, msg []byte, serverNonce string, lookup func(us
 		return nil, nil, fmt.Errorf("user %q has no %s credential: %w", user, mechanism, errScramCredentials)
 	}
 	x := &scramExchange{mechanism: mechanism, user: user, cred: cred, gs2Header: flag + "," + authzid + ",",
-		clientFirst: bare, nonce: clientNonce + serverNonce}
+		clientFirst: bare, clientNonce: clientNonce, nonce: clientNonce + serverNonce}
 	x.serverFirst = "r=" + x.nonce + ",s=" + base64.StdEncoding.EncodeToString(cred.Salt) + ",i=" + strconv.Itoa(int(cred.Iterations))
 	return x, []byte(x.serverFirst), nil
 }
@@ -155,7 +156,11 @@ func (x *scramExchange) final(msg []byte) ([]byte, error) {
 	if attrs[0][2:] != base64.StdEncoding.EncodeToString([]byte(x.gs2Header)) {
 		return nil, errors.New("client-final-message: channel binding differs from the first message's")
 	}
-	if attrs[1][2:] != x.nonce {
+	// librdkafka before 2.6.1 (Debian 12's 2.0.2, so kcat) sends its own
+	// nonce again in front of the server's whole one, and signs that;
+	// Kafka 3 took it (a nonce ending with the server's). Taken too: the
+	// fresh server nonce is in it all the same.
+	if got := attrs[1][2:]; got != x.nonce && got != x.clientNonce+x.nonce {
 		return nil, errors.New("client-final-message: nonce differs from the server's")
 	}
 	h := scramHashes[x.mechanism]

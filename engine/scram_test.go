@@ -41,6 +41,29 @@ func TestSCRAMExchangeRFC7677(t *testing.T) {
 		t.Fatalf("server-final-message %q, want %q", serverFinal, want)
 	}
 
+	// librdkafka before 2.6.1 (Debian's 2.0.2) puts its own nonce again in
+	// front of the server's whole one, and signs the message as sent; taken,
+	// as Kafka 3 took it. Anything else in front is not.
+	oldRdkafka := "c=biws,r=rOprNGfwEbeRWgbNEkqO" + x.nonce
+	proof := hmacSum(sha256.New, cred.StoredKey, x.clientFirst+","+x.serverFirst+","+oldRdkafka)
+	clientKey := hmacSum(sha256.New, salted, "Client Key")
+	for i := range proof {
+		proof[i] ^= clientKey[i]
+	}
+	x, _, _ = scramFirst("SCRAM-SHA-256", []byte(clientFirst), serverNonce, lookup)
+	if _, err := x.final([]byte(oldRdkafka + ",p=" + base64.StdEncoding.EncodeToString(proof))); err != nil {
+		t.Fatalf("librdkafka 2.0's final message: %v", err)
+	}
+	otherPrefix := "c=biws,r=xx" + x.nonce
+	proof = hmacSum(sha256.New, cred.StoredKey, x.clientFirst+","+x.serverFirst+","+otherPrefix)
+	for i := range proof {
+		proof[i] ^= clientKey[i]
+	}
+	x, _, _ = scramFirst("SCRAM-SHA-256", []byte(clientFirst), serverNonce, lookup)
+	if _, err := x.final([]byte(otherPrefix + ",p=" + base64.StdEncoding.EncodeToString(proof))); err == nil {
+		t.Fatal("a nonce with something else in front of the server's was taken")
+	}
+
 	for _, final := range []string{
 		"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVU=", // a bit off
 		"c=biws,r=rOprNGfwEbeRWgbNEkqOsomethingelse,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",                  // not the server's nonce

@@ -30,6 +30,7 @@ type testBroker struct {
 	t      testing.TB
 	dir    string
 	sets   []string
+	args   []string     // command-line arguments after the --set ones
 	opener uring.Opener // nil: plain pwrite
 	sysfs  string       // NUMA topology root; "": the machine's
 	loops  int          // netpoll event loops; 0: one per usable CPU
@@ -95,6 +96,7 @@ func (tb *testBroker) tryOpen() error {
 	for _, s := range tb.sets {
 		args = append(args, "--set", s)
 	}
+	args = append(args, tb.args...)
 	cfg, err := config.Load(args, nil)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)

@@ -13,8 +13,9 @@
 # read_committed consumer must read exactly the committed records (see
 # e2e/clients/). Then a second broker with two listeners, a SASL_SSL one
 # (certificates made with openssl) and a plaintext one named INTERNAL,
-# serves kcat through each: with PLAIN over TLS on the first, without a
-# login on the second, each told its own listener's address.
+# serves kcat through each: with PLAIN and with SCRAM-SHA-256 over TLS on
+# the first, without a login on the second, each told its own listener's
+# address.
 #
 # By default it builds bin/chronik, starts it on a free loopback port with a
 # temporary log dir, and stops it on exit. Set E2E_BROKER=host:port
@@ -276,7 +277,8 @@ stop_broker
 # --- 4. security ------------------------------------------------------------
 
 # A second broker with a SASL_SSL listener (TLS with a throwaway CA made
-# with openssl, PLAIN users in Kafka's JAAS line) and a plaintext INTERNAL
+# with openssl, PLAIN users in Kafka's JAAS line, a SCRAM-SHA-256 user
+# seeded with --add-scram) and a plaintext INTERNAL
 # one, and kcat round-tripping through each as Debian's librdkafka is set
 # up for it: were a client sent to the other listener's address (Metadata
 # names the brokers' endpoints of the client's listener), it would speak
@@ -312,6 +314,8 @@ print(" ".join(str(s.getsockname()[1]) for s in ss))')
 		--set "listener.security.protocol.map=SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT" \
 		--set "ssl.keystore.location=$pki/broker.pem" \
 		--set 'listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_e2e="e2e-secret";' \
+		--set listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256 \
+		--add-scram 'SCRAM-SHA-256=[name=e2e-scram,password=e2e-scram-secret]' \
 		>"$work/broker-sasl.log" 2>&1 &
 	broker_pid=$!
 	if ! wait_for_listener "$broker" "$BROKER_START_WAIT_S" || ! wait_for_listener "$internal_broker" "$BROKER_START_WAIT_S"; then
@@ -326,6 +330,9 @@ if [[ -z ${E2E_BROKER:-} ]] && start_sasl_ssl_broker; then
 	sasl_x="-X security.protocol=sasl_ssl -X ssl.ca.location=$work/pki/ca.pem -X sasl.mechanisms=PLAIN -X sasl.username=e2e -X sasl.password=e2e-secret"
 	run_check "kcat SASL_SSL PLAIN" env KCAT_SECURITY=SASL_SSL KCAT_X="$sasl_x" \
 		"$clients_dir/kcat_roundtrip.sh" "$broker" "$(topic kcat-sasl-ssl)" gzip
+	scram_x="-X security.protocol=sasl_ssl -X ssl.ca.location=$work/pki/ca.pem -X sasl.mechanisms=SCRAM-SHA-256 -X sasl.username=e2e-scram -X sasl.password=e2e-scram-secret"
+	run_check "kcat SASL_SSL SCRAM-SHA-256" env KCAT_SECURITY="SASL_SSL SCRAM" KCAT_X="$scram_x" \
+		"$clients_dir/kcat_roundtrip.sh" "$broker" "$(topic kcat-scram)" snappy
 	run_check "kcat second listener" "$clients_dir/kcat_roundtrip.sh" "$internal_broker" "$(topic kcat-internal)" lz4
 	if ((failed > 0)); then
 		echo "--- last 40 lines of the two-listener bin/chronik log"

@@ -104,7 +104,10 @@ type Config struct {
 	// ListenerKeys holds the listener-scoped keys set
 	// (listener.name.<name>.<key>, listener_keys.go) by full name. A
 	// Config's copies share the map: it is replaced, never changed.
-	ListenerKeys    map[string]string
+	ListenerKeys map[string]string
+	// ScramUsers are the --add-scram users, created at start where the
+	// metadata has no credential for them (scram_users.go).
+	ScramUsers      []ScramUser
 	MetricsListener string        // metrics.listener: host:port, empty for none
 	IOTimeout       time.Duration // io.timeout.ms: deadline for any one disk or network operation
 	FetchMaxWait    time.Duration // fetch.max.wait.cap.ms: cap on a client's MaxWaitMs

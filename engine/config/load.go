@@ -9,7 +9,7 @@ import (
 )
 
 // Usage is the command line Load understands.
-const Usage = "chronik [--config FILE] [--set key=value]... [--help-config]"
+const Usage = "chronik [--config FILE] [--set key=value]... [--add-scram MECHANISM=[name=NAME,password=PASSWORD]]... [--help-config]"
 
 // ErrHelpRequested is returned by Load when the arguments ask for the key
 // list; the caller prints WriteHelp and exits successfully.
@@ -81,13 +81,14 @@ func (a assignment) unknownKey() error {
 type commandLine struct {
 	configFile string
 	sets       []assignment
+	scramUsers []ScramUser
 	help       bool
 }
 
 // Load builds the broker's Config from its command line (without the program
 // name) and environment (os.Environ form), implementing
 //
-//	chronik [--config FILE] [--set key=value]... [--help-config]
+//	chronik [--config FILE] [--set key=value]... [--add-scram ...]... [--help-config]
 //
 // Sources apply in this order, each overriding the one before: defaults, the
 // properties file, CHRONIK_* environment variables, --set flags in order.
@@ -125,6 +126,7 @@ func Load(args []string, environ []string) (*Config, error) {
 	if err := apply(c, as); err != nil {
 		return nil, err
 	}
+	c.ScramUsers = cl.scramUsers
 	// The listener keys name each other; checked once all are in.
 	if _, err := c.ListenerSpecs(); err != nil {
 		return nil, err
@@ -186,6 +188,18 @@ func parseCommandLine(args []string) (commandLine, error) {
 				continue
 			}
 			cl.sets = append(cl.sets, assignment{key: key, value: val, src: source{kind: fromFlag}})
+		case "--add-scram":
+			v, ok := value()
+			if !ok {
+				fail(errors.New("config: --add-scram needs MECHANISM=[name=NAME,password=PASSWORD]"))
+				continue
+			}
+			u, err := parseScramUser(v)
+			if err != nil {
+				fail(fmt.Errorf("config: --add-scram: %w", err)) // never the argument: it holds a password
+				continue
+			}
+			cl.scramUsers = append(cl.scramUsers, u)
 		default:
 			fail(fmt.Errorf("config: unknown argument %q (usage: %s)", arg, Usage))
 		}
