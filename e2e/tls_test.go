@@ -79,3 +79,29 @@ func pingWith(t *testing.T, addr string, opts ...kgo.Opt) error {
 	defer cancel()
 	return c.Ping(ctx)
 }
+
+// The stores Kafka users have, as its configs name them: a JKS keystore
+// (its key entry under a password of its own) and truststore, and PKCS12
+// ones, each serving a client that shows a certificate the truststore's CA
+// signed.
+func TestSSLListenerWithJKSAndPKCS12Stores(t *testing.T) {
+	pki := testpki.New(t)
+	dir := t.TempDir()
+	jksTrust, jksKeys := pki.WriteJKS(t, dir, "store-secret", "key-secret")
+	p12Trust, p12Keys := pki.WritePKCS12(t, dir, "p12-secret")
+	for name, sets := range map[string][]string{
+		"JKS": {"ssl.keystore.type=JKS", "ssl.keystore.location=" + jksKeys, "ssl.keystore.password=store-secret",
+			"ssl.key.password=key-secret", "ssl.truststore.type=JKS", "ssl.truststore.location=" + jksTrust,
+			"ssl.truststore.password=store-secret"},
+		"PKCS12": {"ssl.keystore.type=PKCS12", "ssl.keystore.location=" + p12Keys, "ssl.keystore.password=p12-secret",
+			"ssl.truststore.type=PKCS12", "ssl.truststore.location=" + p12Trust, "ssl.truststore.password=p12-secret"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			bp := startBinaryListener(t, "SSL", append(sets, "ssl.client.auth=required")...)
+			produceAndReadBack(t, bp.addr, "stores", 5, kgo.DialTLSConfig(pki.ClientTLS(true)))
+			if err := pingWith(t, bp.addr, kgo.DialTLSConfig(pki.ClientTLS(false))); err == nil {
+				t.Fatal("a client without a certificate was served")
+			}
+		})
+	}
+}

@@ -91,13 +91,15 @@ type Config struct {
 	WALIO        string // wal.io = auto|uring|pwrite
 	NUMAPolicy   string // numa.policy = node|cpu|none
 	Transport    string // net.transport = gnet|std
-	// The TLS listeners': ssl.keystore.location and .type (PEM),
+	// The TLS listeners': ssl.keystore.location and .type (JKS, PKCS12, PEM),
 	// ssl.truststore.location and .type, ssl.client.auth =
 	// none|requested|required (each may be scoped to one listener).
 	SSLKeystoreLocation, SSLKeystoreType     string
 	SSLTruststoreLocation, SSLTruststoreType string
-	SSLClientAuth                            string
-	SASLEnabledMechanisms                    []string // sasl.enabled.mechanisms
+	// ssl.keystore.password, ssl.key.password, ssl.truststore.password.
+	SSLKeystorePassword, SSLKeyPassword, SSLTruststorePassword string
+	SSLClientAuth                                              string
+	SASLEnabledMechanisms                                      []string // sasl.enabled.mechanisms
 	// ListenerSecurityProtocolMap is listener.security.protocol.map,
 	// NAME:PROTOCOL entries.
 	ListenerSecurityProtocolMap []string

@@ -18,11 +18,12 @@ broker, through (Incremental)AlterConfigs on BROKER resources (kafka-configs
 --entity-type brokers); those overrides sit above every source here.
 When a setting is given in several units, the finest one wins, as in Kafka.
 Kafka's listener.name.<name>. prefix (the listener's name in lower case) sets
-ssl.keystore.location, ssl.keystore.type, ssl.truststore.location,
-ssl.truststore.type, ssl.client.auth and sasl.enabled.mechanisms for one
-listener only, and listener.name.<name>.plain.sasl.jaas.config holds a SASL
-listener's PLAIN users (org.apache.kafka.common.security.plain.PlainLoginModule
-required user_alice="alice-secret";).
+the ssl.keystore.*, ssl.key.password, ssl.truststore.*, ssl.client.auth and
+sasl.enabled.mechanisms keys for one listener only, and
+listener.name.<name>.plain.sasl.jaas.config holds a SASL listener's PLAIN users
+(org.apache.kafka.common.security.plain.PlainLoginModule required
+user_alice="alice-secret";). --add-scram MECHANISM=[name=NAME,password=PASSWORD]
+creates a SCRAM user at start unless the metadata already has one.
 
 `)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

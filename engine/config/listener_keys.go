@@ -39,8 +39,9 @@ var listenerScoped = func() map[string]*key {
 		"scram-sha-512.sasl.jaas.config": {name: "scram-sha-512.sasl.jaas.config", typ: TypePassword,
 			doc: "a SCRAM-SHA-512 listener's JAAS line, as Kafka requires it: org.apache.kafka.common.security.scram.ScramLoginModule required;", set: scramJAASField},
 	}
-	for _, name := range []string{"ssl.keystore.location", "ssl.keystore.type", "ssl.truststore.location",
-		"ssl.truststore.type", "ssl.client.auth", "sasl.enabled.mechanisms"} {
+	for _, name := range []string{"ssl.keystore.location", "ssl.keystore.type", "ssl.keystore.password",
+		"ssl.key.password", "ssl.truststore.location", "ssl.truststore.type", "ssl.truststore.password",
+		"ssl.client.auth", "sasl.enabled.mechanisms"} {
 		m[name] = lookupTableKey(name)
 	}
 	return m

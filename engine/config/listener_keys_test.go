@@ -79,7 +79,7 @@ func TestListenerScopedKeys(t *testing.T) {
 	// Refused as the plain key refuses it, or not a scoped key at all.
 	for _, bad := range []string{
 		"listener.name.internal.ssl.client.auth=sometimes",
-		"listener.name.internal.ssl.keystore.type=JKS",
+		"listener.name.internal.ssl.keystore.type=BKS",
 		"listener.name.internal.sasl.enabled.mechanisms=GSSAPI",
 		"listener.name.internal.log.retention.ms=1",
 		"listener.name.in.ternal.ssl.client.auth=none",

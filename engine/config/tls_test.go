@@ -31,8 +31,8 @@ func TestTLSConfigErrors(t *testing.T) {
 		t.Fatalf("a keystore that is not PEM: %v", err)
 	}
 	for _, key := range []string{"ssl.keystore.type", "ssl.truststore.type"} {
-		if err := c.Set(key, "JKS"); err == nil || !strings.Contains(err.Error(), "only PEM") {
-			t.Fatalf("%s=JKS: %v", key, err)
+		if err := c.Set(key, "BKS"); err == nil || !strings.Contains(err.Error(), "want JKS, PKCS12 or PEM") {
+			t.Fatalf("%s=BKS: %v", key, err)
 		}
 	}
 	if specs, err := c.ListenerSpecs(); err != nil || !specs[0].TLS() {
