@@ -18,6 +18,8 @@ import (
 //   copy.
 // * An unknown name: UNKNOWN_TOPIC_OR_PARTITION; an unknown id (v6):
 //   UNKNOWN_TOPIC_ID.
+// * delete.topic.enable=false: every topic TOPIC_DELETION_DISABLED
+//   (INVALID_REQUEST before v3, which has no such code), as Kafka.
 // * All known topics of a request are deleted by one metadata proposal,
 //   run off the event loop and bounded by TimeoutMillis and io.timeout.ms;
 //   the answer comes once the shards have removed the partitions' data. A
@@ -71,6 +73,10 @@ func (b *Broker) handleDeleteTopics(r *request) {
 		var aerr *apiError
 		name := ""
 		switch {
+		case !b.cfg.DeleteTopicEnable && req.Version < 3:
+			aerr = newAPIError(kerr.InvalidRequest, "Topic deletion is disabled.")
+		case !b.cfg.DeleteTopicEnable:
+			aerr = newAPIError(kerr.TopicDeletionDisabled, "Topic deletion is disabled.")
 		case e.Topic == nil && e.TopicID == [16]byte{}:
 			aerr = newAPIError(kerr.InvalidRequest, "Neither topic name nor id were specified.")
 		case e.Topic != nil && e.TopicID != [16]byte{}:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -537,5 +538,32 @@ func TestCreateTopicsCollisionRaceFailsOnlyThatTopic(t *testing.T) {
 				t.Fatalf("%s was not created: its request raced a colliding name", name)
 			}
 		}
+	}
+}
+
+// delete.topic.enable=false refuses every deletion, as Kafka: the topic
+// stays, TOPIC_DELETION_DISABLED from v3 and INVALID_REQUEST before.
+func TestDeleteTopicsDisabled(t *testing.T) {
+	tb := startBroker(t, "delete.topic.enable=false")
+	ctx := adminCtx(t)
+	createTestTopic(t, tb, "kept", 1)
+	res, err := tb.admin().DeleteTopics(ctx, "kept", "missing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "delete kept", res["kept"].Err, kerr.TopicDeletionDisabled)
+	wantErr(t, "delete missing", res["missing"].Err, kerr.TopicDeletionDisabled)
+	req := kmsg.NewPtrDeleteTopicsRequest()
+	req.TopicNames = []string{"kept"}
+	resp := kmsg.NewPtrDeleteTopicsResponse()
+	if err := roundTrip(dialRaw(t, tb.addr, 10*time.Second), req, 2, resp); err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != kerr.InvalidRequest.Code {
+		t.Fatalf("v2: %+v, want INVALID_REQUEST", resp.Topics)
+	}
+	topics, err := tb.admin().ListTopics(ctx, "kept")
+	if err != nil || topics["kept"].Err != nil {
+		t.Fatalf("the topic went: %v %+v", err, topics)
 	}
 }

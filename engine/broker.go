@@ -173,6 +173,9 @@ func New(opts Options) (*Broker, error) {
 	for _, l := range specs {
 		b.listeners = append(b.listeners, l.Name)
 	}
+	for _, kv := range cfg.TakenKafkaKeys() {
+		b.log.Warn("Kafka config key taken and not used", "key", kv[0], "why", kv[1])
+	}
 	for _, k := range cfg.UnusedListenerKeys(specs) {
 		b.log.Warn("config key names a listener this broker does not have; ignored", "key", k, "listeners", b.listeners)
 	}

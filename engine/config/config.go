@@ -27,6 +27,7 @@ type Config struct {
 	NumPartitions            int32 // num.partitions
 	DefaultReplicationFactor int16 // default.replication.factor
 	AutoCreateTopics         bool  // auto.create.topics.enable
+	DeleteTopicEnable        bool  // delete.topic.enable
 
 	LogSegmentBytes           int64         // log.segment.bytes
 	LogSegmentMs              time.Duration // log.roll.ms (also log.roll.hours)
@@ -109,12 +110,17 @@ type Config struct {
 	ListenerKeys map[string]string
 	// ScramUsers are the --add-scram users, created at start where the
 	// metadata has no credential for them (scram_users.go).
-	ScramUsers      []ScramUser
-	MetricsListener string        // metrics.listener: host:port, empty for none
-	IOTimeout       time.Duration // io.timeout.ms: deadline for any one disk or network operation
-	FetchMaxWait    time.Duration // fetch.max.wait.cap.ms: cap on a client's MaxWaitMs
-	ShutdownGrace   time.Duration // shutdown.timeout.ms
-	GCMinHeap       int64         // gc.min.heap.bytes
+	ScramUsers []ScramUser
+	// ControllerListenerNames is controller.listener.names: listeners
+	// not bound. KafkaKeys holds the Kafka keys taken and not used
+	// (kafka_keys.go), replaced, never changed.
+	ControllerListenerNames []string
+	KafkaKeys               map[string]string
+	MetricsListener         string        // metrics.listener: host:port, empty for none
+	IOTimeout               time.Duration // io.timeout.ms: deadline for any one disk or network operation
+	FetchMaxWait            time.Duration // fetch.max.wait.cap.ms: cap on a client's MaxWaitMs
+	ShutdownGrace           time.Duration // shutdown.timeout.ms
+	GCMinHeap               int64         // gc.min.heap.bytes
 }
 
 // Defaults returns a Config holding every key's default, built by parsing the

@@ -89,6 +89,9 @@ var keyTable = []key{
 		doc: "addresses clients are told to use, NAME://host:port for some of the listeners (a listener not named: its own address, a wildcard host replaced by this machine's hostname)",
 		set: listenersField(func(c *Config) *[]string { return &c.AdvertisedListeners }, true),
 		get: listField(func(c *Config) *[]string { return &c.AdvertisedListeners })},
+	{name: "controller.listener.names", typ: TypeList, def: "",
+		doc: "listeners that are Kafka's KRaft controller listeners: not bound (Chronik's metadata quorum is in-process), so a Kafka server.properties starts unchanged",
+		set: controllerListenersField, get: listField(func(c *Config) *[]string { return &c.ControllerListenerNames })},
 	{name: "listener.security.protocol.map", typ: TypeList, def: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
 		doc: "listener name to security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL), comma-separated NAME:PROTOCOL",
 		set: protocolMapField, get: listField(func(c *Config) *[]string { return &c.ListenerSecurityProtocolMap })},
@@ -150,6 +153,10 @@ var keyTable = []key{
 		doc: "replicas of an auto-created topic, and of CreateTopics asking for the default (-1)",
 		set: intSetter(func(c *Config) *int16 { return &c.DefaultReplicationFactor }, 1, math.MaxInt16),
 		get: intGetter(func(c *Config) *int16 { return &c.DefaultReplicationFactor })},
+	{name: "delete.topic.enable", typ: TypeBoolean, def: "true",
+		doc: "let DeleteTopics delete topics (false: TOPIC_DELETION_DISABLED)",
+		set: boolSetter(func(c *Config) *bool { return &c.DeleteTopicEnable }),
+		get: boolGetter(func(c *Config) *bool { return &c.DeleteTopicEnable })},
 	{name: "auto.create.topics.enable", typ: TypeBoolean, def: "true",
 		doc: "create an unknown topic when a client's Metadata request allows it",
 		set: boolSetter(func(c *Config) *bool { return &c.AutoCreateTopics }),
@@ -453,6 +460,9 @@ func shown(key, value string) string {
 // (listener_keys.go).
 func lookupKey(name string) *key {
 	if k := lookupTableKey(name); k != nil {
+		return k
+	}
+	if k := takenKafkaKey(name); k != nil {
 		return k
 	}
 	return listenerKey(name)

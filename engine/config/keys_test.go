@@ -84,6 +84,8 @@ var nonDefault = map[string]string{
 	"ssl.truststore.password":                                    "trust-secret",
 	"ssl.client.auth":                                            "required",
 	"sasl.enabled.mechanisms":                                    "PLAIN",
+	"controller.listener.names":                                  "CONTROLLER",
+	"delete.topic.enable":                                        "false",
 	"listener.security.protocol.map":                             "PLAINTEXT:PLAINTEXT,EXTERNAL:SASL_SSL",
 	"metrics.listener":                                           "127.0.0.1:9644",
 	"io.timeout.ms":                                              "1",

@@ -207,6 +207,9 @@ func (c *Config) ListenerSpecs() ([]Listener, error) {
 	}
 	out := make([]Listener, 0, len(ls))
 	for _, l := range ls {
+		if slices.Contains(c.ControllerListenerNames, l.name) {
+			continue // Kafka's KRaft controller listener: not bound
+		}
 		proto, ok := protocols[l.name]
 		if !ok {
 			return nil, fmt.Errorf("config: listener %s has no security protocol: listener.security.protocol.map (%s) does not map %s",
@@ -221,7 +224,13 @@ func (c *Config) ListenerSpecs() ([]Listener, error) {
 		}
 		out = append(out, spec)
 	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("config: every listener (%s) is a controller listener (controller.listener.names): none is left for clients", strings.Join(c.Listeners, ","))
+	}
 	for _, a := range ads {
+		if slices.Contains(c.ControllerListenerNames, a.name) {
+			continue // advertised for controllers, as Kafka 4 writes it
+		}
 		i := indexOfListener(out, a.name)
 		if i < 0 {
 			return nil, fmt.Errorf("config: advertised.listeners names %s, which listeners (%s) does not", a.name, strings.Join(c.Listeners, ","))
@@ -279,3 +288,19 @@ func metricsListenerField(c *Config, v string) error {
 // fetch.max.bytes is set higher, so that the queue never cuts a fetch below
 // what the operator allows.
 func (c *Config) ResponseQueueBytes() int { return max(64<<20, int(c.FetchMaxBytes)) }
+
+// controllerListenersField takes controller.listener.names.
+func controllerListenersField(c *Config, v string) error {
+	names, err := splitList(v)
+	if err != nil {
+		return err
+	}
+	for i, n := range names {
+		if !listenerName.MatchString(n) {
+			return fmt.Errorf("listener name %q: letters, digits, '_' and '-' only", n)
+		}
+		names[i] = strings.ToUpper(n)
+	}
+	c.ControllerListenerNames = names
+	return nil
+}

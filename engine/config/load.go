@@ -30,6 +30,9 @@ var envIndex = func() map[string]string {
 	for i := range keyTable {
 		m[EnvName(keyTable[i].name)] = keyTable[i].name
 	}
+	for k := range takenKafkaKeys {
+		m[EnvName(k)] = k
+	}
 	return m
 }()
 

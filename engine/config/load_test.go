@@ -47,6 +47,7 @@ func TestLoadDefaults(t *testing.T) {
 		NumPartitions:                          1,
 		DefaultReplicationFactor:               1,
 		AutoCreateTopics:                       true,
+		DeleteTopicEnable:                      true,
 		LogSegmentBytes:                        1 << 30,
 		LogSegmentMs:                           7 * 24 * time.Hour,
 		LogPreallocate:                         true,
