@@ -70,7 +70,7 @@ func loadKeystore(typ, path, password, keyPassword string) (tls.Certificate, err
 	case storePEM:
 		return tls.X509KeyPair(data, data)
 	case storeJKS:
-		ks := keystore.New()
+		ks := keystore.New(keystore.WithOrderedAliases()) // the first key entry by alias, every time
 		if err := ks.Load(bytes.NewReader(data), []byte(password)); err != nil {
 			return tls.Certificate{}, fmt.Errorf("JKS store (is ssl.keystore.password right?): %w", err)
 		}
