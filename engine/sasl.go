@@ -15,9 +15,11 @@ import (
 // SASL on a SASL_PLAINTEXT or SASL_SSL listener, as Kafka's
 // SaslServerAuthenticator runs it (KIP-152): a connection may send
 // ApiVersions, then SaslHandshake naming a mechanism, then SaslAuthenticate
-// with its token; any other request before it has authenticated closes the
-// connection. PLAIN is the mechanism served, its users from the listener's
-// JAAS line. A connection's requests reach Serve one at a time in order,
+// with its token (two rounds for SCRAM, scram.go); any other request before
+// it has authenticated closes the connection. PLAIN's users come from the
+// listener's JAAS line, SCRAM's from the cluster metadata (AlterUser-
+// ScramCredentials, --add-scram). A connection's requests reach Serve one
+// at a time in order,
 // and the two handlers decide inline, so the request after a successful
 // SaslAuthenticate already finds the connection authenticated. A failed
 // exchange (a wrong password, a mechanism not offered, a step out of
