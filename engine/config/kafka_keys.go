@@ -52,12 +52,7 @@ func takenKafkaKey(name string) *key {
 					return err
 				}
 			}
-			m := maps.Clone(c.KafkaKeys) // copies of a Config share none
-			if m == nil {
-				m = map[string]string{}
-			}
-			m[name] = strings.TrimSpace(v)
-			c.KafkaKeys = m
+			c.KafkaKeys = withEntry(c.KafkaKeys, name, strings.TrimSpace(v))
 			return nil
 		},
 		get: func(c *Config) string { return c.KafkaKeys[name] }}

@@ -47,6 +47,23 @@ var listenerScoped = func() map[string]*key {
 	return m
 }()
 
+// scopedKey is suffix's key scoped to listener name, as Kafka spells it:
+// listener.name.<name in lower case>.<suffix>.
+func scopedKey(name, suffix string) string {
+	return listenerKeyPrefix + strings.ToLower(name) + "." + suffix
+}
+
+// withEntry is m with k set to v, in a new map: a Config's maps are
+// replaced, never written, so its copies share none of their changes.
+func withEntry(m map[string]string, k, v string) map[string]string {
+	out := maps.Clone(m)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out[k] = v
+	return out
+}
+
 // splitListenerKey splits listener.name.<name>.<suffix>; ok is false for
 // any other key or a suffix that cannot be scoped.
 func splitListenerKey(full string) (name, suffix string, ok bool) {
@@ -70,7 +87,7 @@ func listenerKey(full string) *key {
 		return nil
 	}
 	base := listenerScoped[suffix]
-	norm := listenerKeyPrefix + strings.ToLower(name) + "." + suffix
+	norm := scopedKey(name, suffix)
 	return &key{name: norm, typ: base.typ, doc: base.doc,
 		set: func(c *Config, v string) error {
 			// Checked and normalised on a copy of the plain key.
@@ -83,12 +100,7 @@ func listenerKey(full string) *key {
 			} else {
 				v = strings.TrimSpace(v)
 			}
-			m := maps.Clone(c.ListenerKeys) // copies of a Config share none
-			if m == nil {
-				m = map[string]string{}
-			}
-			m[norm] = v
-			c.ListenerKeys = m
+			c.ListenerKeys = withEntry(c.ListenerKeys, norm, v)
 			return nil
 		},
 		get: func(c *Config) string { return c.ListenerKeys[norm] }}
@@ -104,7 +116,7 @@ func listenerKeyEnv(upper string) (string, bool) {
 	for suffix := range listenerScoped {
 		envSuffix := "_" + strings.ToUpper(strings.ReplaceAll(suffix, ".", "_"))
 		if name, ok := strings.CutSuffix(rest, envSuffix); ok && listenerName.MatchString(name) {
-			return listenerKeyPrefix + strings.ToLower(name) + "." + suffix, true
+			return scopedKey(name, suffix), true
 		}
 	}
 	return "", false
@@ -129,7 +141,7 @@ func (c *Config) ListenerKeyInfos() []KeyInfo {
 // SASL mechanism keys over the plain ones.
 func (c *Config) ForListener(name string) (*Config, error) {
 	lc := *c
-	prefix := listenerKeyPrefix + strings.ToLower(name) + "."
+	prefix := scopedKey(name, "")
 	for _, full := range c.listenerKeyNames() {
 		suffix, ok := strings.CutPrefix(full, prefix)
 		if !ok || strings.HasSuffix(suffix, ".sasl.jaas.config") {

@@ -67,7 +67,7 @@ func plainUsers(jaas string) (map[string]string, error) {
 // SASLPlainUsers returns the PLAIN users of SASL listener name, from its
 // listener.name.<name>.plain.sasl.jaas.config.
 func (c *Config) SASLPlainUsers(name string) (map[string]string, error) {
-	key := listenerKeyPrefix + strings.ToLower(name) + "." + plainJAASSuffix
+	key := scopedKey(name, plainJAASSuffix)
 	jaas := c.ListenerKeys[key]
 	if jaas == "" {
 		return nil, fmt.Errorf("config: the SASL listener %s needs %s (its PLAIN users)", strings.ToUpper(name), key)

@@ -17,7 +17,7 @@ import (
 // 1.2 at least, as Kafka's default ssl.enabled.protocols.
 func (c *Config) TLSConfig(l Listener) (*tls.Config, error) {
 	name := l.Name
-	scopedClientAuth := listenerKeyPrefix + strings.ToLower(name) + ".ssl.client.auth"
+	scopedClientAuth := scopedKey(name, "ssl.client.auth")
 	c, err := c.ForListener(name)
 	if err != nil {
 		return nil, err
@@ -26,8 +26,8 @@ func (c *Config) TLSConfig(l Listener) (*tls.Config, error) {
 		c.SSLClientAuth = "none"
 	}
 	if c.SSLKeystoreLocation == "" {
-		return nil, fmt.Errorf("config: the TLS listener %s needs ssl.keystore.location or %sssl.keystore.location (a JKS, PKCS12 or PEM store with its key and certificate chain)",
-			strings.ToUpper(name), listenerKeyPrefix+strings.ToLower(name)+".")
+		return nil, fmt.Errorf("config: the TLS listener %s needs ssl.keystore.location or %s (a JKS, PKCS12 or PEM store with its key and certificate chain)",
+			strings.ToUpper(name), scopedKey(name, "ssl.keystore.location"))
 	}
 	cert, err := loadKeystore(c.SSLKeystoreType, c.SSLKeystoreLocation, c.SSLKeystorePassword, c.SSLKeyPassword)
 	if err != nil {
