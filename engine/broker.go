@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -288,6 +289,17 @@ func (b *Broker) Start(listeners []meta.Endpoint) error {
 	}
 	b.serveEarly()
 	return nil
+}
+
+// ListenerEndpoint is the endpoint Metadata names to clients of listener
+// l, bound at bound: its advertised address, with the bound port where it
+// names port 0.
+func ListenerEndpoint(l config.Listener, bound net.Addr) meta.Endpoint {
+	port := l.AdvertisedPort
+	if tcp, ok := bound.(*net.TCPAddr); ok && port == 0 {
+		port = int32(tcp.Port)
+	}
+	return meta.Endpoint{Listener: l.Name, Host: l.AdvertisedHost, Port: port, SecurityProtocol: l.Protocol}
 }
 
 func (b *Broker) registerSelf(listeners []meta.Endpoint) error {

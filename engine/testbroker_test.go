@@ -144,11 +144,7 @@ func (tb *testBroker) tryOpen() error {
 		tb.srvs = append(tb.srvs, srv)
 		port := srv.Addr().(*net.TCPAddr).Port
 		tb.addrs[l.Name] = fmt.Sprintf("127.0.0.1:%d", port)
-		advertised := int32(port)
-		if l.AdvertisedPort != 0 {
-			advertised = l.AdvertisedPort
-		}
-		endpoints = append(endpoints, meta.Endpoint{Listener: l.Name, Host: l.AdvertisedHost, Port: advertised, SecurityProtocol: l.Protocol})
+		endpoints = append(endpoints, ListenerEndpoint(l, srv.Addr()))
 	}
 	tb.addr = tb.addrs[specs[0].Name]
 	if tb.beforeStart != nil {

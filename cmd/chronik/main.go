@@ -115,7 +115,7 @@ func run(args []string) error {
 			return fmt.Errorf("listener %s: listen on %s: %w", l.Name, l.Addr, err)
 		}
 		srvs = append(srvs, srv)
-		endpoints = append(endpoints, advertised(l, srv.Addr()))
+		endpoints = append(endpoints, engine.ListenerEndpoint(l, srv.Addr()))
 	}
 	err = metrics.attach(b, specs, srvs)
 	if err == nil {
@@ -189,16 +189,6 @@ func listenerTLS(cfg *config.Config, l config.Listener, logger *slog.Logger) (*t
 		logger.Info("a TLS listener is served by the std transport", "listener", l.Name, "net.transport", cfg.Transport)
 	}
 	return tc, nil
-}
-
-// advertised is the endpoint Metadata names to clients of listener l: its
-// advertised address, with the bound port where it names port 0.
-func advertised(l config.Listener, bound net.Addr) meta.Endpoint {
-	port := l.AdvertisedPort
-	if tcp, ok := bound.(*net.TCPAddr); ok && port == 0 {
-		port = int32(tcp.Port)
-	}
-	return meta.Endpoint{Listener: l.Name, Host: l.AdvertisedHost, Port: port, SecurityProtocol: l.Protocol}
 }
 
 func checkWritable(dir string) error {
